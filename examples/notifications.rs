@@ -10,7 +10,6 @@
 
 use genesys_cloud::models::{CreateCallRequest, PresenceDefinition, UserPresence};
 use genesys_cloud::notifications::{topics, Item, ResyncState};
-use genesys_cloud::prelude::*;
 use std::time::Duration;
 
 #[tokio::main(flavor = "current_thread")]

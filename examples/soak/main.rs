@@ -20,7 +20,6 @@
 
 use chrono::{DateTime, Utc};
 use genesys_cloud::notifications::{topics, ConnectionEvent, Item, Options, Payload};
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{Retry, Timeouts};
 use genesys_cloud::Client;
 use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};

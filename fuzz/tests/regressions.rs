@@ -41,7 +41,6 @@ fn inputs_that_once_crashed_pass_now() {
 /// the file, and a valid config applies.
 #[test]
 fn the_checks_see_real_inputs() {
-    use genesys_cloud_models::Model;
     let user =
         br#"{"id":"u1","name":"Ada","state":"somethingNew","addresses":[{"address":"+1555","mediaType":"PHONE"}]}"#;
     let decoded = genesys_cloud_models::User::from_json(std::str::from_utf8(user).unwrap()).unwrap();

@@ -299,6 +299,79 @@ fn emit_struct(out: &mut String, ir: &Ir, t: &TypeDef, fields: &[Field], additio
         "        crate::support::debug_struct(f, {name:?}, &[{}], &self._nulls)\n    }}\n}}",
         entries.join(", ")
     );
+    inherent_methods(out, name, Some((ir, fields)));
+}
+
+/// Method names a field's setter must not take: the helpers below, and trait methods that an
+/// inherent method of the same name would shadow at a call site (`x.clone()`, `T::default()`).
+const RESERVED_SETTERS: &[&str] = &[
+    "as_ref",
+    "borrow",
+    "borrow_mut",
+    "clear_null",
+    "clone",
+    "clone_from",
+    "cmp",
+    "default",
+    "deserialize",
+    "eq",
+    "extras",
+    "extras_mut",
+    "fmt",
+    "from",
+    "from_json",
+    "from_json_slice",
+    "hash",
+    "into",
+    "is_explicit_null",
+    "ne",
+    "partial_cmp",
+    "serialize",
+    "set_null",
+    "to_json",
+    "to_json_pretty",
+    "to_json_value",
+    "to_owned",
+    "to_string",
+    "try_from",
+    "try_into",
+    "type_id",
+    "unknown_fields",
+    "with",
+];
+
+/// A field's setter: its own name, or `set_<name>` where that is reserved.
+pub fn setter_name(ident: &str) -> String {
+    if RESERVED_SETTERS.contains(&ident) {
+        format!("set_{ident}")
+    } else {
+        ident.to_owned()
+    }
+}
+
+/// The inherent methods ordinary use needs without importing `Model`: JSON in and out, and
+/// for objects `with`, `set_null` and one chainable setter a field (`.name("Ann")`). They are
+/// `#[inline]` or generic, so a method is compiled only in a crate that calls it.
+fn inherent_methods(out: &mut String, name: &str, fields: Option<(&Ir, &[Field])>) {
+    let _ = writeln!(out, "impl {name} {{");
+    out.push_str("    /// Serializes to compact JSON.\n    #[inline]\n    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {\n        crate::support::Model::to_json(self)\n    }\n");
+    out.push_str("    /// Parses JSON text; unknown fields and enum values are kept, and written back.\n    #[inline]\n    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {\n        <Self as crate::support::Model>::from_json(json)\n    }\n");
+    if let Some((ir, fields)) = fields {
+        out.push_str("    /// Applies `edit` and returns the value: a model built in one expression.\n    #[inline]\n    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {\n        crate::support::Model::with(self, edit)\n    }\n");
+        out.push_str("    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.\n    #[inline]\n    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {\n        crate::support::Model::set_null(self, field)\n    }\n");
+        for f in fields {
+            let inner = rust_ty(ir, &f.ty);
+            let inner = if f.boxed { format!("::std::boxed::Box<{inner}>") } else { inner };
+            let _ = writeln!(
+                out,
+                "    #[doc = \" Sets `{json}`.\"]\n    #[inline]\n    pub fn {setter}(mut self, value: impl ::std::convert::Into<{inner}>) -> Self {{\n        self.{ident} = ::std::option::Option::Some(value.into());\n        self\n    }}",
+                json = f.json,
+                setter = setter_name(&f.ident),
+                ident = f.ident,
+            );
+        }
+    }
+    out.push_str("}\n");
 }
 
 /// The `de_field` / `ser_fields` methods of a struct's `Model` impl.
@@ -376,6 +449,7 @@ fn emit_string_enum(out: &mut String, t: &TypeDef, values: &[(String, String)], 
         "impl ::std::convert::From<&str> for {name} {{\n    fn from(value: &str) -> Self {{\n        crate::support::enum_from_str(value)\n    }}\n}}\nimpl ::std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\nimpl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        s.serialize_str(self.as_str())\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        crate::support::deserialize_enum(d)\n    }}\n}}"
     );
     model_impl(out, t, "");
+    inherent_methods(out, &t.name, None);
 }
 
 fn emit_int_enum(out: &mut String, t: &TypeDef, values: &[(String, i64)], cfg: &str) {
@@ -412,6 +486,7 @@ fn emit_int_enum(out: &mut String, t: &TypeDef, values: &[(String, i64)], cfg: &
         "impl ::std::convert::From<i64> for {name} {{\n    fn from(value: i64) -> Self {{\n        <Self as crate::support::OpenIntEnum>::from_known(value).unwrap_or(Self::Unknown(value))\n    }}\n}}\nimpl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        s.serialize_i64(self.as_i64())\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        crate::support::deserialize_int_enum(d)\n    }}\n}}"
     );
     model_impl(out, t, "");
+    inherent_methods(out, &t.name, None);
 }
 
 fn emit_newtype(out: &mut String, ir: &Ir, t: &TypeDef, ty: &Ty, cfg: &str) {
@@ -424,6 +499,7 @@ fn emit_newtype(out: &mut String, ir: &Ir, t: &TypeDef, ty: &Ty, cfg: &str) {
         "impl ::serde::Serialize for {name} {{\n    fn serialize<S: ::serde::Serializer>(&self, s: S) -> ::std::result::Result<S::Ok, S::Error> {{\n        ::serde::Serialize::serialize(&self.0, s)\n    }}\n}}\nimpl<'de> ::serde::Deserialize<'de> for {name} {{\n    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {{\n        ::serde::Deserialize::deserialize(d).map(Self)\n    }}\n}}"
     );
     model_impl(out, t, "");
+    inherent_methods(out, &t.name, None);
 }
 
 fn roundtrip_test(ir: &Ir, plan: &Features, target: &ModelsTarget<'_>) -> String {

@@ -478,11 +478,25 @@ impl State {
                 if let Some(division) = created.get("divisionId").and_then(Value::as_str) {
                     user["division"] = json!({"id": division});
                 }
+                let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+                // The service refuses a second user with an email in use (any case), as a 409.
+                if let Some(email) = user.get("email").and_then(Value::as_str) {
+                    let taken = users
+                        .by_id
+                        .values()
+                        .any(|u| u.get("email").and_then(Value::as_str).is_some_and(|e| e.eq_ignore_ascii_case(email)));
+                    if taken {
+                        return Some(error(
+                            StatusCode::CONFLICT,
+                            "general.conflict",
+                            &format!("A user with the email {email} already exists"),
+                        ));
+                    }
+                }
                 let id = format!("mock-user-{:06}", self.next());
                 user["id"] = Value::String(id.clone());
                 user["version"] = json!(1);
                 user["state"] = json!("active");
-                let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(delay) = self.options.eventual_consistency {
                     users.visible_at.insert(id.clone(), Instant::now() + delay);
                 }

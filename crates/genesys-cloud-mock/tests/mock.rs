@@ -221,7 +221,7 @@ async fn a_fault_can_be_ordered_for_one_request() {
 
 #[tokio::test]
 async fn a_channel_takes_1000_topics_and_refuses_more_with_a_400() {
-    use genesys_cloud::models::{ChannelTopic, Model as _};
+    use genesys_cloud::models::ChannelTopic;
     let mock = MockServer::start().await.unwrap();
     let c = client(&mock);
     let channel = c.notifications().post_notifications_channels().send().await.unwrap().id.unwrap();

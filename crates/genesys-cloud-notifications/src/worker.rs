@@ -17,7 +17,6 @@ use chrono::{DateTime, Utc};
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use genesys_cloud_api::Tags as _;
 use genesys_cloud_core::{Error, ErrorKind, SharedExecutor};
-use models::Model as _;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::pin::Pin;

@@ -297,18 +297,16 @@ async fn fifteen_hundred_topics_are_spread_over_two_channels_in_one_stream() {
 }
 
 fn presence_body(id: &str) -> models::UserPresence {
-    use models::{Model as _, PresenceDefinition, UserPresence};
+    use models::{PresenceDefinition, UserPresence};
     UserPresence::default()
         .with(|p| p.presence_definition = Some(PresenceDefinition::default().with(|d| d.id = Some(id.to_owned()))))
 }
 
 fn routing_body(status: &str) -> models::RoutingStatus {
-    use models::Model as _;
     models::RoutingStatus::default().with(|r| r.status = Some(status.into()))
 }
 
 fn members(ids: &[&str]) -> Vec<models::WritableEntity> {
-    use models::Model as _;
     ids.iter().map(|id| models::WritableEntity::default().with(|e| e.id = Some((*id).to_owned()))).collect()
 }
 
@@ -397,7 +395,6 @@ async fn changes_through_the_api_are_published_to_their_topics() {
     let Payload::RoutingQueuesUsers(m) = &e.payload else { panic!("{e:?}") };
     assert_eq!((m.id.as_deref(), m.joined), (Some("agent-9"), Some(true)));
 
-    use models::Model as _;
     let call = models::CreateCallRequest::default().with(|c| {
         c.phone_number = Some("tel:+15551234567".into());
         c.call_from_queue_id = Some(QUEUE.into());

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for AcceleratorMetadata {
         crate::support::debug_struct(f, "AcceleratorMetadata", &[("classification", &self.classification), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("origin", &self.origin), ("selfUri", &self.self_uri), ("tags", &self.tags), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AcceleratorMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `classification`."]
+    #[inline]
+    pub fn classification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.classification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `origin`."]
+    #[inline]
+    pub fn origin(mut self, value: impl ::std::convert::Into<crate::AcceleratorMetadataOrigin>) -> Self {
+        self.origin = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AcceleratorMetadataType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AcceleratorMetadata.origin` of the spec (`#/definitions/AcceleratorMetadata/properties/origin`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]
 #[doc = ""]
@@ -142,6 +212,18 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorMetadataOrigin {
 impl crate::support::Model for AcceleratorMetadataOrigin {
     const NAME: &'static str = "AcceleratorMetadata.origin";
 }
+impl AcceleratorMetadataOrigin {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AcceleratorMetadata.type` of the spec (`#/definitions/AcceleratorMetadata/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]
 #[doc = ""]
@@ -209,4 +291,16 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorMetadataType {
 }
 impl crate::support::Model for AcceleratorMetadataType {
     const NAME: &'static str = "AcceleratorMetadata.type";
+}
+impl AcceleratorMetadataType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for AcceleratorSpecification {
         crate::support::debug_struct(f, "AcceleratorSpecification", &[("classification", &self.classification), ("description", &self.description), ("documentation", &self.documentation), ("id", &self.id), ("name", &self.name), ("origin", &self.origin), ("permissions", &self.permissions), ("presentation", &self.presentation), ("products", &self.products), ("results", &self.results), ("selfUri", &self.self_uri), ("tags", &self.tags), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AcceleratorSpecification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `classification`."]
+    #[inline]
+    pub fn classification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.classification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentation`."]
+    #[inline]
+    pub fn documentation(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MetadataDocumentation>>) -> Self {
+        self.documentation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `origin`."]
+    #[inline]
+    pub fn origin(mut self, value: impl ::std::convert::Into<crate::AcceleratorSpecificationOrigin>) -> Self {
+        self.origin = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `permissions`."]
+    #[inline]
+    pub fn permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presentation`."]
+    #[inline]
+    pub fn presentation(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MetadataPresentation>>) -> Self {
+        self.presentation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `products`."]
+    #[inline]
+    pub fn products(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.products = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<crate::MetadataResults>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AcceleratorSpecificationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AcceleratorSpecification.origin` of the spec (`#/definitions/AcceleratorSpecification/properties/origin`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]
 #[doc = ""]
@@ -162,6 +262,18 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorSpecificationOrigin {
 impl crate::support::Model for AcceleratorSpecificationOrigin {
     const NAME: &'static str = "AcceleratorSpecification.origin";
 }
+impl AcceleratorSpecificationOrigin {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AcceleratorSpecification.type` of the spec (`#/definitions/AcceleratorSpecification/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]
 #[doc = ""]
@@ -229,4 +341,16 @@ impl<'de> ::serde::Deserialize<'de> for AcceleratorSpecificationType {
 }
 impl crate::support::Model for AcceleratorSpecificationType {
     const NAME: &'static str = "AcceleratorSpecification.type";
+}
+impl AcceleratorSpecificationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -174,6 +174,226 @@ impl ::std::fmt::Debug for AcdEndDetailEventTopicAcdEndEvent {
         crate::support::debug_struct(f, "AcdEndDetailEventTopicAcdEndEvent", &[("acdOutcome", &self.acd_outcome), ("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("answeredUserId", &self.answered_user_id), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("connectedDurationMs", &self.connected_duration_ms), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("flowType", &self.flow_type), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("participantId", &self.participant_id), ("provider", &self.provider), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutingUserIds", &self.requested_routing_user_ids), ("requestedRoutings", &self.requested_routings), ("requestedSkillExpressionIds", &self.requested_skill_expression_ids), ("routingPriority", &self.routing_priority), ("sessionId", &self.session_id), ("subject", &self.subject), ("usedRouting", &self.used_routing), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
 }
+impl AcdEndDetailEventTopicAcdEndEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acdOutcome`."]
+    #[inline]
+    pub fn acd_outcome(mut self, value: impl ::std::convert::Into<crate::AcdEndDetailEventTopicAcdEndEventAcdOutcome>) -> Self {
+        self.acd_outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answeredUserId`."]
+    #[inline]
+    pub fn answered_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.answered_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackNumbers`."]
+    #[inline]
+    pub fn callback_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackScheduledTime`."]
+    #[inline]
+    pub fn callback_scheduled_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.callback_scheduled_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackUserName`."]
+    #[inline]
+    pub fn callback_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedDurationMs`."]
+    #[inline]
+    pub fn connected_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.connected_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::AcdEndDetailEventTopicAcdEndEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::AcdEndDetailEventTopicAcdEndEventDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AcdEndDetailEventTopicAcdEndEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::AcdEndDetailEventTopicAcdEndEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedLanguageId`."]
+    #[inline]
+    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.requested_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingSkillIds`."]
+    #[inline]
+    pub fn requested_routing_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingUserIds`."]
+    #[inline]
+    pub fn requested_routing_user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutings`."]
+    #[inline]
+    pub fn requested_routings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedSkillExpressionIds`."]
+    #[inline]
+    pub fn requested_skill_expression_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_skill_expression_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingPriority`."]
+    #[inline]
+    pub fn routing_priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usedRouting`."]
+    #[inline]
+    pub fn used_routing(mut self, value: impl ::std::convert::Into<crate::AcdEndDetailEventTopicAcdEndEventUsedRouting>) -> Self {
+        self.used_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AcdEndDetailEventTopicAcdEndEvent.acdOutcome` of the spec (`#/definitions/AcdEndDetailEventTopicAcdEndEvent/properties/acdOutcome`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -246,6 +466,18 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEventAcdOutc
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEventAcdOutcome {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent.acdOutcome";
 }
+impl AcdEndDetailEventTopicAcdEndEventAcdOutcome {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AcdEndDetailEventTopicAcdEndEvent.direction` of the spec (`#/definitions/AcdEndDetailEventTopicAcdEndEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -313,6 +545,18 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEventDirecti
 }
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEventDirection {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent.direction";
+}
+impl AcdEndDetailEventTopicAcdEndEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AcdEndDetailEventTopicAcdEndEvent.disconnectType` of the spec (`#/definitions/AcdEndDetailEventTopicAcdEndEvent/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -458,6 +702,18 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEventDisconn
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEventDisconnectType {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent.disconnectType";
 }
+impl AcdEndDetailEventTopicAcdEndEventDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AcdEndDetailEventTopicAcdEndEvent.mediaType` of the spec (`#/definitions/AcdEndDetailEventTopicAcdEndEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -557,6 +813,18 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEventMediaTy
 }
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEventMediaType {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent.mediaType";
+}
+impl AcdEndDetailEventTopicAcdEndEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AcdEndDetailEventTopicAcdEndEvent.messageType` of the spec (`#/definitions/AcdEndDetailEventTopicAcdEndEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -658,6 +926,18 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEventMessage
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEventMessageType {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent.messageType";
 }
+impl AcdEndDetailEventTopicAcdEndEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AcdEndDetailEventTopicAcdEndEvent.usedRouting` of the spec (`#/definitions/AcdEndDetailEventTopicAcdEndEvent/properties/usedRouting`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -753,4 +1033,16 @@ impl<'de> ::serde::Deserialize<'de> for AcdEndDetailEventTopicAcdEndEventUsedRou
 }
 impl crate::support::Model for AcdEndDetailEventTopicAcdEndEventUsedRouting {
     const NAME: &'static str = "AcdEndDetailEventTopicAcdEndEvent.usedRouting";
+}
+impl AcdEndDetailEventTopicAcdEndEventUsedRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

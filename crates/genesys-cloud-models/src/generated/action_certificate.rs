@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ActionCertificate {
         crate::support::debug_struct(f, "ActionCertificate", &[("certificate", &self.certificate), ("signingAuthority", &self.signing_authority), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ActionCertificate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `certificate`."]
+    #[inline]
+    pub fn certificate(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.certificate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signingAuthority`."]
+    #[inline]
+    pub fn signing_authority(mut self, value: impl ::std::convert::Into<crate::ActionCertificateSigningAuthority>) -> Self {
+        self.signing_authority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ActionCertificateStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ActionCertificateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActionCertificate.signingAuthority` of the spec (`#/definitions/ActionCertificate/properties/signingAuthority`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -121,6 +167,18 @@ impl<'de> ::serde::Deserialize<'de> for ActionCertificateSigningAuthority {
 }
 impl crate::support::Model for ActionCertificateSigningAuthority {
     const NAME: &'static str = "ActionCertificate.signingAuthority";
+}
+impl ActionCertificateSigningAuthority {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ActionCertificate.status` of the spec (`#/definitions/ActionCertificate/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
@@ -186,6 +244,18 @@ impl<'de> ::serde::Deserialize<'de> for ActionCertificateStatus {
 impl crate::support::Model for ActionCertificateStatus {
     const NAME: &'static str = "ActionCertificate.status";
 }
+impl ActionCertificateStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ActionCertificate.type` of the spec (`#/definitions/ActionCertificate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -245,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for ActionCertificateType {
 }
 impl crate::support::Model for ActionCertificateType {
     const NAME: &'static str = "ActionCertificate.type";
+}
+impl ActionCertificateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -122,3 +122,145 @@ impl ::std::fmt::Debug for ActionMap {
         crate::support::debug_struct(f, "ActionMap", &[("action", &self.action), ("actionMapScheduleGroups", &self.action_map_schedule_groups), ("activation", &self.activation), ("createdDate", &self.created_date), ("displayName", &self.display_name), ("endDate", &self.end_date), ("id", &self.id), ("ignoreFrequencyCap", &self.ignore_frequency_cap), ("isActive", &self.is_active), ("modifiedDate", &self.modified_date), ("pageUrlConditions", &self.page_url_conditions), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("triggerWithEventConditions", &self.trigger_with_event_conditions), ("triggerWithOutcomePercentileConditions", &self.trigger_with_outcome_percentile_conditions), ("triggerWithOutcomeProbabilityConditions", &self.trigger_with_outcome_probability_conditions), ("triggerWithOutcomeQuantileConditions", &self.trigger_with_outcome_quantile_conditions), ("triggerWithSegments", &self.trigger_with_segments), ("version", &self.version), ("weight", &self.weight)], &self._nulls)
     }
 }
+impl ActionMap {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::ActionMapAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionMapScheduleGroups`."]
+    #[inline]
+    pub fn action_map_schedule_groups(mut self, value: impl ::std::convert::Into<crate::ActionMapScheduleGroups>) -> Self {
+        self.action_map_schedule_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activation`."]
+    #[inline]
+    pub fn activation(mut self, value: impl ::std::convert::Into<crate::Activation>) -> Self {
+        self.activation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayName`."]
+    #[inline]
+    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ignoreFrequencyCap`."]
+    #[inline]
+    pub fn ignore_frequency_cap(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.ignore_frequency_cap = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isActive`."]
+    #[inline]
+    pub fn is_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageUrlConditions`."]
+    #[inline]
+    pub fn page_url_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UrlCondition>>) -> Self {
+        self.page_url_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerWithEventConditions`."]
+    #[inline]
+    pub fn trigger_with_event_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EventCondition>>) -> Self {
+        self.trigger_with_event_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerWithOutcomePercentileConditions`."]
+    #[inline]
+    pub fn trigger_with_outcome_percentile_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutcomePercentileCondition>>) -> Self {
+        self.trigger_with_outcome_percentile_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerWithOutcomeProbabilityConditions`."]
+    #[inline]
+    pub fn trigger_with_outcome_probability_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutcomeProbabilityCondition>>) -> Self {
+        self.trigger_with_outcome_probability_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerWithOutcomeQuantileConditions`."]
+    #[inline]
+    pub fn trigger_with_outcome_quantile_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutcomeQuantileCondition>>) -> Self {
+        self.trigger_with_outcome_quantile_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerWithSegments`."]
+    #[inline]
+    pub fn trigger_with_segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.trigger_with_segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weight`."]
+    #[inline]
+    pub fn weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weight = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ActionMapEstimateOutcomeCriteria {
         crate::support::debug_struct(f, "ActionMapEstimateOutcomeCriteria", &[("maxProbability", &self.max_probability), ("maxQuantile", &self.max_quantile), ("outcomeId", &self.outcome_id), ("probability", &self.probability), ("quantile", &self.quantile)], &self._nulls)
     }
 }
+impl ActionMapEstimateOutcomeCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `maxProbability`."]
+    #[inline]
+    pub fn max_probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_probability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxQuantile`."]
+    #[inline]
+    pub fn max_quantile(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_quantile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeId`."]
+    #[inline]
+    pub fn outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outcome_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `probability`."]
+    #[inline]
+    pub fn probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.probability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quantile`."]
+    #[inline]
+    pub fn quantile(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.quantile = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for ActionMapEstimateResult {
         crate::support::debug_struct(f, "ActionMapEstimateResult", &[("outcomesScoresCount", &self.outcomes_scores_count), ("perSegmentCounts", &self.per_segment_counts), ("qualifiedSessionCount", &self.qualified_session_count), ("totalSessionCount", &self.total_session_count)], &self._nulls)
     }
 }
+impl ActionMapEstimateResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `outcomesScoresCount`."]
+    #[inline]
+    pub fn outcomes_scores_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outcomes_scores_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `perSegmentCounts`."]
+    #[inline]
+    pub fn per_segment_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SegmentEstimateCount>>) -> Self {
+        self.per_segment_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `qualifiedSessionCount`."]
+    #[inline]
+    pub fn qualified_session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.qualified_session_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalSessionCount`."]
+    #[inline]
+    pub fn total_session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_session_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

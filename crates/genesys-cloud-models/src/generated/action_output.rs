@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for ActionOutput {
         crate::support::debug_struct(f, "ActionOutput", &[("errorSchema", &self.error_schema), ("errorSchemaFlattened", &self.error_schema_flattened), ("errorSchemaUri", &self.error_schema_uri), ("successSchema", &self.success_schema), ("successSchemaFlattened", &self.success_schema_flattened), ("successSchemaUri", &self.success_schema_uri)], &self._nulls)
     }
 }
+impl ActionOutput {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorSchema`."]
+    #[inline]
+    pub fn error_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.error_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorSchemaFlattened`."]
+    #[inline]
+    pub fn error_schema_flattened(mut self, value: impl ::std::convert::Into<crate::FlattenedJsonSchemaDocument>) -> Self {
+        self.error_schema_flattened = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorSchemaUri`."]
+    #[inline]
+    pub fn error_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_schema_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successSchema`."]
+    #[inline]
+    pub fn success_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.success_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successSchemaFlattened`."]
+    #[inline]
+    pub fn success_schema_flattened(mut self, value: impl ::std::convert::Into<crate::FlattenedJsonSchemaDocument>) -> Self {
+        self.success_schema_flattened = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successSchemaUri`."]
+    #[inline]
+    pub fn success_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.success_schema_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ActionTarget {
         crate::support::debug_struct(f, "ActionTarget", &[("createdDate", &self.created_date), ("description", &self.description), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("selfUri", &self.self_uri), ("serviceLevel", &self.service_level), ("shortAbandonThreshold", &self.short_abandon_threshold), ("state", &self.state), ("supportedMediaTypes", &self.supported_media_types), ("userData", &self.user_data)], &self._nulls)
     }
 }
+impl ActionTarget {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevel`."]
+    #[inline]
+    pub fn service_level(mut self, value: impl ::std::convert::Into<crate::ServiceLevel>) -> Self {
+        self.service_level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortAbandonThreshold`."]
+    #[inline]
+    pub fn short_abandon_threshold(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.short_abandon_threshold = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ActionTargetState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedMediaTypes`."]
+    #[inline]
+    pub fn supported_media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.supported_media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userData`."]
+    #[inline]
+    pub fn user_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KeyValue>>) -> Self {
+        self.user_data = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActionTarget.state` of the spec (`#/definitions/ActionTarget/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -153,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for ActionTargetState {
 }
 impl crate::support::Model for ActionTargetState {
     const NAME: &'static str = "ActionTarget.state";
+}
+impl ActionTargetState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ActivateExternalEventResponse {
         crate::support::debug_struct(f, "ActivateExternalEventResponse", &[("activationStatus", &self.activation_status), ("displayName", &self.display_name), ("eventName", &self.event_name), ("rank", &self.rank), ("schemaId", &self.schema_id)], &self._nulls)
     }
 }
+impl ActivateExternalEventResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activationStatus`."]
+    #[inline]
+    pub fn activation_status(mut self, value: impl ::std::convert::Into<crate::ActivateExternalEventResponseActivationStatus>) -> Self {
+        self.activation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayName`."]
+    #[inline]
+    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rank`."]
+    #[inline]
+    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rank = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaId`."]
+    #[inline]
+    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivateExternalEventResponse.activationStatus` of the spec (`#/definitions/ActivateExternalEventResponse/properties/activationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivateExternalEventResponseActivationS
 }
 impl crate::support::Model for ActivateExternalEventResponseActivationStatus {
     const NAME: &'static str = "ActivateExternalEventResponse.activationStatus";
+}
+impl ActivateExternalEventResponseActivationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ActivationTrigger {
         crate::support::debug_struct(f, "ActivationTrigger", &[("intentId", &self.intent_id), ("intentName", &self.intent_name), ("triggerDate", &self.trigger_date), ("triggerType", &self.trigger_type)], &self._nulls)
     }
 }
+impl ActivationTrigger {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `intentId`."]
+    #[inline]
+    pub fn intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intentName`."]
+    #[inline]
+    pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerDate`."]
+    #[inline]
+    pub fn trigger_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.trigger_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ActivationTriggerTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivationTrigger.triggerType` of the spec (`#/definitions/ActivationTrigger/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivationTriggerTriggerType {
 }
 impl crate::support::Model for ActivationTriggerTriggerType {
     const NAME: &'static str = "ActivationTrigger.triggerType";
+}
+impl ActivationTriggerTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

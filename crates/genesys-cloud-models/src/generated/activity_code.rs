@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ActivityCode {
         crate::support::debug_struct(f, "ActivityCode", &[("agentTimeOffSelectable", &self.agent_time_off_selectable), ("category", &self.category), ("countsAsPaidTime", &self.counts_as_paid_time), ("countsAsWorkTime", &self.counts_as_work_time), ("id", &self.id), ("isActive", &self.is_active), ("isDefault", &self.is_default), ("lengthInMinutes", &self.length_in_minutes), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl ActivityCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentTimeOffSelectable`."]
+    #[inline]
+    pub fn agent_time_off_selectable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_time_off_selectable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::ActivityCodeCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsWorkTime`."]
+    #[inline]
+    pub fn counts_as_work_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_work_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isActive`."]
+    #[inline]
+    pub fn is_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isDefault`."]
+    #[inline]
+    pub fn is_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivityCode.category` of the spec (`#/definitions/ActivityCode/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -173,4 +261,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivityCodeCategory {
 }
 impl crate::support::Model for ActivityCodeCategory {
     const NAME: &'static str = "ActivityCode.category";
+}
+impl ActivityCodeCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

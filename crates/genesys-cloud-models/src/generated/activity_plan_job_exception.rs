@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ActivityPlanJobException {
         crate::support::debug_struct(f, "ActivityPlanJobException", &[("exceptionType", &self.exception_type), ("occurrences", &self.occurrences)], &self._nulls)
     }
 }
+impl ActivityPlanJobException {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `exceptionType`."]
+    #[inline]
+    pub fn exception_type(mut self, value: impl ::std::convert::Into<crate::ActivityPlanJobExceptionExceptionType>) -> Self {
+        self.exception_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `occurrences`."]
+    #[inline]
+    pub fn occurrences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ActivityPlanOccurrenceReference>>) -> Self {
+        self.occurrences = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivityPlanJobException.exceptionType` of the spec (`#/definitions/ActivityPlanJobException/properties/exceptionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobExceptionExceptionType {
 }
 impl crate::support::Model for ActivityPlanJobExceptionExceptionType {
     const NAME: &'static str = "ActivityPlanJobException.exceptionType";
+}
+impl ActivityPlanJobExceptionExceptionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for ActivityPlanJobResponse {
         crate::support::debug_struct(f, "ActivityPlanJobResponse", &[("activityPlan", &self.activity_plan), ("error", &self.error), ("exceptions", &self.exceptions), ("id", &self.id), ("occurrence", &self.occurrence), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ActivityPlanJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityPlan`."]
+    #[inline]
+    pub fn activity_plan(mut self, value: impl ::std::convert::Into<crate::ActivityPlanStructureWithOccurrenceSessionsUsersReference>) -> Self {
+        self.activity_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptions`."]
+    #[inline]
+    pub fn exceptions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ActivityPlanJobException>>) -> Self {
+        self.exceptions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `occurrence`."]
+    #[inline]
+    pub fn occurrence(mut self, value: impl ::std::convert::Into<crate::ActivityPlanOccurrenceReference>) -> Self {
+        self.occurrence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ActivityPlanJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ActivityPlanJobResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivityPlanJobResponse.status` of the spec (`#/definitions/ActivityPlanJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,6 +211,18 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobResponseStatus {
 }
 impl crate::support::Model for ActivityPlanJobResponseStatus {
     const NAME: &'static str = "ActivityPlanJobResponse.status";
+}
+impl ActivityPlanJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ActivityPlanJobResponse.type` of the spec (`#/definitions/ActivityPlanJobResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -233,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanJobResponseType {
 }
 impl crate::support::Model for ActivityPlanJobResponseType {
     const NAME: &'static str = "ActivityPlanJobResponse.type";
+}
+impl ActivityPlanJobResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

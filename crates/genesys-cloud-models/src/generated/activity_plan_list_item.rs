@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for ActivityPlanListItem {
         crate::support::debug_struct(f, "ActivityPlanListItem", &[("activityCode", &self.activity_code), ("createdBy", &self.created_by), ("createdDate", &self.created_date), ("description", &self.description), ("id", &self.id), ("initialSchedulePeriod", &self.initial_schedule_period), ("lastRunBy", &self.last_run_by), ("lastRunDate", &self.last_run_date), ("managementUnits", &self.management_units), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("selfUri", &self.self_uri), ("state", &self.state), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ActivityPlanListItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCode`."]
+    #[inline]
+    pub fn activity_code(mut self, value: impl ::std::convert::Into<crate::ActivityCodeReference>) -> Self {
+        self.activity_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialSchedulePeriod`."]
+    #[inline]
+    pub fn initial_schedule_period(mut self, value: impl ::std::convert::Into<crate::SchedulingPeriodBase>) -> Self {
+        self.initial_schedule_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastRunBy`."]
+    #[inline]
+    pub fn last_run_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.last_run_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastRunDate`."]
+    #[inline]
+    pub fn last_run_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.last_run_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnits`."]
+    #[inline]
+    pub fn management_units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ManagementUnitReference>>) -> Self {
+        self.management_units = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optimizationObjective`."]
+    #[inline]
+    pub fn optimization_objective(mut self, value: impl ::std::convert::Into<crate::ActivityPlanListItemOptimizationObjective>) -> Self {
+        self.optimization_objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recurrenceSettings`."]
+    #[inline]
+    pub fn recurrence_settings(mut self, value: impl ::std::convert::Into<crate::RecurrenceSettings>) -> Self {
+        self.recurrence_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ActivityPlanListItemState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ActivityPlanListItemType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivityPlanListItem.optimizationObjective` of the spec (`#/definitions/ActivityPlanListItem/properties/optimizationObjective`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -173,6 +297,18 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanListItemOptimizationObjectiv
 }
 impl crate::support::Model for ActivityPlanListItemOptimizationObjective {
     const NAME: &'static str = "ActivityPlanListItem.optimizationObjective";
+}
+impl ActivityPlanListItemOptimizationObjective {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ActivityPlanListItem.state` of the spec (`#/definitions/ActivityPlanListItem/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -238,6 +374,18 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanListItemState {
 impl crate::support::Model for ActivityPlanListItemState {
     const NAME: &'static str = "ActivityPlanListItem.state";
 }
+impl ActivityPlanListItemState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ActivityPlanListItem.type` of the spec (`#/definitions/ActivityPlanListItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -301,4 +449,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanListItemType {
 }
 impl crate::support::Model for ActivityPlanListItemType {
     const NAME: &'static str = "ActivityPlanListItem.type";
+}
+impl ActivityPlanListItemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

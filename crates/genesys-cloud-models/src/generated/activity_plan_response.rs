@@ -150,6 +150,190 @@ impl ::std::fmt::Debug for ActivityPlanResponse {
         crate::support::debug_struct(f, "ActivityPlanResponse", &[("activityCode", &self.activity_code), ("attendeesSearchRule", &self.attendees_search_rule), ("countsAsPaidTime", &self.counts_as_paid_time), ("createdBy", &self.created_by), ("createdDate", &self.created_date), ("description", &self.description), ("facilitated", &self.facilitated), ("facilitatorsSearchRule", &self.facilitators_search_rule), ("fixedAvailability", &self.fixed_availability), ("groupSettings", &self.group_settings), ("id", &self.id), ("initialSchedulePeriod", &self.initial_schedule_period), ("lastRunBy", &self.last_run_by), ("lastRunDate", &self.last_run_date), ("lengthMinutes", &self.length_minutes), ("managementUnits", &self.management_units), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("selfUri", &self.self_uri), ("serviceGoalImpactOverrides", &self.service_goal_impact_overrides), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("state", &self.state), ("transitionTimeMinutes", &self.transition_time_minutes), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ActivityPlanResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCode`."]
+    #[inline]
+    pub fn activity_code(mut self, value: impl ::std::convert::Into<crate::ActivityCodeReference>) -> Self {
+        self.activity_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attendeesSearchRule`."]
+    #[inline]
+    pub fn attendees_search_rule(mut self, value: impl ::std::convert::Into<crate::UserSearchRule>) -> Self {
+        self.attendees_search_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitated`."]
+    #[inline]
+    pub fn facilitated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.facilitated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitatorsSearchRule`."]
+    #[inline]
+    pub fn facilitators_search_rule(mut self, value: impl ::std::convert::Into<crate::UserSearchRule>) -> Self {
+        self.facilitators_search_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fixedAvailability`."]
+    #[inline]
+    pub fn fixed_availability(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FixedAvailability>>) -> Self {
+        self.fixed_availability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupSettings`."]
+    #[inline]
+    pub fn group_settings(mut self, value: impl ::std::convert::Into<crate::GroupSettings>) -> Self {
+        self.group_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialSchedulePeriod`."]
+    #[inline]
+    pub fn initial_schedule_period(mut self, value: impl ::std::convert::Into<crate::SchedulingPeriod>) -> Self {
+        self.initial_schedule_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastRunBy`."]
+    #[inline]
+    pub fn last_run_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.last_run_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastRunDate`."]
+    #[inline]
+    pub fn last_run_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.last_run_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnits`."]
+    #[inline]
+    pub fn management_units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ManagementUnitReference>>) -> Self {
+        self.management_units = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optimizationObjective`."]
+    #[inline]
+    pub fn optimization_objective(mut self, value: impl ::std::convert::Into<crate::ActivityPlanResponseOptimizationObjective>) -> Self {
+        self.optimization_objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recurrenceSettings`."]
+    #[inline]
+    pub fn recurrence_settings(mut self, value: impl ::std::convert::Into<crate::RecurrenceSettings>) -> Self {
+        self.recurrence_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceGoalImpactOverrides`."]
+    #[inline]
+    pub fn service_goal_impact_overrides(mut self, value: impl ::std::convert::Into<crate::ActivityPlanServiceGoalImpactOverrides>) -> Self {
+        self.service_goal_impact_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeIncrementMinutes`."]
+    #[inline]
+    pub fn start_time_increment_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_increment_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ActivityPlanResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transitionTimeMinutes`."]
+    #[inline]
+    pub fn transition_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.transition_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ActivityPlanResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ActivityPlanResponse.optimizationObjective` of the spec (`#/definitions/ActivityPlanResponse/properties/optimizationObjective`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -213,6 +397,18 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanResponseOptimizationObjectiv
 }
 impl crate::support::Model for ActivityPlanResponseOptimizationObjective {
     const NAME: &'static str = "ActivityPlanResponse.optimizationObjective";
+}
+impl ActivityPlanResponseOptimizationObjective {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ActivityPlanResponse.state` of the spec (`#/definitions/ActivityPlanResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -278,6 +474,18 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanResponseState {
 impl crate::support::Model for ActivityPlanResponseState {
     const NAME: &'static str = "ActivityPlanResponse.state";
 }
+impl ActivityPlanResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ActivityPlanResponse.type` of the spec (`#/definitions/ActivityPlanResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -341,4 +549,16 @@ impl<'de> ::serde::Deserialize<'de> for ActivityPlanResponseType {
 }
 impl crate::support::Model for ActivityPlanResponseType {
     const NAME: &'static str = "ActivityPlanResponse.type";
+}
+impl ActivityPlanResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

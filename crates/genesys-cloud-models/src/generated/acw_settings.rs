@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for AcwSettings {
         crate::support::debug_struct(f, "AcwSettings", &[("timeoutMs", &self.timeout_ms), ("wrapupPrompt", &self.wrapup_prompt)], &self._nulls)
     }
 }
+impl AcwSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `timeoutMs`."]
+    #[inline]
+    pub fn timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupPrompt`."]
+    #[inline]
+    pub fn wrapup_prompt(mut self, value: impl ::std::convert::Into<crate::AcwSettingsWrapupPrompt>) -> Self {
+        self.wrapup_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AcwSettings.wrapupPrompt` of the spec (`#/definitions/AcwSettings/properties/wrapupPrompt`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -125,4 +159,16 @@ impl<'de> ::serde::Deserialize<'de> for AcwSettingsWrapupPrompt {
 }
 impl crate::support::Model for AcwSettingsWrapupPrompt {
     const NAME: &'static str = "AcwSettings.wrapupPrompt";
+}
+impl AcwSettingsWrapupPrompt {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for AddShiftTradeJobRequest {
         crate::support::debug_struct(f, "AddShiftTradeJobRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("expirationDate", &self.expiration_date), ("initiatingShift", &self.initiating_shift), ("reviewNote", &self.review_note), ("target", &self.target)], &self._nulls)
     }
 }
+impl AddShiftTradeJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptableIntervals`."]
+    #[inline]
+    pub fn acceptable_intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RequiredDateRange>>) -> Self {
+        self.acceptable_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDate`."]
+    #[inline]
+    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingShift`."]
+    #[inline]
+    pub fn initiating_shift(mut self, value: impl ::std::convert::Into<crate::InitiatingShiftRequestItem>) -> Self {
+        self.initiating_shift = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `target`."]
+    #[inline]
+    pub fn target(mut self, value: impl ::std::convert::Into<crate::ShiftTradeTargetRequestItem>) -> Self {
+        self.target = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for AdditionalMatchCriteria {
         crate::support::debug_struct(f, "AdditionalMatchCriteria", &[("mediaFilter", &self.media_filter), ("topics", &self.topics)], &self._nulls)
     }
 }
+impl AdditionalMatchCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `mediaFilter`."]
+    #[inline]
+    pub fn media_filter(mut self, value: impl ::std::convert::Into<crate::AdditionalMatchCriteriaMediaFilter>) -> Self {
+        self.media_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topics`."]
+    #[inline]
+    pub fn topics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TopicCriteria>>) -> Self {
+        self.topics = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AdditionalMatchCriteria.mediaFilter` of the spec (`#/definitions/AdditionalMatchCriteria/properties/mediaFilter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for AdditionalMatchCriteriaMediaFilter {
 }
 impl crate::support::Model for AdditionalMatchCriteriaMediaFilter {
     const NAME: &'static str = "AdditionalMatchCriteria.mediaFilter";
+}
+impl AdditionalMatchCriteriaMediaFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for AdherenceExplanationJob {
         crate::support::debug_struct(f, "AdherenceExplanationJob", &[("adherenceExplanation", &self.adherence_explanation), ("agentQueryResponseTemplate", &self.agent_query_response_template), ("buQueryResponseTemplate", &self.bu_query_response_template), ("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AdherenceExplanationJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adherenceExplanation`."]
+    #[inline]
+    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationResponse>) -> Self {
+        self.adherence_explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentQueryResponseTemplate`."]
+    #[inline]
+    pub fn agent_query_response_template(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationListingAgentQueryResponse>) -> Self {
+        self.agent_query_response_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buQueryResponseTemplate`."]
+    #[inline]
+    pub fn bu_query_response_template(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationListingBuQueryResponse>) -> Self {
+        self.bu_query_response_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationJobStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationJobType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AdherenceExplanationJob.status` of the spec (`#/definitions/AdherenceExplanationJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -145,6 +221,18 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationJobStatus {
 }
 impl crate::support::Model for AdherenceExplanationJobStatus {
     const NAME: &'static str = "AdherenceExplanationJob.status";
+}
+impl AdherenceExplanationJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AdherenceExplanationJob.type` of the spec (`#/definitions/AdherenceExplanationJob/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -217,4 +305,16 @@ impl<'de> ::serde::Deserialize<'de> for AdherenceExplanationJobType {
 }
 impl crate::support::Model for AdherenceExplanationJobType {
     const NAME: &'static str = "AdherenceExplanationJob.type";
+}
+impl AdherenceExplanationJobType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

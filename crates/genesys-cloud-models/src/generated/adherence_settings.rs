@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for AdherenceSettings {
         crate::support::debug_struct(f, "AdherenceSettings", &[("adherenceExceptionThresholdSeconds", &self.adherence_exception_threshold_seconds), ("adherenceTargetPercent", &self.adherence_target_percent), ("ignoredActivityCategories", &self.ignored_activity_categories), ("ignoredActivityCodeIds", &self.ignored_activity_code_ids), ("nonOnQueueActivitiesEquivalent", &self.non_on_queue_activities_equivalent), ("severeAlertThresholdMinutes", &self.severe_alert_threshold_minutes), ("trackOnQueueActivity", &self.track_on_queue_activity)], &self._nulls)
     }
 }
+impl AdherenceSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adherenceExceptionThresholdSeconds`."]
+    #[inline]
+    pub fn adherence_exception_threshold_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.adherence_exception_threshold_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceTargetPercent`."]
+    #[inline]
+    pub fn adherence_target_percent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.adherence_target_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ignoredActivityCategories`."]
+    #[inline]
+    pub fn ignored_activity_categories(mut self, value: impl ::std::convert::Into<crate::IgnoredActivityCategories>) -> Self {
+        self.ignored_activity_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ignoredActivityCodeIds`."]
+    #[inline]
+    pub fn ignored_activity_code_ids(mut self, value: impl ::std::convert::Into<crate::IgnoredActivityCodeIds>) -> Self {
+        self.ignored_activity_code_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nonOnQueueActivitiesEquivalent`."]
+    #[inline]
+    pub fn non_on_queue_activities_equivalent(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.non_on_queue_activities_equivalent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `severeAlertThresholdMinutes`."]
+    #[inline]
+    pub fn severe_alert_threshold_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.severe_alert_threshold_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trackOnQueueActivity`."]
+    #[inline]
+    pub fn track_on_queue_activity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.track_on_queue_activity = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AdjustableLiveSpeakerDetection {
         crate::support::debug_struct(f, "AdjustableLiveSpeakerDetection", &[("eventName", &self.event_name), ("isPersonLikely", &self.is_person_likely), ("lineConnected", &self.line_connected), ("mode", &self.mode), ("preconnectDuration", &self.preconnect_duration), ("totalRingbacks", &self.total_ringbacks)], &self._nulls)
     }
 }
+impl AdjustableLiveSpeakerDetection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPersonLikely`."]
+    #[inline]
+    pub fn is_person_likely(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_person_likely = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineConnected`."]
+    #[inline]
+    pub fn line_connected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.line_connected = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mode`."]
+    #[inline]
+    pub fn mode(mut self, value: impl ::std::convert::Into<crate::AdjustableLiveSpeakerDetectionMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preconnectDuration`."]
+    #[inline]
+    pub fn preconnect_duration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preconnect_duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRingbacks`."]
+    #[inline]
+    pub fn total_ringbacks(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_ringbacks = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AdjustableLiveSpeakerDetection.mode` of the spec (`#/definitions/AdjustableLiveSpeakerDetection/properties/mode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -141,4 +199,16 @@ impl<'de> ::serde::Deserialize<'de> for AdjustableLiveSpeakerDetectionMode {
 }
 impl crate::support::Model for AdjustableLiveSpeakerDetectionMode {
     const NAME: &'static str = "AdjustableLiveSpeakerDetection.mode";
+}
+impl AdjustableLiveSpeakerDetectionMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

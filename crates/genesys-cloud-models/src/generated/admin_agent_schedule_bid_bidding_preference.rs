@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for AdminAgentScheduleBidBiddingPreference {
         crate::support::debug_struct(f, "AdminAgentScheduleBidBiddingPreference", &[("agent", &self.agent), ("agentScheduleBidPreferencePriorities", &self.agent_schedule_bid_preference_priorities), ("assignedScheduleSetId", &self.assigned_schedule_set_id), ("endDate", &self.end_date), ("overriddenScheduleSetId", &self.overridden_schedule_set_id), ("overrideReason", &self.override_reason), ("submitted", &self.submitted)], &self._nulls)
     }
 }
+impl AdminAgentScheduleBidBiddingPreference {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentScheduleBidPreferencePriorities`."]
+    #[inline]
+    pub fn agent_schedule_bid_preference_priorities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>) -> Self {
+        self.agent_schedule_bid_preference_priorities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedScheduleSetId`."]
+    #[inline]
+    pub fn assigned_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assigned_schedule_set_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overriddenScheduleSetId`."]
+    #[inline]
+    pub fn overridden_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.overridden_schedule_set_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideReason`."]
+    #[inline]
+    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason>) -> Self {
+        self.override_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submitted`."]
+    #[inline]
+    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AdminAgentScheduleBidBiddingPreference.overrideReason` of the spec (`#/definitions/AdminAgentScheduleBidBiddingPreference/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentScheduleBidBiddingPreferenceOv
 }
 impl crate::support::Model for AdminAgentScheduleBidBiddingPreferenceOverrideReason {
     const NAME: &'static str = "AdminAgentScheduleBidBiddingPreference.overrideReason";
+}
+impl AdminAgentScheduleBidBiddingPreferenceOverrideReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

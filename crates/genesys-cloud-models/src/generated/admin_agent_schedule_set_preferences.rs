@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for AdminAgentScheduleSetPreferences {
         crate::support::debug_struct(f, "AdminAgentScheduleSetPreferences", &[("agentsScheduleBidPreferences", &self.agents_schedule_bid_preferences), ("bid", &self.bid), ("bidGroup", &self.bid_group), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl AdminAgentScheduleSetPreferences {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentsScheduleBidPreferences`."]
+    #[inline]
+    pub fn agents_schedule_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AdminAgentScheduleBidBiddingPreference>>) -> Self {
+        self.agents_schedule_bid_preferences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bid`."]
+    #[inline]
+    pub fn bid(mut self, value: impl ::std::convert::Into<crate::ScheduleBidReference>) -> Self {
+        self.bid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidGroup`."]
+    #[inline]
+    pub fn bid_group(mut self, value: impl ::std::convert::Into<crate::ScheduleBidGroupReference>) -> Self {
+        self.bid_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AdminAgentWorkPlanBiddingPreference {
         crate::support::debug_struct(f, "AdminAgentWorkPlanBiddingPreference", &[("agent", &self.agent), ("assignedWorkPlan", &self.assigned_work_plan), ("overriddenWorkPlan", &self.overridden_work_plan), ("overrideReason", &self.override_reason), ("priorities", &self.priorities), ("submitted", &self.submitted)], &self._nulls)
     }
 }
+impl AdminAgentWorkPlanBiddingPreference {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedWorkPlan`."]
+    #[inline]
+    pub fn assigned_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
+        self.assigned_work_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overriddenWorkPlan`."]
+    #[inline]
+    pub fn overridden_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
+        self.overridden_work_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideReason`."]
+    #[inline]
+    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason>) -> Self {
+        self.override_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priorities`."]
+    #[inline]
+    pub fn priorities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.priorities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submitted`."]
+    #[inline]
+    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AdminAgentWorkPlanBiddingPreference.overrideReason` of the spec (`#/definitions/AdminAgentWorkPlanBiddingPreference/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for AdminAgentWorkPlanBiddingPreferenceOverr
 }
 impl crate::support::Model for AdminAgentWorkPlanBiddingPreferenceOverrideReason {
     const NAME: &'static str = "AdminAgentWorkPlanBiddingPreference.overrideReason";
+}
+impl AdminAgentWorkPlanBiddingPreferenceOverrideReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

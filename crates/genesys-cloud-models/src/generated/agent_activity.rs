@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for AgentActivity {
         crate::support::debug_struct(f, "AgentActivity", &[("agent", &self.agent), ("agentEvaluatorActivityList", &self.agent_evaluator_activity_list), ("averageCriticalScore", &self.average_critical_score), ("averageEvaluationScore", &self.average_evaluation_score), ("highestCriticalScore", &self.highest_critical_score), ("highestEvaluationScore", &self.highest_evaluation_score), ("id", &self.id), ("lowestCriticalScore", &self.lowest_critical_score), ("lowestEvaluationScore", &self.lowest_evaluation_score), ("name", &self.name), ("numCriticalEvaluations", &self.num_critical_evaluations), ("numEvaluations", &self.num_evaluations), ("numEvaluationsWithoutViewPermission", &self.num_evaluations_without_view_permission), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl AgentActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentEvaluatorActivityList`."]
+    #[inline]
+    pub fn agent_evaluator_activity_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentEvaluatorActivity>>) -> Self {
+        self.agent_evaluator_activity_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `averageCriticalScore`."]
+    #[inline]
+    pub fn average_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `averageEvaluationScore`."]
+    #[inline]
+    pub fn average_evaluation_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.average_evaluation_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `highestCriticalScore`."]
+    #[inline]
+    pub fn highest_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.highest_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `highestEvaluationScore`."]
+    #[inline]
+    pub fn highest_evaluation_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.highest_evaluation_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowestCriticalScore`."]
+    #[inline]
+    pub fn lowest_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.lowest_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowestEvaluationScore`."]
+    #[inline]
+    pub fn lowest_evaluation_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.lowest_evaluation_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numCriticalEvaluations`."]
+    #[inline]
+    pub fn num_critical_evaluations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_critical_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numEvaluations`."]
+    #[inline]
+    pub fn num_evaluations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numEvaluationsWithoutViewPermission`."]
+    #[inline]
+    pub fn num_evaluations_without_view_permission(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_evaluations_without_view_permission = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

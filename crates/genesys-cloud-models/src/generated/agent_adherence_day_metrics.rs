@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for AgentAdherenceDayMetrics {
         crate::support::debug_struct(f, "AgentAdherenceDayMetrics", &[("actualLengthSeconds", &self.actual_length_seconds), ("adherencePercentage", &self.adherence_percentage), ("adherenceScheduleSeconds", &self.adherence_schedule_seconds), ("conformanceActualSeconds", &self.conformance_actual_seconds), ("conformancePercentage", &self.conformance_percentage), ("conformanceScheduleSeconds", &self.conformance_schedule_seconds), ("dayStartOffsetSeconds", &self.day_start_offset_seconds), ("exceptionCount", &self.exception_count), ("exceptionDurationSeconds", &self.exception_duration_seconds), ("impactSeconds", &self.impact_seconds), ("scheduleLengthSeconds", &self.schedule_length_seconds)], &self._nulls)
     }
 }
+impl AgentAdherenceDayMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualLengthSeconds`."]
+    #[inline]
+    pub fn actual_length_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.actual_length_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherencePercentage`."]
+    #[inline]
+    pub fn adherence_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.adherence_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceScheduleSeconds`."]
+    #[inline]
+    pub fn adherence_schedule_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.adherence_schedule_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformanceActualSeconds`."]
+    #[inline]
+    pub fn conformance_actual_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conformance_actual_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformancePercentage`."]
+    #[inline]
+    pub fn conformance_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conformance_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformanceScheduleSeconds`."]
+    #[inline]
+    pub fn conformance_schedule_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conformance_schedule_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayStartOffsetSeconds`."]
+    #[inline]
+    pub fn day_start_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.day_start_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptionCount`."]
+    #[inline]
+    pub fn exception_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exception_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptionDurationSeconds`."]
+    #[inline]
+    pub fn exception_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exception_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impactSeconds`."]
+    #[inline]
+    pub fn impact_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.impact_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleLengthSeconds`."]
+    #[inline]
+    pub fn schedule_length_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.schedule_length_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}

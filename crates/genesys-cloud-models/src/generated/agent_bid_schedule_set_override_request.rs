@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AgentBidScheduleSetOverrideRequest {
         crate::support::debug_struct(f, "AgentBidScheduleSetOverrideRequest", &[("agentId", &self.agent_id), ("overrideReason", &self.override_reason), ("overrideScheduleSetId", &self.override_schedule_set_id)], &self._nulls)
     }
 }
+impl AgentBidScheduleSetOverrideRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideReason`."]
+    #[inline]
+    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AgentBidScheduleSetOverrideRequestOverrideReason>) -> Self {
+        self.override_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideScheduleSetId`."]
+    #[inline]
+    pub fn override_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.override_schedule_set_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentBidScheduleSetOverrideRequest.overrideReason` of the spec (`#/definitions/AgentBidScheduleSetOverrideRequest/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentBidScheduleSetOverrideRequestOverri
 }
 impl crate::support::Model for AgentBidScheduleSetOverrideRequestOverrideReason {
     const NAME: &'static str = "AgentBidScheduleSetOverrideRequest.overrideReason";
+}
+impl AgentBidScheduleSetOverrideRequestOverrideReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

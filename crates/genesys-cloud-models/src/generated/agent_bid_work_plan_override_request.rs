@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AgentBidWorkPlanOverrideRequest {
         crate::support::debug_struct(f, "AgentBidWorkPlanOverrideRequest", &[("agentId", &self.agent_id), ("overrideReason", &self.override_reason), ("overrideWorkPlanId", &self.override_work_plan_id)], &self._nulls)
     }
 }
+impl AgentBidWorkPlanOverrideRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideReason`."]
+    #[inline]
+    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AgentBidWorkPlanOverrideRequestOverrideReason>) -> Self {
+        self.override_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideWorkPlanId`."]
+    #[inline]
+    pub fn override_work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.override_work_plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentBidWorkPlanOverrideRequest.overrideReason` of the spec (`#/definitions/AgentBidWorkPlanOverrideRequest/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentBidWorkPlanOverrideRequestOverrideR
 }
 impl crate::support::Model for AgentBidWorkPlanOverrideRequestOverrideReason {
     const NAME: &'static str = "AgentBidWorkPlanOverrideRequest.overrideReason";
+}
+impl AgentBidWorkPlanOverrideRequestOverrideReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -130,6 +130,160 @@ impl ::std::fmt::Debug for AgentChecklistResponse {
         crate::support::debug_struct(f, "AgentChecklistResponse", &[("activationTriggers", &self.activation_triggers), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("checklistItems", &self.checklist_items), ("direction", &self.direction), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("evaluationFinalizedDate", &self.evaluation_finalized_date), ("evaluationFinalizedWithAcwDate", &self.evaluation_finalized_with_acw_date), ("evaluationLastModifiedDate", &self.evaluation_last_modified_date), ("evaluationStartDate", &self.evaluation_start_date), ("exitReason", &self.exit_reason), ("id", &self.id), ("language", &self.language), ("mediaType", &self.media_type), ("name", &self.name), ("participantId", &self.participant_id), ("preview", &self.preview), ("queueId", &self.queue_id), ("selfUri", &self.self_uri), ("status", &self.status), ("success", &self.success)], &self._nulls)
     }
 }
+impl AgentChecklistResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activationTriggers`."]
+    #[inline]
+    pub fn activation_triggers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ActivationTrigger>>) -> Self {
+        self.activation_triggers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assistantId`."]
+    #[inline]
+    pub fn assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `checklistItems`."]
+    #[inline]
+    pub fn checklist_items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ChecklistItem>>) -> Self {
+        self.checklist_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::AgentChecklistResponseDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFinalizedDate`."]
+    #[inline]
+    pub fn evaluation_finalized_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_finalized_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFinalizedWithAcwDate`."]
+    #[inline]
+    pub fn evaluation_finalized_with_acw_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_finalized_with_acw_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationLastModifiedDate`."]
+    #[inline]
+    pub fn evaluation_last_modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_last_modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationStartDate`."]
+    #[inline]
+    pub fn evaluation_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exitReason`."]
+    #[inline]
+    pub fn exit_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.exit_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AgentChecklistResponseMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preview`."]
+    #[inline]
+    pub fn preview(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.preview = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgentChecklistResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `success`."]
+    #[inline]
+    pub fn success(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.success = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentChecklistResponse.direction` of the spec (`#/definitions/AgentChecklistResponse/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -193,6 +347,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklistResponseDirection {
 }
 impl crate::support::Model for AgentChecklistResponseDirection {
     const NAME: &'static str = "AgentChecklistResponse.direction";
+}
+impl AgentChecklistResponseDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgentChecklistResponse.mediaType` of the spec (`#/definitions/AgentChecklistResponse/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -261,6 +427,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklistResponseMediaType {
 }
 impl crate::support::Model for AgentChecklistResponseMediaType {
     const NAME: &'static str = "AgentChecklistResponse.mediaType";
+}
+impl AgentChecklistResponseMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgentChecklistResponse.status` of the spec (`#/definitions/AgentChecklistResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -333,4 +511,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentChecklistResponseStatus {
 }
 impl crate::support::Model for AgentChecklistResponseStatus {
     const NAME: &'static str = "AgentChecklistResponse.status";
+}
+impl AgentChecklistResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

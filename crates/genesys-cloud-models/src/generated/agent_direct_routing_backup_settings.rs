@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for AgentDirectRoutingBackupSettings {
         crate::support::debug_struct(f, "AgentDirectRoutingBackupSettings", &[("agentWaitSeconds", &self.agent_wait_seconds), ("backedUpUsers", &self.backed_up_users), ("queueId", &self.queue_id), ("userId", &self.user_id), ("waitForAgent", &self.wait_for_agent)], &self._nulls)
     }
 }
+impl AgentDirectRoutingBackupSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentWaitSeconds`."]
+    #[inline]
+    pub fn agent_wait_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.agent_wait_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backedUpUsers`."]
+    #[inline]
+    pub fn backed_up_users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.backed_up_users = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitForAgent`."]
+    #[inline]
+    pub fn wait_for_agent(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wait_for_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+}

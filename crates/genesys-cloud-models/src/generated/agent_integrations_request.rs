@@ -50,3 +50,37 @@ impl ::std::fmt::Debug for AgentIntegrationsRequest {
         crate::support::debug_struct(f, "AgentIntegrationsRequest", &[("associatedIntegrations", &self.associated_integrations), ("selectedIntegrationId", &self.selected_integration_id)], &self._nulls)
     }
 }
+impl AgentIntegrationsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `associatedIntegrations`."]
+    #[inline]
+    pub fn associated_integrations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentIntegrationAssociationRequest>>) -> Self {
+        self.associated_integrations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedIntegrationId`."]
+    #[inline]
+    pub fn selected_integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.selected_integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for AgentIntegrationsResponse {
         crate::support::debug_struct(f, "AgentIntegrationsResponse", &[("agent", &self.agent), ("associatedIntegrations", &self.associated_integrations), ("selectedIntegration", &self.selected_integration), ("userSelected", &self.user_selected)], &self._nulls)
     }
 }
+impl AgentIntegrationsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `associatedIntegrations`."]
+    #[inline]
+    pub fn associated_integrations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentIntegrationAssociationResponse>>) -> Self {
+        self.associated_integrations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedIntegration`."]
+    #[inline]
+    pub fn selected_integration(mut self, value: impl ::std::convert::Into<crate::WfmIntegrationReference>) -> Self {
+        self.selected_integration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userSelected`."]
+    #[inline]
+    pub fn user_selected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.user_selected = ::std::option::Option::Some(value.into());
+        self
+    }
+}

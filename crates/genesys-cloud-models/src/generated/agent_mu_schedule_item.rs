@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for AgentMuScheduleItem {
         crate::support::debug_struct(f, "AgentMuScheduleItem", &[("agent", &self.agent), ("fullDayTimeOffMarkerDates", &self.full_day_time_off_marker_dates), ("shifts", &self.shifts)], &self._nulls)
     }
 }
+impl AgentMuScheduleItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayTimeOffMarkerDates`."]
+    #[inline]
+    pub fn full_day_time_off_marker_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::NaiveDate>>) -> Self {
+        self.full_day_time_off_marker_dates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shifts`."]
+    #[inline]
+    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentMuScheduleShift>>) -> Self {
+        self.shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

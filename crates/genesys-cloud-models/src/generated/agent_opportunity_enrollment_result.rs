@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for AgentOpportunityEnrollmentResult {
         crate::support::debug_struct(f, "AgentOpportunityEnrollmentResult", &[("denialCode", &self.denial_code), ("id", &self.id), ("metadata", &self.metadata), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
 }
+impl AgentOpportunityEnrollmentResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `denialCode`."]
+    #[inline]
+    pub fn denial_code(mut self, value: impl ::std::convert::Into<crate::AgentOpportunityEnrollmentResultDenialCode>) -> Self {
+        self.denial_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgentOpportunityEnrollmentResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemMessageCode`."]
+    #[inline]
+    pub fn system_message_code(mut self, value: impl ::std::convert::Into<crate::AgentOpportunityEnrollmentResultSystemMessageCode>) -> Self {
+        self.system_message_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentOpportunityEnrollmentResult.denialCode` of the spec (`#/definitions/AgentOpportunityEnrollmentResult/properties/denialCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -146,6 +210,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentOpportunityEnrollmentResultDenialCo
 impl crate::support::Model for AgentOpportunityEnrollmentResultDenialCode {
     const NAME: &'static str = "AgentOpportunityEnrollmentResult.denialCode";
 }
+impl AgentOpportunityEnrollmentResultDenialCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgentOpportunityEnrollmentResult.status` of the spec (`#/definitions/AgentOpportunityEnrollmentResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -221,6 +297,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentOpportunityEnrollmentResultStatus {
 }
 impl crate::support::Model for AgentOpportunityEnrollmentResultStatus {
     const NAME: &'static str = "AgentOpportunityEnrollmentResult.status";
+}
+impl AgentOpportunityEnrollmentResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgentOpportunityEnrollmentResult.systemMessageCode` of the spec (`#/definitions/AgentOpportunityEnrollmentResult/properties/systemMessageCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -405,4 +493,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentOpportunityEnrollmentResultSystemMe
 }
 impl crate::support::Model for AgentOpportunityEnrollmentResultSystemMessageCode {
     const NAME: &'static str = "AgentOpportunityEnrollmentResult.systemMessageCode";
+}
+impl AgentOpportunityEnrollmentResultSystemMessageCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for AgentOwnedMappingPreview {
         crate::support::debug_struct(f, "AgentOwnedMappingPreview", &[("agentOwnedColumn", &self.agent_owned_column), ("email", &self.email), ("exists", &self.exists), ("isQueueMember", &self.is_queue_member), ("recordCount", &self.record_count), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl AgentOwnedMappingPreview {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentOwnedColumn`."]
+    #[inline]
+    pub fn agent_owned_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_owned_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exists`."]
+    #[inline]
+    pub fn exists(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.exists = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isQueueMember`."]
+    #[inline]
+    pub fn is_queue_member(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_queue_member = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordCount`."]
+    #[inline]
+    pub fn record_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.record_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

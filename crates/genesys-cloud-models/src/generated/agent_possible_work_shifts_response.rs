@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for AgentPossibleWorkShiftsResponse {
         crate::support::debug_struct(f, "AgentPossibleWorkShiftsResponse", &[("pattern", &self.pattern), ("schedulerIntervalLengthMinutes", &self.scheduler_interval_length_minutes), ("timeZone", &self.time_zone), ("weekStartDate", &self.week_start_date), ("weeklyPossibleWorkShifts", &self.weekly_possible_work_shifts)], &self._nulls)
     }
 }
+impl AgentPossibleWorkShiftsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `pattern`."]
+    #[inline]
+    pub fn pattern(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.pattern = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulerIntervalLengthMinutes`."]
+    #[inline]
+    pub fn scheduler_interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.scheduler_interval_length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekStartDate`."]
+    #[inline]
+    pub fn week_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.week_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyPossibleWorkShifts`."]
+    #[inline]
+    pub fn weekly_possible_work_shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PossibleWorkShiftsForWeek>>) -> Self {
+        self.weekly_possible_work_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for AgentQueueTimeRequest {
         crate::support::debug_struct(f, "AgentQueueTimeRequest", &[("agentId", &self.agent_id), ("onQueueActivityCodeIds", &self.on_queue_activity_code_ids), ("onQueueLengthMinutesPerInterval", &self.on_queue_length_minutes_per_interval), ("startOffsetMinutes", &self.start_offset_minutes)], &self._nulls)
     }
 }
+impl AgentQueueTimeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `onQueueActivityCodeIds`."]
+    #[inline]
+    pub fn on_queue_activity_code_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.on_queue_activity_code_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `onQueueLengthMinutesPerInterval`."]
+    #[inline]
+    pub fn on_queue_length_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.on_queue_length_minutes_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startOffsetMinutes`."]
+    #[inline]
+    pub fn start_offset_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.start_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

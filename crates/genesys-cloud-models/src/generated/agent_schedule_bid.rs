@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for AgentScheduleBid {
         crate::support::debug_struct(f, "AgentScheduleBid", &[("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl AgentScheduleBid {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bidType`."]
+    #[inline]
+    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::AgentScheduleBidBidType>) -> Self {
+        self.bid_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowEndDate`."]
+    #[inline]
+    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowStartDate`."]
+    #[inline]
+    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveDate`."]
+    #[inline]
+    pub fn effective_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.effective_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgentScheduleBidStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentScheduleBid.bidType` of the spec (`#/definitions/AgentScheduleBid/properties/bidType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,6 +207,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBidBidType {
 }
 impl crate::support::Model for AgentScheduleBidBidType {
     const NAME: &'static str = "AgentScheduleBid.bidType";
+}
+impl AgentScheduleBidBidType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgentScheduleBid.status` of the spec (`#/definitions/AgentScheduleBid/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -225,4 +307,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBidStatus {
 }
 impl crate::support::Model for AgentScheduleBidStatus {
     const NAME: &'static str = "AgentScheduleBid.status";
+}
+impl AgentScheduleBidStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for AgentScheduleBiddingPreferenceResponse {
         crate::support::debug_struct(f, "AgentScheduleBiddingPreferenceResponse", &[("agentScheduleBidPreferences", &self.agent_schedule_bid_preferences), ("assignedScheduleSetId", &self.assigned_schedule_set_id), ("id", &self.id), ("overriddenScheduleSetId", &self.overridden_schedule_set_id), ("overrideReason", &self.override_reason), ("selfUri", &self.self_uri), ("submitted", &self.submitted)], &self._nulls)
     }
 }
+impl AgentScheduleBiddingPreferenceResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentScheduleBidPreferences`."]
+    #[inline]
+    pub fn agent_schedule_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>) -> Self {
+        self.agent_schedule_bid_preferences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedScheduleSetId`."]
+    #[inline]
+    pub fn assigned_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assigned_schedule_set_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overriddenScheduleSetId`."]
+    #[inline]
+    pub fn overridden_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.overridden_schedule_set_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideReason`."]
+    #[inline]
+    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AgentScheduleBiddingPreferenceResponseOverrideReason>) -> Self {
+        self.override_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submitted`."]
+    #[inline]
+    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentScheduleBiddingPreferenceResponse.overrideReason` of the spec (`#/definitions/AgentScheduleBiddingPreferenceResponse/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentScheduleBiddingPreferenceResponseOv
 }
 impl crate::support::Model for AgentScheduleBiddingPreferenceResponseOverrideReason {
     const NAME: &'static str = "AgentScheduleBiddingPreferenceResponse.overrideReason";
+}
+impl AgentScheduleBiddingPreferenceResponseOverrideReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

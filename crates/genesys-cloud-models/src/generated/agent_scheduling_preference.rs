@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AgentSchedulingPreference {
         crate::support::debug_struct(f, "AgentSchedulingPreference", &[("id", &self.id), ("preferenceLevel", &self.preference_level), ("timeSpan", &self.time_span)], &self._nulls)
     }
 }
+impl AgentSchedulingPreference {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferenceLevel`."]
+    #[inline]
+    pub fn preference_level(mut self, value: impl ::std::convert::Into<crate::AgentSchedulingPreferencePreferenceLevel>) -> Self {
+        self.preference_level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeSpan`."]
+    #[inline]
+    pub fn time_span(mut self, value: impl ::std::convert::Into<crate::WfmTimeSpan>) -> Self {
+        self.time_span = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentSchedulingPreference.preferenceLevel` of the spec (`#/definitions/AgentSchedulingPreference/properties/preferenceLevel`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentSchedulingPreferencePreferenceLevel
 }
 impl crate::support::Model for AgentSchedulingPreferencePreferenceLevel {
     const NAME: &'static str = "AgentSchedulingPreference.preferenceLevel";
+}
+impl AgentSchedulingPreferencePreferenceLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for AgentScoringRule {
         crate::support::debug_struct(f, "AgentScoringRule", &[("agentToScore", &self.agent_to_score), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("enabled", &self.enabled), ("evaluationFormContextId", &self.evaluation_form_context_id), ("evaluator", &self.evaluator), ("id", &self.id), ("programId", &self.program_id), ("published", &self.published), ("samplingPercentage", &self.sampling_percentage), ("samplingType", &self.sampling_type), ("selfUri", &self.self_uri), ("submissionType", &self.submission_type)], &self._nulls)
     }
 }
+impl AgentScoringRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentToScore`."]
+    #[inline]
+    pub fn agent_to_score(mut self, value: impl ::std::convert::Into<crate::AgentScoringRuleAgentToScore>) -> Self {
+        self.agent_to_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFormContextId`."]
+    #[inline]
+    pub fn evaluation_form_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_form_context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluator`."]
+    #[inline]
+    pub fn evaluator(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programId`."]
+    #[inline]
+    pub fn program_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.program_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `samplingPercentage`."]
+    #[inline]
+    pub fn sampling_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sampling_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `samplingType`."]
+    #[inline]
+    pub fn sampling_type(mut self, value: impl ::std::convert::Into<crate::AgentScoringRuleSamplingType>) -> Self {
+        self.sampling_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submissionType`."]
+    #[inline]
+    pub fn submission_type(mut self, value: impl ::std::convert::Into<crate::AgentScoringRuleSubmissionType>) -> Self {
+        self.submission_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentScoringRule.agentToScore` of the spec (`#/definitions/AgentScoringRule/properties/agentToScore`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -162,6 +262,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentScoringRuleAgentToScore {
 impl crate::support::Model for AgentScoringRuleAgentToScore {
     const NAME: &'static str = "AgentScoringRule.agentToScore";
 }
+impl AgentScoringRuleAgentToScore {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgentScoringRule.samplingType` of the spec (`#/definitions/AgentScoringRule/properties/samplingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -226,6 +338,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentScoringRuleSamplingType {
 impl crate::support::Model for AgentScoringRuleSamplingType {
     const NAME: &'static str = "AgentScoringRule.samplingType";
 }
+impl AgentScoringRuleSamplingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgentScoringRule.submissionType` of the spec (`#/definitions/AgentScoringRule/properties/submissionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -289,4 +413,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentScoringRuleSubmissionType {
 }
 impl crate::support::Model for AgentScoringRuleSubmissionType {
     const NAME: &'static str = "AgentScoringRule.submissionType";
+}
+impl AgentScoringRuleSubmissionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

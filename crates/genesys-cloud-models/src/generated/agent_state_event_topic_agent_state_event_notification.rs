@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for AgentStateEventTopicAgentStateEventNotification {
         crate::support::debug_struct(f, "AgentStateEventTopicAgentStateEventNotification", &[("conversationId", &self.conversation_id), ("currentState", &self.current_state), ("currentStateStart", &self.current_state_start), ("mediaType", &self.media_type), ("originatingDirection", &self.originating_direction), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedSkillIds", &self.requested_skill_ids), ("sessionId", &self.session_id), ("sessionStart", &self.session_start), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl AgentStateEventTopicAgentStateEventNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentState`."]
+    #[inline]
+    pub fn current_state(mut self, value: impl ::std::convert::Into<crate::AgentStateEventTopicAgentStateEventNotificationCurrentState>) -> Self {
+        self.current_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentStateStart`."]
+    #[inline]
+    pub fn current_state_start(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.current_state_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AgentStateEventTopicAgentStateEventNotificationMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingDirection`."]
+    #[inline]
+    pub fn originating_direction(mut self, value: impl ::std::convert::Into<crate::AgentStateEventTopicAgentStateEventNotificationOriginatingDirection>) -> Self {
+        self.originating_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedLanguageId`."]
+    #[inline]
+    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.requested_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedSkillIds`."]
+    #[inline]
+    pub fn requested_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionStart`."]
+    #[inline]
+    pub fn session_start(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.session_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentStateEventTopicAgentStateEventNotification.currentState` of the spec (`#/definitions/AgentStateEventTopicAgentStateEventNotification/properties/currentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -230,6 +318,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateEventTopicAgentStateEventNotif
 impl crate::support::Model for AgentStateEventTopicAgentStateEventNotificationCurrentState {
     const NAME: &'static str = "AgentStateEventTopicAgentStateEventNotification.currentState";
 }
+impl AgentStateEventTopicAgentStateEventNotificationCurrentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgentStateEventTopicAgentStateEventNotification.mediaType` of the spec (`#/definitions/AgentStateEventTopicAgentStateEventNotification/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -330,6 +430,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateEventTopicAgentStateEventNotif
 impl crate::support::Model for AgentStateEventTopicAgentStateEventNotificationMediaType {
     const NAME: &'static str = "AgentStateEventTopicAgentStateEventNotification.mediaType";
 }
+impl AgentStateEventTopicAgentStateEventNotificationMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgentStateEventTopicAgentStateEventNotification.originatingDirection` of the spec (`#/definitions/AgentStateEventTopicAgentStateEventNotification/properties/originatingDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -397,4 +509,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateEventTopicAgentStateEventNotif
 }
 impl crate::support::Model for AgentStateEventTopicAgentStateEventNotificationOriginatingDirection {
     const NAME: &'static str = "AgentStateEventTopicAgentStateEventNotification.originatingDirection";
+}
+impl AgentStateEventTopicAgentStateEventNotificationOriginatingDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AgentStatePresenceCount {
         crate::support::debug_struct(f, "AgentStatePresenceCount", &[("count", &self.count), ("organizationPresenceId", &self.organization_presence_id), ("systemPresence", &self.system_presence)], &self._nulls)
     }
 }
+impl AgentStatePresenceCount {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationPresenceId`."]
+    #[inline]
+    pub fn organization_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::AgentStatePresenceCountSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentStatePresenceCount.systemPresence` of the spec (`#/definitions/AgentStatePresenceCount/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -153,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentStatePresenceCountSystemPresence {
 }
 impl crate::support::Model for AgentStatePresenceCountSystemPresence {
     const NAME: &'static str = "AgentStatePresenceCount.systemPresence";
+}
+impl AgentStatePresenceCountSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AgentStateQueryRequest {
         crate::support::debug_struct(f, "AgentStateQueryRequest", &[("sessionFilter", &self.session_filter), ("sessionOrder", &self.session_order), ("sessionOrderBy", &self.session_order_by), ("userFilter", &self.user_filter), ("userOrder", &self.user_order), ("userOrderBy", &self.user_order_by)], &self._nulls)
     }
 }
+impl AgentStateQueryRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `sessionFilter`."]
+    #[inline]
+    pub fn session_filter(mut self, value: impl ::std::convert::Into<crate::AgentStateSessionFilter>) -> Self {
+        self.session_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionOrder`."]
+    #[inline]
+    pub fn session_order(mut self, value: impl ::std::convert::Into<crate::AgentStateQueryRequestSessionOrder>) -> Self {
+        self.session_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionOrderBy`."]
+    #[inline]
+    pub fn session_order_by(mut self, value: impl ::std::convert::Into<crate::AgentStateQueryRequestSessionOrderBy>) -> Self {
+        self.session_order_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userFilter`."]
+    #[inline]
+    pub fn user_filter(mut self, value: impl ::std::convert::Into<crate::AgentStateUserFilter>) -> Self {
+        self.user_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userOrder`."]
+    #[inline]
+    pub fn user_order(mut self, value: impl ::std::convert::Into<crate::AgentStateQueryRequestUserOrder>) -> Self {
+        self.user_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userOrderBy`."]
+    #[inline]
+    pub fn user_order_by(mut self, value: impl ::std::convert::Into<crate::AgentStateQueryRequestUserOrderBy>) -> Self {
+        self.user_order_by = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentStateQueryRequest.sessionOrder` of the spec (`#/definitions/AgentStateQueryRequest/properties/sessionOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -129,6 +187,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateQueryRequestSessionOrder {
 }
 impl crate::support::Model for AgentStateQueryRequestSessionOrder {
     const NAME: &'static str = "AgentStateQueryRequest.sessionOrder";
+}
+impl AgentStateQueryRequestSessionOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgentStateQueryRequest.sessionOrderBy` of the spec (`#/definitions/AgentStateQueryRequest/properties/sessionOrderBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -194,6 +264,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateQueryRequestSessionOrderBy {
 impl crate::support::Model for AgentStateQueryRequestSessionOrderBy {
     const NAME: &'static str = "AgentStateQueryRequest.sessionOrderBy";
 }
+impl AgentStateQueryRequestSessionOrderBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgentStateQueryRequest.userOrder` of the spec (`#/definitions/AgentStateQueryRequest/properties/userOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -257,6 +339,18 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateQueryRequestUserOrder {
 }
 impl crate::support::Model for AgentStateQueryRequestUserOrder {
     const NAME: &'static str = "AgentStateQueryRequest.userOrder";
+}
+impl AgentStateQueryRequestUserOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgentStateQueryRequest.userOrderBy` of the spec (`#/definitions/AgentStateQueryRequest/properties/userOrderBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -349,4 +443,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentStateQueryRequestUserOrderBy {
 }
 impl crate::support::Model for AgentStateQueryRequestUserOrderBy {
     const NAME: &'static str = "AgentStateQueryRequest.userOrderBy";
+}
+impl AgentStateQueryRequestUserOrderBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

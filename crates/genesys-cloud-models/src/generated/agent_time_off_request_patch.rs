@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for AgentTimeOffRequestPatch {
         crate::support::debug_struct(f, "AgentTimeOffRequestPatch", &[("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("markedAsRead", &self.marked_as_read), ("notes", &self.notes), ("status", &self.status)], &self._nulls)
     }
 }
+impl AgentTimeOffRequestPatch {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fullDayEarliestStartOffsetMinutes`."]
+    #[inline]
+    pub fn full_day_earliest_start_offset_minutes(mut self, value: impl ::std::convert::Into<crate::ListWrapperInteger>) -> Self {
+        self.full_day_earliest_start_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayLatestEndOffsetMinutes`."]
+    #[inline]
+    pub fn full_day_latest_end_offset_minutes(mut self, value: impl ::std::convert::Into<crate::ListWrapperInteger>) -> Self {
+        self.full_day_latest_end_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedAsRead`."]
+    #[inline]
+    pub fn marked_as_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_as_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgentTimeOffRequestPatchStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentTimeOffRequestPatch.status` of the spec (`#/definitions/AgentTimeOffRequestPatch/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -121,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentTimeOffRequestPatchStatus {
 }
 impl crate::support::Model for AgentTimeOffRequestPatchStatus {
     const NAME: &'static str = "AgentTimeOffRequestPatch.status";
+}
+impl AgentTimeOffRequestPatchStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AgentUpdateAlternativeShiftTradeRequest {
         crate::support::debug_struct(f, "AgentUpdateAlternativeShiftTradeRequest", &[("metadata", &self.metadata), ("reviewNote", &self.review_note), ("state", &self.state)], &self._nulls)
     }
 }
+impl AgentUpdateAlternativeShiftTradeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::AgentUpdateAlternativeShiftTradeRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentUpdateAlternativeShiftTradeRequest.state` of the spec (`#/definitions/AgentUpdateAlternativeShiftTradeRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -113,4 +153,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentUpdateAlternativeShiftTradeRequestS
 }
 impl crate::support::Model for AgentUpdateAlternativeShiftTradeRequestState {
     const NAME: &'static str = "AgentUpdateAlternativeShiftTradeRequest.state";
+}
+impl AgentUpdateAlternativeShiftTradeRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

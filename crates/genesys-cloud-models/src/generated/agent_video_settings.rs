@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for AgentVideoSettings {
         crate::support::debug_struct(f, "AgentVideoSettings", &[("allowCamera", &self.allow_camera), ("allowMicrophone", &self.allow_microphone), ("allowScreenShare", &self.allow_screen_share), ("background", &self.background), ("backgroundImage", &self.background_image)], &self._nulls)
     }
 }
+impl AgentVideoSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowCamera`."]
+    #[inline]
+    pub fn allow_camera(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_camera = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowMicrophone`."]
+    #[inline]
+    pub fn allow_microphone(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_microphone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowScreenShare`."]
+    #[inline]
+    pub fn allow_screen_share(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_screen_share = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `background`."]
+    #[inline]
+    pub fn background(mut self, value: impl ::std::convert::Into<crate::AgentVideoSettingsBackground>) -> Self {
+        self.background = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundImage`."]
+    #[inline]
+    pub fn background_image(mut self, value: impl ::std::convert::Into<crate::BackgroundImageSettings>) -> Self {
+        self.background_image = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentVideoSettings.background` of the spec (`#/definitions/AgentVideoSettings/properties/background`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentVideoSettingsBackground {
 }
 impl crate::support::Model for AgentVideoSettingsBackground {
     const NAME: &'static str = "AgentVideoSettings.background";
+}
+impl AgentVideoSettingsBackground {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for AgentWorkPlan {
         crate::support::debug_struct(f, "AgentWorkPlan", &[("constrainWeeklyPaidTime", &self.constrain_weekly_paid_time), ("flexibleWeeklyPaidTime", &self.flexible_weekly_paid_time), ("id", &self.id), ("name", &self.name), ("optionalDays", &self.optional_days), ("selfUri", &self.self_uri), ("shifts", &self.shifts), ("weeklyExactPaidMinutes", &self.weekly_exact_paid_minutes), ("weeklyMaximumPaidMinutes", &self.weekly_maximum_paid_minutes), ("weeklyMinimumPaidMinutes", &self.weekly_minimum_paid_minutes)], &self._nulls)
     }
 }
+impl AgentWorkPlan {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `constrainWeeklyPaidTime`."]
+    #[inline]
+    pub fn constrain_weekly_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_weekly_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexibleWeeklyPaidTime`."]
+    #[inline]
+    pub fn flexible_weekly_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible_weekly_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionalDays`."]
+    #[inline]
+    pub fn optional_days(mut self, value: impl ::std::convert::Into<crate::SetWrapperDayOfWeek>) -> Self {
+        self.optional_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shifts`."]
+    #[inline]
+    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentWorkPlanShift>>) -> Self {
+        self.shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyExactPaidMinutes`."]
+    #[inline]
+    pub fn weekly_exact_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_exact_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMaximumPaidMinutes`."]
+    #[inline]
+    pub fn weekly_maximum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_maximum_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMinimumPaidMinutes`."]
+    #[inline]
+    pub fn weekly_minimum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_minimum_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

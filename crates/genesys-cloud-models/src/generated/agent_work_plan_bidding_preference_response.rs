@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for AgentWorkPlanBiddingPreferenceResponse {
         crate::support::debug_struct(f, "AgentWorkPlanBiddingPreferenceResponse", &[("agentWorkPlanBidPreferences", &self.agent_work_plan_bid_preferences), ("assignedWorkPlan", &self.assigned_work_plan), ("id", &self.id), ("overriddenWorkPlan", &self.overridden_work_plan), ("overrideReason", &self.override_reason), ("selfUri", &self.self_uri), ("submitted", &self.submitted)], &self._nulls)
     }
 }
+impl AgentWorkPlanBiddingPreferenceResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentWorkPlanBidPreferences`."]
+    #[inline]
+    pub fn agent_work_plan_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentWorkPlanBiddingPreference>>) -> Self {
+        self.agent_work_plan_bid_preferences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedWorkPlan`."]
+    #[inline]
+    pub fn assigned_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
+        self.assigned_work_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overriddenWorkPlan`."]
+    #[inline]
+    pub fn overridden_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
+        self.overridden_work_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideReason`."]
+    #[inline]
+    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason>) -> Self {
+        self.override_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submitted`."]
+    #[inline]
+    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentWorkPlanBiddingPreferenceResponse.overrideReason` of the spec (`#/definitions/AgentWorkPlanBiddingPreferenceResponse/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentWorkPlanBiddingPreferenceResponseOv
 }
 impl crate::support::Model for AgentWorkPlanBiddingPreferenceResponseOverrideReason {
     const NAME: &'static str = "AgentWorkPlanBiddingPreferenceResponse.overrideReason";
+}
+impl AgentWorkPlanBiddingPreferenceResponseOverrideReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

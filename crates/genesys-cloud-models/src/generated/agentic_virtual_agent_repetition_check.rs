@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for AgenticVirtualAgentRepetitionCheck {
         crate::support::debug_struct(f, "AgenticVirtualAgentRepetitionCheck", &[("instruction", &self.instruction), ("messages", &self.messages), ("similarity", &self.similarity), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AgenticVirtualAgentRepetitionCheck {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `instruction`."]
+    #[inline]
+    pub fn instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.instruction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `similarity`."]
+    #[inline]
+    pub fn similarity(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentRepetitionCheckSimilarity>) -> Self {
+        self.similarity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentRepetitionCheckType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgenticVirtualAgentRepetitionCheck.similarity` of the spec (`#/definitions/AgenticVirtualAgentRepetitionCheck/properties/similarity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentRepetitionCheckSimila
 impl crate::support::Model for AgenticVirtualAgentRepetitionCheckSimilarity {
     const NAME: &'static str = "AgenticVirtualAgentRepetitionCheck.similarity";
 }
+impl AgenticVirtualAgentRepetitionCheckSimilarity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AgenticVirtualAgentRepetitionCheck.type` of the spec (`#/definitions/AgenticVirtualAgentRepetitionCheck/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -193,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentRepetitionCheckType {
 }
 impl crate::support::Model for AgenticVirtualAgentRepetitionCheckType {
     const NAME: &'static str = "AgenticVirtualAgentRepetitionCheck.type";
+}
+impl AgenticVirtualAgentRepetitionCheckType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for AgenticVirtualAgentTargetDefinition {
         crate::support::debug_struct(f, "AgenticVirtualAgentTargetDefinition", &[("target", &self.target), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AgenticVirtualAgentTargetDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `target`."]
+    #[inline]
+    pub fn target(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentTargetReferenceDefinition>) -> Self {
+        self.target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentTargetDefinitionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgenticVirtualAgentTargetDefinition.type` of the spec (`#/definitions/AgenticVirtualAgentTargetDefinition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentTargetDefinitionType 
 }
 impl crate::support::Model for AgenticVirtualAgentTargetDefinitionType {
     const NAME: &'static str = "AgenticVirtualAgentTargetDefinition.type";
+}
+impl AgenticVirtualAgentTargetDefinitionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

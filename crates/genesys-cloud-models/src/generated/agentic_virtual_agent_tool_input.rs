@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AgenticVirtualAgentToolInput {
         crate::support::debug_struct(f, "AgenticVirtualAgentToolInput", &[("fallbackToUser", &self.fallback_to_user), ("mapping", &self.mapping), ("required", &self.required), ("source", &self.source), ("targetName", &self.target_name), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AgenticVirtualAgentToolInput {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fallbackToUser`."]
+    #[inline]
+    pub fn fallback_to_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.fallback_to_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mapping`."]
+    #[inline]
+    pub fn mapping(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
+        self.mapping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `required`."]
+    #[inline]
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentToolInputSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetName`."]
+    #[inline]
+    pub fn target_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgenticVirtualAgentToolInput.source` of the spec (`#/definitions/AgenticVirtualAgentToolInput/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentToolInputSource {
 }
 impl crate::support::Model for AgenticVirtualAgentToolInputSource {
     const NAME: &'static str = "AgenticVirtualAgentToolInput.source";
+}
+impl AgenticVirtualAgentToolInputSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for AgenticVirtualAgentTypeDefinition {
         crate::support::debug_struct(f, "AgenticVirtualAgentTypeDefinition", &[("defaultInstruction", &self.default_instruction), ("description", &self.description), ("direction", &self.direction), ("enum", &self.r#enum), ("items", &self.items), ("name", &self.name), ("properties", &self.properties), ("statusCodes", &self.status_codes), ("type", &self.r#type), ("undisclosed", &self.undisclosed), ("userUtteranceSubstring", &self.user_utterance_substring)], &self._nulls)
     }
 }
+impl AgenticVirtualAgentTypeDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultInstruction`."]
+    #[inline]
+    pub fn default_instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_instruction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentTypeDefinitionDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enum`."]
+    #[inline]
+    pub fn r#enum(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.r#enum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `items`."]
+    #[inline]
+    pub fn items(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `properties`."]
+    #[inline]
+    pub fn properties(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgenticVirtualAgentPropertyDefinition>>) -> Self {
+        self.properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCodes`."]
+    #[inline]
+    pub fn status_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.status_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentTypeDefinitionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `undisclosed`."]
+    #[inline]
+    pub fn undisclosed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.undisclosed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userUtteranceSubstring`."]
+    #[inline]
+    pub fn user_utterance_substring(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.user_utterance_substring = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgenticVirtualAgentTypeDefinition.direction` of the spec (`#/definitions/AgenticVirtualAgentTypeDefinition/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -157,6 +245,18 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentTypeDefinitionDirecti
 }
 impl crate::support::Model for AgenticVirtualAgentTypeDefinitionDirection {
     const NAME: &'static str = "AgenticVirtualAgentTypeDefinition.direction";
+}
+impl AgenticVirtualAgentTypeDefinitionDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentTypeDefinition.type` of the spec (`#/definitions/AgenticVirtualAgentTypeDefinition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -245,4 +345,16 @@ impl<'de> ::serde::Deserialize<'de> for AgenticVirtualAgentTypeDefinitionType {
 }
 impl crate::support::Model for AgenticVirtualAgentTypeDefinitionType {
     const NAME: &'static str = "AgenticVirtualAgentTypeDefinition.type";
+}
+impl AgenticVirtualAgentTypeDefinitionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for AgentlessEmailSendRequestDto {
         crate::support::debug_struct(f, "AgentlessEmailSendRequestDto", &[("conversationId", &self.conversation_id), ("fromAddress", &self.from_address), ("htmlBody", &self.html_body), ("replyToAddress", &self.reply_to_address), ("senderType", &self.sender_type), ("subject", &self.subject), ("textBody", &self.text_body), ("toAddresses", &self.to_addresses)], &self._nulls)
     }
 }
+impl AgentlessEmailSendRequestDto {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `htmlBody`."]
+    #[inline]
+    pub fn html_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.html_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyToAddress`."]
+    #[inline]
+    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
+        self.reply_to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderType`."]
+    #[inline]
+    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::AgentlessEmailSendRequestDtoSenderType>) -> Self {
+        self.sender_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textBody`."]
+    #[inline]
+    pub fn text_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddresses`."]
+    #[inline]
+    pub fn to_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
+        self.to_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentlessEmailSendRequestDto.senderType` of the spec (`#/definitions/AgentlessEmailSendRequestDto/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -133,4 +203,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentlessEmailSendRequestDtoSenderType {
 }
 impl crate::support::Model for AgentlessEmailSendRequestDtoSenderType {
     const NAME: &'static str = "AgentlessEmailSendRequestDto.senderType";
+}
+impl AgentlessEmailSendRequestDtoSenderType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

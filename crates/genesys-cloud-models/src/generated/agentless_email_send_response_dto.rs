@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for AgentlessEmailSendResponseDto {
         crate::support::debug_struct(f, "AgentlessEmailSendResponseDto", &[("conversationId", &self.conversation_id), ("dateCreated", &self.date_created), ("fromAddress", &self.from_address), ("id", &self.id), ("replyToAddress", &self.reply_to_address), ("selfUri", &self.self_uri), ("senderType", &self.sender_type), ("subject", &self.subject), ("toAddresses", &self.to_addresses)], &self._nulls)
     }
 }
+impl AgentlessEmailSendResponseDto {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyToAddress`."]
+    #[inline]
+    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
+        self.reply_to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderType`."]
+    #[inline]
+    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::AgentlessEmailSendResponseDtoSenderType>) -> Self {
+        self.sender_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddresses`."]
+    #[inline]
+    pub fn to_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
+        self.to_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AgentlessEmailSendResponseDto.senderType` of the spec (`#/definitions/AgentlessEmailSendResponseDto/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -137,4 +213,16 @@ impl<'de> ::serde::Deserialize<'de> for AgentlessEmailSendResponseDtoSenderType 
 }
 impl crate::support::Model for AgentlessEmailSendResponseDtoSenderType {
     const NAME: &'static str = "AgentlessEmailSendResponseDto.senderType";
+}
+impl AgentlessEmailSendResponseDtoSenderType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

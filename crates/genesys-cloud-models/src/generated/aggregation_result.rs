@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for AggregationResult {
         crate::support::debug_struct(f, "AggregationResult", &[("count", &self.count), ("dimension", &self.dimension), ("metric", &self.metric), ("results", &self.results), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl AggregationResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AggregationResultEntry>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AggregationResultType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AggregationResult.type` of the spec (`#/definitions/AggregationResult/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "users"))))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for AggregationResultType {
 }
 impl crate::support::Model for AggregationResultType {
     const NAME: &'static str = "AggregationResult.type";
+}
+impl AggregationResultType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for AiAnswer {
         crate::support::debug_struct(f, "AiAnswer", &[("answerId", &self.answer_id), ("explanation", &self.explanation), ("failureType", &self.failure_type), ("markedNotApplicable", &self.marked_not_applicable)], &self._nulls)
     }
 }
+impl AiAnswer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerId`."]
+    #[inline]
+    pub fn answer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.answer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `explanation`."]
+    #[inline]
+    pub fn explanation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureType`."]
+    #[inline]
+    pub fn failure_type(mut self, value: impl ::std::convert::Into<crate::AiAnswerFailureType>) -> Self {
+        self.failure_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedNotApplicable`."]
+    #[inline]
+    pub fn marked_not_applicable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_not_applicable = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AiAnswer.failureType` of the spec (`#/definitions/AiAnswer/properties/failureType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for AiAnswerFailureType {
 }
 impl crate::support::Model for AiAnswerFailureType {
     const NAME: &'static str = "AiAnswer.failureType";
+}
+impl AiAnswerFailureType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AiScoring {
         crate::support::debug_struct(f, "AiScoring", &[("dateLastChanged", &self.date_last_changed), ("failureType", &self.failure_type), ("pending", &self.pending)], &self._nulls)
     }
 }
+impl AiScoring {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateLastChanged`."]
+    #[inline]
+    pub fn date_last_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureType`."]
+    #[inline]
+    pub fn failure_type(mut self, value: impl ::std::convert::Into<crate::AiScoringFailureType>) -> Self {
+        self.failure_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pending`."]
+    #[inline]
+    pub fn pending(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.pending = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AiScoring.failureType` of the spec (`#/definitions/AiScoring/properties/failureType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -137,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for AiScoringFailureType {
 }
 impl crate::support::Model for AiScoringFailureType {
     const NAME: &'static str = "AiScoring.failureType";
+}
+impl AiScoringFailureType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for AlertRequest {
         crate::support::debug_struct(f, "AlertRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("type", &self.r#type), ("unread", &self.unread), ("validRequest", &self.valid_request)], &self._nulls)
     }
 }
+impl AlertRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AlertRequestType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unread`."]
+    #[inline]
+    pub fn unread(mut self, value: impl ::std::convert::Into<crate::UnreadFields>) -> Self {
+        self.unread = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validRequest`."]
+    #[inline]
+    pub fn valid_request(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.valid_request = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AlertRequest.type` of the spec (`#/definitions/AlertRequest/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for AlertRequestType {
 }
 impl crate::support::Model for AlertRequestType {
     const NAME: &'static str = "AlertRequest.type";
+}
+impl AlertRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for AlertSummary {
         crate::support::debug_struct(f, "AlertSummary", &[("conversation", &self.conversation), ("entities", &self.entities), ("entitiesAreTeamMembers", &self.entities_are_team_members), ("metricType", &self.metric_type)], &self._nulls)
     }
 }
+impl AlertSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlertSummaryEntity>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entitiesAreTeamMembers`."]
+    #[inline]
+    pub fn entities_are_team_members(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.entities_are_team_members = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricType`."]
+    #[inline]
+    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::AlertSummaryMetricType>) -> Self {
+        self.metric_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AlertSummary.metricType` of the spec (`#/definitions/AlertSummary/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for AlertSummaryMetricType {
 }
 impl crate::support::Model for AlertSummaryMetricType {
     const NAME: &'static str = "AlertSummary.metricType";
+}
+impl AlertSummaryMetricType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

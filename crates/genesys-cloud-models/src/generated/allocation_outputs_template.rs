@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for AllocationOutputsTemplate {
         crate::support::debug_struct(f, "AllocationOutputsTemplate", &[("calculationIntervalLengthMinutes", &self.calculation_interval_length_minutes), ("calculationStartDate", &self.calculation_start_date), ("planningGroupAllocationResults", &self.planning_group_allocation_results)], &self._nulls)
     }
 }
+impl AllocationOutputsTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calculationIntervalLengthMinutes`."]
+    #[inline]
+    pub fn calculation_interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.calculation_interval_length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calculationStartDate`."]
+    #[inline]
+    pub fn calculation_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.calculation_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupAllocationResults`."]
+    #[inline]
+    pub fn planning_group_allocation_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AllocationResultsTemplate>>) -> Self {
+        self.planning_group_allocation_results = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for AlternativeShiftAgentScheduledShift {
         crate::support::debug_struct(f, "AlternativeShiftAgentScheduledShift", &[("activities", &self.activities), ("dayIndex", &self.day_index), ("lengthMinutes", &self.length_minutes), ("referenceKey", &self.reference_key), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl AlternativeShiftAgentScheduledShift {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activities`."]
+    #[inline]
+    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleActivity>>) -> Self {
+        self.activities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayIndex`."]
+    #[inline]
+    pub fn day_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.day_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceKey`."]
+    #[inline]
+    pub fn reference_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reference_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for AlternativeShiftNotification {
         crate::support::debug_struct(f, "AlternativeShiftNotification", &[("granularity", &self.granularity), ("id", &self.id), ("initiatingShiftDate", &self.initiating_shift_date), ("initiatingUser", &self.initiating_user), ("newState", &self.new_state), ("receivingShiftDate", &self.receiving_shift_date), ("receivingUser", &self.receiving_user), ("selfUri", &self.self_uri), ("weekDate", &self.week_date)], &self._nulls)
     }
 }
+impl AlternativeShiftNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftNotificationGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingShiftDate`."]
+    #[inline]
+    pub fn initiating_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.initiating_shift_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingUser`."]
+    #[inline]
+    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.initiating_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newState`."]
+    #[inline]
+    pub fn new_state(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftNotificationNewState>) -> Self {
+        self.new_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingShiftDate`."]
+    #[inline]
+    pub fn receiving_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.receiving_shift_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingUser`."]
+    #[inline]
+    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.receiving_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDate`."]
+    #[inline]
+    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AlternativeShiftNotification.granularity` of the spec (`#/definitions/AlternativeShiftNotification/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,6 +213,18 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftNotificationGranularity 
 }
 impl crate::support::Model for AlternativeShiftNotificationGranularity {
     const NAME: &'static str = "AlternativeShiftNotification.granularity";
+}
+impl AlternativeShiftNotificationGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AlternativeShiftNotification.newState` of the spec (`#/definitions/AlternativeShiftNotification/properties/newState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -213,4 +301,16 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftNotificationNewState {
 }
 impl crate::support::Model for AlternativeShiftNotificationNewState {
     const NAME: &'static str = "AlternativeShiftNotification.newState";
+}
+impl AlternativeShiftNotificationNewState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

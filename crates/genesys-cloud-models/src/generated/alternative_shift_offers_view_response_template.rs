@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for AlternativeShiftOffersViewResponseTemplate {
         crate::support::debug_struct(f, "AlternativeShiftOffersViewResponseTemplate", &[("agentId", &self.agent_id), ("alternativeDays", &self.alternative_days), ("businessUnitId", &self.business_unit_id), ("jobId", &self.job_id), ("managementUnitId", &self.management_unit_id), ("offerWeekDate", &self.offer_week_date), ("schedule", &self.schedule), ("shifts", &self.shifts)], &self._nulls)
     }
 }
+impl AlternativeShiftOffersViewResponseTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alternativeDays`."]
+    #[inline]
+    pub fn alternative_days(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>) -> Self {
+        self.alternative_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobId`."]
+    #[inline]
+    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.job_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitId`."]
+    #[inline]
+    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offerWeekDate`."]
+    #[inline]
+    pub fn offer_week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.offer_week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftScheduleLookup>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shifts`."]
+    #[inline]
+    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>) -> Self {
+        self.shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AlternativeShiftTradeBulkUpdateTemplateItem {
         crate::support::debug_struct(f, "AlternativeShiftTradeBulkUpdateTemplateItem", &[("adminDateReviewed", &self.admin_date_reviewed), ("adminReviewedBy", &self.admin_reviewed_by), ("failureReason", &self.failure_reason), ("metadata", &self.metadata), ("state", &self.state), ("tradeId", &self.trade_id)], &self._nulls)
     }
 }
+impl AlternativeShiftTradeBulkUpdateTemplateItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adminDateReviewed`."]
+    #[inline]
+    pub fn admin_date_reviewed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.admin_date_reviewed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adminReviewedBy`."]
+    #[inline]
+    pub fn admin_reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.admin_reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeBulkUpdateTemplateItemState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tradeId`."]
+    #[inline]
+    pub fn trade_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.trade_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AlternativeShiftTradeBulkUpdateTemplateItem.failureReason` of the spec (`#/definitions/AlternativeShiftTradeBulkUpdateTemplateItem/properties/failureReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -129,6 +187,18 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeBulkUpdateTemplateI
 }
 impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItemFailureReason {
     const NAME: &'static str = "AlternativeShiftTradeBulkUpdateTemplateItem.failureReason";
+}
+impl AlternativeShiftTradeBulkUpdateTemplateItemFailureReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AlternativeShiftTradeBulkUpdateTemplateItem.state` of the spec (`#/definitions/AlternativeShiftTradeBulkUpdateTemplateItem/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -205,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeBulkUpdateTemplateI
 }
 impl crate::support::Model for AlternativeShiftTradeBulkUpdateTemplateItemState {
     const NAME: &'static str = "AlternativeShiftTradeBulkUpdateTemplateItem.state";
+}
+impl AlternativeShiftTradeBulkUpdateTemplateItemState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

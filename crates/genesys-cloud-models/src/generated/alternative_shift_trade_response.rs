@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for AlternativeShiftTradeResponse {
         crate::support::debug_struct(f, "AlternativeShiftTradeResponse", &[("adminDateReviewed", &self.admin_date_reviewed), ("adminReviewedBy", &self.admin_reviewed_by), ("existingShifts", &self.existing_shifts), ("expirationDate", &self.expiration_date), ("id", &self.id), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("offeredShifts", &self.offered_shifts), ("processingStatus", &self.processing_status), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("selfUri", &self.self_uri), ("shiftOfferJobId", &self.shift_offer_job_id), ("state", &self.state), ("systemDateReviewed", &self.system_date_reviewed), ("user", &self.user), ("violations", &self.violations), ("weekDate", &self.week_date)], &self._nulls)
     }
 }
+impl AlternativeShiftTradeResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adminDateReviewed`."]
+    #[inline]
+    pub fn admin_date_reviewed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.admin_date_reviewed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adminReviewedBy`."]
+    #[inline]
+    pub fn admin_reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.admin_reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `existingShifts`."]
+    #[inline]
+    pub fn existing_shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>) -> Self {
+        self.existing_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDate`."]
+    #[inline]
+    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnit`."]
+    #[inline]
+    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
+        self.management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offeredShifts`."]
+    #[inline]
+    pub fn offered_shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlternativeShiftAgentScheduledShift>>) -> Self {
+        self.offered_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processingStatus`."]
+    #[inline]
+    pub fn processing_status(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeResponseProcessingStatus>) -> Self {
+        self.processing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftScheduleLookup>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftOfferJobId`."]
+    #[inline]
+    pub fn shift_offer_job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.shift_offer_job_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemDateReviewed`."]
+    #[inline]
+    pub fn system_date_reviewed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.system_date_reviewed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `violations`."]
+    #[inline]
+    pub fn violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDate`."]
+    #[inline]
+    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AlternativeShiftTradeResponse.processingStatus` of the spec (`#/definitions/AlternativeShiftTradeResponse/properties/processingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -194,6 +324,18 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeResponseProcessingS
 impl crate::support::Model for AlternativeShiftTradeResponseProcessingStatus {
     const NAME: &'static str = "AlternativeShiftTradeResponse.processingStatus";
 }
+impl AlternativeShiftTradeResponseProcessingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AlternativeShiftTradeResponse.state` of the spec (`#/definitions/AlternativeShiftTradeResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -269,4 +411,16 @@ impl<'de> ::serde::Deserialize<'de> for AlternativeShiftTradeResponseState {
 }
 impl crate::support::Model for AlternativeShiftTradeResponseState {
     const NAME: &'static str = "AlternativeShiftTradeResponse.state";
+}
+impl AlternativeShiftTradeResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

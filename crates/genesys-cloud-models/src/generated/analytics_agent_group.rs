@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for AnalyticsAgentGroup {
         crate::support::debug_struct(f, "AnalyticsAgentGroup", &[("agentGroupId", &self.agent_group_id), ("agentGroupType", &self.agent_group_type)], &self._nulls)
     }
 }
+impl AnalyticsAgentGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentGroupId`."]
+    #[inline]
+    pub fn agent_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentGroupType`."]
+    #[inline]
+    pub fn agent_group_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentGroupAgentGroupType>) -> Self {
+        self.agent_group_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsAgentGroup.agentGroupType` of the spec (`#/definitions/AnalyticsAgentGroup/properties/agentGroupType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentGroupAgentGroupType {
 }
 impl crate::support::Model for AnalyticsAgentGroupAgentGroupType {
     const NAME: &'static str = "AnalyticsAgentGroup.agentGroupType";
+}
+impl AnalyticsAgentGroupAgentGroupType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

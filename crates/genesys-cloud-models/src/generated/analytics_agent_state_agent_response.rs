@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for AnalyticsAgentStateAgentResponse {
         crate::support::debug_struct(f, "AnalyticsAgentStateAgentResponse", &[("actualActivityCategory", &self.actual_activity_category), ("adherenceDate", &self.adherence_date), ("adherenceImpact", &self.adherence_impact), ("adherenceState", &self.adherence_state), ("businessUnitId", &self.business_unit_id), ("divisionId", &self.division_id), ("isOutOfOffice", &self.is_out_of_office), ("managementUnitId", &self.management_unit_id), ("managerId", &self.manager_id), ("organizationPresenceId", &self.organization_presence_id), ("presenceDate", &self.presence_date), ("routingStatus", &self.routing_status), ("routingStatusDate", &self.routing_status_date), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCodeId", &self.scheduled_activity_code_id), ("sessionCount", &self.session_count), ("sessions", &self.sessions), ("systemPresence", &self.system_presence), ("userId", &self.user_id), ("userName", &self.user_name)], &self._nulls)
     }
 }
+impl AnalyticsAgentStateAgentResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualActivityCategory`."]
+    #[inline]
+    pub fn actual_activity_category(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentResponseActualActivityCategory>) -> Self {
+        self.actual_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceDate`."]
+    #[inline]
+    pub fn adherence_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.adherence_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceImpact`."]
+    #[inline]
+    pub fn adherence_impact(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentResponseAdherenceImpact>) -> Self {
+        self.adherence_impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceState`."]
+    #[inline]
+    pub fn adherence_state(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentResponseAdherenceState>) -> Self {
+        self.adherence_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOutOfOffice`."]
+    #[inline]
+    pub fn is_out_of_office(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitId`."]
+    #[inline]
+    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managerId`."]
+    #[inline]
+    pub fn manager_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.manager_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationPresenceId`."]
+    #[inline]
+    pub fn organization_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceDate`."]
+    #[inline]
+    pub fn presence_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.presence_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentResponseRoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatusDate`."]
+    #[inline]
+    pub fn routing_status_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.routing_status_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCategory`."]
+    #[inline]
+    pub fn scheduled_activity_category(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentResponseScheduledActivityCategory>) -> Self {
+        self.scheduled_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCodeId`."]
+    #[inline]
+    pub fn scheduled_activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduled_activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionCount`."]
+    #[inline]
+    pub fn session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.session_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessions`."]
+    #[inline]
+    pub fn sessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsAgentStateAgentSessionResult>>) -> Self {
+        self.sessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentResponseSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userName`."]
+    #[inline]
+    pub fn user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsAgentStateAgentResponse.actualActivityCategory` of the spec (`#/definitions/AnalyticsAgentStateAgentResponse/properties/actualActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -218,6 +360,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponseActualAc
 impl crate::support::Model for AnalyticsAgentStateAgentResponseActualActivityCategory {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse.actualActivityCategory";
 }
+impl AnalyticsAgentStateAgentResponseActualActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsAgentStateAgentResponse.adherenceImpact` of the spec (`#/definitions/AnalyticsAgentStateAgentResponse/properties/adherenceImpact`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -289,6 +443,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponseAdherenc
 }
 impl crate::support::Model for AnalyticsAgentStateAgentResponseAdherenceImpact {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse.adherenceImpact";
+}
+impl AnalyticsAgentStateAgentResponseAdherenceImpact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsAgentStateAgentResponse.adherenceState` of the spec (`#/definitions/AnalyticsAgentStateAgentResponse/properties/adherenceState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -370,6 +536,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponseAdherenc
 impl crate::support::Model for AnalyticsAgentStateAgentResponseAdherenceState {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse.adherenceState";
 }
+impl AnalyticsAgentStateAgentResponseAdherenceState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsAgentStateAgentResponse.routingStatus` of the spec (`#/definitions/AnalyticsAgentStateAgentResponse/properties/routingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -449,6 +627,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponseRoutingS
 }
 impl crate::support::Model for AnalyticsAgentStateAgentResponseRoutingStatus {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse.routingStatus";
+}
+impl AnalyticsAgentStateAgentResponseRoutingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsAgentStateAgentResponse.scheduledActivityCategory` of the spec (`#/definitions/AnalyticsAgentStateAgentResponse/properties/scheduledActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -545,6 +735,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponseSchedule
 }
 impl crate::support::Model for AnalyticsAgentStateAgentResponseScheduledActivityCategory {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse.scheduledActivityCategory";
+}
+impl AnalyticsAgentStateAgentResponseScheduledActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsAgentStateAgentResponse.systemPresence` of the spec (`#/definitions/AnalyticsAgentStateAgentResponse/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -645,4 +847,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentResponseSystemPr
 }
 impl crate::support::Model for AnalyticsAgentStateAgentResponseSystemPresence {
     const NAME: &'static str = "AnalyticsAgentStateAgentResponse.systemPresence";
+}
+impl AnalyticsAgentStateAgentResponseSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for AnalyticsAgentStateAgentSessionResult {
         crate::support::debug_struct(f, "AnalyticsAgentStateAgentSessionResult", &[("conversationId", &self.conversation_id), ("mediaType", &self.media_type), ("originatingDirection", &self.originating_direction), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("routedQueueId", &self.routed_queue_id), ("segmentStart", &self.segment_start), ("segmentType", &self.segment_type), ("sessionId", &self.session_id), ("sessionStart", &self.session_start)], &self._nulls)
     }
 }
+impl AnalyticsAgentStateAgentSessionResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentSessionResultMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingDirection`."]
+    #[inline]
+    pub fn originating_direction(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection>) -> Self {
+        self.originating_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedLanguageId`."]
+    #[inline]
+    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.requested_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingSkillIds`."]
+    #[inline]
+    pub fn requested_routing_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routedQueueId`."]
+    #[inline]
+    pub fn routed_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.routed_queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentStart`."]
+    #[inline]
+    pub fn segment_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.segment_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentType`."]
+    #[inline]
+    pub fn segment_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentSessionResultSegmentType>) -> Self {
+        self.segment_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionStart`."]
+    #[inline]
+    pub fn session_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.session_start = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsAgentStateAgentSessionResult.mediaType` of the spec (`#/definitions/AnalyticsAgentStateAgentSessionResult/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -182,6 +264,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentSessionResultMed
 impl crate::support::Model for AnalyticsAgentStateAgentSessionResultMediaType {
     const NAME: &'static str = "AnalyticsAgentStateAgentSessionResult.mediaType";
 }
+impl AnalyticsAgentStateAgentSessionResultMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsAgentStateAgentSessionResult.originatingDirection` of the spec (`#/definitions/AnalyticsAgentStateAgentSessionResult/properties/originatingDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -245,6 +339,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentSessionResultOri
 }
 impl crate::support::Model for AnalyticsAgentStateAgentSessionResultOriginatingDirection {
     const NAME: &'static str = "AnalyticsAgentStateAgentSessionResult.originatingDirection";
+}
+impl AnalyticsAgentStateAgentSessionResultOriginatingDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsAgentStateAgentSessionResult.segmentType` of the spec (`#/definitions/AnalyticsAgentStateAgentSessionResult/properties/segmentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -389,4 +495,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsAgentStateAgentSessionResultSeg
 }
 impl crate::support::Model for AnalyticsAgentStateAgentSessionResultSegmentType {
     const NAME: &'static str = "AnalyticsAgentStateAgentSessionResult.segmentType";
+}
+impl AnalyticsAgentStateAgentSessionResultSegmentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

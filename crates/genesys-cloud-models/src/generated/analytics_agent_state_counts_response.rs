@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for AnalyticsAgentStateCountsResponse {
         crate::support::debug_struct(f, "AnalyticsAgentStateCountsResponse", &[("actualActivityCategoryCounts", &self.actual_activity_category_counts), ("adherenceStateCounts", &self.adherence_state_counts), ("isOutOfOfficeCounts", &self.is_out_of_office_counts), ("presenceCounts", &self.presence_counts), ("routingStatusCounts", &self.routing_status_counts), ("scheduledActivityCategoryCounts", &self.scheduled_activity_category_counts), ("segmentCounts", &self.segment_counts)], &self._nulls)
     }
 }
+impl AnalyticsAgentStateCountsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualActivityCategoryCounts`."]
+    #[inline]
+    pub fn actual_activity_category_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>) -> Self {
+        self.actual_activity_category_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceStateCounts`."]
+    #[inline]
+    pub fn adherence_state_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateAdherenceStateCount>>) -> Self {
+        self.adherence_state_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOutOfOfficeCounts`."]
+    #[inline]
+    pub fn is_out_of_office_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateIsOutOfOfficeCount>>) -> Self {
+        self.is_out_of_office_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceCounts`."]
+    #[inline]
+    pub fn presence_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStatePresenceCount>>) -> Self {
+        self.presence_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatusCounts`."]
+    #[inline]
+    pub fn routing_status_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateRoutingStatusCount>>) -> Self {
+        self.routing_status_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCategoryCounts`."]
+    #[inline]
+    pub fn scheduled_activity_category_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>) -> Self {
+        self.scheduled_activity_category_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentCounts`."]
+    #[inline]
+    pub fn segment_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateSegmentTypeCount>>) -> Self {
+        self.segment_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -142,6 +142,178 @@ impl ::std::fmt::Debug for AnalyticsConversationSegment {
         crate::support::debug_struct(f, "AnalyticsConversationSegment", &[("audioMuted", &self.audio_muted), ("conference", &self.conference), ("destinationConversationId", &self.destination_conversation_id), ("destinationSessionId", &self.destination_session_id), ("disconnectType", &self.disconnect_type), ("errorCode", &self.error_code), ("groupId", &self.group_id), ("properties", &self.properties), ("q850ResponseCodes", &self.q850_response_codes), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutingUserIds", &self.requested_routing_user_ids), ("scoredAgents", &self.scored_agents), ("segmentEnd", &self.segment_end), ("segmentStart", &self.segment_start), ("segmentType", &self.segment_type), ("sipResponseCodes", &self.sip_response_codes), ("sourceConversationId", &self.source_conversation_id), ("sourceSessionId", &self.source_session_id), ("subject", &self.subject), ("videoMuted", &self.video_muted), ("wrapUpCode", &self.wrap_up_code), ("wrapUpNote", &self.wrap_up_note), ("wrapUpTags", &self.wrap_up_tags)], &self._nulls)
     }
 }
+impl AnalyticsConversationSegment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `audioMuted`."]
+    #[inline]
+    pub fn audio_muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.audio_muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conference`."]
+    #[inline]
+    pub fn conference(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.conference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationConversationId`."]
+    #[inline]
+    pub fn destination_conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationSessionId`."]
+    #[inline]
+    pub fn destination_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsConversationSegmentDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupId`."]
+    #[inline]
+    pub fn group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `properties`."]
+    #[inline]
+    pub fn properties(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsProperty>>) -> Self {
+        self.properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `q850ResponseCodes`."]
+    #[inline]
+    pub fn q850_response_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.q850_response_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedLanguageId`."]
+    #[inline]
+    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.requested_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingSkillIds`."]
+    #[inline]
+    pub fn requested_routing_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingUserIds`."]
+    #[inline]
+    pub fn requested_routing_user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsScoredAgent>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentEnd`."]
+    #[inline]
+    pub fn segment_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.segment_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentStart`."]
+    #[inline]
+    pub fn segment_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.segment_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentType`."]
+    #[inline]
+    pub fn segment_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsConversationSegmentSegmentType>) -> Self {
+        self.segment_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sipResponseCodes`."]
+    #[inline]
+    pub fn sip_response_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.sip_response_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceConversationId`."]
+    #[inline]
+    pub fn source_conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceSessionId`."]
+    #[inline]
+    pub fn source_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videoMuted`."]
+    #[inline]
+    pub fn video_muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.video_muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpCode`."]
+    #[inline]
+    pub fn wrap_up_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrap_up_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpNote`."]
+    #[inline]
+    pub fn wrap_up_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrap_up_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpTags`."]
+    #[inline]
+    pub fn wrap_up_tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.wrap_up_tags = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsConversationSegment.disconnectType` of the spec (`#/definitions/AnalyticsConversationSegment/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -281,6 +453,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationSegmentDisconnectTy
 }
 impl crate::support::Model for AnalyticsConversationSegmentDisconnectType {
     const NAME: &'static str = "AnalyticsConversationSegment.disconnectType";
+}
+impl AnalyticsConversationSegmentDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsConversationSegment.segmentType` of the spec (`#/definitions/AnalyticsConversationSegment/properties/segmentType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -425,4 +609,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationSegmentSegmentType 
 }
 impl crate::support::Model for AnalyticsConversationSegmentSegmentType {
     const NAME: &'static str = "AnalyticsConversationSegment.segmentType";
+}
+impl AnalyticsConversationSegmentSegmentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -130,6 +130,160 @@ impl ::std::fmt::Debug for AnalyticsConversationWithoutAttributes {
         crate::support::debug_struct(f, "AnalyticsConversationWithoutAttributes", &[("accessAttributes", &self.access_attributes), ("associatedConversationId", &self.associated_conversation_id), ("conferenceStart", &self.conference_start), ("consultationConversationIds", &self.consultation_conversation_ids), ("conversationEnd", &self.conversation_end), ("conversationId", &self.conversation_id), ("conversationInitiator", &self.conversation_initiator), ("conversationStart", &self.conversation_start), ("customerParticipation", &self.customer_participation), ("divisionIds", &self.division_ids), ("evaluations", &self.evaluations), ("externalTag", &self.external_tag), ("inactivityTimeout", &self.inactivity_timeout), ("knowledgeBaseIds", &self.knowledge_base_ids), ("mediaStatsMinConversationMos", &self.media_stats_min_conversation_mos), ("mediaStatsMinConversationRFactor", &self.media_stats_min_conversation_r_factor), ("originatingDirection", &self.originating_direction), ("originatingSocialMediaPublic", &self.originating_social_media_public), ("participants", &self.participants), ("resolutions", &self.resolutions), ("selfServed", &self.self_served), ("surveys", &self.surveys)], &self._nulls)
     }
 }
+impl AnalyticsConversationWithoutAttributes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `accessAttributes`."]
+    #[inline]
+    pub fn access_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.access_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `associatedConversationId`."]
+    #[inline]
+    pub fn associated_conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.associated_conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conferenceStart`."]
+    #[inline]
+    pub fn conference_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.conference_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultationConversationIds`."]
+    #[inline]
+    pub fn consultation_conversation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.consultation_conversation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationEnd`."]
+    #[inline]
+    pub fn conversation_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.conversation_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationInitiator`."]
+    #[inline]
+    pub fn conversation_initiator(mut self, value: impl ::std::convert::Into<crate::AnalyticsConversationWithoutAttributesConversationInitiator>) -> Self {
+        self.conversation_initiator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationStart`."]
+    #[inline]
+    pub fn conversation_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.conversation_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerParticipation`."]
+    #[inline]
+    pub fn customer_participation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.customer_participation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluations`."]
+    #[inline]
+    pub fn evaluations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsEvaluation>>) -> Self {
+        self.evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeout`."]
+    #[inline]
+    pub fn inactivity_timeout(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.inactivity_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBaseIds`."]
+    #[inline]
+    pub fn knowledge_base_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.knowledge_base_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaStatsMinConversationMos`."]
+    #[inline]
+    pub fn media_stats_min_conversation_mos(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.media_stats_min_conversation_mos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaStatsMinConversationRFactor`."]
+    #[inline]
+    pub fn media_stats_min_conversation_r_factor(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.media_stats_min_conversation_r_factor = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingDirection`."]
+    #[inline]
+    pub fn originating_direction(mut self, value: impl ::std::convert::Into<crate::AnalyticsConversationWithoutAttributesOriginatingDirection>) -> Self {
+        self.originating_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingSocialMediaPublic`."]
+    #[inline]
+    pub fn originating_social_media_public(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.originating_social_media_public = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsParticipantWithoutAttributes>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resolutions`."]
+    #[inline]
+    pub fn resolutions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsResolution>>) -> Self {
+        self.resolutions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfServed`."]
+    #[inline]
+    pub fn self_served(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.self_served = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveys`."]
+    #[inline]
+    pub fn surveys(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsSurvey>>) -> Self {
+        self.surveys = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsConversationWithoutAttributes.conversationInitiator` of the spec (`#/definitions/AnalyticsConversationWithoutAttributes/properties/conversationInitiator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -262,6 +416,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationWithoutAttributesCo
 impl crate::support::Model for AnalyticsConversationWithoutAttributesConversationInitiator {
     const NAME: &'static str = "AnalyticsConversationWithoutAttributes.conversationInitiator";
 }
+impl AnalyticsConversationWithoutAttributesConversationInitiator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsConversationWithoutAttributes.originatingDirection` of the spec (`#/definitions/AnalyticsConversationWithoutAttributes/properties/originatingDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -325,4 +491,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsConversationWithoutAttributesOr
 }
 impl crate::support::Model for AnalyticsConversationWithoutAttributesOriginatingDirection {
     const NAME: &'static str = "AnalyticsConversationWithoutAttributes.originatingDirection";
+}
+impl AnalyticsConversationWithoutAttributesOriginatingDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for AnalyticsEvaluation {
         crate::support::debug_struct(f, "AnalyticsEvaluation", &[("assigneeApplicable", &self.assignee_applicable), ("assigneeId", &self.assignee_id), ("calibrationId", &self.calibration_id), ("contextId", &self.context_id), ("deleted", &self.deleted), ("evaluationId", &self.evaluation_id), ("evaluationStatus", &self.evaluation_status), ("evaluatorId", &self.evaluator_id), ("eventTime", &self.event_time), ("formId", &self.form_id), ("formName", &self.form_name), ("oTotalCriticalScore", &self.o_total_critical_score), ("oTotalScore", &self.o_total_score), ("queueId", &self.queue_id), ("released", &self.released), ("rescored", &self.rescored), ("systemSubmitted", &self.system_submitted), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl AnalyticsEvaluation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assigneeApplicable`."]
+    #[inline]
+    pub fn assignee_applicable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assignee_applicable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigneeId`."]
+    #[inline]
+    pub fn assignee_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assignee_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calibrationId`."]
+    #[inline]
+    pub fn calibration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.calibration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleted`."]
+    #[inline]
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationId`."]
+    #[inline]
+    pub fn evaluation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationStatus`."]
+    #[inline]
+    pub fn evaluation_status(mut self, value: impl ::std::convert::Into<crate::AnalyticsEvaluationEvaluationStatus>) -> Self {
+        self.evaluation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluatorId`."]
+    #[inline]
+    pub fn evaluator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluator_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formId`."]
+    #[inline]
+    pub fn form_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.form_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formName`."]
+    #[inline]
+    pub fn form_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.form_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oTotalCriticalScore`."]
+    #[inline]
+    pub fn o_total_critical_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.o_total_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oTotalScore`."]
+    #[inline]
+    pub fn o_total_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.o_total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `released`."]
+    #[inline]
+    pub fn released(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.released = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rescored`."]
+    #[inline]
+    pub fn rescored(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.rescored = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemSubmitted`."]
+    #[inline]
+    pub fn system_submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system_submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsEvaluation.evaluationStatus` of the spec (`#/definitions/AnalyticsEvaluation/properties/evaluationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -189,4 +319,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsEvaluationEvaluationStatus {
 }
 impl crate::support::Model for AnalyticsEvaluationEvaluationStatus {
     const NAME: &'static str = "AnalyticsEvaluation.evaluationStatus";
+}
+impl AnalyticsEvaluationEvaluationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for AnalyticsFlow {
         crate::support::debug_struct(f, "AnalyticsFlow", &[("endingLanguage", &self.ending_language), ("entryReason", &self.entry_reason), ("entryType", &self.entry_type), ("exitReason", &self.exit_reason), ("flowId", &self.flow_id), ("flowName", &self.flow_name), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("issuedCallback", &self.issued_callback), ("outcomes", &self.outcomes), ("recognitionFailureReason", &self.recognition_failure_reason), ("startingLanguage", &self.starting_language), ("transferTargetAddress", &self.transfer_target_address), ("transferTargetName", &self.transfer_target_name), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl AnalyticsFlow {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endingLanguage`."]
+    #[inline]
+    pub fn ending_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ending_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entryReason`."]
+    #[inline]
+    pub fn entry_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entry_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entryType`."]
+    #[inline]
+    pub fn entry_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsFlowEntryType>) -> Self {
+        self.entry_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exitReason`."]
+    #[inline]
+    pub fn exit_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.exit_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowId`."]
+    #[inline]
+    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowName`."]
+    #[inline]
+    pub fn flow_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsFlowFlowType>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `issuedCallback`."]
+    #[inline]
+    pub fn issued_callback(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.issued_callback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomes`."]
+    #[inline]
+    pub fn outcomes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsFlowOutcome>>) -> Self {
+        self.outcomes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recognitionFailureReason`."]
+    #[inline]
+    pub fn recognition_failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recognition_failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingLanguage`."]
+    #[inline]
+    pub fn starting_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.starting_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferTargetAddress`."]
+    #[inline]
+    pub fn transfer_target_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_target_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferTargetName`."]
+    #[inline]
+    pub fn transfer_target_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_target_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsFlow.entryType` of the spec (`#/definitions/AnalyticsFlow/properties/entryType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -177,6 +289,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsFlowEntryType {
 }
 impl crate::support::Model for AnalyticsFlowEntryType {
     const NAME: &'static str = "AnalyticsFlow.entryType";
+}
+impl AnalyticsFlowEntryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsFlow.flowType` of the spec (`#/definitions/AnalyticsFlow/properties/flowType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -317,4 +441,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsFlowFlowType {
 }
 impl crate::support::Model for AnalyticsFlowFlowType {
     const NAME: &'static str = "AnalyticsFlow.flowType";
+}
+impl AnalyticsFlowFlowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for AnalyticsFlowOutcome {
         crate::support::debug_struct(f, "AnalyticsFlowOutcome", &[("flowOutcome", &self.flow_outcome), ("flowOutcomeEndTimestamp", &self.flow_outcome_end_timestamp), ("flowOutcomeId", &self.flow_outcome_id), ("flowOutcomeStartTimestamp", &self.flow_outcome_start_timestamp), ("flowOutcomeValue", &self.flow_outcome_value)], &self._nulls)
     }
 }
+impl AnalyticsFlowOutcome {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `flowOutcome`."]
+    #[inline]
+    pub fn flow_outcome(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeEndTimestamp`."]
+    #[inline]
+    pub fn flow_outcome_end_timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.flow_outcome_end_timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeId`."]
+    #[inline]
+    pub fn flow_outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_outcome_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeStartTimestamp`."]
+    #[inline]
+    pub fn flow_outcome_start_timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.flow_outcome_start_timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeValue`."]
+    #[inline]
+    pub fn flow_outcome_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_outcome_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for AnalyticsMediaEndpointStat {
         crate::support::debug_struct(f, "AnalyticsMediaEndpointStat", &[("codecs", &self.codecs), ("discardedPackets", &self.discarded_packets), ("duplicatePackets", &self.duplicate_packets), ("eventTime", &self.event_time), ("invalidPackets", &self.invalid_packets), ("maxLatencyMs", &self.max_latency_ms), ("minMos", &self.min_mos), ("minRFactor", &self.min_r_factor), ("overrunPackets", &self.overrun_packets), ("receivedPackets", &self.received_packets), ("underrunPackets", &self.underrun_packets)], &self._nulls)
     }
 }
+impl AnalyticsMediaEndpointStat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `codecs`."]
+    #[inline]
+    pub fn codecs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.codecs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `discardedPackets`."]
+    #[inline]
+    pub fn discarded_packets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.discarded_packets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `duplicatePackets`."]
+    #[inline]
+    pub fn duplicate_packets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duplicate_packets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invalidPackets`."]
+    #[inline]
+    pub fn invalid_packets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.invalid_packets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLatencyMs`."]
+    #[inline]
+    pub fn max_latency_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_latency_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minMos`."]
+    #[inline]
+    pub fn min_mos(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min_mos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minRFactor`."]
+    #[inline]
+    pub fn min_r_factor(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min_r_factor = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrunPackets`."]
+    #[inline]
+    pub fn overrun_packets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.overrun_packets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivedPackets`."]
+    #[inline]
+    pub fn received_packets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.received_packets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `underrunPackets`."]
+    #[inline]
+    pub fn underrun_packets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.underrun_packets = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for AnalyticsParticipantWithoutAttributes {
         crate::support::debug_struct(f, "AnalyticsParticipantWithoutAttributes", &[("externalContactId", &self.external_contact_id), ("externalOrganizationId", &self.external_organization_id), ("flaggedReason", &self.flagged_reason), ("participantId", &self.participant_id), ("participantName", &self.participant_name), ("purpose", &self.purpose), ("screenRecording", &self.screen_recording), ("sessions", &self.sessions), ("teamId", &self.team_id), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl AnalyticsParticipantWithoutAttributes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationId`."]
+    #[inline]
+    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::AnalyticsParticipantWithoutAttributesFlaggedReason>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantName`."]
+    #[inline]
+    pub fn participant_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<crate::AnalyticsParticipantWithoutAttributesPurpose>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenRecording`."]
+    #[inline]
+    pub fn screen_recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.screen_recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessions`."]
+    #[inline]
+    pub fn sessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsSession>>) -> Self {
+        self.sessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsParticipantWithoutAttributes.flaggedReason` of the spec (`#/definitions/AnalyticsParticipantWithoutAttributes/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -141,6 +223,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsParticipantWithoutAttributesFla
 }
 impl crate::support::Model for AnalyticsParticipantWithoutAttributesFlaggedReason {
     const NAME: &'static str = "AnalyticsParticipantWithoutAttributes.flaggedReason";
+}
+impl AnalyticsParticipantWithoutAttributesFlaggedReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsParticipantWithoutAttributes.purpose` of the spec (`#/definitions/AnalyticsParticipantWithoutAttributes/properties/purpose`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -273,4 +367,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsParticipantWithoutAttributesPur
 }
 impl crate::support::Model for AnalyticsParticipantWithoutAttributesPurpose {
     const NAME: &'static str = "AnalyticsParticipantWithoutAttributes.purpose";
+}
+impl AnalyticsParticipantWithoutAttributesPurpose {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

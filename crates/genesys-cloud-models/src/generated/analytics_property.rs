@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AnalyticsProperty {
         crate::support::debug_struct(f, "AnalyticsProperty", &[("property", &self.property), ("propertyType", &self.property_type), ("value", &self.value)], &self._nulls)
     }
 }
+impl AnalyticsProperty {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `property`."]
+    #[inline]
+    pub fn property(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyType`."]
+    #[inline]
+    pub fn property_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsPropertyPropertyType>) -> Self {
+        self.property_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsProperty.propertyType` of the spec (`#/definitions/AnalyticsProperty/properties/propertyType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -133,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsPropertyPropertyType {
 }
 impl crate::support::Model for AnalyticsPropertyPropertyType {
     const NAME: &'static str = "AnalyticsProperty.propertyType";
+}
+impl AnalyticsPropertyPropertyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

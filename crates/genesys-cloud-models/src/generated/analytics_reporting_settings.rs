@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for AnalyticsReportingSettings {
         crate::support::debug_struct(f, "AnalyticsReportingSettings", &[("myInteractionsPiiMaskingEnabled", &self.my_interactions_pii_masking_enabled), ("piiMaskingEnabled", &self.pii_masking_enabled), ("queueAgentAccessObfuscation", &self.queue_agent_access_obfuscation)], &self._nulls)
     }
 }
+impl AnalyticsReportingSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `myInteractionsPiiMaskingEnabled`."]
+    #[inline]
+    pub fn my_interactions_pii_masking_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.my_interactions_pii_masking_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `piiMaskingEnabled`."]
+    #[inline]
+    pub fn pii_masking_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.pii_masking_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueAgentAccessObfuscation`."]
+    #[inline]
+    pub fn queue_agent_access_obfuscation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.queue_agent_access_obfuscation = ::std::option::Option::Some(value.into());
+        self
+    }
+}

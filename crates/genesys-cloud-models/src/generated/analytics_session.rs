@@ -398,6 +398,562 @@ impl ::std::fmt::Debug for AnalyticsSession {
         crate::support::debug_struct(f, "AnalyticsSession", &[("activeSkillIds", &self.active_skill_ids), ("acwSkipped", &self.acw_skipped), ("addressFrom", &self.address_from), ("addressOther", &self.address_other), ("addressSelf", &self.address_self), ("addressTo", &self.address_to), ("agentAssistantId", &self.agent_assistant_id), ("agentBullseyeRing", &self.agent_bullseye_ring), ("agentGroups", &self.agent_groups), ("agentOwned", &self.agent_owned), ("ani", &self.ani), ("assignerId", &self.assigner_id), ("authenticated", &self.authenticated), ("bargedParticipantId", &self.barged_participant_id), ("bcc", &self.bcc), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("cc", &self.cc), ("cleared", &self.cleared), ("coachedParticipantId", &self.coached_participant_id), ("cobrowseRole", &self.cobrowse_role), ("cobrowseRoomId", &self.cobrowse_room_id), ("deliveryPushed", &self.delivery_pushed), ("deliveryStatus", &self.delivery_status), ("deliveryStatusChangeDate", &self.delivery_status_change_date), ("destinationAddresses", &self.destination_addresses), ("detectedSpeechEnd", &self.detected_speech_end), ("detectedSpeechStart", &self.detected_speech_start), ("direction", &self.direction), ("dispositionAnalyzer", &self.disposition_analyzer), ("dispositionName", &self.disposition_name), ("dnis", &self.dnis), ("edgeId", &self.edge_id), ("eligibleAgentCounts", &self.eligible_agent_counts), ("engagementSource", &self.engagement_source), ("errorCodeDescription", &self.error_code_description), ("extendedDeliveryStatus", &self.extended_delivery_status), ("flow", &self.flow), ("flowInType", &self.flow_in_type), ("flowOutType", &self.flow_out_type), ("journeyActionId", &self.journey_action_id), ("journeyActionMapId", &self.journey_action_map_id), ("journeyActionMapVersion", &self.journey_action_map_version), ("journeyCustomerId", &self.journey_customer_id), ("journeyCustomerIdType", &self.journey_customer_id_type), ("journeyCustomerSessionId", &self.journey_customer_session_id), ("journeyCustomerSessionIdType", &self.journey_customer_session_id_type), ("mediaBridgeId", &self.media_bridge_id), ("mediaCount", &self.media_count), ("mediaEndpointStats", &self.media_endpoint_stats), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("metrics", &self.metrics), ("monitoredParticipantId", &self.monitored_participant_id), ("outboundCampaignId", &self.outbound_campaign_id), ("outboundContactId", &self.outbound_contact_id), ("outboundContactListId", &self.outbound_contact_list_id), ("peerId", &self.peer_id), ("proposedAgents", &self.proposed_agents), ("protocolCallId", &self.protocol_call_id), ("provider", &self.provider), ("recording", &self.recording), ("remote", &self.remote), ("remoteNameDisplayable", &self.remote_name_displayable), ("removedSkillIds", &self.removed_skill_ids), ("requestedRoutings", &self.requested_routings), ("roomId", &self.room_id), ("routingRing", &self.routing_ring), ("routingRule", &self.routing_rule), ("routingRuleType", &self.routing_rule_type), ("screenMonitoredUserId", &self.screen_monitored_user_id), ("screenShareAddressSelf", &self.screen_share_address_self), ("screenShareRoomId", &self.screen_share_room_id), ("scriptId", &self.script_id), ("segments", &self.segments), ("selectedAgentId", &self.selected_agent_id), ("selectedAgentRank", &self.selected_agent_rank), ("sessionDnis", &self.session_dnis), ("sessionId", &self.session_id), ("sharingScreen", &self.sharing_screen), ("skillExpressionId", &self.skill_expression_id), ("skipEnabled", &self.skip_enabled), ("snippetRecording", &self.snippet_recording), ("timeoutSeconds", &self.timeout_seconds), ("usedRouting", &self.used_routing), ("videoAddressSelf", &self.video_address_self), ("videoRoomId", &self.video_room_id), ("waitingInteractionCounts", &self.waiting_interaction_counts)], &self._nulls)
     }
 }
+impl AnalyticsSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeSkillIds`."]
+    #[inline]
+    pub fn active_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.active_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `acwSkipped`."]
+    #[inline]
+    pub fn acw_skipped(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.acw_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressOther`."]
+    #[inline]
+    pub fn address_other(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_other = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressSelf`."]
+    #[inline]
+    pub fn address_self(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_self = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentAssistantId`."]
+    #[inline]
+    pub fn agent_assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentBullseyeRing`."]
+    #[inline]
+    pub fn agent_bullseye_ring(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.agent_bullseye_ring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentGroups`."]
+    #[inline]
+    pub fn agent_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsAgentGroup>>) -> Self {
+        self.agent_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentOwned`."]
+    #[inline]
+    pub fn agent_owned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_owned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignerId`."]
+    #[inline]
+    pub fn assigner_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assigner_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authenticated`."]
+    #[inline]
+    pub fn authenticated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.authenticated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bargedParticipantId`."]
+    #[inline]
+    pub fn barged_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.barged_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bcc`."]
+    #[inline]
+    pub fn bcc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bcc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackNumbers`."]
+    #[inline]
+    pub fn callback_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackScheduledTime`."]
+    #[inline]
+    pub fn callback_scheduled_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.callback_scheduled_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackUserName`."]
+    #[inline]
+    pub fn callback_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cc`."]
+    #[inline]
+    pub fn cc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.cc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cleared`."]
+    #[inline]
+    pub fn cleared(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.cleared = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coachedParticipantId`."]
+    #[inline]
+    pub fn coached_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.coached_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowseRole`."]
+    #[inline]
+    pub fn cobrowse_role(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cobrowse_role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowseRoomId`."]
+    #[inline]
+    pub fn cobrowse_room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cobrowse_room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deliveryPushed`."]
+    #[inline]
+    pub fn delivery_pushed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delivery_pushed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deliveryStatus`."]
+    #[inline]
+    pub fn delivery_status(mut self, value: impl ::std::convert::Into<crate::AnalyticsSessionDeliveryStatus>) -> Self {
+        self.delivery_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deliveryStatusChangeDate`."]
+    #[inline]
+    pub fn delivery_status_change_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.delivery_status_change_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationAddresses`."]
+    #[inline]
+    pub fn destination_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.destination_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedSpeechEnd`."]
+    #[inline]
+    pub fn detected_speech_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.detected_speech_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedSpeechStart`."]
+    #[inline]
+    pub fn detected_speech_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.detected_speech_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::AnalyticsSessionDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dispositionAnalyzer`."]
+    #[inline]
+    pub fn disposition_analyzer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.disposition_analyzer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dispositionName`."]
+    #[inline]
+    pub fn disposition_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.disposition_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeId`."]
+    #[inline]
+    pub fn edge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eligibleAgentCounts`."]
+    #[inline]
+    pub fn eligible_agent_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.eligible_agent_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engagementSource`."]
+    #[inline]
+    pub fn engagement_source(mut self, value: impl ::std::convert::Into<crate::AnalyticsSessionEngagementSource>) -> Self {
+        self.engagement_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCodeDescription`."]
+    #[inline]
+    pub fn error_code_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extendedDeliveryStatus`."]
+    #[inline]
+    pub fn extended_delivery_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.extended_delivery_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::AnalyticsFlow>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowInType`."]
+    #[inline]
+    pub fn flow_in_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_in_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutType`."]
+    #[inline]
+    pub fn flow_out_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_out_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionId`."]
+    #[inline]
+    pub fn journey_action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_action_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMapId`."]
+    #[inline]
+    pub fn journey_action_map_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_action_map_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMapVersion`."]
+    #[inline]
+    pub fn journey_action_map_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.journey_action_map_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerId`."]
+    #[inline]
+    pub fn journey_customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerIdType`."]
+    #[inline]
+    pub fn journey_customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerSessionId`."]
+    #[inline]
+    pub fn journey_customer_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerSessionIdType`."]
+    #[inline]
+    pub fn journey_customer_session_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_session_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaBridgeId`."]
+    #[inline]
+    pub fn media_bridge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_bridge_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaCount`."]
+    #[inline]
+    pub fn media_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.media_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaEndpointStats`."]
+    #[inline]
+    pub fn media_endpoint_stats(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsMediaEndpointStat>>) -> Self {
+        self.media_endpoint_stats = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsSessionMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsSessionMetric>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monitoredParticipantId`."]
+    #[inline]
+    pub fn monitored_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.monitored_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignId`."]
+    #[inline]
+    pub fn outbound_campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactId`."]
+    #[inline]
+    pub fn outbound_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListId`."]
+    #[inline]
+    pub fn outbound_contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proposedAgents`."]
+    #[inline]
+    pub fn proposed_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsProposedAgent>>) -> Self {
+        self.proposed_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `protocolCallId`."]
+    #[inline]
+    pub fn protocol_call_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.protocol_call_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recording`."]
+    #[inline]
+    pub fn recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remote`."]
+    #[inline]
+    pub fn remote(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.remote = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remoteNameDisplayable`."]
+    #[inline]
+    pub fn remote_name_displayable(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.remote_name_displayable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removedSkillIds`."]
+    #[inline]
+    pub fn removed_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.removed_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutings`."]
+    #[inline]
+    pub fn requested_routings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roomId`."]
+    #[inline]
+    pub fn room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRing`."]
+    #[inline]
+    pub fn routing_ring(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_ring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRule`."]
+    #[inline]
+    pub fn routing_rule(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.routing_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRuleType`."]
+    #[inline]
+    pub fn routing_rule_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsSessionRoutingRuleType>) -> Self {
+        self.routing_rule_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitoredUserId`."]
+    #[inline]
+    pub fn screen_monitored_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_monitored_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenShareAddressSelf`."]
+    #[inline]
+    pub fn screen_share_address_self(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_share_address_self = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenShareRoomId`."]
+    #[inline]
+    pub fn screen_share_room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_share_room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segments`."]
+    #[inline]
+    pub fn segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsConversationSegment>>) -> Self {
+        self.segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedAgentId`."]
+    #[inline]
+    pub fn selected_agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.selected_agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedAgentRank`."]
+    #[inline]
+    pub fn selected_agent_rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.selected_agent_rank = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionDnis`."]
+    #[inline]
+    pub fn session_dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharingScreen`."]
+    #[inline]
+    pub fn sharing_screen(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sharing_screen = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillExpressionId`."]
+    #[inline]
+    pub fn skill_expression_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.skill_expression_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skipEnabled`."]
+    #[inline]
+    pub fn skip_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.skip_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snippetRecording`."]
+    #[inline]
+    pub fn snippet_recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.snippet_recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeoutSeconds`."]
+    #[inline]
+    pub fn timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usedRouting`."]
+    #[inline]
+    pub fn used_routing(mut self, value: impl ::std::convert::Into<crate::AnalyticsSessionUsedRouting>) -> Self {
+        self.used_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videoAddressSelf`."]
+    #[inline]
+    pub fn video_address_self(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.video_address_self = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videoRoomId`."]
+    #[inline]
+    pub fn video_room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.video_room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitingInteractionCounts`."]
+    #[inline]
+    pub fn waiting_interaction_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waiting_interaction_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsSession.deliveryStatus` of the spec (`#/definitions/AnalyticsSession/properties/deliveryStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -490,6 +1046,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionDeliveryStatus {
 impl crate::support::Model for AnalyticsSessionDeliveryStatus {
     const NAME: &'static str = "AnalyticsSession.deliveryStatus";
 }
+impl AnalyticsSessionDeliveryStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsSession.direction` of the spec (`#/definitions/AnalyticsSession/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -553,6 +1121,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionDirection {
 }
 impl crate::support::Model for AnalyticsSessionDirection {
     const NAME: &'static str = "AnalyticsSession.direction";
+}
+impl AnalyticsSessionDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsSession.engagementSource` of the spec (`#/definitions/AnalyticsSession/properties/engagementSource`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -746,6 +1326,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionEngagementSource {
 impl crate::support::Model for AnalyticsSessionEngagementSource {
     const NAME: &'static str = "AnalyticsSession.engagementSource";
 }
+impl AnalyticsSessionEngagementSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsSession.mediaType` of the spec (`#/definitions/AnalyticsSession/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -846,6 +1438,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionMediaType {
 impl crate::support::Model for AnalyticsSessionMediaType {
     const NAME: &'static str = "AnalyticsSession.mediaType";
 }
+impl AnalyticsSessionMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AnalyticsSession.routingRuleType` of the spec (`#/definitions/AnalyticsSession/properties/routingRuleType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -917,6 +1521,18 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionRoutingRuleType {
 }
 impl crate::support::Model for AnalyticsSessionRoutingRuleType {
     const NAME: &'static str = "AnalyticsSession.routingRuleType";
+}
+impl AnalyticsSessionRoutingRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AnalyticsSession.usedRouting` of the spec (`#/definitions/AnalyticsSession/properties/usedRouting`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -1009,4 +1625,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSessionUsedRouting {
 }
 impl crate::support::Model for AnalyticsSessionUsedRouting {
     const NAME: &'static str = "AnalyticsSession.usedRouting";
+}
+impl AnalyticsSessionUsedRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for AnalyticsSurvey {
         crate::support::debug_struct(f, "AnalyticsSurvey", &[("eventTime", &self.event_time), ("oSurveyTotalScore", &self.o_survey_total_score), ("queueId", &self.queue_id), ("surveyCompletedDate", &self.survey_completed_date), ("surveyFormContextId", &self.survey_form_context_id), ("surveyFormId", &self.survey_form_id), ("surveyFormName", &self.survey_form_name), ("surveyId", &self.survey_id), ("surveyPartialResponse", &self.survey_partial_response), ("surveyPromoterScore", &self.survey_promoter_score), ("surveyStatus", &self.survey_status), ("surveyType", &self.survey_type), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl AnalyticsSurvey {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oSurveyTotalScore`."]
+    #[inline]
+    pub fn o_survey_total_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.o_survey_total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyCompletedDate`."]
+    #[inline]
+    pub fn survey_completed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.survey_completed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyFormContextId`."]
+    #[inline]
+    pub fn survey_form_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.survey_form_context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyFormId`."]
+    #[inline]
+    pub fn survey_form_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.survey_form_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyFormName`."]
+    #[inline]
+    pub fn survey_form_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.survey_form_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyId`."]
+    #[inline]
+    pub fn survey_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.survey_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyPartialResponse`."]
+    #[inline]
+    pub fn survey_partial_response(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.survey_partial_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyPromoterScore`."]
+    #[inline]
+    pub fn survey_promoter_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.survey_promoter_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyStatus`."]
+    #[inline]
+    pub fn survey_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.survey_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyType`."]
+    #[inline]
+    pub fn survey_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsSurveySurveyType>) -> Self {
+        self.survey_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsSurvey.surveyType` of the spec (`#/definitions/AnalyticsSurvey/properties/surveyType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -157,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsSurveySurveyType {
 }
 impl crate::support::Model for AnalyticsSurveySurveyType {
     const NAME: &'static str = "AnalyticsSurvey.surveyType";
+}
+impl AnalyticsSurveySurveyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for AnalyticsUserPresenceRecord {
         crate::support::debug_struct(f, "AnalyticsUserPresenceRecord", &[("endTime", &self.end_time), ("organizationPresenceId", &self.organization_presence_id), ("startTime", &self.start_time), ("systemPresence", &self.system_presence)], &self._nulls)
     }
 }
+impl AnalyticsUserPresenceRecord {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationPresenceId`."]
+    #[inline]
+    pub fn organization_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::AnalyticsUserPresenceRecordSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnalyticsUserPresenceRecord.systemPresence` of the spec (`#/definitions/AnalyticsUserPresenceRecord/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
@@ -153,4 +199,16 @@ impl<'de> ::serde::Deserialize<'de> for AnalyticsUserPresenceRecordSystemPresenc
 }
 impl crate::support::Model for AnalyticsUserPresenceRecordSystemPresence {
     const NAME: &'static str = "AnalyticsUserPresenceRecord.systemPresence";
+}
+impl AnalyticsUserPresenceRecordSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

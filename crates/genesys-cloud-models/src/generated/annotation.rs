@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for Annotation {
         crate::support::debug_struct(f, "Annotation", &[("absoluteDurationMs", &self.absolute_duration_ms), ("absoluteLocation", &self.absolute_location), ("annotations", &self.annotations), ("description", &self.description), ("durationMs", &self.duration_ms), ("id", &self.id), ("location", &self.location), ("name", &self.name), ("realtimeLocation", &self.realtime_location), ("reason", &self.reason), ("recordingDurationMs", &self.recording_duration_ms), ("recordingLocation", &self.recording_location), ("selfUri", &self.self_uri), ("type", &self.r#type), ("user", &self.user)], &self._nulls)
     }
 }
+impl Annotation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `absoluteDurationMs`."]
+    #[inline]
+    pub fn absolute_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.absolute_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `absoluteLocation`."]
+    #[inline]
+    pub fn absolute_location(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.absolute_location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `annotations`."]
+    #[inline]
+    pub fn annotations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Annotation>>) -> Self {
+        self.annotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMs`."]
+    #[inline]
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `realtimeLocation`."]
+    #[inline]
+    pub fn realtime_location(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.realtime_location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::AnnotationReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingDurationMs`."]
+    #[inline]
+    pub fn recording_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recording_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingLocation`."]
+    #[inline]
+    pub fn recording_location(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recording_location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Annotation.reason` of the spec (`#/definitions/Annotation/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -173,4 +285,16 @@ impl<'de> ::serde::Deserialize<'de> for AnnotationReason {
 }
 impl crate::support::Model for AnnotationReason {
     const NAME: &'static str = "Annotation.reason";
+}
+impl AnnotationReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AnswerOption {
         crate::support::debug_struct(f, "AnswerOption", &[("assistanceConditions", &self.assistance_conditions), ("builtInType", &self.built_in_type), ("contextId", &self.context_id), ("id", &self.id), ("text", &self.text), ("value", &self.value)], &self._nulls)
     }
 }
+impl AnswerOption {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assistanceConditions`."]
+    #[inline]
+    pub fn assistance_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AssistanceCondition>>) -> Self {
+        self.assistance_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `builtInType`."]
+    #[inline]
+    pub fn built_in_type(mut self, value: impl ::std::convert::Into<crate::AnswerOptionBuiltInType>) -> Self {
+        self.built_in_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AnswerOption.builtInType` of the spec (`#/definitions/AnswerOption/properties/builtInType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "learning", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -129,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for AnswerOptionBuiltInType {
 }
 impl crate::support::Model for AnswerOptionBuiltInType {
     const NAME: &'static str = "AnswerOption.builtInType";
+}
+impl AnswerOptionBuiltInType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

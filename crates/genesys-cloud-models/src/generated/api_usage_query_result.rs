@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ApiUsageQueryResult {
         crate::support::debug_struct(f, "ApiUsageQueryResult", &[("cursors", &self.cursors), ("queryStatus", &self.query_status), ("results", &self.results)], &self._nulls)
     }
 }
+impl ApiUsageQueryResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `cursors`."]
+    #[inline]
+    pub fn cursors(mut self, value: impl ::std::convert::Into<crate::Cursors>) -> Self {
+        self.cursors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryStatus`."]
+    #[inline]
+    pub fn query_status(mut self, value: impl ::std::convert::Into<crate::ApiUsageQueryResultQueryStatus>) -> Self {
+        self.query_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ApiUsageRow>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ApiUsageQueryResult.queryStatus` of the spec (`#/definitions/ApiUsageQueryResult/properties/queryStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "oauth", feature = "usage"))))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for ApiUsageQueryResultQueryStatus {
 }
 impl crate::support::Model for ApiUsageQueryResultQueryStatus {
     const NAME: &'static str = "ApiUsageQueryResult.queryStatus";
+}
+impl ApiUsageQueryResultQueryStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

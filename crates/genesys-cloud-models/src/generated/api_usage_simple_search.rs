@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ApiUsageSimpleSearch {
         crate::support::debug_struct(f, "ApiUsageSimpleSearch", &[("httpMethods", &self.http_methods), ("interval", &self.interval), ("metrics", &self.metrics), ("oauthClientNames", &self.oauth_client_names), ("templateUris", &self.template_uris)], &self._nulls)
     }
 }
+impl ApiUsageSimpleSearch {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `httpMethods`."]
+    #[inline]
+    pub fn http_methods(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.http_methods = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthClientNames`."]
+    #[inline]
+    pub fn oauth_client_names(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.oauth_client_names = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateUris`."]
+    #[inline]
+    pub fn template_uris(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.template_uris = ::std::option::Option::Some(value.into());
+        self
+    }
+}

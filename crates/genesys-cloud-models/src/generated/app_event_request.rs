@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for AppEventRequest {
         crate::support::debug_struct(f, "AppEventRequest", &[("app", &self.app), ("attributes", &self.attributes), ("createdDate", &self.created_date), ("customerCookieId", &self.customer_cookie_id), ("device", &self.device), ("eventName", &self.event_name), ("externalId", &self.external_id), ("networkConnectivity", &self.network_connectivity), ("referrerUrl", &self.referrer_url), ("screenName", &self.screen_name), ("sdkLibrary", &self.sdk_library), ("searchQuery", &self.search_query), ("traits", &self.traits)], &self._nulls)
     }
 }
+impl AppEventRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `app`."]
+    #[inline]
+    pub fn app(mut self, value: impl ::std::convert::Into<crate::JourneyApp>) -> Self {
+        self.app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerCookieId`."]
+    #[inline]
+    pub fn customer_cookie_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_cookie_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `device`."]
+    #[inline]
+    pub fn device(mut self, value: impl ::std::convert::Into<crate::RequestDevice>) -> Self {
+        self.device = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `networkConnectivity`."]
+    #[inline]
+    pub fn network_connectivity(mut self, value: impl ::std::convert::Into<crate::NetworkConnectivity>) -> Self {
+        self.network_connectivity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referrerUrl`."]
+    #[inline]
+    pub fn referrer_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.referrer_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenName`."]
+    #[inline]
+    pub fn screen_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sdkLibrary`."]
+    #[inline]
+    pub fn sdk_library(mut self, value: impl ::std::convert::Into<crate::SdkLibrary>) -> Self {
+        self.sdk_library = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchQuery`."]
+    #[inline]
+    pub fn search_query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `traits`."]
+    #[inline]
+    pub fn traits(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>) -> Self {
+        self.traits = ::std::option::Option::Some(value.into());
+        self
+    }
+}

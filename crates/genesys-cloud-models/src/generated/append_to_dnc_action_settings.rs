@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AppendToDncActionSettings {
         crate::support::debug_struct(f, "AppendToDncActionSettings", &[("expirationDuration", &self.expiration_duration), ("expire", &self.expire), ("listType", &self.list_type)], &self._nulls)
     }
 }
+impl AppendToDncActionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `expirationDuration`."]
+    #[inline]
+    pub fn expiration_duration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expiration_duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expire`."]
+    #[inline]
+    pub fn expire(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.expire = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listType`."]
+    #[inline]
+    pub fn list_type(mut self, value: impl ::std::convert::Into<crate::AppendToDncActionSettingsListType>) -> Self {
+        self.list_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AppendToDncActionSettings.listType` of the spec (`#/definitions/AppendToDncActionSettings/properties/listType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for AppendToDncActionSettingsListType {
 }
 impl crate::support::Model for AppendToDncActionSettingsListType {
     const NAME: &'static str = "AppendToDncActionSettings.listType";
+}
+impl AppendToDncActionSettingsListType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for AppleAuthentication {
         crate::support::debug_struct(f, "AppleAuthentication", &[("oauthClientId", &self.oauth_client_id), ("oauthClientSecret", &crate::support::Redacted(&self.oauth_client_secret)), ("oauthScope", &self.oauth_scope), ("oauthTokenUrl", &self.oauth_token_url)], &self._nulls)
     }
 }
+impl AppleAuthentication {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `oauthClientId`."]
+    #[inline]
+    pub fn oauth_client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.oauth_client_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthClientSecret`."]
+    #[inline]
+    pub fn oauth_client_secret(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.oauth_client_secret = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthScope`."]
+    #[inline]
+    pub fn oauth_scope(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.oauth_scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthTokenUrl`."]
+    #[inline]
+    pub fn oauth_token_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.oauth_token_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

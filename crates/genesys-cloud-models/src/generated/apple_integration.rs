@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for AppleIntegration {
         crate::support::debug_struct(f, "AppleIntegration", &[("appleAuthentication", &self.apple_authentication), ("appleIMessageApp", &self.apple_i_message_app), ("applePay", &self.apple_pay), ("businessName", &self.business_name), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("identityResolution", &self.identity_resolution), ("logoUrl", &self.logo_url), ("messagesForBusinessId", &self.messages_for_business_id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content)], &self._nulls)
     }
 }
+impl AppleIntegration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `appleAuthentication`."]
+    #[inline]
+    pub fn apple_authentication(mut self, value: impl ::std::convert::Into<crate::AppleAuthentication>) -> Self {
+        self.apple_authentication = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `appleIMessageApp`."]
+    #[inline]
+    pub fn apple_i_message_app(mut self, value: impl ::std::convert::Into<crate::AppleIMessageApp>) -> Self {
+        self.apple_i_message_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `applePay`."]
+    #[inline]
+    pub fn apple_pay(mut self, value: impl ::std::convert::Into<crate::ApplePay>) -> Self {
+        self.apple_pay = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessName`."]
+    #[inline]
+    pub fn business_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createError`."]
+    #[inline]
+    pub fn create_error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.create_error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createStatus`."]
+    #[inline]
+    pub fn create_status(mut self, value: impl ::std::convert::Into<crate::AppleIntegrationCreateStatus>) -> Self {
+        self.create_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `identityResolution`."]
+    #[inline]
+    pub fn identity_resolution(mut self, value: impl ::std::convert::Into<crate::AppleIdentityResolutionConfig>) -> Self {
+        self.identity_resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `logoUrl`."]
+    #[inline]
+    pub fn logo_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.logo_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagesForBusinessId`."]
+    #[inline]
+    pub fn messages_for_business_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.messages_for_business_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingSetting`."]
+    #[inline]
+    pub fn messaging_setting(mut self, value: impl ::std::convert::Into<crate::MessagingSettingReference>) -> Self {
+        self.messaging_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipient`."]
+    #[inline]
+    pub fn recipient(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.recipient = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedContent`."]
+    #[inline]
+    pub fn supported_content(mut self, value: impl ::std::convert::Into<crate::SupportedContentReference>) -> Self {
+        self.supported_content = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AppleIntegration.createStatus` of the spec (`#/definitions/AppleIntegration/properties/createStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -189,4 +331,16 @@ impl<'de> ::serde::Deserialize<'de> for AppleIntegrationCreateStatus {
 }
 impl crate::support::Model for AppleIntegrationCreateStatus {
     const NAME: &'static str = "AppleIntegration.createStatus";
+}
+impl AppleIntegrationCreateStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

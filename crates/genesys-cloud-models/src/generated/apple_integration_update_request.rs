@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for AppleIntegrationUpdateRequest {
         crate::support::debug_struct(f, "AppleIntegrationUpdateRequest", &[("appleAuthentication", &self.apple_authentication), ("appleIMessageApp", &self.apple_i_message_app), ("applePay", &self.apple_pay), ("businessName", &self.business_name), ("id", &self.id), ("logoUrl", &self.logo_url), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("selfUri", &self.self_uri), ("supportedContent", &self.supported_content)], &self._nulls)
     }
 }
+impl AppleIntegrationUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `appleAuthentication`."]
+    #[inline]
+    pub fn apple_authentication(mut self, value: impl ::std::convert::Into<crate::AppleAuthentication>) -> Self {
+        self.apple_authentication = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `appleIMessageApp`."]
+    #[inline]
+    pub fn apple_i_message_app(mut self, value: impl ::std::convert::Into<crate::AppleIMessageApp>) -> Self {
+        self.apple_i_message_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `applePay`."]
+    #[inline]
+    pub fn apple_pay(mut self, value: impl ::std::convert::Into<crate::ApplePay>) -> Self {
+        self.apple_pay = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessName`."]
+    #[inline]
+    pub fn business_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `logoUrl`."]
+    #[inline]
+    pub fn logo_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.logo_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingSetting`."]
+    #[inline]
+    pub fn messaging_setting(mut self, value: impl ::std::convert::Into<crate::MessagingSettingRequestReference>) -> Self {
+        self.messaging_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedContent`."]
+    #[inline]
+    pub fn supported_content(mut self, value: impl ::std::convert::Into<crate::SupportedContentReference>) -> Self {
+        self.supported_content = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for AppleInvitation {
         crate::support::debug_struct(f, "AppleInvitation", &[("businessName", &self.business_name), ("locale", &self.locale), ("templateType", &self.template_type), ("transcriptMessage", &self.transcript_message)], &self._nulls)
     }
 }
+impl AppleInvitation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `businessName`."]
+    #[inline]
+    pub fn business_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locale`."]
+    #[inline]
+    pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.locale = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateType`."]
+    #[inline]
+    pub fn template_type(mut self, value: impl ::std::convert::Into<crate::AppleInvitationTemplateType>) -> Self {
+        self.template_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptMessage`."]
+    #[inline]
+    pub fn transcript_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transcript_message = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AppleInvitation.templateType` of the spec (`#/definitions/AppleInvitation/properties/templateType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -117,4 +163,16 @@ impl<'de> ::serde::Deserialize<'de> for AppleInvitationTemplateType {
 }
 impl crate::support::Model for AppleInvitationTemplateType {
     const NAME: &'static str = "AppleInvitation.templateType";
+}
+impl AppleInvitationTemplateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for ApplePay {
         crate::support::debug_struct(f, "ApplePay", &[("domainName", &self.domain_name), ("fallbackUrl", &self.fallback_url), ("merchantId", &self.merchant_id), ("orderTrackingUrl", &self.order_tracking_url), ("paymentCapabilities", &self.payment_capabilities), ("paymentCertificateCredentialId", &self.payment_certificate_credential_id), ("paymentGatewayUrl", &self.payment_gateway_url), ("paymentMethodUpdateUrl", &self.payment_method_update_url), ("shippingContactUpdateUrl", &self.shipping_contact_update_url), ("shippingMethodUpdateUrl", &self.shipping_method_update_url), ("storeName", &self.store_name), ("supportedPaymentNetworks", &self.supported_payment_networks)], &self._nulls)
     }
 }
+impl ApplePay {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `domainName`."]
+    #[inline]
+    pub fn domain_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fallbackUrl`."]
+    #[inline]
+    pub fn fallback_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fallback_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `merchantId`."]
+    #[inline]
+    pub fn merchant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.merchant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `orderTrackingUrl`."]
+    #[inline]
+    pub fn order_tracking_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.order_tracking_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentCapabilities`."]
+    #[inline]
+    pub fn payment_capabilities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.payment_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentCertificateCredentialId`."]
+    #[inline]
+    pub fn payment_certificate_credential_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payment_certificate_credential_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentGatewayUrl`."]
+    #[inline]
+    pub fn payment_gateway_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payment_gateway_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentMethodUpdateUrl`."]
+    #[inline]
+    pub fn payment_method_update_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payment_method_update_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shippingContactUpdateUrl`."]
+    #[inline]
+    pub fn shipping_contact_update_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.shipping_contact_update_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shippingMethodUpdateUrl`."]
+    #[inline]
+    pub fn shipping_method_update_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.shipping_method_update_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `storeName`."]
+    #[inline]
+    pub fn store_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.store_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedPaymentNetworks`."]
+    #[inline]
+    pub fn supported_payment_networks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.supported_payment_networks = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ApprovalNamespace {
         crate::support::debug_struct(f, "ApprovalNamespace", &[("namespace", &self.namespace), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ApprovalNamespace {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `namespace`."]
+    #[inline]
+    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::ApprovalNamespaceNamespace>) -> Self {
+        self.namespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ApprovalNamespaceStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ApprovalNamespaceType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ApprovalNamespace.namespace` of the spec (`#/definitions/ApprovalNamespace/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -490,6 +530,18 @@ impl<'de> ::serde::Deserialize<'de> for ApprovalNamespaceNamespace {
 impl crate::support::Model for ApprovalNamespaceNamespace {
     const NAME: &'static str = "ApprovalNamespace.namespace";
 }
+impl ApprovalNamespaceNamespace {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ApprovalNamespace.status` of the spec (`#/definitions/ApprovalNamespace/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -598,6 +650,18 @@ impl<'de> ::serde::Deserialize<'de> for ApprovalNamespaceStatus {
 impl crate::support::Model for ApprovalNamespaceStatus {
     const NAME: &'static str = "ApprovalNamespace.status";
 }
+impl ApprovalNamespaceStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ApprovalNamespace.type` of the spec (`#/definitions/ApprovalNamespace/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -665,4 +729,16 @@ impl<'de> ::serde::Deserialize<'de> for ApprovalNamespaceType {
 }
 impl crate::support::Model for ApprovalNamespaceType {
     const NAME: &'static str = "ApprovalNamespace.type";
+}
+impl ApprovalNamespaceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ArchitectFlowNotificationArchitectOperation {
         crate::support::debug_struct(f, "ArchitectFlowNotificationArchitectOperation", &[("actionName", &self.action_name), ("actionStatus", &self.action_status), ("client", &self.client), ("complete", &self.complete), ("errorCode", &self.error_code), ("errorDetails", &self.error_details), ("errorMessage", &self.error_message), ("errorMessageParams", &self.error_message_params), ("id", &self.id), ("user", &self.user)], &self._nulls)
     }
 }
+impl ArchitectFlowNotificationArchitectOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionName`."]
+    #[inline]
+    pub fn action_name(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationArchitectOperationActionName>) -> Self {
+        self.action_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionStatus`."]
+    #[inline]
+    pub fn action_status(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationArchitectOperationActionStatus>) -> Self {
+        self.action_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `client`."]
+    #[inline]
+    pub fn client(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationClient>) -> Self {
+        self.client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `complete`."]
+    #[inline]
+    pub fn complete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorDetails`."]
+    #[inline]
+    pub fn error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ArchitectFlowNotificationErrorDetail>>) -> Self {
+        self.error_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessageParams`."]
+    #[inline]
+    pub fn error_message_params(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationErrorMessageParams>) -> Self {
+        self.error_message_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationUser>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ArchitectFlowNotificationArchitectOperation.actionName` of the spec (`#/definitions/ArchitectFlowNotificationArchitectOperation/properties/actionName`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -190,6 +272,18 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowNotificationArchitectOperat
 impl crate::support::Model for ArchitectFlowNotificationArchitectOperationActionName {
     const NAME: &'static str = "ArchitectFlowNotificationArchitectOperation.actionName";
 }
+impl ArchitectFlowNotificationArchitectOperationActionName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ArchitectFlowNotificationArchitectOperation.actionStatus` of the spec (`#/definitions/ArchitectFlowNotificationArchitectOperation/properties/actionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -273,4 +367,16 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectFlowNotificationArchitectOperat
 }
 impl crate::support::Model for ArchitectFlowNotificationArchitectOperationActionStatus {
     const NAME: &'static str = "ArchitectFlowNotificationArchitectOperation.actionStatus";
+}
+impl ArchitectFlowNotificationArchitectOperationActionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

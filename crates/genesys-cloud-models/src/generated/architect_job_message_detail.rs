@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ArchitectJobMessageDetail {
         crate::support::debug_struct(f, "ArchitectJobMessageDetail", &[("correlationId", &self.correlation_id), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("method", &self.method), ("requestBody", &self.request_body), ("responseBody", &self.response_body), ("statusCode", &self.status_code), ("statusMessage", &self.status_message), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
 }
+impl ArchitectJobMessageDetail {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `method`."]
+    #[inline]
+    pub fn method(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestBody`."]
+    #[inline]
+    pub fn request_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `responseBody`."]
+    #[inline]
+    pub fn response_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.response_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCode`."]
+    #[inline]
+    pub fn status_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusMessage`."]
+    #[inline]
+    pub fn status_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ArchitectJobMessageDetailType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ArchitectJobMessageDetail.type` of the spec (`#/definitions/ArchitectJobMessageDetail/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -145,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectJobMessageDetailType {
 }
 impl crate::support::Model for ArchitectJobMessageDetailType {
     const NAME: &'static str = "ArchitectJobMessageDetail.type";
+}
+impl ArchitectJobMessageDetailType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ArchitectPromptResourceNotificationPromptResourceNoti
         crate::support::debug_struct(f, "ArchitectPromptResourceNotificationPromptResourceNotification", &[("audioFormat", &self.audio_format), ("durationSeconds", &self.duration_seconds), ("id", &self.id), ("language", &self.language), ("mediaUri", &self.media_uri), ("promptId", &self.prompt_id), ("uploadStatus", &self.upload_status)], &self._nulls)
     }
 }
+impl ArchitectPromptResourceNotificationPromptResourceNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `audioFormat`."]
+    #[inline]
+    pub fn audio_format(mut self, value: impl ::std::convert::Into<crate::ArchitectPromptResourceNotificationPromptResourceAudioFormat>) -> Self {
+        self.audio_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationSeconds`."]
+    #[inline]
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaUri`."]
+    #[inline]
+    pub fn media_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `promptId`."]
+    #[inline]
+    pub fn prompt_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prompt_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadStatus`."]
+    #[inline]
+    pub fn upload_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}

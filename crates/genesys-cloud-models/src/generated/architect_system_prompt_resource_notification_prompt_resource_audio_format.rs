@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ArchitectSystemPromptResourceNotificationPromptResour
         crate::support::debug_struct(f, "ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat", &[("bitsPerSample", &self.bits_per_sample), ("channels", &self.channels), ("encoding", &self.encoding), ("sampleRate", &self.sample_rate)], &self._nulls)
     }
 }
+impl ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bitsPerSample`."]
+    #[inline]
+    pub fn bits_per_sample(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.bits_per_sample = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channels`."]
+    #[inline]
+    pub fn channels(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `encoding`."]
+    #[inline]
+    pub fn encoding(mut self, value: impl ::std::convert::Into<crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding>) -> Self {
+        self.encoding = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sampleRate`."]
+    #[inline]
+    pub fn sample_rate(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.sample_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat.encoding` of the spec (`#/definitions/ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat/properties/encoding`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectSystemPromptResourceNotificatio
 }
 impl crate::support::Model for ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding {
     const NAME: &'static str = "ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat.encoding";
+}
+impl ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ArchitectValidateJobStateResponse {
         crate::support::debug_struct(f, "ArchitectValidateJobStateResponse", &[("command", &self.command), ("id", &self.id), ("messages", &self.messages), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl ArchitectValidateJobStateResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `command`."]
+    #[inline]
+    pub fn command(mut self, value: impl ::std::convert::Into<crate::ArchitectValidateJobStateResponseCommand>) -> Self {
+        self.command = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ArchitectJobMessage>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ArchitectValidateJobStateResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ArchitectValidateJobStateResponse.command` of the spec (`#/definitions/ArchitectValidateJobStateResponse/properties/command`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -138,6 +190,18 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectValidateJobStateResponseCommand
 impl crate::support::Model for ArchitectValidateJobStateResponseCommand {
     const NAME: &'static str = "ArchitectValidateJobStateResponse.command";
 }
+impl ArchitectValidateJobStateResponseCommand {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ArchitectValidateJobStateResponse.status` of the spec (`#/definitions/ArchitectValidateJobStateResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -209,4 +273,16 @@ impl<'de> ::serde::Deserialize<'de> for ArchitectValidateJobStateResponseStatus 
 }
 impl crate::support::Model for ArchitectValidateJobStateResponseStatus {
     const NAME: &'static str = "ArchitectValidateJobStateResponse.status";
+}
+impl ArchitectValidateJobStateResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

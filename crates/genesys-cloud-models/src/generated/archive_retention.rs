@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ArchiveRetention {
         crate::support::debug_struct(f, "ArchiveRetention", &[("days", &self.days), ("storageMedium", &self.storage_medium)], &self._nulls)
     }
 }
+impl ArchiveRetention {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `days`."]
+    #[inline]
+    pub fn days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `storageMedium`."]
+    #[inline]
+    pub fn storage_medium(mut self, value: impl ::std::convert::Into<crate::ArchiveRetentionStorageMedium>) -> Self {
+        self.storage_medium = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ArchiveRetention.storageMedium` of the spec (`#/definitions/ArchiveRetention/properties/storageMedium`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -109,4 +143,16 @@ impl<'de> ::serde::Deserialize<'de> for ArchiveRetentionStorageMedium {
 }
 impl crate::support::Model for ArchiveRetentionStorageMedium {
     const NAME: &'static str = "ArchiveRetention.storageMedium";
+}
+impl ArchiveRetentionStorageMedium {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for AssessmentFormQuestionGroup {
         crate::support::debug_struct(f, "AssessmentFormQuestionGroup", &[("contextId", &self.context_id), ("defaultAnswersToHighest", &self.default_answers_to_highest), ("defaultAnswersToNA", &self.default_answers_to_na), ("id", &self.id), ("manualWeight", &self.manual_weight), ("naEnabled", &self.na_enabled), ("name", &self.name), ("questions", &self.questions), ("selfUri", &self.self_uri), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition), ("weight", &self.weight)], &self._nulls)
     }
 }
+impl AssessmentFormQuestionGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultAnswersToHighest`."]
+    #[inline]
+    pub fn default_answers_to_highest(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.default_answers_to_highest = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultAnswersToNA`."]
+    #[inline]
+    pub fn default_answers_to_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.default_answers_to_na = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manualWeight`."]
+    #[inline]
+    pub fn manual_weight(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.manual_weight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `naEnabled`."]
+    #[inline]
+    pub fn na_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.na_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questions`."]
+    #[inline]
+    pub fn questions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AssessmentFormQuestion>>) -> Self {
+        self.questions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibilityCondition`."]
+    #[inline]
+    pub fn visibility_condition(mut self, value: impl ::std::convert::Into<crate::VisibilityCondition>) -> Self {
+        self.visibility_condition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weight`."]
+    #[inline]
+    pub fn weight(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.weight = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for AssessmentQuestionGroupScore {
         crate::support::debug_struct(f, "AssessmentQuestionGroupScore", &[("markedNA", &self.marked_na), ("maxTotalCriticalScore", &self.max_total_critical_score), ("maxTotalCriticalScoreUnweighted", &self.max_total_critical_score_unweighted), ("maxTotalNonCriticalScore", &self.max_total_non_critical_score), ("maxTotalNonCriticalScoreUnweighted", &self.max_total_non_critical_score_unweighted), ("maxTotalScore", &self.max_total_score), ("maxTotalScoreUnweighted", &self.max_total_score_unweighted), ("questionGroupId", &self.question_group_id), ("questionScores", &self.question_scores), ("systemMarkedNA", &self.system_marked_na), ("totalCriticalScore", &self.total_critical_score), ("totalCriticalScoreUnweighted", &self.total_critical_score_unweighted), ("totalNonCriticalScore", &self.total_non_critical_score), ("totalNonCriticalScoreUnweighted", &self.total_non_critical_score_unweighted), ("totalScore", &self.total_score), ("totalScoreUnweighted", &self.total_score_unweighted)], &self._nulls)
     }
 }
+impl AssessmentQuestionGroupScore {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `markedNA`."]
+    #[inline]
+    pub fn marked_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_na = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalCriticalScore`."]
+    #[inline]
+    pub fn max_total_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalCriticalScoreUnweighted`."]
+    #[inline]
+    pub fn max_total_critical_score_unweighted(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_critical_score_unweighted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalNonCriticalScore`."]
+    #[inline]
+    pub fn max_total_non_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_non_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalNonCriticalScoreUnweighted`."]
+    #[inline]
+    pub fn max_total_non_critical_score_unweighted(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_non_critical_score_unweighted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalScore`."]
+    #[inline]
+    pub fn max_total_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalScoreUnweighted`."]
+    #[inline]
+    pub fn max_total_score_unweighted(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_score_unweighted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionGroupId`."]
+    #[inline]
+    pub fn question_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.question_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionScores`."]
+    #[inline]
+    pub fn question_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AssessmentQuestionScore>>) -> Self {
+        self.question_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemMarkedNA`."]
+    #[inline]
+    pub fn system_marked_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system_marked_na = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalCriticalScore`."]
+    #[inline]
+    pub fn total_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalCriticalScoreUnweighted`."]
+    #[inline]
+    pub fn total_critical_score_unweighted(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_critical_score_unweighted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalNonCriticalScore`."]
+    #[inline]
+    pub fn total_non_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_non_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalNonCriticalScoreUnweighted`."]
+    #[inline]
+    pub fn total_non_critical_score_unweighted(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_non_critical_score_unweighted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalScore`."]
+    #[inline]
+    pub fn total_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalScoreUnweighted`."]
+    #[inline]
+    pub fn total_score_unweighted(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_score_unweighted = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for AssessmentQuestionScore {
         crate::support::debug_struct(f, "AssessmentQuestionScore", &[("answerId", &self.answer_id), ("comments", &self.comments), ("failedKillQuestion", &self.failed_kill_question), ("freeTextAnswer", &self.free_text_answer), ("markedNA", &self.marked_na), ("questionId", &self.question_id), ("score", &self.score), ("systemMarkedNA", &self.system_marked_na)], &self._nulls)
     }
 }
+impl AssessmentQuestionScore {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerId`."]
+    #[inline]
+    pub fn answer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.answer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comments`."]
+    #[inline]
+    pub fn comments(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failedKillQuestion`."]
+    #[inline]
+    pub fn failed_kill_question(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.failed_kill_question = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `freeTextAnswer`."]
+    #[inline]
+    pub fn free_text_answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.free_text_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedNA`."]
+    #[inline]
+    pub fn marked_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_na = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionId`."]
+    #[inline]
+    pub fn question_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.question_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `score`."]
+    #[inline]
+    pub fn score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemMarkedNA`."]
+    #[inline]
+    pub fn system_marked_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system_marked_na = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for AssessmentScoringSet {
         crate::support::debug_struct(f, "AssessmentScoringSet", &[("agentComments", &self.agent_comments), ("comments", &self.comments), ("failureReasons", &self.failure_reasons), ("isPassed", &self.is_passed), ("questionGroupScores", &self.question_group_scores), ("totalCriticalScore", &self.total_critical_score), ("totalNonCriticalScore", &self.total_non_critical_score), ("totalScore", &self.total_score)], &self._nulls)
     }
 }
+impl AssessmentScoringSet {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentComments`."]
+    #[inline]
+    pub fn agent_comments(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_comments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comments`."]
+    #[inline]
+    pub fn comments(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReasons`."]
+    #[inline]
+    pub fn failure_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.failure_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPassed`."]
+    #[inline]
+    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionGroupScores`."]
+    #[inline]
+    pub fn question_group_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AssessmentQuestionGroupScore>>) -> Self {
+        self.question_group_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalCriticalScore`."]
+    #[inline]
+    pub fn total_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalNonCriticalScore`."]
+    #[inline]
+    pub fn total_non_critical_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_non_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalScore`."]
+    #[inline]
+    pub fn total_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -154,6 +154,196 @@ impl ::std::fmt::Debug for AssignedLearningModule {
         crate::support::debug_struct(f, "AssignedLearningModule", &[("archivalMode", &self.archival_mode), ("assessmentForm", &self.assessment_form), ("autoAssign", &self.auto_assign), ("completionTimeInDays", &self.completion_time_in_days), ("coverArt", &self.cover_art), ("createdBy", &self.created_by), ("currentAssignments", &self.current_assignments), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("excludedFromCatalog", &self.excluded_from_catalog), ("externalId", &self.external_id), ("id", &self.id), ("informSteps", &self.inform_steps), ("isArchived", &self.is_archived), ("isPublished", &self.is_published), ("lengthInMinutes", &self.length_in_minutes), ("modifiedBy", &self.modified_by), ("name", &self.name), ("reassignSummaryData", &self.reassign_summary_data), ("reviewAssessmentResults", &self.review_assessment_results), ("rule", &self.rule), ("selfUri", &self.self_uri), ("source", &self.source), ("summaryData", &self.summary_data), ("type", &self.r#type), ("version", &self.version)], &self._nulls)
     }
 }
+impl AssignedLearningModule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `archivalMode`."]
+    #[inline]
+    pub fn archival_mode(mut self, value: impl ::std::convert::Into<crate::AssignedLearningModuleArchivalMode>) -> Self {
+        self.archival_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentForm`."]
+    #[inline]
+    pub fn assessment_form(mut self, value: impl ::std::convert::Into<crate::AssessmentForm>) -> Self {
+        self.assessment_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoAssign`."]
+    #[inline]
+    pub fn auto_assign(mut self, value: impl ::std::convert::Into<crate::LearningModuleAutoAssignResponse>) -> Self {
+        self.auto_assign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completionTimeInDays`."]
+    #[inline]
+    pub fn completion_time_in_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completion_time_in_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coverArt`."]
+    #[inline]
+    pub fn cover_art(mut self, value: impl ::std::convert::Into<crate::LearningModuleCoverArtResponse>) -> Self {
+        self.cover_art = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentAssignments`."]
+    #[inline]
+    pub fn current_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningAssignment>>) -> Self {
+        self.current_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enforceContentOrder`."]
+    #[inline]
+    pub fn enforce_content_order(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enforce_content_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excludedFromCatalog`."]
+    #[inline]
+    pub fn excluded_from_catalog(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.excluded_from_catalog = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `informSteps`."]
+    #[inline]
+    pub fn inform_steps(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModuleInformStep>>) -> Self {
+        self.inform_steps = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isArchived`."]
+    #[inline]
+    pub fn is_archived(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_archived = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPublished`."]
+    #[inline]
+    pub fn is_published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reassignSummaryData`."]
+    #[inline]
+    pub fn reassign_summary_data(mut self, value: impl ::std::convert::Into<crate::LearningModuleReassignSummary>) -> Self {
+        self.reassign_summary_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewAssessmentResults`."]
+    #[inline]
+    pub fn review_assessment_results(mut self, value: impl ::std::convert::Into<crate::ReviewAssessmentResults>) -> Self {
+        self.review_assessment_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rule`."]
+    #[inline]
+    pub fn rule(mut self, value: impl ::std::convert::Into<crate::LearningModuleRule>) -> Self {
+        self.rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::AssignedLearningModuleSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryData`."]
+    #[inline]
+    pub fn summary_data(mut self, value: impl ::std::convert::Into<crate::LearningModuleSummary>) -> Self {
+        self.summary_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AssignedLearningModuleType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AssignedLearningModule.archivalMode` of the spec (`#/definitions/AssignedLearningModule/properties/archivalMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -218,6 +408,18 @@ impl<'de> ::serde::Deserialize<'de> for AssignedLearningModuleArchivalMode {
 impl crate::support::Model for AssignedLearningModuleArchivalMode {
     const NAME: &'static str = "AssignedLearningModule.archivalMode";
 }
+impl AssignedLearningModuleArchivalMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AssignedLearningModule.source` of the spec (`#/definitions/AssignedLearningModule/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -281,6 +483,18 @@ impl<'de> ::serde::Deserialize<'de> for AssignedLearningModuleSource {
 }
 impl crate::support::Model for AssignedLearningModuleSource {
     const NAME: &'static str = "AssignedLearningModule.source";
+}
+impl AssignedLearningModuleSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AssignedLearningModule.type` of the spec (`#/definitions/AssignedLearningModule/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
@@ -357,4 +571,16 @@ impl<'de> ::serde::Deserialize<'de> for AssignedLearningModuleType {
 }
 impl crate::support::Model for AssignedLearningModuleType {
     const NAME: &'static str = "AssignedLearningModule.type";
+}
+impl AssignedLearningModuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

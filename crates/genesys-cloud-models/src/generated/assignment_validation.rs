@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for AssignmentValidation {
         crate::support::debug_struct(f, "AssignmentValidation", &[("invalidMemberAssignments", &self.invalid_member_assignments), ("membersAlreadyAssigned", &self.members_already_assigned), ("membersAlreadyAssignedToOther", &self.members_already_assigned_to_other), ("membersNotAssigned", &self.members_not_assigned)], &self._nulls)
     }
 }
+impl AssignmentValidation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `invalidMemberAssignments`."]
+    #[inline]
+    pub fn invalid_member_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InvalidAssignment>>) -> Self {
+        self.invalid_member_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `membersAlreadyAssigned`."]
+    #[inline]
+    pub fn members_already_assigned(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.members_already_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `membersAlreadyAssignedToOther`."]
+    #[inline]
+    pub fn members_already_assigned_to_other(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OtherProfileAssignment>>) -> Self {
+        self.members_already_assigned_to_other = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `membersNotAssigned`."]
+    #[inline]
+    pub fn members_not_assigned(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.members_not_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+}

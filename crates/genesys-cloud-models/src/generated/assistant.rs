@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for Assistant {
         crate::support::debug_struct(f, "Assistant", &[("copilot", &self.copilot), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("googleDialogflowConfig", &self.google_dialogflow_config), ("id", &self.id), ("knowledgeSuggestionConfig", &self.knowledge_suggestion_config), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("state", &self.state), ("transcriptionConfig", &self.transcription_config), ("variationParent", &self.variation_parent)], &self._nulls)
     }
 }
+impl Assistant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `copilot`."]
+    #[inline]
+    pub fn copilot(mut self, value: impl ::std::convert::Into<crate::Copilot>) -> Self {
+        self.copilot = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `googleDialogflowConfig`."]
+    #[inline]
+    pub fn google_dialogflow_config(mut self, value: impl ::std::convert::Into<crate::GoogleDialogflowConfig>) -> Self {
+        self.google_dialogflow_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeSuggestionConfig`."]
+    #[inline]
+    pub fn knowledge_suggestion_config(mut self, value: impl ::std::convert::Into<crate::KnowledgeSuggestionConfig>) -> Self {
+        self.knowledge_suggestion_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::AssistantState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptionConfig`."]
+    #[inline]
+    pub fn transcription_config(mut self, value: impl ::std::convert::Into<crate::TranscriptionConfig>) -> Self {
+        self.transcription_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variationParent`."]
+    #[inline]
+    pub fn variation_parent(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.variation_parent = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Assistant.state` of the spec (`#/definitions/Assistant/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "routing"))))]
 #[doc = ""]
@@ -157,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for AssistantState {
 }
 impl crate::support::Model for AssistantState {
     const NAME: &'static str = "Assistant.state";
+}
+impl AssistantState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AsyncIntradayResponse {
         crate::support::debug_struct(f, "AsyncIntradayResponse", &[("operationId", &self.operation_id), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
 }
+impl AsyncIntradayResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `operationId`."]
+    #[inline]
+    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.operation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<crate::BuIntradayResponse>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AsyncIntradayResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AsyncIntradayResponse.status` of the spec (`#/definitions/AsyncIntradayResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for AsyncIntradayResponseStatus {
 }
 impl crate::support::Model for AsyncIntradayResponseStatus {
     const NAME: &'static str = "AsyncIntradayResponse.status";
+}
+impl AsyncIntradayResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

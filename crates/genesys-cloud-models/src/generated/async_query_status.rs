@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for AsyncQueryStatus {
         crate::support::debug_struct(f, "AsyncQueryStatus", &[("completionDate", &self.completion_date), ("errorMessage", &self.error_message), ("expirationDate", &self.expiration_date), ("state", &self.state), ("submissionDate", &self.submission_date)], &self._nulls)
     }
 }
+impl AsyncQueryStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `completionDate`."]
+    #[inline]
+    pub fn completion_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.completion_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDate`."]
+    #[inline]
+    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::AsyncQueryStatusState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submissionDate`."]
+    #[inline]
+    pub fn submission_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.submission_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AsyncQueryStatus.state` of the spec (`#/definitions/AsyncQueryStatus/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "flows", feature = "journey", feature = "quality", feature = "social-media", feature = "users"))))]
 #[doc = ""]
@@ -141,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for AsyncQueryStatusState {
 }
 impl crate::support::Model for AsyncQueryStatusState {
     const NAME: &'static str = "AsyncQueryStatus.state";
+}
+impl AsyncQueryStatusState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AsyncUserDetailsQuery {
         crate::support::debug_struct(f, "AsyncUserDetailsQuery", &[("interval", &self.interval), ("limit", &self.limit), ("order", &self.order), ("presenceFilters", &self.presence_filters), ("routingStatusFilters", &self.routing_status_filters), ("userFilters", &self.user_filters)], &self._nulls)
     }
 }
+impl AsyncUserDetailsQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `limit`."]
+    #[inline]
+    pub fn limit(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<crate::AsyncUserDetailsQueryOrder>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceFilters`."]
+    #[inline]
+    pub fn presence_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PresenceDetailQueryFilter>>) -> Self {
+        self.presence_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatusFilters`."]
+    #[inline]
+    pub fn routing_status_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingStatusDetailQueryFilter>>) -> Self {
+        self.routing_status_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userFilters`."]
+    #[inline]
+    pub fn user_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserDetailQueryFilter>>) -> Self {
+        self.user_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AsyncUserDetailsQuery.order` of the spec (`#/definitions/AsyncUserDetailsQuery/properties/order`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for AsyncUserDetailsQueryOrder {
 }
 impl crate::support::Model for AsyncUserDetailsQueryOrder {
     const NAME: &'static str = "AsyncUserDetailsQuery.order";
+}
+impl AsyncUserDetailsQueryOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for AttemptLimits {
         crate::support::debug_struct(f, "AttemptLimits", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("maxAttemptsPerContact", &self.max_attempts_per_contact), ("maxAttemptsPerNumber", &self.max_attempts_per_number), ("name", &self.name), ("recallEntries", &self.recall_entries), ("resetPeriod", &self.reset_period), ("selfUri", &self.self_uri), ("timeZoneId", &self.time_zone_id), ("version", &self.version)], &self._nulls)
     }
 }
+impl AttemptLimits {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAttemptsPerContact`."]
+    #[inline]
+    pub fn max_attempts_per_contact(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_attempts_per_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAttemptsPerNumber`."]
+    #[inline]
+    pub fn max_attempts_per_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_attempts_per_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recallEntries`."]
+    #[inline]
+    pub fn recall_entries(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::RecallEntry>>) -> Self {
+        self.recall_entries = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resetPeriod`."]
+    #[inline]
+    pub fn reset_period(mut self, value: impl ::std::convert::Into<crate::AttemptLimitsResetPeriod>) -> Self {
+        self.reset_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZoneId`."]
+    #[inline]
+    pub fn time_zone_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AttemptLimits.resetPeriod` of the spec (`#/definitions/AttemptLimits/properties/resetPeriod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -265,4 +353,16 @@ impl<'de> ::serde::Deserialize<'de> for AttemptLimitsResetPeriod {
 }
 impl crate::support::Model for AttemptLimitsResetPeriod {
     const NAME: &'static str = "AttemptLimits.resetPeriod";
+}
+impl AttemptLimitsResetPeriod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for AttendanceStatus {
         crate::support::debug_struct(f, "AttendanceStatus", &[("attendanceStatusType", &self.attendance_status_type), ("dateWorkday", &self.date_workday), ("hasEvaluation", &self.has_evaluation)], &self._nulls)
     }
 }
+impl AttendanceStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attendanceStatusType`."]
+    #[inline]
+    pub fn attendance_status_type(mut self, value: impl ::std::convert::Into<crate::AttendanceStatusAttendanceStatusType>) -> Self {
+        self.attendance_status_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateWorkday`."]
+    #[inline]
+    pub fn date_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasEvaluation`."]
+    #[inline]
+    pub fn has_evaluation(mut self, value: impl ::std::convert::Into<crate::AttendanceStatusHasEvaluation>) -> Self {
+        self.has_evaluation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AttendanceStatus.attendanceStatusType` of the spec (`#/definitions/AttendanceStatus/properties/attendanceStatusType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -130,6 +170,18 @@ impl<'de> ::serde::Deserialize<'de> for AttendanceStatusAttendanceStatusType {
 impl crate::support::Model for AttendanceStatusAttendanceStatusType {
     const NAME: &'static str = "AttendanceStatus.attendanceStatusType";
 }
+impl AttendanceStatusAttendanceStatusType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AttendanceStatus.hasEvaluation` of the spec (`#/definitions/AttendanceStatus/properties/hasEvaluation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -193,4 +245,16 @@ impl<'de> ::serde::Deserialize<'de> for AttendanceStatusHasEvaluation {
 }
 impl crate::support::Model for AttendanceStatusHasEvaluation {
     const NAME: &'static str = "AttendanceStatus.hasEvaluation";
+}
+impl AttendanceStatusHasEvaluation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

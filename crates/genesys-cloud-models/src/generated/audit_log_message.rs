@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for AuditLogMessage {
         crate::support::debug_struct(f, "AuditLogMessage", &[("action", &self.action), ("application", &self.application), ("client", &self.client), ("context", &self.context), ("entity", &self.entity), ("entityChanges", &self.entity_changes), ("entityType", &self.entity_type), ("eventDate", &self.event_date), ("id", &self.id), ("initiatingAction", &self.initiating_action), ("level", &self.level), ("message", &self.message), ("propertyChanges", &self.property_changes), ("remoteIp", &self.remote_ip), ("serviceName", &self.service_name), ("status", &self.status), ("transactionInitiator", &self.transaction_initiator), ("user", &self.user), ("userHomeOrgId", &self.user_home_org_id)], &self._nulls)
     }
 }
+impl AuditLogMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `client`."]
+    #[inline]
+    pub fn client(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entity`."]
+    #[inline]
+    pub fn entity(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityChanges`."]
+    #[inline]
+    pub fn entity_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EntityChange>>) -> Self {
+        self.entity_changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventDate`."]
+    #[inline]
+    pub fn event_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingAction`."]
+    #[inline]
+    pub fn initiating_action(mut self, value: impl ::std::convert::Into<crate::InitiatingAction>) -> Self {
+        self.initiating_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<crate::AuditLogMessageLevel>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<crate::MessageInfo>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyChanges`."]
+    #[inline]
+    pub fn property_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PropertyChange>>) -> Self {
+        self.property_changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remoteIp`."]
+    #[inline]
+    pub fn remote_ip(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remote_ip = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceName`."]
+    #[inline]
+    pub fn service_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.service_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::AuditLogMessageStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transactionInitiator`."]
+    #[inline]
+    pub fn transaction_initiator(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.transaction_initiator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userHomeOrgId`."]
+    #[inline]
+    pub fn user_home_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_home_org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AuditLogMessage.level` of the spec (`#/definitions/AuditLogMessage/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 #[doc = ""]
@@ -186,6 +322,18 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogMessageLevel {
 impl crate::support::Model for AuditLogMessageLevel {
     const NAME: &'static str = "AuditLogMessage.level";
 }
+impl AuditLogMessageLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AuditLogMessage.status` of the spec (`#/definitions/AuditLogMessage/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 #[doc = ""]
@@ -253,4 +401,16 @@ impl<'de> ::serde::Deserialize<'de> for AuditLogMessageStatus {
 }
 impl crate::support::Model for AuditLogMessageStatus {
     const NAME: &'static str = "AuditLogMessage.status";
+}
+impl AuditLogMessageStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for AuditQueryExecutionStatusResponse {
         crate::support::debug_struct(f, "AuditQueryExecutionStatusResponse", &[("filters", &self.filters), ("id", &self.id), ("interval", &self.interval), ("serviceName", &self.service_name), ("sort", &self.sort), ("startDate", &self.start_date), ("state", &self.state)], &self._nulls)
     }
 }
+impl AuditQueryExecutionStatusResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `filters`."]
+    #[inline]
+    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditQueryFilter>>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceName`."]
+    #[inline]
+    pub fn service_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.service_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sort`."]
+    #[inline]
+    pub fn sort(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditQuerySort>>) -> Self {
+        self.sort = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::AuditQueryExecutionStatusResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AuditQueryExecutionStatusResponse.state` of the spec (`#/definitions/AuditQueryExecutionStatusResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]
 #[doc = ""]
@@ -145,4 +209,16 @@ impl<'de> ::serde::Deserialize<'de> for AuditQueryExecutionStatusResponseState {
 }
 impl crate::support::Model for AuditQueryExecutionStatusResponseState {
     const NAME: &'static str = "AuditQueryExecutionStatusResponse.state";
+}
+impl AuditQueryExecutionStatusResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

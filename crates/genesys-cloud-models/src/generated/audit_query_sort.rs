@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for AuditQuerySort {
         crate::support::debug_struct(f, "AuditQuerySort", &[("name", &self.name), ("sortOrder", &self.sort_order)], &self._nulls)
     }
 }
+impl AuditQuerySort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::AuditQuerySortName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::AuditQuerySortSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AuditQuerySort.name` of the spec (`#/definitions/AuditQuerySort/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "audit", feature = "quality"))))]
 #[doc = ""]
@@ -109,6 +143,18 @@ impl<'de> ::serde::Deserialize<'de> for AuditQuerySortName {
 }
 impl crate::support::Model for AuditQuerySortName {
     const NAME: &'static str = "AuditQuerySort.name";
+}
+impl AuditQuerySortName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AuditQuerySort.sortOrder` of the spec (`#/definitions/AuditQuerySort/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "audit", feature = "quality"))))]
@@ -173,4 +219,16 @@ impl<'de> ::serde::Deserialize<'de> for AuditQuerySortSortOrder {
 }
 impl crate::support::Model for AuditQuerySortSortOrder {
     const NAME: &'static str = "AuditQuerySort.sortOrder";
+}
+impl AuditQuerySortSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

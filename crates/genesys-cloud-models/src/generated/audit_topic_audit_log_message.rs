@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for AuditTopicAuditLogMessage {
         crate::support::debug_struct(f, "AuditTopicAuditLogMessage", &[("action", &self.action), ("clientId", &self.client_id), ("context", &self.context), ("entity", &self.entity), ("entityType", &self.entity_type), ("eventTime", &self.event_time), ("id", &self.id), ("level", &self.level), ("message", &self.message), ("propertyChanges", &self.property_changes), ("remoteIp", &self.remote_ip), ("serviceName", &self.service_name), ("userDisplay", &self.user_display), ("userHomeOrgId", &self.user_home_org_id), ("userId", &self.user_id), ("username", &self.username)], &self._nulls)
     }
 }
+impl AuditTopicAuditLogMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::AuditTopicAuditLogMessageAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clientId`."]
+    #[inline]
+    pub fn client_id(mut self, value: impl ::std::convert::Into<crate::AuditTopicAddressableEntityRef>) -> Self {
+        self.client_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entity`."]
+    #[inline]
+    pub fn entity(mut self, value: impl ::std::convert::Into<crate::AuditTopicDomainEntityRef>) -> Self {
+        self.entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::AuditTopicAuditLogMessageEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<crate::AuditTopicMessageInfo>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyChanges`."]
+    #[inline]
+    pub fn property_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditTopicPropertyChange>>) -> Self {
+        self.property_changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remoteIp`."]
+    #[inline]
+    pub fn remote_ip(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remote_ip = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceName`."]
+    #[inline]
+    pub fn service_name(mut self, value: impl ::std::convert::Into<crate::AuditTopicAuditLogMessageServiceName>) -> Self {
+        self.service_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userDisplay`."]
+    #[inline]
+    pub fn user_display(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_display = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userHomeOrgId`."]
+    #[inline]
+    pub fn user_home_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_home_org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `username`."]
+    #[inline]
+    pub fn username(mut self, value: impl ::std::convert::Into<crate::AuditTopicDomainEntityRef>) -> Self {
+        self.username = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AuditTopicAuditLogMessage.action` of the spec (`#/definitions/AuditTopicAuditLogMessage/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -713,6 +831,18 @@ impl<'de> ::serde::Deserialize<'de> for AuditTopicAuditLogMessageAction {
 }
 impl crate::support::Model for AuditTopicAuditLogMessageAction {
     const NAME: &'static str = "AuditTopicAuditLogMessage.action";
+}
+impl AuditTopicAuditLogMessageAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `AuditTopicAuditLogMessage.entityType` of the spec (`#/definitions/AuditTopicAuditLogMessage/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -1910,6 +2040,18 @@ impl<'de> ::serde::Deserialize<'de> for AuditTopicAuditLogMessageEntityType {
 impl crate::support::Model for AuditTopicAuditLogMessageEntityType {
     const NAME: &'static str = "AuditTopicAuditLogMessage.entityType";
 }
+impl AuditTopicAuditLogMessageEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `AuditTopicAuditLogMessage.serviceName` of the spec (`#/definitions/AuditTopicAuditLogMessage/properties/serviceName`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -2209,4 +2351,16 @@ impl<'de> ::serde::Deserialize<'de> for AuditTopicAuditLogMessageServiceName {
 }
 impl crate::support::Model for AuditTopicAuditLogMessageServiceName {
     const NAME: &'static str = "AuditTopicAuditLogMessage.serviceName";
+}
+impl AuditTopicAuditLogMessageServiceName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

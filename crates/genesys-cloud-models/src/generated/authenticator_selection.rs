@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for AuthenticatorSelection {
         crate::support::debug_struct(f, "AuthenticatorSelection", &[("authenticatorAttachment", &self.authenticator_attachment), ("requireResidentKey", &self.require_resident_key), ("residentKey", &self.resident_key), ("userVerification", &self.user_verification)], &self._nulls)
     }
 }
+impl AuthenticatorSelection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `authenticatorAttachment`."]
+    #[inline]
+    pub fn authenticator_attachment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.authenticator_attachment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requireResidentKey`."]
+    #[inline]
+    pub fn require_resident_key(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.require_resident_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `residentKey`."]
+    #[inline]
+    pub fn resident_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resident_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userVerification`."]
+    #[inline]
+    pub fn user_verification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_verification = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for AuthoringKnowledgeSettings {
         crate::support::debug_struct(f, "AuthoringKnowledgeSettings", &[("description", &self.description), ("inheritFromExternal", &self.inherit_from_external), ("knowledgeId", &self.knowledge_id), ("knowledgeType", &self.knowledge_type)], &self._nulls)
     }
 }
+impl AuthoringKnowledgeSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inheritFromExternal`."]
+    #[inline]
+    pub fn inherit_from_external(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inherit_from_external = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeId`."]
+    #[inline]
+    pub fn knowledge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeType`."]
+    #[inline]
+    pub fn knowledge_type(mut self, value: impl ::std::convert::Into<crate::AuthoringKnowledgeSettingsKnowledgeType>) -> Self {
+        self.knowledge_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AuthoringKnowledgeSettings.knowledgeType` of the spec (`#/definitions/AuthoringKnowledgeSettings/properties/knowledgeType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for AuthoringKnowledgeSettingsKnowledgeType 
 }
 impl crate::support::Model for AuthoringKnowledgeSettingsKnowledgeType {
     const NAME: &'static str = "AuthoringKnowledgeSettings.knowledgeType";
+}
+impl AuthoringKnowledgeSettingsKnowledgeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for AuthorizationPolicy {
         crate::support::debug_struct(f, "AuthorizationPolicy", &[("active", &self.active), ("applyToClients", &self.apply_to_clients), ("condition", &self.condition), ("dateModified", &self.date_modified), ("description", &self.description), ("effect", &self.effect), ("id", &self.id), ("name", &self.name), ("presetAttributes", &self.preset_attributes), ("selfUri", &self.self_uri), ("subject", &self.subject), ("targetResource", &self.target_resource)], &self._nulls)
     }
 }
+impl AuthorizationPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `applyToClients`."]
+    #[inline]
+    pub fn apply_to_clients(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.apply_to_clients = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `condition`."]
+    #[inline]
+    pub fn condition(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.condition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effect`."]
+    #[inline]
+    pub fn effect(mut self, value: impl ::std::convert::Into<crate::AuthorizationPolicyEffect>) -> Self {
+        self.effect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presetAttributes`."]
+    #[inline]
+    pub fn preset_attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>) -> Self {
+        self.preset_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<crate::Subject>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetResource`."]
+    #[inline]
+    pub fn target_resource(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_resource = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AuthorizationPolicy.effect` of the spec (`#/definitions/AuthorizationPolicy/properties/effect`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "authorization")))]
 #[doc = ""]
@@ -153,4 +247,16 @@ impl<'de> ::serde::Deserialize<'de> for AuthorizationPolicyEffect {
 }
 impl crate::support::Model for AuthorizationPolicyEffect {
     const NAME: &'static str = "AuthorizationPolicy.effect";
+}
+impl AuthorizationPolicyEffect {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for AuthorizationSettings {
         crate::support::debug_struct(f, "AuthorizationSettings", &[("analysisDays", &self.analysis_days), ("analysisEnabled", &self.analysis_enabled), ("dateLastActive", &self.date_last_active), ("dateLastCalculated", &self.date_last_calculated), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl AuthorizationSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `analysisDays`."]
+    #[inline]
+    pub fn analysis_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.analysis_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `analysisEnabled`."]
+    #[inline]
+    pub fn analysis_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.analysis_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastActive`."]
+    #[inline]
+    pub fn date_last_active(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_last_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastCalculated`."]
+    #[inline]
+    pub fn date_last_calculated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_calculated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for AuthzGrant {
         crate::support::debug_struct(f, "AuthzGrant", &[("division", &self.division), ("grantMadeAt", &self.grant_made_at), ("role", &self.role), ("subjectId", &self.subject_id)], &self._nulls)
     }
 }
+impl AuthzGrant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::AuthzDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `grantMadeAt`."]
+    #[inline]
+    pub fn grant_made_at(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.grant_made_at = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `role`."]
+    #[inline]
+    pub fn role(mut self, value: impl ::std::convert::Into<crate::AuthzGrantRole>) -> Self {
+        self.role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subjectId`."]
+    #[inline]
+    pub fn subject_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

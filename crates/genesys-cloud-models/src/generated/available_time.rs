@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for AvailableTime {
         crate::support::debug_struct(f, "AvailableTime", &[("activityCategory", &self.activity_category), ("dateStart", &self.date_start), ("isPaid", &self.is_paid), ("lengthInMinutes", &self.length_in_minutes), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
 }
+impl AvailableTime {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCategory`."]
+    #[inline]
+    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::AvailableTimeActivityCategory>) -> Self {
+        self.activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPaid`."]
+    #[inline]
+    pub fn is_paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wfmSchedule`."]
+    #[inline]
+    pub fn wfm_schedule(mut self, value: impl ::std::convert::Into<crate::WfmScheduleReference>) -> Self {
+        self.wfm_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AvailableTime.activityCategory` of the spec (`#/definitions/AvailableTime/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -149,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeActivityCategory {
 }
 impl crate::support::Model for AvailableTimeActivityCategory {
     const NAME: &'static str = "AvailableTime.activityCategory";
+}
+impl AvailableTimeActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for AvailableTimeOffRange {
         crate::support::debug_struct(f, "AvailableTimeOffRange", &[("availableMinutesPerInterval", &self.available_minutes_per_interval), ("granularity", &self.granularity), ("startDate", &self.start_date), ("timeOffLimit", &self.time_off_limit), ("waitlistEnabled", &self.waitlist_enabled), ("waitlistedRequestsPerInterval", &self.waitlisted_requests_per_interval)], &self._nulls)
     }
 }
+impl AvailableTimeOffRange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `availableMinutesPerInterval`."]
+    #[inline]
+    pub fn available_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.available_minutes_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::AvailableTimeOffRangeGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffLimit`."]
+    #[inline]
+    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitReference>) -> Self {
+        self.time_off_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistEnabled`."]
+    #[inline]
+    pub fn waitlist_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.waitlist_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistedRequestsPerInterval`."]
+    #[inline]
+    pub fn waitlisted_requests_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waitlisted_requests_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AvailableTimeOffRange.granularity` of the spec (`#/definitions/AvailableTimeOffRange/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -129,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTimeOffRangeGranularity {
 }
 impl crate::support::Model for AvailableTimeOffRangeGranularity {
     const NAME: &'static str = "AvailableTimeOffRange.granularity";
+}
+impl AvailableTimeOffRangeGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for AvailableTopic {
         crate::support::debug_struct(f, "AvailableTopic", &[("description", &self.description), ("enforced", &self.enforced), ("id", &self.id), ("permissionDetails", &self.permission_details), ("publicApiTemplateUriPaths", &self.public_api_template_uri_paths), ("requiresAnyValidator", &self.requires_any_validator), ("requiresCurrentUser", &self.requires_current_user), ("requiresCurrentUserOrPermission", &self.requires_current_user_or_permission), ("requiresDivisionPermissions", &self.requires_division_permissions), ("requiresPermissions", &self.requires_permissions), ("schema", &self.schema), ("topicParameters", &self.topic_parameters), ("transports", &self.transports), ("visibility", &self.visibility)], &self._nulls)
     }
 }
+impl AvailableTopic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enforced`."]
+    #[inline]
+    pub fn enforced(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enforced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `permissionDetails`."]
+    #[inline]
+    pub fn permission_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PermissionDetails>>) -> Self {
+        self.permission_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publicApiTemplateUriPaths`."]
+    #[inline]
+    pub fn public_api_template_uri_paths(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.public_api_template_uri_paths = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresAnyValidator`."]
+    #[inline]
+    pub fn requires_any_validator(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_any_validator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresCurrentUser`."]
+    #[inline]
+    pub fn requires_current_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_current_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresCurrentUserOrPermission`."]
+    #[inline]
+    pub fn requires_current_user_or_permission(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_current_user_or_permission = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresDivisionPermissions`."]
+    #[inline]
+    pub fn requires_division_permissions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_division_permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresPermissions`."]
+    #[inline]
+    pub fn requires_permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requires_permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schema`."]
+    #[inline]
+    pub fn schema(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicParameters`."]
+    #[inline]
+    pub fn topic_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.topic_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transports`."]
+    #[inline]
+    pub fn transports(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.transports = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibility`."]
+    #[inline]
+    pub fn visibility(mut self, value: impl ::std::convert::Into<crate::AvailableTopicVisibility>) -> Self {
+        self.visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `AvailableTopic.visibility` of the spec (`#/definitions/AvailableTopic/properties/visibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "notifications")))]
 #[doc = ""]
@@ -161,4 +267,16 @@ impl<'de> ::serde::Deserialize<'de> for AvailableTopicVisibility {
 }
 impl crate::support::Model for AvailableTopicVisibility {
     const NAME: &'static str = "AvailableTopic.visibility";
+}
+impl AvailableTopicVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -170,3 +170,217 @@ impl ::std::fmt::Debug for BatchConversationEventRequest {
         crate::support::debug_struct(f, "BatchConversationEventRequest", &[("audioUpdatedEvents", &self.audio_updated_events), ("communicationAnsweredEvents", &self.communication_answered_events), ("communicationDispositionAppliedEvents", &self.communication_disposition_applied_events), ("communicationEndedEvents", &self.communication_ended_events), ("consultTransferEvents", &self.consult_transfer_events), ("emailBeginTransmittingEvents", &self.email_begin_transmitting_events), ("emailCommunicationAnsweredEvents", &self.email_communication_answered_events), ("emailCommunicationDispositionAppliedEvents", &self.email_communication_disposition_applied_events), ("emailCommunicationEndedEvents", &self.email_communication_ended_events), ("emailCommunicationSentMessageEvents", &self.email_communication_sent_message_events), ("emailEndTransferEvents", &self.email_end_transfer_events), ("emailExternalEstablishedEvents", &self.email_external_established_events), ("emailFlowEstablishedEvents", &self.email_flow_established_events), ("emailHoldUpdatedEvents", &self.email_hold_updated_events), ("emailProgressTransferEvents", &self.email_progress_transfer_events), ("emailRoutingEstablishedEvents", &self.email_routing_established_events), ("emailRoutingTransferEvents", &self.email_routing_transfer_events), ("emailUserEstablishedEvents", &self.email_user_established_events), ("emailUserTransferEvents", &self.email_user_transfer_events), ("endConsultTransferEvents", &self.end_consult_transfer_events), ("endTransferEvents", &self.end_transfer_events), ("externalEstablishedEvents", &self.external_established_events), ("holdUpdatedEvents", &self.hold_updated_events), ("ivrEstablishedEvents", &self.ivr_established_events), ("phoneEstablishedEvents", &self.phone_established_events), ("phoneTransferEvents", &self.phone_transfer_events), ("progressConsultTransferEvents", &self.progress_consult_transfer_events), ("progressTransferEvents", &self.progress_transfer_events), ("routingEstablishedEvents", &self.routing_established_events), ("routingTransferEvents", &self.routing_transfer_events), ("userEstablishedEvents", &self.user_established_events), ("userTransferEvents", &self.user_transfer_events)], &self._nulls)
     }
 }
+impl BatchConversationEventRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `audioUpdatedEvents`."]
+    #[inline]
+    pub fn audio_updated_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AudioUpdatedEvent>>) -> Self {
+        self.audio_updated_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `communicationAnsweredEvents`."]
+    #[inline]
+    pub fn communication_answered_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CommunicationAnsweredEvent>>) -> Self {
+        self.communication_answered_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `communicationDispositionAppliedEvents`."]
+    #[inline]
+    pub fn communication_disposition_applied_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CommunicationDispositionAppliedEvent>>) -> Self {
+        self.communication_disposition_applied_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `communicationEndedEvents`."]
+    #[inline]
+    pub fn communication_ended_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CommunicationEndedEvent>>) -> Self {
+        self.communication_ended_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultTransferEvents`."]
+    #[inline]
+    pub fn consult_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConsultTransferEvent>>) -> Self {
+        self.consult_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailBeginTransmittingEvents`."]
+    #[inline]
+    pub fn email_begin_transmitting_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailBeginTransmittingEvent>>) -> Self {
+        self.email_begin_transmitting_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailCommunicationAnsweredEvents`."]
+    #[inline]
+    pub fn email_communication_answered_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailCommunicationAnsweredEvent>>) -> Self {
+        self.email_communication_answered_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailCommunicationDispositionAppliedEvents`."]
+    #[inline]
+    pub fn email_communication_disposition_applied_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailCommunicationDispositionAppliedEvent>>) -> Self {
+        self.email_communication_disposition_applied_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailCommunicationEndedEvents`."]
+    #[inline]
+    pub fn email_communication_ended_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailCommunicationEndedEvent>>) -> Self {
+        self.email_communication_ended_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailCommunicationSentMessageEvents`."]
+    #[inline]
+    pub fn email_communication_sent_message_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailCommunicationSentMessageEvent>>) -> Self {
+        self.email_communication_sent_message_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailEndTransferEvents`."]
+    #[inline]
+    pub fn email_end_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailEndTransferEvent>>) -> Self {
+        self.email_end_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailExternalEstablishedEvents`."]
+    #[inline]
+    pub fn email_external_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailExternalEstablishedEvent>>) -> Self {
+        self.email_external_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailFlowEstablishedEvents`."]
+    #[inline]
+    pub fn email_flow_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailFlowEstablishedEvent>>) -> Self {
+        self.email_flow_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailHoldUpdatedEvents`."]
+    #[inline]
+    pub fn email_hold_updated_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailHoldUpdatedEvent>>) -> Self {
+        self.email_hold_updated_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailProgressTransferEvents`."]
+    #[inline]
+    pub fn email_progress_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailProgressTransferEvent>>) -> Self {
+        self.email_progress_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailRoutingEstablishedEvents`."]
+    #[inline]
+    pub fn email_routing_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailRoutingEstablishedEvent>>) -> Self {
+        self.email_routing_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailRoutingTransferEvents`."]
+    #[inline]
+    pub fn email_routing_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailRoutingTransferEvent>>) -> Self {
+        self.email_routing_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailUserEstablishedEvents`."]
+    #[inline]
+    pub fn email_user_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailUserEstablishedEvent>>) -> Self {
+        self.email_user_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailUserTransferEvents`."]
+    #[inline]
+    pub fn email_user_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailUserTransferEvent>>) -> Self {
+        self.email_user_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endConsultTransferEvents`."]
+    #[inline]
+    pub fn end_consult_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EndConsultTransferEvent>>) -> Self {
+        self.end_consult_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTransferEvents`."]
+    #[inline]
+    pub fn end_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EndTransferEvent>>) -> Self {
+        self.end_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalEstablishedEvents`."]
+    #[inline]
+    pub fn external_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalEstablishedEvent>>) -> Self {
+        self.external_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `holdUpdatedEvents`."]
+    #[inline]
+    pub fn hold_updated_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HoldUpdatedEvent>>) -> Self {
+        self.hold_updated_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ivrEstablishedEvents`."]
+    #[inline]
+    pub fn ivr_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IvrEstablishedEvent>>) -> Self {
+        self.ivr_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneEstablishedEvents`."]
+    #[inline]
+    pub fn phone_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhoneEstablishedEvent>>) -> Self {
+        self.phone_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneTransferEvents`."]
+    #[inline]
+    pub fn phone_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhoneTransferEvent>>) -> Self {
+        self.phone_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `progressConsultTransferEvents`."]
+    #[inline]
+    pub fn progress_consult_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ProgressConsultTransferEvent>>) -> Self {
+        self.progress_consult_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `progressTransferEvents`."]
+    #[inline]
+    pub fn progress_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ProgressTransferEvent>>) -> Self {
+        self.progress_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingEstablishedEvents`."]
+    #[inline]
+    pub fn routing_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingEstablishedEvent>>) -> Self {
+        self.routing_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingTransferEvents`."]
+    #[inline]
+    pub fn routing_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingTransferEvent>>) -> Self {
+        self.routing_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userEstablishedEvents`."]
+    #[inline]
+    pub fn user_established_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserEstablishedEvent>>) -> Self {
+        self.user_established_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userTransferEvents`."]
+    #[inline]
+    pub fn user_transfer_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserTransferEvent>>) -> Self {
+        self.user_transfer_events = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for BatchDownloadJobResult {
         crate::support::debug_struct(f, "BatchDownloadJobResult", &[("contentType", &self.content_type), ("conversationId", &self.conversation_id), ("errorMsg", &self.error_msg), ("recordingId", &self.recording_id), ("resultUrl", &self.result_url)], &self._nulls)
     }
 }
+impl BatchDownloadJobResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMsg`."]
+    #[inline]
+    pub fn error_msg(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_msg = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingId`."]
+    #[inline]
+    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recording_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resultUrl`."]
+    #[inline]
+    pub fn result_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.result_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for BatchDownloadJobStatusResult {
         crate::support::debug_struct(f, "BatchDownloadJobStatusResult", &[("errorCount", &self.error_count), ("expectedResultCount", &self.expected_result_count), ("id", &self.id), ("jobId", &self.job_id), ("resultCount", &self.result_count), ("results", &self.results), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl BatchDownloadJobStatusResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorCount`."]
+    #[inline]
+    pub fn error_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.error_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expectedResultCount`."]
+    #[inline]
+    pub fn expected_result_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.expected_result_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobId`."]
+    #[inline]
+    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.job_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resultCount`."]
+    #[inline]
+    pub fn result_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.result_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BatchDownloadJobResult>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BatchDownloadJobStatusResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BatchDownloadJobStatusResult.status` of the spec (`#/definitions/BatchDownloadJobStatusResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for BatchDownloadJobStatusResultStatus {
 }
 impl crate::support::Model for BatchDownloadJobStatusResultStatus {
     const NAME: &'static str = "BatchDownloadJobStatusResult.status";
+}
+impl BatchDownloadJobStatusResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for BillingCharge {
         crate::support::debug_struct(f, "BillingCharge", &[("actualQuantity", &self.actual_quantity), ("convertedTokenCount", &self.converted_token_count), ("fairuseQuantity", &self.fairuse_quantity), ("id", &self.id), ("name", &self.name), ("organizations", &self.organizations), ("overageCharge", &self.overage_charge), ("overageCurrency", &self.overage_currency), ("overageQuantity", &self.overage_quantity), ("overageRate", &self.overage_rate), ("prepaidQuantity", &self.prepaid_quantity), ("product", &self.product), ("tokenConversionRate", &self.token_conversion_rate)], &self._nulls)
     }
 }
+impl BillingCharge {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualQuantity`."]
+    #[inline]
+    pub fn actual_quantity(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.actual_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `convertedTokenCount`."]
+    #[inline]
+    pub fn converted_token_count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.converted_token_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fairuseQuantity`."]
+    #[inline]
+    pub fn fairuse_quantity(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.fairuse_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizations`."]
+    #[inline]
+    pub fn organizations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntity>>) -> Self {
+        self.organizations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overageCharge`."]
+    #[inline]
+    pub fn overage_charge(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overage_charge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overageCurrency`."]
+    #[inline]
+    pub fn overage_currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.overage_currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overageQuantity`."]
+    #[inline]
+    pub fn overage_quantity(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overage_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overageRate`."]
+    #[inline]
+    pub fn overage_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overage_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prepaidQuantity`."]
+    #[inline]
+    pub fn prepaid_quantity(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.prepaid_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `product`."]
+    #[inline]
+    pub fn product(mut self, value: impl ::std::convert::Into<crate::BillingProduct>) -> Self {
+        self.product = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tokenConversionRate`."]
+    #[inline]
+    pub fn token_conversion_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.token_conversion_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for BillingContract {
         crate::support::debug_struct(f, "BillingContract", &[("billToCustomer", &self.bill_to_customer), ("billingPeriods", &self.billing_periods), ("commercialModel", &self.commercial_model), ("dateEnd", &self.date_end), ("dateRampEnd", &self.date_ramp_end), ("dateRampStart", &self.date_ramp_start), ("dateStart", &self.date_start), ("endCustomer", &self.end_customer), ("externalNumber", &self.external_number), ("id", &self.id), ("plans", &self.plans), ("purchaseOrderNumbers", &self.purchase_order_numbers), ("soldToCustomer", &self.sold_to_customer), ("status", &self.status)], &self._nulls)
     }
 }
+impl BillingContract {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `billToCustomer`."]
+    #[inline]
+    pub fn bill_to_customer(mut self, value: impl ::std::convert::Into<crate::Customer>) -> Self {
+        self.bill_to_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `billingPeriods`."]
+    #[inline]
+    pub fn billing_periods(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingContractPeriod>>) -> Self {
+        self.billing_periods = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `commercialModel`."]
+    #[inline]
+    pub fn commercial_model(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.commercial_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateRampEnd`."]
+    #[inline]
+    pub fn date_ramp_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_ramp_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateRampStart`."]
+    #[inline]
+    pub fn date_ramp_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_ramp_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endCustomer`."]
+    #[inline]
+    pub fn end_customer(mut self, value: impl ::std::convert::Into<crate::Customer>) -> Self {
+        self.end_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalNumber`."]
+    #[inline]
+    pub fn external_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `plans`."]
+    #[inline]
+    pub fn plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingPlan>>) -> Self {
+        self.plans = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purchaseOrderNumbers`."]
+    #[inline]
+    pub fn purchase_order_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.purchase_order_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `soldToCustomer`."]
+    #[inline]
+    pub fn sold_to_customer(mut self, value: impl ::std::convert::Into<crate::Customer>) -> Self {
+        self.sold_to_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BillingContractStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingContract.status` of the spec (`#/definitions/BillingContract/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -161,4 +267,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingContractStatus {
 }
 impl crate::support::Model for BillingContractStatus {
     const NAME: &'static str = "BillingContract.status";
+}
+impl BillingContractStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

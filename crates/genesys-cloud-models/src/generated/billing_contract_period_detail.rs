@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for BillingContractPeriodDetail {
         crate::support::debug_struct(f, "BillingContractPeriodDetail", &[("charges", &self.charges), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("id", &self.id), ("status", &self.status), ("wallets", &self.wallets)], &self._nulls)
     }
 }
+impl BillingContractPeriodDetail {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `charges`."]
+    #[inline]
+    pub fn charges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingCharge>>) -> Self {
+        self.charges = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BillingContractPeriodDetailStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wallets`."]
+    #[inline]
+    pub fn wallets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingWallet>>) -> Self {
+        self.wallets = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingContractPeriodDetail.status` of the spec (`#/definitions/BillingContractPeriodDetail/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -129,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingContractPeriodDetailStatus {
 }
 impl crate::support::Model for BillingContractPeriodDetailStatus {
     const NAME: &'static str = "BillingContractPeriodDetail.status";
+}
+impl BillingContractPeriodDetailStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for BillingInvoice {
         crate::support::debug_struct(f, "BillingInvoice", &[("amount", &self.amount), ("billToAddress", &self.bill_to_address), ("billToCustomer", &self.bill_to_customer), ("currencyIsoCode", &self.currency_iso_code), ("customerInvoiceType", &self.customer_invoice_type), ("customerPoNumber", &self.customer_po_number), ("dateInvoiced", &self.date_invoiced), ("id", &self.id), ("paymentLink", &self.payment_link), ("paymentStatus", &self.payment_status), ("paymentTerms", &self.payment_terms), ("shipToAddress", &self.ship_to_address), ("shipToCustomer", &self.ship_to_customer), ("soldToCustomer", &self.sold_to_customer)], &self._nulls)
     }
 }
+impl BillingInvoice {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `amount`."]
+    #[inline]
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `billToAddress`."]
+    #[inline]
+    pub fn bill_to_address(mut self, value: impl ::std::convert::Into<crate::InvoiceAddress>) -> Self {
+        self.bill_to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `billToCustomer`."]
+    #[inline]
+    pub fn bill_to_customer(mut self, value: impl ::std::convert::Into<crate::Customer>) -> Self {
+        self.bill_to_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currencyIsoCode`."]
+    #[inline]
+    pub fn currency_iso_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency_iso_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerInvoiceType`."]
+    #[inline]
+    pub fn customer_invoice_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_invoice_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerPoNumber`."]
+    #[inline]
+    pub fn customer_po_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_po_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateInvoiced`."]
+    #[inline]
+    pub fn date_invoiced(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_invoiced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentLink`."]
+    #[inline]
+    pub fn payment_link(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payment_link = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentStatus`."]
+    #[inline]
+    pub fn payment_status(mut self, value: impl ::std::convert::Into<crate::BillingInvoicePaymentStatus>) -> Self {
+        self.payment_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentTerms`."]
+    #[inline]
+    pub fn payment_terms(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payment_terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shipToAddress`."]
+    #[inline]
+    pub fn ship_to_address(mut self, value: impl ::std::convert::Into<crate::InvoiceAddress>) -> Self {
+        self.ship_to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shipToCustomer`."]
+    #[inline]
+    pub fn ship_to_customer(mut self, value: impl ::std::convert::Into<crate::Customer>) -> Self {
+        self.ship_to_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `soldToCustomer`."]
+    #[inline]
+    pub fn sold_to_customer(mut self, value: impl ::std::convert::Into<crate::Customer>) -> Self {
+        self.sold_to_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingInvoice.paymentStatus` of the spec (`#/definitions/BillingInvoice/properties/paymentStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -161,4 +267,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingInvoicePaymentStatus {
 }
 impl crate::support::Model for BillingInvoicePaymentStatus {
     const NAME: &'static str = "BillingInvoice.paymentStatus";
+}
+impl BillingInvoicePaymentStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

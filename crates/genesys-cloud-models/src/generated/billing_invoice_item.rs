@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for BillingInvoiceItem {
         crate::support::debug_struct(f, "BillingInvoiceItem", &[("amount", &self.amount), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("dateTransacted", &self.date_transacted), ("description", &self.description), ("id", &self.id), ("organization", &self.organization), ("product", &self.product), ("quantity", &self.quantity), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
 }
+impl BillingInvoiceItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `amount`."]
+    #[inline]
+    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateTransacted`."]
+    #[inline]
+    pub fn date_transacted(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_transacted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organization`."]
+    #[inline]
+    pub fn organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `product`."]
+    #[inline]
+    pub fn product(mut self, value: impl ::std::convert::Into<crate::BillingProduct>) -> Self {
+        self.product = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quantity`."]
+    #[inline]
+    pub fn quantity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitOfMeasure`."]
+    #[inline]
+    pub fn unit_of_measure(mut self, value: impl ::std::convert::Into<crate::BillingInvoiceItemUnitOfMeasure>) -> Self {
+        self.unit_of_measure = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingInvoiceItem.unitOfMeasure` of the spec (`#/definitions/BillingInvoiceItem/properties/unitOfMeasure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -281,4 +363,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingInvoiceItemUnitOfMeasure {
 }
 impl crate::support::Model for BillingInvoiceItemUnitOfMeasure {
     const NAME: &'static str = "BillingInvoiceItem.unitOfMeasure";
+}
+impl BillingInvoiceItemUnitOfMeasure {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

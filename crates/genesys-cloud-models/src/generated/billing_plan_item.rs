@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for BillingPlanItem {
         crate::support::debug_struct(f, "BillingPlanItem", &[("currencyIsoCode", &self.currency_iso_code), ("dateChargedThrough", &self.date_charged_through), ("dateEffectiveEnd", &self.date_effective_end), ("dateEffectiveStart", &self.date_effective_start), ("description", &self.description), ("discountAmount", &self.discount_amount), ("function", &self.function), ("itemNumber", &self.item_number), ("name", &self.name), ("overagePrice", &self.overage_price), ("price", &self.price), ("quantity", &self.quantity), ("type", &self.r#type), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
 }
+impl BillingPlanItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `currencyIsoCode`."]
+    #[inline]
+    pub fn currency_iso_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency_iso_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateChargedThrough`."]
+    #[inline]
+    pub fn date_charged_through(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_charged_through = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEffectiveEnd`."]
+    #[inline]
+    pub fn date_effective_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_effective_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEffectiveStart`."]
+    #[inline]
+    pub fn date_effective_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_effective_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `discountAmount`."]
+    #[inline]
+    pub fn discount_amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.discount_amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `itemNumber`."]
+    #[inline]
+    pub fn item_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.item_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overagePrice`."]
+    #[inline]
+    pub fn overage_price(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overage_price = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `price`."]
+    #[inline]
+    pub fn price(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.price = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quantity`."]
+    #[inline]
+    pub fn quantity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitOfMeasure`."]
+    #[inline]
+    pub fn unit_of_measure(mut self, value: impl ::std::convert::Into<crate::BillingPlanItemUnitOfMeasure>) -> Self {
+        self.unit_of_measure = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingPlanItem.unitOfMeasure` of the spec (`#/definitions/BillingPlanItem/properties/unitOfMeasure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -297,4 +403,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingPlanItemUnitOfMeasure {
 }
 impl crate::support::Model for BillingPlanItemUnitOfMeasure {
     const NAME: &'static str = "BillingPlanItem.unitOfMeasure";
+}
+impl BillingPlanItemUnitOfMeasure {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for BillingUsageReport {
         crate::support::debug_struct(f, "BillingUsageReport", &[("endDate", &self.end_date), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("usages", &self.usages)], &self._nulls)
     }
 }
+impl BillingUsageReport {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BillingUsageReportStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usages`."]
+    #[inline]
+    pub fn usages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingUsage>>) -> Self {
+        self.usages = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingUsageReport.status` of the spec (`#/definitions/BillingUsageReport/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingUsageReportStatus {
 }
 impl crate::support::Model for BillingUsageReportStatus {
     const NAME: &'static str = "BillingUsageReport.status";
+}
+impl BillingUsageReportStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

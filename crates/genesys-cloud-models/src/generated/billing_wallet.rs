@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for BillingWallet {
         crate::support::debug_struct(f, "BillingWallet", &[("balanceConsumption", &self.balance_consumption), ("balanceDecrease", &self.balance_decrease), ("balanceIncrease", &self.balance_increase), ("balanceOverage", &self.balance_overage), ("balanceOverageCharge", &self.balance_overage_charge), ("balanceOverageCurrency", &self.balance_overage_currency), ("balanceOverageRate", &self.balance_overage_rate), ("endingBalance", &self.ending_balance), ("id", &self.id), ("name", &self.name), ("organizations", &self.organizations), ("product", &self.product), ("startingBalance", &self.starting_balance), ("unitOfMeasure", &self.unit_of_measure)], &self._nulls)
     }
 }
+impl BillingWallet {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `balanceConsumption`."]
+    #[inline]
+    pub fn balance_consumption(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.balance_consumption = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceDecrease`."]
+    #[inline]
+    pub fn balance_decrease(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.balance_decrease = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceIncrease`."]
+    #[inline]
+    pub fn balance_increase(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.balance_increase = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceOverage`."]
+    #[inline]
+    pub fn balance_overage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.balance_overage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceOverageCharge`."]
+    #[inline]
+    pub fn balance_overage_charge(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.balance_overage_charge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceOverageCurrency`."]
+    #[inline]
+    pub fn balance_overage_currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.balance_overage_currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceOverageRate`."]
+    #[inline]
+    pub fn balance_overage_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.balance_overage_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endingBalance`."]
+    #[inline]
+    pub fn ending_balance(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.ending_balance = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizations`."]
+    #[inline]
+    pub fn organizations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntity>>) -> Self {
+        self.organizations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `product`."]
+    #[inline]
+    pub fn product(mut self, value: impl ::std::convert::Into<crate::BillingProduct>) -> Self {
+        self.product = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingBalance`."]
+    #[inline]
+    pub fn starting_balance(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.starting_balance = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitOfMeasure`."]
+    #[inline]
+    pub fn unit_of_measure(mut self, value: impl ::std::convert::Into<crate::BillingWalletUnitOfMeasure>) -> Self {
+        self.unit_of_measure = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BillingWallet.unitOfMeasure` of the spec (`#/definitions/BillingWallet/properties/unitOfMeasure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -297,4 +403,16 @@ impl<'de> ::serde::Deserialize<'de> for BillingWalletUnitOfMeasure {
 }
 impl crate::support::Model for BillingWalletUnitOfMeasure {
     const NAME: &'static str = "BillingWallet.unitOfMeasure";
+}
+impl BillingWalletUnitOfMeasure {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for Biography {
         crate::support::debug_struct(f, "Biography", &[("biography", &self.biography), ("education", &self.education), ("hobbies", &self.hobbies), ("interests", &self.interests), ("spouse", &self.spouse)], &self._nulls)
     }
 }
+impl Biography {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `biography`."]
+    #[inline]
+    pub fn biography(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.biography = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `education`."]
+    #[inline]
+    pub fn education(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Education>>) -> Self {
+        self.education = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hobbies`."]
+    #[inline]
+    pub fn hobbies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.hobbies = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interests`."]
+    #[inline]
+    pub fn interests(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.interests = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `spouse`."]
+    #[inline]
+    pub fn spouse(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.spouse = ::std::option::Option::Some(value.into());
+        self
+    }
+}

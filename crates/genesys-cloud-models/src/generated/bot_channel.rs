@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for BotChannel {
         crate::support::debug_struct(f, "BotChannel", &[("inputModes", &self.input_modes), ("name", &self.name), ("outputModes", &self.output_modes), ("userAgent", &self.user_agent)], &self._nulls)
     }
 }
+impl BotChannel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `inputModes`."]
+    #[inline]
+    pub fn input_modes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.input_modes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::BotChannelName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputModes`."]
+    #[inline]
+    pub fn output_modes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.output_modes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgent`."]
+    #[inline]
+    pub fn user_agent(mut self, value: impl ::std::convert::Into<crate::TextBotUserAgent>) -> Self {
+        self.user_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BotChannel.name` of the spec (`#/definitions/BotChannel/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for BotChannelName {
 }
 impl crate::support::Model for BotChannelName {
     const NAME: &'static str = "BotChannel.name";
+}
+impl BotChannelName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

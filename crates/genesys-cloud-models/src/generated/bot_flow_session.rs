@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for BotFlowSession {
         crate::support::debug_struct(f, "BotFlowSession", &[("botResult", &self.bot_result), ("botResultCategory", &self.bot_result_category), ("channel", &self.channel), ("conversation", &self.conversation), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("endLanguage", &self.end_language), ("flow", &self.flow), ("id", &self.id), ("language", &self.language)], &self._nulls)
     }
 }
+impl BotFlowSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `botResult`."]
+    #[inline]
+    pub fn bot_result(mut self, value: impl ::std::convert::Into<crate::BotFlowSessionBotResult>) -> Self {
+        self.bot_result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botResultCategory`."]
+    #[inline]
+    pub fn bot_result_category(mut self, value: impl ::std::convert::Into<crate::BotFlowSessionBotResultCategory>) -> Self {
+        self.bot_result_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::BotChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endLanguage`."]
+    #[inline]
+    pub fn end_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BotFlowSession.botResult` of the spec (`#/definitions/BotFlowSession/properties/botResult`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -206,6 +288,18 @@ impl<'de> ::serde::Deserialize<'de> for BotFlowSessionBotResult {
 impl crate::support::Model for BotFlowSessionBotResult {
     const NAME: &'static str = "BotFlowSession.botResult";
 }
+impl BotFlowSessionBotResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `BotFlowSession.botResultCategory` of the spec (`#/definitions/BotFlowSession/properties/botResultCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -297,4 +391,16 @@ impl<'de> ::serde::Deserialize<'de> for BotFlowSessionBotResultCategory {
 }
 impl crate::support::Model for BotFlowSessionBotResultCategory {
     const NAME: &'static str = "BotFlowSession.botResultCategory";
+}
+impl BotFlowSessionBotResultCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for BuAlternativeShiftJobResponse {
         crate::support::debug_struct(f, "BuAlternativeShiftJobResponse", &[("bulkUpdateTradesResults", &self.bulk_update_trades_results), ("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type), ("viewOffersResults", &self.view_offers_results), ("viewTradesResults", &self.view_trades_results)], &self._nulls)
     }
 }
+impl BuAlternativeShiftJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bulkUpdateTradesResults`."]
+    #[inline]
+    pub fn bulk_update_trades_results(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftBulkUpdateTradesResponseTemplate>) -> Self {
+        self.bulk_update_trades_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BuAlternativeShiftJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::BuAlternativeShiftJobResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewOffersResults`."]
+    #[inline]
+    pub fn view_offers_results(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftOffersViewResponseTemplate>) -> Self {
+        self.view_offers_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewTradesResults`."]
+    #[inline]
+    pub fn view_trades_results(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradesViewResponseTemplate>) -> Self {
+        self.view_trades_results = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuAlternativeShiftJobResponse.status` of the spec (`#/definitions/BuAlternativeShiftJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -145,6 +221,18 @@ impl<'de> ::serde::Deserialize<'de> for BuAlternativeShiftJobResponseStatus {
 }
 impl crate::support::Model for BuAlternativeShiftJobResponseStatus {
     const NAME: &'static str = "BuAlternativeShiftJobResponse.status";
+}
+impl BuAlternativeShiftJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `BuAlternativeShiftJobResponse.type` of the spec (`#/definitions/BuAlternativeShiftJobResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -221,4 +309,16 @@ impl<'de> ::serde::Deserialize<'de> for BuAlternativeShiftJobResponseType {
 }
 impl crate::support::Model for BuAlternativeShiftJobResponseType {
     const NAME: &'static str = "BuAlternativeShiftJobResponse.type";
+}
+impl BuAlternativeShiftJobResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for BuConvertTimeOffLimitGranularityJobProgress {
         crate::support::debug_struct(f, "BuConvertTimeOffLimitGranularityJobProgress", &[("dateEarliestComplete", &self.date_earliest_complete), ("dateLatestComplete", &self.date_latest_complete), ("numberOfDaysComplete", &self.number_of_days_complete), ("percentageComplete", &self.percentage_complete)], &self._nulls)
     }
 }
+impl BuConvertTimeOffLimitGranularityJobProgress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEarliestComplete`."]
+    #[inline]
+    pub fn date_earliest_complete(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_earliest_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLatestComplete`."]
+    #[inline]
+    pub fn date_latest_complete(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_latest_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfDaysComplete`."]
+    #[inline]
+    pub fn number_of_days_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_days_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageComplete`."]
+    #[inline]
+    pub fn percentage_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percentage_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+}

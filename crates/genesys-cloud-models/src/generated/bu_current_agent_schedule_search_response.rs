@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for BuCurrentAgentScheduleSearchResponse {
         crate::support::debug_struct(f, "BuCurrentAgentScheduleSearchResponse", &[("agentSchedules", &self.agent_schedules), ("businessUnitTimeZone", &self.business_unit_time_zone), ("endDate", &self.end_date), ("publishedSchedules", &self.published_schedules), ("startDate", &self.start_date), ("updates", &self.updates)], &self._nulls)
     }
 }
+impl BuCurrentAgentScheduleSearchResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentSchedules`."]
+    #[inline]
+    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleSearchResponse>>) -> Self {
+        self.agent_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitTimeZone`."]
+    #[inline]
+    pub fn business_unit_time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedSchedules`."]
+    #[inline]
+    pub fn published_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentSchedulePublishedScheduleReference>>) -> Self {
+        self.published_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updates`."]
+    #[inline]
+    pub fn updates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleUpdate>>) -> Self {
+        self.updates = ::std::option::Option::Some(value.into());
+        self
+    }
+}

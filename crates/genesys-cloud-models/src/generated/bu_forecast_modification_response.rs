@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for BuForecastModificationResponse {
         crate::support::debug_struct(f, "BuForecastModificationResponse", &[("displayGranularity", &self.display_granularity), ("enabled", &self.enabled), ("endIntervalIndex", &self.end_interval_index), ("granularity", &self.granularity), ("legacyMetric", &self.legacy_metric), ("metric", &self.metric), ("planningGroupIds", &self.planning_group_ids), ("secondaryGranularity", &self.secondary_granularity), ("secondaryValues", &self.secondary_values), ("startIntervalIndex", &self.start_interval_index), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
 }
+impl BuForecastModificationResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `displayGranularity`."]
+    #[inline]
+    pub fn display_granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endIntervalIndex`."]
+    #[inline]
+    pub fn end_interval_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.end_interval_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `legacyMetric`."]
+    #[inline]
+    pub fn legacy_metric(mut self, value: impl ::std::convert::Into<crate::BuForecastModificationResponseLegacyMetric>) -> Self {
+        self.legacy_metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::BuForecastModificationResponseMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupIds`."]
+    #[inline]
+    pub fn planning_group_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.planning_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryGranularity`."]
+    #[inline]
+    pub fn secondary_granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.secondary_granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryValues`."]
+    #[inline]
+    pub fn secondary_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmForecastModificationIntervalOffsetValue>>) -> Self {
+        self.secondary_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startIntervalIndex`."]
+    #[inline]
+    pub fn start_interval_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_interval_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::BuForecastModificationResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmForecastModificationIntervalOffsetValue>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuForecastModificationResponse.legacyMetric` of the spec (`#/definitions/BuForecastModificationResponse/properties/legacyMetric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -166,6 +266,18 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastModificationResponseLegacyMetr
 impl crate::support::Model for BuForecastModificationResponseLegacyMetric {
     const NAME: &'static str = "BuForecastModificationResponse.legacyMetric";
 }
+impl BuForecastModificationResponseLegacyMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `BuForecastModificationResponse.metric` of the spec (`#/definitions/BuForecastModificationResponse/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -229,6 +341,18 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastModificationResponseMetric {
 }
 impl crate::support::Model for BuForecastModificationResponseMetric {
     const NAME: &'static str = "BuForecastModificationResponse.metric";
+}
+impl BuForecastModificationResponseMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `BuForecastModificationResponse.type` of the spec (`#/definitions/BuForecastModificationResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -321,4 +445,16 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastModificationResponseType {
 }
 impl crate::support::Model for BuForecastModificationResponseType {
     const NAME: &'static str = "BuForecastModificationResponse.type";
+}
+impl BuForecastModificationResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

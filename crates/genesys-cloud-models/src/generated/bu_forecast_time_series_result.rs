@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for BuForecastTimeSeriesResult {
         crate::support::debug_struct(f, "BuForecastTimeSeriesResult", &[("forecastType", &self.forecast_type), ("forecastingMethod", &self.forecasting_method), ("metric", &self.metric)], &self._nulls)
     }
 }
+impl BuForecastTimeSeriesResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `forecastType`."]
+    #[inline]
+    pub fn forecast_type(mut self, value: impl ::std::convert::Into<crate::BuForecastTimeSeriesResultForecastType>) -> Self {
+        self.forecast_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecastingMethod`."]
+    #[inline]
+    pub fn forecasting_method(mut self, value: impl ::std::convert::Into<crate::BuForecastTimeSeriesResultForecastingMethod>) -> Self {
+        self.forecasting_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::BuForecastTimeSeriesResultMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuForecastTimeSeriesResult.forecastType` of the spec (`#/definitions/BuForecastTimeSeriesResult/properties/forecastType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -117,6 +157,18 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastTimeSeriesResultForecastType {
 }
 impl crate::support::Model for BuForecastTimeSeriesResultForecastType {
     const NAME: &'static str = "BuForecastTimeSeriesResult.forecastType";
+}
+impl BuForecastTimeSeriesResultForecastType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `BuForecastTimeSeriesResult.forecastingMethod` of the spec (`#/definitions/BuForecastTimeSeriesResult/properties/forecastingMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -278,6 +330,18 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastTimeSeriesResultForecastingMet
 impl crate::support::Model for BuForecastTimeSeriesResultForecastingMethod {
     const NAME: &'static str = "BuForecastTimeSeriesResult.forecastingMethod";
 }
+impl BuForecastTimeSeriesResultForecastingMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `BuForecastTimeSeriesResult.metric` of the spec (`#/definitions/BuForecastTimeSeriesResult/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -341,4 +405,16 @@ impl<'de> ::serde::Deserialize<'de> for BuForecastTimeSeriesResultMetric {
 }
 impl crate::support::Model for BuForecastTimeSeriesResultMetric {
     const NAME: &'static str = "BuForecastTimeSeriesResult.metric";
+}
+impl BuForecastTimeSeriesResultMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for BuFullDayTimeOffMarker {
         crate::support::debug_struct(f, "BuFullDayTimeOffMarker", &[("activityCodeId", &self.activity_code_id), ("businessUnitDate", &self.business_unit_date), ("delete", &self.delete), ("description", &self.description), ("endOffsetMinutes", &self.end_offset_minutes), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("payableMinutes", &self.payable_minutes), ("startOffsetMinutes", &self.start_offset_minutes), ("timeOffRequestId", &self.time_off_request_id), ("timeOffRequestSyncVersion", &self.time_off_request_sync_version)], &self._nulls)
     }
 }
+impl BuFullDayTimeOffMarker {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitDate`."]
+    #[inline]
+    pub fn business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.business_unit_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delete`."]
+    #[inline]
+    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOffsetMinutes`."]
+    #[inline]
+    pub fn end_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.end_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paid`."]
+    #[inline]
+    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payableMinutes`."]
+    #[inline]
+    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.payable_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startOffsetMinutes`."]
+    #[inline]
+    pub fn start_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequestId`."]
+    #[inline]
+    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_off_request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequestSyncVersion`."]
+    #[inline]
+    pub fn time_off_request_sync_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.time_off_request_sync_version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for BuImportAgentScheduleUploadSchema {
         crate::support::debug_struct(f, "BuImportAgentScheduleUploadSchema", &[("fullDayTimeOffMarkers", &self.full_day_time_off_markers), ("shifts", &self.shifts), ("userId", &self.user_id), ("workPlanId", &self.work_plan_id), ("workPlanIdsPerWeek", &self.work_plan_ids_per_week)], &self._nulls)
     }
 }
+impl BuImportAgentScheduleUploadSchema {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fullDayTimeOffMarkers`."]
+    #[inline]
+    pub fn full_day_time_off_markers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>) -> Self {
+        self.full_day_time_off_markers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shifts`."]
+    #[inline]
+    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleShiftRequest>>) -> Self {
+        self.shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanId`."]
+    #[inline]
+    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<crate::ValueWrapperString>) -> Self {
+        self.work_plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanIdsPerWeek`."]
+    #[inline]
+    pub fn work_plan_ids_per_week(mut self, value: impl ::std::convert::Into<crate::ListWrapperString>) -> Self {
+        self.work_plan_ids_per_week = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for BuIntradayDataGroup {
         crate::support::debug_struct(f, "BuIntradayDataGroup", &[("forecastDataPerInterval", &self.forecast_data_per_interval), ("forecastDataSummary", &self.forecast_data_summary), ("mediaType", &self.media_type), ("performancePredictionDataPerInterval", &self.performance_prediction_data_per_interval), ("performancePredictionDataSummary", &self.performance_prediction_data_summary), ("scheduleDataPerInterval", &self.schedule_data_per_interval), ("scheduleDataSummary", &self.schedule_data_summary)], &self._nulls)
     }
 }
+impl BuIntradayDataGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `forecastDataPerInterval`."]
+    #[inline]
+    pub fn forecast_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuIntradayForecastData>>) -> Self {
+        self.forecast_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecastDataSummary`."]
+    #[inline]
+    pub fn forecast_data_summary(mut self, value: impl ::std::convert::Into<crate::BuIntradayForecastData>) -> Self {
+        self.forecast_data_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::BuIntradayDataGroupMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performancePredictionDataPerInterval`."]
+    #[inline]
+    pub fn performance_prediction_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IntradayPerformancePredictionData>>) -> Self {
+        self.performance_prediction_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performancePredictionDataSummary`."]
+    #[inline]
+    pub fn performance_prediction_data_summary(mut self, value: impl ::std::convert::Into<crate::IntradayPerformancePredictionData>) -> Self {
+        self.performance_prediction_data_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleDataPerInterval`."]
+    #[inline]
+    pub fn schedule_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuIntradayScheduleData>>) -> Self {
+        self.schedule_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleDataSummary`."]
+    #[inline]
+    pub fn schedule_data_summary(mut self, value: impl ::std::convert::Into<crate::BuIntradayScheduleData>) -> Self {
+        self.schedule_data_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuIntradayDataGroup.mediaType` of the spec (`#/definitions/BuIntradayDataGroup/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -149,4 +213,16 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayDataGroupMediaType {
 }
 impl crate::support::Model for BuIntradayDataGroupMediaType {
     const NAME: &'static str = "BuIntradayDataGroup.mediaType";
+}
+impl BuIntradayDataGroupMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

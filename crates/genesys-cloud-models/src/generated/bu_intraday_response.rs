@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for BuIntradayResponse {
         crate::support::debug_struct(f, "BuIntradayResponse", &[("categories", &self.categories), ("endDate", &self.end_date), ("intervalLengthMinutes", &self.interval_length_minutes), ("intradayDataGroupings", &self.intraday_data_groupings), ("noDataReason", &self.no_data_reason), ("schedule", &self.schedule), ("shortTermForecast", &self.short_term_forecast), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl BuIntradayResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `categories`."]
+    #[inline]
+    pub fn categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervalLengthMinutes`."]
+    #[inline]
+    pub fn interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interval_length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intradayDataGroupings`."]
+    #[inline]
+    pub fn intraday_data_groupings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuIntradayDataGroup>>) -> Self {
+        self.intraday_data_groupings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noDataReason`."]
+    #[inline]
+    pub fn no_data_reason(mut self, value: impl ::std::convert::Into<crate::BuIntradayResponseNoDataReason>) -> Self {
+        self.no_data_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortTermForecast`."]
+    #[inline]
+    pub fn short_term_forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastReference>) -> Self {
+        self.short_term_forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuIntradayResponse.noDataReason` of the spec (`#/definitions/BuIntradayResponse/properties/noDataReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for BuIntradayResponseNoDataReason {
 }
 impl crate::support::Model for BuIntradayResponseNoDataReason {
     const NAME: &'static str = "BuIntradayResponse.noDataReason";
+}
+impl BuIntradayResponseNoDataReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for BuQueryAdherenceAdjustmentsRequest {
         crate::support::debug_struct(f, "BuQueryAdherenceAdjustmentsRequest", &[("endDate", &self.end_date), ("managementUnitIds", &self.management_unit_ids), ("reasonCodeIds", &self.reason_code_ids), ("startDate", &self.start_date), ("statuses", &self.statuses), ("userIds", &self.user_ids)], &self._nulls)
     }
 }
+impl BuQueryAdherenceAdjustmentsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitIds`."]
+    #[inline]
+    pub fn management_unit_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.management_unit_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasonCodeIds`."]
+    #[inline]
+    pub fn reason_code_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.reason_code_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statuses`."]
+    #[inline]
+    pub fn statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userIds`."]
+    #[inline]
+    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for BuRescheduleRequest {
         crate::support::debug_struct(f, "BuRescheduleRequest", &[("activityCodeIds", &self.activity_code_ids), ("activitySmoothingType", &self.activity_smoothing_type), ("agentIds", &self.agent_ids), ("doNotChangeDailyPaidTime", &self.do_not_change_daily_paid_time), ("doNotChangeManuallyEditedShifts", &self.do_not_change_manually_edited_shifts), ("doNotChangeShiftStartTimes", &self.do_not_change_shift_start_times), ("doNotChangeWeeklyPaidTime", &self.do_not_change_weekly_paid_time), ("endDate", &self.end_date), ("induceScheduleVariability", &self.induce_schedule_variability), ("managementUnitIds", &self.management_unit_ids), ("startDate", &self.start_date), ("useUnavailableTimesSnapshot", &self.use_unavailable_times_snapshot)], &self._nulls)
     }
 }
+impl BuRescheduleRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeIds`."]
+    #[inline]
+    pub fn activity_code_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.activity_code_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activitySmoothingType`."]
+    #[inline]
+    pub fn activity_smoothing_type(mut self, value: impl ::std::convert::Into<crate::BuRescheduleRequestActivitySmoothingType>) -> Self {
+        self.activity_smoothing_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentIds`."]
+    #[inline]
+    pub fn agent_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeDailyPaidTime`."]
+    #[inline]
+    pub fn do_not_change_daily_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_daily_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeManuallyEditedShifts`."]
+    #[inline]
+    pub fn do_not_change_manually_edited_shifts(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_manually_edited_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeShiftStartTimes`."]
+    #[inline]
+    pub fn do_not_change_shift_start_times(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_shift_start_times = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeWeeklyPaidTime`."]
+    #[inline]
+    pub fn do_not_change_weekly_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_weekly_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `induceScheduleVariability`."]
+    #[inline]
+    pub fn induce_schedule_variability(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.induce_schedule_variability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitIds`."]
+    #[inline]
+    pub fn management_unit_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.management_unit_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useUnavailableTimesSnapshot`."]
+    #[inline]
+    pub fn use_unavailable_times_snapshot(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_unavailable_times_snapshot = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuRescheduleRequest.activitySmoothingType` of the spec (`#/definitions/BuRescheduleRequest/properties/activitySmoothingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -157,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for BuRescheduleRequestActivitySmoothingType
 }
 impl crate::support::Model for BuRescheduleRequestActivitySmoothingType {
     const NAME: &'static str = "BuRescheduleRequest.activitySmoothingType";
+}
+impl BuRescheduleRequestActivitySmoothingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for BuRescheduleResult {
         crate::support::debug_struct(f, "BuRescheduleResult", &[("agentSchedules", &self.agent_schedules), ("generationResults", &self.generation_results), ("generationResultsDownloadUrl", &self.generation_results_download_url), ("headcountForecast", &self.headcount_forecast), ("headcountForecastDownloadUrl", &self.headcount_forecast_download_url)], &self._nulls)
     }
 }
+impl BuRescheduleResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentSchedules`."]
+    #[inline]
+    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuRescheduleAgentScheduleResult>>) -> Self {
+        self.agent_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationResults`."]
+    #[inline]
+    pub fn generation_results(mut self, value: impl ::std::convert::Into<crate::ScheduleGenerationResult>) -> Self {
+        self.generation_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationResultsDownloadUrl`."]
+    #[inline]
+    pub fn generation_results_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.generation_results_download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headcountForecast`."]
+    #[inline]
+    pub fn headcount_forecast(mut self, value: impl ::std::convert::Into<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult>) -> Self {
+        self.headcount_forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headcountForecastDownloadUrl`."]
+    #[inline]
+    pub fn headcount_forecast_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.headcount_forecast_download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for BuScheduleNotificationsCategorySettings {
         crate::support::debug_struct(f, "BuScheduleNotificationsCategorySettings", &[("activityCategory", &self.activity_category), ("earlyReminderEnabled", &self.early_reminder_enabled), ("onTimeReminderEnabled", &self.on_time_reminder_enabled)], &self._nulls)
     }
 }
+impl BuScheduleNotificationsCategorySettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCategory`."]
+    #[inline]
+    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::BuScheduleNotificationsCategorySettingsActivityCategory>) -> Self {
+        self.activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `earlyReminderEnabled`."]
+    #[inline]
+    pub fn early_reminder_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.early_reminder_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `onTimeReminderEnabled`."]
+    #[inline]
+    pub fn on_time_reminder_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.on_time_reminder_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuScheduleNotificationsCategorySettings.activityCategory` of the spec (`#/definitions/BuScheduleNotificationsCategorySettings/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleNotificationsCategorySettingsA
 }
 impl crate::support::Model for BuScheduleNotificationsCategorySettingsActivityCategory {
     const NAME: &'static str = "BuScheduleNotificationsCategorySettings.activityCategory";
+}
+impl BuScheduleNotificationsCategorySettingsActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for BuScheduleRun {
         crate::support::debug_struct(f, "BuScheduleRun", &[("id", &self.id), ("intradayRescheduling", &self.intraday_rescheduling), ("messageCount", &self.message_count), ("messageSeverityCounts", &self.message_severity_counts), ("percentComplete", &self.percent_complete), ("reschedulingOptions", &self.rescheduling_options), ("reschedulingResultExpiration", &self.rescheduling_result_expiration), ("schedule", &self.schedule), ("scheduleDescription", &self.schedule_description), ("schedulerRunId", &self.scheduler_run_id), ("schedulingCanceledBy", &self.scheduling_canceled_by), ("schedulingCompletedTime", &self.scheduling_completed_time), ("schedulingStartTime", &self.scheduling_start_time), ("schedulingStartedBy", &self.scheduling_started_by), ("selfUri", &self.self_uri), ("state", &self.state), ("targetWeek", &self.target_week), ("weekCount", &self.week_count)], &self._nulls)
     }
 }
+impl BuScheduleRun {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intradayRescheduling`."]
+    #[inline]
+    pub fn intraday_rescheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.intraday_rescheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageCount`."]
+    #[inline]
+    pub fn message_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.message_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageSeverityCounts`."]
+    #[inline]
+    pub fn message_severity_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageSeverityCount>>) -> Self {
+        self.message_severity_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentComplete`."]
+    #[inline]
+    pub fn percent_complete(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percent_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reschedulingOptions`."]
+    #[inline]
+    pub fn rescheduling_options(mut self, value: impl ::std::convert::Into<crate::ReschedulingOptionsRunResponse>) -> Self {
+        self.rescheduling_options = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reschedulingResultExpiration`."]
+    #[inline]
+    pub fn rescheduling_result_expiration(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.rescheduling_result_expiration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleDescription`."]
+    #[inline]
+    pub fn schedule_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schedule_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulerRunId`."]
+    #[inline]
+    pub fn scheduler_run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduler_run_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingCanceledBy`."]
+    #[inline]
+    pub fn scheduling_canceled_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.scheduling_canceled_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingCompletedTime`."]
+    #[inline]
+    pub fn scheduling_completed_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.scheduling_completed_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingStartTime`."]
+    #[inline]
+    pub fn scheduling_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.scheduling_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingStartedBy`."]
+    #[inline]
+    pub fn scheduling_started_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.scheduling_started_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::BuScheduleRunState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetWeek`."]
+    #[inline]
+    pub fn target_week(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.target_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekCount`."]
+    #[inline]
+    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.week_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuScheduleRun.state` of the spec (`#/definitions/BuScheduleRun/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -193,4 +323,16 @@ impl<'de> ::serde::Deserialize<'de> for BuScheduleRunState {
 }
 impl crate::support::Model for BuScheduleRunState {
     const NAME: &'static str = "BuScheduleRun.state";
+}
+impl BuScheduleRunState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

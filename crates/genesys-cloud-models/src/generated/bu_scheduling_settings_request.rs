@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for BuSchedulingSettingsRequest {
         crate::support::debug_struct(f, "BuSchedulingSettingsRequest", &[("activitySmoothingType", &self.activity_smoothing_type), ("allowWorkPlanPerMinuteGranularity", &self.allow_work_plan_per_minute_granularity), ("enableTimeOffFullDayEstimation", &self.enable_time_off_full_day_estimation), ("induceScheduleVariability", &self.induce_schedule_variability), ("messageSeverities", &self.message_severities), ("serviceGoalImpact", &self.service_goal_impact), ("syncTimeOffProperties", &self.sync_time_off_properties)], &self._nulls)
     }
 }
+impl BuSchedulingSettingsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activitySmoothingType`."]
+    #[inline]
+    pub fn activity_smoothing_type(mut self, value: impl ::std::convert::Into<crate::BuSchedulingSettingsRequestActivitySmoothingType>) -> Self {
+        self.activity_smoothing_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowWorkPlanPerMinuteGranularity`."]
+    #[inline]
+    pub fn allow_work_plan_per_minute_granularity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_work_plan_per_minute_granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableTimeOffFullDayEstimation`."]
+    #[inline]
+    pub fn enable_time_off_full_day_estimation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_time_off_full_day_estimation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `induceScheduleVariability`."]
+    #[inline]
+    pub fn induce_schedule_variability(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.induce_schedule_variability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageSeverities`."]
+    #[inline]
+    pub fn message_severities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>) -> Self {
+        self.message_severities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceGoalImpact`."]
+    #[inline]
+    pub fn service_goal_impact(mut self, value: impl ::std::convert::Into<crate::WfmServiceGoalImpactSettings>) -> Self {
+        self.service_goal_impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `syncTimeOffProperties`."]
+    #[inline]
+    pub fn sync_time_off_properties(mut self, value: impl ::std::convert::Into<crate::SetWrapperSyncTimeOffProperty>) -> Self {
+        self.sync_time_off_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuSchedulingSettingsRequest.activitySmoothingType` of the spec (`#/definitions/BuSchedulingSettingsRequest/properties/activitySmoothingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for BuSchedulingSettingsRequestActivitySmoot
 }
 impl crate::support::Model for BuSchedulingSettingsRequestActivitySmoothingType {
     const NAME: &'static str = "BuSchedulingSettingsRequest.activitySmoothingType";
+}
+impl BuSchedulingSettingsRequestActivitySmoothingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for BuShortTermForecast {
         crate::support::debug_struct(f, "BuShortTermForecast", &[("canUseForScheduling", &self.can_use_for_scheduling), ("creationMethod", &self.creation_method), ("description", &self.description), ("generationResults", &self.generation_results), ("id", &self.id), ("legacy", &self.legacy), ("metadata", &self.metadata), ("modifications", &self.modifications), ("planningGroups", &self.planning_groups), ("planningGroupsVersion", &self.planning_groups_version), ("referenceStartDate", &self.reference_start_date), ("selfUri", &self.self_uri), ("sourceDays", &self.source_days), ("timeZone", &self.time_zone), ("weekCount", &self.week_count), ("weekDate", &self.week_date)], &self._nulls)
     }
 }
+impl BuShortTermForecast {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `canUseForScheduling`."]
+    #[inline]
+    pub fn can_use_for_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.can_use_for_scheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `creationMethod`."]
+    #[inline]
+    pub fn creation_method(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastCreationMethod>) -> Self {
+        self.creation_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationResults`."]
+    #[inline]
+    pub fn generation_results(mut self, value: impl ::std::convert::Into<crate::BuForecastGenerationResult>) -> Self {
+        self.generation_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `legacy`."]
+    #[inline]
+    pub fn legacy(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.legacy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifications`."]
+    #[inline]
+    pub fn modifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuForecastModificationResponse>>) -> Self {
+        self.modifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroups`."]
+    #[inline]
+    pub fn planning_groups(mut self, value: impl ::std::convert::Into<crate::ForecastPlanningGroupsResponse>) -> Self {
+        self.planning_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupsVersion`."]
+    #[inline]
+    pub fn planning_groups_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.planning_groups_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceStartDate`."]
+    #[inline]
+    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reference_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceDays`."]
+    #[inline]
+    pub fn source_days(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastSourceDayPointer>>) -> Self {
+        self.source_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekCount`."]
+    #[inline]
+    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.week_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDate`."]
+    #[inline]
+    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuShortTermForecast.creationMethod` of the spec (`#/definitions/BuShortTermForecast/properties/creationMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -177,4 +295,16 @@ impl<'de> ::serde::Deserialize<'de> for BuShortTermForecastCreationMethod {
 }
 impl crate::support::Model for BuShortTermForecastCreationMethod {
     const NAME: &'static str = "BuShortTermForecast.creationMethod";
+}
+impl BuShortTermForecastCreationMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for BuTimeOffLimitResponse {
         crate::support::debug_struct(f, "BuTimeOffLimitResponse", &[("fullDayTimeOffStartTime", &self.full_day_time_off_start_time), ("granularity", &self.granularity), ("id", &self.id), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("staffingGroup", &self.staffing_group)], &self._nulls)
     }
 }
+impl BuTimeOffLimitResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fullDayTimeOffStartTime`."]
+    #[inline]
+    pub fn full_day_time_off_start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.full_day_time_off_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitResponseGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnit`."]
+    #[inline]
+    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
+        self.management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroup`."]
+    #[inline]
+    pub fn staffing_group(mut self, value: impl ::std::convert::Into<crate::StaffingGroupReference>) -> Self {
+        self.staffing_group = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuTimeOffLimitResponse.granularity` of the spec (`#/definitions/BuTimeOffLimitResponse/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitResponseGranularity {
 }
 impl crate::support::Model for BuTimeOffLimitResponseGranularity {
     const NAME: &'static str = "BuTimeOffLimitResponse.granularity";
+}
+impl BuTimeOffLimitResponseGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for BuTimeOffLimitValueRange {
         crate::support::debug_struct(f, "BuTimeOffLimitValueRange", &[("allocatedMinutesPerInterval", &self.allocated_minutes_per_interval), ("granularity", &self.granularity), ("id", &self.id), ("limitMinutesPerInterval", &self.limit_minutes_per_interval), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("timeOffLimit", &self.time_off_limit), ("waitlistedMinutesPerInterval", &self.waitlisted_minutes_per_interval), ("waitlistedRequestsPerInterval", &self.waitlisted_requests_per_interval)], &self._nulls)
     }
 }
+impl BuTimeOffLimitValueRange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allocatedMinutesPerInterval`."]
+    #[inline]
+    pub fn allocated_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.allocated_minutes_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitValueRangeGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `limitMinutesPerInterval`."]
+    #[inline]
+    pub fn limit_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.limit_minutes_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffLimit`."]
+    #[inline]
+    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitReference>) -> Self {
+        self.time_off_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistedMinutesPerInterval`."]
+    #[inline]
+    pub fn waitlisted_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waitlisted_minutes_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistedRequestsPerInterval`."]
+    #[inline]
+    pub fn waitlisted_requests_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waitlisted_requests_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuTimeOffLimitValueRange.granularity` of the spec (`#/definitions/BuTimeOffLimitValueRange/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -145,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValueRangeGranularity {
 }
 impl crate::support::Model for BuTimeOffLimitValueRangeGranularity {
     const NAME: &'static str = "BuTimeOffLimitValueRange.granularity";
+}
+impl BuTimeOffLimitValueRangeGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

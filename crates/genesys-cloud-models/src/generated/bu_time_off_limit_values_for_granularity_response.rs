@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for BuTimeOffLimitValuesForGranularityResponse {
         crate::support::debug_struct(f, "BuTimeOffLimitValuesForGranularityResponse", &[("granularity", &self.granularity), ("limitValues", &self.limit_values), ("metadata", &self.metadata), ("timeOffLimit", &self.time_off_limit)], &self._nulls)
     }
 }
+impl BuTimeOffLimitValuesForGranularityResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitValuesForGranularityResponseGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `limitValues`."]
+    #[inline]
+    pub fn limit_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuTimeOffLimitValues>>) -> Self {
+        self.limit_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffLimit`."]
+    #[inline]
+    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitReference>) -> Self {
+        self.time_off_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BuTimeOffLimitValuesForGranularityResponse.granularity` of the spec (`#/definitions/BuTimeOffLimitValuesForGranularityResponse/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for BuTimeOffLimitValuesForGranularityRespon
 }
 impl crate::support::Model for BuTimeOffLimitValuesForGranularityResponseGranularity {
     const NAME: &'static str = "BuTimeOffLimitValuesForGranularityResponse.granularity";
+}
+impl BuTimeOffLimitValuesForGranularityResponseGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for BuUpdateAgentScheduleShift {
         crate::support::debug_struct(f, "BuUpdateAgentScheduleShift", &[("activities", &self.activities), ("delete", &self.delete), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("manuallyEdited", &self.manually_edited), ("schedule", &self.schedule), ("startDate", &self.start_date), ("workPlanId", &self.work_plan_id), ("workPlanShiftId", &self.work_plan_shift_id)], &self._nulls)
     }
 }
+impl BuUpdateAgentScheduleShift {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activities`."]
+    #[inline]
+    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleActivity>>) -> Self {
+        self.activities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delete`."]
+    #[inline]
+    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manuallyEdited`."]
+    #[inline]
+    pub fn manually_edited(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.manually_edited = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanId`."]
+    #[inline]
+    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<crate::ValueWrapperString>) -> Self {
+        self.work_plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanShiftId`."]
+    #[inline]
+    pub fn work_plan_shift_id(mut self, value: impl ::std::convert::Into<crate::ValueWrapperString>) -> Self {
+        self.work_plan_shift_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

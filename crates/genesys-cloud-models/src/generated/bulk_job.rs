@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for BulkJob {
         crate::support::debug_struct(f, "BulkJob", &[("action", &self.action), ("dateFinished", &self.date_finished), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("failedCount", &self.failed_count), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state), ("successfulCount", &self.successful_count), ("totalCount", &self.total_count)], &self._nulls)
     }
 }
+impl BulkJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::BulkJobAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateFinished`."]
+    #[inline]
+    pub fn date_finished(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_finished = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStarted`."]
+    #[inline]
+    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failedCount`."]
+    #[inline]
+    pub fn failed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.failed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::BulkJobState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successfulCount`."]
+    #[inline]
+    pub fn successful_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.successful_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalCount`."]
+    #[inline]
+    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BulkJob.action` of the spec (`#/definitions/BulkJob/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -145,6 +227,18 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobAction {
 }
 impl crate::support::Model for BulkJobAction {
     const NAME: &'static str = "BulkJob.action";
+}
+impl BulkJobAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `BulkJob.state` of the spec (`#/definitions/BulkJob/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
@@ -229,4 +323,16 @@ impl<'de> ::serde::Deserialize<'de> for BulkJobState {
 }
 impl crate::support::Model for BulkJobState {
     const NAME: &'static str = "BulkJob.state";
+}
+impl BulkJobState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

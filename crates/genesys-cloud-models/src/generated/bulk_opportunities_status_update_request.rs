@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for BulkOpportunitiesStatusUpdateRequest {
         crate::support::debug_struct(f, "BulkOpportunitiesStatusUpdateRequest", &[("opportunityIds", &self.opportunity_ids), ("status", &self.status)], &self._nulls)
     }
 }
+impl BulkOpportunitiesStatusUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `opportunityIds`."]
+    #[inline]
+    pub fn opportunity_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.opportunity_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesStatusUpdateRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BulkOpportunitiesStatusUpdateRequest.status` of the spec (`#/definitions/BulkOpportunitiesStatusUpdateRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -109,4 +143,16 @@ impl<'de> ::serde::Deserialize<'de> for BulkOpportunitiesStatusUpdateRequestStat
 }
 impl crate::support::Model for BulkOpportunitiesStatusUpdateRequestStatus {
     const NAME: &'static str = "BulkOpportunitiesStatusUpdateRequest.status";
+}
+impl BulkOpportunitiesStatusUpdateRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for BulkUpdateAgentUnavailableTimesResultItem {
         crate::support::debug_struct(f, "BulkUpdateAgentUnavailableTimesResultItem", &[("status", &self.status), ("unavailableTime", &self.unavailable_time)], &self._nulls)
     }
 }
+impl BulkUpdateAgentUnavailableTimesResultItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::BulkUpdateAgentUnavailableTimesResultItemStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unavailableTime`."]
+    #[inline]
+    pub fn unavailable_time(mut self, value: impl ::std::convert::Into<crate::TargetUnavailableTime>) -> Self {
+        self.unavailable_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BulkUpdateAgentUnavailableTimesResultItem.status` of the spec (`#/definitions/BulkUpdateAgentUnavailableTimesResultItem/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateAgentUnavailableTimesResultIte
 }
 impl crate::support::Model for BulkUpdateAgentUnavailableTimesResultItemStatus {
     const NAME: &'static str = "BulkUpdateAgentUnavailableTimesResultItem.status";
+}
+impl BulkUpdateAgentUnavailableTimesResultItemStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for BulkUpdateShiftTradeStateResultItem {
         crate::support::debug_struct(f, "BulkUpdateShiftTradeStateResultItem", &[("failureReason", &self.failure_reason), ("id", &self.id), ("metadata", &self.metadata), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("state", &self.state)], &self._nulls)
     }
 }
+impl BulkUpdateShiftTradeStateResultItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::BulkUpdateShiftTradeStateResultItemFailureReason>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedBy`."]
+    #[inline]
+    pub fn reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedDate`."]
+    #[inline]
+    pub fn reviewed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reviewed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::BulkUpdateShiftTradeStateResultItemState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BulkUpdateShiftTradeStateResultItem.failureReason` of the spec (`#/definitions/BulkUpdateShiftTradeStateResultItem/properties/failureReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -166,6 +224,18 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeStateResultItemFailu
 impl crate::support::Model for BulkUpdateShiftTradeStateResultItemFailureReason {
     const NAME: &'static str = "BulkUpdateShiftTradeStateResultItem.failureReason";
 }
+impl BulkUpdateShiftTradeStateResultItemFailureReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `BulkUpdateShiftTradeStateResultItem.state` of the spec (`#/definitions/BulkUpdateShiftTradeStateResultItem/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -245,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for BulkUpdateShiftTradeStateResultItemState
 }
 impl crate::support::Model for BulkUpdateShiftTradeStateResultItemState {
     const NAME: &'static str = "BulkUpdateShiftTradeStateResultItem.state";
+}
+impl BulkUpdateShiftTradeStateResultItemState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for BusinessUnitActivityCode {
         crate::support::debug_struct(f, "BusinessUnitActivityCode", &[("active", &self.active), ("agentTimeOffSelectable", &self.agent_time_off_selectable), ("category", &self.category), ("countsAsPaidTime", &self.counts_as_paid_time), ("countsAsWorkTime", &self.counts_as_work_time), ("countsTowardShrinkage", &self.counts_toward_shrinkage), ("defaultCode", &self.default_code), ("id", &self.id), ("interruptible", &self.interruptible), ("lengthInMinutes", &self.length_in_minutes), ("metadata", &self.metadata), ("name", &self.name), ("plannedShrinkage", &self.planned_shrinkage), ("planningGroups", &self.planning_groups), ("secondaryPresences", &self.secondary_presences), ("selfUri", &self.self_uri), ("style", &self.style)], &self._nulls)
     }
 }
+impl BusinessUnitActivityCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentTimeOffSelectable`."]
+    #[inline]
+    pub fn agent_time_off_selectable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_time_off_selectable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::BusinessUnitActivityCodeCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsWorkTime`."]
+    #[inline]
+    pub fn counts_as_work_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_work_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsTowardShrinkage`."]
+    #[inline]
+    pub fn counts_toward_shrinkage(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_toward_shrinkage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultCode`."]
+    #[inline]
+    pub fn default_code(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.default_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interruptible`."]
+    #[inline]
+    pub fn interruptible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.interruptible = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `plannedShrinkage`."]
+    #[inline]
+    pub fn planned_shrinkage(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.planned_shrinkage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroups`."]
+    #[inline]
+    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupReference>>) -> Self {
+        self.planning_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryPresences`."]
+    #[inline]
+    pub fn secondary_presences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SecondaryPresence>>) -> Self {
+        self.secondary_presences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `style`."]
+    #[inline]
+    pub fn style(mut self, value: impl ::std::convert::Into<crate::ActivityCodeStyle>) -> Self {
+        self.style = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BusinessUnitActivityCode.category` of the spec (`#/definitions/BusinessUnitActivityCode/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -197,4 +321,16 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitActivityCodeCategory {
 }
 impl crate::support::Model for BusinessUnitActivityCodeCategory {
     const NAME: &'static str = "BusinessUnitActivityCode.category";
+}
+impl BusinessUnitActivityCodeCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

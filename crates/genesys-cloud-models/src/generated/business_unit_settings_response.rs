@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for BusinessUnitSettingsResponse {
         crate::support::debug_struct(f, "BusinessUnitSettingsResponse", &[("coaching", &self.coaching), ("learning", &self.learning), ("metadata", &self.metadata), ("notifications", &self.notifications), ("scheduling", &self.scheduling), ("shortTermForecasting", &self.short_term_forecasting), ("startDayOfWeek", &self.start_day_of_week), ("timeZone", &self.time_zone)], &self._nulls)
     }
 }
+impl BusinessUnitSettingsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `coaching`."]
+    #[inline]
+    pub fn coaching(mut self, value: impl ::std::convert::Into<crate::BuActivitySettingsResponse>) -> Self {
+        self.coaching = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `learning`."]
+    #[inline]
+    pub fn learning(mut self, value: impl ::std::convert::Into<crate::BuActivitySettingsResponse>) -> Self {
+        self.learning = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifications`."]
+    #[inline]
+    pub fn notifications(mut self, value: impl ::std::convert::Into<crate::BuNotificationSettingsResponse>) -> Self {
+        self.notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduling`."]
+    #[inline]
+    pub fn scheduling(mut self, value: impl ::std::convert::Into<crate::BuSchedulingSettingsResponse>) -> Self {
+        self.scheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortTermForecasting`."]
+    #[inline]
+    pub fn short_term_forecasting(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastingSettings>) -> Self {
+        self.short_term_forecasting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDayOfWeek`."]
+    #[inline]
+    pub fn start_day_of_week(mut self, value: impl ::std::convert::Into<crate::BusinessUnitSettingsResponseStartDayOfWeek>) -> Self {
+        self.start_day_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `BusinessUnitSettingsResponse.startDayOfWeek` of the spec (`#/definitions/BusinessUnitSettingsResponse/properties/startDayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -157,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for BusinessUnitSettingsResponseStartDayOfWe
 }
 impl crate::support::Model for BusinessUnitSettingsResponseStartDayOfWeek {
     const NAME: &'static str = "BusinessUnitSettingsResponse.startDayOfWeek";
+}
+impl BusinessUnitSettingsResponseStartDayOfWeek {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for Calibration {
         crate::support::debug_struct(f, "Calibration", &[("agent", &self.agent), ("averageScore", &self.average_score), ("calibrator", &self.calibrator), ("contextId", &self.context_id), ("conversation", &self.conversation), ("createdDate", &self.created_date), ("evaluationForm", &self.evaluation_form), ("evaluations", &self.evaluations), ("evaluators", &self.evaluators), ("expertEvaluator", &self.expert_evaluator), ("highScore", &self.high_score), ("id", &self.id), ("lowScore", &self.low_score), ("name", &self.name), ("scoringIndex", &self.scoring_index), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl Calibration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `averageScore`."]
+    #[inline]
+    pub fn average_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.average_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calibrator`."]
+    #[inline]
+    pub fn calibrator(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.calibrator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationReference>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationForm`."]
+    #[inline]
+    pub fn evaluation_form(mut self, value: impl ::std::convert::Into<crate::EvaluationForm>) -> Self {
+        self.evaluation_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluations`."]
+    #[inline]
+    pub fn evaluations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Evaluation>>) -> Self {
+        self.evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluators`."]
+    #[inline]
+    pub fn evaluators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
+        self.evaluators = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expertEvaluator`."]
+    #[inline]
+    pub fn expert_evaluator(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.expert_evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `highScore`."]
+    #[inline]
+    pub fn high_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.high_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowScore`."]
+    #[inline]
+    pub fn low_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.low_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoringIndex`."]
+    #[inline]
+    pub fn scoring_index(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::Evaluation>>) -> Self {
+        self.scoring_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

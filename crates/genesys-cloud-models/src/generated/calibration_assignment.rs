@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CalibrationAssignment {
         crate::support::debug_struct(f, "CalibrationAssignment", &[("calibrator", &self.calibrator), ("evaluationForm", &self.evaluation_form), ("evaluators", &self.evaluators), ("expertEvaluator", &self.expert_evaluator)], &self._nulls)
     }
 }
+impl CalibrationAssignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calibrator`."]
+    #[inline]
+    pub fn calibrator(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.calibrator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationForm`."]
+    #[inline]
+    pub fn evaluation_form(mut self, value: impl ::std::convert::Into<crate::EvaluationForm>) -> Self {
+        self.evaluation_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluators`."]
+    #[inline]
+    pub fn evaluators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
+        self.evaluators = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expertEvaluator`."]
+    #[inline]
+    pub fn expert_evaluator(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.expert_evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+}

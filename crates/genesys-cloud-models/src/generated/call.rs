@@ -186,6 +186,244 @@ impl ::std::fmt::Debug for Call {
         crate::support::debug_struct(f, "Call", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("agentAssistantId", &self.agent_assistant_id), ("clientIpAddress", &self.client_ip_address), ("confined", &self.confined), ("connectedTime", &self.connected_time), ("direction", &self.direction), ("disconnectReasons", &self.disconnect_reasons), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("disposition", &self.disposition), ("documentId", &self.document_id), ("errorInfo", &self.error_info), ("faxStatus", &self.fax_status), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("muted", &self.muted), ("other", &self.other), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("recordersState", &self.recorders_state), ("recording", &self.recording), ("recordingId", &self.recording_id), ("recordingState", &self.recording_state), ("scriptId", &self.script_id), ("securePause", &self.secure_pause), ("segments", &self.segments), ("self", &self.self_), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("transferSource", &self.transfer_source), ("uuiData", &self.uui_data), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl Call {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::AfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentAssistantId`."]
+    #[inline]
+    pub fn agent_assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clientIpAddress`."]
+    #[inline]
+    pub fn client_ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.client_ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confined`."]
+    #[inline]
+    pub fn confined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.confined = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::CallDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectReasons`."]
+    #[inline]
+    pub fn disconnect_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DisconnectReason>>) -> Self {
+        self.disconnect_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::CallDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disposition`."]
+    #[inline]
+    pub fn disposition(mut self, value: impl ::std::convert::Into<crate::Disposition>) -> Self {
+        self.disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentId`."]
+    #[inline]
+    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faxStatus`."]
+    #[inline]
+    pub fn fax_status(mut self, value: impl ::std::convert::Into<crate::FaxStatus>) -> Self {
+        self.fax_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::CallInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `other`."]
+    #[inline]
+    pub fn other(mut self, value: impl ::std::convert::Into<crate::Address>) -> Self {
+        self.other = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::ConversationQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordersState`."]
+    #[inline]
+    pub fn recorders_state(mut self, value: impl ::std::convert::Into<crate::RecordersState>) -> Self {
+        self.recorders_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recording`."]
+    #[inline]
+    pub fn recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingId`."]
+    #[inline]
+    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recording_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingState`."]
+    #[inline]
+    pub fn recording_state(mut self, value: impl ::std::convert::Into<crate::CallRecordingState>) -> Self {
+        self.recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `securePause`."]
+    #[inline]
+    pub fn secure_pause(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.secure_pause = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segments`."]
+    #[inline]
+    pub fn segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Segment>>) -> Self {
+        self.segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `self`."]
+    #[inline]
+    pub fn self_(mut self, value: impl ::std::convert::Into<crate::Address>) -> Self {
+        self.self_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAlertingTime`."]
+    #[inline]
+    pub fn start_alerting_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_alerting_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::CallState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferSource`."]
+    #[inline]
+    pub fn transfer_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uuiData`."]
+    #[inline]
+    pub fn uui_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.uui_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::Wrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Call.direction` of the spec (`#/definitions/Call/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -249,6 +487,18 @@ impl<'de> ::serde::Deserialize<'de> for CallDirection {
 }
 impl crate::support::Model for CallDirection {
     const NAME: &'static str = "Call.direction";
+}
+impl CallDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Call.disconnectType` of the spec (`#/definitions/Call/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -378,6 +628,18 @@ impl<'de> ::serde::Deserialize<'de> for CallDisconnectType {
 impl crate::support::Model for CallDisconnectType {
     const NAME: &'static str = "Call.disconnectType";
 }
+impl CallDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Call.initialState` of the spec (`#/definitions/Call/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -478,6 +740,18 @@ impl<'de> ::serde::Deserialize<'de> for CallInitialState {
 impl crate::support::Model for CallInitialState {
     const NAME: &'static str = "Call.initialState";
 }
+impl CallInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Call.recordingState` of the spec (`#/definitions/Call/properties/recordingState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -545,6 +819,18 @@ impl<'de> ::serde::Deserialize<'de> for CallRecordingState {
 }
 impl crate::support::Model for CallRecordingState {
     const NAME: &'static str = "Call.recordingState";
+}
+impl CallRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Call.state` of the spec (`#/definitions/Call/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -645,4 +931,16 @@ impl<'de> ::serde::Deserialize<'de> for CallState {
 }
 impl crate::support::Model for CallState {
     const NAME: &'static str = "Call.state";
+}
+impl CallState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

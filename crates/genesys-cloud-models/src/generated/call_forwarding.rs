@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for CallForwarding {
         crate::support::debug_struct(f, "CallForwarding", &[("calls", &self.calls), ("enabled", &self.enabled), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("phoneNumber", &self.phone_number), ("selfUri", &self.self_uri), ("user", &self.user), ("voicemail", &self.voicemail)], &self._nulls)
     }
 }
+impl CallForwarding {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calls`."]
+    #[inline]
+    pub fn calls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallRoute>>) -> Self {
+        self.calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemail`."]
+    #[inline]
+    pub fn voicemail(mut self, value: impl ::std::convert::Into<crate::CallForwardingVoicemail>) -> Self {
+        self.voicemail = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CallForwarding.voicemail` of the spec (`#/definitions/CallForwarding/properties/voicemail`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -145,4 +221,16 @@ impl<'de> ::serde::Deserialize<'de> for CallForwardingVoicemail {
 }
 impl crate::support::Model for CallForwardingVoicemail {
     const NAME: &'static str = "CallForwarding.voicemail";
+}
+impl CallForwardingVoicemail {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

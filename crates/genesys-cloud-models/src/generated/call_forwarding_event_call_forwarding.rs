@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for CallForwardingEventCallForwarding {
         crate::support::debug_struct(f, "CallForwardingEventCallForwarding", &[("calls", &self.calls), ("enabled", &self.enabled), ("modifiedDate", &self.modified_date), ("user", &self.user), ("voicemail", &self.voicemail)], &self._nulls)
     }
 }
+impl CallForwardingEventCallForwarding {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calls`."]
+    #[inline]
+    pub fn calls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallForwardingEventCall>>) -> Self {
+        self.calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::CallForwardingEventUser>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemail`."]
+    #[inline]
+    pub fn voicemail(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.voicemail = ::std::option::Option::Some(value.into());
+        self
+    }
+}

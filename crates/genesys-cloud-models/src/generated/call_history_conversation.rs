@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for CallHistoryConversation {
         crate::support::debug_struct(f, "CallHistoryConversation", &[("direction", &self.direction), ("hadCobrowse", &self.had_cobrowse), ("hadScreenShare", &self.had_screen_share), ("id", &self.id), ("missedCall", &self.missed_call), ("name", &self.name), ("participants", &self.participants), ("selfUri", &self.self_uri), ("startTime", &self.start_time), ("wasCallback", &self.was_callback), ("wasConference", &self.was_conference), ("wasOutboundCampaign", &self.was_outbound_campaign), ("wentToVoicemail", &self.went_to_voicemail)], &self._nulls)
     }
 }
+impl CallHistoryConversation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::CallHistoryConversationDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hadCobrowse`."]
+    #[inline]
+    pub fn had_cobrowse(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.had_cobrowse = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hadScreenShare`."]
+    #[inline]
+    pub fn had_screen_share(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.had_screen_share = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `missedCall`."]
+    #[inline]
+    pub fn missed_call(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.missed_call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallHistoryParticipant>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wasCallback`."]
+    #[inline]
+    pub fn was_callback(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.was_callback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wasConference`."]
+    #[inline]
+    pub fn was_conference(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.was_conference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wasOutboundCampaign`."]
+    #[inline]
+    pub fn was_outbound_campaign(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.was_outbound_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wentToVoicemail`."]
+    #[inline]
+    pub fn went_to_voicemail(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.went_to_voicemail = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CallHistoryConversation.direction` of the spec (`#/definitions/CallHistoryConversation/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -157,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryConversationDirection {
 }
 impl crate::support::Model for CallHistoryConversationDirection {
     const NAME: &'static str = "CallHistoryConversation.direction";
+}
+impl CallHistoryConversationDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

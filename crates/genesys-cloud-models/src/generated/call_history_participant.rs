@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for CallHistoryParticipant {
         crate::support::debug_struct(f, "CallHistoryParticipant", &[("address", &self.address), ("ani", &self.ani), ("didInteract", &self.did_interact), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("dnis", &self.dnis), ("endTime", &self.end_time), ("externalContact", &self.external_contact), ("externalOrganization", &self.external_organization), ("flaggedReason", &self.flagged_reason), ("group", &self.group), ("id", &self.id), ("name", &self.name), ("outboundCampaign", &self.outbound_campaign), ("purpose", &self.purpose), ("queue", &self.queue), ("sipResponseCodes", &self.sip_response_codes), ("startTime", &self.start_time), ("user", &self.user)], &self._nulls)
     }
 }
+impl CallHistoryParticipant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `didInteract`."]
+    #[inline]
+    pub fn did_interact(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.did_interact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::CallHistoryParticipantDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::CallHistoryParticipantDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::ExternalContact>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganization`."]
+    #[inline]
+    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::ExternalOrganization>) -> Self {
+        self.external_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::CallHistoryParticipantFlaggedReason>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<crate::Group>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaign`."]
+    #[inline]
+    pub fn outbound_campaign(mut self, value: impl ::std::convert::Into<crate::Campaign>) -> Self {
+        self.outbound_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::Queue>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sipResponseCodes`."]
+    #[inline]
+    pub fn sip_response_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.sip_response_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CallHistoryParticipant.direction` of the spec (`#/definitions/CallHistoryParticipant/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -181,6 +317,18 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryParticipantDirection {
 }
 impl crate::support::Model for CallHistoryParticipantDirection {
     const NAME: &'static str = "CallHistoryParticipant.direction";
+}
+impl CallHistoryParticipantDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CallHistoryParticipant.disconnectType` of the spec (`#/definitions/CallHistoryParticipant/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -314,6 +462,18 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryParticipantDisconnectType {
 impl crate::support::Model for CallHistoryParticipantDisconnectType {
     const NAME: &'static str = "CallHistoryParticipant.disconnectType";
 }
+impl CallHistoryParticipantDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CallHistoryParticipant.flaggedReason` of the spec (`#/definitions/CallHistoryParticipant/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -373,4 +533,16 @@ impl<'de> ::serde::Deserialize<'de> for CallHistoryParticipantFlaggedReason {
 }
 impl crate::support::Model for CallHistoryParticipantFlaggedReason {
     const NAME: &'static str = "CallHistoryParticipant.flaggedReason";
+}
+impl CallHistoryParticipantFlaggedReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -274,6 +274,376 @@ impl ::std::fmt::Debug for CallMediaParticipant {
         crate::support::debug_struct(f, "CallMediaParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("ani", &self.ani), ("attributes", &self.attributes), ("bargedParticipantId", &self.barged_participant_id), ("bargedTime", &self.barged_time), ("clientIpAddress", &self.client_ip_address), ("coachedParticipantId", &self.coached_participant_id), ("confined", &self.confined), ("connectedTime", &self.connected_time), ("consultParticipantId", &self.consult_participant_id), ("conversationRoutingData", &self.conversation_routing_data), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("disposition", &self.disposition), ("dnis", &self.dnis), ("documentId", &self.document_id), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("errorInfo", &self.error_info), ("externalContact", &self.external_contact), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganization", &self.external_organization), ("faxStatus", &self.fax_status), ("flaggedReason", &self.flagged_reason), ("group", &self.group), ("held", &self.held), ("id", &self.id), ("journeyContext", &self.journey_context), ("mediaRoles", &self.media_roles), ("monitoredParticipantId", &self.monitored_participant_id), ("muted", &self.muted), ("name", &self.name), ("parkTime", &self.park_time), ("peer", &self.peer), ("provider", &self.provider), ("purpose", &self.purpose), ("queue", &self.queue), ("recordersState", &self.recorders_state), ("recording", &self.recording), ("recordingState", &self.recording_state), ("resumeTime", &self.resume_time), ("script", &self.script), ("securePause", &self.secure_pause), ("startAcwTime", &self.start_acw_time), ("startAlertingTime", &self.start_alerting_time), ("startHoldTime", &self.start_hold_time), ("startTime", &self.start_time), ("state", &self.state), ("team", &self.team), ("transferSource", &self.transfer_source), ("user", &self.user), ("uuiData", &self.uui_data), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
 }
+impl CallMediaParticipant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertingTimeoutMs`."]
+    #[inline]
+    pub fn alerting_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bargedParticipantId`."]
+    #[inline]
+    pub fn barged_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.barged_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bargedTime`."]
+    #[inline]
+    pub fn barged_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.barged_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clientIpAddress`."]
+    #[inline]
+    pub fn client_ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.client_ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coachedParticipantId`."]
+    #[inline]
+    pub fn coached_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.coached_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confined`."]
+    #[inline]
+    pub fn confined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.confined = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultParticipantId`."]
+    #[inline]
+    pub fn consult_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.consult_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationRoutingData`."]
+    #[inline]
+    pub fn conversation_routing_data(mut self, value: impl ::std::convert::Into<crate::ConversationRoutingData>) -> Self {
+        self.conversation_routing_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::CallMediaParticipantDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::CallMediaParticipantDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disposition`."]
+    #[inline]
+    pub fn disposition(mut self, value: impl ::std::convert::Into<crate::Disposition>) -> Self {
+        self.disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentId`."]
+    #[inline]
+    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endAcwTime`."]
+    #[inline]
+    pub fn end_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactInitialDivisionId`."]
+    #[inline]
+    pub fn external_contact_initial_division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_initial_division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganization`."]
+    #[inline]
+    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.external_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faxStatus`."]
+    #[inline]
+    pub fn fax_status(mut self, value: impl ::std::convert::Into<crate::FaxStatus>) -> Self {
+        self.fax_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::CallMediaParticipantFlaggedReason>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyContext`."]
+    #[inline]
+    pub fn journey_context(mut self, value: impl ::std::convert::Into<crate::JourneyContext>) -> Self {
+        self.journey_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaRoles`."]
+    #[inline]
+    pub fn media_roles(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_roles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monitoredParticipantId`."]
+    #[inline]
+    pub fn monitored_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.monitored_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parkTime`."]
+    #[inline]
+    pub fn park_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.park_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peer`."]
+    #[inline]
+    pub fn peer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordersState`."]
+    #[inline]
+    pub fn recorders_state(mut self, value: impl ::std::convert::Into<crate::RecordersState>) -> Self {
+        self.recorders_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recording`."]
+    #[inline]
+    pub fn recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingState`."]
+    #[inline]
+    pub fn recording_state(mut self, value: impl ::std::convert::Into<crate::CallMediaParticipantRecordingState>) -> Self {
+        self.recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resumeTime`."]
+    #[inline]
+    pub fn resume_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.resume_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `script`."]
+    #[inline]
+    pub fn script(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `securePause`."]
+    #[inline]
+    pub fn secure_pause(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.secure_pause = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAcwTime`."]
+    #[inline]
+    pub fn start_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAlertingTime`."]
+    #[inline]
+    pub fn start_alerting_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_alerting_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::CallMediaParticipantState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferSource`."]
+    #[inline]
+    pub fn transfer_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uuiData`."]
+    #[inline]
+    pub fn uui_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.uui_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::Wrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupPrompt`."]
+    #[inline]
+    pub fn wrapup_prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupRequired`."]
+    #[inline]
+    pub fn wrapup_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupSkipped`."]
+    #[inline]
+    pub fn wrapup_skipped(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupTimeoutMs`."]
+    #[inline]
+    pub fn wrapup_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wrapup_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CallMediaParticipant.direction` of the spec (`#/definitions/CallMediaParticipant/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -337,6 +707,18 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipantDirection {
 }
 impl crate::support::Model for CallMediaParticipantDirection {
     const NAME: &'static str = "CallMediaParticipant.direction";
+}
+impl CallMediaParticipantDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CallMediaParticipant.disconnectType` of the spec (`#/definitions/CallMediaParticipant/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -470,6 +852,18 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipantDisconnectType {
 impl crate::support::Model for CallMediaParticipantDisconnectType {
     const NAME: &'static str = "CallMediaParticipant.disconnectType";
 }
+impl CallMediaParticipantDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CallMediaParticipant.flaggedReason` of the spec (`#/definitions/CallMediaParticipant/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -529,6 +923,18 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipantFlaggedReason {
 }
 impl crate::support::Model for CallMediaParticipantFlaggedReason {
     const NAME: &'static str = "CallMediaParticipant.flaggedReason";
+}
+impl CallMediaParticipantFlaggedReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CallMediaParticipant.recordingState` of the spec (`#/definitions/CallMediaParticipant/properties/recordingState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -597,6 +1003,18 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipantRecordingState {
 }
 impl crate::support::Model for CallMediaParticipantRecordingState {
     const NAME: &'static str = "CallMediaParticipant.recordingState";
+}
+impl CallMediaParticipantRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CallMediaParticipant.state` of the spec (`#/definitions/CallMediaParticipant/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -701,4 +1119,16 @@ impl<'de> ::serde::Deserialize<'de> for CallMediaParticipantState {
 }
 impl crate::support::Model for CallMediaParticipantState {
     const NAME: &'static str = "CallMediaParticipant.state";
+}
+impl CallMediaParticipantState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for CallSimulationResult {
         crate::support::debug_struct(f, "CallSimulationResult", &[("allowed", &self.allowed), ("level", &self.level), ("matchedPrefix", &self.matched_prefix)], &self._nulls)
     }
 }
+impl CallSimulationResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowed`."]
+    #[inline]
+    pub fn allowed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allowed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<crate::CallSimulationResultLevel>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchedPrefix`."]
+    #[inline]
+    pub fn matched_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.matched_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CallSimulationResult.level` of the spec (`#/definitions/CallSimulationResult/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
 #[doc = ""]
@@ -129,4 +169,16 @@ impl<'de> ::serde::Deserialize<'de> for CallSimulationResultLevel {
 }
 impl crate::support::Model for CallSimulationResultLevel {
     const NAME: &'static str = "CallSimulationResult.level";
+}
+impl CallSimulationResultLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

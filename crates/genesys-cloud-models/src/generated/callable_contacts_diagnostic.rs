@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CallableContactsDiagnostic {
         crate::support::debug_struct(f, "CallableContactsDiagnostic", &[("attemptLimits", &self.attempt_limits), ("callableTimeSet", &self.callable_time_set), ("dncLists", &self.dnc_lists), ("ruleSets", &self.rule_sets)], &self._nulls)
     }
 }
+impl CallableContactsDiagnostic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attemptLimits`."]
+    #[inline]
+    pub fn attempt_limits(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.attempt_limits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callableTimeSet`."]
+    #[inline]
+    pub fn callable_time_set(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.callable_time_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dncLists`."]
+    #[inline]
+    pub fn dnc_lists(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.dnc_lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleSets`."]
+    #[inline]
+    pub fn rule_sets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.rule_sets = ::std::option::Option::Some(value.into());
+        self
+    }
+}

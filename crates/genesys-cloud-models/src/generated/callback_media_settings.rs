@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for CallbackMediaSettings {
         crate::support::debug_struct(f, "CallbackMediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("answeringMachineFlow", &self.answering_machine_flow), ("answeringMachineReactionType", &self.answering_machine_reaction_type), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("autoDialDelaySeconds", &self.auto_dial_delay_seconds), ("autoEndDelaySeconds", &self.auto_end_delay_seconds), ("edgeGroup", &self.edge_group), ("enableAutoAnswer", &self.enable_auto_answer), ("enableAutoDialAndEnd", &self.enable_auto_dial_and_end), ("liveVoiceFlow", &self.live_voice_flow), ("liveVoiceReactionType", &self.live_voice_reaction_type), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds), ("maxRetryCount", &self.max_retry_count), ("mode", &self.mode), ("pacingModifier", &self.pacing_modifier), ("retryDelaySeconds", &self.retry_delay_seconds), ("serviceLevel", &self.service_level), ("site", &self.site)], &self._nulls)
     }
 }
+impl CallbackMediaSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertingTimeoutSeconds`."]
+    #[inline]
+    pub fn alerting_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answeringMachineFlow`."]
+    #[inline]
+    pub fn answering_machine_flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.answering_machine_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answeringMachineReactionType`."]
+    #[inline]
+    pub fn answering_machine_reaction_type(mut self, value: impl ::std::convert::Into<crate::CallbackMediaSettingsAnsweringMachineReactionType>) -> Self {
+        self.answering_machine_reaction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoAnswerAlertToneSeconds`."]
+    #[inline]
+    pub fn auto_answer_alert_tone_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.auto_answer_alert_tone_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoDialDelaySeconds`."]
+    #[inline]
+    pub fn auto_dial_delay_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.auto_dial_delay_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoEndDelaySeconds`."]
+    #[inline]
+    pub fn auto_end_delay_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.auto_end_delay_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeGroup`."]
+    #[inline]
+    pub fn edge_group(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.edge_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableAutoAnswer`."]
+    #[inline]
+    pub fn enable_auto_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_auto_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableAutoDialAndEnd`."]
+    #[inline]
+    pub fn enable_auto_dial_and_end(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_auto_dial_and_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `liveVoiceFlow`."]
+    #[inline]
+    pub fn live_voice_flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.live_voice_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `liveVoiceReactionType`."]
+    #[inline]
+    pub fn live_voice_reaction_type(mut self, value: impl ::std::convert::Into<crate::CallbackMediaSettingsLiveVoiceReactionType>) -> Self {
+        self.live_voice_reaction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manualAnswerAlertToneSeconds`."]
+    #[inline]
+    pub fn manual_answer_alert_tone_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.manual_answer_alert_tone_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxRetryCount`."]
+    #[inline]
+    pub fn max_retry_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_retry_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mode`."]
+    #[inline]
+    pub fn mode(mut self, value: impl ::std::convert::Into<crate::CallbackMediaSettingsMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pacingModifier`."]
+    #[inline]
+    pub fn pacing_modifier(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.pacing_modifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retryDelaySeconds`."]
+    #[inline]
+    pub fn retry_delay_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.retry_delay_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevel`."]
+    #[inline]
+    pub fn service_level(mut self, value: impl ::std::convert::Into<crate::ServiceLevel>) -> Self {
+        self.service_level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `site`."]
+    #[inline]
+    pub fn site(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.site = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CallbackMediaSettings.answeringMachineReactionType` of the spec (`#/definitions/CallbackMediaSettings/properties/answeringMachineReactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -181,6 +311,18 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaSettingsAnsweringMachineRea
 }
 impl crate::support::Model for CallbackMediaSettingsAnsweringMachineReactionType {
     const NAME: &'static str = "CallbackMediaSettings.answeringMachineReactionType";
+}
+impl CallbackMediaSettingsAnsweringMachineReactionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CallbackMediaSettings.liveVoiceReactionType` of the spec (`#/definitions/CallbackMediaSettings/properties/liveVoiceReactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
@@ -250,6 +392,18 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaSettingsLiveVoiceReactionTy
 impl crate::support::Model for CallbackMediaSettingsLiveVoiceReactionType {
     const NAME: &'static str = "CallbackMediaSettings.liveVoiceReactionType";
 }
+impl CallbackMediaSettingsLiveVoiceReactionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CallbackMediaSettings.mode` of the spec (`#/definitions/CallbackMediaSettings/properties/mode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -313,4 +467,16 @@ impl<'de> ::serde::Deserialize<'de> for CallbackMediaSettingsMode {
 }
 impl crate::support::Model for CallbackMediaSettingsMode {
     const NAME: &'static str = "CallbackMediaSettings.mode";
+}
+impl CallbackMediaSettingsMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

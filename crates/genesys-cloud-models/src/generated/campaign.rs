@@ -214,6 +214,286 @@ impl ::std::fmt::Debug for Campaign {
         crate::support::debug_struct(f, "Campaign", &[("abandonRate", &self.abandon_rate), ("agentOwnedColumn", &self.agent_owned_column), ("alwaysRunning", &self.always_running), ("callAnalysisLanguage", &self.call_analysis_language), ("callAnalysisResponseSet", &self.call_analysis_response_set), ("callableTimeSet", &self.callable_time_set), ("callbackAutoAnswer", &self.callback_auto_answer), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("campaignStatus", &self.campaign_status), ("contactList", &self.contact_list), ("contactListFilters", &self.contact_list_filters), ("contactSort", &self.contact_sort), ("contactSorts", &self.contact_sorts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("diagnosticsSettings", &self.diagnostics_settings), ("dialingMode", &self.dialing_mode), ("division", &self.division), ("dncLists", &self.dnc_lists), ("dynamicContactQueueingSettings", &self.dynamic_contact_queueing_settings), ("dynamicLineBalancingSettings", &self.dynamic_line_balancing_settings), ("edgeGroup", &self.edge_group), ("errors", &self.errors), ("id", &self.id), ("maxCallsPerAgent", &self.max_calls_per_agent), ("maxCallsPerAgentDecimal", &self.max_calls_per_agent_decimal), ("name", &self.name), ("noAnswerTimeout", &self.no_answer_timeout), ("outboundLineCount", &self.outbound_line_count), ("phoneColumns", &self.phone_columns), ("preciseDialingEnabled", &self.precise_dialing_enabled), ("previewAutoEnd", &self.preview_auto_end), ("previewTimeOutSeconds", &self.preview_time_out_seconds), ("priority", &self.priority), ("queue", &self.queue), ("ruleSets", &self.rule_sets), ("script", &self.script), ("selfUri", &self.self_uri), ("site", &self.site), ("skillColumns", &self.skill_columns), ("skipPreviewDisabled", &self.skip_preview_disabled), ("version", &self.version)], &self._nulls)
     }
 }
+impl Campaign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRate`."]
+    #[inline]
+    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.abandon_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentOwnedColumn`."]
+    #[inline]
+    pub fn agent_owned_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_owned_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alwaysRunning`."]
+    #[inline]
+    pub fn always_running(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.always_running = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callAnalysisLanguage`."]
+    #[inline]
+    pub fn call_analysis_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_analysis_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callAnalysisResponseSet`."]
+    #[inline]
+    pub fn call_analysis_response_set(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.call_analysis_response_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callableTimeSet`."]
+    #[inline]
+    pub fn callable_time_set(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.callable_time_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackAutoAnswer`."]
+    #[inline]
+    pub fn callback_auto_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.callback_auto_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerAddress`."]
+    #[inline]
+    pub fn caller_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerName`."]
+    #[inline]
+    pub fn caller_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignStatus`."]
+    #[inline]
+    pub fn campaign_status(mut self, value: impl ::std::convert::Into<crate::CampaignCampaignStatus>) -> Self {
+        self.campaign_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactList`."]
+    #[inline]
+    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListFilters`."]
+    #[inline]
+    pub fn contact_list_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.contact_list_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactSort`."]
+    #[inline]
+    pub fn contact_sort(mut self, value: impl ::std::convert::Into<crate::ContactSort>) -> Self {
+        self.contact_sort = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactSorts`."]
+    #[inline]
+    pub fn contact_sorts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactSort>>) -> Self {
+        self.contact_sorts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `diagnosticsSettings`."]
+    #[inline]
+    pub fn diagnostics_settings(mut self, value: impl ::std::convert::Into<crate::DiagnosticsSettings>) -> Self {
+        self.diagnostics_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingMode`."]
+    #[inline]
+    pub fn dialing_mode(mut self, value: impl ::std::convert::Into<crate::CampaignDialingMode>) -> Self {
+        self.dialing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dncLists`."]
+    #[inline]
+    pub fn dnc_lists(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.dnc_lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dynamicContactQueueingSettings`."]
+    #[inline]
+    pub fn dynamic_contact_queueing_settings(mut self, value: impl ::std::convert::Into<crate::DynamicContactQueueingSettings>) -> Self {
+        self.dynamic_contact_queueing_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dynamicLineBalancingSettings`."]
+    #[inline]
+    pub fn dynamic_line_balancing_settings(mut self, value: impl ::std::convert::Into<crate::DynamicLineBalancingSettings>) -> Self {
+        self.dynamic_line_balancing_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeGroup`."]
+    #[inline]
+    pub fn edge_group(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.edge_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errors`."]
+    #[inline]
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RestErrorDetail>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgent`."]
+    #[inline]
+    pub fn max_calls_per_agent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgentDecimal`."]
+    #[inline]
+    pub fn max_calls_per_agent_decimal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_calls_per_agent_decimal = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noAnswerTimeout`."]
+    #[inline]
+    pub fn no_answer_timeout(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.no_answer_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundLineCount`."]
+    #[inline]
+    pub fn outbound_line_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outbound_line_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumns`."]
+    #[inline]
+    pub fn phone_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhoneColumn>>) -> Self {
+        self.phone_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preciseDialingEnabled`."]
+    #[inline]
+    pub fn precise_dialing_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.precise_dialing_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewAutoEnd`."]
+    #[inline]
+    pub fn preview_auto_end(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.preview_auto_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewTimeOutSeconds`."]
+    #[inline]
+    pub fn preview_time_out_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.preview_time_out_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleSets`."]
+    #[inline]
+    pub fn rule_sets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.rule_sets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `script`."]
+    #[inline]
+    pub fn script(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `site`."]
+    #[inline]
+    pub fn site(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.site = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillColumns`."]
+    #[inline]
+    pub fn skill_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skipPreviewDisabled`."]
+    #[inline]
+    pub fn skip_preview_disabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.skip_preview_disabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Campaign.campaignStatus` of the spec (`#/definitions/Campaign/properties/campaignStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound"))))]
 #[doc = ""]
@@ -298,6 +578,18 @@ impl<'de> ::serde::Deserialize<'de> for CampaignCampaignStatus {
 impl crate::support::Model for CampaignCampaignStatus {
     const NAME: &'static str = "Campaign.campaignStatus";
 }
+impl CampaignCampaignStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Campaign.dialingMode` of the spec (`#/definitions/Campaign/properties/dialingMode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound"))))]
 #[doc = ""]
@@ -377,4 +669,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDialingMode {
 }
 impl crate::support::Model for CampaignDialingMode {
     const NAME: &'static str = "Campaign.dialingMode";
+}
+impl CampaignDialingMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

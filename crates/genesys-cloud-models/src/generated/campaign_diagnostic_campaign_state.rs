@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CampaignDiagnosticCampaignState {
         crate::support::debug_struct(f, "CampaignDiagnosticCampaignState", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("dialingMode", &self.dialing_mode), ("state", &self.state)], &self._nulls)
     }
 }
+impl CampaignDiagnosticCampaignState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingMode`."]
+    #[inline]
+    pub fn dialing_mode(mut self, value: impl ::std::convert::Into<crate::CampaignDiagnosticCampaignStateDialingMode>) -> Self {
+        self.dialing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::CampaignDiagnosticCampaignStateState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignDiagnosticCampaignState.dialingMode` of the spec (`#/definitions/CampaignDiagnosticCampaignState/properties/dialingMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -137,6 +183,18 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticCampaignStateDialingMo
 }
 impl crate::support::Model for CampaignDiagnosticCampaignStateDialingMode {
     const NAME: &'static str = "CampaignDiagnosticCampaignState.dialingMode";
+}
+impl CampaignDiagnosticCampaignStateDialingMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CampaignDiagnosticCampaignState.state` of the spec (`#/definitions/CampaignDiagnosticCampaignState/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -221,4 +279,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticCampaignStateState {
 }
 impl crate::support::Model for CampaignDiagnosticCampaignStateState {
     const NAME: &'static str = "CampaignDiagnosticCampaignState.state";
+}
+impl CampaignDiagnosticCampaignStateState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

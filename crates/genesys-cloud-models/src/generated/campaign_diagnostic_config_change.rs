@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CampaignDiagnosticConfigChange {
         crate::support::debug_struct(f, "CampaignDiagnosticConfigChange", &[("action", &self.action), ("date", &self.date), ("field", &self.field), ("value", &self.value)], &self._nulls)
     }
 }
+impl CampaignDiagnosticConfigChange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::CampaignDiagnosticConfigChangeAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `field`."]
+    #[inline]
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignDiagnosticConfigChange.action` of the spec (`#/definitions/CampaignDiagnosticConfigChange/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignDiagnosticConfigChangeAction {
 }
 impl crate::support::Model for CampaignDiagnosticConfigChangeAction {
     const NAME: &'static str = "CampaignDiagnosticConfigChange.action";
+}
+impl CampaignDiagnosticConfigChangeAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for CampaignDiagnosticSummary {
         crate::support::debug_struct(f, "CampaignDiagnosticSummary", &[("campaignHealthStates", &self.campaign_health_states), ("campaignId", &self.campaign_id), ("campaignInfo", &self.campaign_info), ("campaignStates", &self.campaign_states), ("configChanges", &self.config_changes), ("dateEnd", &self.date_end), ("dateStart", &self.date_start)], &self._nulls)
     }
 }
+impl CampaignDiagnosticSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaignHealthStates`."]
+    #[inline]
+    pub fn campaign_health_states(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticCampaignHealthState>>) -> Self {
+        self.campaign_health_states = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignId`."]
+    #[inline]
+    pub fn campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignInfo`."]
+    #[inline]
+    pub fn campaign_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticWindow>>) -> Self {
+        self.campaign_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignStates`."]
+    #[inline]
+    pub fn campaign_states(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticCampaignState>>) -> Self {
+        self.campaign_states = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `configChanges`."]
+    #[inline]
+    pub fn config_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticConfigChange>>) -> Self {
+        self.config_changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+}

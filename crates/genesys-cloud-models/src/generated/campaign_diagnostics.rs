@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for CampaignDiagnostics {
         crate::support::debug_struct(f, "CampaignDiagnostics", &[("callableContacts", &self.callable_contacts), ("campaignErrors", &self.campaign_errors), ("campaignSkillStatistics", &self.campaign_skill_statistics), ("effectiveIdleAgents", &self.effective_idle_agents), ("filteredOutContactsCount", &self.filtered_out_contacts_count), ("idleAgents", &self.idle_agents), ("linesUtilization", &self.lines_utilization), ("numberOfContactsCalled", &self.number_of_contacts_called), ("outstandingInteractionsCount", &self.outstanding_interactions_count), ("queueUtilizationDiagnostic", &self.queue_utilization_diagnostic), ("ruleSetDiagnostics", &self.rule_set_diagnostics), ("scheduledInteractionsCount", &self.scheduled_interactions_count), ("timeZoneRescheduledCallsCount", &self.time_zone_rescheduled_calls_count), ("totalNumberOfContacts", &self.total_number_of_contacts)], &self._nulls)
     }
 }
+impl CampaignDiagnostics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `callableContacts`."]
+    #[inline]
+    pub fn callable_contacts(mut self, value: impl ::std::convert::Into<crate::CallableContactsDiagnostic>) -> Self {
+        self.callable_contacts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignErrors`."]
+    #[inline]
+    pub fn campaign_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RestErrorDetail>>) -> Self {
+        self.campaign_errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignSkillStatistics`."]
+    #[inline]
+    pub fn campaign_skill_statistics(mut self, value: impl ::std::convert::Into<crate::CampaignSkillStatistics>) -> Self {
+        self.campaign_skill_statistics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveIdleAgents`."]
+    #[inline]
+    pub fn effective_idle_agents(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.effective_idle_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filteredOutContactsCount`."]
+    #[inline]
+    pub fn filtered_out_contacts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.filtered_out_contacts_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleAgents`."]
+    #[inline]
+    pub fn idle_agents(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.idle_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linesUtilization`."]
+    #[inline]
+    pub fn lines_utilization(mut self, value: impl ::std::convert::Into<crate::CampaignLinesUtilization>) -> Self {
+        self.lines_utilization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfContactsCalled`."]
+    #[inline]
+    pub fn number_of_contacts_called(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_contacts_called = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outstandingInteractionsCount`."]
+    #[inline]
+    pub fn outstanding_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outstanding_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueUtilizationDiagnostic`."]
+    #[inline]
+    pub fn queue_utilization_diagnostic(mut self, value: impl ::std::convert::Into<crate::QueueUtilizationDiagnostic>) -> Self {
+        self.queue_utilization_diagnostic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleSetDiagnostics`."]
+    #[inline]
+    pub fn rule_set_diagnostics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RuleSetDiagnostic>>) -> Self {
+        self.rule_set_diagnostics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledInteractionsCount`."]
+    #[inline]
+    pub fn scheduled_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.scheduled_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZoneRescheduledCallsCount`."]
+    #[inline]
+    pub fn time_zone_rescheduled_calls_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.time_zone_rescheduled_calls_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalNumberOfContacts`."]
+    #[inline]
+    pub fn total_number_of_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_number_of_contacts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

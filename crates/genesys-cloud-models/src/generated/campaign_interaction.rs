@@ -126,6 +126,154 @@ impl ::std::fmt::Debug for CampaignInteraction {
         crate::support::debug_struct(f, "CampaignInteraction", &[("activePreviewCall", &self.active_preview_call), ("agent", &self.agent), ("callPlacedTime", &self.call_placed_time), ("callRoutedTime", &self.call_routed_time), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("campaign", &self.campaign), ("contact", &self.contact), ("conversation", &self.conversation), ("creationTime", &self.creation_time), ("destinationAddress", &self.destination_address), ("dialerSystemParticipantId", &self.dialer_system_participant_id), ("dialingMode", &self.dialing_mode), ("disposition", &self.disposition), ("id", &self.id), ("lastActivePreviewWrapupTime", &self.last_active_preview_wrapup_time), ("previewConnectedTime", &self.preview_connected_time), ("previewPopDeliveredTime", &self.preview_pop_delivered_time), ("queue", &self.queue), ("script", &self.script), ("skills", &self.skills)], &self._nulls)
     }
 }
+impl CampaignInteraction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activePreviewCall`."]
+    #[inline]
+    pub fn active_preview_call(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active_preview_call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callPlacedTime`."]
+    #[inline]
+    pub fn call_placed_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.call_placed_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callRoutedTime`."]
+    #[inline]
+    pub fn call_routed_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.call_routed_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerAddress`."]
+    #[inline]
+    pub fn caller_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerName`."]
+    #[inline]
+    pub fn caller_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contact`."]
+    #[inline]
+    pub fn contact(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationBasic>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `creationTime`."]
+    #[inline]
+    pub fn creation_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.creation_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationAddress`."]
+    #[inline]
+    pub fn destination_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialerSystemParticipantId`."]
+    #[inline]
+    pub fn dialer_system_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialer_system_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingMode`."]
+    #[inline]
+    pub fn dialing_mode(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disposition`."]
+    #[inline]
+    pub fn disposition(mut self, value: impl ::std::convert::Into<crate::CampaignInteractionDisposition>) -> Self {
+        self.disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastActivePreviewWrapupTime`."]
+    #[inline]
+    pub fn last_active_preview_wrapup_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.last_active_preview_wrapup_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewConnectedTime`."]
+    #[inline]
+    pub fn preview_connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.preview_connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewPopDeliveredTime`."]
+    #[inline]
+    pub fn preview_pop_delivered_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.preview_pop_delivered_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `script`."]
+    #[inline]
+    pub fn script(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skills`."]
+    #[inline]
+    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.skills = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignInteraction.disposition` of the spec (`#/definitions/CampaignInteraction/properties/disposition`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -213,4 +361,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignInteractionDisposition {
 }
 impl crate::support::Model for CampaignInteractionDisposition {
     const NAME: &'static str = "CampaignInteraction.disposition";
+}
+impl CampaignInteractionDisposition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

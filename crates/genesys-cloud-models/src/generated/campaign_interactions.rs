@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for CampaignInteractions {
         crate::support::debug_struct(f, "CampaignInteractions", &[("campaign", &self.campaign), ("interactingInteractions", &self.interacting_interactions), ("pendingInteractions", &self.pending_interactions), ("previewingInteractions", &self.previewing_interactions), ("proceedingInteractions", &self.proceeding_interactions), ("scheduledInteractions", &self.scheduled_interactions)], &self._nulls)
     }
 }
+impl CampaignInteractions {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactingInteractions`."]
+    #[inline]
+    pub fn interacting_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
+        self.interacting_interactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pendingInteractions`."]
+    #[inline]
+    pub fn pending_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
+        self.pending_interactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewingInteractions`."]
+    #[inline]
+    pub fn previewing_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
+        self.previewing_interactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proceedingInteractions`."]
+    #[inline]
+    pub fn proceeding_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
+        self.proceeding_interactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledInteractions`."]
+    #[inline]
+    pub fn scheduled_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
+        self.scheduled_interactions = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CampaignOutboundLinesAllocation {
         crate::support::debug_struct(f, "CampaignOutboundLinesAllocation", &[("campaign", &self.campaign), ("campaignWeight", &self.campaign_weight), ("legacyWeight", &self.legacy_weight), ("linesAssigned", &self.lines_assigned)], &self._nulls)
     }
 }
+impl CampaignOutboundLinesAllocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignWeight`."]
+    #[inline]
+    pub fn campaign_weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.campaign_weight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `legacyWeight`."]
+    #[inline]
+    pub fn legacy_weight(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.legacy_weight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linesAssigned`."]
+    #[inline]
+    pub fn lines_assigned(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.lines_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+}

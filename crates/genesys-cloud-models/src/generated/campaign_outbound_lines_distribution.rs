@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for CampaignOutboundLinesDistribution {
         crate::support::debug_struct(f, "CampaignOutboundLinesDistribution", &[("availableOutboundLines", &self.available_outbound_lines), ("campaign", &self.campaign), ("campaignsWithDynamicallyAllocatedLines", &self.campaigns_with_dynamically_allocated_lines), ("campaignsWithReservedLines", &self.campaigns_with_reserved_lines), ("maxLineUtilization", &self.max_line_utilization), ("maxOutboundLineCount", &self.max_outbound_line_count), ("reservedLines", &self.reserved_lines)], &self._nulls)
     }
 }
+impl CampaignOutboundLinesDistribution {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `availableOutboundLines`."]
+    #[inline]
+    pub fn available_outbound_lines(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.available_outbound_lines = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignsWithDynamicallyAllocatedLines`."]
+    #[inline]
+    pub fn campaigns_with_dynamically_allocated_lines(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignOutboundLinesAllocation>>) -> Self {
+        self.campaigns_with_dynamically_allocated_lines = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignsWithReservedLines`."]
+    #[inline]
+    pub fn campaigns_with_reserved_lines(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignOutboundLinesReservation>>) -> Self {
+        self.campaigns_with_reserved_lines = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLineUtilization`."]
+    #[inline]
+    pub fn max_line_utilization(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_line_utilization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxOutboundLineCount`."]
+    #[inline]
+    pub fn max_outbound_line_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_outbound_line_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reservedLines`."]
+    #[inline]
+    pub fn reserved_lines(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.reserved_lines = ::std::option::Option::Some(value.into());
+        self
+    }
+}

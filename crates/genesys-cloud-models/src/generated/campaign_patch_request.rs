@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for CampaignPatchRequest {
         crate::support::debug_struct(f, "CampaignPatchRequest", &[("abandonRate", &self.abandon_rate), ("dynamicLineBalancingSettings", &self.dynamic_line_balancing_settings), ("maxCallsPerAgent", &self.max_calls_per_agent), ("outboundLineCount", &self.outbound_line_count), ("queue", &self.queue)], &self._nulls)
     }
 }
+impl CampaignPatchRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRate`."]
+    #[inline]
+    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.abandon_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dynamicLineBalancingSettings`."]
+    #[inline]
+    pub fn dynamic_line_balancing_settings(mut self, value: impl ::std::convert::Into<crate::DynamicLineBalancingSettingsPatchRequest>) -> Self {
+        self.dynamic_line_balancing_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgent`."]
+    #[inline]
+    pub fn max_calls_per_agent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundLineCount`."]
+    #[inline]
+    pub fn outbound_line_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outbound_line_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for CampaignPerformanceData {
         crate::support::debug_struct(f, "CampaignPerformanceData", &[("adjustedCallsPerAgent", &self.adjusted_calls_per_agent), ("businessCategoryMetrics", &self.business_category_metrics), ("campaign", &self.campaign), ("campaignStatus", &self.campaign_status), ("contactRate", &self.contact_rate), ("dialingMode", &self.dialing_mode), ("division", &self.division), ("effectiveIdleAgents", &self.effective_idle_agents), ("idleAgents", &self.idle_agents), ("linesUtilization", &self.lines_utilization), ("outstandingCalls", &self.outstanding_calls), ("progress", &self.progress), ("rightPartyContactsCount", &self.right_party_contacts_count), ("scheduledCalls", &self.scheduled_calls)], &self._nulls)
     }
 }
+impl CampaignPerformanceData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adjustedCallsPerAgent`."]
+    #[inline]
+    pub fn adjusted_calls_per_agent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.adjusted_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessCategoryMetrics`."]
+    #[inline]
+    pub fn business_category_metrics(mut self, value: impl ::std::convert::Into<crate::CampaignBusinessCategoryMetrics>) -> Self {
+        self.business_category_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignStatus`."]
+    #[inline]
+    pub fn campaign_status(mut self, value: impl ::std::convert::Into<crate::CampaignPerformanceDataCampaignStatus>) -> Self {
+        self.campaign_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactRate`."]
+    #[inline]
+    pub fn contact_rate(mut self, value: impl ::std::convert::Into<crate::CampaignPerformanceDataContactRate>) -> Self {
+        self.contact_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingMode`."]
+    #[inline]
+    pub fn dialing_mode(mut self, value: impl ::std::convert::Into<crate::CampaignPerformanceDataDialingMode>) -> Self {
+        self.dialing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveIdleAgents`."]
+    #[inline]
+    pub fn effective_idle_agents(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.effective_idle_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleAgents`."]
+    #[inline]
+    pub fn idle_agents(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.idle_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linesUtilization`."]
+    #[inline]
+    pub fn lines_utilization(mut self, value: impl ::std::convert::Into<crate::CampaignLinesUtilization>) -> Self {
+        self.lines_utilization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outstandingCalls`."]
+    #[inline]
+    pub fn outstanding_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outstanding_calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `progress`."]
+    #[inline]
+    pub fn progress(mut self, value: impl ::std::convert::Into<crate::CampaignPerformanceDataProgress>) -> Self {
+        self.progress = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rightPartyContactsCount`."]
+    #[inline]
+    pub fn right_party_contacts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.right_party_contacts_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledCalls`."]
+    #[inline]
+    pub fn scheduled_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.scheduled_calls = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignPerformanceData.campaignStatus` of the spec (`#/definitions/CampaignPerformanceData/properties/campaignStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -182,6 +288,18 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPerformanceDataCampaignStatus {
 impl crate::support::Model for CampaignPerformanceDataCampaignStatus {
     const NAME: &'static str = "CampaignPerformanceData.campaignStatus";
 }
+impl CampaignPerformanceDataCampaignStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CampaignPerformanceData.dialingMode` of the spec (`#/definitions/CampaignPerformanceData/properties/dialingMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -261,4 +379,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignPerformanceDataDialingMode {
 }
 impl crate::support::Model for CampaignPerformanceDataDialingMode {
     const NAME: &'static str = "CampaignPerformanceData.dialingMode";
+}
+impl CampaignPerformanceDataDialingMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CampaignRuleAction {
         crate::support::debug_struct(f, "CampaignRuleAction", &[("actionType", &self.action_type), ("campaignRuleActionEntities", &self.campaign_rule_action_entities), ("id", &self.id), ("parameters", &self.parameters)], &self._nulls)
     }
 }
+impl CampaignRuleAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::CampaignRuleActionActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignRuleActionEntities`."]
+    #[inline]
+    pub fn campaign_rule_action_entities(mut self, value: impl ::std::convert::Into<crate::CampaignRuleActionEntities>) -> Self {
+        self.campaign_rule_action_entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<crate::CampaignRuleParameters>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignRuleAction.actionType` of the spec (`#/definitions/CampaignRuleAction/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -173,4 +219,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleActionActionType {
 }
 impl crate::support::Model for CampaignRuleActionActionType {
     const NAME: &'static str = "CampaignRuleAction.actionType";
+}
+impl CampaignRuleActionActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

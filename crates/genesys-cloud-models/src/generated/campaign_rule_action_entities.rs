@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for CampaignRuleActionEntities {
         crate::support::debug_struct(f, "CampaignRuleActionEntities", &[("campaigns", &self.campaigns), ("emailCampaigns", &self.email_campaigns), ("sequences", &self.sequences), ("smsCampaigns", &self.sms_campaigns), ("useTriggeringEntity", &self.use_triggering_entity)], &self._nulls)
     }
 }
+impl CampaignRuleActionEntities {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaigns`."]
+    #[inline]
+    pub fn campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.campaigns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailCampaigns`."]
+    #[inline]
+    pub fn email_campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.email_campaigns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sequences`."]
+    #[inline]
+    pub fn sequences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.sequences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsCampaigns`."]
+    #[inline]
+    pub fn sms_campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.sms_campaigns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useTriggeringEntity`."]
+    #[inline]
+    pub fn use_triggering_entity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_triggering_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+}

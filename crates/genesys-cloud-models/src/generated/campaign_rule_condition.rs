@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for CampaignRuleCondition {
         crate::support::debug_struct(f, "CampaignRuleCondition", &[("campaignRunTimeSettings", &self.campaign_run_time_settings), ("campaignWaitTimeSettings", &self.campaign_wait_time_settings), ("conditionType", &self.condition_type), ("dateTimeParameters", &self.date_time_parameters), ("id", &self.id), ("parameters", &self.parameters)], &self._nulls)
     }
 }
+impl CampaignRuleCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaignRunTimeSettings`."]
+    #[inline]
+    pub fn campaign_run_time_settings(mut self, value: impl ::std::convert::Into<crate::CampaignRuleCampaignRunTimeSettings>) -> Self {
+        self.campaign_run_time_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignWaitTimeSettings`."]
+    #[inline]
+    pub fn campaign_wait_time_settings(mut self, value: impl ::std::convert::Into<crate::CampaignRuleCampaignWaitTimeSettings>) -> Self {
+        self.campaign_wait_time_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditionType`."]
+    #[inline]
+    pub fn condition_type(mut self, value: impl ::std::convert::Into<crate::CampaignRuleConditionConditionType>) -> Self {
+        self.condition_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateTimeParameters`."]
+    #[inline]
+    pub fn date_time_parameters(mut self, value: impl ::std::convert::Into<crate::CampaignRuleDateTimeConditionParameters>) -> Self {
+        self.date_time_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<crate::CampaignRuleParameters>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignRuleCondition.conditionType` of the spec (`#/definitions/CampaignRuleCondition/properties/conditionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -185,4 +243,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleConditionConditionType {
 }
 impl crate::support::Model for CampaignRuleConditionConditionType {
     const NAME: &'static str = "CampaignRuleCondition.conditionType";
+}
+impl CampaignRuleConditionConditionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for CampaignRuleDateTimeConditionParameters {
         crate::support::debug_struct(f, "CampaignRuleDateTimeConditionParameters", &[("dayOfMonth", &self.day_of_month), ("dayOfWeek", &self.day_of_week), ("inverted", &self.inverted), ("specificDate", &self.specific_date), ("timeOfDay", &self.time_of_day), ("weekDayOfMonth", &self.week_day_of_month)], &self._nulls)
     }
 }
+impl CampaignRuleDateTimeConditionParameters {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dayOfMonth`."]
+    #[inline]
+    pub fn day_of_month(mut self, value: impl ::std::convert::Into<crate::CampaignRuleDayOfMonthParameters>) -> Self {
+        self.day_of_month = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayOfWeek`."]
+    #[inline]
+    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::CampaignRuleDayOfWeekParameters>) -> Self {
+        self.day_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `specificDate`."]
+    #[inline]
+    pub fn specific_date(mut self, value: impl ::std::convert::Into<crate::CampaignRuleSpecificDateParameters>) -> Self {
+        self.specific_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOfDay`."]
+    #[inline]
+    pub fn time_of_day(mut self, value: impl ::std::convert::Into<crate::CampaignRuleTimeOfDayParameters>) -> Self {
+        self.time_of_day = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDayOfMonth`."]
+    #[inline]
+    pub fn week_day_of_month(mut self, value: impl ::std::convert::Into<crate::CampaignRuleWeekDayOfMonthParameters>) -> Self {
+        self.week_day_of_month = ::std::option::Option::Some(value.into());
+        self
+    }
+}

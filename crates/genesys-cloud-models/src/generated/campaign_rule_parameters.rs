@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for CampaignRuleParameters {
         crate::support::debug_struct(f, "CampaignRuleParameters", &[("abandonRate", &self.abandon_rate), ("dialingMode", &self.dialing_mode), ("emailContentTemplate", &self.email_content_template), ("emailMessagesPerMinute", &self.email_messages_per_minute), ("forDuration", &self.for_duration), ("maxCallsPerAgent", &self.max_calls_per_agent), ("messagesPerMinute", &self.messages_per_minute), ("operator", &self.operator), ("outboundLineCount", &self.outbound_line_count), ("priority", &self.priority), ("queue", &self.queue), ("relativeWeight", &self.relative_weight), ("smsContentTemplate", &self.sms_content_template), ("smsMessagesPerMinute", &self.sms_messages_per_minute), ("value", &self.value)], &self._nulls)
     }
 }
+impl CampaignRuleParameters {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRate`."]
+    #[inline]
+    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.abandon_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingMode`."]
+    #[inline]
+    pub fn dialing_mode(mut self, value: impl ::std::convert::Into<crate::CampaignRuleParametersDialingMode>) -> Self {
+        self.dialing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailContentTemplate`."]
+    #[inline]
+    pub fn email_content_template(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.email_content_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailMessagesPerMinute`."]
+    #[inline]
+    pub fn email_messages_per_minute(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.email_messages_per_minute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forDuration`."]
+    #[inline]
+    pub fn for_duration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.for_duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgent`."]
+    #[inline]
+    pub fn max_calls_per_agent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagesPerMinute`."]
+    #[inline]
+    pub fn messages_per_minute(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.messages_per_minute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::CampaignRuleParametersOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundLineCount`."]
+    #[inline]
+    pub fn outbound_line_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outbound_line_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<crate::CampaignRuleParametersPriority>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relativeWeight`."]
+    #[inline]
+    pub fn relative_weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.relative_weight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsContentTemplate`."]
+    #[inline]
+    pub fn sms_content_template(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.sms_content_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsMessagesPerMinute`."]
+    #[inline]
+    pub fn sms_messages_per_minute(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.sms_messages_per_minute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignRuleParameters.dialingMode` of the spec (`#/definitions/CampaignRuleParameters/properties/dialingMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -181,6 +293,18 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleParametersDialingMode {
 }
 impl crate::support::Model for CampaignRuleParametersDialingMode {
     const NAME: &'static str = "CampaignRuleParameters.dialingMode";
+}
+impl CampaignRuleParametersDialingMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CampaignRuleParameters.operator` of the spec (`#/definitions/CampaignRuleParameters/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -274,6 +398,18 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleParametersOperator {
 impl crate::support::Model for CampaignRuleParametersOperator {
     const NAME: &'static str = "CampaignRuleParameters.operator";
 }
+impl CampaignRuleParametersOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CampaignRuleParameters.priority` of the spec (`#/definitions/CampaignRuleParameters/properties/priority`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -349,4 +485,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleParametersPriority {
 }
 impl crate::support::Model for CampaignRuleParametersPriority {
     const NAME: &'static str = "CampaignRuleParameters.priority";
+}
+impl CampaignRuleParametersPriority {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

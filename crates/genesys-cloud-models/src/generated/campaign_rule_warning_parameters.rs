@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CampaignRuleWarningParameters {
         crate::support::debug_struct(f, "CampaignRuleWarningParameters", &[("actionId", &self.action_id), ("actionType", &self.action_type), ("conditionId", &self.condition_id), ("conditionType", &self.condition_type)], &self._nulls)
     }
 }
+impl CampaignRuleWarningParameters {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionId`."]
+    #[inline]
+    pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::CampaignRuleWarningParametersActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditionId`."]
+    #[inline]
+    pub fn condition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.condition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditionType`."]
+    #[inline]
+    pub fn condition_type(mut self, value: impl ::std::convert::Into<crate::CampaignRuleWarningParametersConditionType>) -> Self {
+        self.condition_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignRuleWarningParameters.actionType` of the spec (`#/definitions/CampaignRuleWarningParameters/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -173,6 +219,18 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWarningParametersActionType 
 }
 impl crate::support::Model for CampaignRuleWarningParametersActionType {
     const NAME: &'static str = "CampaignRuleWarningParameters.actionType";
+}
+impl CampaignRuleWarningParametersActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CampaignRuleWarningParameters.conditionType` of the spec (`#/definitions/CampaignRuleWarningParameters/properties/conditionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -293,4 +351,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignRuleWarningParametersConditionTy
 }
 impl crate::support::Model for CampaignRuleWarningParametersConditionType {
     const NAME: &'static str = "CampaignRuleWarningParameters.conditionType";
+}
+impl CampaignRuleWarningParametersConditionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

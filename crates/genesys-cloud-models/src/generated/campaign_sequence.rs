@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for CampaignSequence {
         crate::support::debug_struct(f, "CampaignSequence", &[("campaigns", &self.campaigns), ("currentCampaign", &self.current_campaign), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("name", &self.name), ("repeat", &self.repeat), ("selfUri", &self.self_uri), ("status", &self.status), ("stopMessage", &self.stop_message), ("version", &self.version)], &self._nulls)
     }
 }
+impl CampaignSequence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaigns`."]
+    #[inline]
+    pub fn campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.campaigns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentCampaign`."]
+    #[inline]
+    pub fn current_campaign(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.current_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `repeat`."]
+    #[inline]
+    pub fn repeat(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.repeat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CampaignSequenceStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stopMessage`."]
+    #[inline]
+    pub fn stop_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.stop_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CampaignSequence.status` of the spec (`#/definitions/CampaignSequence/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -153,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for CampaignSequenceStatus {
 }
 impl crate::support::Model for CampaignSequenceStatus {
     const NAME: &'static str = "CampaignSequence.status";
+}
+impl CampaignSequenceStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for CampaignStats {
         crate::support::debug_struct(f, "CampaignStats", &[("adjustedCallsPerAgent", &self.adjusted_calls_per_agent), ("businessCategoryMetrics", &self.business_category_metrics), ("contactRate", &self.contact_rate), ("effectiveIdleAgents", &self.effective_idle_agents), ("filteredOutContactsCount", &self.filtered_out_contacts_count), ("idleAgents", &self.idle_agents), ("linesUtilization", &self.lines_utilization), ("outstandingCalls", &self.outstanding_calls), ("rightPartyContactsCount", &self.right_party_contacts_count), ("scheduledCalls", &self.scheduled_calls), ("timeZoneRescheduledCalls", &self.time_zone_rescheduled_calls), ("validAttempts", &self.valid_attempts)], &self._nulls)
     }
 }
+impl CampaignStats {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adjustedCallsPerAgent`."]
+    #[inline]
+    pub fn adjusted_calls_per_agent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.adjusted_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessCategoryMetrics`."]
+    #[inline]
+    pub fn business_category_metrics(mut self, value: impl ::std::convert::Into<crate::CampaignBusinessCategoryMetrics>) -> Self {
+        self.business_category_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactRate`."]
+    #[inline]
+    pub fn contact_rate(mut self, value: impl ::std::convert::Into<crate::ConnectRate>) -> Self {
+        self.contact_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveIdleAgents`."]
+    #[inline]
+    pub fn effective_idle_agents(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.effective_idle_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filteredOutContactsCount`."]
+    #[inline]
+    pub fn filtered_out_contacts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.filtered_out_contacts_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleAgents`."]
+    #[inline]
+    pub fn idle_agents(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.idle_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linesUtilization`."]
+    #[inline]
+    pub fn lines_utilization(mut self, value: impl ::std::convert::Into<crate::CampaignLinesUtilization>) -> Self {
+        self.lines_utilization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outstandingCalls`."]
+    #[inline]
+    pub fn outstanding_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outstanding_calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rightPartyContactsCount`."]
+    #[inline]
+    pub fn right_party_contacts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.right_party_contacts_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledCalls`."]
+    #[inline]
+    pub fn scheduled_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.scheduled_calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZoneRescheduledCalls`."]
+    #[inline]
+    pub fn time_zone_rescheduled_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.time_zone_rescheduled_calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validAttempts`."]
+    #[inline]
+    pub fn valid_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.valid_attempts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for CannedResponseLibraries {
         crate::support::debug_struct(f, "CannedResponseLibraries", &[("libraryIds", &self.library_ids), ("mode", &self.mode)], &self._nulls)
     }
 }
+impl CannedResponseLibraries {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `libraryIds`."]
+    #[inline]
+    pub fn library_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.library_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mode`."]
+    #[inline]
+    pub fn mode(mut self, value: impl ::std::convert::Into<crate::CannedResponseLibrariesMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CannedResponseLibraries.mode` of the spec (`#/definitions/CannedResponseLibraries/properties/mode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for CannedResponseLibrariesMode {
 }
 impl crate::support::Model for CannedResponseLibrariesMode {
     const NAME: &'static str = "CannedResponseLibraries.mode";
+}
+impl CannedResponseLibrariesMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for CapacityPlanForecastInputsTemplate {
         crate::support::debug_struct(f, "CapacityPlanForecastInputsTemplate", &[("capacityPlanForecastSummary", &self.capacity_plan_forecast_summary), ("granularity", &self.granularity), ("months", &self.months), ("planningGroupsForecastData", &self.planning_groups_forecast_data), ("referenceBusinessUnitDate", &self.reference_business_unit_date)], &self._nulls)
     }
 }
+impl CapacityPlanForecastInputsTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `capacityPlanForecastSummary`."]
+    #[inline]
+    pub fn capacity_plan_forecast_summary(mut self, value: impl ::std::convert::Into<crate::CapacityPlanForecastMetrics>) -> Self {
+        self.capacity_plan_forecast_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::CapacityPlanForecastInputsTemplateGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `months`."]
+    #[inline]
+    pub fn months(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::YearMonth>>) -> Self {
+        self.months = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupsForecastData`."]
+    #[inline]
+    pub fn planning_groups_forecast_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastInputPlanningGroupData>>) -> Self {
+        self.planning_groups_forecast_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceBusinessUnitDate`."]
+    #[inline]
+    pub fn reference_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.reference_business_unit_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CapacityPlanForecastInputsTemplate.granularity` of the spec (`#/definitions/CapacityPlanForecastInputsTemplate/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanForecastInputsTemplateGranul
 }
 impl crate::support::Model for CapacityPlanForecastInputsTemplateGranularity {
     const NAME: &'static str = "CapacityPlanForecastInputsTemplate.granularity";
+}
+impl CapacityPlanForecastInputsTemplateGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for CapacityPlanMetricsSummary {
         crate::support::debug_struct(f, "CapacityPlanMetricsSummary", &[("attritionFullTimeEquivalentCount", &self.attrition_full_time_equivalent_count), ("attritionPercentage", &self.attrition_percentage), ("endOfMonthPlannedFullTimeEquivalentCount", &self.end_of_month_planned_full_time_equivalent_count), ("extraTimeUnderTimeFullTimeEquivalentCount", &self.extra_time_under_time_full_time_equivalent_count), ("netFullTimeEquivalentCount", &self.net_full_time_equivalent_count), ("newHireFullTimeEquivalentCount", &self.new_hire_full_time_equivalent_count), ("plannedFullTimeEquivalentCount", &self.planned_full_time_equivalent_count), ("requiredStaffFullTimeEquivalentCount", &self.required_staff_full_time_equivalent_count), ("shrinkageFullTimeEquivalentCount", &self.shrinkage_full_time_equivalent_count), ("shrinkagePercentage", &self.shrinkage_percentage), ("staffingOverUnderFullTimeEquivalentCount", &self.staffing_over_under_full_time_equivalent_count), ("startingFullTimeEquivalentCount", &self.starting_full_time_equivalent_count), ("transfersFullTimeEquivalentCount", &self.transfers_full_time_equivalent_count)], &self._nulls)
     }
 }
+impl CapacityPlanMetricsSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attritionFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn attrition_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.attrition_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attritionPercentage`."]
+    #[inline]
+    pub fn attrition_percentage(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.attrition_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOfMonthPlannedFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn end_of_month_planned_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.end_of_month_planned_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extraTimeUnderTimeFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn extra_time_under_time_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.extra_time_under_time_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `netFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn net_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.net_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newHireFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn new_hire_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.new_hire_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `plannedFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn planned_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.planned_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiredStaffFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn required_staff_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.required_staff_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkageFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn shrinkage_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.shrinkage_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkagePercentage`."]
+    #[inline]
+    pub fn shrinkage_percentage(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.shrinkage_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingOverUnderFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn staffing_over_under_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.staffing_over_under_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn starting_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.starting_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transfersFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn transfers_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.transfers_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

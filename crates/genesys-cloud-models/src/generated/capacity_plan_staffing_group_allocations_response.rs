@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CapacityPlanStaffingGroupAllocationsResponse {
         crate::support::debug_struct(f, "CapacityPlanStaffingGroupAllocationsResponse", &[("capacityPlan", &self.capacity_plan), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("fullTimeEquivalentWeeklyHours", &self.full_time_equivalent_weekly_hours)], &self._nulls)
     }
 }
+impl CapacityPlanStaffingGroupAllocationsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `capacityPlan`."]
+    #[inline]
+    pub fn capacity_plan(mut self, value: impl ::std::convert::Into<crate::CapacityPlanReference>) -> Self {
+        self.capacity_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadTemplate`."]
+    #[inline]
+    pub fn download_template(mut self, value: impl ::std::convert::Into<crate::StaffingGroupAllocationsResponseTemplate>) -> Self {
+        self.download_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullTimeEquivalentWeeklyHours`."]
+    #[inline]
+    pub fn full_time_equivalent_weekly_hours(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.full_time_equivalent_weekly_hours = ::std::option::Option::Some(value.into());
+        self
+    }
+}

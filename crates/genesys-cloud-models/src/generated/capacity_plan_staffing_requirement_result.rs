@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for CapacityPlanStaffingRequirementResult {
         crate::support::debug_struct(f, "CapacityPlanStaffingRequirementResult", &[("businessUnit", &self.business_unit), ("capacityPlan", &self.capacity_plan), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("errorCode", &self.error_code), ("granularity", &self.granularity), ("referenceBusinessUnitDate", &self.reference_business_unit_date), ("status", &self.status)], &self._nulls)
     }
 }
+impl CapacityPlanStaffingRequirementResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `businessUnit`."]
+    #[inline]
+    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::BusinessUnitReference>) -> Self {
+        self.business_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capacityPlan`."]
+    #[inline]
+    pub fn capacity_plan(mut self, value: impl ::std::convert::Into<crate::CapacityPlanReference>) -> Self {
+        self.capacity_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadTemplate`."]
+    #[inline]
+    pub fn download_template(mut self, value: impl ::std::convert::Into<crate::StaffingRequirementResultResponseTemplate>) -> Self {
+        self.download_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::CapacityPlanStaffingRequirementResultErrorCode>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::CapacityPlanStaffingRequirementResultGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceBusinessUnitDate`."]
+    #[inline]
+    pub fn reference_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.reference_business_unit_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CapacityPlanStaffingRequirementResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CapacityPlanStaffingRequirementResult.errorCode` of the spec (`#/definitions/CapacityPlanStaffingRequirementResult/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -150,6 +220,18 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingRequirementResultErr
 impl crate::support::Model for CapacityPlanStaffingRequirementResultErrorCode {
     const NAME: &'static str = "CapacityPlanStaffingRequirementResult.errorCode";
 }
+impl CapacityPlanStaffingRequirementResultErrorCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CapacityPlanStaffingRequirementResult.granularity` of the spec (`#/definitions/CapacityPlanStaffingRequirementResult/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -213,6 +295,18 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingRequirementResultGra
 }
 impl crate::support::Model for CapacityPlanStaffingRequirementResultGranularity {
     const NAME: &'static str = "CapacityPlanStaffingRequirementResult.granularity";
+}
+impl CapacityPlanStaffingRequirementResultGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CapacityPlanStaffingRequirementResult.status` of the spec (`#/definitions/CapacityPlanStaffingRequirementResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -285,4 +379,16 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanStaffingRequirementResultSta
 }
 impl crate::support::Model for CapacityPlanStaffingRequirementResultStatus {
     const NAME: &'static str = "CapacityPlanStaffingRequirementResult.status";
+}
+impl CapacityPlanStaffingRequirementResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

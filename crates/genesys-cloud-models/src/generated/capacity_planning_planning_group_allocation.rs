@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for CapacityPlanningPlanningGroupAllocation {
         crate::support::debug_struct(f, "CapacityPlanningPlanningGroupAllocation", &[("overUnderFullTimeEquivalentCount", &self.over_under_full_time_equivalent_count), ("planningGroupId", &self.planning_group_id), ("requiredStaffFullTimeEquivalentCount", &self.required_staff_full_time_equivalent_count), ("staffingGroupFullTimeEquivalentContributions", &self.staffing_group_full_time_equivalent_contributions), ("totalPlannedFullTimeEquivalentCount", &self.total_planned_full_time_equivalent_count)], &self._nulls)
     }
 }
+impl CapacityPlanningPlanningGroupAllocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `overUnderFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn over_under_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.over_under_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupId`."]
+    #[inline]
+    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.planning_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiredStaffFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn required_staff_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.required_staff_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroupFullTimeEquivalentContributions`."]
+    #[inline]
+    pub fn staffing_group_full_time_equivalent_contributions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingGroupFullTimeEquivalentContribution>>) -> Self {
+        self.staffing_group_full_time_equivalent_contributions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalPlannedFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn total_planned_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.total_planned_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for CapacityPlanningRequirementsResultTopicStaffingRequir
         crate::support::debug_struct(f, "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification", &[("businessUnit", &self.business_unit), ("capacityPlan", &self.capacity_plan), ("downloadUrl", &self.download_url), ("errorCode", &self.error_code), ("granularity", &self.granularity), ("referenceBusinessUnitDate", &self.reference_business_unit_date), ("status", &self.status)], &self._nulls)
     }
 }
+impl CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `businessUnit`."]
+    #[inline]
+    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicBusinessUnit>) -> Self {
+        self.business_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capacityPlan`."]
+    #[inline]
+    pub fn capacity_plan(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicCapacityPlanReference>) -> Self {
+        self.capacity_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceBusinessUnitDate`."]
+    #[inline]
+    pub fn reference_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reference_business_unit_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.errorCode` of the spec (`#/definitions/CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -146,6 +210,18 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanningRequirementsResultTopicS
 impl crate::support::Model for CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode {
     const NAME: &'static str = "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.errorCode";
 }
+impl CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.granularity` of the spec (`#/definitions/CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -205,6 +281,18 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanningRequirementsResultTopicS
 }
 impl crate::support::Model for CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity {
     const NAME: &'static str = "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.granularity";
+}
+impl CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.status` of the spec (`#/definitions/CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -277,4 +365,16 @@ impl<'de> ::serde::Deserialize<'de> for CapacityPlanningRequirementsResultTopicS
 }
 impl crate::support::Model for CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus {
     const NAME: &'static str = "CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.status";
+}
+impl CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

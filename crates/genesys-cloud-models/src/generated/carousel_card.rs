@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for CarouselCard {
         crate::support::debug_struct(f, "CarouselCard", &[("buttons", &self.buttons), ("cardBodyText", &self.card_body_text), ("header", &self.header)], &self._nulls)
     }
 }
+impl CarouselCard {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `buttons`."]
+    #[inline]
+    pub fn buttons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Button>>) -> Self {
+        self.buttons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cardBodyText`."]
+    #[inline]
+    pub fn card_body_text(mut self, value: impl ::std::convert::Into<crate::CardBodyText>) -> Self {
+        self.card_body_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `header`."]
+    #[inline]
+    pub fn header(mut self, value: impl ::std::convert::Into<crate::MessageHeader>) -> Self {
+        self.header = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -134,6 +134,166 @@ impl ::std::fmt::Debug for Case {
         crate::support::debug_struct(f, "Case", &[("caseplan", &self.caseplan), ("creationStatus", &self.creation_status), ("customerIntent", &self.customer_intent), ("dateClosed", &self.date_closed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("description", &self.description), ("division", &self.division), ("externalContact", &self.external_contact), ("externalId", &self.external_id), ("failureReason", &self.failure_reason), ("id", &self.id), ("modifiedBy", &self.modified_by), ("owner", &self.owner), ("priority", &self.priority), ("reference", &self.reference), ("selfUri", &self.self_uri), ("status", &self.status), ("summary", &self.summary), ("ttlSeconds", &self.ttl_seconds), ("version", &self.version)], &self._nulls)
     }
 }
+impl Case {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `caseplan`."]
+    #[inline]
+    pub fn caseplan(mut self, value: impl ::std::convert::Into<crate::CaseplanReference>) -> Self {
+        self.caseplan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `creationStatus`."]
+    #[inline]
+    pub fn creation_status(mut self, value: impl ::std::convert::Into<crate::CaseCreationStatus>) -> Self {
+        self.creation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerIntent`."]
+    #[inline]
+    pub fn customer_intent(mut self, value: impl ::std::convert::Into<crate::CustomerIntentReference>) -> Self {
+        self.customer_intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateClosed`."]
+    #[inline]
+    pub fn date_closed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_closed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDue`."]
+    #[inline]
+    pub fn date_due(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_due = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStarted`."]
+    #[inline]
+    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::StarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::CaseExternalContactReference>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::FailureReason>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::CaseUserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::CaseUserReference>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<crate::CasePriority>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reference`."]
+    #[inline]
+    pub fn reference(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CaseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summary`."]
+    #[inline]
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttlSeconds`."]
+    #[inline]
+    pub fn ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Case.creationStatus` of the spec (`#/definitions/Case/properties/creationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -205,6 +365,18 @@ impl<'de> ::serde::Deserialize<'de> for CaseCreationStatus {
 }
 impl crate::support::Model for CaseCreationStatus {
     const NAME: &'static str = "Case.creationStatus";
+}
+impl CaseCreationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Case.priority` of the spec (`#/definitions/Case/properties/priority`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
@@ -281,6 +453,18 @@ impl<'de> ::serde::Deserialize<'de> for CasePriority {
 }
 impl crate::support::Model for CasePriority {
     const NAME: &'static str = "Case.priority";
+}
+impl CasePriority {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Case.status` of the spec (`#/definitions/Case/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
@@ -365,4 +549,16 @@ impl<'de> ::serde::Deserialize<'de> for CaseStatus {
 }
 impl crate::support::Model for CaseStatus {
     const NAME: &'static str = "Case.status";
+}
+impl CaseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for CaseAssociation {
         crate::support::debug_struct(f, "CaseAssociation", &[("associationType", &self.association_type), ("case", &self.case), ("conversation", &self.conversation), ("dateAssociated", &self.date_associated), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("stage", &self.stage), ("step", &self.step), ("workitem", &self.workitem)], &self._nulls)
     }
 }
+impl CaseAssociation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `associationType`."]
+    #[inline]
+    pub fn association_type(mut self, value: impl ::std::convert::Into<crate::CaseAssociationAssociationType>) -> Self {
+        self.association_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `case`."]
+    #[inline]
+    pub fn case(mut self, value: impl ::std::convert::Into<crate::CaseReference>) -> Self {
+        self.case = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationReference>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssociated`."]
+    #[inline]
+    pub fn date_associated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_associated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stage`."]
+    #[inline]
+    pub fn stage(mut self, value: impl ::std::convert::Into<crate::StageReference>) -> Self {
+        self.stage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `step`."]
+    #[inline]
+    pub fn step(mut self, value: impl ::std::convert::Into<crate::StepReference>) -> Self {
+        self.step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitem`."]
+    #[inline]
+    pub fn workitem(mut self, value: impl ::std::convert::Into<crate::WorkitemReference>) -> Self {
+        self.workitem = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CaseAssociation.associationType` of the spec (`#/definitions/CaseAssociation/properties/associationType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -149,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for CaseAssociationAssociationType {
 }
 impl crate::support::Model for CaseAssociationAssociationType {
     const NAME: &'static str = "CaseAssociation.associationType";
+}
+impl CaseAssociationAssociationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

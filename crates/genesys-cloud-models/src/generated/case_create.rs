@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for CaseCreate {
         crate::support::debug_struct(f, "CaseCreate", &[("caseplanId", &self.caseplan_id), ("conversationId", &self.conversation_id), ("description", &self.description), ("externalContactId", &self.external_contact_id), ("externalId", &self.external_id), ("intake", &self.intake), ("ownerId", &self.owner_id), ("summary", &self.summary), ("ttlSeconds", &self.ttl_seconds), ("workitemId", &self.workitem_id)], &self._nulls)
     }
 }
+impl CaseCreate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `caseplanId`."]
+    #[inline]
+    pub fn caseplan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caseplan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intake`."]
+    #[inline]
+    pub fn intake(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Intake>>) -> Self {
+        self.intake = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerId`."]
+    #[inline]
+    pub fn owner_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.owner_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summary`."]
+    #[inline]
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttlSeconds`."]
+    #[inline]
+    pub fn ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemId`."]
+    #[inline]
+    pub fn workitem_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.workitem_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for CaseQueryJobSort {
         crate::support::debug_struct(f, "CaseQueryJobSort", &[("ascending", &self.ascending), ("name", &self.name)], &self._nulls)
     }
 }
+impl CaseQueryJobSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `ascending`."]
+    #[inline]
+    pub fn ascending(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.ascending = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::CaseQueryJobSortName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CaseQueryJobSort.name` of the spec (`#/definitions/CaseQueryJobSort/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for CaseQueryJobSortName {
 }
 impl crate::support::Model for CaseQueryJobSortName {
     const NAME: &'static str = "CaseQueryJobSort.name";
+}
+impl CaseQueryJobSortName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for CaseplanCreate {
         crate::support::debug_struct(f, "CaseplanCreate", &[("customerIntentId", &self.customer_intent_id), ("dataSchemas", &self.data_schemas), ("defaultCaseOwnerId", &self.default_case_owner_id), ("defaultDueDurationInSeconds", &self.default_due_duration_in_seconds), ("defaultTtlSeconds", &self.default_ttl_seconds), ("description", &self.description), ("divisionId", &self.division_id), ("intakeSettings", &self.intake_settings), ("name", &self.name), ("referencePrefix", &self.reference_prefix)], &self._nulls)
     }
 }
+impl CaseplanCreate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customerIntentId`."]
+    #[inline]
+    pub fn customer_intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_intent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataSchemas`."]
+    #[inline]
+    pub fn data_schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CaseplanDataSchema>>) -> Self {
+        self.data_schemas = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultCaseOwnerId`."]
+    #[inline]
+    pub fn default_case_owner_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_case_owner_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDueDurationInSeconds`."]
+    #[inline]
+    pub fn default_due_duration_in_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_due_duration_in_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultTtlSeconds`."]
+    #[inline]
+    pub fn default_ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intakeSettings`."]
+    #[inline]
+    pub fn intake_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IntakeSetting>>) -> Self {
+        self.intake_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referencePrefix`."]
+    #[inline]
+    pub fn reference_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reference_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for CaseplanCreateResponse {
         crate::support::debug_struct(f, "CaseplanCreateResponse", &[("customerIntent", &self.customer_intent), ("dataSchemas", &self.data_schemas), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("defaultCaseOwner", &self.default_case_owner), ("defaultDueDurationInSeconds", &self.default_due_duration_in_seconds), ("defaultTtlSeconds", &self.default_ttl_seconds), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("intakeSettings", &self.intake_settings), ("latest", &self.latest), ("modifiedBy", &self.modified_by), ("name", &self.name), ("published", &self.published), ("referencePrefix", &self.reference_prefix), ("selfUri", &self.self_uri), ("versionState", &self.version_state)], &self._nulls)
     }
 }
+impl CaseplanCreateResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customerIntent`."]
+    #[inline]
+    pub fn customer_intent(mut self, value: impl ::std::convert::Into<crate::CustomerIntentReference>) -> Self {
+        self.customer_intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataSchemas`."]
+    #[inline]
+    pub fn data_schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CaseplanDataSchema>>) -> Self {
+        self.data_schemas = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultCaseOwner`."]
+    #[inline]
+    pub fn default_case_owner(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.default_case_owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDueDurationInSeconds`."]
+    #[inline]
+    pub fn default_due_duration_in_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_due_duration_in_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultTtlSeconds`."]
+    #[inline]
+    pub fn default_ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::StarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intakeSettings`."]
+    #[inline]
+    pub fn intake_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IntakeSetting>>) -> Self {
+        self.intake_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latest`."]
+    #[inline]
+    pub fn latest(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.latest = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referencePrefix`."]
+    #[inline]
+    pub fn reference_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reference_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionState`."]
+    #[inline]
+    pub fn version_state(mut self, value: impl ::std::convert::Into<crate::CaseplanCreateResponseVersionState>) -> Self {
+        self.version_state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CaseplanCreateResponse.versionState` of the spec (`#/definitions/CaseplanCreateResponse/properties/versionState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -185,4 +321,16 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanCreateResponseVersionState {
 }
 impl crate::support::Model for CaseplanCreateResponseVersionState {
     const NAME: &'static str = "CaseplanCreateResponse.versionState";
+}
+impl CaseplanCreateResponseVersionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

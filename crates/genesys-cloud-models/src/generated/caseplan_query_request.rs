@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for CaseplanQueryRequest {
         crate::support::debug_struct(f, "CaseplanQueryRequest", &[("after", &self.after), ("attributes", &self.attributes), ("divisionIds", &self.division_ids), ("filters", &self.filters), ("name", &self.name), ("nameSearchType", &self.name_search_type), ("pageSize", &self.page_size)], &self._nulls)
     }
 }
+impl CaseplanQueryRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `after`."]
+    #[inline]
+    pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.after = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filters`."]
+    #[inline]
+    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CaseplanFilter>>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nameSearchType`."]
+    #[inline]
+    pub fn name_search_type(mut self, value: impl ::std::convert::Into<crate::CaseplanQueryRequestNameSearchType>) -> Self {
+        self.name_search_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CaseplanQueryRequest.nameSearchType` of the spec (`#/definitions/CaseplanQueryRequest/properties/nameSearchType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for CaseplanQueryRequestNameSearchType {
 }
 impl crate::support::Model for CaseplanQueryRequestNameSearchType {
     const NAME: &'static str = "CaseplanQueryRequest.nameSearchType";
+}
+impl CaseplanQueryRequestNameSearchType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

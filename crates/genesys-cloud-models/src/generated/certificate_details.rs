@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for CertificateDetails {
         crate::support::debug_struct(f, "CertificateDetails", &[("expirationDate", &self.expiration_date), ("expired", &self.expired), ("issueDate", &self.issue_date), ("issuer", &self.issuer), ("signatureValid", &self.signature_valid), ("subject", &self.subject), ("valid", &self.valid)], &self._nulls)
     }
 }
+impl CertificateDetails {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `expirationDate`."]
+    #[inline]
+    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expired`."]
+    #[inline]
+    pub fn expired(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.expired = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `issueDate`."]
+    #[inline]
+    pub fn issue_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.issue_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `issuer`."]
+    #[inline]
+    pub fn issuer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.issuer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signatureValid`."]
+    #[inline]
+    pub fn signature_valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.signature_valid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `valid`."]
+    #[inline]
+    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.valid = ::std::option::Option::Some(value.into());
+        self
+    }
+}

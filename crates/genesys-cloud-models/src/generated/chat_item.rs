@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ChatItem {
         crate::support::debug_struct(f, "ChatItem", &[("chatType", &self.chat_type), ("dateClosed", &self.date_closed), ("dateLastMessage", &self.date_last_message), ("favorite", &self.favorite), ("id", &self.id), ("images", &self.images), ("name", &self.name), ("open", &self.open), ("room", &self.room), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }
 }
+impl ChatItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `chatType`."]
+    #[inline]
+    pub fn chat_type(mut self, value: impl ::std::convert::Into<crate::ChatItemChatType>) -> Self {
+        self.chat_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateClosed`."]
+    #[inline]
+    pub fn date_closed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_closed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastMessage`."]
+    #[inline]
+    pub fn date_last_message(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `favorite`."]
+    #[inline]
+    pub fn favorite(mut self, value: impl ::std::convert::Into<crate::ChatFavorite>) -> Self {
+        self.favorite = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Image>>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `open`."]
+    #[inline]
+    pub fn open(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.open = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `room`."]
+    #[inline]
+    pub fn room(mut self, value: impl ::std::convert::Into<crate::Room>) -> Self {
+        self.room = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::ChatUserRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ChatItem.chatType` of the spec (`#/definitions/ChatItem/properties/chatType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -161,4 +249,16 @@ impl<'de> ::serde::Deserialize<'de> for ChatItemChatType {
 }
 impl crate::support::Model for ChatItemChatType {
     const NAME: &'static str = "ChatItem.chatType";
+}
+impl ChatItemChatType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ChatMediaPolicyConditions {
         crate::support::debug_struct(f, "ChatMediaPolicyConditions", &[("dateRanges", &self.date_ranges), ("duration", &self.duration), ("forQueues", &self.for_queues), ("forUsers", &self.for_users), ("languages", &self.languages), ("teams", &self.teams), ("timeAllowed", &self.time_allowed), ("wrapupCodes", &self.wrapup_codes)], &self._nulls)
     }
 }
+impl ChatMediaPolicyConditions {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateRanges`."]
+    #[inline]
+    pub fn date_ranges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.date_ranges = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `duration`."]
+    #[inline]
+    pub fn duration(mut self, value: impl ::std::convert::Into<crate::DurationCondition>) -> Self {
+        self.duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forQueues`."]
+    #[inline]
+    pub fn for_queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Queue>>) -> Self {
+        self.for_queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forUsers`."]
+    #[inline]
+    pub fn for_users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PolicyUser>>) -> Self {
+        self.for_users = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languages`."]
+    #[inline]
+    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Language>>) -> Self {
+        self.languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teams`."]
+    #[inline]
+    pub fn teams(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Team>>) -> Self {
+        self.teams = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeAllowed`."]
+    #[inline]
+    pub fn time_allowed(mut self, value: impl ::std::convert::Into<crate::TimeAllowed>) -> Self {
+        self.time_allowed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupCodes`."]
+    #[inline]
+    pub fn wrapup_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WrapupCode>>) -> Self {
+        self.wrapup_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for ChatMessage {
         crate::support::debug_struct(f, "ChatMessage", &[("body", &self.body), ("bodyType", &self.body_type), ("chat", &self.chat), ("from", &self.from), ("id", &self.id), ("message", &self.message), ("participantPurpose", &self.participant_purpose), ("senderCommunicationId", &self.sender_communication_id), ("to", &self.to), ("type", &self.r#type), ("user", &self.user), ("utc", &self.utc)], &self._nulls)
     }
 }
+impl ChatMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bodyType`."]
+    #[inline]
+    pub fn body_type(mut self, value: impl ::std::convert::Into<crate::ChatMessageBodyType>) -> Self {
+        self.body_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chat`."]
+    #[inline]
+    pub fn chat(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.chat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantPurpose`."]
+    #[inline]
+    pub fn participant_purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderCommunicationId`."]
+    #[inline]
+    pub fn sender_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sender_communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::ChatMessageUser>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utc`."]
+    #[inline]
+    pub fn utc(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utc = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ChatMessage.bodyType` of the spec (`#/definitions/ChatMessage/properties/bodyType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -173,4 +267,16 @@ impl<'de> ::serde::Deserialize<'de> for ChatMessageBodyType {
 }
 impl crate::support::Model for ChatMessageBodyType {
     const NAME: &'static str = "ChatMessage.bodyType";
+}
+impl ChatMessageBodyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

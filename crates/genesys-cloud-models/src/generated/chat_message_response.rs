@@ -102,3 +102,115 @@ impl ::std::fmt::Debug for ChatMessageResponse {
         crate::support::debug_struct(f, "ChatMessageResponse", &[("attachmentDeleted", &self.attachment_deleted), ("body", &self.body), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("edited", &self.edited), ("fileUri", &self.file_uri), ("id", &self.id), ("jid", &self.jid), ("mentions", &self.mentions), ("parentThread", &self.parent_thread), ("reactions", &self.reactions), ("thread", &self.thread), ("toJid", &self.to_jid), ("toUser", &self.to_user), ("user", &self.user)], &self._nulls)
     }
 }
+impl ChatMessageResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attachmentDeleted`."]
+    #[inline]
+    pub fn attachment_deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.attachment_deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edited`."]
+    #[inline]
+    pub fn edited(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.edited = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileUri`."]
+    #[inline]
+    pub fn file_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jid`."]
+    #[inline]
+    pub fn jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.jid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mentions`."]
+    #[inline]
+    pub fn mentions(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.mentions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parentThread`."]
+    #[inline]
+    pub fn parent_thread(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
+        self.parent_thread = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reactions`."]
+    #[inline]
+    pub fn reactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ChatReaction>>) -> Self {
+        self.reactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thread`."]
+    #[inline]
+    pub fn thread(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
+        self.thread = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toJid`."]
+    #[inline]
+    pub fn to_jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_jid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toUser`."]
+    #[inline]
+    pub fn to_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.to_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ChatPresence {
         crate::support::debug_struct(f, "ChatPresence", &[("dateModified", &self.date_modified), ("message", &self.message), ("organizationPresence", &self.organization_presence), ("outOfOffice", &self.out_of_office), ("source", &self.source), ("systemPresence", &self.system_presence)], &self._nulls)
     }
 }
+impl ChatPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationPresence`."]
+    #[inline]
+    pub fn organization_presence(mut self, value: impl ::std::convert::Into<crate::OrganizationPresence>) -> Self {
+        self.organization_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outOfOffice`."]
+    #[inline]
+    pub fn out_of_office(mut self, value: impl ::std::convert::Into<crate::OutOfOffice>) -> Self {
+        self.out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::ChatPresenceSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ChatPresence.systemPresence` of the spec (`#/definitions/ChatPresence/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -161,4 +219,16 @@ impl<'de> ::serde::Deserialize<'de> for ChatPresenceSystemPresence {
 }
 impl crate::support::Model for ChatPresenceSystemPresence {
     const NAME: &'static str = "ChatPresence.systemPresence";
+}
+impl ChatPresenceSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

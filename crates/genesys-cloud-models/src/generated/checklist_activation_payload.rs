@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ChecklistActivationPayload {
         crate::support::debug_struct(f, "ChecklistActivationPayload", &[("activationTriggerType", &self.activation_trigger_type), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("direction", &self.direction), ("intentId", &self.intent_id), ("intentName", &self.intent_name), ("language", &self.language), ("mediaType", &self.media_type), ("participantId", &self.participant_id), ("preview", &self.preview), ("queueId", &self.queue_id)], &self._nulls)
     }
 }
+impl ChecklistActivationPayload {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activationTriggerType`."]
+    #[inline]
+    pub fn activation_trigger_type(mut self, value: impl ::std::convert::Into<crate::ChecklistActivationPayloadActivationTriggerType>) -> Self {
+        self.activation_trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assistantId`."]
+    #[inline]
+    pub fn assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ChecklistActivationPayloadDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intentId`."]
+    #[inline]
+    pub fn intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intentName`."]
+    #[inline]
+    pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ChecklistActivationPayloadMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preview`."]
+    #[inline]
+    pub fn preview(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.preview = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ChecklistActivationPayload.activationTriggerType` of the spec (`#/definitions/ChecklistActivationPayload/properties/activationTriggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -150,6 +238,18 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistActivationPayloadActivationTrig
 impl crate::support::Model for ChecklistActivationPayloadActivationTriggerType {
     const NAME: &'static str = "ChecklistActivationPayload.activationTriggerType";
 }
+impl ChecklistActivationPayloadActivationTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ChecklistActivationPayload.direction` of the spec (`#/definitions/ChecklistActivationPayload/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -213,6 +313,18 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistActivationPayloadDirection {
 }
 impl crate::support::Model for ChecklistActivationPayloadDirection {
     const NAME: &'static str = "ChecklistActivationPayload.direction";
+}
+impl ChecklistActivationPayloadDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ChecklistActivationPayload.mediaType` of the spec (`#/definitions/ChecklistActivationPayload/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -281,4 +393,16 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistActivationPayloadMediaType {
 }
 impl crate::support::Model for ChecklistActivationPayloadMediaType {
     const NAME: &'static str = "ChecklistActivationPayload.mediaType";
+}
+impl ChecklistActivationPayloadMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

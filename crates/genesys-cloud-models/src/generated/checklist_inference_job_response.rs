@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for ChecklistInferenceJobResponse {
         crate::support::debug_struct(f, "ChecklistInferenceJobResponse", &[("agentChecklistInfo", &self.agent_checklist_info), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("direction", &self.direction), ("error", &self.error), ("id", &self.id), ("jobEndTime", &self.job_end_time), ("jobStartTime", &self.job_start_time), ("language", &self.language), ("mediaType", &self.media_type), ("participantId", &self.participant_id), ("preview", &self.preview), ("queueId", &self.queue_id), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl ChecklistInferenceJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentChecklistInfo`."]
+    #[inline]
+    pub fn agent_checklist_info(mut self, value: impl ::std::convert::Into<crate::AgentChecklistInfo>) -> Self {
+        self.agent_checklist_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assistantId`."]
+    #[inline]
+    pub fn assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ChecklistInferenceJobResponseDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobEndTime`."]
+    #[inline]
+    pub fn job_end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.job_end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobStartTime`."]
+    #[inline]
+    pub fn job_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.job_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ChecklistInferenceJobResponseMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preview`."]
+    #[inline]
+    pub fn preview(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.preview = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ChecklistInferenceJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ChecklistInferenceJobResponse.direction` of the spec (`#/definitions/ChecklistInferenceJobResponse/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -165,6 +277,18 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobResponseDirection {
 }
 impl crate::support::Model for ChecklistInferenceJobResponseDirection {
     const NAME: &'static str = "ChecklistInferenceJobResponse.direction";
+}
+impl ChecklistInferenceJobResponseDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ChecklistInferenceJobResponse.mediaType` of the spec (`#/definitions/ChecklistInferenceJobResponse/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -234,6 +358,18 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobResponseMediaType {
 impl crate::support::Model for ChecklistInferenceJobResponseMediaType {
     const NAME: &'static str = "ChecklistInferenceJobResponse.mediaType";
 }
+impl ChecklistInferenceJobResponseMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ChecklistInferenceJobResponse.status` of the spec (`#/definitions/ChecklistInferenceJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -301,4 +437,16 @@ impl<'de> ::serde::Deserialize<'de> for ChecklistInferenceJobResponseStatus {
 }
 impl crate::support::Model for ChecklistInferenceJobResponseStatus {
     const NAME: &'static str = "ChecklistInferenceJobResponse.status";
+}
+impl ChecklistInferenceJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ClientApp {
         crate::support::debug_struct(f, "ClientApp", &[("attributes", &self.attributes), ("config", &self.config), ("id", &self.id), ("integrationType", &self.integration_type), ("intendedState", &self.intended_state), ("name", &self.name), ("notes", &self.notes), ("reportedState", &self.reported_state), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl ClientApp {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `config`."]
+    #[inline]
+    pub fn config(mut self, value: impl ::std::convert::Into<crate::ClientAppConfigurationInfo>) -> Self {
+        self.config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationType`."]
+    #[inline]
+    pub fn integration_type(mut self, value: impl ::std::convert::Into<crate::IntegrationType>) -> Self {
+        self.integration_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intendedState`."]
+    #[inline]
+    pub fn intended_state(mut self, value: impl ::std::convert::Into<crate::ClientAppIntendedState>) -> Self {
+        self.intended_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reportedState`."]
+    #[inline]
+    pub fn reported_state(mut self, value: impl ::std::convert::Into<crate::IntegrationStatusInfo>) -> Self {
+        self.reported_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ClientApp.intendedState` of the spec (`#/definitions/ClientApp/properties/intendedState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -149,4 +225,16 @@ impl<'de> ::serde::Deserialize<'de> for ClientAppIntendedState {
 }
 impl crate::support::Model for ClientAppIntendedState {
     const NAME: &'static str = "ClientApp.intendedState";
+}
+impl ClientAppIntendedState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

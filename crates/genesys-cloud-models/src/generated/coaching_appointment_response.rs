@@ -126,6 +126,154 @@ impl ::std::fmt::Debug for CoachingAppointmentResponse {
         crate::support::debug_struct(f, "CoachingAppointmentResponse", &[("attendees", &self.attendees), ("conversations", &self.conversations), ("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateStart", &self.date_start), ("description", &self.description), ("documents", &self.documents), ("externalLinks", &self.external_links), ("facilitator", &self.facilitator), ("id", &self.id), ("isOverdue", &self.is_overdue), ("lengthInMinutes", &self.length_in_minutes), ("location", &self.location), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("shareInsightsData", &self.share_insights_data), ("status", &self.status), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
 }
+impl CoachingAppointmentResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attendees`."]
+    #[inline]
+    pub fn attendees(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.attendees = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversations`."]
+    #[inline]
+    pub fn conversations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationReference>>) -> Self {
+        self.conversations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documents`."]
+    #[inline]
+    pub fn documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentReference>>) -> Self {
+        self.documents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalLinks`."]
+    #[inline]
+    pub fn external_links(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.external_links = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitator`."]
+    #[inline]
+    pub fn facilitator(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.facilitator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOverdue`."]
+    #[inline]
+    pub fn is_overdue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_overdue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shareInsightsData`."]
+    #[inline]
+    pub fn share_insights_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.share_insights_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CoachingAppointmentResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wfmSchedule`."]
+    #[inline]
+    pub fn wfm_schedule(mut self, value: impl ::std::convert::Into<crate::WfmScheduleReference>) -> Self {
+        self.wfm_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CoachingAppointmentResponse.status` of the spec (`#/definitions/CoachingAppointmentResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -197,4 +345,16 @@ impl<'de> ::serde::Deserialize<'de> for CoachingAppointmentResponseStatus {
 }
 impl crate::support::Model for CoachingAppointmentResponseStatus {
     const NAME: &'static str = "CoachingAppointmentResponse.status";
+}
+impl CoachingAppointmentResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

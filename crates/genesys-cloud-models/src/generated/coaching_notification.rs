@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for CoachingNotification {
         crate::support::debug_struct(f, "CoachingNotification", &[("actionType", &self.action_type), ("appointment", &self.appointment), ("dateStart", &self.date_start), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("markedAsRead", &self.marked_as_read), ("name", &self.name), ("relationship", &self.relationship), ("selfUri", &self.self_uri), ("status", &self.status), ("user", &self.user)], &self._nulls)
     }
 }
+impl CoachingNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::CoachingNotificationActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `appointment`."]
+    #[inline]
+    pub fn appointment(mut self, value: impl ::std::convert::Into<crate::CoachingAppointmentResponse>) -> Self {
+        self.appointment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedAsRead`."]
+    #[inline]
+    pub fn marked_as_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_as_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relationship`."]
+    #[inline]
+    pub fn relationship(mut self, value: impl ::std::convert::Into<crate::CoachingNotificationRelationship>) -> Self {
+        self.relationship = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CoachingNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CoachingNotification.actionType` of the spec (`#/definitions/CoachingNotification/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -170,6 +258,18 @@ impl<'de> ::serde::Deserialize<'de> for CoachingNotificationActionType {
 impl crate::support::Model for CoachingNotificationActionType {
     const NAME: &'static str = "CoachingNotification.actionType";
 }
+impl CoachingNotificationActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CoachingNotification.relationship` of the spec (`#/definitions/CoachingNotification/properties/relationship`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -237,6 +337,18 @@ impl<'de> ::serde::Deserialize<'de> for CoachingNotificationRelationship {
 }
 impl crate::support::Model for CoachingNotificationRelationship {
     const NAME: &'static str = "CoachingNotification.relationship";
+}
+impl CoachingNotificationRelationship {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CoachingNotification.status` of the spec (`#/definitions/CoachingNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
@@ -309,4 +421,16 @@ impl<'de> ::serde::Deserialize<'de> for CoachingNotificationStatus {
 }
 impl crate::support::Model for CoachingNotificationStatus {
     const NAME: &'static str = "CoachingNotification.status";
+}
+impl CoachingNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

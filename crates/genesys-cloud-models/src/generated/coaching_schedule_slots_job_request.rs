@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for CoachingScheduleSlotsJobRequest {
         crate::support::debug_struct(f, "CoachingScheduleSlotsJobRequest", &[("activityCodeId", &self.activity_code_id), ("attendeeIds", &self.attendee_ids), ("facilitatorIds", &self.facilitator_ids), ("intervals", &self.intervals), ("lengthInMinutes", &self.length_in_minutes), ("slotsType", &self.slots_type)], &self._nulls)
     }
 }
+impl CoachingScheduleSlotsJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attendeeIds`."]
+    #[inline]
+    pub fn attendee_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.attendee_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitatorIds`."]
+    #[inline]
+    pub fn facilitator_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.facilitator_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervals`."]
+    #[inline]
+    pub fn intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slotsType`."]
+    #[inline]
+    pub fn slots_type(mut self, value: impl ::std::convert::Into<crate::CoachingScheduleSlotsJobRequestSlotsType>) -> Self {
+        self.slots_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CoachingScheduleSlotsJobRequest.slotsType` of the spec (`#/definitions/CoachingScheduleSlotsJobRequest/properties/slotsType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -125,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobRequestSlotsType
 }
 impl crate::support::Model for CoachingScheduleSlotsJobRequestSlotsType {
     const NAME: &'static str = "CoachingScheduleSlotsJobRequest.slotsType";
+}
+impl CoachingScheduleSlotsJobRequestSlotsType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CoachingScheduleSlotsJobResult {
         crate::support::debug_struct(f, "CoachingScheduleSlotsJobResult", &[("hasConflict", &self.has_conflict), ("interval", &self.interval), ("slot", &self.slot), ("status", &self.status)], &self._nulls)
     }
 }
+impl CoachingScheduleSlotsJobResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `hasConflict`."]
+    #[inline]
+    pub fn has_conflict(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_conflict = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slot`."]
+    #[inline]
+    pub fn slot(mut self, value: impl ::std::convert::Into<crate::CoachingScheduleSlotsJobSlot>) -> Self {
+        self.slot = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CoachingScheduleSlotsJobResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CoachingScheduleSlotsJobResult.status` of the spec (`#/definitions/CoachingScheduleSlotsJobResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for CoachingScheduleSlotsJobResultStatus {
 }
 impl crate::support::Model for CoachingScheduleSlotsJobResultStatus {
     const NAME: &'static str = "CoachingScheduleSlotsJobResult.status";
+}
+impl CoachingScheduleSlotsJobResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for CoachingSlot {
         crate::support::debug_struct(f, "CoachingSlot", &[("dateStart", &self.date_start), ("differenceRating", &self.difference_rating), ("lengthInMinutes", &self.length_in_minutes), ("staffingDifference", &self.staffing_difference), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
 }
+impl CoachingSlot {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `differenceRating`."]
+    #[inline]
+    pub fn difference_rating(mut self, value: impl ::std::convert::Into<crate::CoachingSlotDifferenceRating>) -> Self {
+        self.difference_rating = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingDifference`."]
+    #[inline]
+    pub fn staffing_difference(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.staffing_difference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wfmSchedule`."]
+    #[inline]
+    pub fn wfm_schedule(mut self, value: impl ::std::convert::Into<crate::WfmScheduleReference>) -> Self {
+        self.wfm_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CoachingSlot.differenceRating` of the spec (`#/definitions/CoachingSlot/properties/differenceRating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for CoachingSlotDifferenceRating {
 }
 impl crate::support::Model for CoachingSlotDifferenceRating {
     const NAME: &'static str = "CoachingSlot.differenceRating";
+}
+impl CoachingSlotDifferenceRating {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for CoachingSlotsRequest {
         crate::support::debug_struct(f, "CoachingSlotsRequest", &[("attendeeIds", &self.attendee_ids), ("facilitatorIds", &self.facilitator_ids), ("interruptibleAppointmentIds", &self.interruptible_appointment_ids), ("interval", &self.interval), ("lengthInMinutes", &self.length_in_minutes)], &self._nulls)
     }
 }
+impl CoachingSlotsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attendeeIds`."]
+    #[inline]
+    pub fn attendee_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.attendee_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitatorIds`."]
+    #[inline]
+    pub fn facilitator_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.facilitator_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interruptibleAppointmentIds`."]
+    #[inline]
+    pub fn interruptible_appointment_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.interruptible_appointment_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CoachingSlotsResponse {
         crate::support::debug_struct(f, "CoachingSlotsResponse", &[("attendeeSchedules", &self.attendee_schedules), ("facilitatorSchedules", &self.facilitator_schedules), ("suggestedSlots", &self.suggested_slots), ("wfmScheduleActivities", &self.wfm_schedule_activities)], &self._nulls)
     }
 }
+impl CoachingSlotsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attendeeSchedules`."]
+    #[inline]
+    pub fn attendee_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserAvailableTimes>>) -> Self {
+        self.attendee_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitatorSchedules`."]
+    #[inline]
+    pub fn facilitator_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserAvailableTimes>>) -> Self {
+        self.facilitator_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suggestedSlots`."]
+    #[inline]
+    pub fn suggested_slots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CoachingSlot>>) -> Self {
+        self.suggested_slots = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wfmScheduleActivities`."]
+    #[inline]
+    pub fn wfm_schedule_activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmScheduleActivity>>) -> Self {
+        self.wfm_schedule_activities = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for CobrowseSettings {
         crate::support::debug_struct(f, "CobrowseSettings", &[("allowAgentControl", &self.allow_agent_control), ("allowAgentNavigation", &self.allow_agent_navigation), ("allowDraw", &self.allow_draw), ("channels", &self.channels), ("enabled", &self.enabled), ("maskSelectors", &self.mask_selectors), ("pauseCriteria", &self.pause_criteria), ("readonlySelectors", &self.readonly_selectors)], &self._nulls)
     }
 }
+impl CobrowseSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowAgentControl`."]
+    #[inline]
+    pub fn allow_agent_control(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_agent_control = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowAgentNavigation`."]
+    #[inline]
+    pub fn allow_agent_navigation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_agent_navigation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowDraw`."]
+    #[inline]
+    pub fn allow_draw(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_draw = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channels`."]
+    #[inline]
+    pub fn channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maskSelectors`."]
+    #[inline]
+    pub fn mask_selectors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.mask_selectors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pauseCriteria`."]
+    #[inline]
+    pub fn pause_criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PauseCriteria>>) -> Self {
+        self.pause_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `readonlySelectors`."]
+    #[inline]
+    pub fn readonly_selectors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.readonly_selectors = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for CobrowseWebMessagingSession {
         crate::support::debug_struct(f, "CobrowseWebMessagingSession", &[("communicationType", &self.communication_type), ("dateOfferEnds", &self.date_offer_ends), ("id", &self.id), ("joinCode", &self.join_code), ("name", &self.name), ("selfUri", &self.self_uri), ("websocketUrl", &self.websocket_url)], &self._nulls)
     }
 }
+impl CobrowseWebMessagingSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationType`."]
+    #[inline]
+    pub fn communication_type(mut self, value: impl ::std::convert::Into<crate::CobrowseWebMessagingSessionCommunicationType>) -> Self {
+        self.communication_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateOfferEnds`."]
+    #[inline]
+    pub fn date_offer_ends(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_offer_ends = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `joinCode`."]
+    #[inline]
+    pub fn join_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.join_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `websocketUrl`."]
+    #[inline]
+    pub fn websocket_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.websocket_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CobrowseWebMessagingSession.communicationType` of the spec (`#/definitions/CobrowseWebMessagingSession/properties/communicationType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "web-deployments"))))]
 #[doc = ""]
@@ -137,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for CobrowseWebMessagingSessionCommunication
 }
 impl crate::support::Model for CobrowseWebMessagingSessionCommunicationType {
     const NAME: &'static str = "CobrowseWebMessagingSession.communicationType";
+}
+impl CobrowseWebMessagingSessionCommunicationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

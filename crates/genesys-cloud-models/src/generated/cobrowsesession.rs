@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for Cobrowsesession {
         crate::support::debug_struct(f, "Cobrowsesession", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("cobrowseRole", &self.cobrowse_role), ("cobrowseSessionId", &self.cobrowse_session_id), ("connectedTime", &self.connected_time), ("controlling", &self.controlling), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("id", &self.id), ("initialState", &self.initial_state), ("peerId", &self.peer_id), ("provider", &self.provider), ("providerEventTime", &self.provider_event_time), ("segments", &self.segments), ("self", &self.self_), ("startAlertingTime", &self.start_alerting_time), ("state", &self.state), ("viewerUrl", &self.viewer_url), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl Cobrowsesession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::AfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowseRole`."]
+    #[inline]
+    pub fn cobrowse_role(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cobrowse_role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowseSessionId`."]
+    #[inline]
+    pub fn cobrowse_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cobrowse_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `controlling`."]
+    #[inline]
+    pub fn controlling(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.controlling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::CobrowsesessionDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::CobrowsesessionInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerEventTime`."]
+    #[inline]
+    pub fn provider_event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.provider_event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segments`."]
+    #[inline]
+    pub fn segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Segment>>) -> Self {
+        self.segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `self`."]
+    #[inline]
+    pub fn self_(mut self, value: impl ::std::convert::Into<crate::Address>) -> Self {
+        self.self_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAlertingTime`."]
+    #[inline]
+    pub fn start_alerting_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_alerting_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::CobrowsesessionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewerUrl`."]
+    #[inline]
+    pub fn viewer_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.viewer_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::Wrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Cobrowsesession.disconnectType` of the spec (`#/definitions/Cobrowsesession/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -230,6 +366,18 @@ impl<'de> ::serde::Deserialize<'de> for CobrowsesessionDisconnectType {
 impl crate::support::Model for CobrowsesessionDisconnectType {
     const NAME: &'static str = "Cobrowsesession.disconnectType";
 }
+impl CobrowsesessionDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Cobrowsesession.initialState` of the spec (`#/definitions/Cobrowsesession/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -322,6 +470,18 @@ impl<'de> ::serde::Deserialize<'de> for CobrowsesessionInitialState {
 impl crate::support::Model for CobrowsesessionInitialState {
     const NAME: &'static str = "Cobrowsesession.initialState";
 }
+impl CobrowsesessionInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Cobrowsesession.state` of the spec (`#/definitions/Cobrowsesession/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -413,4 +573,16 @@ impl<'de> ::serde::Deserialize<'de> for CobrowsesessionState {
 }
 impl crate::support::Model for CobrowsesessionState {
     const NAME: &'static str = "Cobrowsesession.state";
+}
+impl CobrowsesessionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for CollaborateChatAdhocMessageEventTopicCollaborateChatE
         crate::support::debug_struct(f, "CollaborateChatAdhocMessageEventTopicCollaborateChatEntity", &[("entityId", &self.entity_id), ("entityJid", &self.entity_jid), ("entityType", &self.entity_type)], &self._nulls)
     }
 }
+impl CollaborateChatAdhocMessageEventTopicCollaborateChatEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityId`."]
+    #[inline]
+    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityJid`."]
+    #[inline]
+    pub fn entity_jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_jid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CollaborateChatAdhocMessageEventTopicCollaborateChatEntity.entityType` of the spec (`#/definitions/CollaborateChatAdhocMessageEventTopicCollaborateChatEntity/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for CollaborateChatAdhocMessageEventTopicCol
 }
 impl crate::support::Model for CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType {
     const NAME: &'static str = "CollaborateChatAdhocMessageEventTopicCollaborateChatEntity.entityType";
+}
+impl CollaborateChatAdhocMessageEventTopicCollaborateChatEntityEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for CollaborateChatGroupMessageEventTopicCollaborateChatM
         crate::support::debug_struct(f, "CollaborateChatGroupMessageEventTopicCollaborateChatMessage", &[("actionType", &self.action_type), ("body", &self.body), ("created", &self.created), ("from", &self.from), ("mentions", &self.mentions), ("messageId", &self.message_id), ("notifyAll", &self.notify_all), ("reactions", &self.reactions), ("to", &self.to)], &self._nulls)
     }
 }
+impl CollaborateChatGroupMessageEventTopicCollaborateChatMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `created`."]
+    #[inline]
+    pub fn created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mentions`."]
+    #[inline]
+    pub fn mentions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>>) -> Self {
+        self.mentions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageId`."]
+    #[inline]
+    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifyAll`."]
+    #[inline]
+    pub fn notify_all(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.notify_all = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reactions`."]
+    #[inline]
+    pub fn reactions(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
+        self.reactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntity>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CollaborateChatGroupMessageEventTopicCollaborateChatMessage.actionType` of the spec (`#/definitions/CollaborateChatGroupMessageEventTopicCollaborateChatMessage/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,4 +221,16 @@ impl<'de> ::serde::Deserialize<'de> for CollaborateChatGroupMessageEventTopicCol
 }
 impl crate::support::Model for CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType {
     const NAME: &'static str = "CollaborateChatGroupMessageEventTopicCollaborateChatMessage.actionType";
+}
+impl CollaborateChatGroupMessageEventTopicCollaborateChatMessageActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ColumnDataTypeSpecification {
         crate::support::debug_struct(f, "ColumnDataTypeSpecification", &[("columnDataType", &self.column_data_type), ("columnName", &self.column_name), ("max", &self.max), ("maxLength", &self.max_length), ("min", &self.min)], &self._nulls)
     }
 }
+impl ColumnDataTypeSpecification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columnDataType`."]
+    #[inline]
+    pub fn column_data_type(mut self, value: impl ::std::convert::Into<crate::ColumnDataTypeSpecificationColumnDataType>) -> Self {
+        self.column_data_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `columnName`."]
+    #[inline]
+    pub fn column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `max`."]
+    #[inline]
+    pub fn max(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLength`."]
+    #[inline]
+    pub fn max_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `min`."]
+    #[inline]
+    pub fn min(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ColumnDataTypeSpecification.columnDataType` of the spec (`#/definitions/ColumnDataTypeSpecification/properties/columnDataType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for ColumnDataTypeSpecificationColumnDataTyp
 }
 impl crate::support::Model for ColumnDataTypeSpecificationColumnDataType {
     const NAME: &'static str = "ColumnDataTypeSpecification.columnDataType";
+}
+impl ColumnDataTypeSpecificationColumnDataType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

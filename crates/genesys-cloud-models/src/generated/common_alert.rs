@@ -118,3 +118,139 @@ impl ::std::fmt::Debug for CommonAlert {
         crate::support::debug_struct(f, "CommonAlert", &[("active", &self.active), ("alertSummary", &self.alert_summary), ("conditions", &self.conditions), ("conversationId", &self.conversation_id), ("dateEnd", &self.date_end), ("dateMutedUntil", &self.date_muted_until), ("dateSnoozedUntil", &self.date_snoozed_until), ("dateStart", &self.date_start), ("id", &self.id), ("muted", &self.muted), ("name", &self.name), ("notifications", &self.notifications), ("rule", &self.rule), ("ruleUri", &self.rule_uri), ("selfUri", &self.self_uri), ("snoozed", &self.snoozed), ("unread", &self.unread), ("user", &self.user), ("waitBetweenNotificationMs", &self.wait_between_notification_ms)], &self._nulls)
     }
 }
+impl CommonAlert {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertSummary`."]
+    #[inline]
+    pub fn alert_summary(mut self, value: impl ::std::convert::Into<crate::AlertSummary>) -> Self {
+        self.alert_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditions`."]
+    #[inline]
+    pub fn conditions(mut self, value: impl ::std::convert::Into<crate::CommonRuleConditions>) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateMutedUntil`."]
+    #[inline]
+    pub fn date_muted_until(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_muted_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSnoozedUntil`."]
+    #[inline]
+    pub fn date_snoozed_until(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_snoozed_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifications`."]
+    #[inline]
+    pub fn notifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlertNotification>>) -> Self {
+        self.notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rule`."]
+    #[inline]
+    pub fn rule(mut self, value: impl ::std::convert::Into<crate::AlertRuleProperties>) -> Self {
+        self.rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleUri`."]
+    #[inline]
+    pub fn rule_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rule_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snoozed`."]
+    #[inline]
+    pub fn snoozed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.snoozed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unread`."]
+    #[inline]
+    pub fn unread(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unread = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitBetweenNotificationMs`."]
+    #[inline]
+    pub fn wait_between_notification_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wait_between_notification_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CommonAlertBulkUpdateRequest {
         crate::support::debug_struct(f, "CommonAlertBulkUpdateRequest", &[("alertIds", &self.alert_ids), ("muteSnooze", &self.mute_snooze), ("type", &self.r#type), ("unread", &self.unread)], &self._nulls)
     }
 }
+impl CommonAlertBulkUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertIds`."]
+    #[inline]
+    pub fn alert_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.alert_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muteSnooze`."]
+    #[inline]
+    pub fn mute_snooze(mut self, value: impl ::std::convert::Into<crate::MuteSnoozeFields>) -> Self {
+        self.mute_snooze = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CommonAlertBulkUpdateRequestType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unread`."]
+    #[inline]
+    pub fn unread(mut self, value: impl ::std::convert::Into<crate::UnreadFields>) -> Self {
+        self.unread = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CommonAlertBulkUpdateRequest.type` of the spec (`#/definitions/CommonAlertBulkUpdateRequest/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for CommonAlertBulkUpdateRequestType {
 }
 impl crate::support::Model for CommonAlertBulkUpdateRequestType {
     const NAME: &'static str = "CommonAlertBulkUpdateRequest.type";
+}
+impl CommonAlertBulkUpdateRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for CommonRule {
         crate::support::debug_struct(f, "CommonRule", &[("conditions", &self.conditions), ("dateCreated", &self.date_created), ("dateLastModified", &self.date_last_modified), ("description", &self.description), ("enabled", &self.enabled), ("id", &self.id), ("inAlarm", &self.in_alarm), ("name", &self.name), ("notifications", &self.notifications), ("selfUri", &self.self_uri), ("sendExitingAlarmNotifications", &self.send_exiting_alarm_notifications), ("type", &self.r#type), ("user", &self.user), ("version", &self.version), ("waitBetweenNotificationMs", &self.wait_between_notification_ms)], &self._nulls)
     }
 }
+impl CommonRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conditions`."]
+    #[inline]
+    pub fn conditions(mut self, value: impl ::std::convert::Into<crate::CommonRuleConditions>) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastModified`."]
+    #[inline]
+    pub fn date_last_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inAlarm`."]
+    #[inline]
+    pub fn in_alarm(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.in_alarm = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifications`."]
+    #[inline]
+    pub fn notifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlertNotification>>) -> Self {
+        self.notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendExitingAlarmNotifications`."]
+    #[inline]
+    pub fn send_exiting_alarm_notifications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.send_exiting_alarm_notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CommonRuleType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitBetweenNotificationMs`."]
+    #[inline]
+    pub fn wait_between_notification_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wait_between_notification_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CommonRule.type` of the spec (`#/definitions/CommonRule/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -181,4 +293,16 @@ impl<'de> ::serde::Deserialize<'de> for CommonRuleType {
 }
 impl crate::support::Model for CommonRuleType {
     const NAME: &'static str = "CommonRule.type";
+}
+impl CommonRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

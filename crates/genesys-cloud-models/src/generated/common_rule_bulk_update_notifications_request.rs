@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CommonRuleBulkUpdateNotificationsRequest {
         crate::support::debug_struct(f, "CommonRuleBulkUpdateNotificationsRequest", &[("properties", &self.properties), ("ruleIds", &self.rule_ids), ("typesToAdd", &self.types_to_add), ("typesToRemove", &self.types_to_remove)], &self._nulls)
     }
 }
+impl CommonRuleBulkUpdateNotificationsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `properties`."]
+    #[inline]
+    pub fn properties(mut self, value: impl ::std::convert::Into<crate::ModifiableRuleProperties>) -> Self {
+        self.properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleIds`."]
+    #[inline]
+    pub fn rule_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.rule_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typesToAdd`."]
+    #[inline]
+    pub fn types_to_add(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.types_to_add = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typesToRemove`."]
+    #[inline]
+    pub fn types_to_remove(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.types_to_remove = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for CommonRulePredicate {
         crate::support::debug_struct(f, "CommonRulePredicate", &[("characteristic", &self.characteristic), ("comparisonOperator", &self.comparison_operator), ("entity", &self.entity), ("mediaType", &self.media_type), ("metric", &self.metric), ("metricType", &self.metric_type), ("metricValueType", &self.metric_value_type), ("status", &self.status), ("topic", &self.topic), ("value", &self.value)], &self._nulls)
     }
 }
+impl CommonRulePredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `characteristic`."]
+    #[inline]
+    pub fn characteristic(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateCharacteristic>) -> Self {
+        self.characteristic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparisonOperator`."]
+    #[inline]
+    pub fn comparison_operator(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateComparisonOperator>) -> Self {
+        self.comparison_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entity`."]
+    #[inline]
+    pub fn entity(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateEntity>) -> Self {
+        self.entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricType`."]
+    #[inline]
+    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateMetricType>) -> Self {
+        self.metric_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricValueType`."]
+    #[inline]
+    pub fn metric_value_type(mut self, value: impl ::std::convert::Into<crate::CommonRulePredicateMetricValueType>) -> Self {
+        self.metric_value_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topic`."]
+    #[inline]
+    pub fn topic(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.topic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CommonRulePredicate.characteristic` of the spec (`#/definitions/CommonRulePredicate/properties/characteristic`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -149,6 +231,18 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateCharacteristic {
 }
 impl crate::support::Model for CommonRulePredicateCharacteristic {
     const NAME: &'static str = "CommonRulePredicate.characteristic";
+}
+impl CommonRulePredicateCharacteristic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CommonRulePredicate.comparisonOperator` of the spec (`#/definitions/CommonRulePredicate/properties/comparisonOperator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -230,6 +324,18 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateComparisonOperator {
 impl crate::support::Model for CommonRulePredicateComparisonOperator {
     const NAME: &'static str = "CommonRulePredicate.comparisonOperator";
 }
+impl CommonRulePredicateComparisonOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CommonRulePredicate.mediaType` of the spec (`#/definitions/CommonRulePredicate/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -305,6 +411,18 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateMediaType {
 }
 impl crate::support::Model for CommonRulePredicateMediaType {
     const NAME: &'static str = "CommonRulePredicate.mediaType";
+}
+impl CommonRulePredicateMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CommonRulePredicate.metric` of the spec (`#/definitions/CommonRulePredicate/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -474,6 +592,18 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateMetric {
 impl crate::support::Model for CommonRulePredicateMetric {
     const NAME: &'static str = "CommonRulePredicate.metric";
 }
+impl CommonRulePredicateMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CommonRulePredicate.metricType` of the spec (`#/definitions/CommonRulePredicate/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -537,6 +667,18 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateMetricType {
 }
 impl crate::support::Model for CommonRulePredicateMetricType {
     const NAME: &'static str = "CommonRulePredicate.metricType";
+}
+impl CommonRulePredicateMetricType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CommonRulePredicate.metricValueType` of the spec (`#/definitions/CommonRulePredicate/properties/metricValueType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -621,4 +763,16 @@ impl<'de> ::serde::Deserialize<'de> for CommonRulePredicateMetricValueType {
 }
 impl crate::support::Model for CommonRulePredicateMetricValueType {
     const NAME: &'static str = "CommonRulePredicate.metricValueType";
+}
+impl CommonRulePredicateMetricValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ComparisonPeriod {
         crate::support::debug_struct(f, "ComparisonPeriod", &[("dateEnded", &self.date_ended), ("dateStarted", &self.date_started), ("id", &self.id), ("kpi", &self.kpi), ("kpiResults", &self.kpi_results), ("percentageBenefit", &self.percentage_benefit), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl ComparisonPeriod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEnded`."]
+    #[inline]
+    pub fn date_ended(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_ended = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStarted`."]
+    #[inline]
+    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpi`."]
+    #[inline]
+    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.kpi = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiResults`."]
+    #[inline]
+    pub fn kpi_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KpiResult>>) -> Self {
+        self.kpi_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageBenefit`."]
+    #[inline]
+    pub fn percentage_benefit(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_benefit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

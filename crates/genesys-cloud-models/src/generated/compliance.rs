@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for Compliance {
         crate::support::debug_struct(f, "Compliance", &[("helpSettings", &self.help_settings), ("optInSettings", &self.opt_in_settings), ("stopSettings", &self.stop_settings)], &self._nulls)
     }
 }
+impl Compliance {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `helpSettings`."]
+    #[inline]
+    pub fn help_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HelpSettings>>) -> Self {
+        self.help_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optInSettings`."]
+    #[inline]
+    pub fn opt_in_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OptInSettings>>) -> Self {
+        self.opt_in_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stopSettings`."]
+    #[inline]
+    pub fn stop_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StopSettings>>) -> Self {
+        self.stop_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}

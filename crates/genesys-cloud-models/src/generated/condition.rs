@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for Condition {
         crate::support::debug_struct(f, "Condition", &[("agentWrapupField", &self.agent_wrapup_field), ("attributeName", &self.attribute_name), ("callAnalysisResultField", &self.call_analysis_result_field), ("codes", &self.codes), ("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataAction", &self.data_action), ("dataNotFoundResolution", &self.data_not_found_resolution), ("inverted", &self.inverted), ("matchAnyConditions", &self.match_any_conditions), ("operator", &self.operator), ("predicates", &self.predicates), ("property", &self.property), ("propertyType", &self.property_type), ("subConditions", &self.sub_conditions), ("timeZoneId", &self.time_zone_id), ("type", &self.r#type), ("value", &self.value), ("valueType", &self.value_type)], &self._nulls)
     }
 }
+impl Condition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentWrapupField`."]
+    #[inline]
+    pub fn agent_wrapup_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_wrapup_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributeName`."]
+    #[inline]
+    pub fn attribute_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.attribute_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callAnalysisResultField`."]
+    #[inline]
+    pub fn call_analysis_result_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_analysis_result_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `codes`."]
+    #[inline]
+    pub fn codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactColumnToDataActionFieldMappings`."]
+    #[inline]
+    pub fn contact_column_to_data_action_field_mappings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactColumnToDataActionFieldMapping>>) -> Self {
+        self.contact_column_to_data_action_field_mappings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIdField`."]
+    #[inline]
+    pub fn contact_id_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataAction`."]
+    #[inline]
+    pub fn data_action(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.data_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataNotFoundResolution`."]
+    #[inline]
+    pub fn data_not_found_resolution(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.data_not_found_resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchAnyConditions`."]
+    #[inline]
+    pub fn match_any_conditions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.match_any_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ConditionOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DataActionConditionPredicate>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `property`."]
+    #[inline]
+    pub fn property(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyType`."]
+    #[inline]
+    pub fn property_type(mut self, value: impl ::std::convert::Into<crate::ConditionPropertyType>) -> Self {
+        self.property_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subConditions`."]
+    #[inline]
+    pub fn sub_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TimeAndDateSubCondition>>) -> Self {
+        self.sub_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZoneId`."]
+    #[inline]
+    pub fn time_zone_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConditionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `valueType`."]
+    #[inline]
+    pub fn value_type(mut self, value: impl ::std::convert::Into<crate::ConditionValueType>) -> Self {
+        self.value_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Condition.operator` of the spec (`#/definitions/Condition/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -222,6 +358,18 @@ impl<'de> ::serde::Deserialize<'de> for ConditionOperator {
 impl crate::support::Model for ConditionOperator {
     const NAME: &'static str = "Condition.operator";
 }
+impl ConditionOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Condition.propertyType` of the spec (`#/definitions/Condition/properties/propertyType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -293,6 +441,18 @@ impl<'de> ::serde::Deserialize<'de> for ConditionPropertyType {
 }
 impl crate::support::Model for ConditionPropertyType {
     const NAME: &'static str = "Condition.propertyType";
+}
+impl ConditionPropertyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Condition.type` of the spec (`#/definitions/Condition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -386,6 +546,18 @@ impl<'de> ::serde::Deserialize<'de> for ConditionType {
 impl crate::support::Model for ConditionType {
     const NAME: &'static str = "Condition.type";
 }
+impl ConditionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Condition.valueType` of the spec (`#/definitions/Condition/properties/valueType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -457,4 +629,16 @@ impl<'de> ::serde::Deserialize<'de> for ConditionValueType {
 }
 impl crate::support::Model for ConditionValueType {
     const NAME: &'static str = "Condition.valueType";
+}
+impl ConditionValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConditionalGroupActivationCondition {
         crate::support::debug_struct(f, "ConditionalGroupActivationCondition", &[("operator", &self.operator), ("simpleMetric", &self.simple_metric), ("value", &self.value)], &self._nulls)
     }
 }
+impl ConditionalGroupActivationCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ConditionalGroupActivationConditionOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `simpleMetric`."]
+    #[inline]
+    pub fn simple_metric(mut self, value: impl ::std::convert::Into<crate::ConditionalGroupActivationSimpleMetric>) -> Self {
+        self.simple_metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConditionalGroupActivationCondition.operator` of the spec (`#/definitions/ConditionalGroupActivationCondition/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -133,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupActivationConditionOpera
 }
 impl crate::support::Model for ConditionalGroupActivationConditionOperator {
     const NAME: &'static str = "ConditionalGroupActivationCondition.operator";
+}
+impl ConditionalGroupActivationConditionOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

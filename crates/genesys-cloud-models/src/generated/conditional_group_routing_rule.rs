@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ConditionalGroupRoutingRule {
         crate::support::debug_struct(f, "ConditionalGroupRoutingRule", &[("conditionValue", &self.condition_value), ("groups", &self.groups), ("metric", &self.metric), ("operator", &self.operator), ("queue", &self.queue), ("waitSeconds", &self.wait_seconds)], &self._nulls)
     }
 }
+impl ConditionalGroupRoutingRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conditionValue`."]
+    #[inline]
+    pub fn condition_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.condition_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groups`."]
+    #[inline]
+    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MemberGroup>>) -> Self {
+        self.groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::ConditionalGroupRoutingRuleMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ConditionalGroupRoutingRuleOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitSeconds`."]
+    #[inline]
+    pub fn wait_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wait_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConditionalGroupRoutingRule.metric` of the spec (`#/definitions/ConditionalGroupRoutingRule/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -129,6 +187,18 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupRoutingRuleMetric {
 }
 impl crate::support::Model for ConditionalGroupRoutingRuleMetric {
     const NAME: &'static str = "ConditionalGroupRoutingRule.metric";
+}
+impl ConditionalGroupRoutingRuleMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConditionalGroupRoutingRule.operator` of the spec (`#/definitions/ConditionalGroupRoutingRule/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
@@ -201,4 +271,16 @@ impl<'de> ::serde::Deserialize<'de> for ConditionalGroupRoutingRuleOperator {
 }
 impl crate::support::Model for ConditionalGroupRoutingRuleOperator {
     const NAME: &'static str = "ConditionalGroupRoutingRule.operator";
+}
+impl ConditionalGroupRoutingRuleOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

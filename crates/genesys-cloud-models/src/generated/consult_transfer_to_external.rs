@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConsultTransferToExternal {
         crate::support::debug_struct(f, "ConsultTransferToExternal", &[("address", &self.address), ("consultingUserId", &self.consulting_user_id), ("speakTo", &self.speak_to)], &self._nulls)
     }
 }
+impl ConsultTransferToExternal {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultingUserId`."]
+    #[inline]
+    pub fn consulting_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.consulting_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `speakTo`."]
+    #[inline]
+    pub fn speak_to(mut self, value: impl ::std::convert::Into<crate::ConsultTransferToExternalSpeakTo>) -> Self {
+        self.speak_to = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConsultTransferToExternal.speakTo` of the spec (`#/definitions/ConsultTransferToExternal/properties/speakTo`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToExternalSpeakTo {
 }
 impl crate::support::Model for ConsultTransferToExternalSpeakTo {
     const NAME: &'static str = "ConsultTransferToExternal.speakTo";
+}
+impl ConsultTransferToExternalSpeakTo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

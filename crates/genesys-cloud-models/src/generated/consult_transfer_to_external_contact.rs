@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConsultTransferToExternalContact {
         crate::support::debug_struct(f, "ConsultTransferToExternalContact", &[("consultingUserId", &self.consulting_user_id), ("contactId", &self.contact_id), ("phoneType", &self.phone_type), ("speakTo", &self.speak_to)], &self._nulls)
     }
 }
+impl ConsultTransferToExternalContact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `consultingUserId`."]
+    #[inline]
+    pub fn consulting_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.consulting_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactId`."]
+    #[inline]
+    pub fn contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneType`."]
+    #[inline]
+    pub fn phone_type(mut self, value: impl ::std::convert::Into<crate::ConsultTransferToExternalContactPhoneType>) -> Self {
+        self.phone_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `speakTo`."]
+    #[inline]
+    pub fn speak_to(mut self, value: impl ::std::convert::Into<crate::ConsultTransferToExternalContactSpeakTo>) -> Self {
+        self.speak_to = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConsultTransferToExternalContact.phoneType` of the spec (`#/definitions/ConsultTransferToExternalContact/properties/phoneType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToExternalContactPhoneTyp
 impl crate::support::Model for ConsultTransferToExternalContactPhoneType {
     const NAME: &'static str = "ConsultTransferToExternalContact.phoneType";
 }
+impl ConsultTransferToExternalContactPhoneType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConsultTransferToExternalContact.speakTo` of the spec (`#/definitions/ConsultTransferToExternalContact/properties/speakTo`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -201,4 +259,16 @@ impl<'de> ::serde::Deserialize<'de> for ConsultTransferToExternalContactSpeakTo 
 }
 impl crate::support::Model for ConsultTransferToExternalContactSpeakTo {
     const NAME: &'static str = "ConsultTransferToExternalContact.speakTo";
+}
+impl ConsultTransferToExternalContactSpeakTo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

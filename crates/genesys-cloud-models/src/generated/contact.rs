@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for Contact {
         crate::support::debug_struct(f, "Contact", &[("address", &self.address), ("countryCode", &self.country_code), ("display", &self.display), ("extension", &self.extension), ("integration", &self.integration), ("mediaType", &self.media_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl Contact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `display`."]
+    #[inline]
+    pub fn display(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extension`."]
+    #[inline]
+    pub fn extension(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.extension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integration`."]
+    #[inline]
+    pub fn integration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ContactMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ContactType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Contact.mediaType` of the spec (`#/definitions/Contact/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "telephony-providers-edge", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -137,6 +201,18 @@ impl<'de> ::serde::Deserialize<'de> for ContactMediaType {
 }
 impl crate::support::Model for ContactMediaType {
     const NAME: &'static str = "Contact.mediaType";
+}
+impl ContactMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Contact.type` of the spec (`#/definitions/Contact/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "telephony-providers-edge", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
@@ -229,4 +305,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactType {
 }
 impl crate::support::Model for ContactType {
     const NAME: &'static str = "Contact.type";
+}
+impl ContactType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

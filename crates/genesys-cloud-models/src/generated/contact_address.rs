@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for ContactAddress {
         crate::support::debug_struct(f, "ContactAddress", &[("address1", &self.address1), ("address2", &self.address2), ("city", &self.city), ("countryCode", &self.country_code), ("postalCode", &self.postal_code), ("state", &self.state)], &self._nulls)
     }
 }
+impl ContactAddress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address1`."]
+    #[inline]
+    pub fn address1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `address2`."]
+    #[inline]
+    pub fn address2(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address2 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `city`."]
+    #[inline]
+    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `postalCode`."]
+    #[inline]
+    pub fn postal_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.postal_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ContactBulkSearchCriteria {
         crate::support::debug_struct(f, "ContactBulkSearchCriteria", &[("clauses", &self.clauses), ("filterType", &self.filter_type)], &self._nulls)
     }
 }
+impl ContactBulkSearchCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clauses`."]
+    #[inline]
+    pub fn clauses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactListFilterClause>>) -> Self {
+        self.clauses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterType`."]
+    #[inline]
+    pub fn filter_type(mut self, value: impl ::std::convert::Into<crate::ContactBulkSearchCriteriaFilterType>) -> Self {
+        self.filter_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactBulkSearchCriteria.filterType` of the spec (`#/definitions/ContactBulkSearchCriteria/properties/filterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactBulkSearchCriteriaFilterType {
 }
 impl crate::support::Model for ContactBulkSearchCriteriaFilterType {
     const NAME: &'static str = "ContactBulkSearchCriteria.filterType";
+}
+impl ContactBulkSearchCriteriaFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

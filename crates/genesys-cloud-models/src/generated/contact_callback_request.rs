@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ContactCallbackRequest {
         crate::support::debug_struct(f, "ContactCallbackRequest", &[("campaignId", &self.campaign_id), ("contactId", &self.contact_id), ("contactListId", &self.contact_list_id), ("phoneColumn", &self.phone_column), ("schedule", &self.schedule)], &self._nulls)
     }
 }
+impl ContactCallbackRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaignId`."]
+    #[inline]
+    pub fn campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactId`."]
+    #[inline]
+    pub fn contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListId`."]
+    #[inline]
+    pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumn`."]
+    #[inline]
+    pub fn phone_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}

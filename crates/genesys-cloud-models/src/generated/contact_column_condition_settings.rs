@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ContactColumnConditionSettings {
         crate::support::debug_struct(f, "ContactColumnConditionSettings", &[("columnName", &self.column_name), ("operator", &self.operator), ("value", &self.value), ("valueType", &self.value_type)], &self._nulls)
     }
 }
+impl ContactColumnConditionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columnName`."]
+    #[inline]
+    pub fn column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ContactColumnConditionSettingsOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `valueType`."]
+    #[inline]
+    pub fn value_type(mut self, value: impl ::std::convert::Into<crate::ContactColumnConditionSettingsValueType>) -> Self {
+        self.value_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactColumnConditionSettings.operator` of the spec (`#/definitions/ContactColumnConditionSettings/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -154,6 +200,18 @@ impl<'de> ::serde::Deserialize<'de> for ContactColumnConditionSettingsOperator {
 impl crate::support::Model for ContactColumnConditionSettingsOperator {
     const NAME: &'static str = "ContactColumnConditionSettings.operator";
 }
+impl ContactColumnConditionSettingsOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ContactColumnConditionSettings.valueType` of the spec (`#/definitions/ContactColumnConditionSettings/properties/valueType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -225,4 +283,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactColumnConditionSettingsValueType 
 }
 impl crate::support::Model for ContactColumnConditionSettingsValueType {
     const NAME: &'static str = "ContactColumnConditionSettings.valueType";
+}
+impl ContactColumnConditionSettingsValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

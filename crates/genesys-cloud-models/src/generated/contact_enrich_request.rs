@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ContactEnrichRequest {
         crate::support::debug_struct(f, "ContactEnrichRequest", &[("action", &self.action), ("contact", &self.contact), ("division", &self.division), ("fieldRules", &self.field_rules), ("id", &self.id), ("matchingIdentifiers", &self.matching_identifiers), ("options", &self.options)], &self._nulls)
     }
 }
+impl ContactEnrichRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::ContactEnrichRequestAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contact`."]
+    #[inline]
+    pub fn contact(mut self, value: impl ::std::convert::Into<crate::ExternalContact>) -> Self {
+        self.contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableStarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fieldRules`."]
+    #[inline]
+    pub fn field_rules(mut self, value: impl ::std::convert::Into<crate::EnrichFieldRules>) -> Self {
+        self.field_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchingIdentifiers`."]
+    #[inline]
+    pub fn matching_identifiers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactIdentifier>>) -> Self {
+        self.matching_identifiers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `options`."]
+    #[inline]
+    pub fn options(mut self, value: impl ::std::convert::Into<crate::ContactEnrichOptions>) -> Self {
+        self.options = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactEnrichRequest.action` of the spec (`#/definitions/ContactEnrichRequest/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactEnrichRequestAction {
 }
 impl crate::support::Model for ContactEnrichRequestAction {
     const NAME: &'static str = "ContactEnrichRequest.action";
+}
+impl ContactEnrichRequestAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

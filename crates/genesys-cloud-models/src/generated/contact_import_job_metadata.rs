@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ContactImportJobMetadata {
         crate::support::debug_struct(f, "ContactImportJobMetadata", &[("dryRunFailedCount", &self.dry_run_failed_count), ("dryRunReportDownloadUrl", &self.dry_run_report_download_url), ("dryRunSuccessCount", &self.dry_run_success_count), ("fileName", &self.file_name), ("importFailedCount", &self.import_failed_count), ("importReportDownloadUrl", &self.import_report_download_url), ("importSuccessCount", &self.import_success_count)], &self._nulls)
     }
 }
+impl ContactImportJobMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dryRunFailedCount`."]
+    #[inline]
+    pub fn dry_run_failed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dry_run_failed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dryRunReportDownloadUrl`."]
+    #[inline]
+    pub fn dry_run_report_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dry_run_report_download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dryRunSuccessCount`."]
+    #[inline]
+    pub fn dry_run_success_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dry_run_success_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importFailedCount`."]
+    #[inline]
+    pub fn import_failed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.import_failed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importReportDownloadUrl`."]
+    #[inline]
+    pub fn import_report_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.import_report_download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importSuccessCount`."]
+    #[inline]
+    pub fn import_success_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.import_success_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ContactImportJobResponse {
         crate::support::debug_struct(f, "ContactImportJobResponse", &[("dateCreated", &self.date_created), ("division", &self.division), ("executionStep", &self.execution_step), ("id", &self.id), ("metadata", &self.metadata), ("selfUri", &self.self_uri), ("settings", &self.settings), ("status", &self.status), ("statusDetails", &self.status_details)], &self._nulls)
     }
 }
+impl ContactImportJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::StarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionStep`."]
+    #[inline]
+    pub fn execution_step(mut self, value: impl ::std::convert::Into<crate::ContactImportJobResponseExecutionStep>) -> Self {
+        self.execution_step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::ContactImportJobMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `settings`."]
+    #[inline]
+    pub fn settings(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ContactImportJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusDetails`."]
+    #[inline]
+    pub fn status_details(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_details = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactImportJobResponse.executionStep` of the spec (`#/definitions/ContactImportJobResponse/properties/executionStep`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -145,6 +221,18 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobResponseExecutionStep {
 }
 impl crate::support::Model for ContactImportJobResponseExecutionStep {
     const NAME: &'static str = "ContactImportJobResponse.executionStep";
+}
+impl ContactImportJobResponseExecutionStep {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ContactImportJobResponse.status` of the spec (`#/definitions/ContactImportJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
@@ -221,4 +309,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactImportJobResponseStatus {
 }
 impl crate::support::Model for ContactImportJobResponseStatus {
     const NAME: &'static str = "ContactImportJobResponse.status";
+}
+impl ContactImportJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

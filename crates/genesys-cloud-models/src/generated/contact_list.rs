@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for ContactList {
         crate::support::debug_struct(f, "ContactList", &[("attemptLimits", &self.attempt_limits), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("columnDataTypeSpecifications", &self.column_data_type_specifications), ("columnNames", &self.column_names), ("dateCreated", &self.date_created), ("dateExpiration", &self.date_expiration), ("dateModified", &self.date_modified), ("division", &self.division), ("emailColumns", &self.email_columns), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("phoneColumns", &self.phone_columns), ("previewModeAcceptedValues", &self.preview_mode_accepted_values), ("previewModeColumnName", &self.preview_mode_column_name), ("retentionDays", &self.retention_days), ("retentionType", &self.retention_type), ("selfUri", &self.self_uri), ("size", &self.size), ("timeZone", &self.time_zone), ("trimWhitespace", &self.trim_whitespace), ("version", &self.version), ("whatsAppColumns", &self.whats_app_columns), ("zipCodeColumnName", &self.zip_code_column_name)], &self._nulls)
     }
 }
+impl ContactList {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attemptLimits`."]
+    #[inline]
+    pub fn attempt_limits(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.attempt_limits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `automaticTimeZoneMapping`."]
+    #[inline]
+    pub fn automatic_time_zone_mapping(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.automatic_time_zone_mapping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `columnDataTypeSpecifications`."]
+    #[inline]
+    pub fn column_data_type_specifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ColumnDataTypeSpecification>>) -> Self {
+        self.column_data_type_specifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `columnNames`."]
+    #[inline]
+    pub fn column_names(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.column_names = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpiration`."]
+    #[inline]
+    pub fn date_expiration(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expiration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailColumns`."]
+    #[inline]
+    pub fn email_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailColumn>>) -> Self {
+        self.email_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importStatus`."]
+    #[inline]
+    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::ImportStatus>) -> Self {
+        self.import_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumns`."]
+    #[inline]
+    pub fn phone_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactPhoneNumberColumn>>) -> Self {
+        self.phone_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewModeAcceptedValues`."]
+    #[inline]
+    pub fn preview_mode_accepted_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.preview_mode_accepted_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewModeColumnName`."]
+    #[inline]
+    pub fn preview_mode_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_mode_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionDays`."]
+    #[inline]
+    pub fn retention_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.retention_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionType`."]
+    #[inline]
+    pub fn retention_type(mut self, value: impl ::std::convert::Into<crate::ContactListRetentionType>) -> Self {
+        self.retention_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `size`."]
+    #[inline]
+    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trimWhitespace`."]
+    #[inline]
+    pub fn trim_whitespace(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.trim_whitespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppColumns`."]
+    #[inline]
+    pub fn whats_app_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WhatsAppColumn>>) -> Self {
+        self.whats_app_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zipCodeColumnName`."]
+    #[inline]
+    pub fn zip_code_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.zip_code_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactList.retentionType` of the spec (`#/definitions/ContactList/properties/retentionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -205,4 +371,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactListRetentionType {
 }
 impl crate::support::Model for ContactListRetentionType {
     const NAME: &'static str = "ContactList.retentionType";
+}
+impl ContactListRetentionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

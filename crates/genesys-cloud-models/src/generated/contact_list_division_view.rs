@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for ContactListDivisionView {
         crate::support::debug_struct(f, "ContactListDivisionView", &[("columnNames", &self.column_names), ("division", &self.division), ("emailColumns", &self.email_columns), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("phoneColumns", &self.phone_columns), ("selfUri", &self.self_uri), ("size", &self.size), ("whatsAppColumns", &self.whats_app_columns)], &self._nulls)
     }
 }
+impl ContactListDivisionView {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columnNames`."]
+    #[inline]
+    pub fn column_names(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.column_names = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailColumns`."]
+    #[inline]
+    pub fn email_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailColumn>>) -> Self {
+        self.email_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importStatus`."]
+    #[inline]
+    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::ImportStatus>) -> Self {
+        self.import_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumns`."]
+    #[inline]
+    pub fn phone_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactPhoneNumberColumn>>) -> Self {
+        self.phone_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `size`."]
+    #[inline]
+    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppColumns`."]
+    #[inline]
+    pub fn whats_app_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WhatsAppColumn>>) -> Self {
+        self.whats_app_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+}

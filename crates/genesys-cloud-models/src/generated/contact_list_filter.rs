@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ContactListFilter {
         crate::support::debug_struct(f, "ContactListFilter", &[("clauses", &self.clauses), ("contactList", &self.contact_list), ("contactListTemplate", &self.contact_list_template), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("filterType", &self.filter_type), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("sourceType", &self.source_type), ("version", &self.version)], &self._nulls)
     }
 }
+impl ContactListFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clauses`."]
+    #[inline]
+    pub fn clauses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactListFilterClause>>) -> Self {
+        self.clauses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactList`."]
+    #[inline]
+    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListTemplate`."]
+    #[inline]
+    pub fn contact_list_template(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact_list_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterType`."]
+    #[inline]
+    pub fn filter_type(mut self, value: impl ::std::convert::Into<crate::ContactListFilterFilterType>) -> Self {
+        self.filter_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceType`."]
+    #[inline]
+    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::ContactListFilterSourceType>) -> Self {
+        self.source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactListFilter.filterType` of the spec (`#/definitions/ContactListFilter/properties/filterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -150,6 +238,18 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterFilterType {
 impl crate::support::Model for ContactListFilterFilterType {
     const NAME: &'static str = "ContactListFilter.filterType";
 }
+impl ContactListFilterFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ContactListFilter.sourceType` of the spec (`#/definitions/ContactListFilter/properties/sourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -213,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterSourceType {
 }
 impl crate::support::Model for ContactListFilterSourceType {
     const NAME: &'static str = "ContactListFilter.sourceType";
+}
+impl ContactListFilterSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

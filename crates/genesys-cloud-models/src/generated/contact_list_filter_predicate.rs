@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ContactListFilterPredicate {
         crate::support::debug_struct(f, "ContactListFilterPredicate", &[("column", &self.column), ("columnType", &self.column_type), ("inverted", &self.inverted), ("operator", &self.operator), ("range", &self.range), ("value", &self.value)], &self._nulls)
     }
 }
+impl ContactListFilterPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `column`."]
+    #[inline]
+    pub fn column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `columnType`."]
+    #[inline]
+    pub fn column_type(mut self, value: impl ::std::convert::Into<crate::ContactListFilterPredicateColumnType>) -> Self {
+        self.column_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ContactListFilterPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::ContactListFilterRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactListFilterPredicate.columnType` of the spec (`#/definitions/ContactListFilterPredicate/properties/columnType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -129,6 +187,18 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterPredicateColumnType {
 }
 impl crate::support::Model for ContactListFilterPredicateColumnType {
     const NAME: &'static str = "ContactListFilterPredicate.columnType";
+}
+impl ContactListFilterPredicateColumnType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ContactListFilterPredicate.operator` of the spec (`#/definitions/ContactListFilterPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -233,4 +303,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactListFilterPredicateOperator {
 }
 impl crate::support::Model for ContactListFilterPredicateOperator {
     const NAME: &'static str = "ContactListFilterPredicate.operator";
+}
+impl ContactListFilterPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

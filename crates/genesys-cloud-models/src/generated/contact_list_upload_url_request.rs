@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for ContactListUploadUrlRequest {
         crate::support::debug_struct(f, "ContactListUploadUrlRequest", &[("clearSystemData", &self.clear_system_data), ("contactIdName", &self.contact_id_name), ("contentType", &self.content_type), ("divisionIdForTargetContactLists", &self.division_id_for_target_contact_lists), ("fileSpecificationTemplateId", &self.file_specification_template_id), ("id", &self.id), ("importTemplateId", &self.import_template_id), ("listNamePrefix", &self.list_name_prefix), ("retentionDateExpirationColumn", &self.retention_date_expiration_column), ("retentionDaysColumn", &self.retention_days_column), ("retentionTypeColumn", &self.retention_type_column), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }
 }
+impl ContactListUploadUrlRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clearSystemData`."]
+    #[inline]
+    pub fn clear_system_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.clear_system_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIdName`."]
+    #[inline]
+    pub fn contact_id_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIdForTargetContactLists`."]
+    #[inline]
+    pub fn division_id_for_target_contact_lists(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id_for_target_contact_lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileSpecificationTemplateId`."]
+    #[inline]
+    pub fn file_specification_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_specification_template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importTemplateId`."]
+    #[inline]
+    pub fn import_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.import_template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listNamePrefix`."]
+    #[inline]
+    pub fn list_name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_name_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionDateExpirationColumn`."]
+    #[inline]
+    pub fn retention_date_expiration_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.retention_date_expiration_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionDaysColumn`."]
+    #[inline]
+    pub fn retention_days_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.retention_days_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionTypeColumn`."]
+    #[inline]
+    pub fn retention_type_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.retention_type_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signedUrlTimeoutSeconds`."]
+    #[inline]
+    pub fn signed_url_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.signed_url_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ContactSort {
         crate::support::debug_struct(f, "ContactSort", &[("direction", &self.direction), ("fieldName", &self.field_name), ("numeric", &self.numeric)], &self._nulls)
     }
 }
+impl ContactSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ContactSortDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fieldName`."]
+    #[inline]
+    pub fn field_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numeric`."]
+    #[inline]
+    pub fn numeric(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.numeric = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactSort.direction` of the spec (`#/definitions/ContactSort/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound"))))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactSortDirection {
 }
 impl crate::support::Model for ContactSortDirection {
     const NAME: &'static str = "ContactSort.direction";
+}
+impl ContactSortDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

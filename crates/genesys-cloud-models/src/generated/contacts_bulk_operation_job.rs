@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ContactsBulkOperationJob {
         crate::support::debug_struct(f, "ContactsBulkOperationJob", &[("completedRecords", &self.completed_records), ("downloadURI", &self.download_uri), ("failureReason", &self.failure_reason), ("id", &self.id), ("percentComplete", &self.percent_complete), ("selfUri", &self.self_uri), ("state", &self.state), ("totalRecords", &self.total_records), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ContactsBulkOperationJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `completedRecords`."]
+    #[inline]
+    pub fn completed_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completed_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadURI`."]
+    #[inline]
+    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentComplete`."]
+    #[inline]
+    pub fn percent_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percent_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ContactsBulkOperationJobState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRecords`."]
+    #[inline]
+    pub fn total_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ContactsBulkOperationJobType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContactsBulkOperationJob.state` of the spec (`#/definitions/ContactsBulkOperationJob/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -146,6 +222,18 @@ impl<'de> ::serde::Deserialize<'de> for ContactsBulkOperationJobState {
 impl crate::support::Model for ContactsBulkOperationJobState {
     const NAME: &'static str = "ContactsBulkOperationJob.state";
 }
+impl ContactsBulkOperationJobState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ContactsBulkOperationJob.type` of the spec (`#/definitions/ContactsBulkOperationJob/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -209,4 +297,16 @@ impl<'de> ::serde::Deserialize<'de> for ContactsBulkOperationJobType {
 }
 impl crate::support::Model for ContactsBulkOperationJobType {
     const NAME: &'static str = "ContactsBulkOperationJob.type";
+}
+impl ContactsBulkOperationJobType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

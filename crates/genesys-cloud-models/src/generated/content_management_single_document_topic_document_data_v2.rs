@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for ContentManagementSingleDocumentTopicDocumentDataV2 {
         crate::support::debug_struct(f, "ContentManagementSingleDocumentTopicDocumentDataV2", &[("changeNumber", &self.change_number), ("contentLength", &self.content_length), ("contentType", &self.content_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateUploaded", &self.date_uploaded), ("filename", &self.filename), ("id", &self.id), ("lockInfo", &self.lock_info), ("name", &self.name), ("selfUri", &self.self_uri), ("uploadedBy", &self.uploaded_by), ("workspace", &self.workspace)], &self._nulls)
     }
 }
+impl ContentManagementSingleDocumentTopicDocumentDataV2 {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `changeNumber`."]
+    #[inline]
+    pub fn change_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.change_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentLength`."]
+    #[inline]
+    pub fn content_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.content_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::ContentManagementSingleDocumentTopicUserData>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateUploaded`."]
+    #[inline]
+    pub fn date_uploaded(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_uploaded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filename`."]
+    #[inline]
+    pub fn filename(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.filename = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lockInfo`."]
+    #[inline]
+    pub fn lock_info(mut self, value: impl ::std::convert::Into<crate::ContentManagementSingleDocumentTopicLockData>) -> Self {
+        self.lock_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadedBy`."]
+    #[inline]
+    pub fn uploaded_by(mut self, value: impl ::std::convert::Into<crate::ContentManagementSingleDocumentTopicUserData>) -> Self {
+        self.uploaded_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workspace`."]
+    #[inline]
+    pub fn workspace(mut self, value: impl ::std::convert::Into<crate::ContentManagementSingleDocumentTopicWorkspaceData>) -> Self {
+        self.workspace = ::std::option::Option::Some(value.into());
+        self
+    }
+}

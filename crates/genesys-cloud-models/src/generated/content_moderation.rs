@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ContentModeration {
         crate::support::debug_struct(f, "ContentModeration", &[("categories", &self.categories), ("flag", &self.flag)], &self._nulls)
     }
 }
+impl ContentModeration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `categories`."]
+    #[inline]
+    pub fn categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flag`."]
+    #[inline]
+    pub fn flag(mut self, value: impl ::std::convert::Into<crate::ContentModerationFlag>) -> Self {
+        self.flag = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContentModeration.flag` of the spec (`#/definitions/ContentModeration/properties/flag`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for ContentModerationFlag {
 }
 impl crate::support::Model for ContentModerationFlag {
     const NAME: &'static str = "ContentModeration.flag";
+}
+impl ContentModerationFlag {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

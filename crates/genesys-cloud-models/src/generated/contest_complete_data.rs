@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ContestCompleteData {
         crate::support::debug_struct(f, "ContestCompleteData", &[("anonymization", &self.anonymization), ("dateEnd", &self.date_end), ("metrics", &self.metrics), ("prizes", &self.prizes), ("winners", &self.winners)], &self._nulls)
     }
 }
+impl ContestCompleteData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `anonymization`."]
+    #[inline]
+    pub fn anonymization(mut self, value: impl ::std::convert::Into<crate::ContestCompleteDataAnonymization>) -> Self {
+        self.anonymization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestDataMetrics>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prizes`."]
+    #[inline]
+    pub fn prizes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestDataPrizes>>) -> Self {
+        self.prizes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `winners`."]
+    #[inline]
+    pub fn winners(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestDataWinners>>) -> Self {
+        self.winners = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContestCompleteData.anonymization` of the spec (`#/definitions/ContestCompleteData/properties/anonymization`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "employee-engagement")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for ContestCompleteDataAnonymization {
 }
 impl crate::support::Model for ContestCompleteDataAnonymization {
     const NAME: &'static str = "ContestCompleteData.anonymization";
+}
+impl ContestCompleteDataAnonymization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

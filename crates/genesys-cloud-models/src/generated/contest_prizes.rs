@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for ContestPrizes {
         crate::support::debug_struct(f, "ContestPrizes", &[("description", &self.description), ("imageId", &self.image_id), ("imageUrl", &self.image_url), ("name", &self.name), ("tier", &self.tier), ("winnersCount", &self.winners_count)], &self._nulls)
     }
 }
+impl ContestPrizes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imageId`."]
+    #[inline]
+    pub fn image_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imageUrl`."]
+    #[inline]
+    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tier`."]
+    #[inline]
+    pub fn tier(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.tier = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `winnersCount`."]
+    #[inline]
+    pub fn winners_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.winners_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

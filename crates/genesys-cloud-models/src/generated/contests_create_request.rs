@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for ContestsCreateRequest {
         crate::support::debug_struct(f, "ContestsCreateRequest", &[("announcementTimezone", &self.announcement_timezone), ("anonymization", &self.anonymization), ("dateAnnounced", &self.date_announced), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("metrics", &self.metrics), ("participantIds", &self.participant_ids), ("prizes", &self.prizes), ("profileId", &self.profile_id), ("selfUri", &self.self_uri), ("title", &self.title), ("winningCriteria", &self.winning_criteria)], &self._nulls)
     }
 }
+impl ContestsCreateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `announcementTimezone`."]
+    #[inline]
+    pub fn announcement_timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.announcement_timezone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `anonymization`."]
+    #[inline]
+    pub fn anonymization(mut self, value: impl ::std::convert::Into<crate::ContestsCreateRequestAnonymization>) -> Self {
+        self.anonymization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAnnounced`."]
+    #[inline]
+    pub fn date_announced(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_announced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestMetrics>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantIds`."]
+    #[inline]
+    pub fn participant_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.participant_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prizes`."]
+    #[inline]
+    pub fn prizes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestPrizes>>) -> Self {
+        self.prizes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `profileId`."]
+    #[inline]
+    pub fn profile_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.profile_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `winningCriteria`."]
+    #[inline]
+    pub fn winning_criteria(mut self, value: impl ::std::convert::Into<crate::ContestsCreateRequestWinningCriteria>) -> Self {
+        self.winning_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContestsCreateRequest.anonymization` of the spec (`#/definitions/ContestsCreateRequest/properties/anonymization`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -170,6 +282,18 @@ impl<'de> ::serde::Deserialize<'de> for ContestsCreateRequestAnonymization {
 impl crate::support::Model for ContestsCreateRequestAnonymization {
     const NAME: &'static str = "ContestsCreateRequest.anonymization";
 }
+impl ContestsCreateRequestAnonymization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ContestsCreateRequest.winningCriteria` of the spec (`#/definitions/ContestsCreateRequest/properties/winningCriteria`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -233,4 +357,16 @@ impl<'de> ::serde::Deserialize<'de> for ContestsCreateRequestWinningCriteria {
 }
 impl crate::support::Model for ContestsCreateRequestWinningCriteria {
     const NAME: &'static str = "ContestsCreateRequest.winningCriteria";
+}
+impl ContestsCreateRequestWinningCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for ContestsEssentials {
         crate::support::debug_struct(f, "ContestsEssentials", &[("dateAnnounced", &self.date_announced), ("dateCancelled", &self.date_cancelled), ("dateEnd", &self.date_end), ("dateFinalized", &self.date_finalized), ("dateModified", &self.date_modified), ("dateScoresModified", &self.date_scores_modified), ("dateStart", &self.date_start), ("id", &self.id), ("metrics", &self.metrics), ("participantCount", &self.participant_count), ("profile", &self.profile), ("requestingParticipantContestInfo", &self.requesting_participant_contest_info), ("selfUri", &self.self_uri), ("status", &self.status), ("title", &self.title)], &self._nulls)
     }
 }
+impl ContestsEssentials {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateAnnounced`."]
+    #[inline]
+    pub fn date_announced(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_announced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCancelled`."]
+    #[inline]
+    pub fn date_cancelled(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_cancelled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateFinalized`."]
+    #[inline]
+    pub fn date_finalized(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_finalized = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateScoresModified`."]
+    #[inline]
+    pub fn date_scores_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_scores_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestMetrics>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantCount`."]
+    #[inline]
+    pub fn participant_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.participant_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `profile`."]
+    #[inline]
+    pub fn profile(mut self, value: impl ::std::convert::Into<crate::ContestProfile>) -> Self {
+        self.profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestingParticipantContestInfo`."]
+    #[inline]
+    pub fn requesting_participant_contest_info(mut self, value: impl ::std::convert::Into<crate::ContestRequesingParticipantDailyInfo>) -> Self {
+        self.requesting_participant_contest_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ContestsEssentialsStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContestsEssentials.status` of the spec (`#/definitions/ContestsEssentials/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -181,4 +293,16 @@ impl<'de> ::serde::Deserialize<'de> for ContestsEssentialsStatus {
 }
 impl crate::support::Model for ContestsEssentialsStatus {
     const NAME: &'static str = "ContestsEssentials.status";
+}
+impl ContestsEssentialsStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ContestsFinalizeRequest {
         crate::support::debug_struct(f, "ContestsFinalizeRequest", &[("disqualifiedAgents", &self.disqualified_agents), ("status", &self.status), ("winners", &self.winners)], &self._nulls)
     }
 }
+impl ContestsFinalizeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `disqualifiedAgents`."]
+    #[inline]
+    pub fn disqualified_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestDisqualifiedAgents>>) -> Self {
+        self.disqualified_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ContestsFinalizeRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `winners`."]
+    #[inline]
+    pub fn winners(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestWinnersRequest>>) -> Self {
+        self.winners = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContestsFinalizeRequest.status` of the spec (`#/definitions/ContestsFinalizeRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for ContestsFinalizeRequestStatus {
 }
 impl crate::support::Model for ContestsFinalizeRequestStatus {
     const NAME: &'static str = "ContestsFinalizeRequest.status";
+}
+impl ContestsFinalizeRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

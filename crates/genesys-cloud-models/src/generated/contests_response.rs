@@ -142,6 +142,178 @@ impl ::std::fmt::Debug for ContestsResponse {
         crate::support::debug_struct(f, "ContestsResponse", &[("announcementTimezone", &self.announcement_timezone), ("anonymization", &self.anonymization), ("createdBy", &self.created_by), ("dateAnnounced", &self.date_announced), ("dateCancelled", &self.date_cancelled), ("dateEnd", &self.date_end), ("dateFinalized", &self.date_finalized), ("dateModified", &self.date_modified), ("dateScoresModified", &self.date_scores_modified), ("dateStart", &self.date_start), ("description", &self.description), ("disqualifiedAgents", &self.disqualified_agents), ("division", &self.division), ("id", &self.id), ("metrics", &self.metrics), ("participantCount", &self.participant_count), ("participants", &self.participants), ("prizes", &self.prizes), ("profile", &self.profile), ("selfUri", &self.self_uri), ("status", &self.status), ("title", &self.title), ("version", &self.version), ("winners", &self.winners), ("winningCriteria", &self.winning_criteria)], &self._nulls)
     }
 }
+impl ContestsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `announcementTimezone`."]
+    #[inline]
+    pub fn announcement_timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.announcement_timezone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `anonymization`."]
+    #[inline]
+    pub fn anonymization(mut self, value: impl ::std::convert::Into<crate::ContestsResponseAnonymization>) -> Self {
+        self.anonymization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAnnounced`."]
+    #[inline]
+    pub fn date_announced(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_announced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCancelled`."]
+    #[inline]
+    pub fn date_cancelled(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_cancelled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateFinalized`."]
+    #[inline]
+    pub fn date_finalized(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_finalized = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateScoresModified`."]
+    #[inline]
+    pub fn date_scores_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_scores_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disqualifiedAgents`."]
+    #[inline]
+    pub fn disqualified_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestDisqualifiedAgents>>) -> Self {
+        self.disqualified_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestMetrics>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantCount`."]
+    #[inline]
+    pub fn participant_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.participant_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prizes`."]
+    #[inline]
+    pub fn prizes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestPrizes>>) -> Self {
+        self.prizes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `profile`."]
+    #[inline]
+    pub fn profile(mut self, value: impl ::std::convert::Into<crate::ContestProfile>) -> Self {
+        self.profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ContestsResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `winners`."]
+    #[inline]
+    pub fn winners(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestWinners>>) -> Self {
+        self.winners = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `winningCriteria`."]
+    #[inline]
+    pub fn winning_criteria(mut self, value: impl ::std::convert::Into<crate::ContestsResponseWinningCriteria>) -> Self {
+        self.winning_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ContestsResponse.anonymization` of the spec (`#/definitions/ContestsResponse/properties/anonymization`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -209,6 +381,18 @@ impl<'de> ::serde::Deserialize<'de> for ContestsResponseAnonymization {
 }
 impl crate::support::Model for ContestsResponseAnonymization {
     const NAME: &'static str = "ContestsResponse.anonymization";
+}
+impl ContestsResponseAnonymization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ContestsResponse.status` of the spec (`#/definitions/ContestsResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
@@ -290,6 +474,18 @@ impl<'de> ::serde::Deserialize<'de> for ContestsResponseStatus {
 impl crate::support::Model for ContestsResponseStatus {
     const NAME: &'static str = "ContestsResponse.status";
 }
+impl ContestsResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ContestsResponse.winningCriteria` of the spec (`#/definitions/ContestsResponse/properties/winningCriteria`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -353,4 +549,16 @@ impl<'de> ::serde::Deserialize<'de> for ContestsResponseWinningCriteria {
 }
 impl crate::support::Model for ContestsResponseWinningCriteria {
     const NAME: &'static str = "ContestsResponse.winningCriteria";
+}
+impl ContestsResponseWinningCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

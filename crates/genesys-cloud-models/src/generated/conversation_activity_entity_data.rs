@@ -134,6 +134,166 @@ impl ::std::fmt::Debug for ConversationActivityEntityData {
         crate::support::debug_struct(f, "ConversationActivityEntityData", &[("activeRouting", &self.active_routing), ("activityDate", &self.activity_date), ("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("conversationId", &self.conversation_id), ("convertedFrom", &self.converted_from), ("convertedTo", &self.converted_to), ("direction", &self.direction), ("dnis", &self.dnis), ("mediaType", &self.media_type), ("metric", &self.metric), ("participantName", &self.participant_name), ("queueId", &self.queue_id), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutings", &self.requested_routings), ("routingPriority", &self.routing_priority), ("scoredAgents", &self.scored_agents), ("sessionId", &self.session_id), ("teamId", &self.team_id), ("usedRouting", &self.used_routing), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl ConversationActivityEntityData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeRouting`."]
+    #[inline]
+    pub fn active_routing(mut self, value: impl ::std::convert::Into<crate::ConversationActivityEntityDataActiveRouting>) -> Self {
+        self.active_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityDate`."]
+    #[inline]
+    pub fn activity_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.activity_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `convertedFrom`."]
+    #[inline]
+    pub fn converted_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.converted_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `convertedTo`."]
+    #[inline]
+    pub fn converted_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.converted_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ConversationActivityEntityDataDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationActivityEntityDataMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::ConversationActivityEntityDataMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantName`."]
+    #[inline]
+    pub fn participant_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedLanguageId`."]
+    #[inline]
+    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.requested_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingSkillIds`."]
+    #[inline]
+    pub fn requested_routing_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutings`."]
+    #[inline]
+    pub fn requested_routings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingPriority`."]
+    #[inline]
+    pub fn routing_priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationActivityScoredAgent>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usedRouting`."]
+    #[inline]
+    pub fn used_routing(mut self, value: impl ::std::convert::Into<crate::ConversationActivityEntityDataUsedRouting>) -> Self {
+        self.used_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationActivityEntityData.activeRouting` of the spec (`#/definitions/ConversationActivityEntityData/properties/activeRouting`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -226,6 +386,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityDataActiveRout
 impl crate::support::Model for ConversationActivityEntityDataActiveRouting {
     const NAME: &'static str = "ConversationActivityEntityData.activeRouting";
 }
+impl ConversationActivityEntityDataActiveRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationActivityEntityData.direction` of the spec (`#/definitions/ConversationActivityEntityData/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -289,6 +461,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityDataDirection 
 }
 impl crate::support::Model for ConversationActivityEntityDataDirection {
     const NAME: &'static str = "ConversationActivityEntityData.direction";
+}
+impl ConversationActivityEntityDataDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationActivityEntityData.mediaType` of the spec (`#/definitions/ConversationActivityEntityData/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -390,6 +574,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityDataMediaType 
 impl crate::support::Model for ConversationActivityEntityDataMediaType {
     const NAME: &'static str = "ConversationActivityEntityData.mediaType";
 }
+impl ConversationActivityEntityDataMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationActivityEntityData.metric` of the spec (`#/definitions/ConversationActivityEntityData/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -465,6 +661,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityDataMetric {
 }
 impl crate::support::Model for ConversationActivityEntityDataMetric {
     const NAME: &'static str = "ConversationActivityEntityData.metric";
+}
+impl ConversationActivityEntityDataMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationActivityEntityData.usedRouting` of the spec (`#/definitions/ConversationActivityEntityData/properties/usedRouting`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -557,4 +765,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityEntityDataUsedRoutin
 }
 impl crate::support::Model for ConversationActivityEntityDataUsedRouting {
     const NAME: &'static str = "ConversationActivityEntityData.usedRouting";
+}
+impl ConversationActivityEntityDataUsedRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

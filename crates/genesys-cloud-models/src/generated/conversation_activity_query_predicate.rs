@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConversationActivityQueryPredicate {
         crate::support::debug_struct(f, "ConversationActivityQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl ConversationActivityQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<crate::ConversationActivityQueryPredicateDimension>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ConversationActivityQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationActivityQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationActivityQueryPredicate.dimension` of the spec (`#/definitions/ConversationActivityQueryPredicate/properties/dimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -202,6 +248,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityQueryPredicateDimens
 impl crate::support::Model for ConversationActivityQueryPredicateDimension {
     const NAME: &'static str = "ConversationActivityQueryPredicate.dimension";
 }
+impl ConversationActivityQueryPredicateDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationActivityQueryPredicate.operator` of the spec (`#/definitions/ConversationActivityQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -270,6 +328,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityQueryPredicateOperat
 impl crate::support::Model for ConversationActivityQueryPredicateOperator {
     const NAME: &'static str = "ConversationActivityQueryPredicate.operator";
 }
+impl ConversationActivityQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationActivityQueryPredicate.type` of the spec (`#/definitions/ConversationActivityQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -337,4 +407,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationActivityQueryPredicateType {
 }
 impl crate::support::Model for ConversationActivityQueryPredicateType {
     const NAME: &'static str = "ConversationActivityQueryPredicate.type";
+}
+impl ConversationActivityQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for ConversationAppSettings {
         crate::support::debug_struct(f, "ConversationAppSettings", &[("autoStart", &self.auto_start), ("conversationClear", &self.conversation_clear), ("conversationDisconnect", &self.conversation_disconnect), ("enabled", &self.enabled), ("humanize", &self.humanize), ("markdown", &self.markdown), ("notifications", &self.notifications), ("sessionDurationSeconds", &self.session_duration_seconds), ("showAgentTypingIndicator", &self.show_agent_typing_indicator), ("showUserTypingIndicator", &self.show_user_typing_indicator)], &self._nulls)
     }
 }
+impl ConversationAppSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `autoStart`."]
+    #[inline]
+    pub fn auto_start(mut self, value: impl ::std::convert::Into<crate::AutoStart>) -> Self {
+        self.auto_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationClear`."]
+    #[inline]
+    pub fn conversation_clear(mut self, value: impl ::std::convert::Into<crate::ConversationClearSettings>) -> Self {
+        self.conversation_clear = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationDisconnect`."]
+    #[inline]
+    pub fn conversation_disconnect(mut self, value: impl ::std::convert::Into<crate::ConversationDisconnectSettings>) -> Self {
+        self.conversation_disconnect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `humanize`."]
+    #[inline]
+    pub fn humanize(mut self, value: impl ::std::convert::Into<crate::Humanize>) -> Self {
+        self.humanize = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markdown`."]
+    #[inline]
+    pub fn markdown(mut self, value: impl ::std::convert::Into<crate::Markdown>) -> Self {
+        self.markdown = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifications`."]
+    #[inline]
+    pub fn notifications(mut self, value: impl ::std::convert::Into<crate::NotificationsSettings>) -> Self {
+        self.notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionDurationSeconds`."]
+    #[inline]
+    pub fn session_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.session_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showAgentTypingIndicator`."]
+    #[inline]
+    pub fn show_agent_typing_indicator(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_agent_typing_indicator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showUserTypingIndicator`."]
+    #[inline]
+    pub fn show_user_typing_indicator(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_user_typing_indicator = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConversationAssociation {
         crate::support::debug_struct(f, "ConversationAssociation", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("externalContactId", &self.external_contact_id), ("mediaType", &self.media_type)], &self._nulls)
     }
 }
+impl ConversationAssociation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationAssociationMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationAssociation.mediaType` of the spec (`#/definitions/ConversationAssociation/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -157,4 +203,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationAssociationMediaType {
 }
 impl crate::support::Model for ConversationAssociationMediaType {
     const NAME: &'static str = "ConversationAssociation.mediaType";
+}
+impl ConversationAssociationMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

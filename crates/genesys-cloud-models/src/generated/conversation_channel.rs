@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConversationChannel {
         crate::support::debug_struct(f, "ConversationChannel", &[("messageType", &self.message_type), ("platform", &self.platform), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ConversationChannel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::ConversationChannelMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationChannelType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationChannel.messageType` of the spec (`#/definitions/ConversationChannel/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "external-contacts", feature = "journey"))))]
 #[doc = ""]
@@ -149,6 +189,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChannelMessageType {
 }
 impl crate::support::Model for ConversationChannelMessageType {
     const NAME: &'static str = "ConversationChannel.messageType";
+}
+impl ConversationChannelMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationChannel.type` of the spec (`#/definitions/ConversationChannel/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "external-contacts", feature = "journey"))))]
@@ -265,4 +317,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChannelType {
 }
 impl crate::support::Model for ConversationChannelType {
     const NAME: &'static str = "ConversationChannel.type";
+}
+impl ConversationChannelType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

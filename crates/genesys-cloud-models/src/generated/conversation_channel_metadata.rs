@@ -46,6 +46,34 @@ impl ::std::fmt::Debug for ConversationChannelMetadata {
         crate::support::debug_struct(f, "ConversationChannelMetadata", &[("subType", &self.sub_type)], &self._nulls)
     }
 }
+impl ConversationChannelMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `subType`."]
+    #[inline]
+    pub fn sub_type(mut self, value: impl ::std::convert::Into<crate::ConversationChannelMetadataSubType>) -> Self {
+        self.sub_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationChannelMetadata.subType` of the spec (`#/definitions/ConversationChannelMetadata/properties/subType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
@@ -117,4 +145,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChannelMetadataSubType {
 }
 impl crate::support::Model for ConversationChannelMetadataSubType {
     const NAME: &'static str = "ConversationChannelMetadata.subType";
+}
+impl ConversationChannelMetadataSubType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

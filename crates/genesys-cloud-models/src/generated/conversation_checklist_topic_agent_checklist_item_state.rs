@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ConversationChecklistTopicAgentChecklistItemState {
         crate::support::debug_struct(f, "ConversationChecklistTopicAgentChecklistItemState", &[("automatedCheckEnabled", &self.automated_check_enabled), ("dateLastModifiedByAgent", &self.date_last_modified_by_agent), ("dateLastModifiedByModel", &self.date_last_modified_by_model), ("description", &self.description), ("id", &self.id), ("important", &self.important), ("lastModifiedInAcw", &self.last_modified_in_acw), ("name", &self.name), ("stateFromAgent", &self.state_from_agent), ("stateFromModel", &self.state_from_model)], &self._nulls)
     }
 }
+impl ConversationChecklistTopicAgentChecklistItemState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `automatedCheckEnabled`."]
+    #[inline]
+    pub fn automated_check_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.automated_check_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastModifiedByAgent`."]
+    #[inline]
+    pub fn date_last_modified_by_agent(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_modified_by_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastModifiedByModel`."]
+    #[inline]
+    pub fn date_last_modified_by_model(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_modified_by_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `important`."]
+    #[inline]
+    pub fn important(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.important = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastModifiedInAcw`."]
+    #[inline]
+    pub fn last_modified_in_acw(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.last_modified_in_acw = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateFromAgent`."]
+    #[inline]
+    pub fn state_from_agent(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent>) -> Self {
+        self.state_from_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateFromModel`."]
+    #[inline]
+    pub fn state_from_model(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel>) -> Self {
+        self.state_from_model = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistItemState.stateFromAgent` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistItemState/properties/stateFromAgent`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -150,6 +232,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistItemStateStateFromAgent {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistItemState.stateFromAgent";
 }
+impl ConversationChecklistTopicAgentChecklistItemStateStateFromAgent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistItemState.stateFromModel` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistItemState/properties/stateFromModel`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -217,4 +311,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 }
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistItemStateStateFromModel {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistItemState.stateFromModel";
+}
+impl ConversationChecklistTopicAgentChecklistItemStateStateFromModel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

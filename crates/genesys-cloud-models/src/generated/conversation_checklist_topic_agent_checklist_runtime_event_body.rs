@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for ConversationChecklistTopicAgentChecklistRuntimeEventB
         crate::support::debug_struct(f, "ConversationChecklistTopicAgentChecklistRuntimeEventBody", &[("activationTriggers", &self.activation_triggers), ("agentChecklistId", &self.agent_checklist_id), ("agentChecklistItems", &self.agent_checklist_items), ("agentId", &self.agent_id), ("assistantId", &self.assistant_id), ("communicationId", &self.communication_id), ("conversationContext", &self.conversation_context), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("evaluationFinalizedDate", &self.evaluation_finalized_date), ("evaluationFinalizedWithAcwDate", &self.evaluation_finalized_with_acw_date), ("evaluationLastModifiedDate", &self.evaluation_last_modified_date), ("evaluationStartDate", &self.evaluation_start_date), ("exitReason", &self.exit_reason), ("language", &self.language), ("mediaType", &self.media_type), ("name", &self.name), ("participantId", &self.participant_id), ("queueId", &self.queue_id), ("status", &self.status)], &self._nulls)
     }
 }
+impl ConversationChecklistTopicAgentChecklistRuntimeEventBody {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activationTriggers`."]
+    #[inline]
+    pub fn activation_triggers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationChecklistTopicAgentChecklistActivationTrigger>>) -> Self {
+        self.activation_triggers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentChecklistId`."]
+    #[inline]
+    pub fn agent_checklist_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_checklist_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentChecklistItems`."]
+    #[inline]
+    pub fn agent_checklist_items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationChecklistTopicAgentChecklistItemState>>) -> Self {
+        self.agent_checklist_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assistantId`."]
+    #[inline]
+    pub fn assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationChecklistTopicConversationContextTurnInfo>>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFinalizedDate`."]
+    #[inline]
+    pub fn evaluation_finalized_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_finalized_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFinalizedWithAcwDate`."]
+    #[inline]
+    pub fn evaluation_finalized_with_acw_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_finalized_with_acw_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationLastModifiedDate`."]
+    #[inline]
+    pub fn evaluation_last_modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_last_modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationStartDate`."]
+    #[inline]
+    pub fn evaluation_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.evaluation_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exitReason`."]
+    #[inline]
+    pub fn exit_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.exit_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistRuntimeEventBody.direction` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistRuntimeEventBody/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -189,6 +331,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 }
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistRuntimeEventBody.direction";
+}
+impl ConversationChecklistTopicAgentChecklistRuntimeEventBodyDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistRuntimeEventBody.mediaType` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistRuntimeEventBody/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -261,6 +415,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 }
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistRuntimeEventBody.mediaType";
+}
+impl ConversationChecklistTopicAgentChecklistRuntimeEventBodyMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistRuntimeEventBody.status` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistRuntimeEventBody/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -337,4 +503,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationChecklistTopicAgentChecklist
 }
 impl crate::support::Model for ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus {
     const NAME: &'static str = "ConversationChecklistTopicAgentChecklistRuntimeEventBody.status";
+}
+impl ConversationChecklistTopicAgentChecklistRuntimeEventBodyStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

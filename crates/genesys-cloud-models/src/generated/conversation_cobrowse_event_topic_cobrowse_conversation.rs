@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for ConversationCobrowseEventTopicCobrowseConversation {
         crate::support::debug_struct(f, "ConversationCobrowseEventTopicCobrowseConversation", &[("accessAttributes", &self.access_attributes), ("address", &self.address), ("divisions", &self.divisions), ("id", &self.id), ("inactivityTimeout", &self.inactivity_timeout), ("name", &self.name), ("otherMediaUris", &self.other_media_uris), ("participants", &self.participants), ("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }
 }
+impl ConversationCobrowseEventTopicCobrowseConversation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `accessAttributes`."]
+    #[inline]
+    pub fn access_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.access_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisions`."]
+    #[inline]
+    pub fn divisions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationCobrowseEventTopicConversationDivisionMembership>>) -> Self {
+        self.divisions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeout`."]
+    #[inline]
+    pub fn inactivity_timeout(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.inactivity_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherMediaUris`."]
+    #[inline]
+    pub fn other_media_uris(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.other_media_uris = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationCobrowseEventTopicCobrowseMediaParticipant>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabelId`."]
+    #[inline]
+    pub fn utilization_label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for ConversationContentAttachment {
         crate::support::debug_struct(f, "ConversationContentAttachment", &[("contentSizeBytes", &self.content_size_bytes), ("filename", &self.filename), ("id", &self.id), ("mediaType", &self.media_type), ("mime", &self.mime), ("sha256", &self.sha256), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }
 }
+impl ConversationContentAttachment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentSizeBytes`."]
+    #[inline]
+    pub fn content_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.content_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filename`."]
+    #[inline]
+    pub fn filename(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.filename = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationContentAttachmentMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mime`."]
+    #[inline]
+    pub fn mime(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.mime = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sha256`."]
+    #[inline]
+    pub fn sha256(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sha256 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentAttachment.mediaType` of the spec (`#/definitions/ConversationContentAttachment/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots", feature = "unreferenced"))))]
 #[doc = ""]
@@ -149,4 +219,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentAttachmentMediaType {
 }
 impl crate::support::Model for ConversationContentAttachmentMediaType {
     const NAME: &'static str = "ConversationContentAttachment.mediaType";
+}
+impl ConversationContentAttachmentMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

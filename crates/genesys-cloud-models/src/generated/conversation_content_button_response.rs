@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConversationContentButtonResponse {
         crate::support::debug_struct(f, "ConversationContentButtonResponse", &[("originatingMessageId", &self.originating_message_id), ("payload", &self.payload), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ConversationContentButtonResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `originatingMessageId`."]
+    #[inline]
+    pub fn originating_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.originating_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payload`."]
+    #[inline]
+    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationContentButtonResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentButtonResponse.type` of the spec (`#/definitions/ConversationContentButtonResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots", feature = "web-messaging"))))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentButtonResponseType {
 }
 impl crate::support::Model for ConversationContentButtonResponseType {
     const NAME: &'static str = "ConversationContentButtonResponse.type";
+}
+impl ConversationContentButtonResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

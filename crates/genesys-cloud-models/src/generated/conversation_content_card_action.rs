@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConversationContentCardAction {
         crate::support::debug_struct(f, "ConversationContentCardAction", &[("payload", &self.payload), ("text", &self.text), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
 }
+impl ConversationContentCardAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `payload`."]
+    #[inline]
+    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationContentCardActionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentCardAction.type` of the spec (`#/definitions/ConversationContentCardAction/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentCardActionType {
 }
 impl crate::support::Model for ConversationContentCardActionType {
     const NAME: &'static str = "ConversationContentCardAction.type";
+}
+impl ConversationContentCardActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

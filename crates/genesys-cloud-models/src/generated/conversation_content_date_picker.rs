@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ConversationContentDatePicker {
         crate::support::debug_struct(f, "ConversationContentDatePicker", &[("availableTimes", &self.available_times), ("dateDisplayFormat", &self.date_display_format), ("dateMaximum", &self.date_maximum), ("dateMinimum", &self.date_minimum), ("id", &self.id), ("imageUrl", &self.image_url), ("location", &self.location), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }
 }
+impl ConversationContentDatePicker {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `availableTimes`."]
+    #[inline]
+    pub fn available_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationContentDatePickerAvailableTime>>) -> Self {
+        self.available_times = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDisplayFormat`."]
+    #[inline]
+    pub fn date_display_format(mut self, value: impl ::std::convert::Into<crate::ConversationContentDatePickerDateDisplayFormat>) -> Self {
+        self.date_display_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateMaximum`."]
+    #[inline]
+    pub fn date_maximum(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_maximum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateMinimum`."]
+    #[inline]
+    pub fn date_minimum(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_minimum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imageUrl`."]
+    #[inline]
+    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<crate::ConversationContentLocation>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subtitle`."]
+    #[inline]
+    pub fn subtitle(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subtitle = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentDatePicker.dateDisplayFormat` of the spec (`#/definitions/ConversationContentDatePicker/properties/dateDisplayFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots", feature = "web-messaging"))))]
 #[doc = ""]
@@ -145,4 +221,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentDatePickerDateDisplay
 }
 impl crate::support::Model for ConversationContentDatePickerDateDisplayFormat {
     const NAME: &'static str = "ConversationContentDatePicker.dateDisplayFormat";
+}
+impl ConversationContentDatePickerDateDisplayFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ConversationContentForm {
         crate::support::debug_struct(f, "ConversationContentForm", &[("cannedResponseId", &self.canned_response_id), ("formPages", &self.form_pages), ("introduction", &self.introduction), ("originatingMessageId", &self.originating_message_id), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("response", &self.response), ("showSummary", &self.show_summary)], &self._nulls)
     }
 }
+impl ConversationContentForm {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `cannedResponseId`."]
+    #[inline]
+    pub fn canned_response_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.canned_response_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formPages`."]
+    #[inline]
+    pub fn form_pages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationFormPage>>) -> Self {
+        self.form_pages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `introduction`."]
+    #[inline]
+    pub fn introduction(mut self, value: impl ::std::convert::Into<crate::ConversationContentIntroduction>) -> Self {
+        self.introduction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingMessageId`."]
+    #[inline]
+    pub fn originating_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.originating_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivedMessage`."]
+    #[inline]
+    pub fn received_message(mut self, value: impl ::std::convert::Into<crate::ConversationContentReceivedReplyMessage>) -> Self {
+        self.received_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyMessage`."]
+    #[inline]
+    pub fn reply_message(mut self, value: impl ::std::convert::Into<crate::ConversationContentReceivedReplyMessage>) -> Self {
+        self.reply_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `response`."]
+    #[inline]
+    pub fn response(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationFormResponseComponent>>) -> Self {
+        self.response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showSummary`."]
+    #[inline]
+    pub fn show_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+}

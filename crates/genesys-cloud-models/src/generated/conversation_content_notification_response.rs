@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConversationContentNotificationResponse {
         crate::support::debug_struct(f, "ConversationContentNotificationResponse", &[("notificationStatus", &self.notification_status), ("notificationText", &self.notification_text), ("originatingMessageId", &self.originating_message_id), ("referenceId", &self.reference_id)], &self._nulls)
     }
 }
+impl ConversationContentNotificationResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `notificationStatus`."]
+    #[inline]
+    pub fn notification_status(mut self, value: impl ::std::convert::Into<crate::ConversationContentNotificationResponseNotificationStatus>) -> Self {
+        self.notification_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationText`."]
+    #[inline]
+    pub fn notification_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notification_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingMessageId`."]
+    #[inline]
+    pub fn originating_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.originating_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceId`."]
+    #[inline]
+    pub fn reference_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reference_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentNotificationResponse.notificationStatus` of the spec (`#/definitions/ConversationContentNotificationResponse/properties/notificationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentNotificationResponseN
 }
 impl crate::support::Model for ConversationContentNotificationResponseNotificationStatus {
     const NAME: &'static str = "ConversationContentNotificationResponse.notificationStatus";
+}
+impl ConversationContentNotificationResponseNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ConversationContentPaymentRequest {
         crate::support::debug_struct(f, "ConversationContentPaymentRequest", &[("countryCode", &self.country_code), ("currencyCode", &self.currency_code), ("lineItems", &self.line_items), ("orderTotal", &self.order_total), ("paymentPlatform", &self.payment_platform), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("requiredContactFields", &self.required_contact_fields), ("shippingOptions", &self.shipping_options)], &self._nulls)
     }
 }
+impl ConversationContentPaymentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currencyCode`."]
+    #[inline]
+    pub fn currency_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineItems`."]
+    #[inline]
+    pub fn line_items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationContentLineItem>>) -> Self {
+        self.line_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `orderTotal`."]
+    #[inline]
+    pub fn order_total(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.order_total = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentPlatform`."]
+    #[inline]
+    pub fn payment_platform(mut self, value: impl ::std::convert::Into<crate::ConversationContentPaymentRequestPaymentPlatform>) -> Self {
+        self.payment_platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivedMessage`."]
+    #[inline]
+    pub fn received_message(mut self, value: impl ::std::convert::Into<crate::ConversationContentReceivedReplyMessage>) -> Self {
+        self.received_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyMessage`."]
+    #[inline]
+    pub fn reply_message(mut self, value: impl ::std::convert::Into<crate::ConversationContentReceivedReplyMessage>) -> Self {
+        self.reply_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiredContactFields`."]
+    #[inline]
+    pub fn required_contact_fields(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationContentRequiredContactField>>) -> Self {
+        self.required_contact_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shippingOptions`."]
+    #[inline]
+    pub fn shipping_options(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationContentLineItem>>) -> Self {
+        self.shipping_options = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentPaymentRequest.paymentPlatform` of the spec (`#/definitions/ConversationContentPaymentRequest/properties/paymentPlatform`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -137,4 +213,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPaymentRequestPayment
 }
 impl crate::support::Model for ConversationContentPaymentRequestPaymentPlatform {
     const NAME: &'static str = "ConversationContentPaymentRequest.paymentPlatform";
+}
+impl ConversationContentPaymentRequestPaymentPlatform {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

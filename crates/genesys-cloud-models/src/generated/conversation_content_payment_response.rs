@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConversationContentPaymentResponse {
         crate::support::debug_struct(f, "ConversationContentPaymentResponse", &[("failureReason", &self.failure_reason), ("originatingMessageId", &self.originating_message_id), ("paymentStatus", &self.payment_status)], &self._nulls)
     }
 }
+impl ConversationContentPaymentResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingMessageId`."]
+    #[inline]
+    pub fn originating_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.originating_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentStatus`."]
+    #[inline]
+    pub fn payment_status(mut self, value: impl ::std::convert::Into<crate::ConversationContentPaymentResponsePaymentStatus>) -> Self {
+        self.payment_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentPaymentResponse.paymentStatus` of the spec (`#/definitions/ConversationContentPaymentResponse/properties/paymentStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPaymentResponsePaymen
 }
 impl crate::support::Model for ConversationContentPaymentResponsePaymentStatus {
     const NAME: &'static str = "ConversationContentPaymentResponse.paymentStatus";
+}
+impl ConversationContentPaymentResponsePaymentStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

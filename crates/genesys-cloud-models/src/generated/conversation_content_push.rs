@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ConversationContentPush {
         crate::support::debug_struct(f, "ConversationContentPush", &[("deviceToken", &crate::support::Redacted(&self.device_token)), ("deviceTokenId", &self.device_token_id), ("deviceType", &self.device_type), ("expiration", &self.expiration), ("failedMessages", &self.failed_messages), ("notificationMessage", &self.notification_message), ("pushProviderIntegration", &self.push_provider_integration)], &self._nulls)
     }
 }
+impl ConversationContentPush {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `deviceToken`."]
+    #[inline]
+    pub fn device_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.device_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deviceTokenId`."]
+    #[inline]
+    pub fn device_token_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.device_token_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deviceType`."]
+    #[inline]
+    pub fn device_type(mut self, value: impl ::std::convert::Into<crate::ConversationContentPushDeviceType>) -> Self {
+        self.device_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expiration`."]
+    #[inline]
+    pub fn expiration(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.expiration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failedMessages`."]
+    #[inline]
+    pub fn failed_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationPushFailedMessageReferences>>) -> Self {
+        self.failed_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationMessage`."]
+    #[inline]
+    pub fn notification_message(mut self, value: impl ::std::convert::Into<crate::ConversationPushNotificationMessageLabel>) -> Self {
+        self.notification_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pushProviderIntegration`."]
+    #[inline]
+    pub fn push_provider_integration(mut self, value: impl ::std::convert::Into<crate::ConversationPushProviderIntegration>) -> Self {
+        self.push_provider_integration = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentPush.deviceType` of the spec (`#/definitions/ConversationContentPush/properties/deviceType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentPushDeviceType {
 }
 impl crate::support::Model for ConversationContentPushDeviceType {
     const NAME: &'static str = "ConversationContentPush.deviceType";
+}
+impl ConversationContentPushDeviceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

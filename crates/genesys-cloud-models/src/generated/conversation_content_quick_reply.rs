@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ConversationContentQuickReply {
         crate::support::debug_struct(f, "ConversationContentQuickReply", &[("action", &self.action), ("image", &self.image), ("payload", &self.payload), ("summaryText", &self.summary_text), ("text", &self.text)], &self._nulls)
     }
 }
+impl ConversationContentQuickReply {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::ConversationContentQuickReplyAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `image`."]
+    #[inline]
+    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payload`."]
+    #[inline]
+    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryText`."]
+    #[inline]
+    pub fn summary_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationContentQuickReply.action` of the spec (`#/definitions/ConversationContentQuickReply/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -121,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationContentQuickReplyAction {
 }
 impl crate::support::Model for ConversationContentQuickReplyAction {
     const NAME: &'static str = "ConversationContentQuickReply.action";
+}
+impl ConversationContentQuickReplyAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

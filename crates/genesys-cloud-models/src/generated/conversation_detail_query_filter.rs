@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConversationDetailQueryFilter {
         crate::support::debug_struct(f, "ConversationDetailQueryFilter", &[("clauses", &self.clauses), ("predicates", &self.predicates), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ConversationDetailQueryFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clauses`."]
+    #[inline]
+    pub fn clauses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationDetailQueryClause>>) -> Self {
+        self.clauses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationDetailQueryPredicate>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationDetailQueryFilterType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationDetailQueryFilter.type` of the spec (`#/definitions/ConversationDetailQueryFilter/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDetailQueryFilterType {
 }
 impl crate::support::Model for ConversationDetailQueryFilterType {
     const NAME: &'static str = "ConversationDetailQueryFilter.type";
+}
+impl ConversationDetailQueryFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

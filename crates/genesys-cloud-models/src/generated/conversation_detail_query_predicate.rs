@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ConversationDetailQueryPredicate {
         crate::support::debug_struct(f, "ConversationDetailQueryPredicate", &[("dimension", &self.dimension), ("metric", &self.metric), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl ConversationDetailQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<crate::ConversationDetailQueryPredicateDimension>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::ConversationDetailQueryPredicateMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ConversationDetailQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationDetailQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationDetailQueryPredicate.dimension` of the spec (`#/definitions/ConversationDetailQueryPredicate/properties/dimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -165,6 +223,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDetailQueryPredicateDimensio
 }
 impl crate::support::Model for ConversationDetailQueryPredicateDimension {
     const NAME: &'static str = "ConversationDetailQueryPredicate.dimension";
+}
+impl ConversationDetailQueryPredicateDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationDetailQueryPredicate.metric` of the spec (`#/definitions/ConversationDetailQueryPredicate/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
@@ -574,6 +644,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDetailQueryPredicateMetric {
 impl crate::support::Model for ConversationDetailQueryPredicateMetric {
     const NAME: &'static str = "ConversationDetailQueryPredicate.metric";
 }
+impl ConversationDetailQueryPredicateMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationDetailQueryPredicate.operator` of the spec (`#/definitions/ConversationDetailQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -642,6 +724,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDetailQueryPredicateOperator
 impl crate::support::Model for ConversationDetailQueryPredicateOperator {
     const NAME: &'static str = "ConversationDetailQueryPredicate.operator";
 }
+impl ConversationDetailQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationDetailQueryPredicate.type` of the spec (`#/definitions/ConversationDetailQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -709,4 +803,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationDetailQueryPredicateType {
 }
 impl crate::support::Model for ConversationDetailQueryPredicateType {
     const NAME: &'static str = "ConversationDetailQueryPredicate.type";
+}
+impl ConversationDetailQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -46,6 +46,34 @@ impl ::std::fmt::Debug for ConversationEnrichmentSentimentV2 {
         crate::support::debug_struct(f, "ConversationEnrichmentSentimentV2", &[("tag", &self.tag)], &self._nulls)
     }
 }
+impl ConversationEnrichmentSentimentV2 {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `tag`."]
+    #[inline]
+    pub fn tag(mut self, value: impl ::std::convert::Into<crate::ConversationEnrichmentSentimentV2Tag>) -> Self {
+        self.tag = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationEnrichmentSentimentV2.tag` of the spec (`#/definitions/ConversationEnrichmentSentimentV2/properties/tag`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
@@ -117,4 +145,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEnrichmentSentimentV2Tag {
 }
 impl crate::support::Model for ConversationEnrichmentSentimentV2Tag {
     const NAME: &'static str = "ConversationEnrichmentSentimentV2.tag";
+}
+impl ConversationEnrichmentSentimentV2Tag {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -178,6 +178,232 @@ impl ::std::fmt::Debug for ConversationEventTopicCall {
         crate::support::debug_struct(f, "ConversationEventTopicCall", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("agentAssistantId", &self.agent_assistant_id), ("bargedTime", &self.barged_time), ("confined", &self.confined), ("connectedTime", &self.connected_time), ("direction", &self.direction), ("disconnectReasons", &self.disconnect_reasons), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("disposition", &self.disposition), ("documentId", &self.document_id), ("errorInfo", &self.error_info), ("faxStatus", &self.fax_status), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("muted", &self.muted), ("other", &self.other), ("peerId", &self.peer_id), ("provider", &self.provider), ("publicIpAddress", &self.public_ip_address), ("queueMediaSettings", &self.queue_media_settings), ("recordersState", &self.recorders_state), ("recording", &self.recording), ("recordingState", &self.recording_state), ("scriptId", &self.script_id), ("securePause", &self.secure_pause), ("self", &self.self_), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("transferSource", &self.transfer_source), ("uuiData", &self.uui_data), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl ConversationEventTopicCall {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentAssistantId`."]
+    #[inline]
+    pub fn agent_assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bargedTime`."]
+    #[inline]
+    pub fn barged_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.barged_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confined`."]
+    #[inline]
+    pub fn confined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.confined = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicCallDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectReasons`."]
+    #[inline]
+    pub fn disconnect_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicDisconnectReason>>) -> Self {
+        self.disconnect_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicCallDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disposition`."]
+    #[inline]
+    pub fn disposition(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicDisposition>) -> Self {
+        self.disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentId`."]
+    #[inline]
+    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicErrorDetails>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faxStatus`."]
+    #[inline]
+    pub fn fax_status(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicFaxStatus>) -> Self {
+        self.fax_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicCallInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `other`."]
+    #[inline]
+    pub fn other(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicAddress>) -> Self {
+        self.other = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publicIpAddress`."]
+    #[inline]
+    pub fn public_ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.public_ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordersState`."]
+    #[inline]
+    pub fn recorders_state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicRecordersState>) -> Self {
+        self.recorders_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recording`."]
+    #[inline]
+    pub fn recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingState`."]
+    #[inline]
+    pub fn recording_state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicCallRecordingState>) -> Self {
+        self.recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `securePause`."]
+    #[inline]
+    pub fn secure_pause(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.secure_pause = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `self`."]
+    #[inline]
+    pub fn self_(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicAddress>) -> Self {
+        self.self_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicCallState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferSource`."]
+    #[inline]
+    pub fn transfer_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uuiData`."]
+    #[inline]
+    pub fn uui_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.uui_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicCall.direction` of the spec (`#/definitions/ConversationEventTopicCall/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -241,6 +467,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCallDirection {
 }
 impl crate::support::Model for ConversationEventTopicCallDirection {
     const NAME: &'static str = "ConversationEventTopicCall.direction";
+}
+impl ConversationEventTopicCallDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationEventTopicCall.disconnectType` of the spec (`#/definitions/ConversationEventTopicCall/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -370,6 +608,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCallDisconnectType
 impl crate::support::Model for ConversationEventTopicCallDisconnectType {
     const NAME: &'static str = "ConversationEventTopicCall.disconnectType";
 }
+impl ConversationEventTopicCallDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicCall.initialState` of the spec (`#/definitions/ConversationEventTopicCall/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -470,6 +720,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCallInitialState {
 impl crate::support::Model for ConversationEventTopicCallInitialState {
     const NAME: &'static str = "ConversationEventTopicCall.initialState";
 }
+impl ConversationEventTopicCallInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicCall.recordingState` of the spec (`#/definitions/ConversationEventTopicCall/properties/recordingState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -537,6 +799,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCallRecordingState
 }
 impl crate::support::Model for ConversationEventTopicCallRecordingState {
     const NAME: &'static str = "ConversationEventTopicCall.recordingState";
+}
+impl ConversationEventTopicCallRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationEventTopicCall.state` of the spec (`#/definitions/ConversationEventTopicCall/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -637,4 +911,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicCallState {
 }
 impl crate::support::Model for ConversationEventTopicCallState {
     const NAME: &'static str = "ConversationEventTopicCall.state";
+}
+impl ConversationEventTopicCallState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

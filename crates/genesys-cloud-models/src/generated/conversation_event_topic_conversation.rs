@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for ConversationEventTopicConversation {
         crate::support::debug_struct(f, "ConversationEventTopicConversation", &[("accessAttributes", &self.access_attributes), ("address", &self.address), ("associatedConversation", &self.associated_conversation), ("consultationConversations", &self.consultation_conversations), ("divisions", &self.divisions), ("externalTag", &self.external_tag), ("id", &self.id), ("inactivityTimeout", &self.inactivity_timeout), ("maxParticipants", &self.max_participants), ("participants", &self.participants), ("recentTransfers", &self.recent_transfers), ("recordingState", &self.recording_state), ("securePause", &self.secure_pause), ("utilizationLabelId", &self.utilization_label_id)], &self._nulls)
     }
 }
+impl ConversationEventTopicConversation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `accessAttributes`."]
+    #[inline]
+    pub fn access_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.access_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `associatedConversation`."]
+    #[inline]
+    pub fn associated_conversation(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicDomainEntityRef>) -> Self {
+        self.associated_conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultationConversations`."]
+    #[inline]
+    pub fn consultation_conversations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicDomainEntityRef>>) -> Self {
+        self.consultation_conversations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisions`."]
+    #[inline]
+    pub fn divisions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicConversationDivisionMembership>>) -> Self {
+        self.divisions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeout`."]
+    #[inline]
+    pub fn inactivity_timeout(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.inactivity_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxParticipants`."]
+    #[inline]
+    pub fn max_participants(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicParticipant>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recentTransfers`."]
+    #[inline]
+    pub fn recent_transfers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicTransferResponse>>) -> Self {
+        self.recent_transfers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingState`."]
+    #[inline]
+    pub fn recording_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `securePause`."]
+    #[inline]
+    pub fn secure_pause(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.secure_pause = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabelId`."]
+    #[inline]
+    pub fn utilization_label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -162,6 +162,208 @@ impl ::std::fmt::Debug for ConversationEventTopicMessage {
         crate::support::debug_struct(f, "ConversationEventTopicMessage", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("agentAssistantId", &self.agent_assistant_id), ("byoSmsIntegrationId", &self.byo_sms_integration_id), ("connectedTime", &self.connected_time), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("engagementSource", &self.engagement_source), ("errorInfo", &self.error_info), ("fromAddress", &self.from_address), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("journeyContext", &self.journey_context), ("messages", &self.messages), ("messagesTranscriptUri", &self.messages_transcript_uri), ("parkTime", &self.park_time), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("recipientCountry", &self.recipient_country), ("recipientType", &self.recipient_type), ("resumeTime", &self.resume_time), ("scriptId", &self.script_id), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("toAddress", &self.to_address), ("type", &self.r#type), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl ConversationEventTopicMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentAssistantId`."]
+    #[inline]
+    pub fn agent_assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `byoSmsIntegrationId`."]
+    #[inline]
+    pub fn byo_sms_integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.byo_sms_integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engagementSource`."]
+    #[inline]
+    pub fn engagement_source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.engagement_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicErrorDetails>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicAddress>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyContext`."]
+    #[inline]
+    pub fn journey_context(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicJourneyContext>) -> Self {
+        self.journey_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicMessageDetails>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagesTranscriptUri`."]
+    #[inline]
+    pub fn messages_transcript_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.messages_transcript_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parkTime`."]
+    #[inline]
+    pub fn park_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.park_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipientCountry`."]
+    #[inline]
+    pub fn recipient_country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recipient_country = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipientType`."]
+    #[inline]
+    pub fn recipient_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recipient_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resumeTime`."]
+    #[inline]
+    pub fn resume_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.resume_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicAddress>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicMessage.direction` of the spec (`#/definitions/ConversationEventTopicMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -225,6 +427,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicMessageDirection {
 }
 impl crate::support::Model for ConversationEventTopicMessageDirection {
     const NAME: &'static str = "ConversationEventTopicMessage.direction";
+}
+impl ConversationEventTopicMessageDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationEventTopicMessage.disconnectType` of the spec (`#/definitions/ConversationEventTopicMessage/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -366,6 +580,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicMessageDisconnectT
 impl crate::support::Model for ConversationEventTopicMessageDisconnectType {
     const NAME: &'static str = "ConversationEventTopicMessage.disconnectType";
 }
+impl ConversationEventTopicMessageDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicMessage.initialState` of the spec (`#/definitions/ConversationEventTopicMessage/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -438,6 +664,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicMessageInitialStat
 impl crate::support::Model for ConversationEventTopicMessageInitialState {
     const NAME: &'static str = "ConversationEventTopicMessage.initialState";
 }
+impl ConversationEventTopicMessageInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicMessage.state` of the spec (`#/definitions/ConversationEventTopicMessage/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -509,6 +747,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicMessageState {
 }
 impl crate::support::Model for ConversationEventTopicMessageState {
     const NAME: &'static str = "ConversationEventTopicMessage.state";
+}
+impl ConversationEventTopicMessageState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationEventTopicMessage.type` of the spec (`#/definitions/ConversationEventTopicMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -621,4 +871,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicMessageType {
 }
 impl crate::support::Model for ConversationEventTopicMessageType {
     const NAME: &'static str = "ConversationEventTopicMessage.type";
+}
+impl ConversationEventTopicMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ConversationEventTopicTransferResponse {
         crate::support::debug_struct(f, "ConversationEventTopicTransferResponse", &[("dateIssued", &self.date_issued), ("destination", &self.destination), ("id", &self.id), ("initiator", &self.initiator), ("modifiedBy", &self.modified_by), ("state", &self.state), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl ConversationEventTopicTransferResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateIssued`."]
+    #[inline]
+    pub fn date_issued(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_issued = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destination`."]
+    #[inline]
+    pub fn destination(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicTransferDestination>) -> Self {
+        self.destination = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiator`."]
+    #[inline]
+    pub fn initiator(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicTransferInitiator>) -> Self {
+        self.initiator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicTransferModifedBy>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicTransferResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicTransferResponseTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicTransferResponse.state` of the spec (`#/definitions/ConversationEventTopicTransferResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -154,6 +218,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicTransferResponseSt
 impl crate::support::Model for ConversationEventTopicTransferResponseState {
     const NAME: &'static str = "ConversationEventTopicTransferResponse.state";
 }
+impl ConversationEventTopicTransferResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationEventTopicTransferResponse.transferType` of the spec (`#/definitions/ConversationEventTopicTransferResponse/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -217,4 +293,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTopicTransferResponseTr
 }
 impl crate::support::Model for ConversationEventTopicTransferResponseTransferType {
     const NAME: &'static str = "ConversationEventTopicTransferResponse.transferType";
+}
+impl ConversationEventTopicTransferResponseTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

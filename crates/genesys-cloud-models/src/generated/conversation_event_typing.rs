@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ConversationEventTyping {
         crate::support::debug_struct(f, "ConversationEventTyping", &[("duration", &self.duration), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ConversationEventTyping {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `duration`."]
+    #[inline]
+    pub fn duration(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationEventTypingType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationEventTyping.type` of the spec (`#/definitions/ConversationEventTyping/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -109,4 +143,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventTypingType {
 }
 impl crate::support::Model for ConversationEventTypingType {
     const NAME: &'static str = "ConversationEventTyping.type";
+}
+impl ConversationEventTypingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConversationEventVideo {
         crate::support::debug_struct(f, "ConversationEventVideo", &[("jwt", &self.jwt), ("offeringId", &self.offering_id), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ConversationEventVideo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `jwt`."]
+    #[inline]
+    pub fn jwt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.jwt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offeringId`."]
+    #[inline]
+    pub fn offering_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.offering_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationEventVideoType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationEventVideo.type` of the spec (`#/definitions/ConversationEventVideo/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationEventVideoType {
 }
 impl crate::support::Model for ConversationEventVideoType {
     const NAME: &'static str = "ConversationEventVideo.type";
+}
+impl ConversationEventVideoType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

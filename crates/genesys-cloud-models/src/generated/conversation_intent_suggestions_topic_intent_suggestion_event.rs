@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ConversationIntentSuggestionsTopicIntentSuggestionEve
         crate::support::debug_struct(f, "ConversationIntentSuggestionsTopicIntentSuggestionEvent", &[("activeIntent", &self.active_intent), ("context", &self.context), ("conversationId", &self.conversation_id), ("conversationIntents", &self.conversation_intents), ("engagementType", &self.engagement_type), ("eventTime", &self.event_time), ("feedback", &self.feedback), ("state", &self.state), ("suggestionId", &self.suggestion_id), ("triggerType", &self.trigger_type)], &self._nulls)
     }
 }
+impl ConversationIntentSuggestionsTopicIntentSuggestionEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeIntent`."]
+    #[inline]
+    pub fn active_intent(mut self, value: impl ::std::convert::Into<crate::ConversationIntentSuggestionsTopicSuggestedIntent>) -> Self {
+        self.active_intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<crate::ConversationIntentSuggestionsTopicSuggestionContext>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationIntents`."]
+    #[inline]
+    pub fn conversation_intents(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::ConversationIntentSuggestionsTopicSuggestedIntent>>) -> Self {
+        self.conversation_intents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engagementType`."]
+    #[inline]
+    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType>) -> Self {
+        self.engagement_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feedback`."]
+    #[inline]
+    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ConversationIntentSuggestionsTopicSuggestionFeedback>) -> Self {
+        self.feedback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suggestionId`."]
+    #[inline]
+    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.suggestion_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationIntentSuggestionsTopicIntentSuggestionEvent.engagementType` of the spec (`#/definitions/ConversationIntentSuggestionsTopicIntentSuggestionEvent/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -157,6 +239,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationIntentSuggestionsTopicIntent
 }
 impl crate::support::Model for ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType {
     const NAME: &'static str = "ConversationIntentSuggestionsTopicIntentSuggestionEvent.engagementType";
+}
+impl ConversationIntentSuggestionsTopicIntentSuggestionEventEngagementType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationIntentSuggestionsTopicIntentSuggestionEvent.state` of the spec (`#/definitions/ConversationIntentSuggestionsTopicIntentSuggestionEvent/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -242,6 +336,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationIntentSuggestionsTopicIntent
 impl crate::support::Model for ConversationIntentSuggestionsTopicIntentSuggestionEventState {
     const NAME: &'static str = "ConversationIntentSuggestionsTopicIntentSuggestionEvent.state";
 }
+impl ConversationIntentSuggestionsTopicIntentSuggestionEventState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationIntentSuggestionsTopicIntentSuggestionEvent.triggerType` of the spec (`#/definitions/ConversationIntentSuggestionsTopicIntentSuggestionEvent/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -325,4 +431,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationIntentSuggestionsTopicIntent
 }
 impl crate::support::Model for ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType {
     const NAME: &'static str = "ConversationIntentSuggestionsTopicIntentSuggestionEvent.triggerType";
+}
+impl ConversationIntentSuggestionsTopicIntentSuggestionEventTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

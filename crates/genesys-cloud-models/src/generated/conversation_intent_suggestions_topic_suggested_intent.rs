@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for ConversationIntentSuggestionsTopicSuggestedIntent {
         crate::support::debug_struct(f, "ConversationIntentSuggestionsTopicSuggestedIntent", &[("confidence", &self.confidence), ("detectedSlots", &self.detected_slots), ("intent", &self.intent), ("intentId", &self.intent_id)], &self._nulls)
     }
 }
+impl ConversationIntentSuggestionsTopicSuggestedIntent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedSlots`."]
+    #[inline]
+    pub fn detected_slots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationIntentSuggestionsTopicSuggestedIntentSlot>>) -> Self {
+        self.detected_slots = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intent`."]
+    #[inline]
+    pub fn intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intentId`."]
+    #[inline]
+    pub fn intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ConversationKnowledgeArticleSuggestionsTopicKnowledge
         crate::support::debug_struct(f, "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent", &[("activeIntent", &self.active_intent), ("context", &self.context), ("conversationId", &self.conversation_id), ("engagementType", &self.engagement_type), ("eventTime", &self.event_time), ("feedback", &self.feedback), ("knowledgeArticle", &self.knowledge_article), ("state", &self.state), ("suggestionId", &self.suggestion_id), ("triggerType", &self.trigger_type)], &self._nulls)
     }
 }
+impl ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeIntent`."]
+    #[inline]
+    pub fn active_intent(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent>) -> Self {
+        self.active_intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContext>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engagementType`."]
+    #[inline]
+    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType>) -> Self {
+        self.engagement_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feedback`."]
+    #[inline]
+    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback>) -> Self {
+        self.feedback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeArticle`."]
+    #[inline]
+    pub fn knowledge_article(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle>) -> Self {
+        self.knowledge_article = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suggestionId`."]
+    #[inline]
+    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.suggestion_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.engagementType` of the spec (`#/definitions/ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -157,6 +239,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeArticleSuggestionsT
 }
 impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType {
     const NAME: &'static str = "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.engagementType";
+}
+impl ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.state` of the spec (`#/definitions/ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -242,6 +336,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeArticleSuggestionsT
 impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState {
     const NAME: &'static str = "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.state";
 }
+impl ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.triggerType` of the spec (`#/definitions/ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -325,4 +431,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeArticleSuggestionsT
 }
 impl crate::support::Model for ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType {
     const NAME: &'static str = "ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.triggerType";
+}
+impl ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

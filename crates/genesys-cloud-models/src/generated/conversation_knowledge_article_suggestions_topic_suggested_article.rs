@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ConversationKnowledgeArticleSuggestionsTopicSuggested
         crate::support::debug_struct(f, "ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle", &[("documentId", &self.document_id), ("knowledgeAnswer", &self.knowledge_answer), ("metadata", &self.metadata), ("snippets", &self.snippets), ("title", &self.title), ("uri", &self.uri), ("variationIds", &self.variation_ids), ("versionId", &self.version_id)], &self._nulls)
     }
 }
+impl ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `documentId`."]
+    #[inline]
+    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeAnswer`."]
+    #[inline]
+    pub fn knowledge_answer(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeAnswer>) -> Self {
+        self.knowledge_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snippets`."]
+    #[inline]
+    pub fn snippets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.snippets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uri`."]
+    #[inline]
+    pub fn uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variationIds`."]
+    #[inline]
+    pub fn variation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.variation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionId`."]
+    #[inline]
+    pub fn version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for ConversationKnowledgeSearchSuggestionsTopicSuggestedI
         crate::support::debug_struct(f, "ConversationKnowledgeSearchSuggestionsTopicSuggestedIntentSlot", &[("entityType", &self.entity_type), ("probability", &self.probability), ("slotName", &self.slot_name), ("slotValue", &self.slot_value)], &self._nulls)
     }
 }
+impl ConversationKnowledgeSearchSuggestionsTopicSuggestedIntentSlot {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `probability`."]
+    #[inline]
+    pub fn probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.probability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slotName`."]
+    #[inline]
+    pub fn slot_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.slot_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slotValue`."]
+    #[inline]
+    pub fn slot_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.slot_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}

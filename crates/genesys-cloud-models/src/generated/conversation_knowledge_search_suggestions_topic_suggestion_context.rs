@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ConversationKnowledgeSearchSuggestionsTopicSuggestion
         crate::support::debug_struct(f, "ConversationKnowledgeSearchSuggestionsTopicSuggestionContext", &[("assistantId", &self.assistant_id), ("externalContactId", &self.external_contact_id), ("language", &self.language), ("mediaType", &self.media_type), ("messageId", &self.message_id), ("participantType", &self.participant_type), ("queryReformulationContext", &self.query_reformulation_context), ("queryStatement", &self.query_statement), ("queueId", &self.queue_id), ("userId", &self.user_id), ("utteranceId", &self.utterance_id)], &self._nulls)
     }
 }
+impl ConversationKnowledgeSearchSuggestionsTopicSuggestionContext {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assistantId`."]
+    #[inline]
+    pub fn assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageId`."]
+    #[inline]
+    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantType`."]
+    #[inline]
+    pub fn participant_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType>) -> Self {
+        self.participant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryReformulationContext`."]
+    #[inline]
+    pub fn query_reformulation_context(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext>) -> Self {
+        self.query_reformulation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryStatement`."]
+    #[inline]
+    pub fn query_statement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query_statement = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utteranceId`."]
+    #[inline]
+    pub fn utterance_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utterance_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationKnowledgeSearchSuggestionsTopicSuggestionContext.mediaType` of the spec (`#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestionContext/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -158,6 +246,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeSearchSuggestionsTo
 impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType {
     const NAME: &'static str = "ConversationKnowledgeSearchSuggestionsTopicSuggestionContext.mediaType";
 }
+impl ConversationKnowledgeSearchSuggestionsTopicSuggestionContextMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationKnowledgeSearchSuggestionsTopicSuggestionContext.participantType` of the spec (`#/definitions/ConversationKnowledgeSearchSuggestionsTopicSuggestionContext/properties/participantType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -225,4 +325,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationKnowledgeSearchSuggestionsTo
 }
 impl crate::support::Model for ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType {
     const NAME: &'static str = "ConversationKnowledgeSearchSuggestionsTopicSuggestionContext.participantType";
+}
+impl ConversationKnowledgeSearchSuggestionsTopicSuggestionContextParticipantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for ConversationMessageContent {
         crate::support::debug_struct(f, "ConversationMessageContent", &[("attachment", &self.attachment), ("buttonResponse", &self.button_response), ("card", &self.card), ("carousel", &self.carousel), ("contentType", &self.content_type), ("datePicker", &self.date_picker), ("form", &self.form), ("interactiveApplication", &self.interactive_application), ("listPicker", &self.list_picker), ("location", &self.location), ("notificationResponse", &self.notification_response), ("paymentRequest", &self.payment_request), ("paymentResponse", &self.payment_response), ("push", &self.push), ("quickReply", &self.quick_reply), ("quickReplyV2", &self.quick_reply_v2), ("reactions", &self.reactions), ("story", &self.story), ("template", &self.template), ("text", &self.text)], &self._nulls)
     }
 }
+impl ConversationMessageContent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attachment`."]
+    #[inline]
+    pub fn attachment(mut self, value: impl ::std::convert::Into<crate::ConversationContentAttachment>) -> Self {
+        self.attachment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buttonResponse`."]
+    #[inline]
+    pub fn button_response(mut self, value: impl ::std::convert::Into<crate::ConversationContentButtonResponse>) -> Self {
+        self.button_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `card`."]
+    #[inline]
+    pub fn card(mut self, value: impl ::std::convert::Into<crate::ConversationContentCard>) -> Self {
+        self.card = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `carousel`."]
+    #[inline]
+    pub fn carousel(mut self, value: impl ::std::convert::Into<crate::ConversationContentCarousel>) -> Self {
+        self.carousel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessageContentContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePicker`."]
+    #[inline]
+    pub fn date_picker(mut self, value: impl ::std::convert::Into<crate::ConversationContentDatePicker>) -> Self {
+        self.date_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `form`."]
+    #[inline]
+    pub fn form(mut self, value: impl ::std::convert::Into<crate::ConversationContentForm>) -> Self {
+        self.form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactiveApplication`."]
+    #[inline]
+    pub fn interactive_application(mut self, value: impl ::std::convert::Into<crate::ConversationContentInteractiveApplication>) -> Self {
+        self.interactive_application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listPicker`."]
+    #[inline]
+    pub fn list_picker(mut self, value: impl ::std::convert::Into<crate::ConversationContentListPicker>) -> Self {
+        self.list_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<crate::ConversationContentLocation>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationResponse`."]
+    #[inline]
+    pub fn notification_response(mut self, value: impl ::std::convert::Into<crate::ConversationContentNotificationResponse>) -> Self {
+        self.notification_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentRequest`."]
+    #[inline]
+    pub fn payment_request(mut self, value: impl ::std::convert::Into<crate::ConversationContentPaymentRequest>) -> Self {
+        self.payment_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentResponse`."]
+    #[inline]
+    pub fn payment_response(mut self, value: impl ::std::convert::Into<crate::ConversationContentPaymentResponse>) -> Self {
+        self.payment_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `push`."]
+    #[inline]
+    pub fn push(mut self, value: impl ::std::convert::Into<crate::ConversationContentPush>) -> Self {
+        self.push = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quickReply`."]
+    #[inline]
+    pub fn quick_reply(mut self, value: impl ::std::convert::Into<crate::ConversationContentQuickReply>) -> Self {
+        self.quick_reply = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quickReplyV2`."]
+    #[inline]
+    pub fn quick_reply_v2(mut self, value: impl ::std::convert::Into<crate::ConversationContentQuickReplyV2>) -> Self {
+        self.quick_reply_v2 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reactions`."]
+    #[inline]
+    pub fn reactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationContentReaction>>) -> Self {
+        self.reactions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `story`."]
+    #[inline]
+    pub fn story(mut self, value: impl ::std::convert::Into<crate::ConversationContentStory>) -> Self {
+        self.story = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `template`."]
+    #[inline]
+    pub fn template(mut self, value: impl ::std::convert::Into<crate::ConversationContentNotificationTemplate>) -> Self {
+        self.template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<crate::ConversationContentText>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationMessageContent.contentType` of the spec (`#/definitions/ConversationMessageContent/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "integrations", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -269,4 +411,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageContentContentType {
 }
 impl crate::support::Model for ConversationMessageContentContentType {
     const NAME: &'static str = "ConversationMessageContent.contentType";
+}
+impl ConversationMessageContentContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

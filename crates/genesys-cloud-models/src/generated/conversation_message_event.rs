@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ConversationMessageEvent {
         crate::support::debug_struct(f, "ConversationMessageEvent", &[("coBrowse", &self.co_browse), ("eventType", &self.event_type), ("presence", &self.presence), ("typing", &self.typing), ("video", &self.video)], &self._nulls)
     }
 }
+impl ConversationMessageEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `coBrowse`."]
+    #[inline]
+    pub fn co_browse(mut self, value: impl ::std::convert::Into<crate::ConversationEventCoBrowse>) -> Self {
+        self.co_browse = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessageEventEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presence`."]
+    #[inline]
+    pub fn presence(mut self, value: impl ::std::convert::Into<crate::ConversationEventPresence>) -> Self {
+        self.presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typing`."]
+    #[inline]
+    pub fn typing(mut self, value: impl ::std::convert::Into<crate::ConversationEventTyping>) -> Self {
+        self.typing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video`."]
+    #[inline]
+    pub fn video(mut self, value: impl ::std::convert::Into<crate::ConversationEventVideo>) -> Self {
+        self.video = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationMessageEvent.eventType` of the spec (`#/definitions/ConversationMessageEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "recording", feature = "social-media", feature = "textbots"))))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageEventEventType {
 }
 impl crate::support::Model for ConversationMessageEventEventType {
     const NAME: &'static str = "ConversationMessageEvent.eventType";
+}
+impl ConversationMessageEventEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ConversationMessageMetadataContent {
         crate::support::debug_struct(f, "ConversationMessageMetadataContent", &[("contentType", &self.content_type), ("subType", &self.sub_type)], &self._nulls)
     }
 }
+impl ConversationMessageMetadataContent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessageMetadataContentContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subType`."]
+    #[inline]
+    pub fn sub_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessageMetadataContentSubType>) -> Self {
+        self.sub_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationMessageMetadataContent.contentType` of the spec (`#/definitions/ConversationMessageMetadataContent/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -198,6 +232,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageMetadataContentConten
 impl crate::support::Model for ConversationMessageMetadataContentContentType {
     const NAME: &'static str = "ConversationMessageMetadataContent.contentType";
 }
+impl ConversationMessageMetadataContentContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationMessageMetadataContent.subType` of the spec (`#/definitions/ConversationMessageMetadataContent/properties/subType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -297,4 +343,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageMetadataContentSubTyp
 }
 impl crate::support::Model for ConversationMessageMetadataContentSubType {
     const NAME: &'static str = "ConversationMessageMetadataContent.subType";
+}
+impl ConversationMessageMetadataContentSubType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

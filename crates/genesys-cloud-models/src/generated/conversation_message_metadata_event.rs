@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ConversationMessageMetadataEvent {
         crate::support::debug_struct(f, "ConversationMessageMetadataEvent", &[("eventType", &self.event_type), ("subType", &self.sub_type)], &self._nulls)
     }
 }
+impl ConversationMessageMetadataEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessageMetadataEventEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subType`."]
+    #[inline]
+    pub fn sub_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessageMetadataEventSubType>) -> Self {
+        self.sub_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationMessageMetadataEvent.eventType` of the spec (`#/definitions/ConversationMessageMetadataEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -125,6 +159,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageMetadataEventEventTyp
 }
 impl crate::support::Model for ConversationMessageMetadataEventEventType {
     const NAME: &'static str = "ConversationMessageMetadataEvent.eventType";
+}
+impl ConversationMessageMetadataEventEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationMessageMetadataEvent.subType` of the spec (`#/definitions/ConversationMessageMetadataEvent/properties/subType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -237,4 +283,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessageMetadataEventSubType 
 }
 impl crate::support::Model for ConversationMessageMetadataEventSubType {
     const NAME: &'static str = "ConversationMessageMetadataEvent.subType";
+}
+impl ConversationMessageMetadataEventSubType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ConversationMessagingToRecipient {
         crate::support::debug_struct(f, "ConversationMessagingToRecipient", &[("additionalIds", &self.additional_ids), ("email", &self.email), ("externalContactDivisionId", &self.external_contact_division_id), ("externalContactId", &self.external_contact_id), ("firstName", &self.first_name), ("id", &self.id), ("idType", &self.id_type), ("image", &self.image), ("lastName", &self.last_name), ("nickname", &self.nickname)], &self._nulls)
     }
 }
+impl ConversationMessagingToRecipient {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalIds`."]
+    #[inline]
+    pub fn additional_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationRecipientAdditionalIdentifier>>) -> Self {
+        self.additional_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactDivisionId`."]
+    #[inline]
+    pub fn external_contact_division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `firstName`."]
+    #[inline]
+    pub fn first_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.first_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idType`."]
+    #[inline]
+    pub fn id_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingToRecipientIdType>) -> Self {
+        self.id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `image`."]
+    #[inline]
+    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastName`."]
+    #[inline]
+    pub fn last_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nickname`."]
+    #[inline]
+    pub fn nickname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.nickname = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationMessagingToRecipient.idType` of the spec (`#/definitions/ConversationMessagingToRecipient/properties/idType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
@@ -153,4 +235,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMessagingToRecipientIdType {
 }
 impl crate::support::Model for ConversationMessagingToRecipientIdType {
     const NAME: &'static str = "ConversationMessagingToRecipient.idType";
+}
+impl ConversationMessagingToRecipientIdType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

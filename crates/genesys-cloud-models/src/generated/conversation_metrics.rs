@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ConversationMetrics {
         crate::support::debug_struct(f, "ConversationMetrics", &[("conversation", &self.conversation), ("empathyScores", &self.empathy_scores), ("participantMetrics", &self.participant_metrics), ("sentimentScore", &self.sentiment_score), ("sentimentTrend", &self.sentiment_trend), ("sentimentTrendClass", &self.sentiment_trend_class)], &self._nulls)
     }
 }
+impl ConversationMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `empathyScores`."]
+    #[inline]
+    pub fn empathy_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmpathyScore>>) -> Self {
+        self.empathy_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantMetrics`."]
+    #[inline]
+    pub fn participant_metrics(mut self, value: impl ::std::convert::Into<crate::ParticipantMetrics>) -> Self {
+        self.participant_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentimentScore`."]
+    #[inline]
+    pub fn sentiment_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sentiment_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentimentTrend`."]
+    #[inline]
+    pub fn sentiment_trend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sentiment_trend = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentimentTrendClass`."]
+    #[inline]
+    pub fn sentiment_trend_class(mut self, value: impl ::std::convert::Into<crate::ConversationMetricsSentimentTrendClass>) -> Self {
+        self.sentiment_trend_class = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationMetrics.sentimentTrendClass` of the spec (`#/definitions/ConversationMetrics/properties/sentimentTrendClass`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -145,4 +203,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationMetricsSentimentTrendClass {
 }
 impl crate::support::Model for ConversationMetricsSentimentTrendClass {
     const NAME: &'static str = "ConversationMetrics.sentimentTrendClass";
+}
+impl ConversationMetricsSentimentTrendClass {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for ConversationNormalizedMessage {
         crate::support::debug_struct(f, "ConversationNormalizedMessage", &[("byoSmsIntegrationId", &self.byo_sms_integration_id), ("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("enrichment", &self.enrichment), ("events", &self.events), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("metadata", &self.metadata), ("originatingEntity", &self.originating_entity), ("reasons", &self.reasons), ("relatedMessages", &self.related_messages), ("status", &self.status), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ConversationNormalizedMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `byoSmsIntegrationId`."]
+    #[inline]
+    pub fn byo_sms_integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.byo_sms_integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationMessageContent>>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ConversationNormalizedMessageDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enrichment`."]
+    #[inline]
+    pub fn enrichment(mut self, value: impl ::std::convert::Into<crate::ConversationEnrichment>) -> Self {
+        self.enrichment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `events`."]
+    #[inline]
+    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationMessageEvent>>) -> Self {
+        self.events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFinalReceipt`."]
+    #[inline]
+    pub fn is_final_receipt(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_final_receipt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingEntity`."]
+    #[inline]
+    pub fn originating_entity(mut self, value: impl ::std::convert::Into<crate::ConversationNormalizedMessageOriginatingEntity>) -> Self {
+        self.originating_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasons`."]
+    #[inline]
+    pub fn reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationReason>>) -> Self {
+        self.reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relatedMessages`."]
+    #[inline]
+    pub fn related_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationNormalizedMessage>>) -> Self {
+        self.related_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ConversationNormalizedMessageStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationNormalizedMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationNormalizedMessage.direction` of the spec (`#/definitions/ConversationNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
@@ -166,6 +278,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNormalizedMessageDirection {
 impl crate::support::Model for ConversationNormalizedMessageDirection {
     const NAME: &'static str = "ConversationNormalizedMessage.direction";
 }
+impl ConversationNormalizedMessageDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationNormalizedMessage.originatingEntity` of the spec (`#/definitions/ConversationNormalizedMessage/properties/originatingEntity`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
@@ -229,6 +353,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNormalizedMessageOriginating
 }
 impl crate::support::Model for ConversationNormalizedMessageOriginatingEntity {
     const NAME: &'static str = "ConversationNormalizedMessage.originatingEntity";
+}
+impl ConversationNormalizedMessageOriginatingEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationNormalizedMessage.status` of the spec (`#/definitions/ConversationNormalizedMessage/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
@@ -310,6 +446,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNormalizedMessageStatus {
 impl crate::support::Model for ConversationNormalizedMessageStatus {
     const NAME: &'static str = "ConversationNormalizedMessage.status";
 }
+impl ConversationNormalizedMessageStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationNormalizedMessage.type` of the spec (`#/definitions/ConversationNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]
 #[doc = ""]
@@ -389,4 +537,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationNormalizedMessageType {
 }
 impl crate::support::Model for ConversationNormalizedMessageType {
     const NAME: &'static str = "ConversationNormalizedMessage.type";
+}
+impl ConversationNormalizedMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

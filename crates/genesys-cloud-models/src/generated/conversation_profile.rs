@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ConversationProfile {
         crate::support::debug_struct(f, "ConversationProfile", &[("languageCode", &self.language_code), ("name", &self.name)], &self._nulls)
     }
 }
+impl ConversationProfile {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `languageCode`."]
+    #[inline]
+    pub fn language_code(mut self, value: impl ::std::convert::Into<crate::ConversationProfileLanguageCode>) -> Self {
+        self.language_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationProfile.languageCode` of the spec (`#/definitions/ConversationProfile/properties/languageCode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "assistant-copilot-variations", feature = "routing"))))]
 #[doc = ""]
@@ -129,4 +163,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationProfileLanguageCode {
 }
 impl crate::support::Model for ConversationProfileLanguageCode {
     const NAME: &'static str = "ConversationProfile.languageCode";
+}
+impl ConversationProfileLanguageCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for ConversationProperties {
         crate::support::debug_struct(f, "ConversationProperties", &[("filterWrapUpNotes", &self.filter_wrap_up_notes), ("isAcd", &self.is_acd), ("isActive", &self.is_active), ("isCobrowse", &self.is_cobrowse), ("isFlagged", &self.is_flagged), ("isMonitored", &self.is_monitored), ("isPreferred", &self.is_preferred), ("isScreenMonitored", &self.is_screen_monitored), ("isScreenshare", &self.is_screenshare), ("isVoicemail", &self.is_voicemail), ("isWaiting", &self.is_waiting), ("matchAll", &self.match_all)], &self._nulls)
     }
 }
+impl ConversationProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `filterWrapUpNotes`."]
+    #[inline]
+    pub fn filter_wrap_up_notes(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.filter_wrap_up_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isAcd`."]
+    #[inline]
+    pub fn is_acd(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_acd = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isActive`."]
+    #[inline]
+    pub fn is_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCobrowse`."]
+    #[inline]
+    pub fn is_cobrowse(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_cobrowse = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFlagged`."]
+    #[inline]
+    pub fn is_flagged(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_flagged = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isMonitored`."]
+    #[inline]
+    pub fn is_monitored(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_monitored = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPreferred`."]
+    #[inline]
+    pub fn is_preferred(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_preferred = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isScreenMonitored`."]
+    #[inline]
+    pub fn is_screen_monitored(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_screen_monitored = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isScreenshare`."]
+    #[inline]
+    pub fn is_screenshare(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_screenshare = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isVoicemail`."]
+    #[inline]
+    pub fn is_voicemail(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_voicemail = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isWaiting`."]
+    #[inline]
+    pub fn is_waiting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_waiting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchAll`."]
+    #[inline]
+    pub fn match_all(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.match_all = ::std::option::Option::Some(value.into());
+        self
+    }
+}

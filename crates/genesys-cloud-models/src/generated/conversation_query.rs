@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ConversationQuery {
         crate::support::debug_struct(f, "ConversationQuery", &[("aggregations", &self.aggregations), ("conversationFilters", &self.conversation_filters), ("evaluationFilters", &self.evaluation_filters), ("interval", &self.interval), ("order", &self.order), ("orderBy", &self.order_by), ("paging", &self.paging), ("resolutionFilters", &self.resolution_filters), ("segmentFilters", &self.segment_filters), ("surveyFilters", &self.survey_filters)], &self._nulls)
     }
 }
+impl ConversationQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aggregations`."]
+    #[inline]
+    pub fn aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsQueryAggregation>>) -> Self {
+        self.aggregations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationFilters`."]
+    #[inline]
+    pub fn conversation_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationDetailQueryFilter>>) -> Self {
+        self.conversation_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFilters`."]
+    #[inline]
+    pub fn evaluation_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationDetailQueryFilter>>) -> Self {
+        self.evaluation_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<crate::ConversationQueryOrder>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `orderBy`."]
+    #[inline]
+    pub fn order_by(mut self, value: impl ::std::convert::Into<crate::ConversationQueryOrderBy>) -> Self {
+        self.order_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paging`."]
+    #[inline]
+    pub fn paging(mut self, value: impl ::std::convert::Into<crate::PagingSpec>) -> Self {
+        self.paging = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resolutionFilters`."]
+    #[inline]
+    pub fn resolution_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ResolutionDetailQueryFilter>>) -> Self {
+        self.resolution_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentFilters`."]
+    #[inline]
+    pub fn segment_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SegmentDetailQueryFilter>>) -> Self {
+        self.segment_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyFilters`."]
+    #[inline]
+    pub fn survey_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SurveyDetailQueryFilter>>) -> Self {
+        self.survey_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationQuery.order` of the spec (`#/definitions/ConversationQuery/properties/order`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
 #[doc = ""]
@@ -149,6 +231,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationQueryOrder {
 }
 impl crate::support::Model for ConversationQueryOrder {
     const NAME: &'static str = "ConversationQuery.order";
+}
+impl ConversationQueryOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationQuery.orderBy` of the spec (`#/definitions/ConversationQuery/properties/orderBy`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]
@@ -221,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationQueryOrderBy {
 }
 impl crate::support::Model for ConversationQueryOrderBy {
     const NAME: &'static str = "ConversationQuery.orderBy";
+}
+impl ConversationQueryOrderBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

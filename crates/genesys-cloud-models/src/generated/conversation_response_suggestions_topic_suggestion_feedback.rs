@@ -46,6 +46,34 @@ impl ::std::fmt::Debug for ConversationResponseSuggestionsTopicSuggestionFeedbac
         crate::support::debug_struct(f, "ConversationResponseSuggestionsTopicSuggestionFeedback", &[("rating", &self.rating)], &self._nulls)
     }
 }
+impl ConversationResponseSuggestionsTopicSuggestionFeedback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `rating`."]
+    #[inline]
+    pub fn rating(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicSuggestionFeedbackRating>) -> Self {
+        self.rating = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationResponseSuggestionsTopicSuggestionFeedback.rating` of the spec (`#/definitions/ConversationResponseSuggestionsTopicSuggestionFeedback/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -113,4 +141,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationResponseSuggestionsTopicSugg
 }
 impl crate::support::Model for ConversationResponseSuggestionsTopicSuggestionFeedbackRating {
     const NAME: &'static str = "ConversationResponseSuggestionsTopicSuggestionFeedback.rating";
+}
+impl ConversationResponseSuggestionsTopicSuggestionFeedbackRating {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

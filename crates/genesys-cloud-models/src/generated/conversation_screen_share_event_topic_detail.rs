@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for ConversationScreenShareEventTopicDetail {
         crate::support::debug_struct(f, "ConversationScreenShareEventTopicDetail", &[("entityId", &self.entity_id), ("entityName", &self.entity_name), ("errorCode", &self.error_code), ("fieldName", &self.field_name)], &self._nulls)
     }
 }
+impl ConversationScreenShareEventTopicDetail {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityId`."]
+    #[inline]
+    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityName`."]
+    #[inline]
+    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fieldName`."]
+    #[inline]
+    pub fn field_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}

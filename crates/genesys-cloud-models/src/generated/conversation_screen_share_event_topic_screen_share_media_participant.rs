@@ -214,6 +214,286 @@ impl ::std::fmt::Debug for ConversationScreenShareEventTopicScreenShareMediaPart
         crate::support::debug_struct(f, "ConversationScreenShareEventTopicScreenShareMediaParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("attributes", &self.attributes), ("connectedTime", &self.connected_time), ("context", &self.context), ("conversationRoutingData", &self.conversation_routing_data), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("errorInfo", &self.error_info), ("externalContact", &self.external_contact), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganization", &self.external_organization), ("flaggedReason", &self.flagged_reason), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("journeyContext", &self.journey_context), ("mediaRoles", &self.media_roles), ("name", &self.name), ("parkTime", &self.park_time), ("peer", &self.peer), ("peerCount", &self.peer_count), ("provider", &self.provider), ("purpose", &self.purpose), ("queue", &self.queue), ("queueMediaSettings", &self.queue_media_settings), ("resumeTime", &self.resume_time), ("screenRecordingState", &self.screen_recording_state), ("script", &self.script), ("sharing", &self.sharing), ("startAcwTime", &self.start_acw_time), ("startHoldTime", &self.start_hold_time), ("startTime", &self.start_time), ("state", &self.state), ("team", &self.team), ("user", &self.user), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
 }
+impl ConversationScreenShareEventTopicScreenShareMediaParticipant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertingTimeoutMs`."]
+    #[inline]
+    pub fn alerting_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationRoutingData`."]
+    #[inline]
+    pub fn conversation_routing_data(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicConversationRoutingData>) -> Self {
+        self.conversation_routing_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endAcwTime`."]
+    #[inline]
+    pub fn end_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicErrorBody>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicUriReference>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactInitialDivisionId`."]
+    #[inline]
+    pub fn external_contact_initial_division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_initial_division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganization`."]
+    #[inline]
+    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicUriReference>) -> Self {
+        self.external_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyContext`."]
+    #[inline]
+    pub fn journey_context(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicJourneyContext>) -> Self {
+        self.journey_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaRoles`."]
+    #[inline]
+    pub fn media_roles(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_roles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parkTime`."]
+    #[inline]
+    pub fn park_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.park_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peer`."]
+    #[inline]
+    pub fn peer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerCount`."]
+    #[inline]
+    pub fn peer_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.peer_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicUriReference>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resumeTime`."]
+    #[inline]
+    pub fn resume_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.resume_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenRecordingState`."]
+    #[inline]
+    pub fn screen_recording_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `script`."]
+    #[inline]
+    pub fn script(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicUriReference>) -> Self {
+        self.script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharing`."]
+    #[inline]
+    pub fn sharing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sharing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAcwTime`."]
+    #[inline]
+    pub fn start_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicScreenShareMediaParticipantState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicUriReference>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicUriReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::ConversationScreenShareEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupPrompt`."]
+    #[inline]
+    pub fn wrapup_prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupRequired`."]
+    #[inline]
+    pub fn wrapup_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupSkipped`."]
+    #[inline]
+    pub fn wrapup_skipped(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupTimeoutMs`."]
+    #[inline]
+    pub fn wrapup_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wrapup_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationScreenShareEventTopicScreenShareMediaParticipant.direction` of the spec (`#/definitions/ConversationScreenShareEventTopicScreenShareMediaParticipant/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -277,6 +557,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicScreenS
 }
 impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMediaParticipantDirection {
     const NAME: &'static str = "ConversationScreenShareEventTopicScreenShareMediaParticipant.direction";
+}
+impl ConversationScreenShareEventTopicScreenShareMediaParticipantDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationScreenShareEventTopicScreenShareMediaParticipant.disconnectType` of the spec (`#/definitions/ConversationScreenShareEventTopicScreenShareMediaParticipant/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -418,6 +710,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicScreenS
 impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType {
     const NAME: &'static str = "ConversationScreenShareEventTopicScreenShareMediaParticipant.disconnectType";
 }
+impl ConversationScreenShareEventTopicScreenShareMediaParticipantDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationScreenShareEventTopicScreenShareMediaParticipant.flaggedReason` of the spec (`#/definitions/ConversationScreenShareEventTopicScreenShareMediaParticipant/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -477,6 +781,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicScreenS
 }
 impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason {
     const NAME: &'static str = "ConversationScreenShareEventTopicScreenShareMediaParticipant.flaggedReason";
+}
+impl ConversationScreenShareEventTopicScreenShareMediaParticipantFlaggedReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationScreenShareEventTopicScreenShareMediaParticipant.initialState` of the spec (`#/definitions/ConversationScreenShareEventTopicScreenShareMediaParticipant/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -586,6 +902,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicScreenS
 impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState {
     const NAME: &'static str = "ConversationScreenShareEventTopicScreenShareMediaParticipant.initialState";
 }
+impl ConversationScreenShareEventTopicScreenShareMediaParticipantInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationScreenShareEventTopicScreenShareMediaParticipant.state` of the spec (`#/definitions/ConversationScreenShareEventTopicScreenShareMediaParticipant/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -693,4 +1021,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationScreenShareEventTopicScreenS
 }
 impl crate::support::Model for ConversationScreenShareEventTopicScreenShareMediaParticipantState {
     const NAME: &'static str = "ConversationScreenShareEventTopicScreenShareMediaParticipant.state";
+}
+impl ConversationScreenShareEventTopicScreenShareMediaParticipantState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for ConversationSessionSummary {
         crate::support::debug_struct(f, "ConversationSessionSummary", &[("communication", &self.communication), ("confidence", &self.confidence), ("dateCreated", &self.date_created), ("editedSummary", &self.edited_summary), ("followup", &self.followup), ("id", &self.id), ("language", &self.language), ("mediaType", &self.media_type), ("participants", &self.participants), ("predictedWrapupCodes", &self.predicted_wrapup_codes), ("reason", &self.reason), ("resolution", &self.resolution), ("status", &self.status), ("text", &self.text)], &self._nulls)
     }
 }
+impl ConversationSessionSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communication`."]
+    #[inline]
+    pub fn communication(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
+        self.communication = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `editedSummary`."]
+    #[inline]
+    pub fn edited_summary(mut self, value: impl ::std::convert::Into<crate::ConversationEditedInput>) -> Self {
+        self.edited_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `followup`."]
+    #[inline]
+    pub fn followup(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryFollowup>) -> Self {
+        self.followup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationSessionSummaryMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predictedWrapupCodes`."]
+    #[inline]
+    pub fn predicted_wrapup_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSummaryWrapupCode>>) -> Self {
+        self.predicted_wrapup_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resolution`."]
+    #[inline]
+    pub fn resolution(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryResolution>) -> Self {
+        self.resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ConversationSessionSummaryStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationSessionSummary.mediaType` of the spec (`#/definitions/ConversationSessionSummary/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -178,6 +284,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSessionSummaryMediaType {
 impl crate::support::Model for ConversationSessionSummaryMediaType {
     const NAME: &'static str = "ConversationSessionSummary.mediaType";
 }
+impl ConversationSessionSummaryMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationSessionSummary.status` of the spec (`#/definitions/ConversationSessionSummary/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -257,4 +375,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSessionSummaryStatus {
 }
 impl crate::support::Model for ConversationSessionSummaryStatus {
     const NAME: &'static str = "ConversationSessionSummary.status";
+}
+impl ConversationSessionSummaryStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ConversationSocialExpressionEventTopicLimit {
         crate::support::debug_struct(f, "ConversationSocialExpressionEventTopicLimit", &[("documented", &self.documented), ("key", &self.key), ("namespace", &self.namespace), ("value", &self.value)], &self._nulls)
     }
 }
+impl ConversationSocialExpressionEventTopicLimit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `documented`."]
+    #[inline]
+    pub fn documented(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.documented = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `namespace`."]
+    #[inline]
+    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::ConversationSocialExpressionEventTopicLimitNamespace>) -> Self {
+        self.namespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationSocialExpressionEventTopicLimit.namespace` of the spec (`#/definitions/ConversationSocialExpressionEventTopicLimit/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -369,4 +415,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSocialExpressionEventTopicLi
 }
 impl crate::support::Model for ConversationSocialExpressionEventTopicLimitNamespace {
     const NAME: &'static str = "ConversationSocialExpressionEventTopicLimit.namespace";
+}
+impl ConversationSocialExpressionEventTopicLimitNamespace {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

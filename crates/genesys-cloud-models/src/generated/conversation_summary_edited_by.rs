@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ConversationSummaryEditedBy {
         crate::support::debug_struct(f, "ConversationSummaryEditedBy", &[("purpose", &self.purpose), ("user", &self.user)], &self._nulls)
     }
 }
+impl ConversationSummaryEditedBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryEditedByPurpose>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationSummaryEditedBy.purpose` of the spec (`#/definitions/ConversationSummaryEditedBy/properties/purpose`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,4 +159,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryEditedByPurpose {
 }
 impl crate::support::Model for ConversationSummaryEditedByPurpose {
     const NAME: &'static str = "ConversationSummaryEditedBy.purpose";
+}
+impl ConversationSummaryEditedByPurpose {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

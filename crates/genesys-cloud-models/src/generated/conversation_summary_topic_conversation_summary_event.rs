@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for ConversationSummaryTopicConversationSummaryEvent {
         crate::support::debug_struct(f, "ConversationSummaryTopicConversationSummaryEvent", &[("communicationIds", &self.communication_ids), ("conversationId", &self.conversation_id), ("createdDate", &self.created_date), ("durationMs", &self.duration_ms), ("errorType", &self.error_type), ("extractedEntities", &self.extracted_entities), ("followupActions", &self.followup_actions), ("headline", &self.headline), ("labels", &self.labels), ("language", &self.language), ("lastEditedBy", &self.last_edited_by), ("latestCommunicationId", &self.latest_communication_id), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("participants", &self.participants), ("queueId", &self.queue_id), ("reason", &self.reason), ("resolution", &self.resolution), ("summary", &self.summary), ("summaryId", &self.summary_id), ("summarySourceType", &self.summary_source_type), ("triggerSource", &self.trigger_source), ("triggerType", &self.trigger_type), ("wrapUpCodes", &self.wrap_up_codes)], &self._nulls)
     }
 }
+impl ConversationSummaryTopicConversationSummaryEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationIds`."]
+    #[inline]
+    pub fn communication_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.communication_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMs`."]
+    #[inline]
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorType`."]
+    #[inline]
+    pub fn error_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryEventErrorType>) -> Self {
+        self.error_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extractedEntities`."]
+    #[inline]
+    pub fn extracted_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSummaryTopicSummaryExtractedCustomEntity>>) -> Self {
+        self.extracted_entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `followupActions`."]
+    #[inline]
+    pub fn followup_actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSummaryTopicConversationFollowupAction>>) -> Self {
+        self.followup_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headline`."]
+    #[inline]
+    pub fn headline(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationHeadline>) -> Self {
+        self.headline = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labels`."]
+    #[inline]
+    pub fn labels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSummaryTopicConversationSummaryLabel>>) -> Self {
+        self.labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastEditedBy`."]
+    #[inline]
+    pub fn last_edited_by(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryParticipant>) -> Self {
+        self.last_edited_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestCommunicationId`."]
+    #[inline]
+    pub fn latest_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.latest_communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSummaryTopicConversationSummaryParticipant>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resolution`."]
+    #[inline]
+    pub fn resolution(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationResolution>) -> Self {
+        self.resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summary`."]
+    #[inline]
+    pub fn summary(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummary>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryId`."]
+    #[inline]
+    pub fn summary_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summarySourceType`."]
+    #[inline]
+    pub fn summary_source_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryEventSummarySourceType>) -> Self {
+        self.summary_source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerSource`."]
+    #[inline]
+    pub fn trigger_source(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicTriggerSource>) -> Self {
+        self.trigger_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryEventTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpCodes`."]
+    #[inline]
+    pub fn wrap_up_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSummaryTopicConversationWrapUpCode>>) -> Self {
+        self.wrap_up_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationSummaryTopicConversationSummaryEvent.errorType` of the spec (`#/definitions/ConversationSummaryTopicConversationSummaryEvent/properties/errorType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -210,6 +376,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationSumm
 impl crate::support::Model for ConversationSummaryTopicConversationSummaryEventErrorType {
     const NAME: &'static str = "ConversationSummaryTopicConversationSummaryEvent.errorType";
 }
+impl ConversationSummaryTopicConversationSummaryEventErrorType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationSummaryTopicConversationSummaryEvent.mediaType` of the spec (`#/definitions/ConversationSummaryTopicConversationSummaryEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -281,6 +459,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationSumm
 }
 impl crate::support::Model for ConversationSummaryTopicConversationSummaryEventMediaType {
     const NAME: &'static str = "ConversationSummaryTopicConversationSummaryEvent.mediaType";
+}
+impl ConversationSummaryTopicConversationSummaryEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationSummaryTopicConversationSummaryEvent.messageType` of the spec (`#/definitions/ConversationSummaryTopicConversationSummaryEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -382,6 +572,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationSumm
 impl crate::support::Model for ConversationSummaryTopicConversationSummaryEventMessageType {
     const NAME: &'static str = "ConversationSummaryTopicConversationSummaryEvent.messageType";
 }
+impl ConversationSummaryTopicConversationSummaryEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationSummaryTopicConversationSummaryEvent.summarySourceType` of the spec (`#/definitions/ConversationSummaryTopicConversationSummaryEvent/properties/summarySourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -450,6 +652,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationSumm
 impl crate::support::Model for ConversationSummaryTopicConversationSummaryEventSummarySourceType {
     const NAME: &'static str = "ConversationSummaryTopicConversationSummaryEvent.summarySourceType";
 }
+impl ConversationSummaryTopicConversationSummaryEventSummarySourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ConversationSummaryTopicConversationSummaryEvent.triggerType` of the spec (`#/definitions/ConversationSummaryTopicConversationSummaryEvent/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -517,4 +731,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTopicConversationSumm
 }
 impl crate::support::Model for ConversationSummaryTopicConversationSummaryEventTriggerType {
     const NAME: &'static str = "ConversationSummaryTopicConversationSummaryEvent.triggerType";
+}
+impl ConversationSummaryTopicConversationSummaryEventTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ConversationSummaryTriggerSource {
         crate::support::debug_struct(f, "ConversationSummaryTriggerSource", &[("sourceId", &self.source_id), ("sourceOutcome", &self.source_outcome), ("sourceType", &self.source_type)], &self._nulls)
     }
 }
+impl ConversationSummaryTriggerSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `sourceId`."]
+    #[inline]
+    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceOutcome`."]
+    #[inline]
+    pub fn source_outcome(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTriggerSourceSourceOutcome>) -> Self {
+        self.source_outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceType`."]
+    #[inline]
+    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTriggerSourceSourceType>) -> Self {
+        self.source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ConversationSummaryTriggerSource.sourceOutcome` of the spec (`#/definitions/ConversationSummaryTriggerSource/properties/sourceOutcome`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,6 +161,18 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTriggerSourceSourceOu
 }
 impl crate::support::Model for ConversationSummaryTriggerSourceSourceOutcome {
     const NAME: &'static str = "ConversationSummaryTriggerSource.sourceOutcome";
+}
+impl ConversationSummaryTriggerSourceSourceOutcome {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ConversationSummaryTriggerSource.sourceType` of the spec (`#/definitions/ConversationSummaryTriggerSource/properties/sourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -197,4 +249,16 @@ impl<'de> ::serde::Deserialize<'de> for ConversationSummaryTriggerSourceSourceTy
 }
 impl crate::support::Model for ConversationSummaryTriggerSourceSourceType {
     const NAME: &'static str = "ConversationSummaryTriggerSource.sourceType";
+}
+impl ConversationSummaryTriggerSourceSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for Copilot {
         crate::support::debug_struct(f, "Copilot", &[("answerGenerationConfig", &self.answer_generation_config), ("autoSearchConfig", &self.auto_search_config), ("defaultLanguage", &self.default_language), ("enabled", &self.enabled), ("knowledgeAnswerConfig", &self.knowledge_answer_config), ("liveOnQueue", &self.live_on_queue), ("manualSearchConfig", &self.manual_search_config), ("nluConfig", &self.nlu_config), ("nluEngineType", &self.nlu_engine_type), ("ruleEngineConfig", &self.rule_engine_config), ("selfUri", &self.self_uri), ("summaryGenerationConfig", &self.summary_generation_config), ("wrapupCodePredictionConfig", &self.wrapup_code_prediction_config)], &self._nulls)
     }
 }
+impl Copilot {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerGenerationConfig`."]
+    #[inline]
+    pub fn answer_generation_config(mut self, value: impl ::std::convert::Into<crate::AnswerGenerationConfig>) -> Self {
+        self.answer_generation_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoSearchConfig`."]
+    #[inline]
+    pub fn auto_search_config(mut self, value: impl ::std::convert::Into<crate::AutoSearchConfig>) -> Self {
+        self.auto_search_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultLanguage`."]
+    #[inline]
+    pub fn default_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeAnswerConfig`."]
+    #[inline]
+    pub fn knowledge_answer_config(mut self, value: impl ::std::convert::Into<crate::KnowledgeAnswerConfig>) -> Self {
+        self.knowledge_answer_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `liveOnQueue`."]
+    #[inline]
+    pub fn live_on_queue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.live_on_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manualSearchConfig`."]
+    #[inline]
+    pub fn manual_search_config(mut self, value: impl ::std::convert::Into<crate::ManualSearchConfig>) -> Self {
+        self.manual_search_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nluConfig`."]
+    #[inline]
+    pub fn nlu_config(mut self, value: impl ::std::convert::Into<crate::NluConfig>) -> Self {
+        self.nlu_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nluEngineType`."]
+    #[inline]
+    pub fn nlu_engine_type(mut self, value: impl ::std::convert::Into<crate::CopilotNluEngineType>) -> Self {
+        self.nlu_engine_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleEngineConfig`."]
+    #[inline]
+    pub fn rule_engine_config(mut self, value: impl ::std::convert::Into<crate::RuleEngineConfig>) -> Self {
+        self.rule_engine_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryGenerationConfig`."]
+    #[inline]
+    pub fn summary_generation_config(mut self, value: impl ::std::convert::Into<crate::SummaryGenerationConfig>) -> Self {
+        self.summary_generation_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupCodePredictionConfig`."]
+    #[inline]
+    pub fn wrapup_code_prediction_config(mut self, value: impl ::std::convert::Into<crate::WrapupCodePredictionConfig>) -> Self {
+        self.wrapup_code_prediction_config = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Copilot.nluEngineType` of the spec (`#/definitions/Copilot/properties/nluEngineType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "agent-copilot", feature = "assistant-copilot-variations", feature = "routing"))))]
 #[doc = ""]
@@ -153,4 +253,16 @@ impl<'de> ::serde::Deserialize<'de> for CopilotNluEngineType {
 }
 impl crate::support::Model for CopilotNluEngineType {
     const NAME: &'static str = "Copilot.nluEngineType";
+}
+impl CopilotNluEngineType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

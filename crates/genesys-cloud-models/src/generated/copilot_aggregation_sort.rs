@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for CopilotAggregationSort {
         crate::support::debug_struct(f, "CopilotAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
 }
+impl CopilotAggregationSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<crate::CopilotAggregationSortFunction>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::CopilotAggregationSortName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CopilotAggregationSort.function` of the spec (`#/definitions/CopilotAggregationSort/properties/function`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -126,6 +160,18 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAggregationSortFunction {
 impl crate::support::Model for CopilotAggregationSortFunction {
     const NAME: &'static str = "CopilotAggregationSort.function";
 }
+impl CopilotAggregationSortFunction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CopilotAggregationSort.name` of the spec (`#/definitions/CopilotAggregationSort/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -197,4 +243,16 @@ impl<'de> ::serde::Deserialize<'de> for CopilotAggregationSortName {
 }
 impl crate::support::Model for CopilotAggregationSortName {
     const NAME: &'static str = "CopilotAggregationSort.name";
+}
+impl CopilotAggregationSortName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

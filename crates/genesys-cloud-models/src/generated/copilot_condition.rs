@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for CopilotCondition {
         crate::support::debug_struct(f, "CopilotCondition", &[("conditionType", &self.condition_type), ("conditionValues", &self.condition_values)], &self._nulls)
     }
 }
+impl CopilotCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conditionType`."]
+    #[inline]
+    pub fn condition_type(mut self, value: impl ::std::convert::Into<crate::CopilotConditionConditionType>) -> Self {
+        self.condition_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditionValues`."]
+    #[inline]
+    pub fn condition_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.condition_values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CopilotCondition.conditionType` of the spec (`#/definitions/CopilotCondition/properties/conditionType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "agent-copilot", feature = "assistant-copilot-variations", feature = "routing"))))]
 #[doc = ""]
@@ -125,4 +159,16 @@ impl<'de> ::serde::Deserialize<'de> for CopilotConditionConditionType {
 }
 impl crate::support::Model for CopilotConditionConditionType {
     const NAME: &'static str = "CopilotCondition.conditionType";
+}
+impl CopilotConditionConditionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

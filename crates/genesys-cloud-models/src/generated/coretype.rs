@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for Coretype {
         crate::support::debug_struct(f, "Coretype", &[("current", &self.current), ("dateCreated", &self.date_created), ("id", &self.id), ("itemValidationFields", &self.item_validation_fields), ("itemValidationLimits", &self.item_validation_limits), ("name", &self.name), ("schema", &self.schema), ("selfUri", &self.self_uri), ("validationFields", &self.validation_fields), ("validationLimits", &self.validation_limits), ("version", &self.version)], &self._nulls)
     }
 }
+impl Coretype {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `current`."]
+    #[inline]
+    pub fn current(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.current = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `itemValidationFields`."]
+    #[inline]
+    pub fn item_validation_fields(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.item_validation_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `itemValidationLimits`."]
+    #[inline]
+    pub fn item_validation_limits(mut self, value: impl ::std::convert::Into<crate::ItemValidationLimits>) -> Self {
+        self.item_validation_limits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schema`."]
+    #[inline]
+    pub fn schema(mut self, value: impl ::std::convert::Into<crate::Schema>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validationFields`."]
+    #[inline]
+    pub fn validation_fields(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.validation_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validationLimits`."]
+    #[inline]
+    pub fn validation_limits(mut self, value: impl ::std::convert::Into<crate::ValidationLimits>) -> Self {
+        self.validation_limits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

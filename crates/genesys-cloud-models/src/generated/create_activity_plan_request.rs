@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for CreateActivityPlanRequest {
         crate::support::debug_struct(f, "CreateActivityPlanRequest", &[("activityCodeId", &self.activity_code_id), ("attendeesSearchRule", &self.attendees_search_rule), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("facilitated", &self.facilitated), ("facilitatorsSearchRule", &self.facilitators_search_rule), ("fixedAvailability", &self.fixed_availability), ("groupSettings", &self.group_settings), ("initialSchedulePeriod", &self.initial_schedule_period), ("lengthMinutes", &self.length_minutes), ("managementUnitIds", &self.management_unit_ids), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("serviceGoalImpactOverrides", &self.service_goal_impact_overrides), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("state", &self.state), ("transitionTimeMinutes", &self.transition_time_minutes), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl CreateActivityPlanRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attendeesSearchRule`."]
+    #[inline]
+    pub fn attendees_search_rule(mut self, value: impl ::std::convert::Into<crate::UserSearchRule>) -> Self {
+        self.attendees_search_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitated`."]
+    #[inline]
+    pub fn facilitated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.facilitated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitatorsSearchRule`."]
+    #[inline]
+    pub fn facilitators_search_rule(mut self, value: impl ::std::convert::Into<crate::UserSearchRule>) -> Self {
+        self.facilitators_search_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fixedAvailability`."]
+    #[inline]
+    pub fn fixed_availability(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FixedAvailability>>) -> Self {
+        self.fixed_availability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupSettings`."]
+    #[inline]
+    pub fn group_settings(mut self, value: impl ::std::convert::Into<crate::GroupSettings>) -> Self {
+        self.group_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialSchedulePeriod`."]
+    #[inline]
+    pub fn initial_schedule_period(mut self, value: impl ::std::convert::Into<crate::SchedulingPeriod>) -> Self {
+        self.initial_schedule_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitIds`."]
+    #[inline]
+    pub fn management_unit_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.management_unit_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optimizationObjective`."]
+    #[inline]
+    pub fn optimization_objective(mut self, value: impl ::std::convert::Into<crate::CreateActivityPlanRequestOptimizationObjective>) -> Self {
+        self.optimization_objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recurrenceSettings`."]
+    #[inline]
+    pub fn recurrence_settings(mut self, value: impl ::std::convert::Into<crate::RecurrenceSettings>) -> Self {
+        self.recurrence_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceGoalImpactOverrides`."]
+    #[inline]
+    pub fn service_goal_impact_overrides(mut self, value: impl ::std::convert::Into<crate::ActivityPlanServiceGoalImpactOverrides>) -> Self {
+        self.service_goal_impact_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeIncrementMinutes`."]
+    #[inline]
+    pub fn start_time_increment_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_increment_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::CreateActivityPlanRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transitionTimeMinutes`."]
+    #[inline]
+    pub fn transition_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.transition_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CreateActivityPlanRequestType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateActivityPlanRequest.optimizationObjective` of the spec (`#/definitions/CreateActivityPlanRequest/properties/optimizationObjective`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -181,6 +317,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateActivityPlanRequestOptimizationObj
 }
 impl crate::support::Model for CreateActivityPlanRequestOptimizationObjective {
     const NAME: &'static str = "CreateActivityPlanRequest.optimizationObjective";
+}
+impl CreateActivityPlanRequestOptimizationObjective {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CreateActivityPlanRequest.state` of the spec (`#/definitions/CreateActivityPlanRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -246,6 +394,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateActivityPlanRequestState {
 impl crate::support::Model for CreateActivityPlanRequestState {
     const NAME: &'static str = "CreateActivityPlanRequest.state";
 }
+impl CreateActivityPlanRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CreateActivityPlanRequest.type` of the spec (`#/definitions/CreateActivityPlanRequest/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -309,4 +469,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateActivityPlanRequestType {
 }
 impl crate::support::Model for CreateActivityPlanRequestType {
     const NAME: &'static str = "CreateActivityPlanRequest.type";
+}
+impl CreateActivityPlanRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

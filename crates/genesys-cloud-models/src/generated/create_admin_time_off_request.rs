@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for CreateAdminTimeOffRequest {
         crate::support::debug_struct(f, "CreateAdminTimeOffRequest", &[("activityCodeId", &self.activity_code_id), ("dailyDurationMinutes", &self.daily_duration_minutes), ("durationMinutes", &self.duration_minutes), ("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("notes", &self.notes), ("paid", &self.paid), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("payableMinutes", &self.payable_minutes), ("status", &self.status), ("users", &self.users)], &self._nulls)
     }
 }
+impl CreateAdminTimeOffRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dailyDurationMinutes`."]
+    #[inline]
+    pub fn daily_duration_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.daily_duration_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMinutes`."]
+    #[inline]
+    pub fn duration_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.duration_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayEarliestStartOffsetMinutes`."]
+    #[inline]
+    pub fn full_day_earliest_start_offset_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.full_day_earliest_start_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayLatestEndOffsetMinutes`."]
+    #[inline]
+    pub fn full_day_latest_end_offset_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.full_day_latest_end_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayManagementUnitDates`."]
+    #[inline]
+    pub fn full_day_management_unit_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.full_day_management_unit_dates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paid`."]
+    #[inline]
+    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `partialDayStartDateTimes`."]
+    #[inline]
+    pub fn partial_day_start_date_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>) -> Self {
+        self.partial_day_start_date_times = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payableMinutes`."]
+    #[inline]
+    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.payable_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CreateAdminTimeOffRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `users`."]
+    #[inline]
+    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.users = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateAdminTimeOffRequest.status` of the spec (`#/definitions/CreateAdminTimeOffRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -153,4 +247,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateAdminTimeOffRequestStatus {
 }
 impl crate::support::Model for CreateAdminTimeOffRequestStatus {
     const NAME: &'static str = "CreateAdminTimeOffRequest.status";
+}
+impl CreateAdminTimeOffRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for CreateAlternativeShiftTradeRequest {
         crate::support::debug_struct(f, "CreateAlternativeShiftTradeRequest", &[("alternativeShiftTradeGranularity", &self.alternative_shift_trade_granularity), ("dropShiftReferenceKeys", &self.drop_shift_reference_keys), ("expirationDate", &self.expiration_date), ("jobId", &self.job_id), ("pickupShiftReferenceKeys", &self.pickup_shift_reference_keys), ("reviewNote", &self.review_note)], &self._nulls)
     }
 }
+impl CreateAlternativeShiftTradeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alternativeShiftTradeGranularity`."]
+    #[inline]
+    pub fn alternative_shift_trade_granularity(mut self, value: impl ::std::convert::Into<crate::CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity>) -> Self {
+        self.alternative_shift_trade_granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dropShiftReferenceKeys`."]
+    #[inline]
+    pub fn drop_shift_reference_keys(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.drop_shift_reference_keys = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDate`."]
+    #[inline]
+    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobId`."]
+    #[inline]
+    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.job_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pickupShiftReferenceKeys`."]
+    #[inline]
+    pub fn pickup_shift_reference_keys(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.pickup_shift_reference_keys = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateAlternativeShiftTradeRequest.alternativeShiftTradeGranularity` of the spec (`#/definitions/CreateAlternativeShiftTradeRequest/properties/alternativeShiftTradeGranularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateAlternativeShiftTradeRequestAltern
 }
 impl crate::support::Model for CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity {
     const NAME: &'static str = "CreateAlternativeShiftTradeRequest.alternativeShiftTradeGranularity";
+}
+impl CreateAlternativeShiftTradeRequestAlternativeShiftTradeGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for CreateCallRequest {
         crate::support::debug_struct(f, "CreateCallRequest", &[("attributes", &self.attributes), ("callFromQueueId", &self.call_from_queue_id), ("callQueueId", &self.call_queue_id), ("callUserId", &self.call_user_id), ("callerId", &self.caller_id), ("callerIdName", &self.caller_id_name), ("conversationIds", &self.conversation_ids), ("externalContactId", &self.external_contact_id), ("label", &self.label), ("languageId", &self.language_id), ("participants", &self.participants), ("phoneNumber", &self.phone_number), ("priority", &self.priority), ("routingSkillExpression", &self.routing_skill_expression), ("routingSkillsIds", &self.routing_skills_ids), ("uuiData", &self.uui_data)], &self._nulls)
     }
 }
+impl CreateCallRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callFromQueueId`."]
+    #[inline]
+    pub fn call_from_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_from_queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callQueueId`."]
+    #[inline]
+    pub fn call_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callUserId`."]
+    #[inline]
+    pub fn call_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerId`."]
+    #[inline]
+    pub fn caller_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerIdName`."]
+    #[inline]
+    pub fn caller_id_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationIds`."]
+    #[inline]
+    pub fn conversation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `label`."]
+    #[inline]
+    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.label = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageId`."]
+    #[inline]
+    pub fn language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Destination>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingSkillExpression`."]
+    #[inline]
+    pub fn routing_skill_expression(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.routing_skill_expression = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingSkillsIds`."]
+    #[inline]
+    pub fn routing_skills_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.routing_skills_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uuiData`."]
+    #[inline]
+    pub fn uui_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.uui_data = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for CreateCallbackOnConversationCommand {
         crate::support::debug_struct(f, "CreateCallbackOnConversationCommand", &[("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("callerId", &self.caller_id), ("callerIdName", &self.caller_id_name), ("countryCode", &self.country_code), ("customerFirstCallbackDeliveryMode", &self.customer_first_callback_delivery_mode), ("data", &self.data), ("queueId", &self.queue_id), ("routingData", &self.routing_data), ("scriptId", &self.script_id), ("validateCallbackNumbers", &self.validate_callback_numbers)], &self._nulls)
     }
 }
+impl CreateCallbackOnConversationCommand {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `callbackNumbers`."]
+    #[inline]
+    pub fn callback_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackScheduledTime`."]
+    #[inline]
+    pub fn callback_scheduled_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.callback_scheduled_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackUserName`."]
+    #[inline]
+    pub fn callback_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerId`."]
+    #[inline]
+    pub fn caller_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerIdName`."]
+    #[inline]
+    pub fn caller_id_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerFirstCallbackDeliveryMode`."]
+    #[inline]
+    pub fn customer_first_callback_delivery_mode(mut self, value: impl ::std::convert::Into<crate::CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode>) -> Self {
+        self.customer_first_callback_delivery_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `data`."]
+    #[inline]
+    pub fn data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingData`."]
+    #[inline]
+    pub fn routing_data(mut self, value: impl ::std::convert::Into<crate::RoutingData>) -> Self {
+        self.routing_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validateCallbackNumbers`."]
+    #[inline]
+    pub fn validate_callback_numbers(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.validate_callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateCallbackOnConversationCommand.customerFirstCallbackDeliveryMode` of the spec (`#/definitions/CreateCallbackOnConversationCommand/properties/customerFirstCallbackDeliveryMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -157,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateCallbackOnConversationCommandCusto
 }
 impl crate::support::Model for CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode {
     const NAME: &'static str = "CreateCallbackOnConversationCommand.customerFirstCallbackDeliveryMode";
+}
+impl CreateCallbackOnConversationCommandCustomerFirstCallbackDeliveryMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for CreateCapacityPlanStaffingGroupMetricChangeRequest {
         crate::support::debug_struct(f, "CreateCapacityPlanStaffingGroupMetricChangeRequest", &[("metric", &self.metric), ("notes", &self.notes), ("numberOfWeeks", &self.number_of_weeks), ("staffingGroupIds", &self.staffing_group_ids), ("transfersFullTimeEquivalent", &self.transfers_full_time_equivalent), ("value", &self.value), ("version", &self.version), ("weekStartNumber", &self.week_start_number)], &self._nulls)
     }
 }
+impl CreateCapacityPlanStaffingGroupMetricChangeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::CreateCapacityPlanStaffingGroupMetricChangeRequestMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfWeeks`."]
+    #[inline]
+    pub fn number_of_weeks(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_weeks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroupIds`."]
+    #[inline]
+    pub fn staffing_group_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.staffing_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transfersFullTimeEquivalent`."]
+    #[inline]
+    pub fn transfers_full_time_equivalent(mut self, value: impl ::std::convert::Into<crate::TransfersFullTimeEquivalent>) -> Self {
+        self.transfers_full_time_equivalent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekStartNumber`."]
+    #[inline]
+    pub fn week_start_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.week_start_number = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateCapacityPlanStaffingGroupMetricChangeRequest.metric` of the spec (`#/definitions/CreateCapacityPlanStaffingGroupMetricChangeRequest/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -153,4 +223,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateCapacityPlanStaffingGroupMetricCha
 }
 impl crate::support::Model for CreateCapacityPlanStaffingGroupMetricChangeRequestMetric {
     const NAME: &'static str = "CreateCapacityPlanStaffingGroupMetricChangeRequest.metric";
+}
+impl CreateCapacityPlanStaffingGroupMetricChangeRequestMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

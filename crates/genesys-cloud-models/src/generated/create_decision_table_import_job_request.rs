@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for CreateDecisionTableImportJobRequest {
         crate::support::debug_struct(f, "CreateDecisionTableImportJobRequest", &[("fileName", &self.file_name), ("importMode", &self.import_mode)], &self._nulls)
     }
 }
+impl CreateDecisionTableImportJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importMode`."]
+    #[inline]
+    pub fn import_mode(mut self, value: impl ::std::convert::Into<crate::CreateDecisionTableImportJobRequestImportMode>) -> Self {
+        self.import_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateDecisionTableImportJobRequest.importMode` of the spec (`#/definitions/CreateDecisionTableImportJobRequest/properties/importMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateDecisionTableImportJobRequestImpor
 }
 impl crate::support::Model for CreateDecisionTableImportJobRequestImportMode {
     const NAME: &'static str = "CreateDecisionTableImportJobRequest.importMode";
+}
+impl CreateDecisionTableImportJobRequestImportMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for CreateKpiRequest {
         crate::support::debug_struct(f, "CreateKpiRequest", &[("description", &self.description), ("kpiType", &self.kpi_type), ("name", &self.name), ("source", &self.source), ("wrapUpCodeConfig", &self.wrap_up_code_config)], &self._nulls)
     }
 }
+impl CreateKpiRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiType`."]
+    #[inline]
+    pub fn kpi_type(mut self, value: impl ::std::convert::Into<crate::CreateKpiRequestKpiType>) -> Self {
+        self.kpi_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::CreateKpiRequestSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpCodeConfig`."]
+    #[inline]
+    pub fn wrap_up_code_config(mut self, value: impl ::std::convert::Into<crate::WrapUpCodeConfig>) -> Self {
+        self.wrap_up_code_config = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateKpiRequest.kpiType` of the spec (`#/definitions/CreateKpiRequest/properties/kpiType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -134,6 +186,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateKpiRequestKpiType {
 impl crate::support::Model for CreateKpiRequestKpiType {
     const NAME: &'static str = "CreateKpiRequest.kpiType";
 }
+impl CreateKpiRequestKpiType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CreateKpiRequest.source` of the spec (`#/definitions/CreateKpiRequest/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -201,4 +265,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateKpiRequestSource {
 }
 impl crate::support::Model for CreateKpiRequestSource {
     const NAME: &'static str = "CreateKpiRequest.source";
+}
+impl CreateKpiRequestSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for CreateManagementUnitApiRequest {
         crate::support::debug_struct(f, "CreateManagementUnitApiRequest", &[("businessUnitId", &self.business_unit_id), ("divisionId", &self.division_id), ("name", &self.name), ("settings", &self.settings), ("startDayOfWeek", &self.start_day_of_week), ("timeZone", &self.time_zone)], &self._nulls)
     }
 }
+impl CreateManagementUnitApiRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `settings`."]
+    #[inline]
+    pub fn settings(mut self, value: impl ::std::convert::Into<crate::CreateManagementUnitSettingsRequest>) -> Self {
+        self.settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDayOfWeek`."]
+    #[inline]
+    pub fn start_day_of_week(mut self, value: impl ::std::convert::Into<crate::CreateManagementUnitApiRequestStartDayOfWeek>) -> Self {
+        self.start_day_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateManagementUnitApiRequest.startDayOfWeek` of the spec (`#/definitions/CreateManagementUnitApiRequest/properties/startDayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -149,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateManagementUnitApiRequestStartDayOf
 }
 impl crate::support::Model for CreateManagementUnitApiRequestStartDayOfWeek {
     const NAME: &'static str = "CreateManagementUnitApiRequest.startDayOfWeek";
+}
+impl CreateManagementUnitApiRequestStartDayOfWeek {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

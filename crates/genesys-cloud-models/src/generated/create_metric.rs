@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for CreateMetric {
         crate::support::debug_struct(f, "CreateMetric", &[("externalMetricDefinitionId", &self.external_metric_definition_id), ("metricDefinitionId", &self.metric_definition_id), ("name", &self.name), ("objective", &self.objective), ("performanceProfileId", &self.performance_profile_id), ("precision", &self.precision), ("timeDisplayUnit", &self.time_display_unit)], &self._nulls)
     }
 }
+impl CreateMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `externalMetricDefinitionId`."]
+    #[inline]
+    pub fn external_metric_definition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_metric_definition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricDefinitionId`."]
+    #[inline]
+    pub fn metric_definition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric_definition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `objective`."]
+    #[inline]
+    pub fn objective(mut self, value: impl ::std::convert::Into<crate::CreateObjective>) -> Self {
+        self.objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceProfileId`."]
+    #[inline]
+    pub fn performance_profile_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.performance_profile_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeDisplayUnit`."]
+    #[inline]
+    pub fn time_display_unit(mut self, value: impl ::std::convert::Into<crate::CreateMetricTimeDisplayUnit>) -> Self {
+        self.time_display_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateMetric.timeDisplayUnit` of the spec (`#/definitions/CreateMetric/properties/timeDisplayUnit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateMetricTimeDisplayUnit {
 }
 impl crate::support::Model for CreateMetricTimeDisplayUnit {
     const NAME: &'static str = "CreateMetric.timeDisplayUnit";
+}
+impl CreateMetricTimeDisplayUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

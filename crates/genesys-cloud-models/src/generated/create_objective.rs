@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for CreateObjective {
         crate::support::debug_struct(f, "CreateObjective", &[("dateStart", &self.date_start), ("enabled", &self.enabled), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("id", &self.id), ("initialDirection", &self.initial_direction), ("mediaTypes", &self.media_types), ("queueIds", &self.queue_ids), ("templateId", &self.template_id), ("topicIds", &self.topic_ids), ("topicIdsFilterType", &self.topic_ids_filter_type), ("zones", &self.zones)], &self._nulls)
     }
 }
+impl CreateObjective {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFormContextIds`."]
+    #[inline]
+    pub fn evaluation_form_context_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluation_form_context_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialDirection`."]
+    #[inline]
+    pub fn initial_direction(mut self, value: impl ::std::convert::Into<crate::CreateObjectiveInitialDirection>) -> Self {
+        self.initial_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypes`."]
+    #[inline]
+    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueIds`."]
+    #[inline]
+    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateId`."]
+    #[inline]
+    pub fn template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicIds`."]
+    #[inline]
+    pub fn topic_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.topic_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicIdsFilterType`."]
+    #[inline]
+    pub fn topic_ids_filter_type(mut self, value: impl ::std::convert::Into<crate::CreateObjectiveTopicIdsFilterType>) -> Self {
+        self.topic_ids_filter_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zones`."]
+    #[inline]
+    pub fn zones(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ObjectiveZone>>) -> Self {
+        self.zones = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateObjective.initialDirection` of the spec (`#/definitions/CreateObjective/properties/initialDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -150,6 +238,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateObjectiveInitialDirection {
 impl crate::support::Model for CreateObjectiveInitialDirection {
     const NAME: &'static str = "CreateObjective.initialDirection";
 }
+impl CreateObjectiveInitialDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CreateObjective.topicIdsFilterType` of the spec (`#/definitions/CreateObjective/properties/topicIdsFilterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -213,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateObjectiveTopicIdsFilterType {
 }
 impl crate::support::Model for CreateObjectiveTopicIdsFilterType {
     const NAME: &'static str = "CreateObjective.topicIdsFilterType";
+}
+impl CreateObjectiveTopicIdsFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

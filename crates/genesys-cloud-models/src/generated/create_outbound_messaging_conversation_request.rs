@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for CreateOutboundMessagingConversationRequest {
         crate::support::debug_struct(f, "CreateOutboundMessagingConversationRequest", &[("externalContactId", &self.external_contact_id), ("queueId", &self.queue_id), ("toAddress", &self.to_address), ("toAddressMessengerType", &self.to_address_messenger_type), ("useExistingConversation", &self.use_existing_conversation), ("useUserFromAddress", &self.use_user_from_address)], &self._nulls)
     }
 }
+impl CreateOutboundMessagingConversationRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddressMessengerType`."]
+    #[inline]
+    pub fn to_address_messenger_type(mut self, value: impl ::std::convert::Into<crate::CreateOutboundMessagingConversationRequestToAddressMessengerType>) -> Self {
+        self.to_address_messenger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useExistingConversation`."]
+    #[inline]
+    pub fn use_existing_conversation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_existing_conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useUserFromAddress`."]
+    #[inline]
+    pub fn use_user_from_address(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_user_from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateOutboundMessagingConversationRequest.toAddressMessengerType` of the spec (`#/definitions/CreateOutboundMessagingConversationRequest/properties/toAddressMessengerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateOutboundMessagingConversationReque
 }
 impl crate::support::Model for CreateOutboundMessagingConversationRequestToAddressMessengerType {
     const NAME: &'static str = "CreateOutboundMessagingConversationRequest.toAddressMessengerType";
+}
+impl CreateOutboundMessagingConversationRequestToAddressMessengerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for CreateRecognition {
         crate::support::debug_struct(f, "CreateRecognition", &[("contextId", &self.context_id), ("contextType", &self.context_type), ("note", &self.note), ("recipientId", &self.recipient_id), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl CreateRecognition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextType`."]
+    #[inline]
+    pub fn context_type(mut self, value: impl ::std::convert::Into<crate::CreateRecognitionContextType>) -> Self {
+        self.context_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `note`."]
+    #[inline]
+    pub fn note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipientId`."]
+    #[inline]
+    pub fn recipient_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recipient_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CreateRecognitionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateRecognition.contextType` of the spec (`#/definitions/CreateRecognition/properties/contextType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "employee-engagement")))]
 #[doc = ""]
@@ -138,6 +196,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateRecognitionContextType {
 impl crate::support::Model for CreateRecognitionContextType {
     const NAME: &'static str = "CreateRecognition.contextType";
 }
+impl CreateRecognitionContextType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CreateRecognition.type` of the spec (`#/definitions/CreateRecognition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "employee-engagement")))]
 #[doc = ""]
@@ -209,4 +279,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateRecognitionType {
 }
 impl crate::support::Model for CreateRecognitionType {
     const NAME: &'static str = "CreateRecognition.type";
+}
+impl CreateRecognitionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for CreateScheduleBid {
         crate::support::debug_struct(f, "CreateScheduleBid", &[("agentRankingType", &self.agent_ranking_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("name", &self.name), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("weeksToSchedule", &self.weeks_to_schedule)], &self._nulls)
     }
 }
+impl CreateScheduleBid {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentRankingType`."]
+    #[inline]
+    pub fn agent_ranking_type(mut self, value: impl ::std::convert::Into<crate::CreateScheduleBidAgentRankingType>) -> Self {
+        self.agent_ranking_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowEndDate`."]
+    #[inline]
+    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowStartDate`."]
+    #[inline]
+    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveDate`."]
+    #[inline]
+    pub fn effective_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.effective_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOverridesAndRotations`."]
+    #[inline]
+    pub fn end_overrides_and_rotations(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.end_overrides_and_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecast`."]
+    #[inline]
+    pub fn forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastWeekReference>) -> Self {
+        self.forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rankingTiebreakerType`."]
+    #[inline]
+    pub fn ranking_tiebreaker_type(mut self, value: impl ::std::convert::Into<crate::CreateScheduleBidRankingTiebreakerType>) -> Self {
+        self.ranking_tiebreaker_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeksToSchedule`."]
+    #[inline]
+    pub fn weeks_to_schedule(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weeks_to_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateScheduleBid.agentRankingType` of the spec (`#/definitions/CreateScheduleBid/properties/agentRankingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,6 +217,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateScheduleBidAgentRankingType {
 }
 impl crate::support::Model for CreateScheduleBidAgentRankingType {
     const NAME: &'static str = "CreateScheduleBid.agentRankingType";
+}
+impl CreateScheduleBidAgentRankingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CreateScheduleBid.rankingTiebreakerType` of the spec (`#/definitions/CreateScheduleBid/properties/rankingTiebreakerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -213,4 +301,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateScheduleBidRankingTiebreakerType {
 }
 impl crate::support::Model for CreateScheduleBidRankingTiebreakerType {
     const NAME: &'static str = "CreateScheduleBid.rankingTiebreakerType";
+}
+impl CreateScheduleBidRankingTiebreakerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

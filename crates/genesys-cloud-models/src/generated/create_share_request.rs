@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for CreateShareRequest {
         crate::support::debug_struct(f, "CreateShareRequest", &[("member", &self.member), ("memberType", &self.member_type), ("members", &self.members), ("sharedEntity", &self.shared_entity), ("sharedEntityType", &self.shared_entity_type)], &self._nulls)
     }
 }
+impl CreateShareRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `member`."]
+    #[inline]
+    pub fn member(mut self, value: impl ::std::convert::Into<crate::SharedEntity>) -> Self {
+        self.member = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberType`."]
+    #[inline]
+    pub fn member_type(mut self, value: impl ::std::convert::Into<crate::CreateShareRequestMemberType>) -> Self {
+        self.member_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `members`."]
+    #[inline]
+    pub fn members(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CreateShareRequestMember>>) -> Self {
+        self.members = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharedEntity`."]
+    #[inline]
+    pub fn shared_entity(mut self, value: impl ::std::convert::Into<crate::SharedEntity>) -> Self {
+        self.shared_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharedEntityType`."]
+    #[inline]
+    pub fn shared_entity_type(mut self, value: impl ::std::convert::Into<crate::CreateShareRequestSharedEntityType>) -> Self {
+        self.shared_entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateShareRequest.memberType` of the spec (`#/definitions/CreateShareRequest/properties/memberType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -130,6 +182,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequestMemberType {
 impl crate::support::Model for CreateShareRequestMemberType {
     const NAME: &'static str = "CreateShareRequest.memberType";
 }
+impl CreateShareRequestMemberType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CreateShareRequest.sharedEntityType` of the spec (`#/definitions/CreateShareRequest/properties/sharedEntityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -189,4 +253,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequestSharedEntityType {
 }
 impl crate::support::Model for CreateShareRequestSharedEntityType {
     const NAME: &'static str = "CreateShareRequest.sharedEntityType";
+}
+impl CreateShareRequestSharedEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for CreateShareRequestMember {
         crate::support::debug_struct(f, "CreateShareRequestMember", &[("member", &self.member), ("memberType", &self.member_type)], &self._nulls)
     }
 }
+impl CreateShareRequestMember {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `member`."]
+    #[inline]
+    pub fn member(mut self, value: impl ::std::convert::Into<crate::MemberEntity>) -> Self {
+        self.member = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberType`."]
+    #[inline]
+    pub fn member_type(mut self, value: impl ::std::convert::Into<crate::CreateShareRequestMemberMemberType>) -> Self {
+        self.member_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateShareRequestMember.memberType` of the spec (`#/definitions/CreateShareRequestMember/properties/memberType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateShareRequestMemberMemberType {
 }
 impl crate::support::Model for CreateShareRequestMemberMemberType {
     const NAME: &'static str = "CreateShareRequestMember.memberType";
+}
+impl CreateShareRequestMemberMemberType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

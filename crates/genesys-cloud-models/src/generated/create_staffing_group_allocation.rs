@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CreateStaffingGroupAllocation {
         crate::support::debug_struct(f, "CreateStaffingGroupAllocation", &[("initialAttritionPercentage", &self.initial_attrition_percentage), ("initialShrinkagePercentage", &self.initial_shrinkage_percentage), ("staffingGroupId", &self.staffing_group_id), ("startingWeeklyFullTimeEquivalentCount", &self.starting_weekly_full_time_equivalent_count)], &self._nulls)
     }
 }
+impl CreateStaffingGroupAllocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `initialAttritionPercentage`."]
+    #[inline]
+    pub fn initial_attrition_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.initial_attrition_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialShrinkagePercentage`."]
+    #[inline]
+    pub fn initial_shrinkage_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.initial_shrinkage_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroupId`."]
+    #[inline]
+    pub fn staffing_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.staffing_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingWeeklyFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn starting_weekly_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.starting_weekly_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

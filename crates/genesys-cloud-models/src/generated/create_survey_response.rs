@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for CreateSurveyResponse {
         crate::support::debug_struct(f, "CreateSurveyResponse", &[("agent", &self.agent), ("agentTeam", &self.agent_team), ("answers", &self.answers), ("completedDate", &self.completed_date), ("conversation", &self.conversation), ("customerSurveyUrl", &self.customer_survey_url), ("flow", &self.flow), ("id", &self.id), ("missingRequiredAnswer", &self.missing_required_answer), ("name", &self.name), ("queue", &self.queue), ("selfUri", &self.self_uri), ("status", &self.status), ("surveyErrorDetails", &self.survey_error_details), ("surveyForm", &self.survey_form), ("surveyType", &self.survey_type)], &self._nulls)
     }
 }
+impl CreateSurveyResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentTeam`."]
+    #[inline]
+    pub fn agent_team(mut self, value: impl ::std::convert::Into<crate::Team>) -> Self {
+        self.agent_team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answers`."]
+    #[inline]
+    pub fn answers(mut self, value: impl ::std::convert::Into<crate::SurveyScoringSet>) -> Self {
+        self.answers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completedDate`."]
+    #[inline]
+    pub fn completed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.completed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationReference>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerSurveyUrl`."]
+    #[inline]
+    pub fn customer_survey_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_survey_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `missingRequiredAnswer`."]
+    #[inline]
+    pub fn missing_required_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.missing_required_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::QueueReference>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CreateSurveyResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyErrorDetails`."]
+    #[inline]
+    pub fn survey_error_details(mut self, value: impl ::std::convert::Into<crate::SurveyErrorDetails>) -> Self {
+        self.survey_error_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyForm`."]
+    #[inline]
+    pub fn survey_form(mut self, value: impl ::std::convert::Into<crate::SurveyForm>) -> Self {
+        self.survey_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyType`."]
+    #[inline]
+    pub fn survey_type(mut self, value: impl ::std::convert::Into<crate::CreateSurveyResponseSurveyType>) -> Self {
+        self.survey_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateSurveyResponse.status` of the spec (`#/definitions/CreateSurveyResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -190,6 +308,18 @@ impl<'de> ::serde::Deserialize<'de> for CreateSurveyResponseStatus {
 impl crate::support::Model for CreateSurveyResponseStatus {
     const NAME: &'static str = "CreateSurveyResponse.status";
 }
+impl CreateSurveyResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CreateSurveyResponse.surveyType` of the spec (`#/definitions/CreateSurveyResponse/properties/surveyType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -253,4 +383,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateSurveyResponseSurveyType {
 }
 impl crate::support::Model for CreateSurveyResponseSurveyType {
     const NAME: &'static str = "CreateSurveyResponse.surveyType";
+}
+impl CreateSurveyResponseSurveyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

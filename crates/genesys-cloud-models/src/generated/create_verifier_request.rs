@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for CreateVerifierRequest {
         crate::support::debug_struct(f, "CreateVerifierRequest", &[("algorithm", &self.algorithm), ("default", &self.default), ("digits", &self.digits), ("enabled", &self.enabled), ("name", &self.name), ("period", &self.period), ("secretSize", &crate::support::Redacted(&self.secret_size))], &self._nulls)
     }
 }
+impl CreateVerifierRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `algorithm`."]
+    #[inline]
+    pub fn algorithm(mut self, value: impl ::std::convert::Into<crate::CreateVerifierRequestAlgorithm>) -> Self {
+        self.algorithm = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `default`."]
+    #[inline]
+    pub fn set_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `digits`."]
+    #[inline]
+    pub fn digits(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.digits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `period`."]
+    #[inline]
+    pub fn period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secretSize`."]
+    #[inline]
+    pub fn secret_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.secret_size = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CreateVerifierRequest.algorithm` of the spec (`#/definitions/CreateVerifierRequest/properties/algorithm`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -137,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for CreateVerifierRequestAlgorithm {
 }
 impl crate::support::Model for CreateVerifierRequestAlgorithm {
     const NAME: &'static str = "CreateVerifierRequest.algorithm";
+}
+impl CreateVerifierRequestAlgorithm {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

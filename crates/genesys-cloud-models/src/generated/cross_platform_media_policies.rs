@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for CrossPlatformMediaPolicies {
         crate::support::debug_struct(f, "CrossPlatformMediaPolicies", &[("callPolicy", &self.call_policy), ("chatPolicy", &self.chat_policy), ("emailPolicy", &self.email_policy), ("messagePolicy", &self.message_policy)], &self._nulls)
     }
 }
+impl CrossPlatformMediaPolicies {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `callPolicy`."]
+    #[inline]
+    pub fn call_policy(mut self, value: impl ::std::convert::Into<crate::CrossPlatformCallMediaPolicy>) -> Self {
+        self.call_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chatPolicy`."]
+    #[inline]
+    pub fn chat_policy(mut self, value: impl ::std::convert::Into<crate::CrossPlatformChatMediaPolicy>) -> Self {
+        self.chat_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailPolicy`."]
+    #[inline]
+    pub fn email_policy(mut self, value: impl ::std::convert::Into<crate::CrossPlatformEmailMediaPolicy>) -> Self {
+        self.email_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagePolicy`."]
+    #[inline]
+    pub fn message_policy(mut self, value: impl ::std::convert::Into<crate::CrossPlatformMessageMediaPolicy>) -> Self {
+        self.message_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+}

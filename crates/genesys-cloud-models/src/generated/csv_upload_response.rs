@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for CsvUploadResponse {
         crate::support::debug_struct(f, "CsvUploadResponse", &[("uploadHeaders", &self.upload_headers), ("uploadId", &self.upload_id), ("uploadUrl", &self.upload_url)], &self._nulls)
     }
 }
+impl CsvUploadResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `uploadHeaders`."]
+    #[inline]
+    pub fn upload_headers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Header>>) -> Self {
+        self.upload_headers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadId`."]
+    #[inline]
+    pub fn upload_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadUrl`."]
+    #[inline]
+    pub fn upload_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for CurrentAgentAdherenceAdjustment {
         crate::support::debug_struct(f, "CurrentAgentAdherenceAdjustment", &[("agent", &self.agent), ("businessUnit", &self.business_unit), ("expired", &self.expired), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("managementUnit", &self.management_unit), ("metadata", &self.metadata), ("reasonCode", &self.reason_code), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("reviewerNotes", &self.reviewer_notes), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("submitterNotes", &self.submitter_notes)], &self._nulls)
     }
 }
+impl CurrentAgentAdherenceAdjustment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnit`."]
+    #[inline]
+    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::BusinessUnitReference>) -> Self {
+        self.business_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expired`."]
+    #[inline]
+    pub fn expired(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.expired = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnit`."]
+    #[inline]
+    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
+        self.management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasonCode`."]
+    #[inline]
+    pub fn reason_code(mut self, value: impl ::std::convert::Into<crate::AdherenceAdjustmentsReasonCodeReference>) -> Self {
+        self.reason_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedBy`."]
+    #[inline]
+    pub fn reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedDate`."]
+    #[inline]
+    pub fn reviewed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reviewed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewerNotes`."]
+    #[inline]
+    pub fn reviewer_notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reviewer_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::CurrentAgentAdherenceAdjustmentStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submitterNotes`."]
+    #[inline]
+    pub fn submitter_notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.submitter_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CurrentAgentAdherenceAdjustment.status` of the spec (`#/definitions/CurrentAgentAdherenceAdjustment/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -169,4 +281,16 @@ impl<'de> ::serde::Deserialize<'de> for CurrentAgentAdherenceAdjustmentStatus {
 }
 impl crate::support::Model for CurrentAgentAdherenceAdjustmentStatus {
     const NAME: &'static str = "CurrentAgentAdherenceAdjustment.status";
+}
+impl CurrentAgentAdherenceAdjustmentStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for CustomerIntentAssignmentRequest {
         crate::support::debug_struct(f, "CustomerIntentAssignmentRequest", &[("conversationId", &self.conversation_id), ("sessionId", &self.session_id), ("sourceId", &self.source_id), ("sourceType", &self.source_type)], &self._nulls)
     }
 }
+impl CustomerIntentAssignmentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceId`."]
+    #[inline]
+    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceType`."]
+    #[inline]
+    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::CustomerIntentAssignmentRequestSourceType>) -> Self {
+        self.source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CustomerIntentAssignmentRequest.sourceType` of the spec (`#/definitions/CustomerIntentAssignmentRequest/properties/sourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "intents")))]
 #[doc = ""]
@@ -141,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for CustomerIntentAssignmentRequestSourceTyp
 }
 impl crate::support::Model for CustomerIntentAssignmentRequestSourceType {
     const NAME: &'static str = "CustomerIntentAssignmentRequest.sourceType";
+}
+impl CustomerIntentAssignmentRequestSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

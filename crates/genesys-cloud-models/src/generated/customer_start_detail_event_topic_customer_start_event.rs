@@ -134,6 +134,166 @@ impl ::std::fmt::Debug for CustomerStartDetailEventTopicCustomerStartEvent {
         crate::support::debug_struct(f, "CustomerStartDetailEventTopicCustomerStartEvent", &[("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("externalContactId", &self.external_contact_id), ("externalOrganizationId", &self.external_organization_id), ("journeyContext", &self.journey_context), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("participantId", &self.participant_id), ("provider", &self.provider), ("sessionId", &self.session_id), ("subject", &self.subject), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
 }
+impl CustomerStartDetailEventTopicCustomerStartEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackNumbers`."]
+    #[inline]
+    pub fn callback_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackScheduledTime`."]
+    #[inline]
+    pub fn callback_scheduled_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.callback_scheduled_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackUserName`."]
+    #[inline]
+    pub fn callback_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::CustomerStartDetailEventTopicCustomerStartEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationId`."]
+    #[inline]
+    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyContext`."]
+    #[inline]
+    pub fn journey_context(mut self, value: impl ::std::convert::Into<crate::CustomerStartDetailEventTopicJourneyContext>) -> Self {
+        self.journey_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::CustomerStartDetailEventTopicCustomerStartEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::CustomerStartDetailEventTopicCustomerStartEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `CustomerStartDetailEventTopicCustomerStartEvent.direction` of the spec (`#/definitions/CustomerStartDetailEventTopicCustomerStartEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -201,6 +361,18 @@ impl<'de> ::serde::Deserialize<'de> for CustomerStartDetailEventTopicCustomerSta
 }
 impl crate::support::Model for CustomerStartDetailEventTopicCustomerStartEventDirection {
     const NAME: &'static str = "CustomerStartDetailEventTopicCustomerStartEvent.direction";
+}
+impl CustomerStartDetailEventTopicCustomerStartEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `CustomerStartDetailEventTopicCustomerStartEvent.mediaType` of the spec (`#/definitions/CustomerStartDetailEventTopicCustomerStartEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -302,6 +474,18 @@ impl<'de> ::serde::Deserialize<'de> for CustomerStartDetailEventTopicCustomerSta
 impl crate::support::Model for CustomerStartDetailEventTopicCustomerStartEventMediaType {
     const NAME: &'static str = "CustomerStartDetailEventTopicCustomerStartEvent.mediaType";
 }
+impl CustomerStartDetailEventTopicCustomerStartEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `CustomerStartDetailEventTopicCustomerStartEvent.messageType` of the spec (`#/definitions/CustomerStartDetailEventTopicCustomerStartEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -401,4 +585,16 @@ impl<'de> ::serde::Deserialize<'de> for CustomerStartDetailEventTopicCustomerSta
 }
 impl crate::support::Model for CustomerStartDetailEventTopicCustomerStartEventMessageType {
     const NAME: &'static str = "CustomerStartDetailEventTopicCustomerStartEvent.messageType";
+}
+impl CustomerStartDetailEventTopicCustomerStartEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for DailyPossibleShift {
         crate::support::debug_struct(f, "DailyPossibleShift", &[("dayOfWeek", &self.day_of_week), ("earliestShiftStartMinutesFromMidnight", &self.earliest_shift_start_minutes_from_midnight), ("intervalScheduleProbabilities", &self.interval_schedule_probabilities), ("maximumPaidTimeMinutes", &self.maximum_paid_time_minutes), ("minimumPaidTimeMinutes", &self.minimum_paid_time_minutes), ("required", &self.required)], &self._nulls)
     }
 }
+impl DailyPossibleShift {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dayOfWeek`."]
+    #[inline]
+    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::DailyPossibleShiftDayOfWeek>) -> Self {
+        self.day_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `earliestShiftStartMinutesFromMidnight`."]
+    #[inline]
+    pub fn earliest_shift_start_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.earliest_shift_start_minutes_from_midnight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervalScheduleProbabilities`."]
+    #[inline]
+    pub fn interval_schedule_probabilities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.interval_schedule_probabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumPaidTimeMinutes`."]
+    #[inline]
+    pub fn maximum_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_paid_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumPaidTimeMinutes`."]
+    #[inline]
+    pub fn minimum_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_paid_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `required`."]
+    #[inline]
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DailyPossibleShift.dayOfWeek` of the spec (`#/definitions/DailyPossibleShift/properties/dayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -149,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for DailyPossibleShiftDayOfWeek {
 }
 impl crate::support::Model for DailyPossibleShiftDayOfWeek {
     const NAME: &'static str = "DailyPossibleShift.dayOfWeek";
+}
+impl DailyPossibleShiftDayOfWeek {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

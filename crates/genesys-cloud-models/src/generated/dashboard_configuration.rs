@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for DashboardConfiguration {
         crate::support::debug_struct(f, "DashboardConfiguration", &[("columns", &self.columns), ("createdBy", &self.created_by), ("dashboardsSharedWith", &self.dashboards_shared_with), ("dateCreated", &self.date_created), ("dateDeleted", &self.date_deleted), ("dateModified", &self.date_modified), ("favorite", &self.favorite), ("id", &self.id), ("layoutType", &self.layout_type), ("name", &self.name), ("publicDashboard", &self.public_dashboard), ("restricted", &self.restricted), ("rows", &self.rows), ("selfUri", &self.self_uri), ("shared", &self.shared), ("widgets", &self.widgets)], &self._nulls)
     }
 }
+impl DashboardConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columns`."]
+    #[inline]
+    pub fn columns(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dashboardsSharedWith`."]
+    #[inline]
+    pub fn dashboards_shared_with(mut self, value: impl ::std::convert::Into<crate::DashboardsSharedWith>) -> Self {
+        self.dashboards_shared_with = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDeleted`."]
+    #[inline]
+    pub fn date_deleted(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `favorite`."]
+    #[inline]
+    pub fn favorite(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.favorite = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `layoutType`."]
+    #[inline]
+    pub fn layout_type(mut self, value: impl ::std::convert::Into<crate::DashboardConfigurationLayoutType>) -> Self {
+        self.layout_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publicDashboard`."]
+    #[inline]
+    pub fn public_dashboard(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.public_dashboard = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `restricted`."]
+    #[inline]
+    pub fn restricted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.restricted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rows`."]
+    #[inline]
+    pub fn rows(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rows = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shared`."]
+    #[inline]
+    pub fn shared(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.shared = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `widgets`."]
+    #[inline]
+    pub fn widgets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Widget>>) -> Self {
+        self.widgets = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DashboardConfiguration.layoutType` of the spec (`#/definitions/DashboardConfiguration/properties/layoutType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -169,4 +287,16 @@ impl<'de> ::serde::Deserialize<'de> for DashboardConfigurationLayoutType {
 }
 impl crate::support::Model for DashboardConfigurationLayoutType {
     const NAME: &'static str = "DashboardConfiguration.layoutType";
+}
+impl DashboardConfigurationLayoutType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for DataActionConditionSettings {
         crate::support::debug_struct(f, "DataActionConditionSettings", &[("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataActionId", &self.data_action_id), ("dataNotFoundResolution", &self.data_not_found_resolution), ("predicates", &self.predicates)], &self._nulls)
     }
 }
+impl DataActionConditionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactColumnToDataActionFieldMappings`."]
+    #[inline]
+    pub fn contact_column_to_data_action_field_mappings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DataActionContactColumnFieldMapping>>) -> Self {
+        self.contact_column_to_data_action_field_mappings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIdField`."]
+    #[inline]
+    pub fn contact_id_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataActionId`."]
+    #[inline]
+    pub fn data_action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.data_action_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataNotFoundResolution`."]
+    #[inline]
+    pub fn data_not_found_resolution(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.data_not_found_resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DigitalDataActionConditionPredicate>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DataTableExportJob {
         crate::support::debug_struct(f, "DataTableExportJob", &[("countRecordsProcessed", &self.count_records_processed), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("downloadURI", &self.download_uri), ("errorInformation", &self.error_information), ("id", &self.id), ("name", &self.name), ("owner", &self.owner), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl DataTableExportJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countRecordsProcessed`."]
+    #[inline]
+    pub fn count_records_processed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_records_processed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadURI`."]
+    #[inline]
+    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInformation`."]
+    #[inline]
+    pub fn error_information(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error_information = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DataTableExportJobStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DataTableExportJob.status` of the spec (`#/definitions/DataTableExportJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -149,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for DataTableExportJobStatus {
 }
 impl crate::support::Model for DataTableExportJobStatus {
     const NAME: &'static str = "DataTableExportJob.status";
+}
+impl DataTableExportJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

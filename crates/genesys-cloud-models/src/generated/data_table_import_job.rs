@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for DataTableImportJob {
         crate::support::debug_struct(f, "DataTableImportJob", &[("countRecordsDeleted", &self.count_records_deleted), ("countRecordsFailed", &self.count_records_failed), ("countRecordsUpdated", &self.count_records_updated), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("errorInformation", &self.error_information), ("id", &self.id), ("importMode", &self.import_mode), ("name", &self.name), ("owner", &self.owner), ("selfUri", &self.self_uri), ("status", &self.status), ("uploadHeaders", &self.upload_headers), ("uploadURI", &self.upload_uri)], &self._nulls)
     }
 }
+impl DataTableImportJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countRecordsDeleted`."]
+    #[inline]
+    pub fn count_records_deleted(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_records_deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countRecordsFailed`."]
+    #[inline]
+    pub fn count_records_failed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_records_failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countRecordsUpdated`."]
+    #[inline]
+    pub fn count_records_updated(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_records_updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInformation`."]
+    #[inline]
+    pub fn error_information(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error_information = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importMode`."]
+    #[inline]
+    pub fn import_mode(mut self, value: impl ::std::convert::Into<crate::DataTableImportJobImportMode>) -> Self {
+        self.import_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DataTableImportJobStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadHeaders`."]
+    #[inline]
+    pub fn upload_headers(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.upload_headers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadURI`."]
+    #[inline]
+    pub fn upload_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DataTableImportJob.importMode` of the spec (`#/definitions/DataTableImportJob/properties/importMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -161,6 +267,18 @@ impl<'de> ::serde::Deserialize<'de> for DataTableImportJobImportMode {
 }
 impl crate::support::Model for DataTableImportJobImportMode {
     const NAME: &'static str = "DataTableImportJob.importMode";
+}
+impl DataTableImportJobImportMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DataTableImportJob.status` of the spec (`#/definitions/DataTableImportJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
@@ -233,4 +351,16 @@ impl<'de> ::serde::Deserialize<'de> for DataTableImportJobStatus {
 }
 impl crate::support::Model for DataTableImportJobStatus {
     const NAME: &'static str = "DataTableImportJob.status";
+}
+impl DataTableImportJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DecisionMetricsUpdateJobResponse {
         crate::support::debug_struct(f, "DecisionMetricsUpdateJobResponse", &[("job", &self.job), ("metadata", &self.metadata), ("status", &self.status), ("updateErrors", &self.update_errors), ("uploadKey", &self.upload_key)], &self._nulls)
     }
 }
+impl DecisionMetricsUpdateJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `job`."]
+    #[inline]
+    pub fn job(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsJobReference>) -> Self {
+        self.job = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsUpdateJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updateErrors`."]
+    #[inline]
+    pub fn update_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionMetricsUpdateError>>) -> Self {
+        self.update_errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadKey`."]
+    #[inline]
+    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_key = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionMetricsUpdateJobResponse.status` of the spec (`#/definitions/DecisionMetricsUpdateJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionMetricsUpdateJobResponseStatus {
 }
 impl crate::support::Model for DecisionMetricsUpdateJobResponseStatus {
     const NAME: &'static str = "DecisionMetricsUpdateJobResponse.status";
+}
+impl DecisionMetricsUpdateJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

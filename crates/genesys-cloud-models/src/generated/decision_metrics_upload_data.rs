@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for DecisionMetricsUploadData {
         crate::support::debug_struct(f, "DecisionMetricsUploadData", &[("performanceRank", &self.performance_rank), ("tieBreakerValue", &self.tie_breaker_value), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl DecisionMetricsUploadData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `performanceRank`."]
+    #[inline]
+    pub fn performance_rank(mut self, value: impl ::std::convert::Into<crate::ValueWrapperInteger>) -> Self {
+        self.performance_rank = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tieBreakerValue`."]
+    #[inline]
+    pub fn tie_breaker_value(mut self, value: impl ::std::convert::Into<crate::ValueWrapperInteger>) -> Self {
+        self.tie_breaker_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

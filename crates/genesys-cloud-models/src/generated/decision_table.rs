@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for DecisionTable {
         crate::support::debug_struct(f, "DecisionTable", &[("columns", &self.columns), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("latest", &self.latest), ("latestVersionStatus", &self.latest_version_status), ("name", &self.name), ("published", &self.published), ("publishedContract", &self.published_contract), ("selfUri", &self.self_uri), ("snapshotCount", &self.snapshot_count)], &self._nulls)
     }
 }
+impl DecisionTable {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columns`."]
+    #[inline]
+    pub fn columns(mut self, value: impl ::std::convert::Into<crate::DecisionTableColumns>) -> Self {
+        self.columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latest`."]
+    #[inline]
+    pub fn latest(mut self, value: impl ::std::convert::Into<crate::DecisionTableVersionEntity>) -> Self {
+        self.latest = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestVersionStatus`."]
+    #[inline]
+    pub fn latest_version_status(mut self, value: impl ::std::convert::Into<crate::DecisionTableLatestVersionStatus>) -> Self {
+        self.latest_version_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<crate::DecisionTableVersionEntity>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedContract`."]
+    #[inline]
+    pub fn published_contract(mut self, value: impl ::std::convert::Into<crate::DecisionTableContract>) -> Self {
+        self.published_contract = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snapshotCount`."]
+    #[inline]
+    pub fn snapshot_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.snapshot_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionTable.latestVersionStatus` of the spec (`#/definitions/DecisionTable/properties/latestVersionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -173,4 +279,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableLatestVersionStatus {
 }
 impl crate::support::Model for DecisionTableLatestVersionStatus {
     const NAME: &'static str = "DecisionTable.latestVersionStatus";
+}
+impl DecisionTableLatestVersionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

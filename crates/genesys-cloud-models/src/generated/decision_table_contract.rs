@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for DecisionTableContract {
         crate::support::debug_struct(f, "DecisionTableContract", &[("executionInputSchema", &self.execution_input_schema), ("executionOutputSchema", &self.execution_output_schema), ("parentSchema", &self.parent_schema), ("rowAuthoringSchema", &self.row_authoring_schema)], &self._nulls)
     }
 }
+impl DecisionTableContract {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `executionInputSchema`."]
+    #[inline]
+    pub fn execution_input_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.execution_input_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionOutputSchema`."]
+    #[inline]
+    pub fn execution_output_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.execution_output_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parentSchema`."]
+    #[inline]
+    pub fn parent_schema(mut self, value: impl ::std::convert::Into<crate::BusinessRulesParentSchemaRef>) -> Self {
+        self.parent_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowAuthoringSchema`."]
+    #[inline]
+    pub fn row_authoring_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.row_authoring_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+}

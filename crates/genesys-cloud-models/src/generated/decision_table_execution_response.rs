@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for DecisionTableExecutionResponse {
         crate::support::debug_struct(f, "DecisionTableExecutionResponse", &[("rowExecutionOutputs", &self.row_execution_outputs), ("table", &self.table), ("topMatchRows", &self.top_match_rows), ("totalMatchRowCount", &self.total_match_row_count)], &self._nulls)
     }
 }
+impl DecisionTableExecutionResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `rowExecutionOutputs`."]
+    #[inline]
+    pub fn row_execution_outputs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableRowExecutionOutput>>) -> Self {
+        self.row_execution_outputs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `table`."]
+    #[inline]
+    pub fn table(mut self, value: impl ::std::convert::Into<crate::DecisionTableVersionEntity>) -> Self {
+        self.table = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topMatchRows`."]
+    #[inline]
+    pub fn top_match_rows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableRowEntityRef>>) -> Self {
+        self.top_match_rows = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalMatchRowCount`."]
+    #[inline]
+    pub fn total_match_row_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_match_row_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

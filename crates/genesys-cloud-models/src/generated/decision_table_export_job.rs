@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for DecisionTableExportJob {
         crate::support::debug_struct(f, "DecisionTableExportJob", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateDownloadExpires", &self.date_download_expires), ("dateModified", &self.date_modified), ("download", &self.download), ("error", &self.error), ("exportType", &self.export_type), ("fileName", &self.file_name), ("format", &self.format), ("id", &self.id), ("rowsExported", &self.rows_exported), ("selfUri", &self.self_uri), ("status", &self.status), ("tableVersion", &self.table_version), ("totalRows", &self.total_rows)], &self._nulls)
     }
 }
+impl DecisionTableExportJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDownloadExpires`."]
+    #[inline]
+    pub fn date_download_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_download_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `download`."]
+    #[inline]
+    pub fn download(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.download = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::DecisionTableExportJobError>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportType`."]
+    #[inline]
+    pub fn export_type(mut self, value: impl ::std::convert::Into<crate::DecisionTableExportJobExportType>) -> Self {
+        self.export_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `format`."]
+    #[inline]
+    pub fn format(mut self, value: impl ::std::convert::Into<crate::DecisionTableExportJobFormat>) -> Self {
+        self.format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowsExported`."]
+    #[inline]
+    pub fn rows_exported(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rows_exported = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DecisionTableExportJobStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tableVersion`."]
+    #[inline]
+    pub fn table_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.table_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRows`."]
+    #[inline]
+    pub fn total_rows(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_rows = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionTableExportJob.exportType` of the spec (`#/definitions/DecisionTableExportJob/properties/exportType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -166,6 +278,18 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobExportType {
 impl crate::support::Model for DecisionTableExportJobExportType {
     const NAME: &'static str = "DecisionTableExportJob.exportType";
 }
+impl DecisionTableExportJobExportType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DecisionTableExportJob.format` of the spec (`#/definitions/DecisionTableExportJob/properties/format`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -225,6 +349,18 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobFormat {
 }
 impl crate::support::Model for DecisionTableExportJobFormat {
     const NAME: &'static str = "DecisionTableExportJob.format";
+}
+impl DecisionTableExportJobFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DecisionTableExportJob.status` of the spec (`#/definitions/DecisionTableExportJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
@@ -293,4 +429,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobStatus {
 }
 impl crate::support::Model for DecisionTableExportJobStatus {
     const NAME: &'static str = "DecisionTableExportJob.status";
+}
+impl DecisionTableExportJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DecisionTableExportJobRequest {
         crate::support::debug_struct(f, "DecisionTableExportJobRequest", &[("exportType", &self.export_type), ("format", &self.format), ("tableVersion", &self.table_version)], &self._nulls)
     }
 }
+impl DecisionTableExportJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `exportType`."]
+    #[inline]
+    pub fn export_type(mut self, value: impl ::std::convert::Into<crate::DecisionTableExportJobRequestExportType>) -> Self {
+        self.export_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `format`."]
+    #[inline]
+    pub fn format(mut self, value: impl ::std::convert::Into<crate::DecisionTableExportJobRequestFormat>) -> Self {
+        self.format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tableVersion`."]
+    #[inline]
+    pub fn table_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.table_version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionTableExportJobRequest.exportType` of the spec (`#/definitions/DecisionTableExportJobRequest/properties/exportType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -118,6 +158,18 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobRequestExportType 
 impl crate::support::Model for DecisionTableExportJobRequestExportType {
     const NAME: &'static str = "DecisionTableExportJobRequest.exportType";
 }
+impl DecisionTableExportJobRequestExportType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DecisionTableExportJobRequest.format` of the spec (`#/definitions/DecisionTableExportJobRequest/properties/format`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -177,4 +229,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableExportJobRequestFormat {
 }
 impl crate::support::Model for DecisionTableExportJobRequestFormat {
     const NAME: &'static str = "DecisionTableExportJobRequest.format";
+}
+impl DecisionTableExportJobRequestFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

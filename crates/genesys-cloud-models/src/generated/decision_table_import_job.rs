@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for DecisionTableImportJob {
         crate::support::debug_struct(f, "DecisionTableImportJob", &[("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("error", &self.error), ("fileName", &self.file_name), ("id", &self.id), ("importMode", &self.import_mode), ("rowMetrics", &self.row_metrics), ("selfUri", &self.self_uri), ("status", &self.status), ("tableVersion", &self.table_version), ("uploadHeaders", &self.upload_headers), ("uploadUrl", &self.upload_url)], &self._nulls)
     }
 }
+impl DecisionTableImportJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::DecisionTableImportJobError>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importMode`."]
+    #[inline]
+    pub fn import_mode(mut self, value: impl ::std::convert::Into<crate::DecisionTableImportJobImportMode>) -> Self {
+        self.import_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowMetrics`."]
+    #[inline]
+    pub fn row_metrics(mut self, value: impl ::std::convert::Into<crate::DecisionTableImportRowMetrics>) -> Self {
+        self.row_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DecisionTableImportJobStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tableVersion`."]
+    #[inline]
+    pub fn table_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.table_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadHeaders`."]
+    #[inline]
+    pub fn upload_headers(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.upload_headers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadUrl`."]
+    #[inline]
+    pub fn upload_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionTableImportJob.importMode` of the spec (`#/definitions/DecisionTableImportJob/properties/importMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -165,6 +277,18 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableImportJobImportMode {
 }
 impl crate::support::Model for DecisionTableImportJobImportMode {
     const NAME: &'static str = "DecisionTableImportJob.importMode";
+}
+impl DecisionTableImportJobImportMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DecisionTableImportJob.status` of the spec (`#/definitions/DecisionTableImportJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
@@ -241,4 +365,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableImportJobStatus {
 }
 impl crate::support::Model for DecisionTableImportJobStatus {
     const NAME: &'static str = "DecisionTableImportJob.status";
+}
+impl DecisionTableImportJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for DecisionTableImportRowMetrics {
         crate::support::debug_struct(f, "DecisionTableImportRowMetrics", &[("rowCreateFailed", &self.row_create_failed), ("rowDeleteFailed", &self.row_delete_failed), ("rowParseFailed", &self.row_parse_failed), ("rowUpdateFailed", &self.row_update_failed), ("rowsCreated", &self.rows_created), ("rowsDeleted", &self.rows_deleted), ("rowsParsed", &self.rows_parsed), ("rowsUpdated", &self.rows_updated), ("totalRows", &self.total_rows)], &self._nulls)
     }
 }
+impl DecisionTableImportRowMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `rowCreateFailed`."]
+    #[inline]
+    pub fn row_create_failed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row_create_failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowDeleteFailed`."]
+    #[inline]
+    pub fn row_delete_failed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row_delete_failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowParseFailed`."]
+    #[inline]
+    pub fn row_parse_failed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row_parse_failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowUpdateFailed`."]
+    #[inline]
+    pub fn row_update_failed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row_update_failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowsCreated`."]
+    #[inline]
+    pub fn rows_created(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rows_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowsDeleted`."]
+    #[inline]
+    pub fn rows_deleted(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rows_deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowsParsed`."]
+    #[inline]
+    pub fn rows_parsed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rows_parsed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowsUpdated`."]
+    #[inline]
+    pub fn rows_updated(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rows_updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRows`."]
+    #[inline]
+    pub fn total_rows(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_rows = ::std::option::Option::Some(value.into());
+        self
+    }
+}

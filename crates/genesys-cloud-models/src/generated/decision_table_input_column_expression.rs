@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for DecisionTableInputColumnExpression {
         crate::support::debug_struct(f, "DecisionTableInputColumnExpression", &[("comparator", &self.comparator), ("contractual", &self.contractual)], &self._nulls)
     }
 }
+impl DecisionTableInputColumnExpression {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `comparator`."]
+    #[inline]
+    pub fn comparator(mut self, value: impl ::std::convert::Into<crate::DecisionTableInputColumnExpressionComparator>) -> Self {
+        self.comparator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contractual`."]
+    #[inline]
+    pub fn contractual(mut self, value: impl ::std::convert::Into<crate::Contractual>) -> Self {
+        self.contractual = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionTableInputColumnExpression.comparator` of the spec (`#/definitions/DecisionTableInputColumnExpression/properties/comparator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -201,4 +235,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableInputColumnExpressionCompar
 }
 impl crate::support::Model for DecisionTableInputColumnExpressionComparator {
     const NAME: &'static str = "DecisionTableInputColumnExpression.comparator";
+}
+impl DecisionTableInputColumnExpressionComparator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for DecisionTableVersion {
         crate::support::debug_struct(f, "DecisionTableVersion", &[("columns", &self.columns), ("contract", &self.contract), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("name", &self.name), ("publishedBy", &self.published_by), ("rollbackReason", &self.rollback_reason), ("rowCount", &self.row_count), ("rowsUri", &self.rows_uri), ("selfUri", &self.self_uri), ("snapshot", &self.snapshot), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
 }
+impl DecisionTableVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columns`."]
+    #[inline]
+    pub fn columns(mut self, value: impl ::std::convert::Into<crate::DecisionTableColumns>) -> Self {
+        self.columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contract`."]
+    #[inline]
+    pub fn contract(mut self, value: impl ::std::convert::Into<crate::DecisionTableContract>) -> Self {
+        self.contract = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedBy`."]
+    #[inline]
+    pub fn published_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.published_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rollbackReason`."]
+    #[inline]
+    pub fn rollback_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rollback_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowCount`."]
+    #[inline]
+    pub fn row_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowsUri`."]
+    #[inline]
+    pub fn rows_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rows_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snapshot`."]
+    #[inline]
+    pub fn snapshot(mut self, value: impl ::std::convert::Into<crate::DecisionTableSnapshot>) -> Self {
+        self.snapshot = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DecisionTableVersionStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DecisionTableVersion.status` of the spec (`#/definitions/DecisionTableVersion/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -189,4 +319,16 @@ impl<'de> ::serde::Deserialize<'de> for DecisionTableVersionStatus {
 }
 impl crate::support::Model for DecisionTableVersionStatus {
     const NAME: &'static str = "DecisionTableVersion.status";
+}
+impl DecisionTableVersionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for DefaultAnswersTo {
         crate::support::debug_struct(f, "DefaultAnswersTo", &[("highestScore", &self.highest_score), ("lowestScore", &self.lowest_score), ("notApplicable", &self.not_applicable), ("userDefined", &self.user_defined)], &self._nulls)
     }
 }
+impl DefaultAnswersTo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `highestScore`."]
+    #[inline]
+    pub fn highest_score(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.highest_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowestScore`."]
+    #[inline]
+    pub fn lowest_score(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.lowest_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notApplicable`."]
+    #[inline]
+    pub fn not_applicable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.not_applicable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userDefined`."]
+    #[inline]
+    pub fn user_defined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.user_defined = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DefaultGreetingList {
         crate::support::debug_struct(f, "DefaultGreetingList", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("greetings", &self.greetings), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("owner", &self.owner), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl DefaultGreetingList {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `greetings`."]
+    #[inline]
+    pub fn greetings(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::Greeting>>) -> Self {
+        self.greetings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::GreetingOwner>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerType`."]
+    #[inline]
+    pub fn owner_type(mut self, value: impl ::std::convert::Into<crate::DefaultGreetingListOwnerType>) -> Self {
+        self.owner_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DefaultGreetingList.ownerType` of the spec (`#/definitions/DefaultGreetingList/properties/ownerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "greetings")))]
 #[doc = ""]
@@ -149,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for DefaultGreetingListOwnerType {
 }
 impl crate::support::Model for DefaultGreetingListOwnerType {
     const NAME: &'static str = "DefaultGreetingList.ownerType";
+}
+impl DefaultGreetingListOwnerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DefaultObjective {
         crate::support::debug_struct(f, "DefaultObjective", &[("enabled", &self.enabled), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("id", &self.id), ("initialDirection", &self.initial_direction), ("mediaTypes", &self.media_types), ("queues", &self.queues), ("templateId", &self.template_id), ("topicIdsFilterType", &self.topic_ids_filter_type), ("topics", &self.topics), ("zones", &self.zones)], &self._nulls)
     }
 }
+impl DefaultObjective {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFormContextIds`."]
+    #[inline]
+    pub fn evaluation_form_context_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluation_form_context_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialDirection`."]
+    #[inline]
+    pub fn initial_direction(mut self, value: impl ::std::convert::Into<crate::DefaultObjectiveInitialDirection>) -> Self {
+        self.initial_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypes`."]
+    #[inline]
+    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queues`."]
+    #[inline]
+    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
+        self.queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateId`."]
+    #[inline]
+    pub fn template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicIdsFilterType`."]
+    #[inline]
+    pub fn topic_ids_filter_type(mut self, value: impl ::std::convert::Into<crate::DefaultObjectiveTopicIdsFilterType>) -> Self {
+        self.topic_ids_filter_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topics`."]
+    #[inline]
+    pub fn topics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
+        self.topics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zones`."]
+    #[inline]
+    pub fn zones(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ObjectiveZone>>) -> Self {
+        self.zones = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DefaultObjective.initialDirection` of the spec (`#/definitions/DefaultObjective/properties/initialDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -146,6 +228,18 @@ impl<'de> ::serde::Deserialize<'de> for DefaultObjectiveInitialDirection {
 impl crate::support::Model for DefaultObjectiveInitialDirection {
     const NAME: &'static str = "DefaultObjective.initialDirection";
 }
+impl DefaultObjectiveInitialDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DefaultObjective.topicIdsFilterType` of the spec (`#/definitions/DefaultObjective/properties/topicIdsFilterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -209,4 +303,16 @@ impl<'de> ::serde::Deserialize<'de> for DefaultObjectiveTopicIdsFilterType {
 }
 impl crate::support::Model for DefaultObjectiveTopicIdsFilterType {
     const NAME: &'static str = "DefaultObjective.topicIdsFilterType";
+}
+impl DefaultObjectiveTopicIdsFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

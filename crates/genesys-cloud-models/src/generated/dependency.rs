@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for Dependency {
         crate::support::debug_struct(f, "Dependency", &[("deleted", &self.deleted), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("stateUnknown", &self.state_unknown), ("type", &self.r#type), ("updated", &self.updated), ("version", &self.version)], &self._nulls)
     }
 }
+impl Dependency {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `deleted`."]
+    #[inline]
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateUnknown`."]
+    #[inline]
+    pub fn state_unknown(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.state_unknown = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DependencyTypeEnum>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updated`."]
+    #[inline]
+    pub fn updated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Dependency.type` of the spec (`#/definitions/Dependency/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -485,4 +555,16 @@ impl<'de> ::serde::Deserialize<'de> for DependencyTypeEnum {
 }
 impl crate::support::Model for DependencyTypeEnum {
     const NAME: &'static str = "Dependency.type";
+}
+impl DependencyTypeEnum {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

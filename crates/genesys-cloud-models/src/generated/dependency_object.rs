@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DependencyObject {
         crate::support::debug_struct(f, "DependencyObject", &[("consumedResources", &self.consumed_resources), ("consumingResources", &self.consuming_resources), ("deleted", &self.deleted), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("stateUnknown", &self.state_unknown), ("type", &self.r#type), ("updated", &self.updated), ("version", &self.version)], &self._nulls)
     }
 }
+impl DependencyObject {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `consumedResources`."]
+    #[inline]
+    pub fn consumed_resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Dependency>>) -> Self {
+        self.consumed_resources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consumingResources`."]
+    #[inline]
+    pub fn consuming_resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Dependency>>) -> Self {
+        self.consuming_resources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleted`."]
+    #[inline]
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateUnknown`."]
+    #[inline]
+    pub fn state_unknown(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.state_unknown = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DependencyObjectType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updated`."]
+    #[inline]
+    pub fn updated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DependencyObject.type` of the spec (`#/definitions/DependencyObject/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -493,4 +575,16 @@ impl<'de> ::serde::Deserialize<'de> for DependencyObjectType {
 }
 impl crate::support::Model for DependencyObjectType {
     const NAME: &'static str = "DependencyObject.type";
+}
+impl DependencyObjectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DeploymentWebAction {
         crate::support::debug_struct(f, "DeploymentWebAction", &[("actionMapId", &self.action_map_id), ("actionMapVersion", &self.action_map_version), ("contentOfferProperties", &self.content_offer_properties), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("id", &self.id), ("mediaType", &self.media_type), ("openActionProperties", &self.open_action_properties), ("sessionId", &self.session_id), ("webMessagingOfferProperties", &self.web_messaging_offer_properties)], &self._nulls)
     }
 }
+impl DeploymentWebAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionMapId`."]
+    #[inline]
+    pub fn action_map_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action_map_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionMapVersion`."]
+    #[inline]
+    pub fn action_map_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.action_map_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentOfferProperties`."]
+    #[inline]
+    pub fn content_offer_properties(mut self, value: impl ::std::convert::Into<crate::ContentOffer>) -> Self {
+        self.content_offer_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerId`."]
+    #[inline]
+    pub fn customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerIdType`."]
+    #[inline]
+    pub fn customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::DeploymentWebActionMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openActionProperties`."]
+    #[inline]
+    pub fn open_action_properties(mut self, value: impl ::std::convert::Into<crate::OpenActionProperties>) -> Self {
+        self.open_action_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webMessagingOfferProperties`."]
+    #[inline]
+    pub fn web_messaging_offer_properties(mut self, value: impl ::std::convert::Into<crate::WebMessagingOfferProperties>) -> Self {
+        self.web_messaging_offer_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DeploymentWebAction.mediaType` of the spec (`#/definitions/DeploymentWebAction/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -157,4 +239,16 @@ impl<'de> ::serde::Deserialize<'de> for DeploymentWebActionMediaType {
 }
 impl crate::support::Model for DeploymentWebActionMediaType {
     const NAME: &'static str = "DeploymentWebAction.mediaType";
+}
+impl DeploymentWebActionMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for DevelopmentActivity {
         crate::support::debug_struct(f, "DevelopmentActivity", &[("archivalMode", &self.archival_mode), ("attendees", &self.attendees), ("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("facilitator", &self.facilitator), ("id", &self.id), ("isLatest", &self.is_latest), ("isModuleArchived", &self.is_module_archived), ("isOverdue", &self.is_overdue), ("isPassed", &self.is_passed), ("name", &self.name), ("percentageScore", &self.percentage_score), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl DevelopmentActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `archivalMode`."]
+    #[inline]
+    pub fn archival_mode(mut self, value: impl ::std::convert::Into<crate::DevelopmentActivityArchivalMode>) -> Self {
+        self.archival_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attendees`."]
+    #[inline]
+    pub fn attendees(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.attendees = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDue`."]
+    #[inline]
+    pub fn date_due(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_due = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitator`."]
+    #[inline]
+    pub fn facilitator(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.facilitator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isLatest`."]
+    #[inline]
+    pub fn is_latest(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_latest = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isModuleArchived`."]
+    #[inline]
+    pub fn is_module_archived(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_module_archived = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOverdue`."]
+    #[inline]
+    pub fn is_overdue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_overdue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPassed`."]
+    #[inline]
+    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DevelopmentActivityStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DevelopmentActivityType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DevelopmentActivity.archivalMode` of the spec (`#/definitions/DevelopmentActivity/properties/archivalMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -173,6 +297,18 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityArchivalMode {
 }
 impl crate::support::Model for DevelopmentActivityArchivalMode {
     const NAME: &'static str = "DevelopmentActivity.archivalMode";
+}
+impl DevelopmentActivityArchivalMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DevelopmentActivity.status` of the spec (`#/definitions/DevelopmentActivity/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
@@ -249,6 +385,18 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityStatus {
 }
 impl crate::support::Model for DevelopmentActivityStatus {
     const NAME: &'static str = "DevelopmentActivity.status";
+}
+impl DevelopmentActivityStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DevelopmentActivity.type` of the spec (`#/definitions/DevelopmentActivity/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
@@ -329,4 +477,16 @@ impl<'de> ::serde::Deserialize<'de> for DevelopmentActivityType {
 }
 impl crate::support::Model for DevelopmentActivityType {
     const NAME: &'static str = "DevelopmentActivity.type";
+}
+impl DevelopmentActivityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for DialerAction {
         crate::support::debug_struct(f, "DialerAction", &[("actionTypeName", &self.action_type_name), ("agentWrapupField", &self.agent_wrapup_field), ("callAnalysisResultField", &self.call_analysis_result_field), ("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataAction", &self.data_action), ("properties", &self.properties), ("type", &self.r#type), ("updateOption", &self.update_option)], &self._nulls)
     }
 }
+impl DialerAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionTypeName`."]
+    #[inline]
+    pub fn action_type_name(mut self, value: impl ::std::convert::Into<crate::DialerActionActionTypeName>) -> Self {
+        self.action_type_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentWrapupField`."]
+    #[inline]
+    pub fn agent_wrapup_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_wrapup_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callAnalysisResultField`."]
+    #[inline]
+    pub fn call_analysis_result_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_analysis_result_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactColumnToDataActionFieldMappings`."]
+    #[inline]
+    pub fn contact_column_to_data_action_field_mappings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactColumnToDataActionFieldMapping>>) -> Self {
+        self.contact_column_to_data_action_field_mappings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIdField`."]
+    #[inline]
+    pub fn contact_id_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataAction`."]
+    #[inline]
+    pub fn data_action(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.data_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `properties`."]
+    #[inline]
+    pub fn properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DialerActionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updateOption`."]
+    #[inline]
+    pub fn update_option(mut self, value: impl ::std::convert::Into<crate::DialerActionUpdateOption>) -> Self {
+        self.update_option = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerAction.actionTypeName` of the spec (`#/definitions/DialerAction/properties/actionTypeName`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -178,6 +254,18 @@ impl<'de> ::serde::Deserialize<'de> for DialerActionActionTypeName {
 impl crate::support::Model for DialerActionActionTypeName {
     const NAME: &'static str = "DialerAction.actionTypeName";
 }
+impl DialerActionActionTypeName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DialerAction.type` of the spec (`#/definitions/DialerAction/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -245,6 +333,18 @@ impl<'de> ::serde::Deserialize<'de> for DialerActionType {
 }
 impl crate::support::Model for DialerActionType {
     const NAME: &'static str = "DialerAction.type";
+}
+impl DialerActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DialerAction.updateOption` of the spec (`#/definitions/DialerAction/properties/updateOption`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -317,4 +417,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerActionUpdateOption {
 }
 impl crate::support::Model for DialerActionUpdateOption {
     const NAME: &'static str = "DialerAction.updateOption";
+}
+impl DialerActionUpdateOption {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

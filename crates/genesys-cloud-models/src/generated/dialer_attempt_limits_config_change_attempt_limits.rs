@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for DialerAttemptLimitsConfigChangeAttemptLimits {
         crate::support::debug_struct(f, "DialerAttemptLimitsConfigChangeAttemptLimits", &[("additionalProperties", &self.additional_properties), ("breadthFirstRecalls", &self.breadth_first_recalls), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("maxAttemptsPerContact", &self.max_attempts_per_contact), ("maxAttemptsPerNumber", &self.max_attempts_per_number), ("name", &self.name), ("recallEntries", &self.recall_entries), ("resetPeriod", &self.reset_period), ("timeZoneId", &self.time_zone_id), ("version", &self.version)], &self._nulls)
     }
 }
+impl DialerAttemptLimitsConfigChangeAttemptLimits {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `breadthFirstRecalls`."]
+    #[inline]
+    pub fn breadth_first_recalls(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.breadth_first_recalls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAttemptsPerContact`."]
+    #[inline]
+    pub fn max_attempts_per_contact(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_attempts_per_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAttemptsPerNumber`."]
+    #[inline]
+    pub fn max_attempts_per_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_attempts_per_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recallEntries`."]
+    #[inline]
+    pub fn recall_entries(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::DialerAttemptLimitsConfigChangeRecallEntry>>) -> Self {
+        self.recall_entries = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resetPeriod`."]
+    #[inline]
+    pub fn reset_period(mut self, value: impl ::std::convert::Into<crate::DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod>) -> Self {
+        self.reset_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZoneId`."]
+    #[inline]
+    pub fn time_zone_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerAttemptLimitsConfigChangeAttemptLimits.resetPeriod` of the spec (`#/definitions/DialerAttemptLimitsConfigChangeAttemptLimits/properties/resetPeriod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +247,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerAttemptLimitsConfigChangeAttemptLi
 }
 impl crate::support::Model for DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod {
     const NAME: &'static str = "DialerAttemptLimitsConfigChangeAttemptLimits.resetPeriod";
+}
+impl DialerAttemptLimitsConfigChangeAttemptLimitsResetPeriod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

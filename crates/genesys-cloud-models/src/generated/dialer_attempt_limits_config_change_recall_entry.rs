@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for DialerAttemptLimitsConfigChangeRecallEntry {
         crate::support::debug_struct(f, "DialerAttemptLimitsConfigChangeRecallEntry", &[("additionalProperties", &self.additional_properties), ("minutesBetweenAttempts", &self.minutes_between_attempts), ("nbrAttempts", &self.nbr_attempts)], &self._nulls)
     }
 }
+impl DialerAttemptLimitsConfigChangeRecallEntry {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minutesBetweenAttempts`."]
+    #[inline]
+    pub fn minutes_between_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minutes_between_attempts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nbrAttempts`."]
+    #[inline]
+    pub fn nbr_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.nbr_attempts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

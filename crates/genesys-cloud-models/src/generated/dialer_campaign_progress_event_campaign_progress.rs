@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for DialerCampaignProgressEventCampaignProgress {
         crate::support::debug_struct(f, "DialerCampaignProgressEventCampaignProgress", &[("additionalProperties", &self.additional_properties), ("campaign", &self.campaign), ("numberOfContactsCalled", &self.number_of_contacts_called), ("numberOfContactsMessaged", &self.number_of_contacts_messaged), ("numberOfContactsSkipped", &self.number_of_contacts_skipped), ("percentage", &self.percentage), ("totalNumberOfContacts", &self.total_number_of_contacts)], &self._nulls)
     }
 }
+impl DialerCampaignProgressEventCampaignProgress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DialerCampaignProgressEventUriReference>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfContactsCalled`."]
+    #[inline]
+    pub fn number_of_contacts_called(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.number_of_contacts_called = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfContactsMessaged`."]
+    #[inline]
+    pub fn number_of_contacts_messaged(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.number_of_contacts_messaged = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfContactsSkipped`."]
+    #[inline]
+    pub fn number_of_contacts_skipped(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, i64>>) -> Self {
+        self.number_of_contacts_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentage`."]
+    #[inline]
+    pub fn percentage(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalNumberOfContacts`."]
+    #[inline]
+    pub fn total_number_of_contacts(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_number_of_contacts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for DialerCampaignRuleConfigChangeCampaignRule {
         crate::support::debug_struct(f, "DialerCampaignRuleConfigChangeCampaignRule", &[("additionalProperties", &self.additional_properties), ("campaignRuleActions", &self.campaign_rule_actions), ("campaignRuleConditions", &self.campaign_rule_conditions), ("campaignRuleEntities", &self.campaign_rule_entities), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("enabled", &self.enabled), ("id", &self.id), ("matchAnyConditions", &self.match_any_conditions), ("name", &self.name), ("version", &self.version)], &self._nulls)
     }
 }
+impl DialerCampaignRuleConfigChangeCampaignRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignRuleActions`."]
+    #[inline]
+    pub fn campaign_rule_actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeCampaignRuleAction>>) -> Self {
+        self.campaign_rule_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignRuleConditions`."]
+    #[inline]
+    pub fn campaign_rule_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeCampaignRuleCondition>>) -> Self {
+        self.campaign_rule_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignRuleEntities`."]
+    #[inline]
+    pub fn campaign_rule_entities(mut self, value: impl ::std::convert::Into<crate::DialerCampaignRuleConfigChangeCampaignRuleEntities>) -> Self {
+        self.campaign_rule_entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchAnyConditions`."]
+    #[inline]
+    pub fn match_any_conditions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.match_any_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DialerCampaignRuleConfigChangeCampaignRuleAction {
         crate::support::debug_struct(f, "DialerCampaignRuleConfigChangeCampaignRuleAction", &[("actionType", &self.action_type), ("additionalProperties", &self.additional_properties), ("campaignRuleActionEntities", &self.campaign_rule_action_entities), ("id", &self.id), ("parameters", &self.parameters)], &self._nulls)
     }
 }
+impl DialerCampaignRuleConfigChangeCampaignRuleAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignRuleActionEntities`."]
+    #[inline]
+    pub fn campaign_rule_action_entities(mut self, value: impl ::std::convert::Into<crate::DialerCampaignRuleConfigChangeCampaignRuleActionEntities>) -> Self {
+        self.campaign_rule_action_entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerCampaignRuleConfigChangeCampaignRuleAction.actionType` of the spec (`#/definitions/DialerCampaignRuleConfigChangeCampaignRuleAction/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -141,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignRuleConfigChangeCampaignRu
 }
 impl crate::support::Model for DialerCampaignRuleConfigChangeCampaignRuleActionActionType {
     const NAME: &'static str = "DialerCampaignRuleConfigChangeCampaignRuleAction.actionType";
+}
+impl DialerCampaignRuleConfigChangeCampaignRuleActionActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for DialerCampaignRuleConfigChangeCampaignRuleActionEntit
         crate::support::debug_struct(f, "DialerCampaignRuleConfigChangeCampaignRuleActionEntities", &[("additionalProperties", &self.additional_properties), ("campaigns", &self.campaigns), ("sequences", &self.sequences), ("useTriggeringEntity", &self.use_triggering_entity)], &self._nulls)
     }
 }
+impl DialerCampaignRuleConfigChangeCampaignRuleActionEntities {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaigns`."]
+    #[inline]
+    pub fn campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>) -> Self {
+        self.campaigns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sequences`."]
+    #[inline]
+    pub fn sequences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>) -> Self {
+        self.sequences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useTriggeringEntity`."]
+    #[inline]
+    pub fn use_triggering_entity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_triggering_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+}

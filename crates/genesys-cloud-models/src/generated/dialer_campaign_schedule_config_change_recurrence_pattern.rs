@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DialerCampaignScheduleConfigChangeRecurrencePattern {
         crate::support::debug_struct(f, "DialerCampaignScheduleConfigChangeRecurrencePattern", &[("additionalProperties", &self.additional_properties), ("daysOfWeek", &self.days_of_week), ("interval", &self.interval), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl DialerCampaignScheduleConfigChangeRecurrencePattern {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `daysOfWeek`."]
+    #[inline]
+    pub fn days_of_week(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.days_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DialerCampaignScheduleConfigChangeRecurrencePatternType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerCampaignScheduleConfigChangeRecurrencePattern.type` of the spec (`#/definitions/DialerCampaignScheduleConfigChangeRecurrencePattern/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerCampaignScheduleConfigChangeRecurr
 }
 impl crate::support::Model for DialerCampaignScheduleConfigChangeRecurrencePatternType {
     const NAME: &'static str = "DialerCampaignScheduleConfigChangeRecurrencePattern.type";
+}
+impl DialerCampaignScheduleConfigChangeRecurrencePatternType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

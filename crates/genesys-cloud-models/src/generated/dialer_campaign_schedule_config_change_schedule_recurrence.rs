@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for DialerCampaignScheduleConfigChangeScheduleRecurrence 
         crate::support::debug_struct(f, "DialerCampaignScheduleConfigChangeScheduleRecurrence", &[("additionalProperties", &self.additional_properties), ("alterations", &self.alterations), ("end", &self.end), ("id", &self.id), ("pattern", &self.pattern), ("range", &self.range), ("start", &self.start), ("timeZone", &self.time_zone)], &self._nulls)
     }
 }
+impl DialerCampaignScheduleConfigChangeScheduleRecurrence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alterations`."]
+    #[inline]
+    pub fn alterations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignScheduleConfigChangeAlteration>>) -> Self {
+        self.alterations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `end`."]
+    #[inline]
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pattern`."]
+    #[inline]
+    pub fn pattern(mut self, value: impl ::std::convert::Into<crate::DialerCampaignScheduleConfigChangeRecurrencePattern>) -> Self {
+        self.pattern = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::DialerCampaignScheduleConfigChangeRecurrenceRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `start`."]
+    #[inline]
+    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for DialerCampaignSkillCombinationStatsEventCampaignSkill
         crate::support::debug_struct(f, "DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats", &[("campaign", &self.campaign), ("contactList", &self.contact_list), ("skillCombinationDetails", &self.skill_combination_details), ("totalProcessedContacts", &self.total_processed_contacts), ("totalRemainingContacts", &self.total_remaining_contacts), ("totalSkillCombinations", &self.total_skill_combinations)], &self._nulls)
     }
 }
+impl DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `campaign`."]
+    #[inline]
+    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DialerCampaignSkillCombinationStatsEventUriReference>) -> Self {
+        self.campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactList`."]
+    #[inline]
+    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DialerCampaignSkillCombinationStatsEventUriReference>) -> Self {
+        self.contact_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillCombinationDetails`."]
+    #[inline]
+    pub fn skill_combination_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification>>) -> Self {
+        self.skill_combination_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalProcessedContacts`."]
+    #[inline]
+    pub fn total_processed_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_processed_contacts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRemainingContacts`."]
+    #[inline]
+    pub fn total_remaining_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_remaining_contacts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalSkillCombinations`."]
+    #[inline]
+    pub fn total_skill_combinations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_skill_combinations = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -110,3 +110,127 @@ impl ::std::fmt::Debug for DialerContactlistConfigChangeContactList {
         crate::support::debug_struct(f, "DialerContactlistConfigChangeContactList", &[("additionalProperties", &self.additional_properties), ("attemptLimits", &self.attempt_limits), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("columnNames", &self.column_names), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("division", &self.division), ("emailColumns", &self.email_columns), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("phoneColumns", &self.phone_columns), ("previewModeAcceptedValues", &self.preview_mode_accepted_values), ("previewModeColumnName", &self.preview_mode_column_name), ("size", &self.size), ("version", &self.version), ("zipCodeColumnName", &self.zip_code_column_name)], &self._nulls)
     }
 }
+impl DialerContactlistConfigChangeContactList {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attemptLimits`."]
+    #[inline]
+    pub fn attempt_limits(mut self, value: impl ::std::convert::Into<crate::DialerContactlistConfigChangeUriReference>) -> Self {
+        self.attempt_limits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `automaticTimeZoneMapping`."]
+    #[inline]
+    pub fn automatic_time_zone_mapping(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.automatic_time_zone_mapping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `columnNames`."]
+    #[inline]
+    pub fn column_names(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.column_names = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::DialerContactlistConfigChangeUriReference>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailColumns`."]
+    #[inline]
+    pub fn email_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerContactlistConfigChangeEmailColumn>>) -> Self {
+        self.email_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importStatus`."]
+    #[inline]
+    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::DialerContactlistConfigChangeImportStatus>) -> Self {
+        self.import_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumns`."]
+    #[inline]
+    pub fn phone_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerContactlistConfigChangeContactPhoneNumberColumn>>) -> Self {
+        self.phone_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewModeAcceptedValues`."]
+    #[inline]
+    pub fn preview_mode_accepted_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.preview_mode_accepted_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewModeColumnName`."]
+    #[inline]
+    pub fn preview_mode_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_mode_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `size`."]
+    #[inline]
+    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zipCodeColumnName`."]
+    #[inline]
+    pub fn zip_code_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.zip_code_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DialerContactlistfilterConfigChangeFilterClause {
         crate::support::debug_struct(f, "DialerContactlistfilterConfigChangeFilterClause", &[("additionalProperties", &self.additional_properties), ("filterType", &self.filter_type), ("predicates", &self.predicates)], &self._nulls)
     }
 }
+impl DialerContactlistfilterConfigChangeFilterClause {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterType`."]
+    #[inline]
+    pub fn filter_type(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterClauseFilterType>) -> Self {
+        self.filter_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterPredicate>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerContactlistfilterConfigChangeFilterClause.filterType` of the spec (`#/definitions/DialerContactlistfilterConfigChangeFilterClause/properties/filterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistfilterConfigChangeFilte
 }
 impl crate::support::Model for DialerContactlistfilterConfigChangeFilterClauseFilterType {
     const NAME: &'static str = "DialerContactlistfilterConfigChangeFilterClause.filterType";
+}
+impl DialerContactlistfilterConfigChangeFilterClauseFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for DialerContactlistfilterConfigChangeFilterPredicate {
         crate::support::debug_struct(f, "DialerContactlistfilterConfigChangeFilterPredicate", &[("additionalProperties", &self.additional_properties), ("column", &self.column), ("columnType", &self.column_type), ("inverted", &self.inverted), ("operator", &self.operator), ("range", &self.range), ("value", &self.value)], &self._nulls)
     }
 }
+impl DialerContactlistfilterConfigChangeFilterPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `column`."]
+    #[inline]
+    pub fn column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `columnType`."]
+    #[inline]
+    pub fn column_type(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType>) -> Self {
+        self.column_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerContactlistfilterConfigChangeFilterPredicate.columnType` of the spec (`#/definitions/DialerContactlistfilterConfigChangeFilterPredicate/properties/columnType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,6 +197,18 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistfilterConfigChangeFilte
 }
 impl crate::support::Model for DialerContactlistfilterConfigChangeFilterPredicateColumnType {
     const NAME: &'static str = "DialerContactlistfilterConfigChangeFilterPredicate.columnType";
+}
+impl DialerContactlistfilterConfigChangeFilterPredicateColumnType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DialerContactlistfilterConfigChangeFilterPredicate.operator` of the spec (`#/definitions/DialerContactlistfilterConfigChangeFilterPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -237,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerContactlistfilterConfigChangeFilte
 }
 impl crate::support::Model for DialerContactlistfilterConfigChangeFilterPredicateOperator {
     const NAME: &'static str = "DialerContactlistfilterConfigChangeFilterPredicate.operator";
+}
+impl DialerContactlistfilterConfigChangeFilterPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for DialerDnclistConfigChangeDncList {
         crate::support::debug_struct(f, "DialerDnclistConfigChangeDncList", &[("additionalProperties", &self.additional_properties), ("contactMethod", &self.contact_method), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("division", &self.division), ("dncCodes", &self.dnc_codes), ("dncSourceType", &self.dnc_source_type), ("id", &self.id), ("importStatus", &self.import_status), ("licenseId", &self.license_id), ("loginId", &self.login_id), ("name", &self.name), ("size", &self.size), ("version", &self.version)], &self._nulls)
     }
 }
+impl DialerDnclistConfigChangeDncList {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactMethod`."]
+    #[inline]
+    pub fn contact_method(mut self, value: impl ::std::convert::Into<crate::DialerDnclistConfigChangeDncListContactMethod>) -> Self {
+        self.contact_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::DialerDnclistConfigChangeUriReference>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dncCodes`."]
+    #[inline]
+    pub fn dnc_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.dnc_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dncSourceType`."]
+    #[inline]
+    pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<crate::DialerDnclistConfigChangeDncListDncSourceType>) -> Self {
+        self.dnc_source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importStatus`."]
+    #[inline]
+    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::DialerDnclistConfigChangeImportStatus>) -> Self {
+        self.import_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `licenseId`."]
+    #[inline]
+    pub fn license_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.license_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `loginId`."]
+    #[inline]
+    pub fn login_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.login_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `size`."]
+    #[inline]
+    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerDnclistConfigChangeDncList.contactMethod` of the spec (`#/definitions/DialerDnclistConfigChangeDncList/properties/contactMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -161,6 +267,18 @@ impl<'de> ::serde::Deserialize<'de> for DialerDnclistConfigChangeDncListContactM
 }
 impl crate::support::Model for DialerDnclistConfigChangeDncListContactMethod {
     const NAME: &'static str = "DialerDnclistConfigChangeDncList.contactMethod";
+}
+impl DialerDnclistConfigChangeDncListContactMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DialerDnclistConfigChangeDncList.dncSourceType` of the spec (`#/definitions/DialerDnclistConfigChangeDncList/properties/dncSourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -229,4 +347,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerDnclistConfigChangeDncListDncSourc
 }
 impl crate::support::Model for DialerDnclistConfigChangeDncListDncSourceType {
     const NAME: &'static str = "DialerDnclistConfigChangeDncList.dncSourceType";
+}
+impl DialerDnclistConfigChangeDncListDncSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

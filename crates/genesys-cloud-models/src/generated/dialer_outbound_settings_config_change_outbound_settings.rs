@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DialerOutboundSettingsConfigChangeOutboundSettings {
         crate::support::debug_struct(f, "DialerOutboundSettingsConfigChangeOutboundSettings", &[("abandonSeconds", &self.abandon_seconds), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("complianceAbandonRateDenominator", &self.compliance_abandon_rate_denominator), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("maxCallsPerAgent", &self.max_calls_per_agent), ("maxLineUtilization", &self.max_line_utilization), ("name", &self.name), ("version", &self.version)], &self._nulls)
     }
 }
+impl DialerOutboundSettingsConfigChangeOutboundSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonSeconds`."]
+    #[inline]
+    pub fn abandon_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.abandon_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `automaticTimeZoneMapping`."]
+    #[inline]
+    pub fn automatic_time_zone_mapping(mut self, value: impl ::std::convert::Into<crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings>) -> Self {
+        self.automatic_time_zone_mapping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `complianceAbandonRateDenominator`."]
+    #[inline]
+    pub fn compliance_abandon_rate_denominator(mut self, value: impl ::std::convert::Into<crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator>) -> Self {
+        self.compliance_abandon_rate_denominator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgent`."]
+    #[inline]
+    pub fn max_calls_per_agent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLineUtilization`."]
+    #[inline]
+    pub fn max_line_utilization(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_line_utilization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerOutboundSettingsConfigChangeOutboundSettings.complianceAbandonRateDenominator` of the spec (`#/definitions/DialerOutboundSettingsConfigChangeOutboundSettings/properties/complianceAbandonRateDenominator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerOutboundSettingsConfigChangeOutbou
 }
 impl crate::support::Model for DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator {
     const NAME: &'static str = "DialerOutboundSettingsConfigChangeOutboundSettings.complianceAbandonRateDenominator";
+}
+impl DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DialerResponsesetConfigChangeReaction {
         crate::support::debug_struct(f, "DialerResponsesetConfigChangeReaction", &[("additionalProperties", &self.additional_properties), ("data", &self.data), ("name", &self.name), ("reactionType", &self.reaction_type)], &self._nulls)
     }
 }
+impl DialerResponsesetConfigChangeReaction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `data`."]
+    #[inline]
+    pub fn data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reactionType`."]
+    #[inline]
+    pub fn reaction_type(mut self, value: impl ::std::convert::Into<crate::DialerResponsesetConfigChangeReactionReactionType>) -> Self {
+        self.reaction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerResponsesetConfigChangeReaction.reactionType` of the spec (`#/definitions/DialerResponsesetConfigChangeReaction/properties/reactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerResponsesetConfigChangeReactionRea
 }
 impl crate::support::Model for DialerResponsesetConfigChangeReactionReactionType {
     const NAME: &'static str = "DialerResponsesetConfigChangeReaction.reactionType";
+}
+impl DialerResponsesetConfigChangeReactionReactionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

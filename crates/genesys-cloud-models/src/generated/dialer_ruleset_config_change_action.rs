@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for DialerRulesetConfigChangeAction {
         crate::support::debug_struct(f, "DialerRulesetConfigChangeAction", &[("actionTypeName", &self.action_type_name), ("additionalProperties", &self.additional_properties), ("properties", &self.properties), ("type", &self.r#type), ("updateOption", &self.update_option)], &self._nulls)
     }
 }
+impl DialerRulesetConfigChangeAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionTypeName`."]
+    #[inline]
+    pub fn action_type_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action_type_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `properties`."]
+    #[inline]
+    pub fn properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updateOption`."]
+    #[inline]
+    pub fn update_option(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.update_option = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for DialerRulesetConfigChangeCondition {
         crate::support::debug_struct(f, "DialerRulesetConfigChangeCondition", &[("additionalProperties", &self.additional_properties), ("agentWrapupField", &self.agent_wrapup_field), ("attributeName", &self.attribute_name), ("callAnalysisResultField", &self.call_analysis_result_field), ("codes", &self.codes), ("contactColumnToDataActionFieldMappings", &self.contact_column_to_data_action_field_mappings), ("contactIdField", &self.contact_id_field), ("dataAction", &self.data_action), ("dataNotFoundResolution", &self.data_not_found_resolution), ("inverted", &self.inverted), ("operator", &self.operator), ("predicates", &self.predicates), ("property", &self.property), ("propertyType", &self.property_type), ("type", &self.r#type), ("value", &self.value), ("valueType", &self.value_type)], &self._nulls)
     }
 }
+impl DialerRulesetConfigChangeCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentWrapupField`."]
+    #[inline]
+    pub fn agent_wrapup_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_wrapup_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributeName`."]
+    #[inline]
+    pub fn attribute_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.attribute_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callAnalysisResultField`."]
+    #[inline]
+    pub fn call_analysis_result_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_analysis_result_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `codes`."]
+    #[inline]
+    pub fn codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactColumnToDataActionFieldMappings`."]
+    #[inline]
+    pub fn contact_column_to_data_action_field_mappings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerRulesetConfigChangeContactColumnToDataActionFieldMapping>>) -> Self {
+        self.contact_column_to_data_action_field_mappings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIdField`."]
+    #[inline]
+    pub fn contact_id_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataAction`."]
+    #[inline]
+    pub fn data_action(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeUriReference>) -> Self {
+        self.data_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataNotFoundResolution`."]
+    #[inline]
+    pub fn data_not_found_resolution(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.data_not_found_resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeConditionOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerRulesetConfigChangeDataActionConditionPredicate>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `property`."]
+    #[inline]
+    pub fn property(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyType`."]
+    #[inline]
+    pub fn property_type(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeConditionPropertyType>) -> Self {
+        self.property_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `valueType`."]
+    #[inline]
+    pub fn value_type(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeConditionValueType>) -> Self {
+        self.value_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerRulesetConfigChangeCondition.operator` of the spec (`#/definitions/DialerRulesetConfigChangeCondition/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -206,6 +330,18 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeConditionOperat
 impl crate::support::Model for DialerRulesetConfigChangeConditionOperator {
     const NAME: &'static str = "DialerRulesetConfigChangeCondition.operator";
 }
+impl DialerRulesetConfigChangeConditionOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DialerRulesetConfigChangeCondition.propertyType` of the spec (`#/definitions/DialerRulesetConfigChangeCondition/properties/propertyType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -278,6 +414,18 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeConditionProper
 impl crate::support::Model for DialerRulesetConfigChangeConditionPropertyType {
     const NAME: &'static str = "DialerRulesetConfigChangeCondition.propertyType";
 }
+impl DialerRulesetConfigChangeConditionPropertyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DialerRulesetConfigChangeCondition.valueType` of the spec (`#/definitions/DialerRulesetConfigChangeCondition/properties/valueType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -349,4 +497,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeConditionValueT
 }
 impl crate::support::Model for DialerRulesetConfigChangeConditionValueType {
     const NAME: &'static str = "DialerRulesetConfigChangeCondition.valueType";
+}
+impl DialerRulesetConfigChangeConditionValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for DialerRulesetConfigChangeDataActionConditionPredicate
         crate::support::debug_struct(f, "DialerRulesetConfigChangeDataActionConditionPredicate", &[("additionalProperties", &self.additional_properties), ("comparisonValue", &self.comparison_value), ("inverted", &self.inverted), ("outputField", &self.output_field), ("outputFieldMissingResolution", &self.output_field_missing_resolution), ("outputOperator", &self.output_operator)], &self._nulls)
     }
 }
+impl DialerRulesetConfigChangeDataActionConditionPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparisonValue`."]
+    #[inline]
+    pub fn comparison_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comparison_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputField`."]
+    #[inline]
+    pub fn output_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.output_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputFieldMissingResolution`."]
+    #[inline]
+    pub fn output_field_missing_resolution(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.output_field_missing_resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputOperator`."]
+    #[inline]
+    pub fn output_operator(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator>) -> Self {
+        self.output_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerRulesetConfigChangeDataActionConditionPredicate.outputOperator` of the spec (`#/definitions/DialerRulesetConfigChangeDataActionConditionPredicate/properties/outputOperator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -161,4 +219,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeDataActionCondi
 }
 impl crate::support::Model for DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator {
     const NAME: &'static str = "DialerRulesetConfigChangeDataActionConditionPredicate.outputOperator";
+}
+impl DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

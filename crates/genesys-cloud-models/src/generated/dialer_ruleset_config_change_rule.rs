@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for DialerRulesetConfigChangeRule {
         crate::support::debug_struct(f, "DialerRulesetConfigChangeRule", &[("actions", &self.actions), ("additionalProperties", &self.additional_properties), ("category", &self.category), ("conditions", &self.conditions), ("id", &self.id), ("name", &self.name), ("order", &self.order)], &self._nulls)
     }
 }
+impl DialerRulesetConfigChangeRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actions`."]
+    #[inline]
+    pub fn actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerRulesetConfigChangeAction>>) -> Self {
+        self.actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeRuleCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditions`."]
+    #[inline]
+    pub fn conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerRulesetConfigChangeCondition>>) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DialerRulesetConfigChangeRule.category` of the spec (`#/definitions/DialerRulesetConfigChangeRule/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for DialerRulesetConfigChangeRuleCategory {
 }
 impl crate::support::Model for DialerRulesetConfigChangeRuleCategory {
     const NAME: &'static str = "DialerRulesetConfigChangeRule.category";
+}
+impl DialerRulesetConfigChangeRuleCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

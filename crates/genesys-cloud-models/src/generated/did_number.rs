@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for DIDNumber {
         crate::support::debug_struct(f, "DIDNumber", &[("assigned", &self.assigned), ("didPool", &self.did_pool), ("id", &self.id), ("name", &self.name), ("number", &self.number), ("owner", &self.owner), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl DIDNumber {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assigned`."]
+    #[inline]
+    pub fn assigned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `didPool`."]
+    #[inline]
+    pub fn did_pool(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.did_pool = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `number`."]
+    #[inline]
+    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerType`."]
+    #[inline]
+    pub fn owner_type(mut self, value: impl ::std::convert::Into<crate::DIDNumberOwnerType>) -> Self {
+        self.owner_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DIDNumber.ownerType` of the spec (`#/definitions/DIDNumber/properties/ownerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -145,4 +215,16 @@ impl<'de> ::serde::Deserialize<'de> for DIDNumberOwnerType {
 }
 impl crate::support::Model for DIDNumberOwnerType {
     const NAME: &'static str = "DIDNumber.ownerType";
+}
+impl DIDNumberOwnerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for DigitalAction {
         crate::support::debug_struct(f, "DigitalAction", &[("appendToDncActionSettings", &self.append_to_dnc_action_settings), ("doNotSendActionSettings", &self.do_not_send_action_settings), ("markContactAddressUncontactableActionSettings", &self.mark_contact_address_uncontactable_action_settings), ("markContactUncontactableActionSettings", &self.mark_contact_uncontactable_action_settings), ("setContentTemplateActionSettings", &self.set_content_template_action_settings), ("setSmsPhoneNumberActionSettings", &self.set_sms_phone_number_action_settings), ("setWhatsAppIntegrationActionSettings", &self.set_whats_app_integration_action_settings), ("updateContactColumnActionSettings", &self.update_contact_column_action_settings)], &self._nulls)
     }
 }
+impl DigitalAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `appendToDncActionSettings`."]
+    #[inline]
+    pub fn append_to_dnc_action_settings(mut self, value: impl ::std::convert::Into<crate::AppendToDncActionSettings>) -> Self {
+        self.append_to_dnc_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotSendActionSettings`."]
+    #[inline]
+    pub fn do_not_send_action_settings(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.do_not_send_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markContactAddressUncontactableActionSettings`."]
+    #[inline]
+    pub fn mark_contact_address_uncontactable_action_settings(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.mark_contact_address_uncontactable_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markContactUncontactableActionSettings`."]
+    #[inline]
+    pub fn mark_contact_uncontactable_action_settings(mut self, value: impl ::std::convert::Into<crate::MarkContactUncontactableActionSettings>) -> Self {
+        self.mark_contact_uncontactable_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `setContentTemplateActionSettings`."]
+    #[inline]
+    pub fn set_content_template_action_settings(mut self, value: impl ::std::convert::Into<crate::SetContentTemplateActionSettings>) -> Self {
+        self.set_content_template_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `setSmsPhoneNumberActionSettings`."]
+    #[inline]
+    pub fn set_sms_phone_number_action_settings(mut self, value: impl ::std::convert::Into<crate::SetSmsPhoneNumberActionSettings>) -> Self {
+        self.set_sms_phone_number_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `setWhatsAppIntegrationActionSettings`."]
+    #[inline]
+    pub fn set_whats_app_integration_action_settings(mut self, value: impl ::std::convert::Into<crate::SetWhatsAppIntegrationActionSettings>) -> Self {
+        self.set_whats_app_integration_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updateContactColumnActionSettings`."]
+    #[inline]
+    pub fn update_contact_column_action_settings(mut self, value: impl ::std::convert::Into<crate::UpdateContactColumnActionSettings>) -> Self {
+        self.update_contact_column_action_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}

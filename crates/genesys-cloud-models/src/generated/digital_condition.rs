@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for DigitalCondition {
         crate::support::debug_struct(f, "DigitalCondition", &[("contactAddressConditionSettings", &self.contact_address_condition_settings), ("contactAddressTypeConditionSettings", &self.contact_address_type_condition_settings), ("contactColumnConditionSettings", &self.contact_column_condition_settings), ("dataActionConditionSettings", &self.data_action_condition_settings), ("inverted", &self.inverted), ("lastAttemptByColumnConditionSettings", &self.last_attempt_by_column_condition_settings), ("lastAttemptOverallConditionSettings", &self.last_attempt_overall_condition_settings), ("lastResultByColumnConditionSettings", &self.last_result_by_column_condition_settings), ("lastResultOverallConditionSettings", &self.last_result_overall_condition_settings)], &self._nulls)
     }
 }
+impl DigitalCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactAddressConditionSettings`."]
+    #[inline]
+    pub fn contact_address_condition_settings(mut self, value: impl ::std::convert::Into<crate::ContactAddressConditionSettings>) -> Self {
+        self.contact_address_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactAddressTypeConditionSettings`."]
+    #[inline]
+    pub fn contact_address_type_condition_settings(mut self, value: impl ::std::convert::Into<crate::ContactAddressTypeConditionSettings>) -> Self {
+        self.contact_address_type_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactColumnConditionSettings`."]
+    #[inline]
+    pub fn contact_column_condition_settings(mut self, value: impl ::std::convert::Into<crate::ContactColumnConditionSettings>) -> Self {
+        self.contact_column_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataActionConditionSettings`."]
+    #[inline]
+    pub fn data_action_condition_settings(mut self, value: impl ::std::convert::Into<crate::DataActionConditionSettings>) -> Self {
+        self.data_action_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastAttemptByColumnConditionSettings`."]
+    #[inline]
+    pub fn last_attempt_by_column_condition_settings(mut self, value: impl ::std::convert::Into<crate::LastAttemptByColumnConditionSettings>) -> Self {
+        self.last_attempt_by_column_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastAttemptOverallConditionSettings`."]
+    #[inline]
+    pub fn last_attempt_overall_condition_settings(mut self, value: impl ::std::convert::Into<crate::LastAttemptOverallConditionSettings>) -> Self {
+        self.last_attempt_overall_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastResultByColumnConditionSettings`."]
+    #[inline]
+    pub fn last_result_by_column_condition_settings(mut self, value: impl ::std::convert::Into<crate::LastResultByColumnConditionSettings>) -> Self {
+        self.last_result_by_column_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastResultOverallConditionSettings`."]
+    #[inline]
+    pub fn last_result_overall_condition_settings(mut self, value: impl ::std::convert::Into<crate::LastResultOverallConditionSettings>) -> Self {
+        self.last_result_overall_condition_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DigitalDataActionConditionPredicate {
         crate::support::debug_struct(f, "DigitalDataActionConditionPredicate", &[("comparisonValue", &self.comparison_value), ("inverted", &self.inverted), ("outputField", &self.output_field), ("outputFieldMissingResolution", &self.output_field_missing_resolution), ("outputOperator", &self.output_operator)], &self._nulls)
     }
 }
+impl DigitalDataActionConditionPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `comparisonValue`."]
+    #[inline]
+    pub fn comparison_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comparison_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputField`."]
+    #[inline]
+    pub fn output_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.output_field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputFieldMissingResolution`."]
+    #[inline]
+    pub fn output_field_missing_resolution(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.output_field_missing_resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputOperator`."]
+    #[inline]
+    pub fn output_operator(mut self, value: impl ::std::convert::Into<crate::DigitalDataActionConditionPredicateOutputOperator>) -> Self {
+        self.output_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DigitalDataActionConditionPredicate.outputOperator` of the spec (`#/definitions/DigitalDataActionConditionPredicate/properties/outputOperator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -157,4 +209,16 @@ impl<'de> ::serde::Deserialize<'de> for DigitalDataActionConditionPredicateOutpu
 }
 impl crate::support::Model for DigitalDataActionConditionPredicateOutputOperator {
     const NAME: &'static str = "DigitalDataActionConditionPredicate.outputOperator";
+}
+impl DigitalDataActionConditionPredicateOutputOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for Disposition {
         crate::support::debug_struct(f, "Disposition", &[("amdTimeout", &self.amd_timeout), ("analyzer", &self.analyzer), ("detectedSpeechEnd", &self.detected_speech_end), ("detectedSpeechStart", &self.detected_speech_start), ("dispositionParameters", &self.disposition_parameters), ("name", &self.name), ("silentCallTimeout", &self.silent_call_timeout)], &self._nulls)
     }
 }
+impl Disposition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `amdTimeout`."]
+    #[inline]
+    pub fn amd_timeout(mut self, value: impl ::std::convert::Into<crate::DispositionAmdTimeout>) -> Self {
+        self.amd_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `analyzer`."]
+    #[inline]
+    pub fn analyzer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.analyzer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedSpeechEnd`."]
+    #[inline]
+    pub fn detected_speech_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.detected_speech_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedSpeechStart`."]
+    #[inline]
+    pub fn detected_speech_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.detected_speech_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dispositionParameters`."]
+    #[inline]
+    pub fn disposition_parameters(mut self, value: impl ::std::convert::Into<crate::DispositionParameters>) -> Self {
+        self.disposition_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `silentCallTimeout`."]
+    #[inline]
+    pub fn silent_call_timeout(mut self, value: impl ::std::convert::Into<crate::DispositionSilentCallTimeout>) -> Self {
+        self.silent_call_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DmarcResult {
         crate::support::debug_struct(f, "DmarcResult", &[("dateChecked", &self.date_checked), ("detectedPolicy", &self.detected_policy), ("records", &self.records), ("status", &self.status)], &self._nulls)
     }
 }
+impl DmarcResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateChecked`."]
+    #[inline]
+    pub fn date_checked(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_checked = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedPolicy`."]
+    #[inline]
+    pub fn detected_policy(mut self, value: impl ::std::convert::Into<crate::DmarcResultDetectedPolicy>) -> Self {
+        self.detected_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `records`."]
+    #[inline]
+    pub fn records(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Record>>) -> Self {
+        self.records = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DmarcResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DmarcResult.detectedPolicy` of the spec (`#/definitions/DmarcResult/properties/detectedPolicy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for DmarcResultDetectedPolicy {
 impl crate::support::Model for DmarcResultDetectedPolicy {
     const NAME: &'static str = "DmarcResult.detectedPolicy";
 }
+impl DmarcResultDetectedPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DmarcResult.status` of the spec (`#/definitions/DmarcResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -197,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for DmarcResultStatus {
 }
 impl crate::support::Model for DmarcResultStatus {
     const NAME: &'static str = "DmarcResult.status";
+}
+impl DmarcResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

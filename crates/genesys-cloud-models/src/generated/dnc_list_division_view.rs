@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for DncListDivisionView {
         crate::support::debug_struct(f, "DncListDivisionView", &[("contactMethod", &self.contact_method), ("division", &self.division), ("dncSourceType", &self.dnc_source_type), ("id", &self.id), ("importStatus", &self.import_status), ("name", &self.name), ("selfUri", &self.self_uri), ("size", &self.size)], &self._nulls)
     }
 }
+impl DncListDivisionView {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactMethod`."]
+    #[inline]
+    pub fn contact_method(mut self, value: impl ::std::convert::Into<crate::DncListDivisionViewContactMethod>) -> Self {
+        self.contact_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dncSourceType`."]
+    #[inline]
+    pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<crate::DncListDivisionViewDncSourceType>) -> Self {
+        self.dnc_source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importStatus`."]
+    #[inline]
+    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::ImportStatus>) -> Self {
+        self.import_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `size`."]
+    #[inline]
+    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.size = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DncListDivisionView.contactMethod` of the spec (`#/definitions/DncListDivisionView/properties/contactMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -146,6 +216,18 @@ impl<'de> ::serde::Deserialize<'de> for DncListDivisionViewContactMethod {
 impl crate::support::Model for DncListDivisionViewContactMethod {
     const NAME: &'static str = "DncListDivisionView.contactMethod";
 }
+impl DncListDivisionViewContactMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DncListDivisionView.dncSourceType` of the spec (`#/definitions/DncListDivisionView/properties/dncSourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -217,4 +299,16 @@ impl<'de> ::serde::Deserialize<'de> for DncListDivisionViewDncSourceType {
 }
 impl crate::support::Model for DncListDivisionViewDncSourceType {
     const NAME: &'static str = "DncListDivisionView.dncSourceType";
+}
+impl DncListDivisionViewDncSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

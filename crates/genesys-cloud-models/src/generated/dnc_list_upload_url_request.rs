@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for DNCListUploadUrlRequest {
         crate::support::debug_struct(f, "DNCListUploadUrlRequest", &[("contentType", &self.content_type), ("customExclusionColumns", &self.custom_exclusion_columns), ("emailColumns", &self.email_columns), ("expirationDateTimeColumn", &self.expiration_date_time_column), ("id", &self.id), ("phoneColumns", &self.phone_columns), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds), ("whatsAppColumns", &self.whats_app_columns)], &self._nulls)
     }
 }
+impl DNCListUploadUrlRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customExclusionColumns`."]
+    #[inline]
+    pub fn custom_exclusion_columns(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.custom_exclusion_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailColumns`."]
+    #[inline]
+    pub fn email_columns(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDateTimeColumn`."]
+    #[inline]
+    pub fn expiration_date_time_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expiration_date_time_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumns`."]
+    #[inline]
+    pub fn phone_columns(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signedUrlTimeoutSeconds`."]
+    #[inline]
+    pub fn signed_url_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.signed_url_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppColumns`."]
+    #[inline]
+    pub fn whats_app_columns(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.whats_app_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DncPatchPhoneNumbersRequest {
         crate::support::debug_struct(f, "DncPatchPhoneNumbersRequest", &[("action", &self.action), ("expirationDateTime", &self.expiration_date_time), ("phoneNumbers", &self.phone_numbers)], &self._nulls)
     }
 }
+impl DncPatchPhoneNumbersRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::DncPatchPhoneNumbersRequestAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDateTime`."]
+    #[inline]
+    pub fn expiration_date_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expiration_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumbers`."]
+    #[inline]
+    pub fn phone_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.phone_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DncPatchPhoneNumbersRequest.action` of the spec (`#/definitions/DncPatchPhoneNumbersRequest/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for DncPatchPhoneNumbersRequestAction {
 }
 impl crate::support::Model for DncPatchPhoneNumbersRequestAction {
     const NAME: &'static str = "DncPatchPhoneNumbersRequest.action";
+}
+impl DncPatchPhoneNumbersRequestAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

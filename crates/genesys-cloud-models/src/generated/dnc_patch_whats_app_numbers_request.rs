@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DncPatchWhatsAppNumbersRequest {
         crate::support::debug_struct(f, "DncPatchWhatsAppNumbersRequest", &[("action", &self.action), ("expirationDateTime", &self.expiration_date_time), ("whatsAppNumbers", &self.whats_app_numbers)], &self._nulls)
     }
 }
+impl DncPatchWhatsAppNumbersRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::DncPatchWhatsAppNumbersRequestAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDateTime`."]
+    #[inline]
+    pub fn expiration_date_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expiration_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppNumbers`."]
+    #[inline]
+    pub fn whats_app_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.whats_app_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DncPatchWhatsAppNumbersRequest.action` of the spec (`#/definitions/DncPatchWhatsAppNumbersRequest/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for DncPatchWhatsAppNumbersRequestAction {
 }
 impl crate::support::Model for DncPatchWhatsAppNumbersRequestAction {
     const NAME: &'static str = "DncPatchWhatsAppNumbersRequest.action";
+}
+impl DncPatchWhatsAppNumbersRequestAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

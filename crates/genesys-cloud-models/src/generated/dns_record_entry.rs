@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DnsRecordEntry {
         crate::support::debug_struct(f, "DnsRecordEntry", &[("host", &self.host), ("recordContents", &self.record_contents), ("verificationStatus", &self.verification_status)], &self._nulls)
     }
 }
+impl DnsRecordEntry {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `host`."]
+    #[inline]
+    pub fn host(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.host = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordContents`."]
+    #[inline]
+    pub fn record_contents(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_contents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `verificationStatus`."]
+    #[inline]
+    pub fn verification_status(mut self, value: impl ::std::convert::Into<crate::DnsRecordEntryVerificationStatus>) -> Self {
+        self.verification_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DnsRecordEntry.verificationStatus` of the spec (`#/definitions/DnsRecordEntry/properties/verificationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for DnsRecordEntryVerificationStatus {
 }
 impl crate::support::Model for DnsRecordEntryVerificationStatus {
     const NAME: &'static str = "DnsRecordEntry.verificationStatus";
+}
+impl DnsRecordEntryVerificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

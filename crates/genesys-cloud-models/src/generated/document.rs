@@ -166,6 +166,214 @@ impl ::std::fmt::Debug for Document {
         crate::support::debug_struct(f, "Document", &[("acl", &self.acl), ("attributes", &self.attributes), ("callerAddress", &self.caller_address), ("changeNumber", &self.change_number), ("contentLength", &self.content_length), ("contentType", &self.content_type), ("contentUri", &self.content_uri), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateUploaded", &self.date_uploaded), ("downloadSharingUri", &self.download_sharing_uri), ("filename", &self.filename), ("id", &self.id), ("lockInfo", &self.lock_info), ("name", &self.name), ("pageCount", &self.page_count), ("read", &self.read), ("receiverAddress", &self.receiver_address), ("selfUri", &self.self_uri), ("sharingStatus", &self.sharing_status), ("sharingUri", &self.sharing_uri), ("systemType", &self.system_type), ("tagValues", &self.tag_values), ("tags", &self.tags), ("thumbnails", &self.thumbnails), ("uploadDestinationUri", &self.upload_destination_uri), ("uploadMethod", &self.upload_method), ("uploadStatus", &self.upload_status), ("uploadedBy", &self.uploaded_by), ("workspace", &self.workspace)], &self._nulls)
     }
 }
+impl Document {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acl`."]
+    #[inline]
+    pub fn acl(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.acl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentAttribute>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerAddress`."]
+    #[inline]
+    pub fn caller_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `changeNumber`."]
+    #[inline]
+    pub fn change_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.change_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentLength`."]
+    #[inline]
+    pub fn content_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.content_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentUri`."]
+    #[inline]
+    pub fn content_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateUploaded`."]
+    #[inline]
+    pub fn date_uploaded(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_uploaded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadSharingUri`."]
+    #[inline]
+    pub fn download_sharing_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_sharing_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filename`."]
+    #[inline]
+    pub fn filename(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.filename = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lockInfo`."]
+    #[inline]
+    pub fn lock_info(mut self, value: impl ::std::convert::Into<crate::LockInfo>) -> Self {
+        self.lock_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageCount`."]
+    #[inline]
+    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receiverAddress`."]
+    #[inline]
+    pub fn receiver_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.receiver_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharingStatus`."]
+    #[inline]
+    pub fn sharing_status(mut self, value: impl ::std::convert::Into<crate::DocumentSharingStatus>) -> Self {
+        self.sharing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharingUri`."]
+    #[inline]
+    pub fn sharing_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sharing_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemType`."]
+    #[inline]
+    pub fn system_type(mut self, value: impl ::std::convert::Into<crate::DocumentSystemType>) -> Self {
+        self.system_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tagValues`."]
+    #[inline]
+    pub fn tag_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TagValue>>) -> Self {
+        self.tag_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thumbnails`."]
+    #[inline]
+    pub fn thumbnails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentThumbnail>>) -> Self {
+        self.thumbnails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadDestinationUri`."]
+    #[inline]
+    pub fn upload_destination_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_destination_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadMethod`."]
+    #[inline]
+    pub fn upload_method(mut self, value: impl ::std::convert::Into<crate::DocumentUploadMethod>) -> Self {
+        self.upload_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadStatus`."]
+    #[inline]
+    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.upload_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadedBy`."]
+    #[inline]
+    pub fn uploaded_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.uploaded_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workspace`."]
+    #[inline]
+    pub fn workspace(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.workspace = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Document.sharingStatus` of the spec (`#/definitions/Document/properties/sharingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -233,6 +441,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentSharingStatus {
 }
 impl crate::support::Model for DocumentSharingStatus {
     const NAME: &'static str = "Document.sharingStatus";
+}
+impl DocumentSharingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Document.systemType` of the spec (`#/definitions/Document/properties/systemType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
@@ -302,6 +522,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentSystemType {
 impl crate::support::Model for DocumentSystemType {
     const NAME: &'static str = "Document.systemType";
 }
+impl DocumentSystemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Document.uploadMethod` of the spec (`#/definitions/Document/properties/uploadMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -365,4 +597,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentUploadMethod {
 }
 impl crate::support::Model for DocumentUploadMethod {
     const NAME: &'static str = "Document.uploadMethod";
+}
+impl DocumentUploadMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

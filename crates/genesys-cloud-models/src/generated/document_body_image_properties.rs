@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for DocumentBodyImageProperties {
         crate::support::debug_struct(f, "DocumentBodyImageProperties", &[("align", &self.align), ("altText", &self.alt_text), ("backgroundColor", &self.background_color), ("indentation", &self.indentation), ("width", &self.width), ("widthWithUnit", &self.width_with_unit)], &self._nulls)
     }
 }
+impl DocumentBodyImageProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `align`."]
+    #[inline]
+    pub fn align(mut self, value: impl ::std::convert::Into<crate::DocumentBodyImagePropertiesAlign>) -> Self {
+        self.align = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `altText`."]
+    #[inline]
+    pub fn alt_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.alt_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `indentation`."]
+    #[inline]
+    pub fn indentation(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.indentation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `width`."]
+    #[inline]
+    pub fn width(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `widthWithUnit`."]
+    #[inline]
+    pub fn width_with_unit(mut self, value: impl ::std::convert::Into<crate::DocumentElementLength>) -> Self {
+        self.width_with_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyImageProperties.align` of the spec (`#/definitions/DocumentBodyImageProperties/properties/align`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyImagePropertiesAlign {
 }
 impl crate::support::Model for DocumentBodyImagePropertiesAlign {
     const NAME: &'static str = "DocumentBodyImageProperties.align";
+}
+impl DocumentBodyImagePropertiesAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for DocumentBodyListBlockProperties {
         crate::support::debug_struct(f, "DocumentBodyListBlockProperties", &[("orderedType", &self.ordered_type), ("unorderedType", &self.unordered_type)], &self._nulls)
     }
 }
+impl DocumentBodyListBlockProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `orderedType`."]
+    #[inline]
+    pub fn ordered_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListBlockPropertiesOrderedType>) -> Self {
+        self.ordered_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unorderedType`."]
+    #[inline]
+    pub fn unordered_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListBlockPropertiesUnorderedType>) -> Self {
+        self.unordered_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyListBlockProperties.orderedType` of the spec (`#/definitions/DocumentBodyListBlockProperties/properties/orderedType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -134,6 +168,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlockPropertiesOrderedTy
 impl crate::support::Model for DocumentBodyListBlockPropertiesOrderedType {
     const NAME: &'static str = "DocumentBodyListBlockProperties.orderedType";
 }
+impl DocumentBodyListBlockPropertiesOrderedType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyListBlockProperties.unorderedType` of the spec (`#/definitions/DocumentBodyListBlockProperties/properties/unorderedType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -205,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListBlockPropertiesUnordered
 }
 impl crate::support::Model for DocumentBodyListBlockPropertiesUnorderedType {
     const NAME: &'static str = "DocumentBodyListBlockProperties.unorderedType";
+}
+impl DocumentBodyListBlockPropertiesUnorderedType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for DocumentBodyListItemProperties {
         crate::support::debug_struct(f, "DocumentBodyListItemProperties", &[("align", &self.align), ("backgroundColor", &self.background_color), ("fontSize", &self.font_size), ("fontType", &self.font_type), ("indentation", &self.indentation), ("orderedType", &self.ordered_type), ("textColor", &self.text_color), ("unorderedType", &self.unordered_type)], &self._nulls)
     }
 }
+impl DocumentBodyListItemProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `align`."]
+    #[inline]
+    pub fn align(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListItemPropertiesAlign>) -> Self {
+        self.align = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fontSize`."]
+    #[inline]
+    pub fn font_size(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListItemPropertiesFontSize>) -> Self {
+        self.font_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fontType`."]
+    #[inline]
+    pub fn font_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListItemPropertiesFontType>) -> Self {
+        self.font_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `indentation`."]
+    #[inline]
+    pub fn indentation(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.indentation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `orderedType`."]
+    #[inline]
+    pub fn ordered_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListItemPropertiesOrderedType>) -> Self {
+        self.ordered_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textColor`."]
+    #[inline]
+    pub fn text_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unorderedType`."]
+    #[inline]
+    pub fn unordered_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListItemPropertiesUnorderedType>) -> Self {
+        self.unordered_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyListItemProperties.align` of the spec (`#/definitions/DocumentBodyListItemProperties/properties/align`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -145,6 +215,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemPropertiesAlign {
 }
 impl crate::support::Model for DocumentBodyListItemPropertiesAlign {
     const NAME: &'static str = "DocumentBodyListItemProperties.align";
+}
+impl DocumentBodyListItemPropertiesAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DocumentBodyListItemProperties.fontSize` of the spec (`#/definitions/DocumentBodyListItemProperties/properties/fontSize`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -234,6 +316,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemPropertiesFontSize {
 impl crate::support::Model for DocumentBodyListItemPropertiesFontSize {
     const NAME: &'static str = "DocumentBodyListItemProperties.fontSize";
 }
+impl DocumentBodyListItemPropertiesFontSize {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyListItemProperties.fontType` of the spec (`#/definitions/DocumentBodyListItemProperties/properties/fontType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -322,6 +416,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemPropertiesFontType {
 impl crate::support::Model for DocumentBodyListItemPropertiesFontType {
     const NAME: &'static str = "DocumentBodyListItemProperties.fontType";
 }
+impl DocumentBodyListItemPropertiesFontType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyListItemProperties.orderedType` of the spec (`#/definitions/DocumentBodyListItemProperties/properties/orderedType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -406,6 +512,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemPropertiesOrderedTyp
 impl crate::support::Model for DocumentBodyListItemPropertiesOrderedType {
     const NAME: &'static str = "DocumentBodyListItemProperties.orderedType";
 }
+impl DocumentBodyListItemPropertiesOrderedType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyListItemProperties.unorderedType` of the spec (`#/definitions/DocumentBodyListItemProperties/properties/unorderedType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -477,4 +595,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyListItemPropertiesUnorderedT
 }
 impl crate::support::Model for DocumentBodyListItemPropertiesUnorderedType {
     const NAME: &'static str = "DocumentBodyListItemProperties.unorderedType";
+}
+impl DocumentBodyListItemPropertiesUnorderedType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

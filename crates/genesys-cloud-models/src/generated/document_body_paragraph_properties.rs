@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for DocumentBodyParagraphProperties {
         crate::support::debug_struct(f, "DocumentBodyParagraphProperties", &[("align", &self.align), ("backgroundColor", &self.background_color), ("fontSize", &self.font_size), ("fontType", &self.font_type), ("indentation", &self.indentation), ("textColor", &self.text_color)], &self._nulls)
     }
 }
+impl DocumentBodyParagraphProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `align`."]
+    #[inline]
+    pub fn align(mut self, value: impl ::std::convert::Into<crate::DocumentBodyParagraphPropertiesAlign>) -> Self {
+        self.align = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fontSize`."]
+    #[inline]
+    pub fn font_size(mut self, value: impl ::std::convert::Into<crate::DocumentBodyParagraphPropertiesFontSize>) -> Self {
+        self.font_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fontType`."]
+    #[inline]
+    pub fn font_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyParagraphPropertiesFontType>) -> Self {
+        self.font_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `indentation`."]
+    #[inline]
+    pub fn indentation(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.indentation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textColor`."]
+    #[inline]
+    pub fn text_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text_color = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyParagraphProperties.align` of the spec (`#/definitions/DocumentBodyParagraphProperties/properties/align`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -137,6 +195,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyParagraphPropertiesAlign {
 }
 impl crate::support::Model for DocumentBodyParagraphPropertiesAlign {
     const NAME: &'static str = "DocumentBodyParagraphProperties.align";
+}
+impl DocumentBodyParagraphPropertiesAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DocumentBodyParagraphProperties.fontSize` of the spec (`#/definitions/DocumentBodyParagraphProperties/properties/fontSize`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -226,6 +296,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyParagraphPropertiesFontSize 
 impl crate::support::Model for DocumentBodyParagraphPropertiesFontSize {
     const NAME: &'static str = "DocumentBodyParagraphProperties.fontSize";
 }
+impl DocumentBodyParagraphPropertiesFontSize {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyParagraphProperties.fontType` of the spec (`#/definitions/DocumentBodyParagraphProperties/properties/fontType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -313,4 +395,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyParagraphPropertiesFontType 
 }
 impl crate::support::Model for DocumentBodyParagraphPropertiesFontType {
     const NAME: &'static str = "DocumentBodyParagraphProperties.fontType";
+}
+impl DocumentBodyParagraphPropertiesFontType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for DocumentBodyTableCellBlockProperties {
         crate::support::debug_struct(f, "DocumentBodyTableCellBlockProperties", &[("backgroundColor", &self.background_color), ("borderColor", &self.border_color), ("borderStyle", &self.border_style), ("borderWidth", &self.border_width), ("cellType", &self.cell_type), ("colSpan", &self.col_span), ("height", &self.height), ("horizontalAlign", &self.horizontal_align), ("rowSpan", &self.row_span), ("scope", &self.scope), ("verticalAlign", &self.vertical_align), ("width", &self.width), ("widthWithUnit", &self.width_with_unit)], &self._nulls)
     }
 }
+impl DocumentBodyTableCellBlockProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderColor`."]
+    #[inline]
+    pub fn border_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.border_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderStyle`."]
+    #[inline]
+    pub fn border_style(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableCellBlockPropertiesBorderStyle>) -> Self {
+        self.border_style = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderWidth`."]
+    #[inline]
+    pub fn border_width(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.border_width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cellType`."]
+    #[inline]
+    pub fn cell_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableCellBlockPropertiesCellType>) -> Self {
+        self.cell_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `colSpan`."]
+    #[inline]
+    pub fn col_span(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.col_span = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `height`."]
+    #[inline]
+    pub fn height(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.height = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `horizontalAlign`."]
+    #[inline]
+    pub fn horizontal_align(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableCellBlockPropertiesHorizontalAlign>) -> Self {
+        self.horizontal_align = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowSpan`."]
+    #[inline]
+    pub fn row_span(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row_span = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scope`."]
+    #[inline]
+    pub fn scope(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableCellBlockPropertiesScope>) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `verticalAlign`."]
+    #[inline]
+    pub fn vertical_align(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableCellBlockPropertiesVerticalAlign>) -> Self {
+        self.vertical_align = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `width`."]
+    #[inline]
+    pub fn width(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `widthWithUnit`."]
+    #[inline]
+    pub fn width_with_unit(mut self, value: impl ::std::convert::Into<crate::DocumentElementLength>) -> Self {
+        self.width_with_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyTableCellBlockProperties.borderStyle` of the spec (`#/definitions/DocumentBodyTableCellBlockProperties/properties/borderStyle`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -190,6 +290,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockPropertiesBord
 impl crate::support::Model for DocumentBodyTableCellBlockPropertiesBorderStyle {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties.borderStyle";
 }
+impl DocumentBodyTableCellBlockPropertiesBorderStyle {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyTableCellBlockProperties.cellType` of the spec (`#/definitions/DocumentBodyTableCellBlockProperties/properties/cellType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -253,6 +365,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockPropertiesCell
 }
 impl crate::support::Model for DocumentBodyTableCellBlockPropertiesCellType {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties.cellType";
+}
+impl DocumentBodyTableCellBlockPropertiesCellType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DocumentBodyTableCellBlockProperties.horizontalAlign` of the spec (`#/definitions/DocumentBodyTableCellBlockProperties/properties/horizontalAlign`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -321,6 +445,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockPropertiesHori
 }
 impl crate::support::Model for DocumentBodyTableCellBlockPropertiesHorizontalAlign {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties.horizontalAlign";
+}
+impl DocumentBodyTableCellBlockPropertiesHorizontalAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DocumentBodyTableCellBlockProperties.scope` of the spec (`#/definitions/DocumentBodyTableCellBlockProperties/properties/scope`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -398,6 +534,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockPropertiesScop
 impl crate::support::Model for DocumentBodyTableCellBlockPropertiesScope {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties.scope";
 }
+impl DocumentBodyTableCellBlockPropertiesScope {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyTableCellBlockProperties.verticalAlign` of the spec (`#/definitions/DocumentBodyTableCellBlockProperties/properties/verticalAlign`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -465,4 +613,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableCellBlockPropertiesVert
 }
 impl crate::support::Model for DocumentBodyTableCellBlockPropertiesVerticalAlign {
     const NAME: &'static str = "DocumentBodyTableCellBlockProperties.verticalAlign";
+}
+impl DocumentBodyTableCellBlockPropertiesVerticalAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

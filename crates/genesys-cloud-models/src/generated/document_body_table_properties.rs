@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for DocumentBodyTableProperties {
         crate::support::debug_struct(f, "DocumentBodyTableProperties", &[("alignment", &self.alignment), ("backgroundColor", &self.background_color), ("borderColor", &self.border_color), ("borderStyle", &self.border_style), ("borderWidth", &self.border_width), ("caption", &self.caption), ("cellPadding", &self.cell_padding), ("cellSpacing", &self.cell_spacing), ("height", &self.height), ("width", &self.width), ("widthWithUnit", &self.width_with_unit)], &self._nulls)
     }
 }
+impl DocumentBodyTableProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alignment`."]
+    #[inline]
+    pub fn alignment(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTablePropertiesAlignment>) -> Self {
+        self.alignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderColor`."]
+    #[inline]
+    pub fn border_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.border_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderStyle`."]
+    #[inline]
+    pub fn border_style(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTablePropertiesBorderStyle>) -> Self {
+        self.border_style = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderWidth`."]
+    #[inline]
+    pub fn border_width(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.border_width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caption`."]
+    #[inline]
+    pub fn caption(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableCaptionBlock>) -> Self {
+        self.caption = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cellPadding`."]
+    #[inline]
+    pub fn cell_padding(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cell_padding = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cellSpacing`."]
+    #[inline]
+    pub fn cell_spacing(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.cell_spacing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `height`."]
+    #[inline]
+    pub fn height(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.height = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `width`."]
+    #[inline]
+    pub fn width(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `widthWithUnit`."]
+    #[inline]
+    pub fn width_with_unit(mut self, value: impl ::std::convert::Into<crate::DocumentElementLength>) -> Self {
+        self.width_with_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyTableProperties.alignment` of the spec (`#/definitions/DocumentBodyTableProperties/properties/alignment`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -153,6 +241,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTablePropertiesAlignment {
 }
 impl crate::support::Model for DocumentBodyTablePropertiesAlignment {
     const NAME: &'static str = "DocumentBodyTableProperties.alignment";
+}
+impl DocumentBodyTablePropertiesAlignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DocumentBodyTableProperties.borderStyle` of the spec (`#/definitions/DocumentBodyTableProperties/properties/borderStyle`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -249,4 +349,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTablePropertiesBorderStyle {
 }
 impl crate::support::Model for DocumentBodyTablePropertiesBorderStyle {
     const NAME: &'static str = "DocumentBodyTableProperties.borderStyle";
+}
+impl DocumentBodyTablePropertiesBorderStyle {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for DocumentBodyTableRowBlockProperties {
         crate::support::debug_struct(f, "DocumentBodyTableRowBlockProperties", &[("alignment", &self.alignment), ("backgroundColor", &self.background_color), ("borderColor", &self.border_color), ("borderStyle", &self.border_style), ("height", &self.height), ("rowType", &self.row_type)], &self._nulls)
     }
 }
+impl DocumentBodyTableRowBlockProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alignment`."]
+    #[inline]
+    pub fn alignment(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableRowBlockPropertiesAlignment>) -> Self {
+        self.alignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderColor`."]
+    #[inline]
+    pub fn border_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.border_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `borderStyle`."]
+    #[inline]
+    pub fn border_style(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableRowBlockPropertiesBorderStyle>) -> Self {
+        self.border_style = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `height`."]
+    #[inline]
+    pub fn height(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.height = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rowType`."]
+    #[inline]
+    pub fn row_type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableRowBlockPropertiesRowType>) -> Self {
+        self.row_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyTableRowBlockProperties.alignment` of the spec (`#/definitions/DocumentBodyTableRowBlockProperties/properties/alignment`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -133,6 +191,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockPropertiesAlign
 }
 impl crate::support::Model for DocumentBodyTableRowBlockPropertiesAlignment {
     const NAME: &'static str = "DocumentBodyTableRowBlockProperties.alignment";
+}
+impl DocumentBodyTableRowBlockPropertiesAlignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DocumentBodyTableRowBlockProperties.borderStyle` of the spec (`#/definitions/DocumentBodyTableRowBlockProperties/properties/borderStyle`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -230,6 +300,18 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockPropertiesBorde
 impl crate::support::Model for DocumentBodyTableRowBlockPropertiesBorderStyle {
     const NAME: &'static str = "DocumentBodyTableRowBlockProperties.borderStyle";
 }
+impl DocumentBodyTableRowBlockPropertiesBorderStyle {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DocumentBodyTableRowBlockProperties.rowType` of the spec (`#/definitions/DocumentBodyTableRowBlockProperties/properties/rowType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -297,4 +379,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyTableRowBlockPropertiesRowTy
 }
 impl crate::support::Model for DocumentBodyTableRowBlockPropertiesRowType {
     const NAME: &'static str = "DocumentBodyTableRowBlockProperties.rowType";
+}
+impl DocumentBodyTableRowBlockPropertiesRowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DocumentBodyVideoProperties {
         crate::support::debug_struct(f, "DocumentBodyVideoProperties", &[("align", &self.align), ("backgroundColor", &self.background_color), ("height", &self.height), ("indentation", &self.indentation), ("width", &self.width)], &self._nulls)
     }
 }
+impl DocumentBodyVideoProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `align`."]
+    #[inline]
+    pub fn align(mut self, value: impl ::std::convert::Into<crate::DocumentBodyVideoPropertiesAlign>) -> Self {
+        self.align = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `height`."]
+    #[inline]
+    pub fn height(mut self, value: impl ::std::convert::Into<crate::DocumentElementLength>) -> Self {
+        self.height = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `indentation`."]
+    #[inline]
+    pub fn indentation(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.indentation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `width`."]
+    #[inline]
+    pub fn width(mut self, value: impl ::std::convert::Into<crate::DocumentElementLength>) -> Self {
+        self.width = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentBodyVideoProperties.align` of the spec (`#/definitions/DocumentBodyVideoProperties/properties/align`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentBodyVideoPropertiesAlign {
 }
 impl crate::support::Model for DocumentBodyVideoPropertiesAlign {
     const NAME: &'static str = "DocumentBodyVideoProperties.align";
+}
+impl DocumentBodyVideoPropertiesAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DocumentContentBlockWithHighlight {
         crate::support::debug_struct(f, "DocumentContentBlockWithHighlight", &[("answerHighlight", &self.answer_highlight), ("image", &self.image), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
 }
+impl DocumentContentBlockWithHighlight {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerHighlight`."]
+    #[inline]
+    pub fn answer_highlight(mut self, value: impl ::std::convert::Into<crate::DocumentContentHighlightIndex>) -> Self {
+        self.answer_highlight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `image`."]
+    #[inline]
+    pub fn image(mut self, value: impl ::std::convert::Into<crate::DocumentBodyImage>) -> Self {
+        self.image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<crate::DocumentText>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DocumentContentBlockWithHighlightType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video`."]
+    #[inline]
+    pub fn video(mut self, value: impl ::std::convert::Into<crate::DocumentBodyVideo>) -> Self {
+        self.video = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentContentBlockWithHighlight.type` of the spec (`#/definitions/DocumentContentBlockWithHighlight/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentContentBlockWithHighlightType {
 }
 impl crate::support::Model for DocumentContentBlockWithHighlightType {
     const NAME: &'static str = "DocumentContentBlockWithHighlight.type";
+}
+impl DocumentContentBlockWithHighlightType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

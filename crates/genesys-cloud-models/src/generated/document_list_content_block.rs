@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DocumentListContentBlock {
         crate::support::debug_struct(f, "DocumentListContentBlock", &[("image", &self.image), ("list", &self.list), ("text", &self.text), ("type", &self.r#type), ("video", &self.video)], &self._nulls)
     }
 }
+impl DocumentListContentBlock {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `image`."]
+    #[inline]
+    pub fn image(mut self, value: impl ::std::convert::Into<crate::DocumentBodyImage>) -> Self {
+        self.image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `list`."]
+    #[inline]
+    pub fn list(mut self, value: impl ::std::convert::Into<crate::DocumentBodyList>) -> Self {
+        self.list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<crate::DocumentText>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DocumentListContentBlockType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video`."]
+    #[inline]
+    pub fn video(mut self, value: impl ::std::convert::Into<crate::DocumentBodyVideo>) -> Self {
+        self.video = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentListContentBlock.type` of the spec (`#/definitions/DocumentListContentBlock/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentListContentBlockType {
 }
 impl crate::support::Model for DocumentListContentBlockType {
     const NAME: &'static str = "DocumentListContentBlock.type";
+}
+impl DocumentListContentBlockType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

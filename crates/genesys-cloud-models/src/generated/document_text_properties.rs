@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DocumentTextProperties {
         crate::support::debug_struct(f, "DocumentTextProperties", &[("backgroundColor", &self.background_color), ("fontSize", &self.font_size), ("textColor", &self.text_color)], &self._nulls)
     }
 }
+impl DocumentTextProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `backgroundColor`."]
+    #[inline]
+    pub fn background_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.background_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fontSize`."]
+    #[inline]
+    pub fn font_size(mut self, value: impl ::std::convert::Into<crate::DocumentTextPropertiesFontSize>) -> Self {
+        self.font_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textColor`."]
+    #[inline]
+    pub fn text_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text_color = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DocumentTextProperties.fontSize` of the spec (`#/definitions/DocumentTextProperties/properties/fontSize`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -141,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for DocumentTextPropertiesFontSize {
 }
 impl crate::support::Model for DocumentTextPropertiesFontSize {
     const NAME: &'static str = "DocumentTextProperties.fontSize";
+}
+impl DocumentTextPropertiesFontSize {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for DocumentUpdate {
         crate::support::debug_struct(f, "DocumentUpdate", &[("addTagIds", &self.add_tag_ids), ("addTags", &self.add_tags), ("changeNumber", &self.change_number), ("name", &self.name), ("read", &self.read), ("removeAttributes", &self.remove_attributes), ("removeTagIds", &self.remove_tag_ids), ("removeTags", &self.remove_tags), ("updateAttributes", &self.update_attributes)], &self._nulls)
     }
 }
+impl DocumentUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addTagIds`."]
+    #[inline]
+    pub fn add_tag_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.add_tag_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addTags`."]
+    #[inline]
+    pub fn add_tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.add_tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `changeNumber`."]
+    #[inline]
+    pub fn change_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.change_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removeAttributes`."]
+    #[inline]
+    pub fn remove_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remove_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removeTagIds`."]
+    #[inline]
+    pub fn remove_tag_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remove_tag_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removeTags`."]
+    #[inline]
+    pub fn remove_tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remove_tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updateAttributes`."]
+    #[inline]
+    pub fn update_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentAttribute>>) -> Self {
+        self.update_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -122,3 +122,145 @@ impl ::std::fmt::Debug for DocumentationResult {
         crate::support::debug_struct(f, "DocumentationResult", &[("categories", &self.categories), ("content", &self.content), ("description", &self.description), ("excerpt", &self.excerpt), ("facet_feature", &self.facet_feature), ("facet_role", &self.facet_role), ("facet_service", &self.facet_service), ("faq_categories", &self.faq_categories), ("get_type", &self.get_type), ("id", &self.id), ("link", &self.link), ("modified", &self.modified), ("name", &self.name), ("releasenote_category", &self.releasenote_category), ("releasenote_tag", &self.releasenote_tag), ("service", &self.service), ("service-area", &self.service_area), ("slug", &self.slug), ("title", &self.title), ("video_categories", &self.video_categories)], &self._nulls)
     }
 }
+impl DocumentationResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `categories`."]
+    #[inline]
+    pub fn categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excerpt`."]
+    #[inline]
+    pub fn excerpt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.excerpt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facet_feature`."]
+    #[inline]
+    pub fn facet_feature(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.facet_feature = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facet_role`."]
+    #[inline]
+    pub fn facet_role(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.facet_role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facet_service`."]
+    #[inline]
+    pub fn facet_service(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.facet_service = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faq_categories`."]
+    #[inline]
+    pub fn faq_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.faq_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `get_type`."]
+    #[inline]
+    pub fn get_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.get_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `link`."]
+    #[inline]
+    pub fn link(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.link = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modified`."]
+    #[inline]
+    pub fn modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `releasenote_category`."]
+    #[inline]
+    pub fn releasenote_category(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.releasenote_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `releasenote_tag`."]
+    #[inline]
+    pub fn releasenote_tag(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.releasenote_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `service`."]
+    #[inline]
+    pub fn service(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.service = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `service-area`."]
+    #[inline]
+    pub fn service_area(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.service_area = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slug`."]
+    #[inline]
+    pub fn slug(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.slug = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video_categories`."]
+    #[inline]
+    pub fn video_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.video_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+}

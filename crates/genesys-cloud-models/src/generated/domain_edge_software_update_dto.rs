@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for DomainEdgeSoftwareUpdateDto {
         crate::support::debug_struct(f, "DomainEdgeSoftwareUpdateDto", &[("callDrainingWaitTimeSeconds", &self.call_draining_wait_time_seconds), ("current", &self.current), ("downloadStartTime", &self.download_start_time), ("edgeUri", &self.edge_uri), ("executeOnIdle", &self.execute_on_idle), ("executeStartTime", &self.execute_start_time), ("executeStopTime", &self.execute_stop_time), ("maxDownloadRate", &self.max_download_rate), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
 }
+impl DomainEdgeSoftwareUpdateDto {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `callDrainingWaitTimeSeconds`."]
+    #[inline]
+    pub fn call_draining_wait_time_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.call_draining_wait_time_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `current`."]
+    #[inline]
+    pub fn current(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.current = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadStartTime`."]
+    #[inline]
+    pub fn download_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.download_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeUri`."]
+    #[inline]
+    pub fn edge_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executeOnIdle`."]
+    #[inline]
+    pub fn execute_on_idle(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.execute_on_idle = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executeStartTime`."]
+    #[inline]
+    pub fn execute_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.execute_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executeStopTime`."]
+    #[inline]
+    pub fn execute_stop_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.execute_stop_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxDownloadRate`."]
+    #[inline]
+    pub fn max_download_rate(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_download_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::DomainEdgeSoftwareUpdateDtoStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<crate::DomainEdgeSoftwareVersionDto>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DomainEdgeSoftwareUpdateDto.status` of the spec (`#/definitions/DomainEdgeSoftwareUpdateDto/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
@@ -173,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for DomainEdgeSoftwareUpdateDtoStatus {
 }
 impl crate::support::Model for DomainEdgeSoftwareUpdateDtoStatus {
     const NAME: &'static str = "DomainEdgeSoftwareUpdateDto.status";
+}
+impl DomainEdgeSoftwareUpdateDtoStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

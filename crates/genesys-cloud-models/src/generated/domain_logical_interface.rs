@@ -210,6 +210,280 @@ impl ::std::fmt::Debug for DomainLogicalInterface {
         crate::support::debug_struct(f, "DomainLogicalInterface", &[("addresses", &self.addresses), ("commandResponses", &self.command_responses), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("currentState", &self.current_state), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeAssignedId", &self.edge_assigned_id), ("edgeUri", &self.edge_uri), ("endDate", &self.end_date), ("externalTrunkBaseAssignments", &self.external_trunk_base_assignments), ("friendlyName", &self.friendly_name), ("hardwareAddress", &self.hardware_address), ("id", &self.id), ("ifStatus", &self.if_status), ("inheritPhoneTrunkBasesIPv4", &self.inherit_phone_trunk_bases_i_pv4), ("inheritPhoneTrunkBasesIPv6", &self.inherit_phone_trunk_bases_i_pv6), ("interfaceType", &self.interface_type), ("ipv4Capabilities", &self.ipv4_capabilities), ("ipv6Capabilities", &self.ipv6_capabilities), ("lastModifiedCorrelationId", &self.last_modified_correlation_id), ("lastModifiedUserId", &self.last_modified_user_id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("phoneTrunkBaseAssignments", &self.phone_trunk_base_assignments), ("physicalAdapterId", &self.physical_adapter_id), ("publicNatAddressIpV4", &self.public_nat_address_ip_v4), ("publicNatAddressIpV6", &self.public_nat_address_ip_v6), ("routes", &self.routes), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("state", &self.state), ("traceEnabled", &self.trace_enabled), ("useForCloudProxyEdgeCommunication", &self.use_for_cloud_proxy_edge_communication), ("useForIndirectEdgeCommunication", &self.use_for_indirect_edge_communication), ("useForInternalEdgeCommunication", &self.use_for_internal_edge_communication), ("useForWanInterface", &self.use_for_wan_interface), ("version", &self.version), ("vlanTagId", &self.vlan_tag_id)], &self._nulls)
     }
 }
+impl DomainLogicalInterface {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainNetworkAddress>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `commandResponses`."]
+    #[inline]
+    pub fn command_responses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainNetworkCommandResponse>>) -> Self {
+        self.command_responses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdByApp`."]
+    #[inline]
+    pub fn created_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentState`."]
+    #[inline]
+    pub fn current_state(mut self, value: impl ::std::convert::Into<crate::DomainLogicalInterfaceCurrentState>) -> Self {
+        self.current_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeAssignedId`."]
+    #[inline]
+    pub fn edge_assigned_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_assigned_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeUri`."]
+    #[inline]
+    pub fn edge_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTrunkBaseAssignments`."]
+    #[inline]
+    pub fn external_trunk_base_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkBaseAssignment>>) -> Self {
+        self.external_trunk_base_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `friendlyName`."]
+    #[inline]
+    pub fn friendly_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.friendly_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hardwareAddress`."]
+    #[inline]
+    pub fn hardware_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hardware_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ifStatus`."]
+    #[inline]
+    pub fn if_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.if_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inheritPhoneTrunkBasesIPv4`."]
+    #[inline]
+    pub fn inherit_phone_trunk_bases_i_pv4(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inherit_phone_trunk_bases_i_pv4 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inheritPhoneTrunkBasesIPv6`."]
+    #[inline]
+    pub fn inherit_phone_trunk_bases_i_pv6(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inherit_phone_trunk_bases_i_pv6 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interfaceType`."]
+    #[inline]
+    pub fn interface_type(mut self, value: impl ::std::convert::Into<crate::DomainLogicalInterfaceInterfaceType>) -> Self {
+        self.interface_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipv4Capabilities`."]
+    #[inline]
+    pub fn ipv4_capabilities(mut self, value: impl ::std::convert::Into<crate::DomainCapabilities>) -> Self {
+        self.ipv4_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipv6Capabilities`."]
+    #[inline]
+    pub fn ipv6_capabilities(mut self, value: impl ::std::convert::Into<crate::DomainCapabilities>) -> Self {
+        self.ipv6_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastModifiedCorrelationId`."]
+    #[inline]
+    pub fn last_modified_correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_modified_correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastModifiedUserId`."]
+    #[inline]
+    pub fn last_modified_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_modified_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedByApp`."]
+    #[inline]
+    pub fn modified_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneTrunkBaseAssignments`."]
+    #[inline]
+    pub fn phone_trunk_base_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkBaseAssignment>>) -> Self {
+        self.phone_trunk_base_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `physicalAdapterId`."]
+    #[inline]
+    pub fn physical_adapter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.physical_adapter_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publicNatAddressIpV4`."]
+    #[inline]
+    pub fn public_nat_address_ip_v4(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.public_nat_address_ip_v4 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publicNatAddressIpV6`."]
+    #[inline]
+    pub fn public_nat_address_ip_v6(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.public_nat_address_ip_v6 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routes`."]
+    #[inline]
+    pub fn routes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainNetworkRoute>>) -> Self {
+        self.routes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::DomainLogicalInterfaceState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `traceEnabled`."]
+    #[inline]
+    pub fn trace_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.trace_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useForCloudProxyEdgeCommunication`."]
+    #[inline]
+    pub fn use_for_cloud_proxy_edge_communication(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_for_cloud_proxy_edge_communication = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useForIndirectEdgeCommunication`."]
+    #[inline]
+    pub fn use_for_indirect_edge_communication(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_for_indirect_edge_communication = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useForInternalEdgeCommunication`."]
+    #[inline]
+    pub fn use_for_internal_edge_communication(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_for_internal_edge_communication = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useForWanInterface`."]
+    #[inline]
+    pub fn use_for_wan_interface(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_for_wan_interface = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `vlanTagId`."]
+    #[inline]
+    pub fn vlan_tag_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.vlan_tag_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DomainLogicalInterface.currentState` of the spec (`#/definitions/DomainLogicalInterface/properties/currentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -290,6 +564,18 @@ impl<'de> ::serde::Deserialize<'de> for DomainLogicalInterfaceCurrentState {
 impl crate::support::Model for DomainLogicalInterfaceCurrentState {
     const NAME: &'static str = "DomainLogicalInterface.currentState";
 }
+impl DomainLogicalInterfaceCurrentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DomainLogicalInterface.interfaceType` of the spec (`#/definitions/DomainLogicalInterface/properties/interfaceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -353,6 +639,18 @@ impl<'de> ::serde::Deserialize<'de> for DomainLogicalInterfaceInterfaceType {
 }
 impl crate::support::Model for DomainLogicalInterfaceInterfaceType {
     const NAME: &'static str = "DomainLogicalInterface.interfaceType";
+}
+impl DomainLogicalInterfaceInterfaceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DomainLogicalInterface.state` of the spec (`#/definitions/DomainLogicalInterface/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
@@ -421,4 +719,16 @@ impl<'de> ::serde::Deserialize<'de> for DomainLogicalInterfaceState {
 }
 impl crate::support::Model for DomainLogicalInterfaceState {
     const NAME: &'static str = "DomainLogicalInterface.state";
+}
+impl DomainLogicalInterfaceState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DomainNetworkAddress {
         crate::support::debug_struct(f, "DomainNetworkAddress", &[("address", &self.address), ("family", &self.family), ("persistent", &self.persistent), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl DomainNetworkAddress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `family`."]
+    #[inline]
+    pub fn family(mut self, value: impl ::std::convert::Into<crate::DomainNetworkAddressFamily>) -> Self {
+        self.family = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `persistent`."]
+    #[inline]
+    pub fn persistent(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.persistent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DomainNetworkAddressType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open integer enum `DomainNetworkAddress.family` of the spec (`#/definitions/DomainNetworkAddress/properties/family`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -116,6 +162,18 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkAddressFamily {
 }
 impl crate::support::Model for DomainNetworkAddressFamily {
     const NAME: &'static str = "DomainNetworkAddress.family";
+}
+impl DomainNetworkAddressFamily {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DomainNetworkAddress.type` of the spec (`#/definitions/DomainNetworkAddress/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
@@ -188,4 +246,16 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkAddressType {
 }
 impl crate::support::Model for DomainNetworkAddressType {
     const NAME: &'static str = "DomainNetworkAddress.type";
+}
+impl DomainNetworkAddressType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

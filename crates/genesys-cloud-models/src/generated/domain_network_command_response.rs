@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for DomainNetworkCommandResponse {
         crate::support::debug_struct(f, "DomainNetworkCommandResponse", &[("acknowledged", &self.acknowledged), ("commandName", &self.command_name), ("correlationId", &self.correlation_id), ("errorInfo", &self.error_info)], &self._nulls)
     }
 }
+impl DomainNetworkCommandResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acknowledged`."]
+    #[inline]
+    pub fn acknowledged(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.acknowledged = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `commandName`."]
+    #[inline]
+    pub fn command_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.command_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ErrorDetails>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DomainNetworkRoute {
         crate::support::debug_struct(f, "DomainNetworkRoute", &[("family", &self.family), ("metric", &self.metric), ("nexthop", &self.nexthop), ("persistent", &self.persistent), ("prefix", &self.prefix)], &self._nulls)
     }
 }
+impl DomainNetworkRoute {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `family`."]
+    #[inline]
+    pub fn family(mut self, value: impl ::std::convert::Into<crate::DomainNetworkRouteFamily>) -> Self {
+        self.family = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nexthop`."]
+    #[inline]
+    pub fn nexthop(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.nexthop = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `persistent`."]
+    #[inline]
+    pub fn persistent(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.persistent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prefix`."]
+    #[inline]
+    pub fn prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open integer enum `DomainNetworkRoute.family` of the spec (`#/definitions/DomainNetworkRoute/properties/family`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -120,4 +172,16 @@ impl<'de> ::serde::Deserialize<'de> for DomainNetworkRouteFamily {
 }
 impl crate::support::Model for DomainNetworkRouteFamily {
     const NAME: &'static str = "DomainNetworkRoute.family";
+}
+impl DomainNetworkRouteFamily {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for DomainOrgRoleDifference {
         crate::support::debug_struct(f, "DomainOrgRoleDifference", &[("addedPermissionPolicies", &self.added_permission_policies), ("removedPermissionPolicies", &self.removed_permission_policies), ("roleFromDefault", &self.role_from_default), ("samePermissionPolicies", &self.same_permission_policies), ("userOrgRole", &self.user_org_role)], &self._nulls)
     }
 }
+impl DomainOrgRoleDifference {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addedPermissionPolicies`."]
+    #[inline]
+    pub fn added_permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
+        self.added_permission_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removedPermissionPolicies`."]
+    #[inline]
+    pub fn removed_permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
+        self.removed_permission_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleFromDefault`."]
+    #[inline]
+    pub fn role_from_default(mut self, value: impl ::std::convert::Into<crate::DomainOrganizationRole>) -> Self {
+        self.role_from_default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `samePermissionPolicies`."]
+    #[inline]
+    pub fn same_permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
+        self.same_permission_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userOrgRole`."]
+    #[inline]
+    pub fn user_org_role(mut self, value: impl ::std::convert::Into<crate::DomainOrganizationRole>) -> Self {
+        self.user_org_role = ::std::option::Option::Some(value.into());
+        self
+    }
+}

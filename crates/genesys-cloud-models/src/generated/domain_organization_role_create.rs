@@ -102,3 +102,115 @@ impl ::std::fmt::Debug for DomainOrganizationRoleCreate {
         crate::support::debug_struct(f, "DomainOrganizationRoleCreate", &[("addonLicenses", &self.addon_licenses), ("base", &self.base), ("baseLicense", &self.base_license), ("dateLicenseLastUpdated", &self.date_license_last_updated), ("default", &self.default), ("defaultRoleId", &self.default_role_id), ("description", &self.description), ("id", &self.id), ("name", &self.name), ("permissionPolicies", &self.permission_policies), ("permissions", &self.permissions), ("roleNeedsUpdate", &self.role_needs_update), ("selfUri", &self.self_uri), ("unusedPermissions", &self.unused_permissions), ("userCount", &self.user_count)], &self._nulls)
     }
 }
+impl DomainOrganizationRoleCreate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addonLicenses`."]
+    #[inline]
+    pub fn addon_licenses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.addon_licenses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `base`."]
+    #[inline]
+    pub fn base(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `baseLicense`."]
+    #[inline]
+    pub fn base_license(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.base_license = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLicenseLastUpdated`."]
+    #[inline]
+    pub fn date_license_last_updated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_license_last_updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `default`."]
+    #[inline]
+    pub fn set_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultRoleId`."]
+    #[inline]
+    pub fn default_role_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_role_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `permissionPolicies`."]
+    #[inline]
+    pub fn permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
+        self.permission_policies = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `permissions`."]
+    #[inline]
+    pub fn permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleNeedsUpdate`."]
+    #[inline]
+    pub fn role_needs_update(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.role_needs_update = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unusedPermissions`."]
+    #[inline]
+    pub fn unused_permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.unused_permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userCount`."]
+    #[inline]
+    pub fn user_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.user_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for DomainPermission {
         crate::support::debug_struct(f, "DomainPermission", &[("action", &self.action), ("allowsConditions", &self.allows_conditions), ("divisionAware", &self.division_aware), ("domain", &self.domain), ("entityType", &self.entity_type), ("label", &self.label)], &self._nulls)
     }
 }
+impl DomainPermission {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowsConditions`."]
+    #[inline]
+    pub fn allows_conditions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allows_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionAware`."]
+    #[inline]
+    pub fn division_aware(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.division_aware = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `domain`."]
+    #[inline]
+    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `label`."]
+    #[inline]
+    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.label = ::std::option::Option::Some(value.into());
+        self
+    }
+}

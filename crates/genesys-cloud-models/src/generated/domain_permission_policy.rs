@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for DomainPermissionPolicy {
         crate::support::debug_struct(f, "DomainPermissionPolicy", &[("actionSet", &self.action_set), ("allowConditions", &self.allow_conditions), ("domain", &self.domain), ("entityName", &self.entity_name), ("namedResources", &self.named_resources), ("policyDescription", &self.policy_description), ("policyName", &self.policy_name), ("resourceConditionNode", &self.resource_condition_node)], &self._nulls)
     }
 }
+impl DomainPermissionPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionSet`."]
+    #[inline]
+    pub fn action_set(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.action_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowConditions`."]
+    #[inline]
+    pub fn allow_conditions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `domain`."]
+    #[inline]
+    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityName`."]
+    #[inline]
+    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `namedResources`."]
+    #[inline]
+    pub fn named_resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.named_resources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `policyDescription`."]
+    #[inline]
+    pub fn policy_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `policyName`."]
+    #[inline]
+    pub fn policy_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.policy_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceConditionNode`."]
+    #[inline]
+    pub fn resource_condition_node(mut self, value: impl ::std::convert::Into<crate::DomainResourceConditionNode>) -> Self {
+        self.resource_condition_node = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DomainResourceConditionNode {
         crate::support::debug_struct(f, "DomainResourceConditionNode", &[("conjunction", &self.conjunction), ("operands", &self.operands), ("operator", &self.operator), ("terms", &self.terms), ("variableName", &self.variable_name)], &self._nulls)
     }
 }
+impl DomainResourceConditionNode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conjunction`."]
+    #[inline]
+    pub fn conjunction(mut self, value: impl ::std::convert::Into<crate::DomainResourceConditionNodeConjunction>) -> Self {
+        self.conjunction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operands`."]
+    #[inline]
+    pub fn operands(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainResourceConditionValue>>) -> Self {
+        self.operands = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::DomainResourceConditionNodeOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `terms`."]
+    #[inline]
+    pub fn terms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainResourceConditionNode>>) -> Self {
+        self.terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variableName`."]
+    #[inline]
+    pub fn variable_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.variable_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DomainResourceConditionNode.conjunction` of the spec (`#/definitions/DomainResourceConditionNode/properties/conjunction`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "users"))))]
 #[doc = ""]
@@ -125,6 +177,18 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionNodeConjunction {
 }
 impl crate::support::Model for DomainResourceConditionNodeConjunction {
     const NAME: &'static str = "DomainResourceConditionNode.conjunction";
+}
+impl DomainResourceConditionNodeConjunction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `DomainResourceConditionNode.operator` of the spec (`#/definitions/DomainResourceConditionNode/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "users"))))]
@@ -205,4 +269,16 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionNodeOperator {
 }
 impl crate::support::Model for DomainResourceConditionNodeOperator {
     const NAME: &'static str = "DomainResourceConditionNode.operator";
+}
+impl DomainResourceConditionNodeOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

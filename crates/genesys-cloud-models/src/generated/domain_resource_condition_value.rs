@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for DomainResourceConditionValue {
         crate::support::debug_struct(f, "DomainResourceConditionValue", &[("queue", &self.queue), ("team", &self.team), ("type", &self.r#type), ("user", &self.user), ("value", &self.value)], &self._nulls)
     }
 }
+impl DomainResourceConditionValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::QueueFullReference>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::TeamFullReference>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DomainResourceConditionValueType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserFullReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DomainResourceConditionValue.type` of the spec (`#/definitions/DomainResourceConditionValue/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "users"))))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for DomainResourceConditionValueType {
 }
 impl crate::support::Model for DomainResourceConditionValueType {
     const NAME: &'static str = "DomainResourceConditionValue.type";
+}
+impl DomainResourceConditionValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for DownloadResponse {
         crate::support::debug_struct(f, "DownloadResponse", &[("contentLocationUri", &self.content_location_uri), ("id", &self.id), ("imageUri", &self.image_uri), ("resultUri", &self.result_uri), ("selfUri", &self.self_uri), ("state", &self.state), ("thumbnails", &self.thumbnails)], &self._nulls)
     }
 }
+impl DownloadResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentLocationUri`."]
+    #[inline]
+    pub fn content_location_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_location_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imageUri`."]
+    #[inline]
+    pub fn image_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resultUri`."]
+    #[inline]
+    pub fn result_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.result_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::DownloadResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thumbnails`."]
+    #[inline]
+    pub fn thumbnails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentThumbnail>>) -> Self {
+        self.thumbnails = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DownloadResponse.state` of the spec (`#/definitions/DownloadResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "content-management", feature = "fax", feature = "user-recordings"))))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for DownloadResponseState {
 }
 impl crate::support::Model for DownloadResponseState {
     const NAME: &'static str = "DownloadResponse.state";
+}
+impl DownloadResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for DraftManipulationRequest {
         crate::support::debug_struct(f, "DraftManipulationRequest", &[("draftType", &self.draft_type), ("translate", &self.translate)], &self._nulls)
     }
 }
+impl DraftManipulationRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `draftType`."]
+    #[inline]
+    pub fn draft_type(mut self, value: impl ::std::convert::Into<crate::DraftManipulationRequestDraftType>) -> Self {
+        self.draft_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `translate`."]
+    #[inline]
+    pub fn translate(mut self, value: impl ::std::convert::Into<crate::HistoryHeadersTranslation>) -> Self {
+        self.translate = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DraftManipulationRequest.draftType` of the spec (`#/definitions/DraftManipulationRequest/properties/draftType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for DraftManipulationRequestDraftType {
 }
 impl crate::support::Model for DraftManipulationRequestDraftType {
     const NAME: &'static str = "DraftManipulationRequest.draftType";
+}
+impl DraftManipulationRequestDraftType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

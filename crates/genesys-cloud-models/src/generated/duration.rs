@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for Duration {
         crate::support::debug_struct(f, "Duration", &[("nano", &self.nano), ("negative", &self.negative), ("positive", &self.positive), ("seconds", &self.seconds), ("units", &self.units), ("zero", &self.zero)], &self._nulls)
     }
 }
+impl Duration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `nano`."]
+    #[inline]
+    pub fn nano(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.nano = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `negative`."]
+    #[inline]
+    pub fn negative(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.negative = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `positive`."]
+    #[inline]
+    pub fn positive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.positive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `seconds`."]
+    #[inline]
+    pub fn seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `units`."]
+    #[inline]
+    pub fn units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TemporalUnit>>) -> Self {
+        self.units = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zero`."]
+    #[inline]
+    pub fn zero(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.zero = ::std::option::Option::Some(value.into());
+        self
+    }
+}

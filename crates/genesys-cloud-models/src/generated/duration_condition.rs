@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DurationCondition {
         crate::support::debug_struct(f, "DurationCondition", &[("durationMode", &self.duration_mode), ("durationOperator", &self.duration_operator), ("durationRange", &self.duration_range), ("durationTarget", &self.duration_target)], &self._nulls)
     }
 }
+impl DurationCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `durationMode`."]
+    #[inline]
+    pub fn duration_mode(mut self, value: impl ::std::convert::Into<crate::DurationConditionDurationMode>) -> Self {
+        self.duration_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationOperator`."]
+    #[inline]
+    pub fn duration_operator(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.duration_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationRange`."]
+    #[inline]
+    pub fn duration_range(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.duration_range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationTarget`."]
+    #[inline]
+    pub fn duration_target(mut self, value: impl ::std::convert::Into<crate::DurationConditionDurationTarget>) -> Self {
+        self.duration_target = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DurationCondition.durationMode` of the spec (`#/definitions/DurationCondition/properties/durationMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -126,6 +172,18 @@ impl<'de> ::serde::Deserialize<'de> for DurationConditionDurationMode {
 impl crate::support::Model for DurationConditionDurationMode {
     const NAME: &'static str = "DurationCondition.durationMode";
 }
+impl DurationConditionDurationMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `DurationCondition.durationTarget` of the spec (`#/definitions/DurationCondition/properties/durationTarget`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -189,4 +247,16 @@ impl<'de> ::serde::Deserialize<'de> for DurationConditionDurationTarget {
 }
 impl crate::support::Model for DurationConditionDurationTarget {
     const NAME: &'static str = "DurationCondition.durationTarget";
+}
+impl DurationConditionDurationTarget {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DynamicGroupLanguageSkillCondition {
         crate::support::debug_struct(f, "DynamicGroupLanguageSkillCondition", &[("childConditions", &self.child_conditions), ("comparator", &self.comparator), ("languageSkill", &self.language_skill), ("proficiency", &self.proficiency)], &self._nulls)
     }
 }
+impl DynamicGroupLanguageSkillCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `childConditions`."]
+    #[inline]
+    pub fn child_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DynamicGroupSkillCondition>>) -> Self {
+        self.child_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparator`."]
+    #[inline]
+    pub fn comparator(mut self, value: impl ::std::convert::Into<crate::DynamicGroupLanguageSkillConditionComparator>) -> Self {
+        self.comparator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageSkill`."]
+    #[inline]
+    pub fn language_skill(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_skill = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proficiency`."]
+    #[inline]
+    pub fn proficiency(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.proficiency = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DynamicGroupLanguageSkillCondition.comparator` of the spec (`#/definitions/DynamicGroupLanguageSkillCondition/properties/comparator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "groups")))]
 #[doc = ""]
@@ -137,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupLanguageSkillConditionCompar
 }
 impl crate::support::Model for DynamicGroupLanguageSkillConditionComparator {
     const NAME: &'static str = "DynamicGroupLanguageSkillCondition.comparator";
+}
+impl DynamicGroupLanguageSkillConditionComparator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for DynamicGroupSkillCondition {
         crate::support::debug_struct(f, "DynamicGroupSkillCondition", &[("languageSkillConditions", &self.language_skill_conditions), ("operation", &self.operation), ("routingSkillConditions", &self.routing_skill_conditions)], &self._nulls)
     }
 }
+impl DynamicGroupSkillCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `languageSkillConditions`."]
+    #[inline]
+    pub fn language_skill_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DynamicGroupLanguageSkillCondition>>) -> Self {
+        self.language_skill_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operation`."]
+    #[inline]
+    pub fn operation(mut self, value: impl ::std::convert::Into<crate::DynamicGroupSkillConditionOperation>) -> Self {
+        self.operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingSkillConditions`."]
+    #[inline]
+    pub fn routing_skill_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DynamicGroupRoutingSkillCondition>>) -> Self {
+        self.routing_skill_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DynamicGroupSkillCondition.operation` of the spec (`#/definitions/DynamicGroupSkillCondition/properties/operation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "groups")))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for DynamicGroupSkillConditionOperation {
 }
 impl crate::support::Model for DynamicGroupSkillConditionOperation {
     const NAME: &'static str = "DynamicGroupSkillCondition.operation";
+}
+impl DynamicGroupSkillConditionOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

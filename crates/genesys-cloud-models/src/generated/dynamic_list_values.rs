@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for DynamicListValues {
         crate::support::debug_struct(f, "DynamicListValues", &[("dataActionId", &self.data_action_id), ("fieldMapping", &self.field_mapping), ("inputs", &self.inputs), ("matchType", &self.match_type)], &self._nulls)
     }
 }
+impl DynamicListValues {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dataActionId`."]
+    #[inline]
+    pub fn data_action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.data_action_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fieldMapping`."]
+    #[inline]
+    pub fn field_mapping(mut self, value: impl ::std::convert::Into<crate::FieldMapping>) -> Self {
+        self.field_mapping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputs`."]
+    #[inline]
+    pub fn inputs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DataActionInput>>) -> Self {
+        self.inputs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchType`."]
+    #[inline]
+    pub fn match_type(mut self, value: impl ::std::convert::Into<crate::DynamicListValuesMatchType>) -> Self {
+        self.match_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `DynamicListValues.matchType` of the spec (`#/definitions/DynamicListValues/properties/matchType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for DynamicListValuesMatchType {
 }
 impl crate::support::Model for DynamicListValuesMatchType {
     const NAME: &'static str = "DynamicListValues.matchType";
+}
+impl DynamicListValuesMatchType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

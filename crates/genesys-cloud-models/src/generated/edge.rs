@@ -214,6 +214,286 @@ impl ::std::fmt::Debug for Edge {
         crate::support::debug_struct(f, "Edge", &[("apiVersion", &self.api_version), ("callDrainingState", &self.call_draining_state), ("certType", &self.cert_type), ("conversationCount", &self.conversation_count), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("currentVersion", &self.current_version), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeDeploymentType", &self.edge_deployment_type), ("edgeGroup", &self.edge_group), ("fingerprint", &self.fingerprint), ("fingerprintHint", &self.fingerprint_hint), ("fullSoftwareVersion", &self.full_software_version), ("id", &self.id), ("interfaces", &self.interfaces), ("make", &self.make), ("managed", &self.managed), ("model", &self.model), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("offlineConfigCalled", &self.offline_config_called), ("onlineStatus", &self.online_status), ("osName", &self.os_name), ("pairingId", &self.pairing_id), ("patch", &self.patch), ("physicalEdge", &self.physical_edge), ("proxy", &self.proxy), ("selfUri", &self.self_uri), ("serialNumber", &self.serial_number), ("site", &self.site), ("softwareStatus", &self.software_status), ("softwareVersion", &self.software_version), ("softwareVersionConfiguration", &self.software_version_configuration), ("softwareVersionPlatform", &self.software_version_platform), ("softwareVersionTimestamp", &self.software_version_timestamp), ("stagedVersion", &self.staged_version), ("state", &self.state), ("statusCode", &self.status_code), ("version", &self.version)], &self._nulls)
     }
 }
+impl Edge {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `apiVersion`."]
+    #[inline]
+    pub fn api_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.api_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callDrainingState`."]
+    #[inline]
+    pub fn call_draining_state(mut self, value: impl ::std::convert::Into<crate::EdgeCallDrainingState>) -> Self {
+        self.call_draining_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `certType`."]
+    #[inline]
+    pub fn cert_type(mut self, value: impl ::std::convert::Into<crate::EdgeCertType>) -> Self {
+        self.cert_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationCount`."]
+    #[inline]
+    pub fn conversation_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conversation_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdByApp`."]
+    #[inline]
+    pub fn created_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentVersion`."]
+    #[inline]
+    pub fn current_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.current_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeDeploymentType`."]
+    #[inline]
+    pub fn edge_deployment_type(mut self, value: impl ::std::convert::Into<crate::EdgeEdgeDeploymentType>) -> Self {
+        self.edge_deployment_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeGroup`."]
+    #[inline]
+    pub fn edge_group(mut self, value: impl ::std::convert::Into<crate::EdgeGroup>) -> Self {
+        self.edge_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fingerprint`."]
+    #[inline]
+    pub fn fingerprint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fingerprint = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fingerprintHint`."]
+    #[inline]
+    pub fn fingerprint_hint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fingerprint_hint = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullSoftwareVersion`."]
+    #[inline]
+    pub fn full_software_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.full_software_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interfaces`."]
+    #[inline]
+    pub fn interfaces(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EdgeInterface>>) -> Self {
+        self.interfaces = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `make`."]
+    #[inline]
+    pub fn make(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.make = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managed`."]
+    #[inline]
+    pub fn managed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.managed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `model`."]
+    #[inline]
+    pub fn model(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedByApp`."]
+    #[inline]
+    pub fn modified_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offlineConfigCalled`."]
+    #[inline]
+    pub fn offline_config_called(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.offline_config_called = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `onlineStatus`."]
+    #[inline]
+    pub fn online_status(mut self, value: impl ::std::convert::Into<crate::EdgeOnlineStatus>) -> Self {
+        self.online_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `osName`."]
+    #[inline]
+    pub fn os_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.os_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pairingId`."]
+    #[inline]
+    pub fn pairing_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pairing_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `patch`."]
+    #[inline]
+    pub fn patch(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.patch = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `physicalEdge`."]
+    #[inline]
+    pub fn physical_edge(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.physical_edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proxy`."]
+    #[inline]
+    pub fn proxy(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.proxy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serialNumber`."]
+    #[inline]
+    pub fn serial_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.serial_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `site`."]
+    #[inline]
+    pub fn site(mut self, value: impl ::std::convert::Into<crate::Site>) -> Self {
+        self.site = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `softwareStatus`."]
+    #[inline]
+    pub fn software_status(mut self, value: impl ::std::convert::Into<crate::DomainEdgeSoftwareUpdateDto>) -> Self {
+        self.software_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `softwareVersion`."]
+    #[inline]
+    pub fn software_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.software_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `softwareVersionConfiguration`."]
+    #[inline]
+    pub fn software_version_configuration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.software_version_configuration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `softwareVersionPlatform`."]
+    #[inline]
+    pub fn software_version_platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.software_version_platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `softwareVersionTimestamp`."]
+    #[inline]
+    pub fn software_version_timestamp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.software_version_timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stagedVersion`."]
+    #[inline]
+    pub fn staged_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.staged_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::EdgeState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCode`."]
+    #[inline]
+    pub fn status_code(mut self, value: impl ::std::convert::Into<crate::EdgeStatusCode>) -> Self {
+        self.status_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Edge.callDrainingState` of the spec (`#/definitions/Edge/properties/callDrainingState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
@@ -290,6 +570,18 @@ impl<'de> ::serde::Deserialize<'de> for EdgeCallDrainingState {
 impl crate::support::Model for EdgeCallDrainingState {
     const NAME: &'static str = "Edge.callDrainingState";
 }
+impl EdgeCallDrainingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Edge.certType` of the spec (`#/definitions/Edge/properties/certType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
@@ -361,6 +653,18 @@ impl<'de> ::serde::Deserialize<'de> for EdgeCertType {
 }
 impl crate::support::Model for EdgeCertType {
     const NAME: &'static str = "Edge.certType";
+}
+impl EdgeCertType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Edge.edgeDeploymentType` of the spec (`#/definitions/Edge/properties/edgeDeploymentType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
@@ -438,6 +742,18 @@ impl<'de> ::serde::Deserialize<'de> for EdgeEdgeDeploymentType {
 impl crate::support::Model for EdgeEdgeDeploymentType {
     const NAME: &'static str = "Edge.edgeDeploymentType";
 }
+impl EdgeEdgeDeploymentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Edge.onlineStatus` of the spec (`#/definitions/Edge/properties/onlineStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
@@ -501,6 +817,18 @@ impl<'de> ::serde::Deserialize<'de> for EdgeOnlineStatus {
 }
 impl crate::support::Model for EdgeOnlineStatus {
     const NAME: &'static str = "Edge.onlineStatus";
+}
+impl EdgeOnlineStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Edge.state` of the spec (`#/definitions/Edge/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
@@ -569,6 +897,18 @@ impl<'de> ::serde::Deserialize<'de> for EdgeState {
 }
 impl crate::support::Model for EdgeState {
     const NAME: &'static str = "Edge.state";
+}
+impl EdgeState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Edge.statusCode` of the spec (`#/definitions/Edge/properties/statusCode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
@@ -673,4 +1013,16 @@ impl<'de> ::serde::Deserialize<'de> for EdgeStatusCode {
 }
 impl crate::support::Model for EdgeStatusCode {
     const NAME: &'static str = "Edge.statusCode";
+}
+impl EdgeStatusCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for EdgeChangeTopicEdge {
         crate::support::debug_struct(f, "EdgeChangeTopicEdge", &[("id", &self.id), ("onlineStatus", &self.online_status)], &self._nulls)
     }
 }
+impl EdgeChangeTopicEdge {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `onlineStatus`."]
+    #[inline]
+    pub fn online_status(mut self, value: impl ::std::convert::Into<crate::EdgeChangeTopicEdgeOnlineStatus>) -> Self {
+        self.online_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EdgeChangeTopicEdge.onlineStatus` of the spec (`#/definitions/EdgeChangeTopicEdge/properties/onlineStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for EdgeChangeTopicEdgeOnlineStatus {
 }
 impl crate::support::Model for EdgeChangeTopicEdgeOnlineStatus {
     const NAME: &'static str = "EdgeChangeTopicEdge.onlineStatus";
+}
+impl EdgeChangeTopicEdgeOnlineStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

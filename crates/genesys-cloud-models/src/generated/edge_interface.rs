@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for EdgeInterface {
         crate::support::debug_struct(f, "EdgeInterface", &[("addressFamilyId", &self.address_family_id), ("endpoints", &self.endpoints), ("ifName", &self.if_name), ("ipAddress", &self.ip_address), ("lineTypes", &self.line_types), ("macAddress", &self.mac_address), ("name", &self.name), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl EdgeInterface {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressFamilyId`."]
+    #[inline]
+    pub fn address_family_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_family_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endpoints`."]
+    #[inline]
+    pub fn endpoints(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.endpoints = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ifName`."]
+    #[inline]
+    pub fn if_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.if_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineTypes`."]
+    #[inline]
+    pub fn line_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.line_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `macAddress`."]
+    #[inline]
+    pub fn mac_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.mac_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for EdgeLogsJobFile {
         crate::support::debug_struct(f, "EdgeLogsJobFile", &[("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("downloadId", &self.download_id), ("edgePath", &self.edge_path), ("id", &self.id), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("selfUri", &self.self_uri), ("sizeBytes", &self.size_bytes), ("state", &self.state), ("timeCreated", &self.time_created), ("timeModified", &self.time_modified), ("uploadStatus", &self.upload_status), ("version", &self.version)], &self._nulls)
     }
 }
+impl EdgeLogsJobFile {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdByApp`."]
+    #[inline]
+    pub fn created_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadId`."]
+    #[inline]
+    pub fn download_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgePath`."]
+    #[inline]
+    pub fn edge_path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedByApp`."]
+    #[inline]
+    pub fn modified_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sizeBytes`."]
+    #[inline]
+    pub fn size_bytes(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::EdgeLogsJobFileState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeCreated`."]
+    #[inline]
+    pub fn time_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.time_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeModified`."]
+    #[inline]
+    pub fn time_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.time_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadStatus`."]
+    #[inline]
+    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::EdgeLogsJobFileUploadStatus>) -> Self {
+        self.upload_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EdgeLogsJobFile.state` of the spec (`#/definitions/EdgeLogsJobFile/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -185,6 +321,18 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobFileState {
 }
 impl crate::support::Model for EdgeLogsJobFileState {
     const NAME: &'static str = "EdgeLogsJobFile.state";
+}
+impl EdgeLogsJobFileState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EdgeLogsJobFile.uploadStatus` of the spec (`#/definitions/EdgeLogsJobFile/properties/uploadStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
@@ -257,4 +405,16 @@ impl<'de> ::serde::Deserialize<'de> for EdgeLogsJobFileUploadStatus {
 }
 impl crate::support::Model for EdgeLogsJobFileUploadStatus {
     const NAME: &'static str = "EdgeLogsJobFile.uploadStatus";
+}
+impl EdgeLogsJobFileUploadStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

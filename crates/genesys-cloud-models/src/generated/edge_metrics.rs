@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for EdgeMetrics {
         crate::support::debug_struct(f, "EdgeMetrics", &[("disks", &self.disks), ("edge", &self.edge), ("eventTime", &self.event_time), ("memory", &self.memory), ("networks", &self.networks), ("processors", &self.processors), ("subsystems", &self.subsystems), ("upTimeMsec", &self.up_time_msec)], &self._nulls)
     }
 }
+impl EdgeMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `disks`."]
+    #[inline]
+    pub fn disks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EdgeMetricsDisk>>) -> Self {
+        self.disks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edge`."]
+    #[inline]
+    pub fn edge(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memory`."]
+    #[inline]
+    pub fn memory(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EdgeMetricsMemory>>) -> Self {
+        self.memory = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `networks`."]
+    #[inline]
+    pub fn networks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EdgeMetricsNetwork>>) -> Self {
+        self.networks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processors`."]
+    #[inline]
+    pub fn processors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EdgeMetricsProcessor>>) -> Self {
+        self.processors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subsystems`."]
+    #[inline]
+    pub fn subsystems(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EdgeMetricsSubsystem>>) -> Self {
+        self.subsystems = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `upTimeMsec`."]
+    #[inline]
+    pub fn up_time_msec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.up_time_msec = ::std::option::Option::Some(value.into());
+        self
+    }
+}

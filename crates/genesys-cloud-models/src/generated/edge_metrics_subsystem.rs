@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for EdgeMetricsSubsystem {
         crate::support::debug_struct(f, "EdgeMetricsSubsystem", &[("delayMs", &self.delay_ms), ("mediaSubsystem", &self.media_subsystem), ("processName", &self.process_name)], &self._nulls)
     }
 }
+impl EdgeMetricsSubsystem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `delayMs`."]
+    #[inline]
+    pub fn delay_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.delay_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubsystem`."]
+    #[inline]
+    pub fn media_subsystem(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::EdgeMetricsSubsystem>>) -> Self {
+        self.media_subsystem = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processName`."]
+    #[inline]
+    pub fn process_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.process_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for EdgeMetricsTopicEdgeMetricNetworks {
         crate::support::debug_struct(f, "EdgeMetricsTopicEdgeMetricNetworks", &[("bandwidthBitsPerSec", &self.bandwidth_bits_per_sec), ("ifname", &self.ifname), ("receivedBytesPerSec", &self.received_bytes_per_sec), ("sentBytesPerSec", &self.sent_bytes_per_sec), ("utilizationPct", &self.utilization_pct)], &self._nulls)
     }
 }
+impl EdgeMetricsTopicEdgeMetricNetworks {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bandwidthBitsPerSec`."]
+    #[inline]
+    pub fn bandwidth_bits_per_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.bandwidth_bits_per_sec = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ifname`."]
+    #[inline]
+    pub fn ifname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ifname = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivedBytesPerSec`."]
+    #[inline]
+    pub fn received_bytes_per_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.received_bytes_per_sec = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentBytesPerSec`."]
+    #[inline]
+    pub fn sent_bytes_per_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.sent_bytes_per_sec = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationPct`."]
+    #[inline]
+    pub fn utilization_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.utilization_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+}

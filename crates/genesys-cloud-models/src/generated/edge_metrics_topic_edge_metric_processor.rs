@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for EdgeMetricsTopicEdgeMetricProcessor {
         crate::support::debug_struct(f, "EdgeMetricsTopicEdgeMetricProcessor", &[("activeTimePct", &self.active_time_pct), ("cpuId", &self.cpu_id), ("idleTimePct", &self.idle_time_pct), ("privilegedTimePct", &self.privileged_time_pct), ("userTimePct", &self.user_time_pct)], &self._nulls)
     }
 }
+impl EdgeMetricsTopicEdgeMetricProcessor {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeTimePct`."]
+    #[inline]
+    pub fn active_time_pct(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.active_time_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cpuId`."]
+    #[inline]
+    pub fn cpu_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cpu_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleTimePct`."]
+    #[inline]
+    pub fn idle_time_pct(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.idle_time_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `privilegedTimePct`."]
+    #[inline]
+    pub fn privileged_time_pct(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.privileged_time_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userTimePct`."]
+    #[inline]
+    pub fn user_time_pct(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.user_time_pct = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for EdgeOfflineConfiguration {
         crate::support::debug_struct(f, "EdgeOfflineConfiguration", &[("certType", &self.cert_type), ("network", &self.network), ("pairingId", &self.pairing_id), ("proxy", &self.proxy), ("site", &self.site), ("useVerificationCode", &self.use_verification_code)], &self._nulls)
     }
 }
+impl EdgeOfflineConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `certType`."]
+    #[inline]
+    pub fn cert_type(mut self, value: impl ::std::convert::Into<crate::EdgeOfflineConfigurationCertType>) -> Self {
+        self.cert_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `network`."]
+    #[inline]
+    pub fn network(mut self, value: impl ::std::convert::Into<crate::EdgeOfflineConfigurationNetwork>) -> Self {
+        self.network = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pairingId`."]
+    #[inline]
+    pub fn pairing_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pairing_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proxy`."]
+    #[inline]
+    pub fn proxy(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.proxy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `site`."]
+    #[inline]
+    pub fn site(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.site = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useVerificationCode`."]
+    #[inline]
+    pub fn use_verification_code(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_verification_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EdgeOfflineConfiguration.certType` of the spec (`#/definitions/EdgeOfflineConfiguration/properties/certType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for EdgeOfflineConfigurationCertType {
 }
 impl crate::support::Model for EdgeOfflineConfigurationCertType {
     const NAME: &'static str = "EdgeOfflineConfiguration.certType";
+}
+impl EdgeOfflineConfigurationCertType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for EdgeOfflineConfigurationInterface {
         crate::support::debug_struct(f, "EdgeOfflineConfigurationInterface", &[("addresses", &self.addresses), ("ipv4Capabilities", &self.ipv4_capabilities), ("ipv6Capabilities", &self.ipv6_capabilities), ("routes", &self.routes)], &self._nulls)
     }
 }
+impl EdgeOfflineConfigurationInterface {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainNetworkAddress>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipv4Capabilities`."]
+    #[inline]
+    pub fn ipv4_capabilities(mut self, value: impl ::std::convert::Into<crate::DomainCapabilities>) -> Self {
+        self.ipv4_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipv6Capabilities`."]
+    #[inline]
+    pub fn ipv6_capabilities(mut self, value: impl ::std::convert::Into<crate::DomainCapabilities>) -> Self {
+        self.ipv6_capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routes`."]
+    #[inline]
+    pub fn routes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainNetworkRoute>>) -> Self {
+        self.routes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

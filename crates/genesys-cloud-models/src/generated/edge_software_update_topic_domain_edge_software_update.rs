@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
         crate::support::debug_struct(f, "EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate", &[("downloadStartTime", &self.download_start_time), ("executeStartTime", &self.execute_start_time), ("executeStopTime", &self.execute_stop_time), ("id", &self.id), ("status", &self.status)], &self._nulls)
     }
 }
+impl EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `downloadStartTime`."]
+    #[inline]
+    pub fn download_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.download_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executeStartTime`."]
+    #[inline]
+    pub fn execute_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.execute_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executeStopTime`."]
+    #[inline]
+    pub fn execute_stop_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.execute_stop_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate.status` of the spec (`#/definitions/EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for EdgeSoftwareUpdateTopicDomainEdgeSoftwar
 }
 impl crate::support::Model for EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus {
     const NAME: &'static str = "EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate.status";
+}
+impl EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for EmailCampaignScheduleConfigChangeEmailCampaignSchedul
         crate::support::debug_struct(f, "EmailCampaignScheduleConfigChangeEmailCampaignSchedule", &[("additionalProperties", &self.additional_properties), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("emailCampaign", &self.email_campaign), ("id", &self.id), ("intervals", &self.intervals), ("name", &self.name), ("recurrences", &self.recurrences), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }
 }
+impl EmailCampaignScheduleConfigChangeEmailCampaignSchedule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailCampaign`."]
+    #[inline]
+    pub fn email_campaign(mut self, value: impl ::std::convert::Into<crate::EmailCampaignScheduleConfigChangeUriReference>) -> Self {
+        self.email_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervals`."]
+    #[inline]
+    pub fn intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailCampaignScheduleConfigChangeScheduleInterval>>) -> Self {
+        self.intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recurrences`."]
+    #[inline]
+    pub fn recurrences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailCampaignScheduleConfigChangeScheduleRecurrence>>) -> Self {
+        self.recurrences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

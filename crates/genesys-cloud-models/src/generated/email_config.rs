@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for EmailConfig {
         crate::support::debug_struct(f, "EmailConfig", &[("contentTemplate", &self.content_template), ("emailColumns", &self.email_columns), ("fromAddress", &self.from_address), ("replyToAddress", &self.reply_to_address)], &self._nulls)
     }
 }
+impl EmailConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentTemplate`."]
+    #[inline]
+    pub fn content_template(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.content_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailColumns`."]
+    #[inline]
+    pub fn email_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.email_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::FromEmailAddress>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyToAddress`."]
+    #[inline]
+    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<crate::ReplyToEmailAddress>) -> Self {
+        self.reply_to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}

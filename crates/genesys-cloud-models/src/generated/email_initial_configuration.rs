@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for EmailInitialConfiguration {
         crate::support::debug_struct(f, "EmailInitialConfiguration", &[("additionalInfo", &self.additional_info), ("alerting", &self.alerting), ("bcc", &self.bcc), ("cc", &self.cc), ("from", &self.from), ("held", &self.held), ("inbound", &self.inbound), ("invitedBy", &self.invited_by), ("previousEmailId", &self.previous_email_id), ("subject", &self.subject), ("to", &self.to)], &self._nulls)
     }
 }
+impl EmailInitialConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalInfo`."]
+    #[inline]
+    pub fn additional_info(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.additional_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alerting`."]
+    #[inline]
+    pub fn alerting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.alerting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bcc`."]
+    #[inline]
+    pub fn bcc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bcc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cc`."]
+    #[inline]
+    pub fn cc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.cc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inbound`."]
+    #[inline]
+    pub fn inbound(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inbound = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invitedBy`."]
+    #[inline]
+    pub fn invited_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invited_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousEmailId`."]
+    #[inline]
+    pub fn previous_email_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_email_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+}

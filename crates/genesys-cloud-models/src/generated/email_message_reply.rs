@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for EmailMessageReply {
         crate::support::debug_struct(f, "EmailMessageReply", &[("attachments", &self.attachments), ("bcc", &self.bcc), ("cc", &self.cc), ("emailSizeBytes", &self.email_size_bytes), ("from", &self.from), ("historyIncluded", &self.history_included), ("htmlBody", &self.html_body), ("maxEmailSizeBytes", &self.max_email_size_bytes), ("replyTo", &self.reply_to), ("subject", &self.subject), ("textBody", &self.text_body), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }
 }
+impl EmailMessageReply {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attachments`."]
+    #[inline]
+    pub fn attachments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Attachment>>) -> Self {
+        self.attachments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bcc`."]
+    #[inline]
+    pub fn bcc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
+        self.bcc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cc`."]
+    #[inline]
+    pub fn cc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
+        self.cc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailSizeBytes`."]
+    #[inline]
+    pub fn email_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.email_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `historyIncluded`."]
+    #[inline]
+    pub fn history_included(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.history_included = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `htmlBody`."]
+    #[inline]
+    pub fn html_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.html_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxEmailSizeBytes`."]
+    #[inline]
+    pub fn max_email_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_email_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyTo`."]
+    #[inline]
+    pub fn reply_to(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
+        self.reply_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textBody`."]
+    #[inline]
+    pub fn text_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `time`."]
+    #[inline]
+    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for EmailOutboundDomainResult {
         crate::support::debug_struct(f, "EmailOutboundDomainResult", &[("dmarcVerificationResult", &self.dmarc_verification_result), ("dnsCnameBounceRecord", &self.dns_cname_bounce_record), ("dnsTxtSendingRecord", &self.dns_txt_sending_record), ("domainName", &self.domain_name), ("emailSetting", &self.email_setting), ("senderStatus", &self.sender_status), ("senderType", &self.sender_type)], &self._nulls)
     }
 }
+impl EmailOutboundDomainResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dmarcVerificationResult`."]
+    #[inline]
+    pub fn dmarc_verification_result(mut self, value: impl ::std::convert::Into<crate::DmarcResult>) -> Self {
+        self.dmarc_verification_result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnsCnameBounceRecord`."]
+    #[inline]
+    pub fn dns_cname_bounce_record(mut self, value: impl ::std::convert::Into<crate::DnsRecordEntry>) -> Self {
+        self.dns_cname_bounce_record = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnsTxtSendingRecord`."]
+    #[inline]
+    pub fn dns_txt_sending_record(mut self, value: impl ::std::convert::Into<crate::DnsRecordEntry>) -> Self {
+        self.dns_txt_sending_record = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `domainName`."]
+    #[inline]
+    pub fn domain_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailSetting`."]
+    #[inline]
+    pub fn email_setting(mut self, value: impl ::std::convert::Into<crate::EmailSetting>) -> Self {
+        self.email_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderStatus`."]
+    #[inline]
+    pub fn sender_status(mut self, value: impl ::std::convert::Into<crate::EmailOutboundDomainResultSenderStatus>) -> Self {
+        self.sender_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderType`."]
+    #[inline]
+    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::EmailOutboundDomainResultSenderType>) -> Self {
+        self.sender_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EmailOutboundDomainResult.senderStatus` of the spec (`#/definitions/EmailOutboundDomainResult/properties/senderStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -146,6 +210,18 @@ impl<'de> ::serde::Deserialize<'de> for EmailOutboundDomainResultSenderStatus {
 impl crate::support::Model for EmailOutboundDomainResultSenderStatus {
     const NAME: &'static str = "EmailOutboundDomainResult.senderStatus";
 }
+impl EmailOutboundDomainResultSenderStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EmailOutboundDomainResult.senderType` of the spec (`#/definitions/EmailOutboundDomainResult/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -217,4 +293,16 @@ impl<'de> ::serde::Deserialize<'de> for EmailOutboundDomainResultSenderType {
 }
 impl crate::support::Model for EmailOutboundDomainResultSenderType {
     const NAME: &'static str = "EmailOutboundDomainResult.senderType";
+}
+impl EmailOutboundDomainResultSenderType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

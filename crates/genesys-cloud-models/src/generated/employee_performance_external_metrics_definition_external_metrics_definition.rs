@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for EmployeePerformanceExternalMetricsDefinitionExternalM
         crate::support::debug_struct(f, "EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition", &[("dateLastRefreshed", &self.date_last_refreshed), ("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("id", &self.id), ("inUse", &self.in_use), ("name", &self.name), ("precision", &self.precision), ("retentionMonths", &self.retention_months), ("unit", &self.unit), ("unitDefinition", &self.unit_definition)], &self._nulls)
     }
 }
+impl EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateLastRefreshed`."]
+    #[inline]
+    pub fn date_last_refreshed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_refreshed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultObjectiveType`."]
+    #[inline]
+    pub fn default_objective_type(mut self, value: impl ::std::convert::Into<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType>) -> Self {
+        self.default_objective_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inUse`."]
+    #[inline]
+    pub fn in_use(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.in_use = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionMonths`."]
+    #[inline]
+    pub fn retention_months(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.retention_months = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unit`."]
+    #[inline]
+    pub fn unit(mut self, value: impl ::std::convert::Into<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit>) -> Self {
+        self.unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitDefinition`."]
+    #[inline]
+    pub fn unit_definition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.unit_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition.defaultObjectiveType` of the spec (`#/definitions/EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition/properties/defaultObjectiveType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,6 +235,18 @@ impl<'de> ::serde::Deserialize<'de> for EmployeePerformanceExternalMetricsDefini
 }
 impl crate::support::Model for EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType {
     const NAME: &'static str = "EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition.defaultObjectiveType";
+}
+impl EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition.unit` of the spec (`#/definitions/EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition/properties/unit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -229,4 +323,16 @@ impl<'de> ::serde::Deserialize<'de> for EmployeePerformanceExternalMetricsDefini
 }
 impl crate::support::Model for EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit {
     const NAME: &'static str = "EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition.unit";
+}
+impl EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

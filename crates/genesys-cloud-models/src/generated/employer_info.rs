@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for EmployerInfo {
         crate::support::debug_struct(f, "EmployerInfo", &[("dateHire", &self.date_hire), ("employeeId", &self.employee_id), ("employeeType", &self.employee_type), ("officialName", &self.official_name)], &self._nulls)
     }
 }
+impl EmployerInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateHire`."]
+    #[inline]
+    pub fn date_hire(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_hire = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `employeeId`."]
+    #[inline]
+    pub fn employee_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.employee_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `employeeType`."]
+    #[inline]
+    pub fn employee_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.employee_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `officialName`."]
+    #[inline]
+    pub fn official_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.official_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for EncryptionKey {
         crate::support::debug_struct(f, "EncryptionKey", &[("createDate", &self.create_date), ("id", &self.id), ("keyConfigurationType", &self.key_configuration_type), ("keydataSummary", &self.keydata_summary), ("kmsKeyArn", &self.kms_key_arn), ("localEncryptionConfiguration", &self.local_encryption_configuration), ("name", &self.name), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }
 }
+impl EncryptionKey {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createDate`."]
+    #[inline]
+    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.create_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keyConfigurationType`."]
+    #[inline]
+    pub fn key_configuration_type(mut self, value: impl ::std::convert::Into<crate::EncryptionKeyKeyConfigurationType>) -> Self {
+        self.key_configuration_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keydataSummary`."]
+    #[inline]
+    pub fn keydata_summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.keydata_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kmsKeyArn`."]
+    #[inline]
+    pub fn kms_key_arn(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.kms_key_arn = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `localEncryptionConfiguration`."]
+    #[inline]
+    pub fn local_encryption_configuration(mut self, value: impl ::std::convert::Into<crate::LocalEncryptionConfiguration>) -> Self {
+        self.local_encryption_configuration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EncryptionKey.keyConfigurationType` of the spec (`#/definitions/EncryptionKey/properties/keyConfigurationType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -149,4 +225,16 @@ impl<'de> ::serde::Deserialize<'de> for EncryptionKeyKeyConfigurationType {
 }
 impl crate::support::Model for EncryptionKeyKeyConfigurationType {
     const NAME: &'static str = "EncryptionKey.keyConfigurationType";
+}
+impl EncryptionKeyKeyConfigurationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for EngagementRequest {
         crate::support::debug_struct(f, "EngagementRequest", &[("status", &self.status), ("visibility", &self.visibility)], &self._nulls)
     }
 }
+impl EngagementRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EngagementRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibility`."]
+    #[inline]
+    pub fn visibility(mut self, value: impl ::std::convert::Into<crate::EngagementRequestVisibility>) -> Self {
+        self.visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EngagementRequest.status` of the spec (`#/definitions/EngagementRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -118,6 +152,18 @@ impl<'de> ::serde::Deserialize<'de> for EngagementRequestStatus {
 impl crate::support::Model for EngagementRequestStatus {
     const NAME: &'static str = "EngagementRequest.status";
 }
+impl EngagementRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EngagementRequest.visibility` of the spec (`#/definitions/EngagementRequest/properties/visibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -185,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for EngagementRequestVisibility {
 }
 impl crate::support::Model for EngagementRequestVisibility {
     const NAME: &'static str = "EngagementRequest.visibility";
+}
+impl EngagementRequestVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for EnrichFieldRule {
         crate::support::debug_struct(f, "EnrichFieldRule", &[("action", &self.action), ("arrayAction", &self.array_action), ("field", &self.field)], &self._nulls)
     }
 }
+impl EnrichFieldRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::EnrichFieldRuleAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `arrayAction`."]
+    #[inline]
+    pub fn array_action(mut self, value: impl ::std::convert::Into<crate::EnrichFieldRuleArrayAction>) -> Self {
+        self.array_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `field`."]
+    #[inline]
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EnrichFieldRule.action` of the spec (`#/definitions/EnrichFieldRule/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -122,6 +162,18 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRuleAction {
 impl crate::support::Model for EnrichFieldRuleAction {
     const NAME: &'static str = "EnrichFieldRule.action";
 }
+impl EnrichFieldRuleAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EnrichFieldRule.arrayAction` of the spec (`#/definitions/EnrichFieldRule/properties/arrayAction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -189,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRuleArrayAction {
 }
 impl crate::support::Model for EnrichFieldRuleArrayAction {
     const NAME: &'static str = "EnrichFieldRule.arrayAction";
+}
+impl EnrichFieldRuleArrayAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

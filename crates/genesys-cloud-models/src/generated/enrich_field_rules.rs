@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for EnrichFieldRules {
         crate::support::debug_struct(f, "EnrichFieldRules", &[("defaultAction", &self.default_action), ("defaultArrayAction", &self.default_array_action), ("rules", &self.rules)], &self._nulls)
     }
 }
+impl EnrichFieldRules {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultAction`."]
+    #[inline]
+    pub fn default_action(mut self, value: impl ::std::convert::Into<crate::EnrichFieldRulesDefaultAction>) -> Self {
+        self.default_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultArrayAction`."]
+    #[inline]
+    pub fn default_array_action(mut self, value: impl ::std::convert::Into<crate::EnrichFieldRulesDefaultArrayAction>) -> Self {
+        self.default_array_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rules`."]
+    #[inline]
+    pub fn rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EnrichFieldRule>>) -> Self {
+        self.rules = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EnrichFieldRules.defaultAction` of the spec (`#/definitions/EnrichFieldRules/properties/defaultAction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -122,6 +162,18 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRulesDefaultAction {
 impl crate::support::Model for EnrichFieldRulesDefaultAction {
     const NAME: &'static str = "EnrichFieldRules.defaultAction";
 }
+impl EnrichFieldRulesDefaultAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EnrichFieldRules.defaultArrayAction` of the spec (`#/definitions/EnrichFieldRules/properties/defaultArrayAction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -189,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for EnrichFieldRulesDefaultArrayAction {
 }
 impl crate::support::Model for EnrichFieldRulesDefaultArrayAction {
     const NAME: &'static str = "EnrichFieldRules.defaultArrayAction";
+}
+impl EnrichFieldRulesDefaultArrayAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

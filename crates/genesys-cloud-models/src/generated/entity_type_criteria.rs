@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for EntityTypeCriteria {
         crate::support::debug_struct(f, "EntityTypeCriteria", &[("entityType", &self.entity_type), ("key", &self.key), ("operator", &self.operator), ("shouldIgnoreCase", &self.should_ignore_case), ("values", &self.values)], &self._nulls)
     }
 }
+impl EntityTypeCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::EntityTypeCriteriaEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::EntityTypeCriteriaOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shouldIgnoreCase`."]
+    #[inline]
+    pub fn should_ignore_case(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.should_ignore_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EntityTypeCriteria.entityType` of the spec (`#/definitions/EntityTypeCriteria/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -121,6 +173,18 @@ impl<'de> ::serde::Deserialize<'de> for EntityTypeCriteriaEntityType {
 }
 impl crate::support::Model for EntityTypeCriteriaEntityType {
     const NAME: &'static str = "EntityTypeCriteria.entityType";
+}
+impl EntityTypeCriteriaEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EntityTypeCriteria.operator` of the spec (`#/definitions/EntityTypeCriteria/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
@@ -225,4 +289,16 @@ impl<'de> ::serde::Deserialize<'de> for EntityTypeCriteriaOperator {
 }
 impl crate::support::Model for EntityTypeCriteriaOperator {
     const NAME: &'static str = "EntityTypeCriteria.operator";
+}
+impl EntityTypeCriteriaOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

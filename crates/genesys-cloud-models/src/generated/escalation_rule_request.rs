@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for EscalationRuleRequest {
         crate::support::debug_struct(f, "EscalationRuleRequest", &[("description", &self.description), ("divisionId", &self.division_id), ("facebookEscalation", &self.facebook_escalation), ("googleBusinessProfileEscalation", &self.google_business_profile_escalation), ("instagramEscalation", &self.instagram_escalation), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("openEscalation", &self.open_escalation), ("priority", &self.priority), ("status", &self.status), ("twitterEscalation", &self.twitter_escalation)], &self._nulls)
     }
 }
+impl EscalationRuleRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facebookEscalation`."]
+    #[inline]
+    pub fn facebook_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.facebook_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `googleBusinessProfileEscalation`."]
+    #[inline]
+    pub fn google_business_profile_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.google_business_profile_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `instagramEscalation`."]
+    #[inline]
+    pub fn instagram_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.instagram_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchCriteria`."]
+    #[inline]
+    pub fn match_criteria(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.match_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openEscalation`."]
+    #[inline]
+    pub fn open_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.open_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EscalationRuleRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `twitterEscalation`."]
+    #[inline]
+    pub fn twitter_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.twitter_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EscalationRuleRequest.status` of the spec (`#/definitions/EscalationRuleRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -149,4 +237,16 @@ impl<'de> ::serde::Deserialize<'de> for EscalationRuleRequestStatus {
 }
 impl crate::support::Model for EscalationRuleRequestStatus {
     const NAME: &'static str = "EscalationRuleRequest.status";
+}
+impl EscalationRuleRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for EscalationRuleResponse {
         crate::support::debug_struct(f, "EscalationRuleResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("divisionId", &self.division_id), ("facebookEscalation", &self.facebook_escalation), ("googleBusinessProfileEscalation", &self.google_business_profile_escalation), ("id", &self.id), ("instagramEscalation", &self.instagram_escalation), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("openEscalation", &self.open_escalation), ("priority", &self.priority), ("selfUri", &self.self_uri), ("status", &self.status), ("twitterEscalation", &self.twitter_escalation)], &self._nulls)
     }
 }
+impl EscalationRuleResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facebookEscalation`."]
+    #[inline]
+    pub fn facebook_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.facebook_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `googleBusinessProfileEscalation`."]
+    #[inline]
+    pub fn google_business_profile_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.google_business_profile_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `instagramEscalation`."]
+    #[inline]
+    pub fn instagram_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.instagram_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchCriteria`."]
+    #[inline]
+    pub fn match_criteria(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.match_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openEscalation`."]
+    #[inline]
+    pub fn open_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.open_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EscalationRuleResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `twitterEscalation`."]
+    #[inline]
+    pub fn twitter_escalation(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.twitter_escalation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EscalationRuleResponse.status` of the spec (`#/definitions/EscalationRuleResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -165,4 +277,16 @@ impl<'de> ::serde::Deserialize<'de> for EscalationRuleResponseStatus {
 }
 impl crate::support::Model for EscalationRuleResponseStatus {
     const NAME: &'static str = "EscalationRuleResponse.status";
+}
+impl EscalationRuleResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for EscalationTarget {
         crate::support::debug_struct(f, "EscalationTarget", &[("destination", &self.destination), ("override", &self.r#override), ("targetType", &self.target_type)], &self._nulls)
     }
 }
+impl EscalationTarget {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `destination`."]
+    #[inline]
+    pub fn destination(mut self, value: impl ::std::convert::Into<crate::EscalationTargetDestination>) -> Self {
+        self.destination = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `override`."]
+    #[inline]
+    pub fn r#override(mut self, value: impl ::std::convert::Into<crate::OverrideEscalationTarget>) -> Self {
+        self.r#override = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetType`."]
+    #[inline]
+    pub fn target_type(mut self, value: impl ::std::convert::Into<crate::EscalationTargetTargetType>) -> Self {
+        self.target_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EscalationTarget.destination` of the spec (`#/definitions/EscalationTarget/properties/destination`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -118,6 +158,18 @@ impl<'de> ::serde::Deserialize<'de> for EscalationTargetDestination {
 impl crate::support::Model for EscalationTargetDestination {
     const NAME: &'static str = "EscalationTarget.destination";
 }
+impl EscalationTargetDestination {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EscalationTarget.targetType` of the spec (`#/definitions/EscalationTarget/properties/targetType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -177,4 +229,16 @@ impl<'de> ::serde::Deserialize<'de> for EscalationTargetTargetType {
 }
 impl crate::support::Model for EscalationTargetTargetType {
     const NAME: &'static str = "EscalationTarget.targetType";
+}
+impl EscalationTargetTargetType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for EstimateAvailableFullDayTimeOffResponse {
         crate::support::debug_struct(f, "EstimateAvailableFullDayTimeOffResponse", &[("date", &self.date), ("durationMinutes", &self.duration_minutes), ("earliestStartOffsetMinutes", &self.earliest_start_offset_minutes), ("flexible", &self.flexible), ("latestEndOffsetMinutes", &self.latest_end_offset_minutes), ("overrideDateType", &self.override_date_type), ("payableMinutes", &self.payable_minutes)], &self._nulls)
     }
 }
+impl EstimateAvailableFullDayTimeOffResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMinutes`."]
+    #[inline]
+    pub fn duration_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `earliestStartOffsetMinutes`."]
+    #[inline]
+    pub fn earliest_start_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.earliest_start_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexible`."]
+    #[inline]
+    pub fn flexible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestEndOffsetMinutes`."]
+    #[inline]
+    pub fn latest_end_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.latest_end_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideDateType`."]
+    #[inline]
+    pub fn override_date_type(mut self, value: impl ::std::convert::Into<crate::EstimateAvailableFullDayTimeOffResponseOverrideDateType>) -> Self {
+        self.override_date_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payableMinutes`."]
+    #[inline]
+    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.payable_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EstimateAvailableFullDayTimeOffResponse.overrideDateType` of the spec (`#/definitions/EstimateAvailableFullDayTimeOffResponse/properties/overrideDateType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailableFullDayTimeOffResponseO
 }
 impl crate::support::Model for EstimateAvailableFullDayTimeOffResponseOverrideDateType {
     const NAME: &'static str = "EstimateAvailableFullDayTimeOffResponse.overrideDateType";
+}
+impl EstimateAvailableFullDayTimeOffResponseOverrideDateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

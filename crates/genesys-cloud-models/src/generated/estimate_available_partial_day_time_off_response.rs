@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for EstimateAvailablePartialDayTimeOffResponse {
         crate::support::debug_struct(f, "EstimateAvailablePartialDayTimeOffResponse", &[("date", &self.date), ("durationMinutes", &self.duration_minutes), ("flexible", &self.flexible), ("overrideDateType", &self.override_date_type), ("payableMinutes", &self.payable_minutes)], &self._nulls)
     }
 }
+impl EstimateAvailablePartialDayTimeOffResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMinutes`."]
+    #[inline]
+    pub fn duration_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexible`."]
+    #[inline]
+    pub fn flexible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideDateType`."]
+    #[inline]
+    pub fn override_date_type(mut self, value: impl ::std::convert::Into<crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType>) -> Self {
+        self.override_date_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payableMinutes`."]
+    #[inline]
+    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.payable_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EstimateAvailablePartialDayTimeOffResponse.overrideDateType` of the spec (`#/definitions/EstimateAvailablePartialDayTimeOffResponse/properties/overrideDateType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for EstimateAvailablePartialDayTimeOffRespon
 }
 impl crate::support::Model for EstimateAvailablePartialDayTimeOffResponseOverrideDateType {
     const NAME: &'static str = "EstimateAvailablePartialDayTimeOffResponse.overrideDateType";
+}
+impl EstimateAvailablePartialDayTimeOffResponseOverrideDateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

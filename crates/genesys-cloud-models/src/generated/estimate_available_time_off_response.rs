@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for EstimateAvailableTimeOffResponse {
         crate::support::debug_struct(f, "EstimateAvailableTimeOffResponse", &[("activityCodeId", &self.activity_code_id), ("fullDayDates", &self.full_day_dates), ("paid", &self.paid), ("partialDayDates", &self.partial_day_dates), ("user", &self.user)], &self._nulls)
     }
 }
+impl EstimateAvailableTimeOffResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayDates`."]
+    #[inline]
+    pub fn full_day_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EstimateAvailableFullDayTimeOffResponse>>) -> Self {
+        self.full_day_dates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paid`."]
+    #[inline]
+    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `partialDayDates`."]
+    #[inline]
+    pub fn partial_day_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EstimateAvailablePartialDayTimeOffResponse>>) -> Self {
+        self.partial_day_dates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -214,6 +214,286 @@ impl ::std::fmt::Debug for Evaluation {
         crate::support::debug_struct(f, "Evaluation", &[("agent", &self.agent), ("agentHasRead", &self.agent_has_read), ("agentTeam", &self.agent_team), ("aiScoring", &self.ai_scoring), ("answers", &self.answers), ("assigned", &self.assigned), ("assignedDate", &self.assigned_date), ("assignee", &self.assignee), ("assigneeApplicable", &self.assignee_applicable), ("authorizedActions", &self.authorized_actions), ("calibration", &self.calibration), ("changedDate", &self.changed_date), ("conversation", &self.conversation), ("conversationDate", &self.conversation_date), ("conversationEndDate", &self.conversation_end_date), ("createdDate", &self.created_date), ("dateAssigneeChanged", &self.date_assignee_changed), ("declinedReview", &self.declined_review), ("disputeCount", &self.dispute_count), ("divisionIds", &self.division_ids), ("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluationSource", &self.evaluation_source), ("evaluator", &self.evaluator), ("hasAssistanceFailed", &self.has_assistance_failed), ("id", &self.id), ("isScoringIndex", &self.is_scoring_index), ("mediaType", &self.media_type), ("name", &self.name), ("neverRelease", &self.never_release), ("queue", &self.queue), ("redacted", &self.redacted), ("releaseDate", &self.release_date), ("rescore", &self.rescore), ("resourceId", &self.resource_id), ("resourceType", &self.resource_type), ("retractedEvaluation", &self.retracted_evaluation), ("revisionCreatedDate", &self.revision_created_date), ("selfUri", &self.self_uri), ("status", &self.status), ("submittedDate", &self.submitted_date), ("version", &self.version), ("versionHistory", &self.version_history)], &self._nulls)
     }
 }
+impl Evaluation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentHasRead`."]
+    #[inline]
+    pub fn agent_has_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_has_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentTeam`."]
+    #[inline]
+    pub fn agent_team(mut self, value: impl ::std::convert::Into<crate::Team>) -> Self {
+        self.agent_team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `aiScoring`."]
+    #[inline]
+    pub fn ai_scoring(mut self, value: impl ::std::convert::Into<crate::AiScoring>) -> Self {
+        self.ai_scoring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answers`."]
+    #[inline]
+    pub fn answers(mut self, value: impl ::std::convert::Into<crate::EvaluationScoringSet>) -> Self {
+        self.answers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigned`."]
+    #[inline]
+    pub fn assigned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedDate`."]
+    #[inline]
+    pub fn assigned_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.assigned_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignee`."]
+    #[inline]
+    pub fn assignee(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.assignee = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigneeApplicable`."]
+    #[inline]
+    pub fn assignee_applicable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assignee_applicable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authorizedActions`."]
+    #[inline]
+    pub fn authorized_actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.authorized_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calibration`."]
+    #[inline]
+    pub fn calibration(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::Calibration>>) -> Self {
+        self.calibration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `changedDate`."]
+    #[inline]
+    pub fn changed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.changed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationReference>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationDate`."]
+    #[inline]
+    pub fn conversation_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.conversation_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationEndDate`."]
+    #[inline]
+    pub fn conversation_end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.conversation_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssigneeChanged`."]
+    #[inline]
+    pub fn date_assignee_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_assignee_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `declinedReview`."]
+    #[inline]
+    pub fn declined_review(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.declined_review = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disputeCount`."]
+    #[inline]
+    pub fn dispute_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dispute_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationContextId`."]
+    #[inline]
+    pub fn evaluation_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationForm`."]
+    #[inline]
+    pub fn evaluation_form(mut self, value: impl ::std::convert::Into<crate::EvaluationForm>) -> Self {
+        self.evaluation_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationSource`."]
+    #[inline]
+    pub fn evaluation_source(mut self, value: impl ::std::convert::Into<crate::EvaluationSource>) -> Self {
+        self.evaluation_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluator`."]
+    #[inline]
+    pub fn evaluator(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasAssistanceFailed`."]
+    #[inline]
+    pub fn has_assistance_failed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_assistance_failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isScoringIndex`."]
+    #[inline]
+    pub fn is_scoring_index(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_scoring_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `neverRelease`."]
+    #[inline]
+    pub fn never_release(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.never_release = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::Queue>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `redacted`."]
+    #[inline]
+    pub fn redacted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.redacted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `releaseDate`."]
+    #[inline]
+    pub fn release_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.release_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rescore`."]
+    #[inline]
+    pub fn rescore(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.rescore = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceId`."]
+    #[inline]
+    pub fn resource_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resource_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceType`."]
+    #[inline]
+    pub fn resource_type(mut self, value: impl ::std::convert::Into<crate::EvaluationResourceType>) -> Self {
+        self.resource_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retractedEvaluation`."]
+    #[inline]
+    pub fn retracted_evaluation(mut self, value: impl ::std::convert::Into<crate::EvaluationReference>) -> Self {
+        self.retracted_evaluation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `revisionCreatedDate`."]
+    #[inline]
+    pub fn revision_created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.revision_created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EvaluationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submittedDate`."]
+    #[inline]
+    pub fn submitted_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.submitted_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionHistory`."]
+    #[inline]
+    pub fn version_history(mut self, value: impl ::std::convert::Into<crate::PagelessDomainEntityListingEvaluationVersion>) -> Self {
+        self.version_history = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Evaluation.resourceType` of the spec (`#/definitions/Evaluation/properties/resourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -273,6 +553,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationResourceType {
 }
 impl crate::support::Model for EvaluationResourceType {
     const NAME: &'static str = "Evaluation.resourceType";
+}
+impl EvaluationResourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Evaluation.status` of the spec (`#/definitions/Evaluation/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -349,4 +641,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationStatus {
 }
 impl crate::support::Model for EvaluationStatus {
     const NAME: &'static str = "Evaluation.status";
+}
+impl EvaluationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for EvaluationCreateBody {
         crate::support::debug_struct(f, "EvaluationCreateBody", &[("agent", &self.agent), ("agentHasRead", &self.agent_has_read), ("answers", &self.answers), ("assignee", &self.assignee), ("calibration", &self.calibration), ("conversation", &self.conversation), ("dateAssigneeChanged", &self.date_assignee_changed), ("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluationSource", &self.evaluation_source), ("evaluator", &self.evaluator), ("id", &self.id), ("neverRelease", &self.never_release), ("queue", &self.queue), ("releaseDate", &self.release_date), ("rescore", &self.rescore), ("resourceType", &self.resource_type), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl EvaluationCreateBody {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateUser>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentHasRead`."]
+    #[inline]
+    pub fn agent_has_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_has_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answers`."]
+    #[inline]
+    pub fn answers(mut self, value: impl ::std::convert::Into<crate::EvaluationScoringSet>) -> Self {
+        self.answers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignee`."]
+    #[inline]
+    pub fn assignee(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateUser>) -> Self {
+        self.assignee = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calibration`."]
+    #[inline]
+    pub fn calibration(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateCalibration>) -> Self {
+        self.calibration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateConversation>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssigneeChanged`."]
+    #[inline]
+    pub fn date_assignee_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_assignee_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationContextId`."]
+    #[inline]
+    pub fn evaluation_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationForm`."]
+    #[inline]
+    pub fn evaluation_form(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateEvalForm>) -> Self {
+        self.evaluation_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationSource`."]
+    #[inline]
+    pub fn evaluation_source(mut self, value: impl ::std::convert::Into<crate::EvaluationSource>) -> Self {
+        self.evaluation_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluator`."]
+    #[inline]
+    pub fn evaluator(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateUser>) -> Self {
+        self.evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `neverRelease`."]
+    #[inline]
+    pub fn never_release(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.never_release = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateQueue>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `releaseDate`."]
+    #[inline]
+    pub fn release_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.release_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rescore`."]
+    #[inline]
+    pub fn rescore(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.rescore = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceType`."]
+    #[inline]
+    pub fn resource_type(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateBodyResourceType>) -> Self {
+        self.resource_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EvaluationCreateBodyStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EvaluationCreateBody.resourceType` of the spec (`#/definitions/EvaluationCreateBody/properties/resourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -177,6 +313,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationCreateBodyResourceType {
 }
 impl crate::support::Model for EvaluationCreateBodyResourceType {
     const NAME: &'static str = "EvaluationCreateBody.resourceType";
+}
+impl EvaluationCreateBodyResourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EvaluationCreateBody.status` of the spec (`#/definitions/EvaluationCreateBody/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
@@ -253,4 +401,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationCreateBodyStatus {
 }
 impl crate::support::Model for EvaluationCreateBodyStatus {
     const NAME: &'static str = "EvaluationCreateBody.status";
+}
+impl EvaluationCreateBodyStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for EvaluationForm {
         crate::support::debug_struct(f, "EvaluationForm", &[("aiScoring", &self.ai_scoring), ("contextId", &self.context_id), ("dialect", &self.dialect), ("division", &self.division), ("evaluationSettings", &self.evaluation_settings), ("id", &self.id), ("latestVersionFormName", &self.latest_version_form_name), ("modifiedDate", &self.modified_date), ("name", &self.name), ("published", &self.published), ("publishedVersions", &self.published_versions), ("questionGroups", &self.question_groups), ("redacted", &self.redacted), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl EvaluationForm {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aiScoring`."]
+    #[inline]
+    pub fn ai_scoring(mut self, value: impl ::std::convert::Into<crate::AiScoringSettings>) -> Self {
+        self.ai_scoring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableStarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationSettings`."]
+    #[inline]
+    pub fn evaluation_settings(mut self, value: impl ::std::convert::Into<crate::EvaluationSettings>) -> Self {
+        self.evaluation_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestVersionFormName`."]
+    #[inline]
+    pub fn latest_version_form_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.latest_version_form_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedVersions`."]
+    #[inline]
+    pub fn published_versions(mut self, value: impl ::std::convert::Into<crate::DomainEntityListingEvaluationForm>) -> Self {
+        self.published_versions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionGroups`."]
+    #[inline]
+    pub fn question_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationQuestionGroup>>) -> Self {
+        self.question_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `redacted`."]
+    #[inline]
+    pub fn redacted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.redacted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -190,6 +190,250 @@ impl ::std::fmt::Debug for EvaluationQualityV2TopicEvaluationV2 {
         crate::support::debug_struct(f, "EvaluationQualityV2TopicEvaluationV2", &[("agent", &self.agent), ("agentCommentHasUpdated", &self.agent_comment_has_updated), ("agentHasRead", &self.agent_has_read), ("assignedDate", &self.assigned_date), ("assigneeApplicable", &self.assignee_applicable), ("assigneeUserId", &self.assignee_user_id), ("calibration", &self.calibration), ("changedDate", &self.changed_date), ("contextId", &self.context_id), ("conversationDate", &self.conversation_date), ("conversationId", &self.conversation_id), ("declinedReview", &self.declined_review), ("disputeCount", &self.dispute_count), ("divisionIds", &self.division_ids), ("evaluationContextId", &self.evaluation_context_id), ("evaluationFormId", &self.evaluation_form_id), ("evaluationSource", &self.evaluation_source), ("evaluator", &self.evaluator), ("evaluatorCommentHasUpdated", &self.evaluator_comment_has_updated), ("eventTime", &self.event_time), ("eventType", &self.event_type), ("formName", &self.form_name), ("id", &self.id), ("mediaType", &self.media_type), ("previousAssigneeUserId", &self.previous_assignee_user_id), ("previousEvaluatorUserId", &self.previous_evaluator_user_id), ("previousRescoreCount", &self.previous_rescore_count), ("previousStatus", &self.previous_status), ("releaseDate", &self.release_date), ("rescore", &self.rescore), ("rescoreCount", &self.rescore_count), ("resourceId", &self.resource_id), ("resourceType", &self.resource_type), ("retractedEvaluation", &self.retracted_evaluation), ("scoringSet", &self.scoring_set), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
 }
+impl EvaluationQualityV2TopicEvaluationV2 {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicUser>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentCommentHasUpdated`."]
+    #[inline]
+    pub fn agent_comment_has_updated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_comment_has_updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentHasRead`."]
+    #[inline]
+    pub fn agent_has_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_has_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedDate`."]
+    #[inline]
+    pub fn assigned_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.assigned_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigneeApplicable`."]
+    #[inline]
+    pub fn assignee_applicable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assignee_applicable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigneeUserId`."]
+    #[inline]
+    pub fn assignee_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assignee_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calibration`."]
+    #[inline]
+    pub fn calibration(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicCalibration>) -> Self {
+        self.calibration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `changedDate`."]
+    #[inline]
+    pub fn changed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.changed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationDate`."]
+    #[inline]
+    pub fn conversation_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.conversation_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `declinedReview`."]
+    #[inline]
+    pub fn declined_review(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.declined_review = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disputeCount`."]
+    #[inline]
+    pub fn dispute_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dispute_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationContextId`."]
+    #[inline]
+    pub fn evaluation_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFormId`."]
+    #[inline]
+    pub fn evaluation_form_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_form_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationSource`."]
+    #[inline]
+    pub fn evaluation_source(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicEvaluationSource>) -> Self {
+        self.evaluation_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluator`."]
+    #[inline]
+    pub fn evaluator(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicUser>) -> Self {
+        self.evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluatorCommentHasUpdated`."]
+    #[inline]
+    pub fn evaluator_comment_has_updated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.evaluator_comment_has_updated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formName`."]
+    #[inline]
+    pub fn form_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.form_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousAssigneeUserId`."]
+    #[inline]
+    pub fn previous_assignee_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_assignee_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousEvaluatorUserId`."]
+    #[inline]
+    pub fn previous_evaluator_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_evaluator_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousRescoreCount`."]
+    #[inline]
+    pub fn previous_rescore_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.previous_rescore_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousStatus`."]
+    #[inline]
+    pub fn previous_status(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicEvaluationV2PreviousStatus>) -> Self {
+        self.previous_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `releaseDate`."]
+    #[inline]
+    pub fn release_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.release_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rescore`."]
+    #[inline]
+    pub fn rescore(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.rescore = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rescoreCount`."]
+    #[inline]
+    pub fn rescore_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rescore_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceId`."]
+    #[inline]
+    pub fn resource_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resource_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceType`."]
+    #[inline]
+    pub fn resource_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resource_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retractedEvaluation`."]
+    #[inline]
+    pub fn retracted_evaluation(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicEvaluationReference>) -> Self {
+        self.retracted_evaluation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoringSet`."]
+    #[inline]
+    pub fn scoring_set(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicEvaluationScoringSet>) -> Self {
+        self.scoring_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::EvaluationQualityV2TopicEvaluationV2Status>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EvaluationQualityV2TopicEvaluationV2.previousStatus` of the spec (`#/definitions/EvaluationQualityV2TopicEvaluationV2/properties/previousStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -266,6 +510,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQualityV2TopicEvaluationV2Prev
 impl crate::support::Model for EvaluationQualityV2TopicEvaluationV2PreviousStatus {
     const NAME: &'static str = "EvaluationQualityV2TopicEvaluationV2.previousStatus";
 }
+impl EvaluationQualityV2TopicEvaluationV2PreviousStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EvaluationQualityV2TopicEvaluationV2.status` of the spec (`#/definitions/EvaluationQualityV2TopicEvaluationV2/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -341,4 +597,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQualityV2TopicEvaluationV2Stat
 }
 impl crate::support::Model for EvaluationQualityV2TopicEvaluationV2Status {
     const NAME: &'static str = "EvaluationQualityV2TopicEvaluationV2.status";
+}
+impl EvaluationQualityV2TopicEvaluationV2Status {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for EvaluationQuestion {
         crate::support::debug_struct(f, "EvaluationQuestion", &[("answerOptions", &self.answer_options), ("automatedScoringFocus", &self.automated_scoring_focus), ("commentsRequired", &self.comments_required), ("contextId", &self.context_id), ("defaultAnswer", &self.default_answer), ("helpText", &self.help_text), ("id", &self.id), ("isCritical", &self.is_critical), ("isKill", &self.is_kill), ("multipleSelectOptionQuestions", &self.multiple_select_option_questions), ("naEnabled", &self.na_enabled), ("text", &self.text), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition)], &self._nulls)
     }
 }
+impl EvaluationQuestion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerOptions`."]
+    #[inline]
+    pub fn answer_options(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnswerOption>>) -> Self {
+        self.answer_options = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `automatedScoringFocus`."]
+    #[inline]
+    pub fn automated_scoring_focus(mut self, value: impl ::std::convert::Into<crate::EvaluationQuestionAutomatedScoringFocus>) -> Self {
+        self.automated_scoring_focus = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `commentsRequired`."]
+    #[inline]
+    pub fn comments_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.comments_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultAnswer`."]
+    #[inline]
+    pub fn default_answer(mut self, value: impl ::std::convert::Into<crate::DefaultAnswer>) -> Self {
+        self.default_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `helpText`."]
+    #[inline]
+    pub fn help_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.help_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCritical`."]
+    #[inline]
+    pub fn is_critical(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_critical = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isKill`."]
+    #[inline]
+    pub fn is_kill(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_kill = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `multipleSelectOptionQuestions`."]
+    #[inline]
+    pub fn multiple_select_option_questions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationQuestion>>) -> Self {
+        self.multiple_select_option_questions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `naEnabled`."]
+    #[inline]
+    pub fn na_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.na_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::EvaluationQuestionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibilityCondition`."]
+    #[inline]
+    pub fn visibility_condition(mut self, value: impl ::std::convert::Into<crate::VisibilityCondition>) -> Self {
+        self.visibility_condition = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EvaluationQuestion.automatedScoringFocus` of the spec (`#/definitions/EvaluationQuestion/properties/automatedScoringFocus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -161,6 +267,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionAutomatedScoringFocus 
 }
 impl crate::support::Model for EvaluationQuestionAutomatedScoringFocus {
     const NAME: &'static str = "EvaluationQuestion.automatedScoringFocus";
+}
+impl EvaluationQuestionAutomatedScoringFocus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EvaluationQuestion.type` of the spec (`#/definitions/EvaluationQuestion/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -237,4 +355,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationQuestionType {
 }
 impl crate::support::Model for EvaluationQuestionType {
     const NAME: &'static str = "EvaluationQuestion.type";
+}
+impl EvaluationQuestionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for EvaluationSearchAggregationBucket {
         crate::support::debug_struct(f, "EvaluationSearchAggregationBucket", &[("average", &self.average), ("count", &self.count), ("documentCount", &self.document_count), ("from", &self.from), ("key", &self.key), ("keyAsString", &self.key_as_string), ("keyValue", &self.key_value), ("maximum", &self.maximum), ("minimum", &self.minimum), ("subAggregations", &self.sub_aggregations), ("sum", &self.sum), ("to", &self.to), ("value", &self.value)], &self._nulls)
     }
 }
+impl EvaluationSearchAggregationBucket {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `average`."]
+    #[inline]
+    pub fn average(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentCount`."]
+    #[inline]
+    pub fn document_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.document_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keyAsString`."]
+    #[inline]
+    pub fn key_as_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key_as_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keyValue`."]
+    #[inline]
+    pub fn key_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.key_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximum`."]
+    #[inline]
+    pub fn maximum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.maximum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimum`."]
+    #[inline]
+    pub fn minimum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.minimum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subAggregations`."]
+    #[inline]
+    pub fn sub_aggregations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::EvaluationSearchAggregationResponse>>) -> Self {
+        self.sub_aggregations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sum`."]
+    #[inline]
+    pub fn sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for EvaluationSearchAggregationResponse {
         crate::support::debug_struct(f, "EvaluationSearchAggregationResponse", &[("average", &self.average), ("buckets", &self.buckets), ("count", &self.count), ("documentCountErrorUpperBound", &self.document_count_error_upper_bound), ("maximum", &self.maximum), ("minimum", &self.minimum), ("sum", &self.sum), ("sumOtherDocumentCount", &self.sum_other_document_count), ("value", &self.value)], &self._nulls)
     }
 }
+impl EvaluationSearchAggregationResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `average`."]
+    #[inline]
+    pub fn average(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buckets`."]
+    #[inline]
+    pub fn buckets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationSearchAggregationBucket>>) -> Self {
+        self.buckets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentCountErrorUpperBound`."]
+    #[inline]
+    pub fn document_count_error_upper_bound(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.document_count_error_upper_bound = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximum`."]
+    #[inline]
+    pub fn maximum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.maximum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimum`."]
+    #[inline]
+    pub fn minimum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.minimum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sum`."]
+    #[inline]
+    pub fn sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sumOtherDocumentCount`."]
+    #[inline]
+    pub fn sum_other_document_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.sum_other_document_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}

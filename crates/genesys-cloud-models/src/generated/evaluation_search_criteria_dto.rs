@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for EvaluationSearchCriteriaDTO {
         crate::support::debug_struct(f, "EvaluationSearchCriteriaDTO", &[("endValue", &self.end_value), ("field", &self.field), ("operator", &self.operator), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
 }
+impl EvaluationSearchCriteriaDTO {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endValue`."]
+    #[inline]
+    pub fn end_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `field`."]
+    #[inline]
+    pub fn field(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchCriteriaDTOField>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchCriteriaDTOOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startValue`."]
+    #[inline]
+    pub fn start_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchCriteriaDTOType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EvaluationSearchCriteriaDTO.field` of the spec (`#/definitions/EvaluationSearchCriteriaDTO/properties/field`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -246,6 +310,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchCriteriaDTOField {
 impl crate::support::Model for EvaluationSearchCriteriaDTOField {
     const NAME: &'static str = "EvaluationSearchCriteriaDTO.field";
 }
+impl EvaluationSearchCriteriaDTOField {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EvaluationSearchCriteriaDTO.operator` of the spec (`#/definitions/EvaluationSearchCriteriaDTO/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -309,6 +385,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchCriteriaDTOOperator {
 }
 impl crate::support::Model for EvaluationSearchCriteriaDTOOperator {
     const NAME: &'static str = "EvaluationSearchCriteriaDTO.operator";
+}
+impl EvaluationSearchCriteriaDTOOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EvaluationSearchCriteriaDTO.type` of the spec (`#/definitions/EvaluationSearchCriteriaDTO/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
@@ -397,4 +485,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchCriteriaDTOType {
 }
 impl crate::support::Model for EvaluationSearchCriteriaDTOType {
     const NAME: &'static str = "EvaluationSearchCriteriaDTO.type";
+}
+impl EvaluationSearchCriteriaDTOType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for EvaluationSearchRequestDTO {
         crate::support::debug_struct(f, "EvaluationSearchRequestDTO", &[("aggregations", &self.aggregations), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("systemSubmitted", &self.system_submitted)], &self._nulls)
     }
 }
+impl EvaluationSearchRequestDTO {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aggregations`."]
+    #[inline]
+    pub fn aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationSearchAggregationDTO>>) -> Self {
+        self.aggregations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationSearchCriteriaDTO>>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchRequestDTOSortBy>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchRequestDTOSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemSubmitted`."]
+    #[inline]
+    pub fn system_submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system_submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EvaluationSearchRequestDTO.sortBy` of the spec (`#/definitions/EvaluationSearchRequestDTO/properties/sortBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -142,6 +206,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchRequestDTOSortBy {
 impl crate::support::Model for EvaluationSearchRequestDTOSortBy {
     const NAME: &'static str = "EvaluationSearchRequestDTO.sortBy";
 }
+impl EvaluationSearchRequestDTOSortBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EvaluationSearchRequestDTO.sortOrder` of the spec (`#/definitions/EvaluationSearchRequestDTO/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -205,4 +281,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchRequestDTOSortOrder {
 }
 impl crate::support::Model for EvaluationSearchRequestDTOSortOrder {
     const NAME: &'static str = "EvaluationSearchRequestDTO.sortOrder";
+}
+impl EvaluationSearchRequestDTOSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for EvaluationSearchSubAggregationDTO {
         crate::support::debug_struct(f, "EvaluationSearchSubAggregationDTO", &[("calendarInterval", &self.calendar_interval), ("field", &self.field), ("format", &self.format), ("name", &self.name), ("ranges", &self.ranges), ("size", &self.size), ("subAggregations", &self.sub_aggregations), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl EvaluationSearchSubAggregationDTO {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calendarInterval`."]
+    #[inline]
+    pub fn calendar_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.calendar_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `field`."]
+    #[inline]
+    pub fn field(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchSubAggregationDTOField>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `format`."]
+    #[inline]
+    pub fn format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ranges`."]
+    #[inline]
+    pub fn ranges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryApiSearchAggregationRange>>) -> Self {
+        self.ranges = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `size`."]
+    #[inline]
+    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subAggregations`."]
+    #[inline]
+    pub fn sub_aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationSearchSubAggregationDTO>>) -> Self {
+        self.sub_aggregations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::EvaluationSearchSubAggregationDTOType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EvaluationSearchSubAggregationDTO.field` of the spec (`#/definitions/EvaluationSearchSubAggregationDTO/properties/field`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -262,6 +332,18 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchSubAggregationDTOField {
 impl crate::support::Model for EvaluationSearchSubAggregationDTOField {
     const NAME: &'static str = "EvaluationSearchSubAggregationDTO.field";
 }
+impl EvaluationSearchSubAggregationDTOField {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EvaluationSearchSubAggregationDTO.type` of the spec (`#/definitions/EvaluationSearchSubAggregationDTO/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -345,4 +427,16 @@ impl<'de> ::serde::Deserialize<'de> for EvaluationSearchSubAggregationDTOType {
 }
 impl crate::support::Model for EvaluationSearchSubAggregationDTOType {
     const NAME: &'static str = "EvaluationSearchSubAggregationDTO.type";
+}
+impl EvaluationSearchSubAggregationDTOType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

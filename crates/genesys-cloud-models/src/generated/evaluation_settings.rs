@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for EvaluationSettings {
         crate::support::debug_struct(f, "EvaluationSettings", &[("disputesAllowedPerEvaluation", &self.disputes_allowed_per_evaluation), ("disputesAssignees", &self.disputes_assignees), ("disputesEnabled", &self.disputes_enabled), ("revisionsEnabled", &self.revisions_enabled)], &self._nulls)
     }
 }
+impl EvaluationSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `disputesAllowedPerEvaluation`."]
+    #[inline]
+    pub fn disputes_allowed_per_evaluation(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.disputes_allowed_per_evaluation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disputesAssignees`."]
+    #[inline]
+    pub fn disputes_assignees(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationSettingsAssignee>>) -> Self {
+        self.disputes_assignees = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disputesEnabled`."]
+    #[inline]
+    pub fn disputes_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.disputes_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `revisionsEnabled`."]
+    #[inline]
+    pub fn revisions_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.revisions_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}

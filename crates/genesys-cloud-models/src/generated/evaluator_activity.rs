@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for EvaluatorActivity {
         crate::support::debug_struct(f, "EvaluatorActivity", &[("evaluator", &self.evaluator), ("id", &self.id), ("name", &self.name), ("numCalibrationsAssigned", &self.num_calibrations_assigned), ("numCalibrationsCompleted", &self.num_calibrations_completed), ("numCalibrationsStarted", &self.num_calibrations_started), ("numEvaluationsAssigned", &self.num_evaluations_assigned), ("numEvaluationsCompleted", &self.num_evaluations_completed), ("numEvaluationsStarted", &self.num_evaluations_started), ("numEvaluationsWithoutViewPermission", &self.num_evaluations_without_view_permission), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl EvaluatorActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `evaluator`."]
+    #[inline]
+    pub fn evaluator(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.evaluator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numCalibrationsAssigned`."]
+    #[inline]
+    pub fn num_calibrations_assigned(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_calibrations_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numCalibrationsCompleted`."]
+    #[inline]
+    pub fn num_calibrations_completed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_calibrations_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numCalibrationsStarted`."]
+    #[inline]
+    pub fn num_calibrations_started(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_calibrations_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numEvaluationsAssigned`."]
+    #[inline]
+    pub fn num_evaluations_assigned(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_evaluations_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numEvaluationsCompleted`."]
+    #[inline]
+    pub fn num_evaluations_completed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_evaluations_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numEvaluationsStarted`."]
+    #[inline]
+    pub fn num_evaluations_started(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_evaluations_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numEvaluationsWithoutViewPermission`."]
+    #[inline]
+    pub fn num_evaluations_without_view_permission(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.num_evaluations_without_view_permission = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for EventAction {
         crate::support::debug_struct(f, "EventAction", &[("createdDate", &self.created_date), ("id", &self.id), ("mediaType", &self.media_type), ("prompt", &self.prompt), ("state", &self.state)], &self._nulls)
     }
 }
+impl EventAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::EventActionMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prompt`."]
+    #[inline]
+    pub fn prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::EventActionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EventAction.mediaType` of the spec (`#/definitions/EventAction/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -137,6 +189,18 @@ impl<'de> ::serde::Deserialize<'de> for EventActionMediaType {
 }
 impl crate::support::Model for EventActionMediaType {
     const NAME: &'static str = "EventAction.mediaType";
+}
+impl EventActionMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `EventAction.state` of the spec (`#/definitions/EventAction/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
@@ -249,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for EventActionState {
 }
 impl crate::support::Model for EventActionState {
     const NAME: &'static str = "EventAction.state";
+}
+impl EventActionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

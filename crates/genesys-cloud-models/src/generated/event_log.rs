@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for EventLog {
         crate::support::debug_struct(f, "EventLog", &[("category", &self.category), ("correlationId", &self.correlation_id), ("errorEntity", &self.error_entity), ("eventMessage", &self.event_message), ("id", &self.id), ("level", &self.level), ("name", &self.name), ("relatedEntity", &self.related_entity), ("selfUri", &self.self_uri), ("timestamp", &self.timestamp)], &self._nulls)
     }
 }
+impl EventLog {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::EventLogCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorEntity`."]
+    #[inline]
+    pub fn error_entity(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.error_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventMessage`."]
+    #[inline]
+    pub fn event_message(mut self, value: impl ::std::convert::Into<crate::EventMessage>) -> Self {
+        self.event_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<crate::EventLogLevel>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relatedEntity`."]
+    #[inline]
+    pub fn related_entity(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.related_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EventLog.category` of the spec (`#/definitions/EventLog/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -218,6 +300,18 @@ impl<'de> ::serde::Deserialize<'de> for EventLogCategory {
 impl crate::support::Model for EventLogCategory {
     const NAME: &'static str = "EventLog.category";
 }
+impl EventLogCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `EventLog.level` of the spec (`#/definitions/EventLog/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -285,4 +379,16 @@ impl<'de> ::serde::Deserialize<'de> for EventLogLevel {
 }
 impl crate::support::Model for EventLogLevel {
     const NAME: &'static str = "EventLog.level";
+}
+impl EventLogLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for EventMessage {
         crate::support::debug_struct(f, "EventMessage", &[("code", &self.code), ("documentationUri", &self.documentation_uri), ("message", &self.message), ("messageParams", &self.message_params), ("messageWithParams", &self.message_with_params), ("resourceURIs", &self.resource_ur_is)], &self._nulls)
     }
 }
+impl EventMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<crate::EventMessageCode>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentationUri`."]
+    #[inline]
+    pub fn documentation_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.documentation_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageParams`."]
+    #[inline]
+    pub fn message_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.message_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageWithParams`."]
+    #[inline]
+    pub fn message_with_params(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_with_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceURIs`."]
+    #[inline]
+    pub fn resource_ur_is(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.resource_ur_is = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EventMessage.code` of the spec (`#/definitions/EventMessage/properties/code`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -593,4 +651,16 @@ impl<'de> ::serde::Deserialize<'de> for EventMessageCode {
 }
 impl crate::support::Model for EventMessageCode {
     const NAME: &'static str = "EventMessage.code";
+}
+impl EventMessageCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

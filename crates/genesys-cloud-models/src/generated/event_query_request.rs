@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for EventQueryRequest {
         crate::support::debug_struct(f, "EventQueryRequest", &[("eventDefinitionIds", &self.event_definition_ids), ("interval", &self.interval), ("searchTerm", &self.search_term), ("sortOrder", &self.sort_order)], &self._nulls)
     }
 }
+impl EventQueryRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventDefinitionIds`."]
+    #[inline]
+    pub fn event_definition_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.event_definition_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchTerm`."]
+    #[inline]
+    pub fn search_term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_term = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::EventQueryRequestSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `EventQueryRequest.sortOrder` of the spec (`#/definitions/EventQueryRequest/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "operational-events")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for EventQueryRequestSortOrder {
 }
 impl crate::support::Model for EventQueryRequestSortOrder {
     const NAME: &'static str = "EventQueryRequest.sortOrder";
+}
+impl EventQueryRequestSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for ExternalContactsContactNoteChangedTopicNote {
         crate::support::debug_struct(f, "ExternalContactsContactNoteChangedTopicNote", &[("createDate", &self.create_date), ("createdBy", &self.created_by), ("division", &self.division), ("entityId", &self.entity_id), ("entityType", &self.entity_type), ("id", &self.id), ("modifyDate", &self.modify_date), ("noteText", &self.note_text)], &self._nulls)
     }
 }
+impl ExternalContactsContactNoteChangedTopicNote {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createDate`."]
+    #[inline]
+    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.create_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::ExternalContactsContactNoteChangedTopicUser>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::ExternalContactsContactNoteChangedTopicDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityId`."]
+    #[inline]
+    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::ExternalContactsContactNoteChangedTopicNoteEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifyDate`."]
+    #[inline]
+    pub fn modify_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modify_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noteText`."]
+    #[inline]
+    pub fn note_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.note_text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalContactsContactNoteChangedTopicNote.entityType` of the spec (`#/definitions/ExternalContactsContactNoteChangedTopicNote/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsContactNoteChangedTopicN
 }
 impl crate::support::Model for ExternalContactsContactNoteChangedTopicNoteEntityType {
     const NAME: &'static str = "ExternalContactsContactNoteChangedTopicNote.entityType";
+}
+impl ExternalContactsContactNoteChangedTopicNoteEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

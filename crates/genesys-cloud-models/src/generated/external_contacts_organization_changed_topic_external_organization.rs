@@ -118,3 +118,139 @@ impl ::std::fmt::Debug for ExternalContactsOrganizationChangedTopicExternalOrgan
         crate::support::debug_struct(f, "ExternalContactsOrganizationChangedTopicExternalOrganization", &[("address", &self.address), ("companyType", &self.company_type), ("createDate", &self.create_date), ("customFields", &self.custom_fields), ("division", &self.division), ("employeeCount", &self.employee_count), ("externalSystemUrl", &self.external_system_url), ("faxNumber", &self.fax_number), ("id", &self.id), ("industry", &self.industry), ("modifyDate", &self.modify_date), ("name", &self.name), ("phoneNumber", &self.phone_number), ("primaryContactId", &self.primary_contact_id), ("revenue", &self.revenue), ("tags", &self.tags), ("tickers", &self.tickers), ("twitterId", &self.twitter_id), ("websites", &self.websites)], &self._nulls)
     }
 }
+impl ExternalContactsOrganizationChangedTopicExternalOrganization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationChangedTopicContactAddress>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `companyType`."]
+    #[inline]
+    pub fn company_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.company_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createDate`."]
+    #[inline]
+    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.create_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customFields`."]
+    #[inline]
+    pub fn custom_fields(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.custom_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationChangedTopicDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `employeeCount`."]
+    #[inline]
+    pub fn employee_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.employee_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalSystemUrl`."]
+    #[inline]
+    pub fn external_system_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_system_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faxNumber`."]
+    #[inline]
+    pub fn fax_number(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationChangedTopicPhoneNumber>) -> Self {
+        self.fax_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `industry`."]
+    #[inline]
+    pub fn industry(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.industry = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifyDate`."]
+    #[inline]
+    pub fn modify_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modify_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationChangedTopicPhoneNumber>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryContactId`."]
+    #[inline]
+    pub fn primary_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.primary_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `revenue`."]
+    #[inline]
+    pub fn revenue(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.revenue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tickers`."]
+    #[inline]
+    pub fn tickers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContactsOrganizationChangedTopicTicker>>) -> Self {
+        self.tickers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `twitterId`."]
+    #[inline]
+    pub fn twitter_id(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationChangedTopicTwitterId>) -> Self {
+        self.twitter_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `websites`."]
+    #[inline]
+    pub fn websites(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.websites = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ExternalContactsRelationshipChangedTopicRelationship 
         crate::support::debug_struct(f, "ExternalContactsRelationshipChangedTopicRelationship", &[("createDate", &self.create_date), ("division", &self.division), ("externalOrganization", &self.external_organization), ("id", &self.id), ("modifyDate", &self.modify_date), ("relationship", &self.relationship), ("user", &self.user)], &self._nulls)
     }
 }
+impl ExternalContactsRelationshipChangedTopicRelationship {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createDate`."]
+    #[inline]
+    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.create_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::ExternalContactsRelationshipChangedTopicDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganization`."]
+    #[inline]
+    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::ExternalContactsRelationshipChangedTopicExternalOrganization>) -> Self {
+        self.external_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifyDate`."]
+    #[inline]
+    pub fn modify_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modify_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relationship`."]
+    #[inline]
+    pub fn relationship(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.relationship = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::ExternalContactsRelationshipChangedTopicUser>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -182,6 +182,238 @@ impl ::std::fmt::Debug for ExternalContactsUnresolvedContactChangedTopicContact 
         crate::support::debug_struct(f, "ExternalContactsUnresolvedContactChangedTopicContact", &[("address", &self.address), ("appleOpaqueIds", &self.apple_opaque_ids), ("canonicalContactId", &self.canonical_contact_id), ("cellPhone", &self.cell_phone), ("createDate", &self.create_date), ("customFields", &self.custom_fields), ("division", &self.division), ("externalIds", &self.external_ids), ("externalOrganization", &self.external_organization), ("externalSystemUrl", &self.external_system_url), ("facebookId", &self.facebook_id), ("firstName", &self.first_name), ("homePhone", &self.home_phone), ("id", &self.id), ("instagramId", &self.instagram_id), ("lastName", &self.last_name), ("lineId", &self.line_id), ("mergeOperation", &self.merge_operation), ("mergeSet", &self.merge_set), ("mergedFrom", &self.merged_from), ("mergedTo", &self.merged_to), ("middleName", &self.middle_name), ("modifyDate", &self.modify_date), ("otherEmail", &self.other_email), ("otherPhone", &self.other_phone), ("personalEmail", &self.personal_email), ("salutation", &self.salutation), ("schema", &self.schema), ("surveyOptOut", &self.survey_opt_out), ("title", &self.title), ("twitterId", &self.twitter_id), ("type", &self.r#type), ("whatsAppId", &self.whats_app_id), ("workEmail", &self.work_email), ("workPhone", &self.work_phone)], &self._nulls)
     }
 }
+impl ExternalContactsUnresolvedContactChangedTopicContact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicContactAddress>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `appleOpaqueIds`."]
+    #[inline]
+    pub fn apple_opaque_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicAppleOpaqueId>>) -> Self {
+        self.apple_opaque_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `canonicalContactId`."]
+    #[inline]
+    pub fn canonical_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.canonical_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cellPhone`."]
+    #[inline]
+    pub fn cell_phone(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>) -> Self {
+        self.cell_phone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createDate`."]
+    #[inline]
+    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.create_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customFields`."]
+    #[inline]
+    pub fn custom_fields(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.custom_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalIds`."]
+    #[inline]
+    pub fn external_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicExternalId>>) -> Self {
+        self.external_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganization`."]
+    #[inline]
+    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicExternalOrganization>) -> Self {
+        self.external_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalSystemUrl`."]
+    #[inline]
+    pub fn external_system_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_system_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facebookId`."]
+    #[inline]
+    pub fn facebook_id(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicFacebookId>) -> Self {
+        self.facebook_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `firstName`."]
+    #[inline]
+    pub fn first_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.first_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `homePhone`."]
+    #[inline]
+    pub fn home_phone(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>) -> Self {
+        self.home_phone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `instagramId`."]
+    #[inline]
+    pub fn instagram_id(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicInstagramId>) -> Self {
+        self.instagram_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastName`."]
+    #[inline]
+    pub fn last_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineId`."]
+    #[inline]
+    pub fn line_id(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicLineId>) -> Self {
+        self.line_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mergeOperation`."]
+    #[inline]
+    pub fn merge_operation(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicMergeOperation>) -> Self {
+        self.merge_operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mergeSet`."]
+    #[inline]
+    pub fn merge_set(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.merge_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mergedFrom`."]
+    #[inline]
+    pub fn merged_from(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.merged_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mergedTo`."]
+    #[inline]
+    pub fn merged_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.merged_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `middleName`."]
+    #[inline]
+    pub fn middle_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.middle_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifyDate`."]
+    #[inline]
+    pub fn modify_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modify_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherEmail`."]
+    #[inline]
+    pub fn other_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.other_email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherPhone`."]
+    #[inline]
+    pub fn other_phone(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>) -> Self {
+        self.other_phone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `personalEmail`."]
+    #[inline]
+    pub fn personal_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.personal_email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `salutation`."]
+    #[inline]
+    pub fn salutation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.salutation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schema`."]
+    #[inline]
+    pub fn schema(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicDataSchema>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyOptOut`."]
+    #[inline]
+    pub fn survey_opt_out(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.survey_opt_out = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `twitterId`."]
+    #[inline]
+    pub fn twitter_id(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicTwitterId>) -> Self {
+        self.twitter_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicContactType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppId`."]
+    #[inline]
+    pub fn whats_app_id(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicWhatsAppId>) -> Self {
+        self.whats_app_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workEmail`."]
+    #[inline]
+    pub fn work_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.work_email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPhone`."]
+    #[inline]
+    pub fn work_phone(mut self, value: impl ::std::convert::Into<crate::ExternalContactsUnresolvedContactChangedTopicPhoneNumber>) -> Self {
+        self.work_phone = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalContactsUnresolvedContactChangedTopicContact.type` of the spec (`#/definitions/ExternalContactsUnresolvedContactChangedTopicContact/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -249,4 +481,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalContactsUnresolvedContactChanged
 }
 impl crate::support::Model for ExternalContactsUnresolvedContactChangedTopicContactType {
     const NAME: &'static str = "ExternalContactsUnresolvedContactChangedTopicContact.type";
+}
+impl ExternalContactsUnresolvedContactChangedTopicContactType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

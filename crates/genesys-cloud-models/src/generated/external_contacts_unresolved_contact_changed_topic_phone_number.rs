@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ExternalContactsUnresolvedContactChangedTopicPhoneNum
         crate::support::debug_struct(f, "ExternalContactsUnresolvedContactChangedTopicPhoneNumber", &[("acceptsSMS", &self.accepts_sms), ("countryCode", &self.country_code), ("display", &self.display), ("e164", &self.e164), ("extension", &self.extension), ("normalizationCountryCode", &self.normalization_country_code), ("userInput", &self.user_input)], &self._nulls)
     }
 }
+impl ExternalContactsUnresolvedContactChangedTopicPhoneNumber {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptsSMS`."]
+    #[inline]
+    pub fn accepts_sms(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.accepts_sms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `display`."]
+    #[inline]
+    pub fn display(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `e164`."]
+    #[inline]
+    pub fn e164(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.e164 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extension`."]
+    #[inline]
+    pub fn extension(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.extension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `normalizationCountryCode`."]
+    #[inline]
+    pub fn normalization_country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.normalization_country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userInput`."]
+    #[inline]
+    pub fn user_input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_input = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ExternalDataSource {
         crate::support::debug_struct(f, "ExternalDataSource", &[("platform", &self.platform), ("url", &self.url)], &self._nulls)
     }
 }
+impl ExternalDataSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<crate::ExternalDataSourcePlatform>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalDataSource.platform` of the spec (`#/definitions/ExternalDataSource/properties/platform`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "external-contacts", feature = "recording"))))]
 #[doc = ""]
@@ -109,4 +143,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalDataSourcePlatform {
 }
 impl crate::support::Model for ExternalDataSourcePlatform {
     const NAME: &'static str = "ExternalDataSource.platform";
+}
+impl ExternalDataSourcePlatform {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

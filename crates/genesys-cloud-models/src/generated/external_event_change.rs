@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ExternalEventChange {
         crate::support::debug_struct(f, "ExternalEventChange", &[("changeCategory", &self.change_category), ("dateDetected", &self.date_detected), ("errorCode", &self.error_code), ("errorDescription", &self.error_description), ("eventName", &self.event_name), ("schemaId", &self.schema_id), ("systemStatus", &self.system_status)], &self._nulls)
     }
 }
+impl ExternalEventChange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `changeCategory`."]
+    #[inline]
+    pub fn change_category(mut self, value: impl ::std::convert::Into<crate::ExternalEventChangeChangeCategory>) -> Self {
+        self.change_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDetected`."]
+    #[inline]
+    pub fn date_detected(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_detected = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorDescription`."]
+    #[inline]
+    pub fn error_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaId`."]
+    #[inline]
+    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemStatus`."]
+    #[inline]
+    pub fn system_status(mut self, value: impl ::std::convert::Into<crate::ExternalEventChangeSystemStatus>) -> Self {
+        self.system_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalEventChange.changeCategory` of the spec (`#/definitions/ExternalEventChange/properties/changeCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -137,6 +201,18 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventChangeChangeCategory {
 }
 impl crate::support::Model for ExternalEventChangeChangeCategory {
     const NAME: &'static str = "ExternalEventChange.changeCategory";
+}
+impl ExternalEventChangeChangeCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ExternalEventChange.systemStatus` of the spec (`#/definitions/ExternalEventChange/properties/systemStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
@@ -213,4 +289,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventChangeSystemStatus {
 }
 impl crate::support::Model for ExternalEventChangeSystemStatus {
     const NAME: &'static str = "ExternalEventChange.systemStatus";
+}
+impl ExternalEventChangeSystemStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ExternalEventSummary {
         crate::support::debug_struct(f, "ExternalEventSummary", &[("activationStatus", &self.activation_status), ("dateCreated", &self.date_created), ("dateFirstActivated", &self.date_first_activated), ("dateModified", &self.date_modified), ("displayName", &self.display_name), ("eventName", &self.event_name), ("rank", &self.rank), ("schemaId", &self.schema_id), ("systemStatus", &self.system_status)], &self._nulls)
     }
 }
+impl ExternalEventSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activationStatus`."]
+    #[inline]
+    pub fn activation_status(mut self, value: impl ::std::convert::Into<crate::ExternalEventSummaryActivationStatus>) -> Self {
+        self.activation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateFirstActivated`."]
+    #[inline]
+    pub fn date_first_activated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_first_activated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayName`."]
+    #[inline]
+    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rank`."]
+    #[inline]
+    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rank = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaId`."]
+    #[inline]
+    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemStatus`."]
+    #[inline]
+    pub fn system_status(mut self, value: impl ::std::convert::Into<crate::ExternalEventSummarySystemStatus>) -> Self {
+        self.system_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalEventSummary.activationStatus` of the spec (`#/definitions/ExternalEventSummary/properties/activationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -141,6 +217,18 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventSummaryActivationStatus {
 }
 impl crate::support::Model for ExternalEventSummaryActivationStatus {
     const NAME: &'static str = "ExternalEventSummary.activationStatus";
+}
+impl ExternalEventSummaryActivationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ExternalEventSummary.systemStatus` of the spec (`#/definitions/ExternalEventSummary/properties/systemStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
@@ -217,4 +305,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalEventSummarySystemStatus {
 }
 impl crate::support::Model for ExternalEventSummarySystemStatus {
     const NAME: &'static str = "ExternalEventSummary.systemStatus";
+}
+impl ExternalEventSummarySystemStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for ExternalEventsConfiguration {
         crate::support::debug_struct(f, "ExternalEventsConfiguration", &[("dateLastModified", &self.date_last_modified), ("description", &self.description), ("divisionId", &self.division_id), ("divisionIdActive", &self.division_id_active), ("id", &self.id), ("name", &self.name), ("schemaActive", &self.schema_active), ("schemaId", &self.schema_id), ("selfUri", &self.self_uri), ("source", &self.source)], &self._nulls)
     }
 }
+impl ExternalEventsConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateLastModified`."]
+    #[inline]
+    pub fn date_last_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIdActive`."]
+    #[inline]
+    pub fn division_id_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.division_id_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaActive`."]
+    #[inline]
+    pub fn schema_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.schema_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaId`."]
+    #[inline]
+    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+}

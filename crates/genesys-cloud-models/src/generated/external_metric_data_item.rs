@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ExternalMetricDataItem {
         crate::support::debug_struct(f, "ExternalMetricDataItem", &[("count", &self.count), ("dateOccurred", &self.date_occurred), ("metricId", &self.metric_id), ("type", &self.r#type), ("userEmail", &self.user_email), ("userId", &self.user_id), ("value", &self.value)], &self._nulls)
     }
 }
+impl ExternalMetricDataItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateOccurred`."]
+    #[inline]
+    pub fn date_occurred(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_occurred = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricId`."]
+    #[inline]
+    pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDataItemType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userEmail`."]
+    #[inline]
+    pub fn user_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalMetricDataItem.type` of the spec (`#/definitions/ExternalMetricDataItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataItemType {
 }
 impl crate::support::Model for ExternalMetricDataItemType {
     const NAME: &'static str = "ExternalMetricDataItem.type";
+}
+impl ExternalMetricDataItemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

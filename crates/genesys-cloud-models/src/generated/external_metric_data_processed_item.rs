@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ExternalMetricDataProcessedItem {
         crate::support::debug_struct(f, "ExternalMetricDataProcessedItem", &[("count", &self.count), ("dateOccurred", &self.date_occurred), ("metricId", &self.metric_id), ("totalCount", &self.total_count), ("totalValue", &self.total_value), ("type", &self.r#type), ("userEmail", &self.user_email), ("userId", &self.user_id), ("value", &self.value)], &self._nulls)
     }
 }
+impl ExternalMetricDataProcessedItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateOccurred`."]
+    #[inline]
+    pub fn date_occurred(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_occurred = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricId`."]
+    #[inline]
+    pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalCount`."]
+    #[inline]
+    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalValue`."]
+    #[inline]
+    pub fn total_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDataProcessedItemType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userEmail`."]
+    #[inline]
+    pub fn user_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalMetricDataProcessedItem.type` of the spec (`#/definitions/ExternalMetricDataProcessedItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -141,4 +217,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDataProcessedItemType {
 }
 impl crate::support::Model for ExternalMetricDataProcessedItemType {
     const NAME: &'static str = "ExternalMetricDataProcessedItem.type";
+}
+impl ExternalMetricDataProcessedItemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

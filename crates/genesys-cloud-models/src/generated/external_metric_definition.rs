@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for ExternalMetricDefinition {
         crate::support::debug_struct(f, "ExternalMetricDefinition", &[("dateLastRefreshed", &self.date_last_refreshed), ("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("id", &self.id), ("inUse", &self.in_use), ("name", &self.name), ("precision", &self.precision), ("retentionMonths", &self.retention_months), ("selfUri", &self.self_uri), ("unit", &self.unit), ("unitDefinition", &self.unit_definition)], &self._nulls)
     }
 }
+impl ExternalMetricDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateLastRefreshed`."]
+    #[inline]
+    pub fn date_last_refreshed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_refreshed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultObjectiveType`."]
+    #[inline]
+    pub fn default_objective_type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDefinitionDefaultObjectiveType>) -> Self {
+        self.default_objective_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inUse`."]
+    #[inline]
+    pub fn in_use(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.in_use = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionMonths`."]
+    #[inline]
+    pub fn retention_months(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.retention_months = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unit`."]
+    #[inline]
+    pub fn unit(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDefinitionUnit>) -> Self {
+        self.unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitDefinition`."]
+    #[inline]
+    pub fn unit_definition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.unit_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalMetricDefinition.defaultObjectiveType` of the spec (`#/definitions/ExternalMetricDefinition/properties/defaultObjectiveType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -153,6 +241,18 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionDefaultObjective
 }
 impl crate::support::Model for ExternalMetricDefinitionDefaultObjectiveType {
     const NAME: &'static str = "ExternalMetricDefinition.defaultObjectiveType";
+}
+impl ExternalMetricDefinitionDefaultObjectiveType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ExternalMetricDefinition.unit` of the spec (`#/definitions/ExternalMetricDefinition/properties/unit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
@@ -225,4 +325,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionUnit {
 }
 impl crate::support::Model for ExternalMetricDefinitionUnit {
     const NAME: &'static str = "ExternalMetricDefinition.unit";
+}
+impl ExternalMetricDefinitionUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ExternalMetricDefinitionCreateRequest {
         crate::support::debug_struct(f, "ExternalMetricDefinitionCreateRequest", &[("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("name", &self.name), ("precision", &self.precision), ("unit", &self.unit), ("unitDefinition", &self.unit_definition)], &self._nulls)
     }
 }
+impl ExternalMetricDefinitionCreateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultObjectiveType`."]
+    #[inline]
+    pub fn default_objective_type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDefinitionCreateRequestDefaultObjectiveType>) -> Self {
+        self.default_objective_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unit`."]
+    #[inline]
+    pub fn unit(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDefinitionCreateRequestUnit>) -> Self {
+        self.unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitDefinition`."]
+    #[inline]
+    pub fn unit_definition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.unit_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalMetricDefinitionCreateRequest.defaultObjectiveType` of the spec (`#/definitions/ExternalMetricDefinitionCreateRequest/properties/defaultObjectiveType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -133,6 +191,18 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionCreateRequestDef
 }
 impl crate::support::Model for ExternalMetricDefinitionCreateRequestDefaultObjectiveType {
     const NAME: &'static str = "ExternalMetricDefinitionCreateRequest.defaultObjectiveType";
+}
+impl ExternalMetricDefinitionCreateRequestDefaultObjectiveType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ExternalMetricDefinitionCreateRequest.unit` of the spec (`#/definitions/ExternalMetricDefinitionCreateRequest/properties/unit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
@@ -205,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionCreateRequestUni
 }
 impl crate::support::Model for ExternalMetricDefinitionCreateRequestUnit {
     const NAME: &'static str = "ExternalMetricDefinitionCreateRequest.unit";
+}
+impl ExternalMetricDefinitionCreateRequestUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ExternalMetricDefinitionUpdateRequest {
         crate::support::debug_struct(f, "ExternalMetricDefinitionUpdateRequest", &[("defaultObjectiveType", &self.default_objective_type), ("enabled", &self.enabled), ("name", &self.name), ("precision", &self.precision)], &self._nulls)
     }
 }
+impl ExternalMetricDefinitionUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultObjectiveType`."]
+    #[inline]
+    pub fn default_objective_type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDefinitionUpdateRequestDefaultObjectiveType>) -> Self {
+        self.default_objective_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalMetricDefinitionUpdateRequest.defaultObjectiveType` of the spec (`#/definitions/ExternalMetricDefinitionUpdateRequest/properties/defaultObjectiveType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalMetricDefinitionUpdateRequestDef
 }
 impl crate::support::Model for ExternalMetricDefinitionUpdateRequestDefaultObjectiveType {
     const NAME: &'static str = "ExternalMetricDefinitionUpdateRequest.defaultObjectiveType";
+}
+impl ExternalMetricDefinitionUpdateRequestDefaultObjectiveType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ExternalOrganizationEnrichRequest {
         crate::support::debug_struct(f, "ExternalOrganizationEnrichRequest", &[("action", &self.action), ("division", &self.division), ("externalOrganization", &self.external_organization), ("fieldRules", &self.field_rules), ("id", &self.id), ("matchingIdentifiers", &self.matching_identifiers)], &self._nulls)
     }
 }
+impl ExternalOrganizationEnrichRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::ExternalOrganizationEnrichRequestAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableStarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganization`."]
+    #[inline]
+    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::ExternalOrganization>) -> Self {
+        self.external_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fieldRules`."]
+    #[inline]
+    pub fn field_rules(mut self, value: impl ::std::convert::Into<crate::EnrichFieldRules>) -> Self {
+        self.field_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchingIdentifiers`."]
+    #[inline]
+    pub fn matching_identifiers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalOrganizationIdentifier>>) -> Self {
+        self.matching_identifiers = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ExternalOrganizationEnrichRequest.action` of the spec (`#/definitions/ExternalOrganizationEnrichRequest/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for ExternalOrganizationEnrichRequestAction 
 }
 impl crate::support::Model for ExternalOrganizationEnrichRequestAction {
     const NAME: &'static str = "ExternalOrganizationEnrichRequest.action";
+}
+impl ExternalOrganizationEnrichRequestAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ExternalOrganizationTrustorLink {
         crate::support::debug_struct(f, "ExternalOrganizationTrustorLink", &[("dateCreated", &self.date_created), ("division", &self.division), ("externalOrganizationId", &self.external_organization_id), ("externalOrganizationUri", &self.external_organization_uri), ("trustorOrgId", &self.trustor_org_id)], &self._nulls)
     }
 }
+impl ExternalOrganizationTrustorLink {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableStarrableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationId`."]
+    #[inline]
+    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationUri`."]
+    #[inline]
+    pub fn external_organization_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trustorOrgId`."]
+    #[inline]
+    pub fn trustor_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.trustor_org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for FacetEntry {
         crate::support::debug_struct(f, "FacetEntry", &[("attribute", &self.attribute), ("missing", &self.missing), ("other", &self.other), ("statistics", &self.statistics), ("termCount", &self.term_count), ("termType", &self.term_type), ("terms", &self.terms), ("total", &self.total)], &self._nulls)
     }
 }
+impl FacetEntry {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attribute`."]
+    #[inline]
+    pub fn attribute(mut self, value: impl ::std::convert::Into<crate::TermAttribute>) -> Self {
+        self.attribute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `missing`."]
+    #[inline]
+    pub fn missing(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.missing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `other`."]
+    #[inline]
+    pub fn other(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.other = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statistics`."]
+    #[inline]
+    pub fn statistics(mut self, value: impl ::std::convert::Into<crate::FacetStatistics>) -> Self {
+        self.statistics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `termCount`."]
+    #[inline]
+    pub fn term_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.term_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `termType`."]
+    #[inline]
+    pub fn term_type(mut self, value: impl ::std::convert::Into<crate::FacetEntryTermType>) -> Self {
+        self.term_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `terms`."]
+    #[inline]
+    pub fn terms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FacetTerm>>) -> Self {
+        self.terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FacetEntry.termType` of the spec (`#/definitions/FacetEntry/properties/termType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -153,4 +223,16 @@ impl<'de> ::serde::Deserialize<'de> for FacetEntryTermType {
 }
 impl crate::support::Model for FacetEntryTermType {
     const NAME: &'static str = "FacetEntry.termType";
+}
+impl FacetEntryTermType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

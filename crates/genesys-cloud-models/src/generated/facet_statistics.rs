@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for FacetStatistics {
         crate::support::debug_struct(f, "FacetStatistics", &[("count", &self.count), ("dateMax", &self.date_max), ("dateMin", &self.date_min), ("max", &self.max), ("mean", &self.mean), ("min", &self.min), ("stdDeviation", &self.std_deviation)], &self._nulls)
     }
 }
+impl FacetStatistics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateMax`."]
+    #[inline]
+    pub fn date_max(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateMin`."]
+    #[inline]
+    pub fn date_min(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_min = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `max`."]
+    #[inline]
+    pub fn max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mean`."]
+    #[inline]
+    pub fn mean(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.mean = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `min`."]
+    #[inline]
+    pub fn min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stdDeviation`."]
+    #[inline]
+    pub fn std_deviation(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.std_deviation = ::std::option::Option::Some(value.into());
+        self
+    }
+}

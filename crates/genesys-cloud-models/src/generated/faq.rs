@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for Faq {
         crate::support::debug_struct(f, "Faq", &[("answer", &self.answer), ("confidence", &self.confidence), ("documentDisplayName", &self.document_display_name), ("documentUrl", &self.document_url), ("question", &self.question), ("sourceUri", &self.source_uri)], &self._nulls)
     }
 }
+impl Faq {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answer`."]
+    #[inline]
+    pub fn answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentDisplayName`."]
+    #[inline]
+    pub fn document_display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentUrl`."]
+    #[inline]
+    pub fn document_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `question`."]
+    #[inline]
+    pub fn question(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.question = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceUri`."]
+    #[inline]
+    pub fn source_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for FaxSendRequest {
         crate::support::debug_struct(f, "FaxSendRequest", &[("addresses", &self.addresses), ("contentType", &self.content_type), ("coverSheet", &self.cover_sheet), ("documentId", &self.document_id), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("timeZoneOffsetMinutes", &self.time_zone_offset_minutes), ("workspace", &self.workspace)], &self._nulls)
     }
 }
+impl FaxSendRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::FaxSendRequestContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coverSheet`."]
+    #[inline]
+    pub fn cover_sheet(mut self, value: impl ::std::convert::Into<crate::CoverSheet>) -> Self {
+        self.cover_sheet = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentId`."]
+    #[inline]
+    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZoneOffsetMinutes`."]
+    #[inline]
+    pub fn time_zone_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.time_zone_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workspace`."]
+    #[inline]
+    pub fn workspace(mut self, value: impl ::std::convert::Into<crate::Workspace>) -> Self {
+        self.workspace = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FaxSendRequest.contentType` of the spec (`#/definitions/FaxSendRequest/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -153,4 +229,16 @@ impl<'de> ::serde::Deserialize<'de> for FaxSendRequestContentType {
 }
 impl crate::support::Model for FaxSendRequestContentType {
     const NAME: &'static str = "FaxSendRequest.contentType";
+}
+impl FaxSendRequestContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

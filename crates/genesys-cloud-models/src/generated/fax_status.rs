@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for FaxStatus {
         crate::support::debug_struct(f, "FaxStatus", &[("activePage", &self.active_page), ("baudRate", &self.baud_rate), ("bytesTransmitted", &self.bytes_transmitted), ("direction", &self.direction), ("expectedPages", &self.expected_pages), ("lineErrors", &self.line_errors), ("linesTransmitted", &self.lines_transmitted), ("pageErrors", &self.page_errors)], &self._nulls)
     }
 }
+impl FaxStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activePage`."]
+    #[inline]
+    pub fn active_page(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.active_page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `baudRate`."]
+    #[inline]
+    pub fn baud_rate(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.baud_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bytesTransmitted`."]
+    #[inline]
+    pub fn bytes_transmitted(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.bytes_transmitted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expectedPages`."]
+    #[inline]
+    pub fn expected_pages(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.expected_pages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineErrors`."]
+    #[inline]
+    pub fn line_errors(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.line_errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linesTransmitted`."]
+    #[inline]
+    pub fn lines_transmitted(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.lines_transmitted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageErrors`."]
+    #[inline]
+    pub fn page_errors(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_errors = ::std::option::Option::Some(value.into());
+        self
+    }
+}

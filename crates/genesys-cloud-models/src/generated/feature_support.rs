@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for FeatureSupport {
         crate::support::debug_struct(f, "FeatureSupport", &[("details", &self.details), ("feature", &self.feature), ("supportLevel", &self.support_level)], &self._nulls)
     }
 }
+impl FeatureSupport {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `details`."]
+    #[inline]
+    pub fn details(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feature`."]
+    #[inline]
+    pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.feature = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportLevel`."]
+    #[inline]
+    pub fn support_level(mut self, value: impl ::std::convert::Into<crate::FeatureSupportSupportLevel>) -> Self {
+        self.support_level = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FeatureSupport.supportLevel` of the spec (`#/definitions/FeatureSupport/properties/supportLevel`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "agent-copilot")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for FeatureSupportSupportLevel {
 }
 impl crate::support::Model for FeatureSupportSupportLevel {
     const NAME: &'static str = "FeatureSupport.supportLevel";
+}
+impl FeatureSupportSupportLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for Feedback {
         crate::support::debug_struct(f, "Feedback", &[("relevance", &self.relevance), ("suggestionId", &self.suggestion_id), ("userProvided", &self.user_provided)], &self._nulls)
     }
 }
+impl Feedback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `relevance`."]
+    #[inline]
+    pub fn relevance(mut self, value: impl ::std::convert::Into<crate::FeedbackRelevance>) -> Self {
+        self.relevance = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suggestionId`."]
+    #[inline]
+    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.suggestion_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userProvided`."]
+    #[inline]
+    pub fn user_provided(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.user_provided = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Feedback.relevance` of the spec (`#/definitions/Feedback/properties/relevance`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for FeedbackRelevance {
 }
 impl crate::support::Model for FeedbackRelevance {
     const NAME: &'static str = "Feedback.relevance";
+}
+impl FeedbackRelevance {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for FieldConfig {
         crate::support::debug_struct(f, "FieldConfig", &[("entityType", &self.entity_type), ("id", &self.id), ("name", &self.name), ("schemaVersion", &self.schema_version), ("sections", &self.sections), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
 }
+impl FieldConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::FieldConfigEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaVersion`."]
+    #[inline]
+    pub fn schema_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sections`."]
+    #[inline]
+    pub fn sections(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Section>>) -> Self {
+        self.sections = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FieldConfig.entityType` of the spec (`#/definitions/FieldConfig/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "groups", feature = "organization", feature = "users"))))]
 #[doc = ""]
@@ -141,4 +211,16 @@ impl<'de> ::serde::Deserialize<'de> for FieldConfigEntityType {
 }
 impl crate::support::Model for FieldConfigEntityType {
     const NAME: &'static str = "FieldConfig.entityType";
+}
+impl FieldConfigEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for FieldList {
         crate::support::debug_struct(f, "FieldList", &[("customLabels", &self.custom_labels), ("gdpr", &self.gdpr), ("instructionText", &self.instruction_text), ("key", &self.key), ("labelKeys", &self.label_keys), ("params", &self.params), ("repeatable", &self.repeatable), ("required", &self.required), ("state", &self.state), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl FieldList {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customLabels`."]
+    #[inline]
+    pub fn custom_labels(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.custom_labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `gdpr`."]
+    #[inline]
+    pub fn gdpr(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.gdpr = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `instructionText`."]
+    #[inline]
+    pub fn instruction_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.instruction_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labelKeys`."]
+    #[inline]
+    pub fn label_keys(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.label_keys = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `params`."]
+    #[inline]
+    pub fn params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `repeatable`."]
+    #[inline]
+    pub fn repeatable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.repeatable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `required`."]
+    #[inline]
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}

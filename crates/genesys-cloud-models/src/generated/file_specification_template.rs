@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for FileSpecificationTemplate {
         crate::support::debug_struct(f, "FileSpecificationTemplate", &[("columnInformation", &self.column_information), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("delimiter", &self.delimiter), ("delimiterValue", &self.delimiter_value), ("description", &self.description), ("format", &self.format), ("header", &self.header), ("id", &self.id), ("name", &self.name), ("numberOfHeadingLinesSkipped", &self.number_of_heading_lines_skipped), ("numberOfTrailingLinesSkipped", &self.number_of_trailing_lines_skipped), ("preprocessingRules", &self.preprocessing_rules), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }
 }
+impl FileSpecificationTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columnInformation`."]
+    #[inline]
+    pub fn column_information(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Column>>) -> Self {
+        self.column_information = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delimiter`."]
+    #[inline]
+    pub fn delimiter(mut self, value: impl ::std::convert::Into<crate::FileSpecificationTemplateDelimiter>) -> Self {
+        self.delimiter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delimiterValue`."]
+    #[inline]
+    pub fn delimiter_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.delimiter_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `format`."]
+    #[inline]
+    pub fn format(mut self, value: impl ::std::convert::Into<crate::FileSpecificationTemplateFormat>) -> Self {
+        self.format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `header`."]
+    #[inline]
+    pub fn header(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.header = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfHeadingLinesSkipped`."]
+    #[inline]
+    pub fn number_of_heading_lines_skipped(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_heading_lines_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfTrailingLinesSkipped`."]
+    #[inline]
+    pub fn number_of_trailing_lines_skipped(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_trailing_lines_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preprocessingRules`."]
+    #[inline]
+    pub fn preprocessing_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PreprocessingRule>>) -> Self {
+        self.preprocessing_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FileSpecificationTemplate.delimiter` of the spec (`#/definitions/FileSpecificationTemplate/properties/delimiter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -182,6 +294,18 @@ impl<'de> ::serde::Deserialize<'de> for FileSpecificationTemplateDelimiter {
 impl crate::support::Model for FileSpecificationTemplateDelimiter {
     const NAME: &'static str = "FileSpecificationTemplate.delimiter";
 }
+impl FileSpecificationTemplateDelimiter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FileSpecificationTemplate.format` of the spec (`#/definitions/FileSpecificationTemplate/properties/format`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -245,4 +369,16 @@ impl<'de> ::serde::Deserialize<'de> for FileSpecificationTemplateFormat {
 }
 impl crate::support::Model for FileSpecificationTemplateFormat {
     const NAME: &'static str = "FileSpecificationTemplate.format";
+}
+impl FileSpecificationTemplateFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

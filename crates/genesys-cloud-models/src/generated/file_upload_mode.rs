@@ -50,3 +50,37 @@ impl ::std::fmt::Debug for FileUploadMode {
         crate::support::debug_struct(f, "FileUploadMode", &[("fileTypes", &self.file_types), ("maxFileSizeKB", &self.max_file_size_kb)], &self._nulls)
     }
 }
+impl FileUploadMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fileTypes`."]
+    #[inline]
+    pub fn file_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.file_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxFileSizeKB`."]
+    #[inline]
+    pub fn max_file_size_kb(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_file_size_kb = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for Flow {
         crate::support::debug_struct(f, "Flow", &[("active", &self.active), ("checkedInVersion", &self.checked_in_version), ("compatibleFlowTypes", &self.compatible_flow_types), ("currentOperation", &self.current_operation), ("debugVersion", &self.debug_version), ("deleted", &self.deleted), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("inputSchema", &self.input_schema), ("lockedClient", &self.locked_client), ("lockedUser", &self.locked_user), ("name", &self.name), ("nluInfo", &self.nlu_info), ("outputSchema", &self.output_schema), ("publishedBy", &self.published_by), ("publishedVersion", &self.published_version), ("savedVersion", &self.saved_version), ("selfUri", &self.self_uri), ("supportedLanguages", &self.supported_languages), ("system", &self.system), ("type", &self.r#type), ("virtualAgentEnabled", &self.virtual_agent_enabled), ("worktypeId", &self.worktype_id)], &self._nulls)
     }
 }
+impl Flow {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `checkedInVersion`."]
+    #[inline]
+    pub fn checked_in_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.checked_in_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `compatibleFlowTypes`."]
+    #[inline]
+    pub fn compatible_flow_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.compatible_flow_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentOperation`."]
+    #[inline]
+    pub fn current_operation(mut self, value: impl ::std::convert::Into<crate::Operation>) -> Self {
+        self.current_operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `debugVersion`."]
+    #[inline]
+    pub fn debug_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.debug_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleted`."]
+    #[inline]
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputSchema`."]
+    #[inline]
+    pub fn input_schema(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.input_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lockedClient`."]
+    #[inline]
+    pub fn locked_client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.locked_client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lockedUser`."]
+    #[inline]
+    pub fn locked_user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.locked_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nluInfo`."]
+    #[inline]
+    pub fn nlu_info(mut self, value: impl ::std::convert::Into<crate::NluInfo>) -> Self {
+        self.nlu_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputSchema`."]
+    #[inline]
+    pub fn output_schema(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.output_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedBy`."]
+    #[inline]
+    pub fn published_by(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.published_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedVersion`."]
+    #[inline]
+    pub fn published_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.published_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `savedVersion`."]
+    #[inline]
+    pub fn saved_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.saved_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedLanguages`."]
+    #[inline]
+    pub fn supported_languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportedLanguage>>) -> Self {
+        self.supported_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `system`."]
+    #[inline]
+    pub fn system(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::FlowType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `virtualAgentEnabled`."]
+    #[inline]
+    pub fn virtual_agent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.virtual_agent_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `worktypeId`."]
+    #[inline]
+    pub fn worktype_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.worktype_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Flow.type` of the spec (`#/definitions/Flow/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "routing"))))]
 #[doc = ""]
@@ -277,4 +443,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowType {
 }
 impl crate::support::Model for FlowType {
     const NAME: &'static str = "Flow.type";
+}
+impl FlowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for FlowCharacteristics {
         crate::support::debug_struct(f, "FlowCharacteristics", &[("communications", &self.communications), ("eventError", &self.event_error), ("eventOther", &self.event_other), ("eventWarning", &self.event_warning), ("executionInputOutputs", &self.execution_input_outputs), ("executionItems", &self.execution_items), ("names", &self.names), ("variables", &self.variables)], &self._nulls)
     }
 }
+impl FlowCharacteristics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communications`."]
+    #[inline]
+    pub fn communications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.communications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventError`."]
+    #[inline]
+    pub fn event_error(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.event_error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventOther`."]
+    #[inline]
+    pub fn event_other(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.event_other = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventWarning`."]
+    #[inline]
+    pub fn event_warning(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.event_warning = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionInputOutputs`."]
+    #[inline]
+    pub fn execution_input_outputs(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.execution_input_outputs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionItems`."]
+    #[inline]
+    pub fn execution_items(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.execution_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `names`."]
+    #[inline]
+    pub fn names(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.names = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variables`."]
+    #[inline]
+    pub fn variables(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.variables = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for FlowDivisionView {
         crate::support::debug_struct(f, "FlowDivisionView", &[("debugVersion", &self.debug_version), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("inputSchema", &self.input_schema), ("name", &self.name), ("outputSchema", &self.output_schema), ("publishedVersion", &self.published_version), ("selfUri", &self.self_uri), ("supportedLanguages", &self.supported_languages), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl FlowDivisionView {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `debugVersion`."]
+    #[inline]
+    pub fn debug_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.debug_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableDivision>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputSchema`."]
+    #[inline]
+    pub fn input_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.input_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputSchema`."]
+    #[inline]
+    pub fn output_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.output_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedVersion`."]
+    #[inline]
+    pub fn published_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.published_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedLanguages`."]
+    #[inline]
+    pub fn supported_languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportedLanguage>>) -> Self {
+        self.supported_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::FlowDivisionViewType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowDivisionView.type` of the spec (`#/definitions/FlowDivisionView/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -225,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowDivisionViewType {
 }
 impl crate::support::Model for FlowDivisionViewType {
     const NAME: &'static str = "FlowDivisionView.type";
+}
+impl FlowDivisionViewType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for FlowEndDetailEventTopicFlowEndEvent {
         crate::support::debug_struct(f, "FlowEndDetailEventTopicFlowEndEvent", &[("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("connectedDurationMs", &self.connected_duration_ms), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("exitReason", &self.exit_reason), ("flowId", &self.flow_id), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("participantId", &self.participant_id), ("provider", &self.provider), ("sessionId", &self.session_id), ("subject", &self.subject), ("transferType", &self.transfer_type), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
 }
+impl FlowEndDetailEventTopicFlowEndEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedDurationMs`."]
+    #[inline]
+    pub fn connected_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.connected_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exitReason`."]
+    #[inline]
+    pub fn exit_reason(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventExitReason>) -> Self {
+        self.exit_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowId`."]
+    #[inline]
+    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventFlowType>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::FlowEndDetailEventTopicFlowEndEventTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.direction` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -205,6 +371,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventDirec
 }
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventDirection {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.direction";
+}
+impl FlowEndDetailEventTopicFlowEndEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.disconnectType` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -350,6 +528,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventDisco
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventDisconnectType {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.disconnectType";
 }
+impl FlowEndDetailEventTopicFlowEndEventDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.exitReason` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/exitReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -449,6 +639,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventExitR
 }
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventExitReason {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.exitReason";
+}
+impl FlowEndDetailEventTopicFlowEndEventExitReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.flowType` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/flowType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -582,6 +784,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventFlowT
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventFlowType {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.flowType";
 }
+impl FlowEndDetailEventTopicFlowEndEventFlowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.mediaType` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -681,6 +895,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventMedia
 }
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventMediaType {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.mediaType";
+}
+impl FlowEndDetailEventTopicFlowEndEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.messageType` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -782,6 +1008,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventMessa
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventMessageType {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.messageType";
 }
+impl FlowEndDetailEventTopicFlowEndEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowEndDetailEventTopicFlowEndEvent.transferType` of the spec (`#/definitions/FlowEndDetailEventTopicFlowEndEvent/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -881,4 +1119,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowEndDetailEventTopicFlowEndEventTrans
 }
 impl crate::support::Model for FlowEndDetailEventTopicFlowEndEventTransferType {
     const NAME: &'static str = "FlowEndDetailEventTopicFlowEndEvent.transferType";
+}
+impl FlowEndDetailEventTopicFlowEndEventTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for FlowExecutionAsyncAggregationQuery {
         crate::support::debug_struct(f, "FlowExecutionAsyncAggregationQuery", &[("alternateTimeDimension", &self.alternate_time_dimension), ("filter", &self.filter), ("flattenMultivaluedDimensions", &self.flatten_multivalued_dimensions), ("granularity", &self.granularity), ("groupBy", &self.group_by), ("interval", &self.interval), ("metrics", &self.metrics), ("pageSize", &self.page_size), ("timeZone", &self.time_zone), ("views", &self.views)], &self._nulls)
     }
 }
+impl FlowExecutionAsyncAggregationQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alternateTimeDimension`."]
+    #[inline]
+    pub fn alternate_time_dimension(mut self, value: impl ::std::convert::Into<crate::FlowExecutionAsyncAggregationQueryAlternateTimeDimension>) -> Self {
+        self.alternate_time_dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::FlowExecutionAggregateQueryFilter>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flattenMultivaluedDimensions`."]
+    #[inline]
+    pub fn flatten_multivalued_dimensions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flatten_multivalued_dimensions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupBy`."]
+    #[inline]
+    pub fn group_by(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.group_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `views`."]
+    #[inline]
+    pub fn views(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowExecutionAggregationView>>) -> Self {
+        self.views = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowExecutionAsyncAggregationQuery.alternateTimeDimension` of the spec (`#/definitions/FlowExecutionAsyncAggregationQuery/properties/alternateTimeDimension`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -141,4 +223,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionAsyncAggregationQueryAltern
 }
 impl crate::support::Model for FlowExecutionAsyncAggregationQueryAlternateTimeDimension {
     const NAME: &'static str = "FlowExecutionAsyncAggregationQuery.alternateTimeDimension";
+}
+impl FlowExecutionAsyncAggregationQueryAlternateTimeDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for FlowExecutionDataQueryResult {
         crate::support::debug_struct(f, "FlowExecutionDataQueryResult", &[("conversationId", &self.conversation_id), ("endDateTime", &self.end_date_time), ("flowErrorReason", &self.flow_error_reason), ("flowId", &self.flow_id), ("flowName", &self.flow_name), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("flowWarningReason", &self.flow_warning_reason), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("startDateTime", &self.start_date_time), ("workitemId", &self.workitem_id)], &self._nulls)
     }
 }
+impl FlowExecutionDataQueryResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDateTime`."]
+    #[inline]
+    pub fn end_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowErrorReason`."]
+    #[inline]
+    pub fn flow_error_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_error_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowId`."]
+    #[inline]
+    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowName`."]
+    #[inline]
+    pub fn flow_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<crate::FlowExecutionDataQueryResultFlowType>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowWarningReason`."]
+    #[inline]
+    pub fn flow_warning_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_warning_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDateTime`."]
+    #[inline]
+    pub fn start_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemId`."]
+    #[inline]
+    pub fn workitem_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.workitem_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowExecutionDataQueryResult.flowType` of the spec (`#/definitions/FlowExecutionDataQueryResult/properties/flowType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -229,4 +329,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowExecutionDataQueryResultFlowType {
 }
 impl crate::support::Model for FlowExecutionDataQueryResultFlowType {
     const NAME: &'static str = "FlowExecutionDataQueryResult.flowType";
+}
+impl FlowExecutionDataQueryResultFlowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

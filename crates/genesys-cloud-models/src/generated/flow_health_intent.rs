@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for FlowHealthIntent {
         crate::support::debug_struct(f, "FlowHealthIntent", &[("flowVersionInfo", &self.flow_version_info), ("health", &self.health), ("id", &self.id), ("language", &self.language), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl FlowHealthIntent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `flowVersionInfo`."]
+    #[inline]
+    pub fn flow_version_info(mut self, value: impl ::std::convert::Into<crate::FlowHealthIntentVersionInfo>) -> Self {
+        self.flow_version_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `health`."]
+    #[inline]
+    pub fn health(mut self, value: impl ::std::convert::Into<crate::HealthInfo>) -> Self {
+        self.health = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::FlowHealthIntentLanguage>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowHealthIntent.language` of the spec (`#/definitions/FlowHealthIntent/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -185,4 +243,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthIntentLanguage {
 }
 impl crate::support::Model for FlowHealthIntentLanguage {
     const NAME: &'static str = "FlowHealthIntent.language";
+}
+impl FlowHealthIntentLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

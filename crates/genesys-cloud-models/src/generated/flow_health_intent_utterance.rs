@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for FlowHealthIntentUtterance {
         crate::support::debug_struct(f, "FlowHealthIntentUtterance", &[("confusionInfo", &self.confusion_info), ("id", &self.id), ("issueCount", &self.issue_count), ("outlierInfo", &self.outlier_info), ("staticValidationResults", &self.static_validation_results), ("text", &self.text)], &self._nulls)
     }
 }
+impl FlowHealthIntentUtterance {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confusionInfo`."]
+    #[inline]
+    pub fn confusion_info(mut self, value: impl ::std::convert::Into<crate::ConfusionInfo>) -> Self {
+        self.confusion_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `issueCount`."]
+    #[inline]
+    pub fn issue_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.issue_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outlierInfo`."]
+    #[inline]
+    pub fn outlier_info(mut self, value: impl ::std::convert::Into<crate::OutlierInfo>) -> Self {
+        self.outlier_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staticValidationResults`."]
+    #[inline]
+    pub fn static_validation_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.static_validation_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for FlowHealthUtterance {
         crate::support::debug_struct(f, "FlowHealthUtterance", &[("confusionInfo", &self.confusion_info), ("id", &self.id), ("issueCount", &self.issue_count), ("language", &self.language), ("outlierInfo", &self.outlier_info), ("selfUri", &self.self_uri), ("staticValidationResults", &self.static_validation_results), ("text", &self.text)], &self._nulls)
     }
 }
+impl FlowHealthUtterance {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confusionInfo`."]
+    #[inline]
+    pub fn confusion_info(mut self, value: impl ::std::convert::Into<crate::ConfusionDetails>) -> Self {
+        self.confusion_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `issueCount`."]
+    #[inline]
+    pub fn issue_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.issue_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::FlowHealthUtteranceLanguage>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outlierInfo`."]
+    #[inline]
+    pub fn outlier_info(mut self, value: impl ::std::convert::Into<crate::OutlierInfo>) -> Self {
+        self.outlier_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staticValidationResults`."]
+    #[inline]
+    pub fn static_validation_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.static_validation_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowHealthUtterance.language` of the spec (`#/definitions/FlowHealthUtterance/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -193,4 +263,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowHealthUtteranceLanguage {
 }
 impl crate::support::Model for FlowHealthUtteranceLanguage {
     const NAME: &'static str = "FlowHealthUtterance.language";
+}
+impl FlowHealthUtteranceLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

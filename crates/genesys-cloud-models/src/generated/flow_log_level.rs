@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for FlowLogLevel {
         crate::support::debug_struct(f, "FlowLogLevel", &[("characteristics", &self.characteristics), ("level", &self.level)], &self._nulls)
     }
 }
+impl FlowLogLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `characteristics`."]
+    #[inline]
+    pub fn characteristics(mut self, value: impl ::std::convert::Into<crate::FlowCharacteristics>) -> Self {
+        self.characteristics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<crate::FlowLogLevelLevel>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowLogLevel.level` of the spec (`#/definitions/FlowLogLevel/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -129,4 +163,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowLogLevelLevel {
 }
 impl crate::support::Model for FlowLogLevelLevel {
     const NAME: &'static str = "FlowLogLevel.level";
+}
+impl FlowLogLevelLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

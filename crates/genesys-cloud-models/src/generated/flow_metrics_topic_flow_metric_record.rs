@@ -442,6 +442,628 @@ impl ::std::fmt::Debug for FlowMetricsTopicFlowMetricRecord {
         crate::support::debug_struct(f, "FlowMetricsTopicFlowMetricRecord", &[("activeRouting", &self.active_routing), ("activeSkillIds", &self.active_skill_ids), ("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("agentAssistantId", &self.agent_assistant_id), ("agentBullseyeRing", &self.agent_bullseye_ring), ("agentOwned", &self.agent_owned), ("ani", &self.ani), ("assignerId", &self.assigner_id), ("authenticated", &self.authenticated), ("conversationId", &self.conversation_id), ("conversationInitiator", &self.conversation_initiator), ("convertedFrom", &self.converted_from), ("convertedTo", &self.converted_to), ("customerParticipation", &self.customer_participation), ("deliveryStatus", &self.delivery_status), ("destinationAddresses", &self.destination_addresses), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("divisionIds", &self.division_ids), ("dnis", &self.dnis), ("edgeId", &self.edge_id), ("eligibleAgentCounts", &self.eligible_agent_counts), ("endingLanguage", &self.ending_language), ("entryReason", &self.entry_reason), ("entryType", &self.entry_type), ("errorCode", &self.error_code), ("exitReason", &self.exit_reason), ("extendedDeliveryStatus", &self.extended_delivery_status), ("externalContactId", &self.external_contact_id), ("externalMediaCount", &self.external_media_count), ("externalOrganizationId", &self.external_organization_id), ("externalTag", &self.external_tag), ("firstQueue", &self.first_queue), ("flaggedReason", &self.flagged_reason), ("flowId", &self.flow_id), ("flowInType", &self.flow_in_type), ("flowMilestoneIds", &self.flow_milestone_ids), ("flowName", &self.flow_name), ("flowOutType", &self.flow_out_type), ("flowSubType", &self.flow_sub_type), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("groupId", &self.group_id), ("interactionType", &self.interaction_type), ("journeyActionId", &self.journey_action_id), ("journeyActionMapId", &self.journey_action_map_id), ("journeyActionMapVersion", &self.journey_action_map_version), ("journeyCustomerId", &self.journey_customer_id), ("journeyCustomerIdType", &self.journey_customer_id_type), ("journeyCustomerSessionId", &self.journey_customer_session_id), ("journeyCustomerSessionIdType", &self.journey_customer_session_id_type), ("knowledgeBaseId", &self.knowledge_base_id), ("mediaCount", &self.media_count), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("metric", &self.metric), ("metricDate", &self.metric_date), ("originatingDirection", &self.originating_direction), ("outboundCampaignId", &self.outbound_campaign_id), ("outboundContactId", &self.outbound_contact_id), ("outboundContactListId", &self.outbound_contact_list_id), ("outcomes", &self.outcomes), ("participantName", &self.participant_name), ("peerId", &self.peer_id), ("proposedAgents", &self.proposed_agents), ("provider", &self.provider), ("purpose", &self.purpose), ("queueId", &self.queue_id), ("recognitionFailureReason", &self.recognition_failure_reason), ("recordId", &self.record_id), ("remote", &self.remote), ("removedSkillIds", &self.removed_skill_ids), ("requestedLanguageId", &self.requested_language_id), ("requestedRoutingSkillIds", &self.requested_routing_skill_ids), ("requestedRoutings", &self.requested_routings), ("roomId", &self.room_id), ("routingPriority", &self.routing_priority), ("routingRing", &self.routing_ring), ("routingRule", &self.routing_rule), ("routingRuleType", &self.routing_rule_type), ("scoredAgents", &self.scored_agents), ("selectedAgentId", &self.selected_agent_id), ("selectedAgentRank", &self.selected_agent_rank), ("selfServed", &self.self_served), ("sessionDnis", &self.session_dnis), ("sessionId", &self.session_id), ("skillExpressionId", &self.skill_expression_id), ("startingLanguage", &self.starting_language), ("stationId", &self.station_id), ("teamId", &self.team_id), ("transferTargetAddress", &self.transfer_target_address), ("transferTargetName", &self.transfer_target_name), ("transferType", &self.transfer_type), ("usedRouting", &self.used_routing), ("userId", &self.user_id), ("value", &self.value), ("videoPresent", &self.video_present), ("waitingInteractionCounts", &self.waiting_interaction_counts), ("wrapUpCode", &self.wrap_up_code)], &self._nulls)
     }
 }
+impl FlowMetricsTopicFlowMetricRecord {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeRouting`."]
+    #[inline]
+    pub fn active_routing(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordActiveRouting>) -> Self {
+        self.active_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activeSkillIds`."]
+    #[inline]
+    pub fn active_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.active_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentAssistantId`."]
+    #[inline]
+    pub fn agent_assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentBullseyeRing`."]
+    #[inline]
+    pub fn agent_bullseye_ring(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.agent_bullseye_ring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentOwned`."]
+    #[inline]
+    pub fn agent_owned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_owned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignerId`."]
+    #[inline]
+    pub fn assigner_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assigner_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authenticated`."]
+    #[inline]
+    pub fn authenticated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.authenticated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationInitiator`."]
+    #[inline]
+    pub fn conversation_initiator(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordConversationInitiator>) -> Self {
+        self.conversation_initiator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `convertedFrom`."]
+    #[inline]
+    pub fn converted_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.converted_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `convertedTo`."]
+    #[inline]
+    pub fn converted_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.converted_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerParticipation`."]
+    #[inline]
+    pub fn customer_participation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.customer_participation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deliveryStatus`."]
+    #[inline]
+    pub fn delivery_status(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordDeliveryStatus>) -> Self {
+        self.delivery_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationAddresses`."]
+    #[inline]
+    pub fn destination_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.destination_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeId`."]
+    #[inline]
+    pub fn edge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eligibleAgentCounts`."]
+    #[inline]
+    pub fn eligible_agent_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.eligible_agent_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endingLanguage`."]
+    #[inline]
+    pub fn ending_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ending_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entryReason`."]
+    #[inline]
+    pub fn entry_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entry_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entryType`."]
+    #[inline]
+    pub fn entry_type(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordEntryType>) -> Self {
+        self.entry_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exitReason`."]
+    #[inline]
+    pub fn exit_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.exit_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extendedDeliveryStatus`."]
+    #[inline]
+    pub fn extended_delivery_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.extended_delivery_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalMediaCount`."]
+    #[inline]
+    pub fn external_media_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.external_media_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationId`."]
+    #[inline]
+    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `firstQueue`."]
+    #[inline]
+    pub fn first_queue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.first_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordFlaggedReason>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowId`."]
+    #[inline]
+    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowInType`."]
+    #[inline]
+    pub fn flow_in_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_in_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowMilestoneIds`."]
+    #[inline]
+    pub fn flow_milestone_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_milestone_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowName`."]
+    #[inline]
+    pub fn flow_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutType`."]
+    #[inline]
+    pub fn flow_out_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_out_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowSubType`."]
+    #[inline]
+    pub fn flow_sub_type(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordFlowSubType>) -> Self {
+        self.flow_sub_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordFlowType>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupId`."]
+    #[inline]
+    pub fn group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactionType`."]
+    #[inline]
+    pub fn interaction_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interaction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionId`."]
+    #[inline]
+    pub fn journey_action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_action_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMapId`."]
+    #[inline]
+    pub fn journey_action_map_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_action_map_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMapVersion`."]
+    #[inline]
+    pub fn journey_action_map_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.journey_action_map_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerId`."]
+    #[inline]
+    pub fn journey_customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerIdType`."]
+    #[inline]
+    pub fn journey_customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerSessionId`."]
+    #[inline]
+    pub fn journey_customer_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomerSessionIdType`."]
+    #[inline]
+    pub fn journey_customer_session_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_customer_session_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBaseId`."]
+    #[inline]
+    pub fn knowledge_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_base_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaCount`."]
+    #[inline]
+    pub fn media_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.media_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricDate`."]
+    #[inline]
+    pub fn metric_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.metric_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingDirection`."]
+    #[inline]
+    pub fn originating_direction(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordOriginatingDirection>) -> Self {
+        self.originating_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignId`."]
+    #[inline]
+    pub fn outbound_campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactId`."]
+    #[inline]
+    pub fn outbound_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListId`."]
+    #[inline]
+    pub fn outbound_contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomes`."]
+    #[inline]
+    pub fn outcomes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowMetricsTopicFlowOutcome>>) -> Self {
+        self.outcomes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantName`."]
+    #[inline]
+    pub fn participant_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proposedAgents`."]
+    #[inline]
+    pub fn proposed_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowMetricsTopicFlowProposedAgent>>) -> Self {
+        self.proposed_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordPurpose>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recognitionFailureReason`."]
+    #[inline]
+    pub fn recognition_failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recognition_failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordId`."]
+    #[inline]
+    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remote`."]
+    #[inline]
+    pub fn remote(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.remote = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removedSkillIds`."]
+    #[inline]
+    pub fn removed_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.removed_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedLanguageId`."]
+    #[inline]
+    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.requested_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingSkillIds`."]
+    #[inline]
+    pub fn requested_routing_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutings`."]
+    #[inline]
+    pub fn requested_routings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roomId`."]
+    #[inline]
+    pub fn room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingPriority`."]
+    #[inline]
+    pub fn routing_priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRing`."]
+    #[inline]
+    pub fn routing_ring(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_ring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRule`."]
+    #[inline]
+    pub fn routing_rule(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.routing_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRuleType`."]
+    #[inline]
+    pub fn routing_rule_type(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordRoutingRuleType>) -> Self {
+        self.routing_rule_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowMetricsTopicFlowScoredAgent>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedAgentId`."]
+    #[inline]
+    pub fn selected_agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.selected_agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedAgentRank`."]
+    #[inline]
+    pub fn selected_agent_rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.selected_agent_rank = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfServed`."]
+    #[inline]
+    pub fn self_served(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.self_served = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionDnis`."]
+    #[inline]
+    pub fn session_dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillExpressionId`."]
+    #[inline]
+    pub fn skill_expression_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.skill_expression_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingLanguage`."]
+    #[inline]
+    pub fn starting_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.starting_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stationId`."]
+    #[inline]
+    pub fn station_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.station_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferTargetAddress`."]
+    #[inline]
+    pub fn transfer_target_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_target_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferTargetName`."]
+    #[inline]
+    pub fn transfer_target_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_target_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usedRouting`."]
+    #[inline]
+    pub fn used_routing(mut self, value: impl ::std::convert::Into<crate::FlowMetricsTopicFlowMetricRecordUsedRouting>) -> Self {
+        self.used_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videoPresent`."]
+    #[inline]
+    pub fn video_present(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.video_present = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitingInteractionCounts`."]
+    #[inline]
+    pub fn waiting_interaction_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waiting_interaction_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpCode`."]
+    #[inline]
+    pub fn wrap_up_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrap_up_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.activeRouting` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/activeRouting`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -533,6 +1155,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordActiveRo
 }
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordActiveRouting {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.activeRouting";
+}
+impl FlowMetricsTopicFlowMetricRecordActiveRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.conversationInitiator` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/conversationInitiator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -666,6 +1300,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordConversa
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordConversationInitiator {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.conversationInitiator";
 }
+impl FlowMetricsTopicFlowMetricRecordConversationInitiator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.deliveryStatus` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/deliveryStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -758,6 +1404,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordDelivery
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordDeliveryStatus {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.deliveryStatus";
 }
+impl FlowMetricsTopicFlowMetricRecordDeliveryStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.direction` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -821,6 +1479,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordDirectio
 }
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordDirection {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.direction";
+}
+impl FlowMetricsTopicFlowMetricRecordDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.disconnectType` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -962,6 +1632,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordDisconne
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordDisconnectType {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.disconnectType";
 }
+impl FlowMetricsTopicFlowMetricRecordDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.entryType` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/entryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1038,6 +1720,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordEntryTyp
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordEntryType {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.entryType";
 }
+impl FlowMetricsTopicFlowMetricRecordEntryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.flaggedReason` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1098,6 +1792,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordFlaggedR
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordFlaggedReason {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.flaggedReason";
 }
+impl FlowMetricsTopicFlowMetricRecordFlaggedReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.flowSubType` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/flowSubType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1157,6 +1863,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordFlowSubT
 }
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordFlowSubType {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.flowSubType";
+}
+impl FlowMetricsTopicFlowMetricRecordFlowSubType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.flowType` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/flowType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -1294,6 +2012,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordFlowType
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordFlowType {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.flowType";
 }
+impl FlowMetricsTopicFlowMetricRecordFlowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.mediaType` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1394,6 +2124,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordMediaTyp
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordMediaType {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.mediaType";
 }
+impl FlowMetricsTopicFlowMetricRecordMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.metric` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1486,6 +2228,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordMetric {
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordMetric {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.metric";
 }
+impl FlowMetricsTopicFlowMetricRecordMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.originatingDirection` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/originatingDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1549,6 +2303,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordOriginat
 }
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordOriginatingDirection {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.originatingDirection";
+}
+impl FlowMetricsTopicFlowMetricRecordOriginatingDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.purpose` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/purpose`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -1682,6 +2448,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordPurpose 
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordPurpose {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.purpose";
 }
+impl FlowMetricsTopicFlowMetricRecordPurpose {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.routingRuleType` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/routingRuleType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -1753,6 +2531,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordRoutingR
 }
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordRoutingRuleType {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.routingRuleType";
+}
+impl FlowMetricsTopicFlowMetricRecordRoutingRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowMetricsTopicFlowMetricRecord.usedRouting` of the spec (`#/definitions/FlowMetricsTopicFlowMetricRecord/properties/usedRouting`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -1845,4 +2635,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowMetricsTopicFlowMetricRecordUsedRout
 }
 impl crate::support::Model for FlowMetricsTopicFlowMetricRecordUsedRouting {
     const NAME: &'static str = "FlowMetricsTopicFlowMetricRecord.usedRouting";
+}
+impl FlowMetricsTopicFlowMetricRecordUsedRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -142,6 +142,178 @@ impl ::std::fmt::Debug for FlowOutcomeDetailEventTopicFlowOutcomeEvent {
         crate::support::debug_struct(f, "FlowOutcomeDetailEventTopicFlowOutcomeEvent", &[("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("flowId", &self.flow_id), ("flowMilestones", &self.flow_milestones), ("flowOutcomeEndTime", &self.flow_outcome_end_time), ("flowOutcomeId", &self.flow_outcome_id), ("flowOutcomeStartTime", &self.flow_outcome_start_time), ("flowOutcomeValue", &self.flow_outcome_value), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("participantId", &self.participant_id), ("provider", &self.provider), ("sessionId", &self.session_id), ("subject", &self.subject), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
 }
+impl FlowOutcomeDetailEventTopicFlowOutcomeEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowId`."]
+    #[inline]
+    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowMilestones`."]
+    #[inline]
+    pub fn flow_milestones(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowOutcomeDetailEventTopicFlowMilestone>>) -> Self {
+        self.flow_milestones = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeEndTime`."]
+    #[inline]
+    pub fn flow_outcome_end_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.flow_outcome_end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeId`."]
+    #[inline]
+    pub fn flow_outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_outcome_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeStartTime`."]
+    #[inline]
+    pub fn flow_outcome_start_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.flow_outcome_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeValue`."]
+    #[inline]
+    pub fn flow_outcome_value(mut self, value: impl ::std::convert::Into<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue>) -> Self {
+        self.flow_outcome_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowOutcomeDetailEventTopicFlowOutcomeEvent.direction` of the spec (`#/definitions/FlowOutcomeDetailEventTopicFlowOutcomeEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -210,6 +382,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDetailEventTopicFlowOutcomeEv
 impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEventDirection {
     const NAME: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent.direction";
 }
+impl FlowOutcomeDetailEventTopicFlowOutcomeEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowOutcomeDetailEventTopicFlowOutcomeEvent.flowOutcomeValue` of the spec (`#/definitions/FlowOutcomeDetailEventTopicFlowOutcomeEvent/properties/flowOutcomeValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -277,6 +461,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDetailEventTopicFlowOutcomeEv
 }
 impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue {
     const NAME: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent.flowOutcomeValue";
+}
+impl FlowOutcomeDetailEventTopicFlowOutcomeEventFlowOutcomeValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowOutcomeDetailEventTopicFlowOutcomeEvent.flowType` of the spec (`#/definitions/FlowOutcomeDetailEventTopicFlowOutcomeEvent/properties/flowType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -410,6 +606,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDetailEventTopicFlowOutcomeEv
 impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType {
     const NAME: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent.flowType";
 }
+impl FlowOutcomeDetailEventTopicFlowOutcomeEventFlowType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowOutcomeDetailEventTopicFlowOutcomeEvent.mediaType` of the spec (`#/definitions/FlowOutcomeDetailEventTopicFlowOutcomeEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -510,6 +718,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDetailEventTopicFlowOutcomeEv
 impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType {
     const NAME: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent.mediaType";
 }
+impl FlowOutcomeDetailEventTopicFlowOutcomeEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `FlowOutcomeDetailEventTopicFlowOutcomeEvent.messageType` of the spec (`#/definitions/FlowOutcomeDetailEventTopicFlowOutcomeEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -609,4 +829,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowOutcomeDetailEventTopicFlowOutcomeEv
 }
 impl crate::support::Model for FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType {
     const NAME: &'static str = "FlowOutcomeDetailEventTopicFlowOutcomeEvent.messageType";
+}
+impl FlowOutcomeDetailEventTopicFlowOutcomeEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for FlowPathsElement {
         crate::support::debug_struct(f, "FlowPathsElement", &[("count", &self.count), ("flowMilestone", &self.flow_milestone), ("flowOutcome", &self.flow_outcome), ("flowOutcomeValue", &self.flow_outcome_value), ("flows", &self.flows), ("parentId", &self.parent_id), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl FlowPathsElement {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowMilestone`."]
+    #[inline]
+    pub fn flow_milestone(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.flow_milestone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcome`."]
+    #[inline]
+    pub fn flow_outcome(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.flow_outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeValue`."]
+    #[inline]
+    pub fn flow_outcome_value(mut self, value: impl ::std::convert::Into<crate::FlowPathsElementFlowOutcomeValue>) -> Self {
+        self.flow_outcome_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flows`."]
+    #[inline]
+    pub fn flows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowPathsFlowDetails>>) -> Self {
+        self.flows = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parentId`."]
+    #[inline]
+    pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.parent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::FlowPathsElementType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowPathsElement.flowOutcomeValue` of the spec (`#/definitions/FlowPathsElement/properties/flowOutcomeValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -137,6 +201,18 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsElementFlowOutcomeValue {
 }
 impl crate::support::Model for FlowPathsElementFlowOutcomeValue {
     const NAME: &'static str = "FlowPathsElement.flowOutcomeValue";
+}
+impl FlowPathsElementFlowOutcomeValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `FlowPathsElement.type` of the spec (`#/definitions/FlowPathsElement/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
@@ -269,4 +345,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowPathsElementType {
 }
 impl crate::support::Model for FlowPathsElementType {
     const NAME: &'static str = "FlowPathsElement.type";
+}
+impl FlowPathsElementType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for FlowRuntimeExecution {
         crate::support::debug_struct(f, "FlowRuntimeExecution", &[("completionReason", &self.completion_reason), ("conversation", &self.conversation), ("dateCompleted", &self.date_completed), ("dateLaunched", &self.date_launched), ("flowErrorInfo", &self.flow_error_info), ("flowVersion", &self.flow_version), ("id", &self.id), ("name", &self.name), ("outputData", &self.output_data), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl FlowRuntimeExecution {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `completionReason`."]
+    #[inline]
+    pub fn completion_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.completion_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLaunched`."]
+    #[inline]
+    pub fn date_launched(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_launched = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowErrorInfo`."]
+    #[inline]
+    pub fn flow_error_info(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.flow_error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<crate::FlowVersion>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputData`."]
+    #[inline]
+    pub fn output_data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.output_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::FlowRuntimeExecutionStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowRuntimeExecution.status` of the spec (`#/definitions/FlowRuntimeExecution/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -165,4 +253,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowRuntimeExecutionStatus {
 }
 impl crate::support::Model for FlowRuntimeExecutionStatus {
     const NAME: &'static str = "FlowRuntimeExecution.status";
+}
+impl FlowRuntimeExecutionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

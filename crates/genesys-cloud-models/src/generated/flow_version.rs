@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for FlowVersion {
         crate::support::debug_struct(f, "FlowVersion", &[("commitVersion", &self.commit_version), ("compatibleFlowTypes", &self.compatible_flow_types), ("configurationUri", &self.configuration_uri), ("configurationVersion", &self.configuration_version), ("createdBy", &self.created_by), ("createdByClient", &self.created_by_client), ("dateCheckedIn", &self.date_checked_in), ("dateCreated", &self.date_created), ("datePublished", &self.date_published), ("datePublishedEnd", &self.date_published_end), ("dateSaved", &self.date_saved), ("debug", &self.debug), ("generationId", &self.generation_id), ("id", &self.id), ("inputSchema", &self.input_schema), ("name", &self.name), ("nluInfo", &self.nlu_info), ("outputSchema", &self.output_schema), ("publishResultUri", &self.publish_result_uri), ("secure", &self.secure), ("selfUri", &self.self_uri), ("supportedLanguages", &self.supported_languages), ("type", &self.r#type), ("virtualAgentEnabled", &self.virtual_agent_enabled)], &self._nulls)
     }
 }
+impl FlowVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `commitVersion`."]
+    #[inline]
+    pub fn commit_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.commit_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `compatibleFlowTypes`."]
+    #[inline]
+    pub fn compatible_flow_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.compatible_flow_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `configurationUri`."]
+    #[inline]
+    pub fn configuration_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.configuration_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `configurationVersion`."]
+    #[inline]
+    pub fn configuration_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.configuration_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdByClient`."]
+    #[inline]
+    pub fn created_by_client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by_client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCheckedIn`."]
+    #[inline]
+    pub fn date_checked_in(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.date_checked_in = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublishedEnd`."]
+    #[inline]
+    pub fn date_published_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSaved`."]
+    #[inline]
+    pub fn date_saved(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.date_saved = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `debug`."]
+    #[inline]
+    pub fn debug(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.debug = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationId`."]
+    #[inline]
+    pub fn generation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.generation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputSchema`."]
+    #[inline]
+    pub fn input_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.input_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nluInfo`."]
+    #[inline]
+    pub fn nlu_info(mut self, value: impl ::std::convert::Into<crate::NluInfo>) -> Self {
+        self.nlu_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputSchema`."]
+    #[inline]
+    pub fn output_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.output_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishResultUri`."]
+    #[inline]
+    pub fn publish_result_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.publish_result_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secure`."]
+    #[inline]
+    pub fn secure(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.secure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedLanguages`."]
+    #[inline]
+    pub fn supported_languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportedLanguage>>) -> Self {
+        self.supported_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::FlowVersionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `virtualAgentEnabled`."]
+    #[inline]
+    pub fn virtual_agent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.virtual_agent_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FlowVersion.type` of the spec (`#/definitions/FlowVersion/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
@@ -205,4 +371,16 @@ impl<'de> ::serde::Deserialize<'de> for FlowVersionType {
 }
 impl crate::support::Model for FlowVersionType {
     const NAME: &'static str = "FlowVersion.type";
+}
+impl FlowVersionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

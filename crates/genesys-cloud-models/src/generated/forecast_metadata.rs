@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ForecastMetadata {
         crate::support::debug_struct(f, "ForecastMetadata", &[("dateCreated", &self.date_created), ("dateStart", &self.date_start), ("forecastId", &self.forecast_id), ("intervalLengthInMinutes", &self.interval_length_in_minutes), ("source", &self.source), ("timeZone", &self.time_zone)], &self._nulls)
     }
 }
+impl ForecastMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecastId`."]
+    #[inline]
+    pub fn forecast_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.forecast_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervalLengthInMinutes`."]
+    #[inline]
+    pub fn interval_length_in_minutes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval_length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::ForecastMetadataSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ForecastMetadata.source` of the spec (`#/definitions/ForecastMetadata/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -129,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for ForecastMetadataSource {
 }
 impl crate::support::Model for ForecastMetadataSource {
     const NAME: &'static str = "ForecastMetadata.source";
+}
+impl ForecastMetadataSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for ForecastServiceGoalTemplateResponse {
         crate::support::debug_struct(f, "ForecastServiceGoalTemplateResponse", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("impactOverride", &self.impact_override), ("serviceLevel", &self.service_level)], &self._nulls)
     }
 }
+impl ForecastServiceGoalTemplateResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRate`."]
+    #[inline]
+    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<crate::ForecastAbandonRateResponse>) -> Self {
+        self.abandon_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `averageSpeedOfAnswer`."]
+    #[inline]
+    pub fn average_speed_of_answer(mut self, value: impl ::std::convert::Into<crate::ForecastAverageSpeedOfAnswerResponse>) -> Self {
+        self.average_speed_of_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impactOverride`."]
+    #[inline]
+    pub fn impact_override(mut self, value: impl ::std::convert::Into<crate::ForecastServiceGoalTemplateImpactOverrideResponse>) -> Self {
+        self.impact_override = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevel`."]
+    #[inline]
+    pub fn service_level(mut self, value: impl ::std::convert::Into<crate::ForecastServiceLevelResponse>) -> Self {
+        self.service_level = ::std::option::Option::Some(value.into());
+        self
+    }
+}

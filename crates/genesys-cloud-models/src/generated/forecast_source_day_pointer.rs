@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ForecastSourceDayPointer {
         crate::support::debug_struct(f, "ForecastSourceDayPointer", &[("dataKey", &self.data_key), ("date", &self.date), ("dayOfWeek", &self.day_of_week), ("fileName", &self.file_name), ("weight", &self.weight)], &self._nulls)
     }
 }
+impl ForecastSourceDayPointer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dataKey`."]
+    #[inline]
+    pub fn data_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.data_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayOfWeek`."]
+    #[inline]
+    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::ForecastSourceDayPointerDayOfWeek>) -> Self {
+        self.day_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weight`."]
+    #[inline]
+    pub fn weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weight = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ForecastSourceDayPointer.dayOfWeek` of the spec (`#/definitions/ForecastSourceDayPointer/properties/dayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -149,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for ForecastSourceDayPointerDayOfWeek {
 }
 impl crate::support::Model for ForecastSourceDayPointerDayOfWeek {
     const NAME: &'static str = "ForecastSourceDayPointer.dayOfWeek";
+}
+impl ForecastSourceDayPointerDayOfWeek {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

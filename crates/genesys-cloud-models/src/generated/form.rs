@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for Form {
         crate::support::debug_struct(f, "Form", &[("formDescription", &self.form_description), ("formPages", &self.form_pages), ("introduction", &self.introduction), ("receivedMessage", &self.received_message), ("replyMessage", &self.reply_message), ("showSummary", &self.show_summary)], &self._nulls)
     }
 }
+impl Form {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `formDescription`."]
+    #[inline]
+    pub fn form_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.form_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formPages`."]
+    #[inline]
+    pub fn form_pages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FormPage>>) -> Self {
+        self.form_pages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `introduction`."]
+    #[inline]
+    pub fn introduction(mut self, value: impl ::std::convert::Into<crate::FormIntroduction>) -> Self {
+        self.introduction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivedMessage`."]
+    #[inline]
+    pub fn received_message(mut self, value: impl ::std::convert::Into<crate::FormMessage>) -> Self {
+        self.received_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyMessage`."]
+    #[inline]
+    pub fn reply_message(mut self, value: impl ::std::convert::Into<crate::FormMessage>) -> Self {
+        self.reply_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showSummary`."]
+    #[inline]
+    pub fn show_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+}

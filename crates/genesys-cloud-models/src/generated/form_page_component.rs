@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for FormPageComponent {
         crate::support::debug_struct(f, "FormPageComponent", &[("datePicker", &self.date_picker), ("formComponentType", &self.form_component_type), ("input", &self.input), ("listPicker", &self.list_picker), ("wheelPicker", &self.wheel_picker)], &self._nulls)
     }
 }
+impl FormPageComponent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `datePicker`."]
+    #[inline]
+    pub fn date_picker(mut self, value: impl ::std::convert::Into<crate::FormDatePicker>) -> Self {
+        self.date_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formComponentType`."]
+    #[inline]
+    pub fn form_component_type(mut self, value: impl ::std::convert::Into<crate::FormPageComponentFormComponentType>) -> Self {
+        self.form_component_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `input`."]
+    #[inline]
+    pub fn input(mut self, value: impl ::std::convert::Into<crate::Input>) -> Self {
+        self.input = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listPicker`."]
+    #[inline]
+    pub fn list_picker(mut self, value: impl ::std::convert::Into<crate::FormListPicker>) -> Self {
+        self.list_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wheelPicker`."]
+    #[inline]
+    pub fn wheel_picker(mut self, value: impl ::std::convert::Into<crate::WheelPicker>) -> Self {
+        self.wheel_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `FormPageComponent.formComponentType` of the spec (`#/definitions/FormPageComponent/properties/formComponentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for FormPageComponentFormComponentType {
 }
 impl crate::support::Model for FormPageComponentFormComponentType {
     const NAME: &'static str = "FormPageComponent.formComponentType";
+}
+impl FormPageComponentFormComponentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for FormsTrackTrigger {
         crate::support::debug_struct(f, "FormsTrackTrigger", &[("captureDataOnFormAbandon", &self.capture_data_on_form_abandon), ("captureDataOnFormSubmit", &self.capture_data_on_form_submit), ("formName", &self.form_name), ("selector", &self.selector)], &self._nulls)
     }
 }
+impl FormsTrackTrigger {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `captureDataOnFormAbandon`."]
+    #[inline]
+    pub fn capture_data_on_form_abandon(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.capture_data_on_form_abandon = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `captureDataOnFormSubmit`."]
+    #[inline]
+    pub fn capture_data_on_form_submit(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.capture_data_on_form_submit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formName`."]
+    #[inline]
+    pub fn form_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.form_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selector`."]
+    #[inline]
+    pub fn selector(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.selector = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for FunctionConfig {
         crate::support::debug_struct(f, "FunctionConfig", &[("function", &self.function), ("id", &self.id), ("selfUri", &self.self_uri), ("uploadExceptionHistory", &self.upload_exception_history), ("zip", &self.zip)], &self._nulls)
     }
 }
+impl FunctionConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<crate::Function>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadExceptionHistory`."]
+    #[inline]
+    pub fn upload_exception_history(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FunctionZipConfig>>) -> Self {
+        self.upload_exception_history = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zip`."]
+    #[inline]
+    pub fn zip(mut self, value: impl ::std::convert::Into<crate::FunctionZipConfig>) -> Self {
+        self.zip = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for GamificationContestPrizeImageUploadUrlRequest {
         crate::support::debug_struct(f, "GamificationContestPrizeImageUploadUrlRequest", &[("contentLength", &self.content_length), ("contentMd5", &self.content_md5), ("contentType", &self.content_type), ("fileName", &self.file_name), ("serverSideEncryption", &self.server_side_encryption), ("signedUrlTimeoutSeconds", &self.signed_url_timeout_seconds)], &self._nulls)
     }
 }
+impl GamificationContestPrizeImageUploadUrlRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentLength`."]
+    #[inline]
+    pub fn content_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.content_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentMd5`."]
+    #[inline]
+    pub fn content_md5(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_md5 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::GamificationContestPrizeImageUploadUrlRequestContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serverSideEncryption`."]
+    #[inline]
+    pub fn server_side_encryption(mut self, value: impl ::std::convert::Into<crate::GamificationContestPrizeImageUploadUrlRequestServerSideEncryption>) -> Self {
+        self.server_side_encryption = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signedUrlTimeoutSeconds`."]
+    #[inline]
+    pub fn signed_url_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.signed_url_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GamificationContestPrizeImageUploadUrlRequest.contentType` of the spec (`#/definitions/GamificationContestPrizeImageUploadUrlRequest/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "gamification", feature = "uploads"))))]
 #[doc = ""]
@@ -134,6 +192,18 @@ impl<'de> ::serde::Deserialize<'de> for GamificationContestPrizeImageUploadUrlRe
 impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequestContentType {
     const NAME: &'static str = "GamificationContestPrizeImageUploadUrlRequest.contentType";
 }
+impl GamificationContestPrizeImageUploadUrlRequestContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GamificationContestPrizeImageUploadUrlRequest.serverSideEncryption` of the spec (`#/definitions/GamificationContestPrizeImageUploadUrlRequest/properties/serverSideEncryption`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "gamification", feature = "uploads"))))]
 #[doc = ""]
@@ -193,4 +263,16 @@ impl<'de> ::serde::Deserialize<'de> for GamificationContestPrizeImageUploadUrlRe
 }
 impl crate::support::Model for GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
     const NAME: &'static str = "GamificationContestPrizeImageUploadUrlRequest.serverSideEncryption";
+}
+impl GamificationContestPrizeImageUploadUrlRequestServerSideEncryption {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for GamificationScorecardChangeTopicEvaluationDetail {
         crate::support::debug_struct(f, "GamificationScorecardChangeTopicEvaluationDetail", &[("conversationDate", &self.conversation_date), ("conversationId", &self.conversation_id), ("evaluationId", &self.evaluation_id), ("evaluationScore", &self.evaluation_score), ("evaluationScoreDouble", &self.evaluation_score_double), ("formName", &self.form_name), ("maxPoints", &self.max_points), ("mediaTypes", &self.media_types), ("points", &self.points)], &self._nulls)
     }
 }
+impl GamificationScorecardChangeTopicEvaluationDetail {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationDate`."]
+    #[inline]
+    pub fn conversation_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationId`."]
+    #[inline]
+    pub fn evaluation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationScore`."]
+    #[inline]
+    pub fn evaluation_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.evaluation_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationScoreDouble`."]
+    #[inline]
+    pub fn evaluation_score_double(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.evaluation_score_double = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formName`."]
+    #[inline]
+    pub fn form_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.form_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxPoints`."]
+    #[inline]
+    pub fn max_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypes`."]
+    #[inline]
+    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `points`."]
+    #[inline]
+    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.points = ::std::option::Option::Some(value.into());
+        self
+    }
+}

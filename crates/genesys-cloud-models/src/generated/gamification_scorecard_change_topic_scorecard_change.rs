@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for GamificationScorecardChangeTopicScorecardChange {
         crate::support::debug_struct(f, "GamificationScorecardChangeTopicScorecardChange", &[("divisionId", &self.division_id), ("performanceMetrics", &self.performance_metrics), ("performanceProfileId", &self.performance_profile_id), ("teamId", &self.team_id), ("userId", &self.user_id), ("workday", &self.workday)], &self._nulls)
     }
 }
+impl GamificationScorecardChangeTopicScorecardChange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceMetrics`."]
+    #[inline]
+    pub fn performance_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GamificationScorecardChangeTopicPerformanceMetric>>) -> Self {
+        self.performance_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceProfileId`."]
+    #[inline]
+    pub fn performance_profile_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.performance_profile_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workday`."]
+    #[inline]
+    pub fn workday(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.workday = ::std::option::Option::Some(value.into());
+        self
+    }
+}

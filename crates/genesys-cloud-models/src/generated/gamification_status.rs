@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for GamificationStatus {
         crate::support::debug_struct(f, "GamificationStatus", &[("automaticUserAssignment", &self.automatic_user_assignment), ("dateStart", &self.date_start), ("dateStartPersonalBest", &self.date_start_personal_best), ("isActive", &self.is_active)], &self._nulls)
     }
 }
+impl GamificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `automaticUserAssignment`."]
+    #[inline]
+    pub fn automatic_user_assignment(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.automatic_user_assignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStartPersonalBest`."]
+    #[inline]
+    pub fn date_start_personal_best(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start_personal_best = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isActive`."]
+    #[inline]
+    pub fn is_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_active = ::std::option::Option::Some(value.into());
+        self
+    }
+}

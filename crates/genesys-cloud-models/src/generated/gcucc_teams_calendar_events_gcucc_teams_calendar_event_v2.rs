@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
         crate::support::debug_struct(f, "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2", &[("eventTime", &self.event_time), ("eventType", &self.event_type), ("externalUserId", &self.external_user_id), ("genesysUserId", &self.genesys_user_id), ("meetingId", &self.meeting_id), ("responseStatus", &self.response_status), ("trigger", &self.trigger)], &self._nulls)
     }
 }
+impl GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalUserId`."]
+    #[inline]
+    pub fn external_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `genesysUserId`."]
+    #[inline]
+    pub fn genesys_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.genesys_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `meetingId`."]
+    #[inline]
+    pub fn meeting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.meeting_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `responseStatus`."]
+    #[inline]
+    pub fn response_status(mut self, value: impl ::std::convert::Into<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus>) -> Self {
+        self.response_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trigger`."]
+    #[inline]
+    pub fn trigger(mut self, value: impl ::std::convert::Into<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger>) -> Self {
+        self.trigger = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.eventType` of the spec (`#/definitions/GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,6 +201,18 @@ impl<'de> ::serde::Deserialize<'de> for GcuccTeamsCalendarEventsGCUCCTeamsCalend
 }
 impl crate::support::Model for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType {
     const NAME: &'static str = "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.eventType";
+}
+impl GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.responseStatus` of the spec (`#/definitions/GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2/properties/responseStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -222,6 +298,18 @@ impl<'de> ::serde::Deserialize<'de> for GcuccTeamsCalendarEventsGCUCCTeamsCalend
 impl crate::support::Model for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus {
     const NAME: &'static str = "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.responseStatus";
 }
+impl GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.trigger` of the spec (`#/definitions/GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2/properties/trigger`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -289,4 +377,16 @@ impl<'de> ::serde::Deserialize<'de> for GcuccTeamsCalendarEventsGCUCCTeamsCalend
 }
 impl crate::support::Model for GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger {
     const NAME: &'static str = "GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.trigger";
+}
+impl GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for GDPRRequest {
         crate::support::debug_struct(f, "GDPRRequest", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("id", &self.id), ("name", &self.name), ("replacementTerms", &self.replacement_terms), ("requestType", &self.request_type), ("resultsUrl", &self.results_url), ("resultsUrls", &self.results_urls), ("selfUri", &self.self_uri), ("status", &self.status), ("subject", &self.subject)], &self._nulls)
     }
 }
+impl GDPRRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replacementTerms`."]
+    #[inline]
+    pub fn replacement_terms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReplacementTerm>>) -> Self {
+        self.replacement_terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestType`."]
+    #[inline]
+    pub fn request_type(mut self, value: impl ::std::convert::Into<crate::GDPRRequestRequestType>) -> Self {
+        self.request_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resultsUrl`."]
+    #[inline]
+    pub fn results_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.results_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resultsUrls`."]
+    #[inline]
+    pub fn results_urls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.results_urls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::GDPRRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<crate::GDPRSubject>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GDPRRequest.requestType` of the spec (`#/definitions/GDPRRequest/properties/requestType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "general-data-protection-regulation")))]
 #[doc = ""]
@@ -153,6 +241,18 @@ impl<'de> ::serde::Deserialize<'de> for GDPRRequestRequestType {
 }
 impl crate::support::Model for GDPRRequestRequestType {
     const NAME: &'static str = "GDPRRequest.requestType";
+}
+impl GDPRRequestRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GDPRRequest.status` of the spec (`#/definitions/GDPRRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "general-data-protection-regulation")))]
@@ -237,4 +337,16 @@ impl<'de> ::serde::Deserialize<'de> for GDPRRequestStatus {
 }
 impl crate::support::Model for GDPRRequestStatus {
     const NAME: &'static str = "GDPRRequest.status";
+}
+impl GDPRRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

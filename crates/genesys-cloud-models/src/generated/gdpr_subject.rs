@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for GDPRSubject {
         crate::support::debug_struct(f, "GDPRSubject", &[("addresses", &self.addresses), ("dialerContactId", &self.dialer_contact_id), ("emailAddresses", &self.email_addresses), ("externalContactId", &self.external_contact_id), ("externalId", &self.external_id), ("journeyCustomer", &self.journey_customer), ("name", &self.name), ("phoneNumbers", &self.phone_numbers), ("socialHandle", &self.social_handle), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl GDPRSubject {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialerContactId`."]
+    #[inline]
+    pub fn dialer_contact_id(mut self, value: impl ::std::convert::Into<crate::DialerContactId>) -> Self {
+        self.dialer_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailAddresses`."]
+    #[inline]
+    pub fn email_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.email_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyCustomer`."]
+    #[inline]
+    pub fn journey_customer(mut self, value: impl ::std::convert::Into<crate::GDPRJourneyCustomer>) -> Self {
+        self.journey_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumbers`."]
+    #[inline]
+    pub fn phone_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.phone_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialHandle`."]
+    #[inline]
+    pub fn social_handle(mut self, value: impl ::std::convert::Into<crate::SocialHandle>) -> Self {
+        self.social_handle = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

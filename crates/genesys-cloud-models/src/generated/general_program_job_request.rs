@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for GeneralProgramJobRequest {
         crate::support::debug_struct(f, "GeneralProgramJobRequest", &[("dialect", &self.dialect), ("mode", &self.mode)], &self._nulls)
     }
 }
+impl GeneralProgramJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<crate::GeneralProgramJobRequestDialect>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mode`."]
+    #[inline]
+    pub fn mode(mut self, value: impl ::std::convert::Into<crate::GeneralProgramJobRequestMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GeneralProgramJobRequest.dialect` of the spec (`#/definitions/GeneralProgramJobRequest/properties/dialect`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -266,6 +300,18 @@ impl<'de> ::serde::Deserialize<'de> for GeneralProgramJobRequestDialect {
 impl crate::support::Model for GeneralProgramJobRequestDialect {
     const NAME: &'static str = "GeneralProgramJobRequest.dialect";
 }
+impl GeneralProgramJobRequestDialect {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GeneralProgramJobRequest.mode` of the spec (`#/definitions/GeneralProgramJobRequest/properties/mode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -333,4 +379,16 @@ impl<'de> ::serde::Deserialize<'de> for GeneralProgramJobRequestMode {
 }
 impl crate::support::Model for GeneralProgramJobRequestMode {
     const NAME: &'static str = "GeneralProgramJobRequest.mode";
+}
+impl GeneralProgramJobRequestMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

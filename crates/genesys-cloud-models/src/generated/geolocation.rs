@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for Geolocation {
         crate::support::debug_struct(f, "Geolocation", &[("city", &self.city), ("country", &self.country), ("id", &self.id), ("latitude", &self.latitude), ("locations", &self.locations), ("longitude", &self.longitude), ("name", &self.name), ("primary", &self.primary), ("region", &self.region), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl Geolocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `city`."]
+    #[inline]
+    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `country`."]
+    #[inline]
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latitude`."]
+    #[inline]
+    pub fn latitude(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.latitude = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locations`."]
+    #[inline]
+    pub fn locations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LocationDefinition>>) -> Self {
+        self.locations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `longitude`."]
+    #[inline]
+    pub fn longitude(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.longitude = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primary`."]
+    #[inline]
+    pub fn primary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.primary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for GetAlertQuery {
         crate::support::debug_struct(f, "GetAlertQuery", &[("alertStatus", &self.alert_status), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryType", &self.query_type), ("ruleType", &self.rule_type), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("viewedStatus", &self.viewed_status)], &self._nulls)
     }
 }
+impl GetAlertQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertStatus`."]
+    #[inline]
+    pub fn alert_status(mut self, value: impl ::std::convert::Into<crate::GetAlertQueryAlertStatus>) -> Self {
+        self.alert_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::GetAlertQueryQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleType`."]
+    #[inline]
+    pub fn rule_type(mut self, value: impl ::std::convert::Into<crate::GetAlertQueryRuleType>) -> Self {
+        self.rule_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<crate::GetAlertQuerySortBy>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::GetAlertQuerySortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewedStatus`."]
+    #[inline]
+    pub fn viewed_status(mut self, value: impl ::std::convert::Into<crate::GetAlertQueryViewedStatus>) -> Self {
+        self.viewed_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GetAlertQuery.alertStatus` of the spec (`#/definitions/GetAlertQuery/properties/alertStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -142,6 +212,18 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQueryAlertStatus {
 impl crate::support::Model for GetAlertQueryAlertStatus {
     const NAME: &'static str = "GetAlertQuery.alertStatus";
 }
+impl GetAlertQueryAlertStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GetAlertQuery.queryType` of the spec (`#/definitions/GetAlertQuery/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -205,6 +287,18 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQueryQueryType {
 }
 impl crate::support::Model for GetAlertQueryQueryType {
     const NAME: &'static str = "GetAlertQuery.queryType";
+}
+impl GetAlertQueryQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GetAlertQuery.ruleType` of the spec (`#/definitions/GetAlertQuery/properties/ruleType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -286,6 +380,18 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQueryRuleType {
 impl crate::support::Model for GetAlertQueryRuleType {
     const NAME: &'static str = "GetAlertQuery.ruleType";
 }
+impl GetAlertQueryRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GetAlertQuery.sortBy` of the spec (`#/definitions/GetAlertQuery/properties/sortBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -350,6 +456,18 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQuerySortBy {
 impl crate::support::Model for GetAlertQuerySortBy {
     const NAME: &'static str = "GetAlertQuery.sortBy";
 }
+impl GetAlertQuerySortBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GetAlertQuery.sortOrder` of the spec (`#/definitions/GetAlertQuery/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -413,6 +531,18 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQuerySortOrder {
 }
 impl crate::support::Model for GetAlertQuerySortOrder {
     const NAME: &'static str = "GetAlertQuery.sortOrder";
+}
+impl GetAlertQuerySortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GetAlertQuery.viewedStatus` of the spec (`#/definitions/GetAlertQuery/properties/viewedStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -481,4 +611,16 @@ impl<'de> ::serde::Deserialize<'de> for GetAlertQueryViewedStatus {
 }
 impl crate::support::Model for GetAlertQueryViewedStatus {
     const NAME: &'static str = "GetAlertQuery.viewedStatus";
+}
+impl GetAlertQueryViewedStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for GetFlowExecutionDataJobResult {
         crate::support::debug_struct(f, "GetFlowExecutionDataJobResult", &[("entities", &self.entities), ("id", &self.id), ("jobState", &self.job_state), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl GetFlowExecutionDataJobResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExecutionDataEntity>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobState`."]
+    #[inline]
+    pub fn job_state(mut self, value: impl ::std::convert::Into<crate::GetFlowExecutionDataJobResultJobState>) -> Self {
+        self.job_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GetFlowExecutionDataJobResult.jobState` of the spec (`#/definitions/GetFlowExecutionDataJobResult/properties/jobState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for GetFlowExecutionDataJobResultJobState {
 }
 impl crate::support::Model for GetFlowExecutionDataJobResultJobState {
     const NAME: &'static str = "GetFlowExecutionDataJobResult.jobState";
+}
+impl GetFlowExecutionDataJobResultJobState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

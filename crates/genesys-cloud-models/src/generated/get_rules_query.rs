@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for GetRulesQuery {
         crate::support::debug_struct(f, "GetRulesQuery", &[("enabledType", &self.enabled_type), ("nameSearchType", &self.name_search_type), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryType", &self.query_type), ("ruleName", &self.rule_name), ("ruleType", &self.rule_type), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
 }
+impl GetRulesQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `enabledType`."]
+    #[inline]
+    pub fn enabled_type(mut self, value: impl ::std::convert::Into<crate::GetRulesQueryEnabledType>) -> Self {
+        self.enabled_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nameSearchType`."]
+    #[inline]
+    pub fn name_search_type(mut self, value: impl ::std::convert::Into<crate::GetRulesQueryNameSearchType>) -> Self {
+        self.name_search_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::GetRulesQueryQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleName`."]
+    #[inline]
+    pub fn rule_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rule_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleType`."]
+    #[inline]
+    pub fn rule_type(mut self, value: impl ::std::convert::Into<crate::GetRulesQueryRuleType>) -> Self {
+        self.rule_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<crate::GetRulesQuerySortBy>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::GetRulesQuerySortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GetRulesQuery.enabledType` of the spec (`#/definitions/GetRulesQuery/properties/enabledType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -145,6 +221,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQueryEnabledType {
 }
 impl crate::support::Model for GetRulesQueryEnabledType {
     const NAME: &'static str = "GetRulesQuery.enabledType";
+}
+impl GetRulesQueryEnabledType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GetRulesQuery.nameSearchType` of the spec (`#/definitions/GetRulesQuery/properties/nameSearchType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -214,6 +302,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQueryNameSearchType {
 impl crate::support::Model for GetRulesQueryNameSearchType {
     const NAME: &'static str = "GetRulesQuery.nameSearchType";
 }
+impl GetRulesQueryNameSearchType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GetRulesQuery.queryType` of the spec (`#/definitions/GetRulesQuery/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -277,6 +377,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQueryQueryType {
 }
 impl crate::support::Model for GetRulesQueryQueryType {
     const NAME: &'static str = "GetRulesQuery.queryType";
+}
+impl GetRulesQueryQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GetRulesQuery.ruleType` of the spec (`#/definitions/GetRulesQuery/properties/ruleType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
@@ -358,6 +470,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQueryRuleType {
 impl crate::support::Model for GetRulesQueryRuleType {
     const NAME: &'static str = "GetRulesQuery.ruleType";
 }
+impl GetRulesQueryRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GetRulesQuery.sortBy` of the spec (`#/definitions/GetRulesQuery/properties/sortBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -422,6 +546,18 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQuerySortBy {
 impl crate::support::Model for GetRulesQuerySortBy {
     const NAME: &'static str = "GetRulesQuery.sortBy";
 }
+impl GetRulesQuerySortBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GetRulesQuery.sortOrder` of the spec (`#/definitions/GetRulesQuery/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]
 #[doc = ""]
@@ -485,4 +621,16 @@ impl<'de> ::serde::Deserialize<'de> for GetRulesQuerySortOrder {
 }
 impl crate::support::Model for GetRulesQuerySortOrder {
     const NAME: &'static str = "GetRulesQuery.sortOrder";
+}
+impl GetRulesQuerySortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for GoogleDialogflowCustomSettings {
         crate::support::debug_struct(f, "GoogleDialogflowCustomSettings", &[("environment", &self.environment), ("eventInputParameters", &self.event_input_parameters), ("eventName", &self.event_name), ("webhookQueryParameters", &self.webhook_query_parameters)], &self._nulls)
     }
 }
+impl GoogleDialogflowCustomSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `environment`."]
+    #[inline]
+    pub fn environment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.environment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventInputParameters`."]
+    #[inline]
+    pub fn event_input_parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.event_input_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webhookQueryParameters`."]
+    #[inline]
+    pub fn webhook_query_parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.webhook_query_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for GrammarLanguage {
         crate::support::debug_struct(f, "GrammarLanguage", &[("dtmfFileMetadata", &self.dtmf_file_metadata), ("dtmfFileUrl", &self.dtmf_file_url), ("grammarId", &self.grammar_id), ("id", &self.id), ("language", &self.language), ("selfUri", &self.self_uri), ("voiceFileMetadata", &self.voice_file_metadata), ("voiceFileUrl", &self.voice_file_url)], &self._nulls)
     }
 }
+impl GrammarLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dtmfFileMetadata`."]
+    #[inline]
+    pub fn dtmf_file_metadata(mut self, value: impl ::std::convert::Into<crate::GrammarLanguageFileMetadata>) -> Self {
+        self.dtmf_file_metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dtmfFileUrl`."]
+    #[inline]
+    pub fn dtmf_file_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dtmf_file_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `grammarId`."]
+    #[inline]
+    pub fn grammar_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.grammar_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voiceFileMetadata`."]
+    #[inline]
+    pub fn voice_file_metadata(mut self, value: impl ::std::convert::Into<crate::GrammarLanguageFileMetadata>) -> Self {
+        self.voice_file_metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voiceFileUrl`."]
+    #[inline]
+    pub fn voice_file_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.voice_file_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

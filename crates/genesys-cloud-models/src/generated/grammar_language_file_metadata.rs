@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for GrammarLanguageFileMetadata {
         crate::support::debug_struct(f, "GrammarLanguageFileMetadata", &[("dateUploaded", &self.date_uploaded), ("fileName", &self.file_name), ("fileSizeBytes", &self.file_size_bytes), ("fileType", &self.file_type)], &self._nulls)
     }
 }
+impl GrammarLanguageFileMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateUploaded`."]
+    #[inline]
+    pub fn date_uploaded(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_uploaded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileSizeBytes`."]
+    #[inline]
+    pub fn file_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.file_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileType`."]
+    #[inline]
+    pub fn file_type(mut self, value: impl ::std::convert::Into<crate::GrammarLanguageFileMetadataFileType>) -> Self {
+        self.file_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GrammarLanguageFileMetadata.fileType` of the spec (`#/definitions/GrammarLanguageFileMetadata/properties/fileType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for GrammarLanguageFileMetadataFileType {
 }
 impl crate::support::Model for GrammarLanguageFileMetadataFileType {
     const NAME: &'static str = "GrammarLanguageFileMetadata.fileType";
+}
+impl GrammarLanguageFileMetadataFileType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

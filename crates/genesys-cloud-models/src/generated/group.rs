@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for Group {
         crate::support::debug_struct(f, "Group", &[("addresses", &self.addresses), ("callsEnabled", &self.calls_enabled), ("dateModified", &self.date_modified), ("description", &self.description), ("email", &self.email), ("id", &self.id), ("images", &self.images), ("includeOwners", &self.include_owners), ("memberCount", &self.member_count), ("name", &self.name), ("owners", &self.owners), ("rolesEnabled", &self.roles_enabled), ("rulesVisible", &self.rules_visible), ("selfUri", &self.self_uri), ("state", &self.state), ("type", &self.r#type), ("version", &self.version), ("visibility", &self.visibility)], &self._nulls)
     }
 }
+impl Group {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GroupContact>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callsEnabled`."]
+    #[inline]
+    pub fn calls_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.calls_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Image>>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeOwners`."]
+    #[inline]
+    pub fn include_owners(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_owners = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberCount`."]
+    #[inline]
+    pub fn member_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.member_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owners`."]
+    #[inline]
+    pub fn owners(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
+        self.owners = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rolesEnabled`."]
+    #[inline]
+    pub fn roles_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.roles_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rulesVisible`."]
+    #[inline]
+    pub fn rules_visible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.rules_visible = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::GroupState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::GroupType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibility`."]
+    #[inline]
+    pub fn visibility(mut self, value: impl ::std::convert::Into<crate::GroupVisibility>) -> Self {
+        self.visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Group.state` of the spec (`#/definitions/Group/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -182,6 +312,18 @@ impl<'de> ::serde::Deserialize<'de> for GroupState {
 impl crate::support::Model for GroupState {
     const NAME: &'static str = "Group.state";
 }
+impl GroupState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Group.type` of the spec (`#/definitions/Group/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -245,6 +387,18 @@ impl<'de> ::serde::Deserialize<'de> for GroupType {
 }
 impl crate::support::Model for GroupType {
     const NAME: &'static str = "Group.type";
+}
+impl GroupType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Group.visibility` of the spec (`#/definitions/Group/properties/visibility`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
@@ -313,4 +467,16 @@ impl<'de> ::serde::Deserialize<'de> for GroupVisibility {
 }
 impl crate::support::Model for GroupVisibility {
     const NAME: &'static str = "Group.visibility";
+}
+impl GroupVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

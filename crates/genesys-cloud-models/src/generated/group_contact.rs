@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for GroupContact {
         crate::support::debug_struct(f, "GroupContact", &[("address", &self.address), ("display", &self.display), ("extension", &self.extension), ("mediaType", &self.media_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl GroupContact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `display`."]
+    #[inline]
+    pub fn display(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extension`."]
+    #[inline]
+    pub fn extension(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.extension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::GroupContactMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::GroupContactType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GroupContact.mediaType` of the spec (`#/definitions/GroupContact/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -121,6 +173,18 @@ impl<'de> ::serde::Deserialize<'de> for GroupContactMediaType {
 }
 impl crate::support::Model for GroupContactMediaType {
     const NAME: &'static str = "GroupContact.mediaType";
+}
+impl GroupContactMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GroupContact.type` of the spec (`#/definitions/GroupContact/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
@@ -185,4 +249,16 @@ impl<'de> ::serde::Deserialize<'de> for GroupContactType {
 }
 impl crate::support::Model for GroupContactType {
     const NAME: &'static str = "GroupContact.type";
+}
+impl GroupContactType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for GroupGreetingEventGreeting {
         crate::support::debug_struct(f, "GroupGreetingEventGreeting", &[("audioTTS", &self.audio_tts), ("greetingAudioFile", &self.greeting_audio_file), ("id", &self.id), ("name", &self.name), ("owner", &self.owner), ("ownerType", &self.owner_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl GroupGreetingEventGreeting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `audioTTS`."]
+    #[inline]
+    pub fn audio_tts(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.audio_tts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `greetingAudioFile`."]
+    #[inline]
+    pub fn greeting_audio_file(mut self, value: impl ::std::convert::Into<crate::GroupGreetingEventGreetingAudioFile>) -> Self {
+        self.greeting_audio_file = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::GroupGreetingEventGreetingOwner>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerType`."]
+    #[inline]
+    pub fn owner_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.owner_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}

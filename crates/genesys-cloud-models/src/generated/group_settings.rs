@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for GroupSettings {
         crate::support::debug_struct(f, "GroupSettings", &[("maximumConcurrentSessions", &self.maximum_concurrent_sessions), ("maximumGroupSize", &self.maximum_group_size), ("maximumTotalSessions", &self.maximum_total_sessions), ("minimumGroupSize", &self.minimum_group_size)], &self._nulls)
     }
 }
+impl GroupSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `maximumConcurrentSessions`."]
+    #[inline]
+    pub fn maximum_concurrent_sessions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_concurrent_sessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumGroupSize`."]
+    #[inline]
+    pub fn maximum_group_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_group_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumTotalSessions`."]
+    #[inline]
+    pub fn maximum_total_sessions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_total_sessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumGroupSize`."]
+    #[inline]
+    pub fn minimum_group_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_group_size = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for GroupUpdate {
         crate::support::debug_struct(f, "GroupUpdate", &[("addresses", &self.addresses), ("callsEnabled", &self.calls_enabled), ("description", &self.description), ("email", &self.email), ("id", &self.id), ("images", &self.images), ("includeOwners", &self.include_owners), ("name", &self.name), ("ownerIds", &self.owner_ids), ("rolesEnabled", &self.roles_enabled), ("rulesVisible", &self.rules_visible), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version), ("visibility", &self.visibility)], &self._nulls)
     }
 }
+impl GroupUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GroupContact>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callsEnabled`."]
+    #[inline]
+    pub fn calls_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.calls_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Image>>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeOwners`."]
+    #[inline]
+    pub fn include_owners(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_owners = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerIds`."]
+    #[inline]
+    pub fn owner_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.owner_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rolesEnabled`."]
+    #[inline]
+    pub fn roles_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.roles_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rulesVisible`."]
+    #[inline]
+    pub fn rules_visible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.rules_visible = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::GroupUpdateState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibility`."]
+    #[inline]
+    pub fn visibility(mut self, value: impl ::std::convert::Into<crate::GroupUpdateVisibility>) -> Self {
+        self.visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GroupUpdate.state` of the spec (`#/definitions/GroupUpdate/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "groups")))]
 #[doc = ""]
@@ -170,6 +282,18 @@ impl<'de> ::serde::Deserialize<'de> for GroupUpdateState {
 impl crate::support::Model for GroupUpdateState {
     const NAME: &'static str = "GroupUpdate.state";
 }
+impl GroupUpdateState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GroupUpdate.visibility` of the spec (`#/definitions/GroupUpdate/properties/visibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "groups")))]
 #[doc = ""]
@@ -237,4 +361,16 @@ impl<'de> ::serde::Deserialize<'de> for GroupUpdateVisibility {
 }
 impl crate::support::Model for GroupUpdateVisibility {
     const NAME: &'static str = "GroupUpdate.visibility";
+}
+impl GroupUpdateVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

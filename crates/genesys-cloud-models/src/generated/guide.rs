@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for Guide {
         crate::support::debug_struct(f, "Guide", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("latestProductionReadyVersion", &self.latest_production_ready_version), ("latestSavedVersion", &self.latest_saved_version), ("name", &self.name), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status)], &self._nulls)
     }
 }
+impl Guide {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestProductionReadyVersion`."]
+    #[inline]
+    pub fn latest_production_ready_version(mut self, value: impl ::std::convert::Into<crate::GuideVersionRef>) -> Self {
+        self.latest_production_ready_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestSavedVersion`."]
+    #[inline]
+    pub fn latest_saved_version(mut self, value: impl ::std::convert::Into<crate::GuideVersionRef>) -> Self {
+        self.latest_saved_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::GuideSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::GuideStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Guide.source` of the spec (`#/definitions/Guide/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -150,6 +226,18 @@ impl<'de> ::serde::Deserialize<'de> for GuideSource {
 impl crate::support::Model for GuideSource {
     const NAME: &'static str = "Guide.source";
 }
+impl GuideSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Guide.status` of the spec (`#/definitions/Guide/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -213,4 +301,16 @@ impl<'de> ::serde::Deserialize<'de> for GuideStatus {
 }
 impl crate::support::Model for GuideStatus {
     const NAME: &'static str = "Guide.status";
+}
+impl GuideStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

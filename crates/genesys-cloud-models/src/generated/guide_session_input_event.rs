@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for GuideSessionInputEvent {
         crate::support::debug_struct(f, "GuideSessionInputEvent", &[("invocationId", &self.invocation_id), ("invocations", &self.invocations), ("mode", &self.mode), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl GuideSessionInputEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `invocationId`."]
+    #[inline]
+    pub fn invocation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invocation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invocations`."]
+    #[inline]
+    pub fn invocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionTurnInvocationData>>) -> Self {
+        self.invocations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mode`."]
+    #[inline]
+    pub fn mode(mut self, value: impl ::std::convert::Into<crate::GuideSessionInputEventMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::GuideSessionInputEventType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GuideSessionInputEvent.mode` of the spec (`#/definitions/GuideSessionInputEvent/properties/mode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -121,6 +173,18 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionInputEventMode {
 }
 impl crate::support::Model for GuideSessionInputEventMode {
     const NAME: &'static str = "GuideSessionInputEvent.mode";
+}
+impl GuideSessionInputEventMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `GuideSessionInputEvent.type` of the spec (`#/definitions/GuideSessionInputEvent/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
@@ -189,4 +253,16 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionInputEventType {
 }
 impl crate::support::Model for GuideSessionInputEventType {
     const NAME: &'static str = "GuideSessionInputEvent.type";
+}
+impl GuideSessionInputEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

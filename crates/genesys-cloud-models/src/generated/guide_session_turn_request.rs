@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for GuideSessionTurnRequest {
         crate::support::debug_struct(f, "GuideSessionTurnRequest", &[("context", &self.context), ("inputEvent", &self.input_event), ("inputVariables", &self.input_variables), ("knowledgeSettings", &self.knowledge_settings), ("languageCode", &self.language_code), ("version", &self.version)], &self._nulls)
     }
 }
+impl GuideSessionTurnRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnRequestContext>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputEvent`."]
+    #[inline]
+    pub fn input_event(mut self, value: impl ::std::convert::Into<crate::GuideSessionInputEvent>) -> Self {
+        self.input_event = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputVariables`."]
+    #[inline]
+    pub fn input_variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionVariable>>) -> Self {
+        self.input_variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeSettings`."]
+    #[inline]
+    pub fn knowledge_settings(mut self, value: impl ::std::convert::Into<crate::KnowledgeSettings>) -> Self {
+        self.knowledge_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageCode`."]
+    #[inline]
+    pub fn language_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for GuideSessionTurnResponse {
         crate::support::debug_struct(f, "GuideSessionTurnResponse", &[("context", &self.context), ("invocationId", &self.invocation_id), ("invocations", &self.invocations), ("outputVariables", &self.output_variables), ("response", &self.response), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
 }
+impl GuideSessionTurnResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseContext>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invocationId`."]
+    #[inline]
+    pub fn invocation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invocation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invocations`."]
+    #[inline]
+    pub fn invocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionTurnInvocationResponse>>) -> Self {
+        self.invocations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputVariables`."]
+    #[inline]
+    pub fn output_variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionVariable>>) -> Self {
+        self.output_variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `response`."]
+    #[inline]
+    pub fn response(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseData>) -> Self {
+        self.response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseResult>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GuideSessionTurnResponse.result` of the spec (`#/definitions/GuideSessionTurnResponse/properties/result`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -146,6 +210,18 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnResponseResult {
 impl crate::support::Model for GuideSessionTurnResponseResult {
     const NAME: &'static str = "GuideSessionTurnResponse.result";
 }
+impl GuideSessionTurnResponseResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `GuideSessionTurnResponse.status` of the spec (`#/definitions/GuideSessionTurnResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -213,4 +289,16 @@ impl<'de> ::serde::Deserialize<'de> for GuideSessionTurnResponseStatus {
 }
 impl crate::support::Model for GuideSessionTurnResponseStatus {
     const NAME: &'static str = "GuideSessionTurnResponse.status";
+}
+impl GuideSessionTurnResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

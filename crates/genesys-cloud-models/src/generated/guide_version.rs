@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for GuideVersion {
         crate::support::debug_struct(f, "GuideVersion", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("guide", &self.guide), ("instruction", &self.instruction), ("knowledgeSettings", &self.knowledge_settings), ("resources", &self.resources), ("selfUri", &self.self_uri), ("state", &self.state), ("variables", &self.variables), ("version", &self.version)], &self._nulls)
     }
 }
+impl GuideVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `guide`."]
+    #[inline]
+    pub fn guide(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.guide = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `instruction`."]
+    #[inline]
+    pub fn instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.instruction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeSettings`."]
+    #[inline]
+    pub fn knowledge_settings(mut self, value: impl ::std::convert::Into<crate::AuthoringKnowledgeSettings>) -> Self {
+        self.knowledge_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resources`."]
+    #[inline]
+    pub fn resources(mut self, value: impl ::std::convert::Into<crate::GuideVersionResources>) -> Self {
+        self.resources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::GuideVersionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variables`."]
+    #[inline]
+    pub fn variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Variable>>) -> Self {
+        self.variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `GuideVersion.state` of the spec (`#/definitions/GuideVersion/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -149,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for GuideVersionState {
 }
 impl crate::support::Model for GuideVersionState {
     const NAME: &'static str = "GuideVersion.state";
+}
+impl GuideVersionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

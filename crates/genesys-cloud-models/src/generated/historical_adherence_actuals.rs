@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for HistoricalAdherenceActuals {
         crate::support::debug_struct(f, "HistoricalAdherenceActuals", &[("actualActivityCategory", &self.actual_activity_category), ("actualSecondaryPresenceLookupId", &self.actual_secondary_presence_lookup_id), ("endOffsetSeconds", &self.end_offset_seconds), ("startOffsetSeconds", &self.start_offset_seconds)], &self._nulls)
     }
 }
+impl HistoricalAdherenceActuals {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualActivityCategory`."]
+    #[inline]
+    pub fn actual_activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceActualsActualActivityCategory>) -> Self {
+        self.actual_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actualSecondaryPresenceLookupId`."]
+    #[inline]
+    pub fn actual_secondary_presence_lookup_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.actual_secondary_presence_lookup_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOffsetSeconds`."]
+    #[inline]
+    pub fn end_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.end_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startOffsetSeconds`."]
+    #[inline]
+    pub fn start_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `HistoricalAdherenceActuals.actualActivityCategory` of the spec (`#/definitions/HistoricalAdherenceActuals/properties/actualActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -149,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceActualsActualActivity
 }
 impl crate::support::Model for HistoricalAdherenceActualsActualActivityCategory {
     const NAME: &'static str = "HistoricalAdherenceActuals.actualActivityCategory";
+}
+impl HistoricalAdherenceActualsActualActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for HistoricalAdherenceDayMetrics {
         crate::support::debug_struct(f, "HistoricalAdherenceDayMetrics", &[("actualLengthSecs", &self.actual_length_secs), ("adherencePercentage", &self.adherence_percentage), ("adherenceScheduleSecs", &self.adherence_schedule_secs), ("conformanceActualSecs", &self.conformance_actual_secs), ("conformancePercentage", &self.conformance_percentage), ("conformanceScheduleSecs", &self.conformance_schedule_secs), ("dayStartOffsetSecs", &self.day_start_offset_secs), ("exceptionCount", &self.exception_count), ("exceptionDurationSecs", &self.exception_duration_secs), ("impactSeconds", &self.impact_seconds), ("scheduleLengthSecs", &self.schedule_length_secs)], &self._nulls)
     }
 }
+impl HistoricalAdherenceDayMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualLengthSecs`."]
+    #[inline]
+    pub fn actual_length_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.actual_length_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherencePercentage`."]
+    #[inline]
+    pub fn adherence_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.adherence_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceScheduleSecs`."]
+    #[inline]
+    pub fn adherence_schedule_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.adherence_schedule_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformanceActualSecs`."]
+    #[inline]
+    pub fn conformance_actual_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conformance_actual_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformancePercentage`."]
+    #[inline]
+    pub fn conformance_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conformance_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformanceScheduleSecs`."]
+    #[inline]
+    pub fn conformance_schedule_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conformance_schedule_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayStartOffsetSecs`."]
+    #[inline]
+    pub fn day_start_offset_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.day_start_offset_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptionCount`."]
+    #[inline]
+    pub fn exception_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exception_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptionDurationSecs`."]
+    #[inline]
+    pub fn exception_duration_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exception_duration_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impactSeconds`."]
+    #[inline]
+    pub fn impact_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.impact_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleLengthSecs`."]
+    #[inline]
+    pub fn schedule_length_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.schedule_length_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for HistoricalAdherenceExceptionInfo {
         crate::support::debug_struct(f, "HistoricalAdherenceExceptionInfo", &[("actualActivityCategory", &self.actual_activity_category), ("actualActivityCodeId", &self.actual_activity_code_id), ("endOffsetSeconds", &self.end_offset_seconds), ("impact", &self.impact), ("routingStatus", &self.routing_status), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCodeId", &self.scheduled_activity_code_id), ("scheduledSecondaryPresenceLookupIds", &self.scheduled_secondary_presence_lookup_ids), ("secondaryPresenceLookupId", &self.secondary_presence_lookup_id), ("startOffsetSeconds", &self.start_offset_seconds), ("systemPresence", &self.system_presence)], &self._nulls)
     }
 }
+impl HistoricalAdherenceExceptionInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualActivityCategory`."]
+    #[inline]
+    pub fn actual_activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceExceptionInfoActualActivityCategory>) -> Self {
+        self.actual_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actualActivityCodeId`."]
+    #[inline]
+    pub fn actual_activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.actual_activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOffsetSeconds`."]
+    #[inline]
+    pub fn end_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.end_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impact`."]
+    #[inline]
+    pub fn impact(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceExceptionInfoImpact>) -> Self {
+        self.impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceExceptionInfoRoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCategory`."]
+    #[inline]
+    pub fn scheduled_activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceExceptionInfoScheduledActivityCategory>) -> Self {
+        self.scheduled_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCodeId`."]
+    #[inline]
+    pub fn scheduled_activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduled_activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledSecondaryPresenceLookupIds`."]
+    #[inline]
+    pub fn scheduled_secondary_presence_lookup_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.scheduled_secondary_presence_lookup_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryPresenceLookupId`."]
+    #[inline]
+    pub fn secondary_presence_lookup_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.secondary_presence_lookup_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startOffsetSeconds`."]
+    #[inline]
+    pub fn start_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceExceptionInfoSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `HistoricalAdherenceExceptionInfo.actualActivityCategory` of the spec (`#/definitions/HistoricalAdherenceExceptionInfo/properties/actualActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -178,6 +266,18 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfoActualAc
 impl crate::support::Model for HistoricalAdherenceExceptionInfoActualActivityCategory {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo.actualActivityCategory";
 }
+impl HistoricalAdherenceExceptionInfoActualActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `HistoricalAdherenceExceptionInfo.impact` of the spec (`#/definitions/HistoricalAdherenceExceptionInfo/properties/impact`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -249,6 +349,18 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfoImpact {
 }
 impl crate::support::Model for HistoricalAdherenceExceptionInfoImpact {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo.impact";
+}
+impl HistoricalAdherenceExceptionInfoImpact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `HistoricalAdherenceExceptionInfo.routingStatus` of the spec (`#/definitions/HistoricalAdherenceExceptionInfo/properties/routingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -325,6 +437,18 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfoRoutingS
 }
 impl crate::support::Model for HistoricalAdherenceExceptionInfoRoutingStatus {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo.routingStatus";
+}
+impl HistoricalAdherenceExceptionInfoRoutingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `HistoricalAdherenceExceptionInfo.scheduledActivityCategory` of the spec (`#/definitions/HistoricalAdherenceExceptionInfo/properties/scheduledActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -417,6 +541,18 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfoSchedule
 }
 impl crate::support::Model for HistoricalAdherenceExceptionInfoScheduledActivityCategory {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo.scheduledActivityCategory";
+}
+impl HistoricalAdherenceExceptionInfoScheduledActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `HistoricalAdherenceExceptionInfo.systemPresence` of the spec (`#/definitions/HistoricalAdherenceExceptionInfo/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -513,4 +649,16 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceExceptionInfoSystemPr
 }
 impl crate::support::Model for HistoricalAdherenceExceptionInfoSystemPresence {
     const NAME: &'static str = "HistoricalAdherenceExceptionInfo.systemPresence";
+}
+impl HistoricalAdherenceExceptionInfoSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for HistoricalAdherenceQueryResult {
         crate::support::debug_struct(f, "HistoricalAdherenceQueryResult", &[("actuals", &self.actuals), ("actualsEndDate", &self.actuals_end_date), ("adherencePercentage", &self.adherence_percentage), ("conformancePercentage", &self.conformance_percentage), ("dayMetrics", &self.day_metrics), ("endDate", &self.end_date), ("exceptionInfo", &self.exception_info), ("impact", &self.impact), ("managementUnitId", &self.management_unit_id), ("startDate", &self.start_date), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl HistoricalAdherenceQueryResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actuals`."]
+    #[inline]
+    pub fn actuals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceActuals>>) -> Self {
+        self.actuals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actualsEndDate`."]
+    #[inline]
+    pub fn actuals_end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.actuals_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherencePercentage`."]
+    #[inline]
+    pub fn adherence_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.adherence_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformancePercentage`."]
+    #[inline]
+    pub fn conformance_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conformance_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayMetrics`."]
+    #[inline]
+    pub fn day_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceDayMetrics>>) -> Self {
+        self.day_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptionInfo`."]
+    #[inline]
+    pub fn exception_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>) -> Self {
+        self.exception_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impact`."]
+    #[inline]
+    pub fn impact(mut self, value: impl ::std::convert::Into<crate::HistoricalAdherenceQueryResultImpact>) -> Self {
+        self.impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitId`."]
+    #[inline]
+    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `HistoricalAdherenceQueryResult.impact` of the spec (`#/definitions/HistoricalAdherenceQueryResult/properties/impact`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -157,4 +245,16 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalAdherenceQueryResultImpact {
 }
 impl crate::support::Model for HistoricalAdherenceQueryResultImpact {
     const NAME: &'static str = "HistoricalAdherenceQueryResult.impact";
+}
+impl HistoricalAdherenceQueryResultImpact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

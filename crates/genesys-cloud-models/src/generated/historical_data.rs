@@ -50,3 +50,37 @@ impl ::std::fmt::Debug for HistoricalData {
         crate::support::debug_struct(f, "HistoricalData", &[("daily", &self.daily), ("quarterHour", &self.quarter_hour)], &self._nulls)
     }
 }
+impl HistoricalData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `daily`."]
+    #[inline]
+    pub fn daily(mut self, value: impl ::std::convert::Into<crate::Daily>) -> Self {
+        self.daily = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quarterHour`."]
+    #[inline]
+    pub fn quarter_hour(mut self, value: impl ::std::convert::Into<crate::QuarterHourly>) -> Self {
+        self.quarter_hour = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for HistoricalShrinkageActivityCategoryResponse {
         crate::support::debug_struct(f, "HistoricalShrinkageActivityCategoryResponse", &[("activityCategory", &self.activity_category), ("shrinkageForActivityCategory", &self.shrinkage_for_activity_category), ("shrinkageForActivityCodes", &self.shrinkage_for_activity_codes)], &self._nulls)
     }
 }
+impl HistoricalShrinkageActivityCategoryResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCategory`."]
+    #[inline]
+    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageActivityCategoryResponseActivityCategory>) -> Self {
+        self.activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkageForActivityCategory`."]
+    #[inline]
+    pub fn shrinkage_for_activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageAggregateResponse>) -> Self {
+        self.shrinkage_for_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkageForActivityCodes`."]
+    #[inline]
+    pub fn shrinkage_for_activity_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalShrinkageActivityCodeResponse>>) -> Self {
+        self.shrinkage_for_activity_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `HistoricalShrinkageActivityCategoryResponse.activityCategory` of the spec (`#/definitions/HistoricalShrinkageActivityCategoryResponse/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -145,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for HistoricalShrinkageActivityCategoryRespo
 }
 impl crate::support::Model for HistoricalShrinkageActivityCategoryResponseActivityCategory {
     const NAME: &'static str = "HistoricalShrinkageActivityCategoryResponse.activityCategory";
+}
+impl HistoricalShrinkageActivityCategoryResponseActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

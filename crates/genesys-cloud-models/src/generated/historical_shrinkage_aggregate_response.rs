@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for HistoricalShrinkageAggregateResponse {
         crate::support::debug_struct(f, "HistoricalShrinkageAggregateResponse", &[("actualShrinkagePercent", &self.actual_shrinkage_percent), ("actualShrinkageSeconds", &self.actual_shrinkage_seconds), ("paidShrinkageSeconds", &self.paid_shrinkage_seconds), ("plannedShrinkageSeconds", &self.planned_shrinkage_seconds), ("scheduledShrinkagePercent", &self.scheduled_shrinkage_percent), ("scheduledShrinkageSeconds", &self.scheduled_shrinkage_seconds), ("unpaidShrinkageSeconds", &self.unpaid_shrinkage_seconds), ("unplannedShrinkageSeconds", &self.unplanned_shrinkage_seconds)], &self._nulls)
     }
 }
+impl HistoricalShrinkageAggregateResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualShrinkagePercent`."]
+    #[inline]
+    pub fn actual_shrinkage_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.actual_shrinkage_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actualShrinkageSeconds`."]
+    #[inline]
+    pub fn actual_shrinkage_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.actual_shrinkage_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paidShrinkageSeconds`."]
+    #[inline]
+    pub fn paid_shrinkage_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.paid_shrinkage_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `plannedShrinkageSeconds`."]
+    #[inline]
+    pub fn planned_shrinkage_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.planned_shrinkage_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledShrinkagePercent`."]
+    #[inline]
+    pub fn scheduled_shrinkage_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.scheduled_shrinkage_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledShrinkageSeconds`."]
+    #[inline]
+    pub fn scheduled_shrinkage_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.scheduled_shrinkage_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unpaidShrinkageSeconds`."]
+    #[inline]
+    pub fn unpaid_shrinkage_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unpaid_shrinkage_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unplannedShrinkageSeconds`."]
+    #[inline]
+    pub fn unplanned_shrinkage_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unplanned_shrinkage_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}

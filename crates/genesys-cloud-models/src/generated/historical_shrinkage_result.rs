@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for HistoricalShrinkageResult {
         crate::support::debug_struct(f, "HistoricalShrinkageResult", &[("aggregatedShrinkage", &self.aggregated_shrinkage), ("businessUnitIds", &self.business_unit_ids), ("endDate", &self.end_date), ("shrinkageForActivityCategories", &self.shrinkage_for_activity_categories), ("startDate", &self.start_date), ("totalLoggedInDurationSeconds", &self.total_logged_in_duration_seconds), ("totalScheduledDurationSeconds", &self.total_scheduled_duration_seconds)], &self._nulls)
     }
 }
+impl HistoricalShrinkageResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aggregatedShrinkage`."]
+    #[inline]
+    pub fn aggregated_shrinkage(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageAggregateResponse>) -> Self {
+        self.aggregated_shrinkage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitIds`."]
+    #[inline]
+    pub fn business_unit_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.business_unit_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkageForActivityCategories`."]
+    #[inline]
+    pub fn shrinkage_for_activity_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalShrinkageActivityCategoryResponse>>) -> Self {
+        self.shrinkage_for_activity_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalLoggedInDurationSeconds`."]
+    #[inline]
+    pub fn total_logged_in_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_logged_in_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalScheduledDurationSeconds`."]
+    #[inline]
+    pub fn total_scheduled_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_scheduled_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for HistoryEntry {
         crate::support::debug_struct(f, "HistoryEntry", &[("action", &self.action), ("agenticVirtualAgentEnabled", &self.agentic_virtual_agent_enabled), ("client", &self.client), ("resource", &self.resource), ("secure", &self.secure), ("timestamp", &self.timestamp), ("user", &self.user), ("version", &self.version), ("virtualAgentEnabled", &self.virtual_agent_enabled)], &self._nulls)
     }
 }
+impl HistoryEntry {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::HistoryEntryAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agenticVirtualAgentEnabled`."]
+    #[inline]
+    pub fn agentic_virtual_agent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agentic_virtual_agent_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `client`."]
+    #[inline]
+    pub fn client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resource`."]
+    #[inline]
+    pub fn resource(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.resource = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secure`."]
+    #[inline]
+    pub fn secure(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.secure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `virtualAgentEnabled`."]
+    #[inline]
+    pub fn virtual_agent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.virtual_agent_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `HistoryEntry.action` of the spec (`#/definitions/HistoryEntry/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -181,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for HistoryEntryAction {
 }
 impl crate::support::Model for HistoryEntryAction {
     const NAME: &'static str = "HistoryEntry.action";
+}
+impl HistoryEntryAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

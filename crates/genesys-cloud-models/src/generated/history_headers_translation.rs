@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for HistoryHeadersTranslation {
         crate::support::debug_struct(f, "HistoryHeadersTranslation", &[("cc", &self.cc), ("forwardPrefix", &self.forward_prefix), ("from", &self.from), ("language", &self.language), ("replyPrefix", &self.reply_prefix), ("sent", &self.sent), ("subject", &self.subject), ("timeZone", &self.time_zone), ("to", &self.to)], &self._nulls)
     }
 }
+impl HistoryHeadersTranslation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `cc`."]
+    #[inline]
+    pub fn cc(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forwardPrefix`."]
+    #[inline]
+    pub fn forward_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.forward_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyPrefix`."]
+    #[inline]
+    pub fn reply_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reply_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sent`."]
+    #[inline]
+    pub fn sent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for HistoryListing {
         crate::support::debug_struct(f, "HistoryListing", &[("actionName", &self.action_name), ("actionStatus", &self.action_status), ("client", &self.client), ("complete", &self.complete), ("completed", &self.completed), ("description", &self.description), ("entities", &self.entities), ("errorCode", &self.error_code), ("errorDetails", &self.error_details), ("errorMessage", &self.error_message), ("errorMessageParams", &self.error_message_params), ("id", &self.id), ("name", &self.name), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("started", &self.started), ("system", &self.system), ("total", &self.total), ("user", &self.user)], &self._nulls)
     }
 }
+impl HistoryListing {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionName`."]
+    #[inline]
+    pub fn action_name(mut self, value: impl ::std::convert::Into<crate::HistoryListingActionName>) -> Self {
+        self.action_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionStatus`."]
+    #[inline]
+    pub fn action_status(mut self, value: impl ::std::convert::Into<crate::HistoryListingActionStatus>) -> Self {
+        self.action_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `client`."]
+    #[inline]
+    pub fn client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `complete`."]
+    #[inline]
+    pub fn complete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completed`."]
+    #[inline]
+    pub fn completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoryEntry>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorDetails`."]
+    #[inline]
+    pub fn error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Detail>>) -> Self {
+        self.error_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessageParams`."]
+    #[inline]
+    pub fn error_message_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.error_message_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageCount`."]
+    #[inline]
+    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `started`."]
+    #[inline]
+    pub fn started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `system`."]
+    #[inline]
+    pub fn system(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `HistoryListing.actionName` of the spec (`#/definitions/HistoryListing/properties/actionName`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -226,6 +368,18 @@ impl<'de> ::serde::Deserialize<'de> for HistoryListingActionName {
 impl crate::support::Model for HistoryListingActionName {
     const NAME: &'static str = "HistoryListing.actionName";
 }
+impl HistoryListingActionName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `HistoryListing.actionStatus` of the spec (`#/definitions/HistoryListing/properties/actionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -309,4 +463,16 @@ impl<'de> ::serde::Deserialize<'de> for HistoryListingActionStatus {
 }
 impl crate::support::Model for HistoryListingActionStatus {
     const NAME: &'static str = "HistoryListing.actionStatus";
+}
+impl HistoryListingActionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -246,3 +246,331 @@ impl ::std::fmt::Debug for HomerRecord {
         crate::support::debug_struct(f, "HomerRecord", &[("auth", &self.auth), ("authUser", &self.auth_user), ("callid", &self.callid), ("callidAleg", &self.callid_aleg), ("contactIp", &self.contact_ip), ("contactPort", &self.contact_port), ("contactUser", &self.contact_user), ("contentType", &self.content_type), ("conversationId", &self.conversation_id), ("correlationId", &self.correlation_id), ("cseq", &self.cseq), ("date", &self.date), ("dbnode", &self.dbnode), ("destinationAlias", &self.destination_alias), ("destinationIp", &self.destination_ip), ("destinationPort", &self.destination_port), ("diversion", &self.diversion), ("family", &self.family), ("fromDomain", &self.from_domain), ("fromTag", &self.from_tag), ("fromUser", &self.from_user), ("id", &self.id), ("method", &self.method), ("microTs", &self.micro_ts), ("milliTs", &self.milli_ts), ("msg", &self.msg), ("name", &self.name), ("node", &self.node), ("originatorIp", &self.originator_ip), ("originatorPort", &self.originator_port), ("participantId", &self.participant_id), ("pidUser", &self.pid_user), ("proto", &self.proto), ("reason", &self.reason), ("replyReason", &self.reply_reason), ("rtpStat", &self.rtp_stat), ("ruri", &self.ruri), ("ruriDomain", &self.ruri_domain), ("ruriUser", &self.ruri_user), ("selfUri", &self.self_uri), ("sourceAlias", &self.source_alias), ("sourceIp", &self.source_ip), ("sourcePort", &self.source_port), ("toDomain", &self.to_domain), ("toTag", &self.to_tag), ("toUser", &self.to_user), ("trans", &self.trans), ("type", &self.r#type), ("userAgent", &self.user_agent), ("via1", &self.via1), ("via1Branch", &self.via1_branch)], &self._nulls)
     }
 }
+impl HomerRecord {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `auth`."]
+    #[inline]
+    pub fn auth(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.auth = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authUser`."]
+    #[inline]
+    pub fn auth_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.auth_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callid`."]
+    #[inline]
+    pub fn callid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callidAleg`."]
+    #[inline]
+    pub fn callid_aleg(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callid_aleg = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIp`."]
+    #[inline]
+    pub fn contact_ip(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_ip = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactPort`."]
+    #[inline]
+    pub fn contact_port(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_port = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactUser`."]
+    #[inline]
+    pub fn contact_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cseq`."]
+    #[inline]
+    pub fn cseq(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cseq = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dbnode`."]
+    #[inline]
+    pub fn dbnode(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dbnode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationAlias`."]
+    #[inline]
+    pub fn destination_alias(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_alias = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationIp`."]
+    #[inline]
+    pub fn destination_ip(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_ip = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationPort`."]
+    #[inline]
+    pub fn destination_port(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_port = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `diversion`."]
+    #[inline]
+    pub fn diversion(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.diversion = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `family`."]
+    #[inline]
+    pub fn family(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.family = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromDomain`."]
+    #[inline]
+    pub fn from_domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromTag`."]
+    #[inline]
+    pub fn from_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromUser`."]
+    #[inline]
+    pub fn from_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `method`."]
+    #[inline]
+    pub fn method(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `microTs`."]
+    #[inline]
+    pub fn micro_ts(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.micro_ts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `milliTs`."]
+    #[inline]
+    pub fn milli_ts(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.milli_ts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `msg`."]
+    #[inline]
+    pub fn msg(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.msg = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `node`."]
+    #[inline]
+    pub fn node(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.node = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatorIp`."]
+    #[inline]
+    pub fn originator_ip(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.originator_ip = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatorPort`."]
+    #[inline]
+    pub fn originator_port(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.originator_port = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pidUser`."]
+    #[inline]
+    pub fn pid_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pid_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proto`."]
+    #[inline]
+    pub fn proto(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.proto = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyReason`."]
+    #[inline]
+    pub fn reply_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reply_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rtpStat`."]
+    #[inline]
+    pub fn rtp_stat(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rtp_stat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruri`."]
+    #[inline]
+    pub fn ruri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ruri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruriDomain`."]
+    #[inline]
+    pub fn ruri_domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ruri_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruriUser`."]
+    #[inline]
+    pub fn ruri_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ruri_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceAlias`."]
+    #[inline]
+    pub fn source_alias(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_alias = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceIp`."]
+    #[inline]
+    pub fn source_ip(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_ip = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourcePort`."]
+    #[inline]
+    pub fn source_port(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_port = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toDomain`."]
+    #[inline]
+    pub fn to_domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toTag`."]
+    #[inline]
+    pub fn to_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toUser`."]
+    #[inline]
+    pub fn to_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trans`."]
+    #[inline]
+    pub fn trans(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.trans = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgent`."]
+    #[inline]
+    pub fn user_agent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `via1`."]
+    #[inline]
+    pub fn via1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.via1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `via1Branch`."]
+    #[inline]
+    pub fn via1_branch(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.via1_branch = ::std::option::Option::Some(value.into());
+        self
+    }
+}

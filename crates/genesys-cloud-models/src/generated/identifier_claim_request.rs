@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for IdentifierClaimRequest {
         crate::support::debug_struct(f, "IdentifierClaimRequest", &[("identifier", &self.identifier), ("operation", &self.operation)], &self._nulls)
     }
 }
+impl IdentifierClaimRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `identifier`."]
+    #[inline]
+    pub fn identifier(mut self, value: impl ::std::convert::Into<crate::ContactIdentifier>) -> Self {
+        self.identifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operation`."]
+    #[inline]
+    pub fn operation(mut self, value: impl ::std::convert::Into<crate::IdentifierClaimRequestOperation>) -> Self {
+        self.operation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IdentifierClaimRequest.operation` of the spec (`#/definitions/IdentifierClaimRequest/properties/operation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for IdentifierClaimRequestOperation {
 }
 impl crate::support::Model for IdentifierClaimRequestOperation {
     const NAME: &'static str = "IdentifierClaimRequest.operation";
+}
+impl IdentifierClaimRequestOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for IdentifierVertex {
         crate::support::debug_struct(f, "IdentifierVertex", &[("normalizedType", &self.normalized_type), ("normalizedValue", &self.normalized_value), ("vertexId", &self.vertex_id)], &self._nulls)
     }
 }
+impl IdentifierVertex {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `normalizedType`."]
+    #[inline]
+    pub fn normalized_type(mut self, value: impl ::std::convert::Into<crate::IdentifierVertexNormalizedType>) -> Self {
+        self.normalized_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `normalizedValue`."]
+    #[inline]
+    pub fn normalized_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.normalized_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `vertexId`."]
+    #[inline]
+    pub fn vertex_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.vertex_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IdentifierVertex.normalizedType` of the spec (`#/definitions/IdentifierVertex/properties/normalizedType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]
 #[doc = ""]
@@ -141,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for IdentifierVertexNormalizedType {
 }
 impl crate::support::Model for IdentifierVertexNormalizedType {
     const NAME: &'static str = "IdentifierVertex.normalizedType";
+}
+impl IdentifierVertexNormalizedType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for IdleTokenTimeout {
         crate::support::debug_struct(f, "IdleTokenTimeout", &[("enableIdleTokenTimeout", &self.enable_idle_token_timeout), ("idleTokenTimeoutSeconds", &self.idle_token_timeout_seconds), ("inactivityTimeoutGroupBundles", &self.inactivity_timeout_group_bundles), ("inactivityTimeoutGroupsEnabled", &self.inactivity_timeout_groups_enabled), ("inactivityTimeoutUnit", &self.inactivity_timeout_unit)], &self._nulls)
     }
 }
+impl IdleTokenTimeout {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `enableIdleTokenTimeout`."]
+    #[inline]
+    pub fn enable_idle_token_timeout(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_idle_token_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleTokenTimeoutSeconds`."]
+    #[inline]
+    pub fn idle_token_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.idle_token_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeoutGroupBundles`."]
+    #[inline]
+    pub fn inactivity_timeout_group_bundles(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InactivityTimeoutGroupBundle>>) -> Self {
+        self.inactivity_timeout_group_bundles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeoutGroupsEnabled`."]
+    #[inline]
+    pub fn inactivity_timeout_groups_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inactivity_timeout_groups_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeoutUnit`."]
+    #[inline]
+    pub fn inactivity_timeout_unit(mut self, value: impl ::std::convert::Into<crate::IdleTokenTimeoutInactivityTimeoutUnit>) -> Self {
+        self.inactivity_timeout_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IdleTokenTimeout.inactivityTimeoutUnit` of the spec (`#/definitions/IdleTokenTimeout/properties/inactivityTimeoutUnit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokens")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for IdleTokenTimeoutInactivityTimeoutUnit {
 }
 impl crate::support::Model for IdleTokenTimeoutInactivityTimeoutUnit {
     const NAME: &'static str = "IdleTokenTimeout.inactivityTimeoutUnit";
+}
+impl IdleTokenTimeoutInactivityTimeoutUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

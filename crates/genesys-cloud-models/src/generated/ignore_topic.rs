@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for IgnoreTopic {
         crate::support::debug_struct(f, "IgnoreTopic", &[("mediaType", &self.media_type), ("participant", &self.participant), ("text", &self.text)], &self._nulls)
     }
 }
+impl IgnoreTopic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::IgnoreTopicMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participant`."]
+    #[inline]
+    pub fn participant(mut self, value: impl ::std::convert::Into<crate::IgnoreTopicParticipant>) -> Self {
+        self.participant = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IgnoreTopic.mediaType` of the spec (`#/definitions/IgnoreTopic/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -126,6 +166,18 @@ impl<'de> ::serde::Deserialize<'de> for IgnoreTopicMediaType {
 impl crate::support::Model for IgnoreTopicMediaType {
     const NAME: &'static str = "IgnoreTopic.mediaType";
 }
+impl IgnoreTopicMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `IgnoreTopic.participant` of the spec (`#/definitions/IgnoreTopic/properties/participant`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -193,4 +245,16 @@ impl<'de> ::serde::Deserialize<'de> for IgnoreTopicParticipant {
 }
 impl crate::support::Model for IgnoreTopicParticipant {
     const NAME: &'static str = "IgnoreTopic.participant";
+}
+impl IgnoreTopicParticipant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

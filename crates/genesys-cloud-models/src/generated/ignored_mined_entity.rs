@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for IgnoredMinedEntity {
         crate::support::debug_struct(f, "IgnoredMinedEntity", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("mediaType", &self.media_type), ("participant", &self.participant), ("text", &self.text)], &self._nulls)
     }
 }
+impl IgnoredMinedEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::IgnoredMinedEntityMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participant`."]
+    #[inline]
+    pub fn participant(mut self, value: impl ::std::convert::Into<crate::IgnoredMinedEntityParticipant>) -> Self {
+        self.participant = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IgnoredMinedEntity.mediaType` of the spec (`#/definitions/IgnoredMinedEntity/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -138,6 +196,18 @@ impl<'de> ::serde::Deserialize<'de> for IgnoredMinedEntityMediaType {
 impl crate::support::Model for IgnoredMinedEntityMediaType {
     const NAME: &'static str = "IgnoredMinedEntity.mediaType";
 }
+impl IgnoredMinedEntityMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `IgnoredMinedEntity.participant` of the spec (`#/definitions/IgnoredMinedEntity/properties/participant`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -205,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for IgnoredMinedEntityParticipant {
 }
 impl crate::support::Model for IgnoredMinedEntityParticipant {
     const NAME: &'static str = "IgnoredMinedEntity.participant";
+}
+impl IgnoredMinedEntityParticipant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

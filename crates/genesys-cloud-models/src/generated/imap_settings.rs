@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ImapSettings {
         crate::support::debug_struct(f, "ImapSettings", &[("errorInfo", &self.error_info), ("integration", &self.integration), ("status", &self.status)], &self._nulls)
     }
 }
+impl ImapSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::EmailErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integration`."]
+    #[inline]
+    pub fn integration(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.integration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ImapSettingsStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ImapSettings.status` of the spec (`#/definitions/ImapSettings/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -133,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for ImapSettingsStatus {
 }
 impl crate::support::Model for ImapSettingsStatus {
     const NAME: &'static str = "ImapSettings.status";
+}
+impl ImapSettingsStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

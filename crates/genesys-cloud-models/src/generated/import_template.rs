@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for ImportTemplate {
         crate::support::debug_struct(f, "ImportTemplate", &[("contactListFilter", &self.contact_list_filter), ("contactListTemplate", &self.contact_list_template), ("customListNameFormatValue", &self.custom_list_name_format_value), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("importStatus", &self.import_status), ("listNameFormat", &self.list_name_format), ("name", &self.name), ("selfUri", &self.self_uri), ("splittingInformation", &self.splitting_information), ("useSplittingCriteria", &self.use_splitting_criteria), ("version", &self.version)], &self._nulls)
     }
 }
+impl ImportTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactListFilter`."]
+    #[inline]
+    pub fn contact_list_filter(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact_list_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListTemplate`."]
+    #[inline]
+    pub fn contact_list_template(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact_list_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customListNameFormatValue`."]
+    #[inline]
+    pub fn custom_list_name_format_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.custom_list_name_format_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importStatus`."]
+    #[inline]
+    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::ImportStatus>) -> Self {
+        self.import_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listNameFormat`."]
+    #[inline]
+    pub fn list_name_format(mut self, value: impl ::std::convert::Into<crate::ImportTemplateListNameFormat>) -> Self {
+        self.list_name_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `splittingInformation`."]
+    #[inline]
+    pub fn splitting_information(mut self, value: impl ::std::convert::Into<crate::SplittingInformation>) -> Self {
+        self.splitting_information = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useSplittingCriteria`."]
+    #[inline]
+    pub fn use_splitting_criteria(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_splitting_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ImportTemplate.listNameFormat` of the spec (`#/definitions/ImportTemplate/properties/listNameFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -177,4 +277,16 @@ impl<'de> ::serde::Deserialize<'de> for ImportTemplateListNameFormat {
 }
 impl crate::support::Model for ImportTemplateListNameFormat {
     const NAME: &'static str = "ImportTemplate.listNameFormat";
+}
+impl ImportTemplateListNameFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

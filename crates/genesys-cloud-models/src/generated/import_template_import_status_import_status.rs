@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for ImportTemplateImportStatusImportStatus {
         crate::support::debug_struct(f, "ImportTemplateImportStatusImportStatus", &[("additionalProperties", &self.additional_properties), ("completedRecords", &self.completed_records), ("failureReason", &self.failure_reason), ("importState", &self.import_state), ("listNamePrefix", &self.list_name_prefix), ("percentageComplete", &self.percentage_complete), ("targetContactListIds", &self.target_contact_list_ids), ("totalRecords", &self.total_records)], &self._nulls)
     }
 }
+impl ImportTemplateImportStatusImportStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completedRecords`."]
+    #[inline]
+    pub fn completed_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completed_records = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importState`."]
+    #[inline]
+    pub fn import_state(mut self, value: impl ::std::convert::Into<crate::ImportTemplateImportStatusImportStatusImportState>) -> Self {
+        self.import_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listNamePrefix`."]
+    #[inline]
+    pub fn list_name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.list_name_prefix = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageComplete`."]
+    #[inline]
+    pub fn percentage_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percentage_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetContactListIds`."]
+    #[inline]
+    pub fn target_contact_list_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.target_contact_list_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRecords`."]
+    #[inline]
+    pub fn total_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_records = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ImportTemplateImportStatusImportStatus.importState` of the spec (`#/definitions/ImportTemplateImportStatusImportStatus/properties/importState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for ImportTemplateImportStatusImportStatusIm
 }
 impl crate::support::Model for ImportTemplateImportStatusImportStatusImportState {
     const NAME: &'static str = "ImportTemplateImportStatusImportStatus.importState";
+}
+impl ImportTemplateImportStatusImportStatusImportState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for InactivityTimeoutGroupBundle {
         crate::support::debug_struct(f, "InactivityTimeoutGroupBundle", &[("groups", &self.groups), ("inactivityTimeoutUnit", &self.inactivity_timeout_unit), ("priority", &self.priority), ("timeoutSeconds", &self.timeout_seconds)], &self._nulls)
     }
 }
+impl InactivityTimeoutGroupBundle {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `groups`."]
+    #[inline]
+    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeoutUnit`."]
+    #[inline]
+    pub fn inactivity_timeout_unit(mut self, value: impl ::std::convert::Into<crate::InactivityTimeoutGroupBundleInactivityTimeoutUnit>) -> Self {
+        self.inactivity_timeout_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeoutSeconds`."]
+    #[inline]
+    pub fn timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `InactivityTimeoutGroupBundle.inactivityTimeoutUnit` of the spec (`#/definitions/InactivityTimeoutGroupBundle/properties/inactivityTimeoutUnit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokens")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for InactivityTimeoutGroupBundleInactivityTi
 }
 impl crate::support::Model for InactivityTimeoutGroupBundleInactivityTimeoutUnit {
     const NAME: &'static str = "InactivityTimeoutGroupBundle.inactivityTimeoutUnit";
+}
+impl InactivityTimeoutGroupBundleInactivityTimeoutUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

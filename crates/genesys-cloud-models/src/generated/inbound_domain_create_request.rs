@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for InboundDomainCreateRequest {
         crate::support::debug_struct(f, "InboundDomainCreateRequest", &[("customSMTPServer", &self.custom_smtp_server), ("emailSetting", &self.email_setting), ("graphApiSettings", &self.graph_api_settings), ("id", &self.id), ("imapSettings", &self.imap_settings), ("mailFromSettings", &self.mail_from_settings), ("subDomain", &self.sub_domain)], &self._nulls)
     }
 }
+impl InboundDomainCreateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customSMTPServer`."]
+    #[inline]
+    pub fn custom_smtp_server(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.custom_smtp_server = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailSetting`."]
+    #[inline]
+    pub fn email_setting(mut self, value: impl ::std::convert::Into<crate::EmailSettingReference>) -> Self {
+        self.email_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `graphApiSettings`."]
+    #[inline]
+    pub fn graph_api_settings(mut self, value: impl ::std::convert::Into<crate::GraphApiSettings>) -> Self {
+        self.graph_api_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imapSettings`."]
+    #[inline]
+    pub fn imap_settings(mut self, value: impl ::std::convert::Into<crate::ImapSettings>) -> Self {
+        self.imap_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mailFromSettings`."]
+    #[inline]
+    pub fn mail_from_settings(mut self, value: impl ::std::convert::Into<crate::MailFromResult>) -> Self {
+        self.mail_from_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subDomain`."]
+    #[inline]
+    pub fn sub_domain(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sub_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for InboundRoute {
         crate::support::debug_struct(f, "InboundRoute", &[("allowMultipleActions", &self.allow_multiple_actions), ("autoBcc", &self.auto_bcc), ("flow", &self.flow), ("fromEmail", &self.from_email), ("fromName", &self.from_name), ("historyInclusion", &self.history_inclusion), ("id", &self.id), ("language", &self.language), ("mailboxFolders", &self.mailbox_folders), ("name", &self.name), ("pattern", &self.pattern), ("priority", &self.priority), ("queue", &self.queue), ("replyEmailAddress", &self.reply_email_address), ("selfUri", &self.self_uri), ("signature", &self.signature), ("skills", &self.skills), ("spamFlow", &self.spam_flow), ("status", &self.status)], &self._nulls)
     }
 }
+impl InboundRoute {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowMultipleActions`."]
+    #[inline]
+    pub fn allow_multiple_actions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_multiple_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoBcc`."]
+    #[inline]
+    pub fn auto_bcc(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
+        self.auto_bcc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromEmail`."]
+    #[inline]
+    pub fn from_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromName`."]
+    #[inline]
+    pub fn from_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `historyInclusion`."]
+    #[inline]
+    pub fn history_inclusion(mut self, value: impl ::std::convert::Into<crate::InboundRouteHistoryInclusion>) -> Self {
+        self.history_inclusion = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mailboxFolders`."]
+    #[inline]
+    pub fn mailbox_folders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.mailbox_folders = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pattern`."]
+    #[inline]
+    pub fn pattern(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pattern = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyEmailAddress`."]
+    #[inline]
+    pub fn reply_email_address(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::QueueEmailAddress>>) -> Self {
+        self.reply_email_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signature`."]
+    #[inline]
+    pub fn signature(mut self, value: impl ::std::convert::Into<crate::Signature>) -> Self {
+        self.signature = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skills`."]
+    #[inline]
+    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `spamFlow`."]
+    #[inline]
+    pub fn spam_flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.spam_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::InboundRouteStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `InboundRoute.historyInclusion` of the spec (`#/definitions/InboundRoute/properties/historyInclusion`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -185,6 +321,18 @@ impl<'de> ::serde::Deserialize<'de> for InboundRouteHistoryInclusion {
 }
 impl crate::support::Model for InboundRouteHistoryInclusion {
     const NAME: &'static str = "InboundRoute.historyInclusion";
+}
+impl InboundRouteHistoryInclusion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `InboundRoute.status` of the spec (`#/definitions/InboundRoute/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
@@ -257,4 +405,16 @@ impl<'de> ::serde::Deserialize<'de> for InboundRouteStatus {
 }
 impl crate::support::Model for InboundRouteStatus {
     const NAME: &'static str = "InboundRoute.status";
+}
+impl InboundRouteStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for IncomingMessageRequest {
         crate::support::debug_struct(f, "IncomingMessageRequest", &[("automateFlowExecId", &self.automate_flow_exec_id), ("botId", &self.bot_id), ("botName", &self.bot_name), ("botSessionId", &self.bot_session_id), ("botSessionTimeout", &self.bot_session_timeout), ("botVersion", &self.bot_version), ("channels", &self.channels), ("conversationId", &self.conversation_id), ("inputMessage", &self.input_message), ("integrationId", &self.integration_id), ("languageCode", &self.language_code), ("messagingPlatformType", &self.messaging_platform_type), ("parameters", &self.parameters)], &self._nulls)
     }
 }
+impl IncomingMessageRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `automateFlowExecId`."]
+    #[inline]
+    pub fn automate_flow_exec_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.automate_flow_exec_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botId`."]
+    #[inline]
+    pub fn bot_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botName`."]
+    #[inline]
+    pub fn bot_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botSessionId`."]
+    #[inline]
+    pub fn bot_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botSessionTimeout`."]
+    #[inline]
+    pub fn bot_session_timeout(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.bot_session_timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botVersion`."]
+    #[inline]
+    pub fn bot_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channels`."]
+    #[inline]
+    pub fn channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputMessage`."]
+    #[inline]
+    pub fn input_message(mut self, value: impl ::std::convert::Into<crate::InputMessage>) -> Self {
+        self.input_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationId`."]
+    #[inline]
+    pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageCode`."]
+    #[inline]
+    pub fn language_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingPlatformType`."]
+    #[inline]
+    pub fn messaging_platform_type(mut self, value: impl ::std::convert::Into<crate::IncomingMessageRequestMessagingPlatformType>) -> Self {
+        self.messaging_platform_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IncomingMessageRequest.messagingPlatformType` of the spec (`#/definitions/IncomingMessageRequest/properties/messagingPlatformType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -221,4 +321,16 @@ impl<'de> ::serde::Deserialize<'de> for IncomingMessageRequestMessagingPlatformT
 }
 impl crate::support::Model for IncomingMessageRequestMessagingPlatformType {
     const NAME: &'static str = "IncomingMessageRequest.messagingPlatformType";
+}
+impl IncomingMessageRequestMessagingPlatformType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

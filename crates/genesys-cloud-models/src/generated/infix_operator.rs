@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for InfixOperator {
         crate::support::debug_struct(f, "InfixOperator", &[("operatorPosition", &self.operator_position), ("operatorType", &self.operator_type)], &self._nulls)
     }
 }
+impl InfixOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `operatorPosition`."]
+    #[inline]
+    pub fn operator_position(mut self, value: impl ::std::convert::Into<crate::OperatorPosition>) -> Self {
+        self.operator_position = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operatorType`."]
+    #[inline]
+    pub fn operator_type(mut self, value: impl ::std::convert::Into<crate::InfixOperatorOperatorType>) -> Self {
+        self.operator_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `InfixOperator.operatorType` of the spec (`#/definitions/InfixOperator/properties/operatorType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for InfixOperatorOperatorType {
 }
 impl crate::support::Model for InfixOperatorOperatorType {
     const NAME: &'static str = "InfixOperator.operatorType";
+}
+impl InfixOperatorOperatorType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for InfrastructureascodeJob {
         crate::support::debug_struct(f, "InfrastructureascodeJob", &[("acceleratorId", &self.accelerator_id), ("dateSubmitted", &self.date_submitted), ("dryRun", &self.dry_run), ("errorInfo", &self.error_info), ("id", &self.id), ("results", &self.results), ("rollbackResults", &self.rollback_results), ("selfUri", &self.self_uri), ("status", &self.status), ("submittedBy", &self.submitted_by)], &self._nulls)
     }
 }
+impl InfrastructureascodeJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceleratorId`."]
+    #[inline]
+    pub fn accelerator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.accelerator_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSubmitted`."]
+    #[inline]
+    pub fn date_submitted(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dryRun`."]
+    #[inline]
+    pub fn dry_run(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.dry_run = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rollbackResults`."]
+    #[inline]
+    pub fn rollback_results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rollback_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::InfrastructureascodeJobStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submittedBy`."]
+    #[inline]
+    pub fn submitted_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.submitted_by = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `InfrastructureascodeJob.status` of the spec (`#/definitions/InfrastructureascodeJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]
 #[doc = ""]
@@ -173,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for InfrastructureascodeJobStatus {
 }
 impl crate::support::Model for InfrastructureascodeJobStatus {
     const NAME: &'static str = "InfrastructureascodeJob.status";
+}
+impl InfrastructureascodeJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

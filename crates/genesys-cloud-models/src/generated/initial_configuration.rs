@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for InitialConfiguration {
         crate::support::debug_struct(f, "InitialConfiguration", &[("additionalInfo", &self.additional_info), ("alerting", &self.alerting), ("audioState", &self.audio_state), ("inbound", &self.inbound), ("invitedBy", &self.invited_by), ("recordingActive", &self.recording_active)], &self._nulls)
     }
 }
+impl InitialConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalInfo`."]
+    #[inline]
+    pub fn additional_info(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.additional_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alerting`."]
+    #[inline]
+    pub fn alerting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.alerting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `audioState`."]
+    #[inline]
+    pub fn audio_state(mut self, value: impl ::std::convert::Into<crate::AudioState>) -> Self {
+        self.audio_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inbound`."]
+    #[inline]
+    pub fn inbound(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inbound = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invitedBy`."]
+    #[inline]
+    pub fn invited_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invited_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingActive`."]
+    #[inline]
+    pub fn recording_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.recording_active = ::std::option::Option::Some(value.into());
+        self
+    }
+}

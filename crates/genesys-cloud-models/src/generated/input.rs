@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for Input {
         crate::support::debug_struct(f, "Input", &[("autoCompleteType", &self.auto_complete_type), ("id", &self.id), ("isMultipleLine", &self.is_multiple_line), ("isRequired", &self.is_required), ("keyboardType", &self.keyboard_type), ("placeholderText", &self.placeholder_text), ("subtitle", &self.subtitle), ("title", &self.title)], &self._nulls)
     }
 }
+impl Input {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `autoCompleteType`."]
+    #[inline]
+    pub fn auto_complete_type(mut self, value: impl ::std::convert::Into<crate::InputAutoCompleteType>) -> Self {
+        self.auto_complete_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isMultipleLine`."]
+    #[inline]
+    pub fn is_multiple_line(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_multiple_line = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isRequired`."]
+    #[inline]
+    pub fn is_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keyboardType`."]
+    #[inline]
+    pub fn keyboard_type(mut self, value: impl ::std::convert::Into<crate::InputKeyboardType>) -> Self {
+        self.keyboard_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `placeholderText`."]
+    #[inline]
+    pub fn placeholder_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.placeholder_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subtitle`."]
+    #[inline]
+    pub fn subtitle(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subtitle = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Input.autoCompleteType` of the spec (`#/definitions/Input/properties/autoCompleteType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -282,6 +352,18 @@ impl<'de> ::serde::Deserialize<'de> for InputAutoCompleteType {
 impl crate::support::Model for InputAutoCompleteType {
     const NAME: &'static str = "Input.autoCompleteType";
 }
+impl InputAutoCompleteType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Input.keyboardType` of the spec (`#/definitions/Input/properties/keyboardType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -369,4 +451,16 @@ impl<'de> ::serde::Deserialize<'de> for InputKeyboardType {
 }
 impl crate::support::Model for InputKeyboardType {
     const NAME: &'static str = "Input.keyboardType";
+}
+impl InputKeyboardType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for InsightsDetailsMetricItem {
         crate::support::debug_struct(f, "InsightsDetailsMetricItem", &[("comparativePeriod", &self.comparative_period), ("metric", &self.metric), ("percentOfGoalChange", &self.percent_of_goal_change), ("primaryPeriod", &self.primary_period), ("valueChange", &self.value_change)], &self._nulls)
     }
 }
+impl InsightsDetailsMetricItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `comparativePeriod`."]
+    #[inline]
+    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsMetricPeriodPoints>) -> Self {
+        self.comparative_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentOfGoalChange`."]
+    #[inline]
+    pub fn percent_of_goal_change(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percent_of_goal_change = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryPeriod`."]
+    #[inline]
+    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsMetricPeriodPoints>) -> Self {
+        self.primary_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `valueChange`."]
+    #[inline]
+    pub fn value_change(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value_change = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for InsightsDetailsOverallPeriodPoints {
         crate::support::debug_struct(f, "InsightsDetailsOverallPeriodPoints", &[("dataPointCount", &self.data_point_count), ("maxPoints", &self.max_points), ("percentOfGoal", &self.percent_of_goal), ("points", &self.points), ("rankPercentagePoints", &self.rank_percentage_points), ("rankTotalPoints", &self.rank_total_points)], &self._nulls)
     }
 }
+impl InsightsDetailsOverallPeriodPoints {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dataPointCount`."]
+    #[inline]
+    pub fn data_point_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.data_point_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxPoints`."]
+    #[inline]
+    pub fn max_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentOfGoal`."]
+    #[inline]
+    pub fn percent_of_goal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percent_of_goal = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `points`."]
+    #[inline]
+    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rankPercentagePoints`."]
+    #[inline]
+    pub fn rank_percentage_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rank_percentage_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rankTotalPoints`."]
+    #[inline]
+    pub fn rank_total_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rank_total_points = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for IntegrationStatusInfo {
         crate::support::debug_struct(f, "IntegrationStatusInfo", &[("code", &self.code), ("detail", &self.detail), ("effective", &self.effective), ("lastUpdated", &self.last_updated)], &self._nulls)
     }
 }
+impl IntegrationStatusInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<crate::IntegrationStatusInfoCode>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detail`."]
+    #[inline]
+    pub fn detail(mut self, value: impl ::std::convert::Into<crate::MessageInfo>) -> Self {
+        self.detail = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effective`."]
+    #[inline]
+    pub fn effective(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.effective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastUpdated`."]
+    #[inline]
+    pub fn last_updated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.last_updated = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IntegrationStatusInfo.code` of the spec (`#/definitions/IntegrationStatusInfo/properties/code`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for IntegrationStatusInfoCode {
 }
 impl crate::support::Model for IntegrationStatusInfoCode {
     const NAME: &'static str = "IntegrationStatusInfo.code";
+}
+impl IntegrationStatusInfoCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

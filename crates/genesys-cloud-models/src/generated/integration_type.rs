@@ -138,3 +138,169 @@ impl ::std::fmt::Debug for IntegrationType {
         crate::support::debug_struct(f, "IntegrationType", &[("category", &self.category), ("configAdvancedSchemaUri", &self.config_advanced_schema_uri), ("configPropertiesSchemaUri", &self.config_properties_schema_uri), ("credentials", &self.credentials), ("description", &self.description), ("faqUri", &self.faq_uri), ("helpLinks", &self.help_links), ("helpUri", &self.help_uri), ("id", &self.id), ("images", &self.images), ("marketplaceUri", &self.marketplace_uri), ("maxInstances", &self.max_instances), ("name", &self.name), ("nonInstallable", &self.non_installable), ("privacyPolicyUri", &self.privacy_policy_uri), ("provider", &self.provider), ("salesContactUri", &self.sales_contact_uri), ("selfUri", &self.self_uri), ("supportContactUri", &self.support_contact_uri), ("termsOfServiceUri", &self.terms_of_service_uri), ("userPermissions", &self.user_permissions), ("vendorName", &self.vendor_name), ("vendorOAuthClientIds", &self.vendor_o_auth_client_ids), ("vendorWebsiteUri", &self.vendor_website_uri)], &self._nulls)
     }
 }
+impl IntegrationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `configAdvancedSchemaUri`."]
+    #[inline]
+    pub fn config_advanced_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.config_advanced_schema_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `configPropertiesSchemaUri`."]
+    #[inline]
+    pub fn config_properties_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.config_properties_schema_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `credentials`."]
+    #[inline]
+    pub fn credentials(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CredentialSpecification>>) -> Self {
+        self.credentials = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faqUri`."]
+    #[inline]
+    pub fn faq_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.faq_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `helpLinks`."]
+    #[inline]
+    pub fn help_links(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HelpLink>>) -> Self {
+        self.help_links = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `helpUri`."]
+    #[inline]
+    pub fn help_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.help_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Image>>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `marketplaceUri`."]
+    #[inline]
+    pub fn marketplace_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.marketplace_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxInstances`."]
+    #[inline]
+    pub fn max_instances(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_instances = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nonInstallable`."]
+    #[inline]
+    pub fn non_installable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.non_installable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `privacyPolicyUri`."]
+    #[inline]
+    pub fn privacy_policy_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.privacy_policy_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `salesContactUri`."]
+    #[inline]
+    pub fn sales_contact_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sales_contact_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportContactUri`."]
+    #[inline]
+    pub fn support_contact_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.support_contact_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `termsOfServiceUri`."]
+    #[inline]
+    pub fn terms_of_service_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.terms_of_service_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userPermissions`."]
+    #[inline]
+    pub fn user_permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `vendorName`."]
+    #[inline]
+    pub fn vendor_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.vendor_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `vendorOAuthClientIds`."]
+    #[inline]
+    pub fn vendor_o_auth_client_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.vendor_o_auth_client_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `vendorWebsiteUri`."]
+    #[inline]
+    pub fn vendor_website_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.vendor_website_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for IntentDefinition {
         crate::support::debug_struct(f, "IntentDefinition", &[("additionalLanguages", &self.additional_languages), ("description", &self.description), ("entityNameReferences", &self.entity_name_references), ("entityTypeBindings", &self.entity_type_bindings), ("id", &self.id), ("name", &self.name), ("utterances", &self.utterances)], &self._nulls)
     }
 }
+impl IntentDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalLanguages`."]
+    #[inline]
+    pub fn additional_languages(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::AdditionalLanguagesIntent>>) -> Self {
+        self.additional_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityNameReferences`."]
+    #[inline]
+    pub fn entity_name_references(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.entity_name_references = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityTypeBindings`."]
+    #[inline]
+    pub fn entity_type_bindings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntityTypeBinding>>) -> Self {
+        self.entity_type_bindings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utterances`."]
+    #[inline]
+    pub fn utterances(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NluUtterance>>) -> Self {
+        self.utterances = ::std::option::Option::Some(value.into());
+        self
+    }
+}

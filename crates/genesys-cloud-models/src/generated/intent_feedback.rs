@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for IntentFeedback {
         crate::support::debug_struct(f, "IntentFeedback", &[("assessment", &self.assessment), ("entities", &self.entities), ("name", &self.name), ("probability", &self.probability)], &self._nulls)
     }
 }
+impl IntentFeedback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessment`."]
+    #[inline]
+    pub fn assessment(mut self, value: impl ::std::convert::Into<crate::IntentFeedbackAssessment>) -> Self {
+        self.assessment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DetectedNamedEntity>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `probability`."]
+    #[inline]
+    pub fn probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.probability = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IntentFeedback.assessment` of the spec (`#/definitions/IntentFeedback/properties/assessment`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for IntentFeedbackAssessment {
 }
 impl crate::support::Model for IntentFeedbackAssessment {
     const NAME: &'static str = "IntentFeedback.assessment";
+}
+impl IntentFeedbackAssessment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for InternalMessage {
         crate::support::debug_struct(f, "InternalMessage", &[("connectedTime", &self.connected_time), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("fromAddress", &self.from_address), ("id", &self.id), ("initialState", &self.initial_state), ("messages", &self.messages), ("peerId", &self.peer_id), ("provider", &self.provider), ("segments", &self.segments), ("sourceUserId", &self.source_user_id), ("startAlertingTime", &self.start_alerting_time), ("state", &self.state), ("targetUserId", &self.target_user_id), ("toAddress", &self.to_address)], &self._nulls)
     }
 }
+impl InternalMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::InternalMessageDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::Address>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::InternalMessageInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InternalMessageDetails>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segments`."]
+    #[inline]
+    pub fn segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Segment>>) -> Self {
+        self.segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceUserId`."]
+    #[inline]
+    pub fn source_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAlertingTime`."]
+    #[inline]
+    pub fn start_alerting_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_alerting_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::InternalMessageState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetUserId`."]
+    #[inline]
+    pub fn target_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<crate::Address>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `InternalMessage.disconnectType` of the spec (`#/definitions/InternalMessage/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -174,6 +286,18 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageDisconnectType {
 impl crate::support::Model for InternalMessageDisconnectType {
     const NAME: &'static str = "InternalMessage.disconnectType";
 }
+impl InternalMessageDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `InternalMessage.initialState` of the spec (`#/definitions/InternalMessage/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -242,6 +366,18 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageInitialState {
 impl crate::support::Model for InternalMessageInitialState {
     const NAME: &'static str = "InternalMessage.initialState";
 }
+impl InternalMessageInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `InternalMessage.state` of the spec (`#/definitions/InternalMessage/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -309,4 +445,16 @@ impl<'de> ::serde::Deserialize<'de> for InternalMessageState {
 }
 impl crate::support::Model for InternalMessageState {
     const NAME: &'static str = "InternalMessage.state";
+}
+impl InternalMessageState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

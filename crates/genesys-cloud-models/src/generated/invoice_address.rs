@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for InvoiceAddress {
         crate::support::debug_struct(f, "InvoiceAddress", &[("addressType", &self.address_type), ("cityName", &self.city_name), ("citySubdivision1", &self.city_subdivision1), ("country", &self.country), ("countryCode", &self.country_code), ("currencyIsoCode", &self.currency_iso_code), ("dateEffective", &self.date_effective), ("line1", &self.line1), ("line2", &self.line2), ("line3", &self.line3), ("postalCode", &self.postal_code), ("regionSubdivision1", &self.region_subdivision1), ("regionSubdivision2", &self.region_subdivision2), ("stateCode", &self.state_code)], &self._nulls)
     }
 }
+impl InvoiceAddress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressType`."]
+    #[inline]
+    pub fn address_type(mut self, value: impl ::std::convert::Into<crate::InvoiceAddressAddressType>) -> Self {
+        self.address_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cityName`."]
+    #[inline]
+    pub fn city_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `citySubdivision1`."]
+    #[inline]
+    pub fn city_subdivision1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city_subdivision1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `country`."]
+    #[inline]
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currencyIsoCode`."]
+    #[inline]
+    pub fn currency_iso_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency_iso_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEffective`."]
+    #[inline]
+    pub fn date_effective(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_effective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `line1`."]
+    #[inline]
+    pub fn line1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.line1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `line2`."]
+    #[inline]
+    pub fn line2(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.line2 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `line3`."]
+    #[inline]
+    pub fn line3(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.line3 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `postalCode`."]
+    #[inline]
+    pub fn postal_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.postal_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `regionSubdivision1`."]
+    #[inline]
+    pub fn region_subdivision1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region_subdivision1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `regionSubdivision2`."]
+    #[inline]
+    pub fn region_subdivision2(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region_subdivision2 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateCode`."]
+    #[inline]
+    pub fn state_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `InvoiceAddress.addressType` of the spec (`#/definitions/InvoiceAddress/properties/addressType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -169,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for InvoiceAddressAddressType {
 }
 impl crate::support::Model for InvoiceAddressAddressType {
     const NAME: &'static str = "InvoiceAddress.addressType";
+}
+impl InvoiceAddressAddressType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

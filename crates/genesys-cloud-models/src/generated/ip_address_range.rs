@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for IpAddressRange {
         crate::support::debug_struct(f, "IpAddressRange", &[("cidr", &self.cidr), ("direction", &self.direction), ("region", &self.region), ("service", &self.service)], &self._nulls)
     }
 }
+impl IpAddressRange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `cidr`."]
+    #[inline]
+    pub fn cidr(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cidr = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::IpAddressRangeDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `service`."]
+    #[inline]
+    pub fn service(mut self, value: impl ::std::convert::Into<crate::IpAddressRangeService>) -> Self {
+        self.service = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `IpAddressRange.direction` of the spec (`#/definitions/IpAddressRange/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "utilities")))]
 #[doc = ""]
@@ -125,6 +171,18 @@ impl<'de> ::serde::Deserialize<'de> for IpAddressRangeDirection {
 }
 impl crate::support::Model for IpAddressRangeDirection {
     const NAME: &'static str = "IpAddressRange.direction";
+}
+impl IpAddressRangeDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `IpAddressRange.service` of the spec (`#/definitions/IpAddressRange/properties/service`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "utilities")))]
@@ -233,4 +291,16 @@ impl<'de> ::serde::Deserialize<'de> for IpAddressRangeService {
 }
 impl crate::support::Model for IpAddressRangeService {
     const NAME: &'static str = "IpAddressRange.service";
+}
+impl IpAddressRangeService {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

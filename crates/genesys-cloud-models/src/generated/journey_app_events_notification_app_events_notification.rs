@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for JourneyAppEventsNotificationAppEventsNotification {
         crate::support::debug_struct(f, "JourneyAppEventsNotificationAppEventsNotification", &[("appEvent", &self.app_event), ("correlationId", &self.correlation_id), ("createdDate", &self.created_date), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("eventType", &self.event_type), ("externalContact", &self.external_contact), ("id", &self.id), ("segmentAssignmentEvent", &self.segment_assignment_event), ("session", &self.session), ("webActionEvent", &self.web_action_event)], &self._nulls)
     }
 }
+impl JourneyAppEventsNotificationAppEventsNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `appEvent`."]
+    #[inline]
+    pub fn app_event(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationAppMessage>) -> Self {
+        self.app_event = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerId`."]
+    #[inline]
+    pub fn customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerIdType`."]
+    #[inline]
+    pub fn customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationAppEventsNotificationEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationExternalContact>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentAssignmentEvent`."]
+    #[inline]
+    pub fn segment_assignment_event(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationSegmentAssignmentMessage>) -> Self {
+        self.segment_assignment_event = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `session`."]
+    #[inline]
+    pub fn session(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationSession>) -> Self {
+        self.session = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webActionEvent`."]
+    #[inline]
+    pub fn web_action_event(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationWebActionMessage>) -> Self {
+        self.web_action_event = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyAppEventsNotificationAppEventsNotification.eventType` of the spec (`#/definitions/JourneyAppEventsNotificationAppEventsNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationAppEventsNot
 }
 impl crate::support::Model for JourneyAppEventsNotificationAppEventsNotificationEventType {
     const NAME: &'static str = "JourneyAppEventsNotificationAppEventsNotification.eventType";
+}
+impl JourneyAppEventsNotificationAppEventsNotificationEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

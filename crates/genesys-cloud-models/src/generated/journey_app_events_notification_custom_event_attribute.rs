@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for JourneyAppEventsNotificationCustomEventAttribute {
         crate::support::debug_struct(f, "JourneyAppEventsNotificationCustomEventAttribute", &[("dataType", &self.data_type), ("value", &self.value)], &self._nulls)
     }
 }
+impl JourneyAppEventsNotificationCustomEventAttribute {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dataType`."]
+    #[inline]
+    pub fn data_type(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationCustomEventAttributeDataType>) -> Self {
+        self.data_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyAppEventsNotificationCustomEventAttribute.dataType` of the spec (`#/definitions/JourneyAppEventsNotificationCustomEventAttribute/properties/dataType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationCustomEventA
 }
 impl crate::support::Model for JourneyAppEventsNotificationCustomEventAttributeDataType {
     const NAME: &'static str = "JourneyAppEventsNotificationCustomEventAttribute.dataType";
+}
+impl JourneyAppEventsNotificationCustomEventAttributeDataType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

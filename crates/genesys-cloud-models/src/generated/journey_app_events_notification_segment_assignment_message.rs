@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for JourneyAppEventsNotificationSegmentAssignmentMessage 
         crate::support::debug_struct(f, "JourneyAppEventsNotificationSegmentAssignmentMessage", &[("assignmentState", &self.assignment_state), ("dateAssigned", &self.date_assigned), ("dateForUnassignment", &self.date_for_unassignment), ("segment", &self.segment)], &self._nulls)
     }
 }
+impl JourneyAppEventsNotificationSegmentAssignmentMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignmentState`."]
+    #[inline]
+    pub fn assignment_state(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState>) -> Self {
+        self.assignment_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssigned`."]
+    #[inline]
+    pub fn date_assigned(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateForUnassignment`."]
+    #[inline]
+    pub fn date_for_unassignment(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_for_unassignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segment`."]
+    #[inline]
+    pub fn segment(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationSegment>) -> Self {
+        self.segment = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyAppEventsNotificationSegmentAssignmentMessage.assignmentState` of the spec (`#/definitions/JourneyAppEventsNotificationSegmentAssignmentMessage/properties/assignmentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyAppEventsNotificationSegmentAssig
 }
 impl crate::support::Model for JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState {
     const NAME: &'static str = "JourneyAppEventsNotificationSegmentAssignmentMessage.assignmentState";
+}
+impl JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

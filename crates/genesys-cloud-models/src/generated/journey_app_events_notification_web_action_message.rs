@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for JourneyAppEventsNotificationWebActionMessage {
         crate::support::debug_struct(f, "JourneyAppEventsNotificationWebActionMessage", &[("action", &self.action), ("actionMap", &self.action_map), ("actionTarget", &self.action_target), ("browser", &self.browser), ("device", &self.device), ("errorCode", &self.error_code), ("errorMessage", &self.error_message), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("timeToDisposition", &self.time_to_disposition), ("userAgentString", &self.user_agent_string), ("visitReferrer", &self.visit_referrer)], &self._nulls)
     }
 }
+impl JourneyAppEventsNotificationWebActionMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationEventAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionMap`."]
+    #[inline]
+    pub fn action_map(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationActionMap>) -> Self {
+        self.action_map = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionTarget`."]
+    #[inline]
+    pub fn action_target(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationActionTarget>) -> Self {
+        self.action_target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `browser`."]
+    #[inline]
+    pub fn browser(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationBrowser>) -> Self {
+        self.browser = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `device`."]
+    #[inline]
+    pub fn device(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationDevice>) -> Self {
+        self.device = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geolocation`."]
+    #[inline]
+    pub fn geolocation(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationGeoLocation>) -> Self {
+        self.geolocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipOrganization`."]
+    #[inline]
+    pub fn ip_organization(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mktCampaign`."]
+    #[inline]
+    pub fn mkt_campaign(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationMktCampaign>) -> Self {
+        self.mkt_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeToDisposition`."]
+    #[inline]
+    pub fn time_to_disposition(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.time_to_disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgentString`."]
+    #[inline]
+    pub fn user_agent_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visitReferrer`."]
+    #[inline]
+    pub fn visit_referrer(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationReferrer>) -> Self {
+        self.visit_referrer = ::std::option::Option::Some(value.into());
+        self
+    }
+}

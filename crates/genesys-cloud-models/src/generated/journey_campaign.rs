@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for JourneyCampaign {
         crate::support::debug_struct(f, "JourneyCampaign", &[("clickId", &self.click_id), ("content", &self.content), ("medium", &self.medium), ("name", &self.name), ("network", &self.network), ("source", &self.source), ("term", &self.term)], &self._nulls)
     }
 }
+impl JourneyCampaign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clickId`."]
+    #[inline]
+    pub fn click_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.click_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `medium`."]
+    #[inline]
+    pub fn medium(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.medium = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `network`."]
+    #[inline]
+    pub fn network(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.network = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `term`."]
+    #[inline]
+    pub fn term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.term = ::std::option::Option::Some(value.into());
+        self
+    }
+}

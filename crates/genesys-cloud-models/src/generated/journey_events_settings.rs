@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for JourneyEventsSettings {
         crate::support::debug_struct(f, "JourneyEventsSettings", &[("clickEvents", &self.click_events), ("enabled", &self.enabled), ("excludedQueryParameters", &self.excluded_query_parameters), ("formsTrackEvents", &self.forms_track_events), ("idleEvents", &self.idle_events), ("inViewportEvents", &self.in_viewport_events), ("pageviewConfig", &self.pageview_config), ("scrollDepthEvents", &self.scroll_depth_events), ("searchQueryParameters", &self.search_query_parameters), ("shouldKeepUrlFragment", &self.should_keep_url_fragment), ("trackingSettings", &self.tracking_settings)], &self._nulls)
     }
 }
+impl JourneyEventsSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clickEvents`."]
+    #[inline]
+    pub fn click_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SelectorEventTrigger>>) -> Self {
+        self.click_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excludedQueryParameters`."]
+    #[inline]
+    pub fn excluded_query_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.excluded_query_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formsTrackEvents`."]
+    #[inline]
+    pub fn forms_track_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FormsTrackTrigger>>) -> Self {
+        self.forms_track_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleEvents`."]
+    #[inline]
+    pub fn idle_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IdleEventTrigger>>) -> Self {
+        self.idle_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inViewportEvents`."]
+    #[inline]
+    pub fn in_viewport_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SelectorEventTrigger>>) -> Self {
+        self.in_viewport_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageviewConfig`."]
+    #[inline]
+    pub fn pageview_config(mut self, value: impl ::std::convert::Into<crate::JourneyEventsSettingsPageviewConfig>) -> Self {
+        self.pageview_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scrollDepthEvents`."]
+    #[inline]
+    pub fn scroll_depth_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScrollPercentageEventTrigger>>) -> Self {
+        self.scroll_depth_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchQueryParameters`."]
+    #[inline]
+    pub fn search_query_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.search_query_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shouldKeepUrlFragment`."]
+    #[inline]
+    pub fn should_keep_url_fragment(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.should_keep_url_fragment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trackingSettings`."]
+    #[inline]
+    pub fn tracking_settings(mut self, value: impl ::std::convert::Into<crate::TrackingSettings>) -> Self {
+        self.tracking_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyEventsSettings.pageviewConfig` of the spec (`#/definitions/JourneyEventsSettings/properties/pageviewConfig`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -153,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyEventsSettingsPageviewConfig {
 }
 impl crate::support::Model for JourneyEventsSettingsPageviewConfig {
     const NAME: &'static str = "JourneyEventsSettings.pageviewConfig";
+}
+impl JourneyEventsSettingsPageviewConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for JourneyOutcomeEventsNotificationOutcomeAttributionMes
         crate::support::debug_struct(f, "JourneyOutcomeEventsNotificationOutcomeAttributionMessage", &[("associatedValue", &self.associated_value), ("outcome", &self.outcome), ("outcomeTouchpoints", &self.outcome_touchpoints), ("segmentAssignments", &self.segment_assignments)], &self._nulls)
     }
 }
+impl JourneyOutcomeEventsNotificationOutcomeAttributionMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `associatedValue`."]
+    #[inline]
+    pub fn associated_value(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationAssociatedValue>) -> Self {
+        self.associated_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcome`."]
+    #[inline]
+    pub fn outcome(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationOutcome>) -> Self {
+        self.outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeTouchpoints`."]
+    #[inline]
+    pub fn outcome_touchpoints(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationOutcomeTouchpoint>>) -> Self {
+        self.outcome_touchpoints = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentAssignments`."]
+    #[inline]
+    pub fn segment_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationSegment>>) -> Self {
+        self.segment_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+}

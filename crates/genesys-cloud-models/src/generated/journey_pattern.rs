@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for JourneyPattern {
         crate::support::debug_struct(f, "JourneyPattern", &[("count", &self.count), ("criteria", &self.criteria), ("eventName", &self.event_name), ("sessionType", &self.session_type), ("streamType", &self.stream_type)], &self._nulls)
     }
 }
+impl JourneyPattern {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteria`."]
+    #[inline]
+    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Criteria>>) -> Self {
+        self.criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionType`."]
+    #[inline]
+    pub fn session_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `streamType`."]
+    #[inline]
+    pub fn stream_type(mut self, value: impl ::std::convert::Into<crate::JourneyPatternStreamType>) -> Self {
+        self.stream_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyPattern.streamType` of the spec (`#/definitions/JourneyPattern/properties/streamType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyPatternStreamType {
 }
 impl crate::support::Model for JourneyPatternStreamType {
     const NAME: &'static str = "JourneyPattern.streamType";
+}
+impl JourneyPatternStreamType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

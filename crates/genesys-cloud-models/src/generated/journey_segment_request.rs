@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for JourneySegmentRequest {
         crate::support::debug_struct(f, "JourneySegmentRequest", &[("assignmentExpirationDays", &self.assignment_expiration_days), ("color", &self.color), ("context", &self.context), ("description", &self.description), ("displayName", &self.display_name), ("externalSegment", &self.external_segment), ("isActive", &self.is_active), ("journey", &self.journey), ("shouldDisplayToAgent", &self.should_display_to_agent), ("version", &self.version)], &self._nulls)
     }
 }
+impl JourneySegmentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignmentExpirationDays`."]
+    #[inline]
+    pub fn assignment_expiration_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.assignment_expiration_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `color`."]
+    #[inline]
+    pub fn color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<crate::RequestContext>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayName`."]
+    #[inline]
+    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalSegment`."]
+    #[inline]
+    pub fn external_segment(mut self, value: impl ::std::convert::Into<crate::RequestExternalSegment>) -> Self {
+        self.external_segment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isActive`."]
+    #[inline]
+    pub fn is_active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journey`."]
+    #[inline]
+    pub fn journey(mut self, value: impl ::std::convert::Into<crate::RequestJourney>) -> Self {
+        self.journey = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shouldDisplayToAgent`."]
+    #[inline]
+    pub fn should_display_to_agent(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.should_display_to_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

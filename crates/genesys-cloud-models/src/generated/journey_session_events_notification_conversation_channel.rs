@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for JourneySessionEventsNotificationConversationChannel {
         crate::support::debug_struct(f, "JourneySessionEventsNotificationConversationChannel", &[("messageType", &self.message_type), ("platform", &self.platform), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl JourneySessionEventsNotificationConversationChannel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationConversationChannelMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationConversationChannelType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneySessionEventsNotificationConversationChannel.messageType` of the spec (`#/definitions/JourneySessionEventsNotificationConversationChannel/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -150,6 +190,18 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationConversa
 impl crate::support::Model for JourneySessionEventsNotificationConversationChannelMessageType {
     const NAME: &'static str = "JourneySessionEventsNotificationConversationChannel.messageType";
 }
+impl JourneySessionEventsNotificationConversationChannelMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `JourneySessionEventsNotificationConversationChannel.type` of the spec (`#/definitions/JourneySessionEventsNotificationConversationChannel/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -245,4 +297,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationConversa
 }
 impl crate::support::Model for JourneySessionEventsNotificationConversationChannelType {
     const NAME: &'static str = "JourneySessionEventsNotificationConversationChannel.type";
+}
+impl JourneySessionEventsNotificationConversationChannelType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

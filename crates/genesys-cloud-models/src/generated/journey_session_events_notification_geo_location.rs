@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for JourneySessionEventsNotificationGeoLocation {
         crate::support::debug_struct(f, "JourneySessionEventsNotificationGeoLocation", &[("country", &self.country), ("countryName", &self.country_name), ("latitude", &self.latitude), ("locality", &self.locality), ("longitude", &self.longitude), ("postalCode", &self.postal_code), ("region", &self.region), ("regionName", &self.region_name), ("source", &self.source), ("timezone", &self.timezone)], &self._nulls)
     }
 }
+impl JourneySessionEventsNotificationGeoLocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `country`."]
+    #[inline]
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryName`."]
+    #[inline]
+    pub fn country_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latitude`."]
+    #[inline]
+    pub fn latitude(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.latitude = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locality`."]
+    #[inline]
+    pub fn locality(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.locality = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `longitude`."]
+    #[inline]
+    pub fn longitude(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.longitude = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `postalCode`."]
+    #[inline]
+    pub fn postal_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.postal_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `regionName`."]
+    #[inline]
+    pub fn region_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timezone`."]
+    #[inline]
+    pub fn timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timezone = ::std::option::Option::Some(value.into());
+        self
+    }
+}

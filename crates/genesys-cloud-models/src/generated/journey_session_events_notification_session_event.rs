@@ -226,6 +226,304 @@ impl ::std::fmt::Debug for JourneySessionEventsNotificationSessionEvent {
         crate::support::debug_struct(f, "JourneySessionEventsNotificationSessionEvent", &[("app", &self.app), ("authenticated", &self.authenticated), ("awayDate", &self.away_date), ("browser", &self.browser), ("caseAssociations", &self.case_associations), ("caseEntity", &self.case_entity), ("caseReference", &self.case_reference), ("caseStatus", &self.case_status), ("conversation", &self.conversation), ("conversationChannels", &self.conversation_channels), ("conversationSubject", &self.conversation_subject), ("createdDate", &self.created_date), ("customerId", &self.customer_id), ("customerIdType", &self.customer_id_type), ("device", &self.device), ("divisionIds", &self.division_ids), ("durationInSeconds", &self.duration_in_seconds), ("endedDate", &self.ended_date), ("eventCount", &self.event_count), ("externalContact", &self.external_contact), ("geolocation", &self.geolocation), ("id", &self.id), ("idleDate", &self.idle_date), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("lastAcdOutcome", &self.last_acd_outcome), ("lastConnectedQueue", &self.last_connected_queue), ("lastConnectedUser", &self.last_connected_user), ("lastEvent", &self.last_event), ("lastPage", &self.last_page), ("lastScreen", &self.last_screen), ("lastUserDisconnectType", &self.last_user_disconnect_type), ("lastUserDisposition", &self.last_user_disposition), ("mktCampaign", &self.mkt_campaign), ("networkConnectivity", &self.network_connectivity), ("originatingDirection", &self.originating_direction), ("outcomeAchievements", &self.outcome_achievements), ("pageviewCount", &self.pageview_count), ("referrer", &self.referrer), ("screenviewCount", &self.screenview_count), ("sdkLibrary", &self.sdk_library), ("searchTerms", &self.search_terms), ("segmentAssignments", &self.segment_assignments), ("selfUri", &self.self_uri), ("type", &self.r#type), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }
 }
+impl JourneySessionEventsNotificationSessionEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `app`."]
+    #[inline]
+    pub fn app(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationApp>) -> Self {
+        self.app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authenticated`."]
+    #[inline]
+    pub fn authenticated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.authenticated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `awayDate`."]
+    #[inline]
+    pub fn away_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.away_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `browser`."]
+    #[inline]
+    pub fn browser(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationBrowser>) -> Self {
+        self.browser = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseAssociations`."]
+    #[inline]
+    pub fn case_associations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneySessionEventsNotificationCaseAssociation>>) -> Self {
+        self.case_associations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseEntity`."]
+    #[inline]
+    pub fn case_entity(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationCase>) -> Self {
+        self.case_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseReference`."]
+    #[inline]
+    pub fn case_reference(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.case_reference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseStatus`."]
+    #[inline]
+    pub fn case_status(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSessionEventCaseStatus>) -> Self {
+        self.case_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationConversation>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationChannels`."]
+    #[inline]
+    pub fn conversation_channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneySessionEventsNotificationConversationChannel>>) -> Self {
+        self.conversation_channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationSubject`."]
+    #[inline]
+    pub fn conversation_subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerId`."]
+    #[inline]
+    pub fn customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerIdType`."]
+    #[inline]
+    pub fn customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `device`."]
+    #[inline]
+    pub fn device(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationDevice>) -> Self {
+        self.device = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationInSeconds`."]
+    #[inline]
+    pub fn duration_in_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_in_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endedDate`."]
+    #[inline]
+    pub fn ended_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.ended_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventCount`."]
+    #[inline]
+    pub fn event_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationExternalContact>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geolocation`."]
+    #[inline]
+    pub fn geolocation(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationGeoLocation>) -> Self {
+        self.geolocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idleDate`."]
+    #[inline]
+    pub fn idle_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.idle_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipOrganization`."]
+    #[inline]
+    pub fn ip_organization(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastAcdOutcome`."]
+    #[inline]
+    pub fn last_acd_outcome(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSessionEventLastAcdOutcome>) -> Self {
+        self.last_acd_outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastConnectedQueue`."]
+    #[inline]
+    pub fn last_connected_queue(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationConnectedQueue>) -> Self {
+        self.last_connected_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastConnectedUser`."]
+    #[inline]
+    pub fn last_connected_user(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationUser>) -> Self {
+        self.last_connected_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastEvent`."]
+    #[inline]
+    pub fn last_event(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSessionLastEvent>) -> Self {
+        self.last_event = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastPage`."]
+    #[inline]
+    pub fn last_page(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationPage>) -> Self {
+        self.last_page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastScreen`."]
+    #[inline]
+    pub fn last_screen(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_screen = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastUserDisconnectType`."]
+    #[inline]
+    pub fn last_user_disconnect_type(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSessionEventLastUserDisconnectType>) -> Self {
+        self.last_user_disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastUserDisposition`."]
+    #[inline]
+    pub fn last_user_disposition(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationConversationUserDisposition>) -> Self {
+        self.last_user_disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mktCampaign`."]
+    #[inline]
+    pub fn mkt_campaign(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationMktCampaign>) -> Self {
+        self.mkt_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `networkConnectivity`."]
+    #[inline]
+    pub fn network_connectivity(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationNetworkConnectivity>) -> Self {
+        self.network_connectivity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingDirection`."]
+    #[inline]
+    pub fn originating_direction(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSessionEventOriginatingDirection>) -> Self {
+        self.originating_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeAchievements`."]
+    #[inline]
+    pub fn outcome_achievements(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneySessionEventsNotificationOutcomeAchievement>>) -> Self {
+        self.outcome_achievements = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageviewCount`."]
+    #[inline]
+    pub fn pageview_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.pageview_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referrer`."]
+    #[inline]
+    pub fn referrer(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationReferrer>) -> Self {
+        self.referrer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenviewCount`."]
+    #[inline]
+    pub fn screenview_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.screenview_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sdkLibrary`."]
+    #[inline]
+    pub fn sdk_library(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSdkLibrary>) -> Self {
+        self.sdk_library = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchTerms`."]
+    #[inline]
+    pub fn search_terms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.search_terms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentAssignments`."]
+    #[inline]
+    pub fn segment_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneySessionEventsNotificationSegmentAssignment>>) -> Self {
+        self.segment_assignments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgentString`."]
+    #[inline]
+    pub fn user_agent_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent_string = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneySessionEventsNotificationSessionEvent.caseStatus` of the spec (`#/definitions/JourneySessionEventsNotificationSessionEvent/properties/caseStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -302,6 +600,18 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationSessionE
 impl crate::support::Model for JourneySessionEventsNotificationSessionEventCaseStatus {
     const NAME: &'static str = "JourneySessionEventsNotificationSessionEvent.caseStatus";
 }
+impl JourneySessionEventsNotificationSessionEventCaseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `JourneySessionEventsNotificationSessionEvent.lastAcdOutcome` of the spec (`#/definitions/JourneySessionEventsNotificationSessionEvent/properties/lastAcdOutcome`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -373,6 +683,18 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationSessionE
 }
 impl crate::support::Model for JourneySessionEventsNotificationSessionEventLastAcdOutcome {
     const NAME: &'static str = "JourneySessionEventsNotificationSessionEvent.lastAcdOutcome";
+}
+impl JourneySessionEventsNotificationSessionEventLastAcdOutcome {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `JourneySessionEventsNotificationSessionEvent.lastUserDisconnectType` of the spec (`#/definitions/JourneySessionEventsNotificationSessionEvent/properties/lastUserDisconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -510,6 +832,18 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationSessionE
 impl crate::support::Model for JourneySessionEventsNotificationSessionEventLastUserDisconnectType {
     const NAME: &'static str = "JourneySessionEventsNotificationSessionEvent.lastUserDisconnectType";
 }
+impl JourneySessionEventsNotificationSessionEventLastUserDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `JourneySessionEventsNotificationSessionEvent.originatingDirection` of the spec (`#/definitions/JourneySessionEventsNotificationSessionEvent/properties/originatingDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -577,4 +911,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneySessionEventsNotificationSessionE
 }
 impl crate::support::Model for JourneySessionEventsNotificationSessionEventOriginatingDirection {
     const NAME: &'static str = "JourneySessionEventsNotificationSessionEvent.originatingDirection";
+}
+impl JourneySessionEventsNotificationSessionEventOriginatingDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for JourneyViewChart {
         crate::support::debug_struct(f, "JourneyViewChart", &[("displayAttributes", &self.display_attributes), ("groupByAttributes", &self.group_by_attributes), ("groupByMax", &self.group_by_max), ("groupByTime", &self.group_by_time), ("id", &self.id), ("metrics", &self.metrics), ("name", &self.name), ("rank", &self.rank), ("selfUri", &self.self_uri), ("version", &self.version)], &self._nulls)
     }
 }
+impl JourneyViewChart {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `displayAttributes`."]
+    #[inline]
+    pub fn display_attributes(mut self, value: impl ::std::convert::Into<crate::JourneyViewChartDisplayAttributes>) -> Self {
+        self.display_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupByAttributes`."]
+    #[inline]
+    pub fn group_by_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewChartGroupByAttribute>>) -> Self {
+        self.group_by_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupByMax`."]
+    #[inline]
+    pub fn group_by_max(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.group_by_max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupByTime`."]
+    #[inline]
+    pub fn group_by_time(mut self, value: impl ::std::convert::Into<crate::JourneyViewChartGroupByTime>) -> Self {
+        self.group_by_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewChartMetric>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rank`."]
+    #[inline]
+    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rank = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewChart.groupByTime` of the spec (`#/definitions/JourneyViewChart/properties/groupByTime`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -153,4 +235,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartGroupByTime {
 }
 impl crate::support::Model for JourneyViewChartGroupByTime {
     const NAME: &'static str = "JourneyViewChart.groupByTime";
+}
+impl JourneyViewChartGroupByTime {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for JourneyViewChartDisplayAttributes {
         crate::support::debug_struct(f, "JourneyViewChartDisplayAttributes", &[("groupByTitle", &self.group_by_title), ("metricsTitle", &self.metrics_title), ("secondaryMetricsTitle", &self.secondary_metrics_title), ("showLegend", &self.show_legend), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl JourneyViewChartDisplayAttributes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `groupByTitle`."]
+    #[inline]
+    pub fn group_by_title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.group_by_title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricsTitle`."]
+    #[inline]
+    pub fn metrics_title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metrics_title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryMetricsTitle`."]
+    #[inline]
+    pub fn secondary_metrics_title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.secondary_metrics_title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showLegend`."]
+    #[inline]
+    pub fn show_legend(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_legend = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::JourneyViewChartDisplayAttributesType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewChartDisplayAttributes.type` of the spec (`#/definitions/JourneyViewChartDisplayAttributes/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartDisplayAttributesType {
 }
 impl crate::support::Model for JourneyViewChartDisplayAttributesType {
     const NAME: &'static str = "JourneyViewChartDisplayAttributes.type";
+}
+impl JourneyViewChartDisplayAttributesType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for JourneyViewChartMetric {
         crate::support::debug_struct(f, "JourneyViewChartMetric", &[("aggregate", &self.aggregate), ("attribute", &self.attribute), ("displayLabel", &self.display_label), ("elementId", &self.element_id), ("id", &self.id)], &self._nulls)
     }
 }
+impl JourneyViewChartMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aggregate`."]
+    #[inline]
+    pub fn aggregate(mut self, value: impl ::std::convert::Into<crate::JourneyViewChartMetricAggregate>) -> Self {
+        self.aggregate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attribute`."]
+    #[inline]
+    pub fn attribute(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.attribute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayLabel`."]
+    #[inline]
+    pub fn display_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_label = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `elementId`."]
+    #[inline]
+    pub fn element_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.element_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewChartMetric.aggregate` of the spec (`#/definitions/JourneyViewChartMetric/properties/aggregate`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -141,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewChartMetricAggregate {
 }
 impl crate::support::Model for JourneyViewChartMetricAggregate {
     const NAME: &'static str = "JourneyViewChartMetric.aggregate";
+}
+impl JourneyViewChartMetricAggregate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for JourneyViewElementFilter {
         crate::support::debug_struct(f, "JourneyViewElementFilter", &[("numberPredicates", &self.number_predicates), ("predicates", &self.predicates), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl JourneyViewElementFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `numberPredicates`."]
+    #[inline]
+    pub fn number_predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewElementFilterNumberPredicate>>) -> Self {
+        self.number_predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewElementFilterPredicate>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewElementFilter.type` of the spec (`#/definitions/JourneyViewElementFilter/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -113,4 +153,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterType {
 }
 impl crate::support::Model for JourneyViewElementFilterType {
     const NAME: &'static str = "JourneyViewElementFilter.type";
+}
+impl JourneyViewElementFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for JourneyViewElementFilterNumberPredicate {
         crate::support::debug_struct(f, "JourneyViewElementFilterNumberPredicate", &[("dimension", &self.dimension), ("noValue", &self.no_value), ("operator", &self.operator), ("range", &self.range)], &self._nulls)
     }
 }
+impl JourneyViewElementFilterNumberPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noValue`."]
+    #[inline]
+    pub fn no_value(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.no_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterNumberPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewElementFilterNumberPredicate.operator` of the spec (`#/definitions/JourneyViewElementFilterNumberPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewElementFilterNumberPredicateO
 }
 impl crate::support::Model for JourneyViewElementFilterNumberPredicateOperator {
     const NAME: &'static str = "JourneyViewElementFilterNumberPredicate.operator";
+}
+impl JourneyViewElementFilterNumberPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

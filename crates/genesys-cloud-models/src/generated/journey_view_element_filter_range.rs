@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for JourneyViewElementFilterRange {
         crate::support::debug_struct(f, "JourneyViewElementFilterRange", &[("eq", &self.eq), ("gt", &self.gt), ("gte", &self.gte), ("lt", &self.lt), ("lte", &self.lte), ("neq", &self.neq)], &self._nulls)
     }
 }
+impl JourneyViewElementFilterRange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eq`."]
+    #[inline]
+    pub fn set_eq(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRangeData>) -> Self {
+        self.eq = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `gt`."]
+    #[inline]
+    pub fn gt(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRangeData>) -> Self {
+        self.gt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `gte`."]
+    #[inline]
+    pub fn gte(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRangeData>) -> Self {
+        self.gte = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lt`."]
+    #[inline]
+    pub fn lt(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRangeData>) -> Self {
+        self.lt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lte`."]
+    #[inline]
+    pub fn lte(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRangeData>) -> Self {
+        self.lte = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `neq`."]
+    #[inline]
+    pub fn neq(mut self, value: impl ::std::convert::Into<crate::JourneyViewElementFilterRangeData>) -> Self {
+        self.neq = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for JourneyViewJobNotificationTopicJourneyViewJobNotifica
         crate::support::debug_struct(f, "JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2", &[("dateCompleted", &self.date_completed), ("dateCompletionEstimated", &self.date_completion_estimated), ("dateCreated", &self.date_created), ("estimatedCompletionMargin", &self.estimated_completion_margin), ("id", &self.id), ("journeyView", &self.journey_view), ("status", &self.status), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompletionEstimated`."]
+    #[inline]
+    pub fn date_completion_estimated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_completion_estimated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `estimatedCompletionMargin`."]
+    #[inline]
+    pub fn estimated_completion_margin(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.estimated_completion_margin = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyView`."]
+    #[inline]
+    pub fn journey_view(mut self, value: impl ::std::convert::Into<crate::JourneyViewJobNotificationTopicJourneyView>) -> Self {
+        self.journey_view = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2.status` of the spec (`#/definitions/JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -157,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewJobNotificationTopicJourneyVi
 }
 impl crate::support::Model for JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status {
     const NAME: &'static str = "JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2.status";
+}
+impl JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for JourneyViewLink {
         crate::support::debug_struct(f, "JourneyViewLink", &[("constraintAfter", &self.constraint_after), ("constraintWithin", &self.constraint_within), ("eventCountType", &self.event_count_type), ("id", &self.id), ("joinAttributes", &self.join_attributes)], &self._nulls)
     }
 }
+impl JourneyViewLink {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `constraintAfter`."]
+    #[inline]
+    pub fn constraint_after(mut self, value: impl ::std::convert::Into<crate::JourneyViewLinkTimeConstraint>) -> Self {
+        self.constraint_after = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constraintWithin`."]
+    #[inline]
+    pub fn constraint_within(mut self, value: impl ::std::convert::Into<crate::JourneyViewLinkTimeConstraint>) -> Self {
+        self.constraint_within = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventCountType`."]
+    #[inline]
+    pub fn event_count_type(mut self, value: impl ::std::convert::Into<crate::JourneyViewLinkEventCountType>) -> Self {
+        self.event_count_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `joinAttributes`."]
+    #[inline]
+    pub fn join_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.join_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyViewLink.eventCountType` of the spec (`#/definitions/JourneyViewLink/properties/eventCountType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyViewLinkEventCountType {
 }
 impl crate::support::Model for JourneyViewLinkEventCountType {
     const NAME: &'static str = "JourneyViewLink.eventCountType";
+}
+impl JourneyViewLinkEventCountType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

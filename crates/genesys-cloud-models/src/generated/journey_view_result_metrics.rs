@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for JourneyViewResultMetrics {
         crate::support::debug_struct(f, "JourneyViewResultMetrics", &[("activeCount", &self.active_count), ("completedCount", &self.completed_count), ("dropoutCount", &self.dropout_count), ("flowCount", &self.flow_count), ("participantCount", &self.participant_count)], &self._nulls)
     }
 }
+impl JourneyViewResultMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeCount`."]
+    #[inline]
+    pub fn active_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.active_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completedCount`."]
+    #[inline]
+    pub fn completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dropoutCount`."]
+    #[inline]
+    pub fn dropout_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dropout_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowCount`."]
+    #[inline]
+    pub fn flow_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.flow_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantCount`."]
+    #[inline]
+    pub fn participant_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.participant_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for JourneyWebActionEventsNotificationBlockedWebActionOff
         crate::support::debug_struct(f, "JourneyWebActionEventsNotificationBlockedWebActionOfferMessage", &[("action", &self.action), ("actionMap", &self.action_map), ("actionTarget", &self.action_target), ("blockingAction", &self.blocking_action), ("blockingActionMap", &self.blocking_action_map), ("blockingEmergencyScheduleGroup", &self.blocking_emergency_schedule_group), ("blockingFrequencyCapBehaviour", &self.blocking_frequency_cap_behaviour), ("blockingPageUrlConditions", &self.blocking_page_url_conditions), ("blockingReason", &self.blocking_reason), ("blockingScheduleGroup", &self.blocking_schedule_group)], &self._nulls)
     }
 }
+impl JourneyWebActionEventsNotificationBlockedWebActionOfferMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationEventAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionMap`."]
+    #[inline]
+    pub fn action_map(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationActionMap>) -> Self {
+        self.action_map = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionTarget`."]
+    #[inline]
+    pub fn action_target(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationActionTarget>) -> Self {
+        self.action_target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingAction`."]
+    #[inline]
+    pub fn blocking_action(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationEventAction>) -> Self {
+        self.blocking_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingActionMap`."]
+    #[inline]
+    pub fn blocking_action_map(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationActionMap>) -> Self {
+        self.blocking_action_map = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingEmergencyScheduleGroup`."]
+    #[inline]
+    pub fn blocking_emergency_schedule_group(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationEmergencyGroup>) -> Self {
+        self.blocking_emergency_schedule_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingFrequencyCapBehaviour`."]
+    #[inline]
+    pub fn blocking_frequency_cap_behaviour(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour>) -> Self {
+        self.blocking_frequency_cap_behaviour = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingPageUrlConditions`."]
+    #[inline]
+    pub fn blocking_page_url_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyWebActionEventsNotificationActionMapPageUrlCondition>>) -> Self {
+        self.blocking_page_url_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingReason`."]
+    #[inline]
+    pub fn blocking_reason(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason>) -> Self {
+        self.blocking_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockingScheduleGroup`."]
+    #[inline]
+    pub fn blocking_schedule_group(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationScheduleGroup>) -> Self {
+        self.blocking_schedule_group = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyWebActionEventsNotificationBlockedWebActionOfferMessage.blockingFrequencyCapBehaviour` of the spec (`#/definitions/JourneyWebActionEventsNotificationBlockedWebActionOfferMessage/properties/blockingFrequencyCapBehaviour`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,6 +235,18 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebActionEventsNotificationBlocke
 }
 impl crate::support::Model for JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour {
     const NAME: &'static str = "JourneyWebActionEventsNotificationBlockedWebActionOfferMessage.blockingFrequencyCapBehaviour";
+}
+impl JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `JourneyWebActionEventsNotificationBlockedWebActionOfferMessage.blockingReason` of the spec (`#/definitions/JourneyWebActionEventsNotificationBlockedWebActionOfferMessage/properties/blockingReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -245,4 +339,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebActionEventsNotificationBlocke
 }
 impl crate::support::Model for JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason {
     const NAME: &'static str = "JourneyWebActionEventsNotificationBlockedWebActionOfferMessage.blockingReason";
+}
+impl JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for JourneyWebActionEventsNotificationBrowser {
         crate::support::debug_struct(f, "JourneyWebActionEventsNotificationBrowser", &[("family", &self.family), ("featuresFlash", &self.features_flash), ("featuresJava", &self.features_java), ("featuresPdf", &self.features_pdf), ("featuresWebrtc", &self.features_webrtc), ("fingerprint", &self.fingerprint), ("lang", &self.lang), ("version", &self.version), ("viewHeight", &self.view_height), ("viewWidth", &self.view_width)], &self._nulls)
     }
 }
+impl JourneyWebActionEventsNotificationBrowser {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `family`."]
+    #[inline]
+    pub fn family(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.family = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `featuresFlash`."]
+    #[inline]
+    pub fn features_flash(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.features_flash = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `featuresJava`."]
+    #[inline]
+    pub fn features_java(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.features_java = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `featuresPdf`."]
+    #[inline]
+    pub fn features_pdf(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.features_pdf = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `featuresWebrtc`."]
+    #[inline]
+    pub fn features_webrtc(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.features_webrtc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fingerprint`."]
+    #[inline]
+    pub fn fingerprint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fingerprint = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lang`."]
+    #[inline]
+    pub fn lang(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.lang = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewHeight`."]
+    #[inline]
+    pub fn view_height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.view_height = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewWidth`."]
+    #[inline]
+    pub fn view_width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.view_width = ::std::option::Option::Some(value.into());
+        self
+    }
+}

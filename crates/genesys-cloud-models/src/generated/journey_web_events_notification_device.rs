@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for JourneyWebEventsNotificationDevice {
         crate::support::debug_struct(f, "JourneyWebEventsNotificationDevice", &[("category", &self.category), ("fingerprint", &self.fingerprint), ("isMobile", &self.is_mobile), ("manufacturer", &self.manufacturer), ("osFamily", &self.os_family), ("osVersion", &self.os_version), ("screenDensity", &self.screen_density), ("screenHeight", &self.screen_height), ("screenWidth", &self.screen_width), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl JourneyWebEventsNotificationDevice {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::JourneyWebEventsNotificationDeviceCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fingerprint`."]
+    #[inline]
+    pub fn fingerprint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fingerprint = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isMobile`."]
+    #[inline]
+    pub fn is_mobile(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_mobile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manufacturer`."]
+    #[inline]
+    pub fn manufacturer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.manufacturer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `osFamily`."]
+    #[inline]
+    pub fn os_family(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.os_family = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `osVersion`."]
+    #[inline]
+    pub fn os_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.os_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenDensity`."]
+    #[inline]
+    pub fn screen_density(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.screen_density = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenHeight`."]
+    #[inline]
+    pub fn screen_height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.screen_height = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenWidth`."]
+    #[inline]
+    pub fn screen_width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.screen_width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyWebEventsNotificationDevice.category` of the spec (`#/definitions/JourneyWebEventsNotificationDevice/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +235,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationDeviceCatego
 }
 impl crate::support::Model for JourneyWebEventsNotificationDeviceCategory {
     const NAME: &'static str = "JourneyWebEventsNotificationDevice.category";
+}
+impl JourneyWebEventsNotificationDeviceCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for JourneyWebEventsNotificationEventAction {
         crate::support::debug_struct(f, "JourneyWebEventsNotificationEventAction", &[("createdDate", &self.created_date), ("id", &self.id), ("mediaType", &self.media_type), ("prompt", &self.prompt), ("state", &self.state)], &self._nulls)
     }
 }
+impl JourneyWebEventsNotificationEventAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::JourneyWebEventsNotificationEventActionMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prompt`."]
+    #[inline]
+    pub fn prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::JourneyWebEventsNotificationEventActionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `JourneyWebEventsNotificationEventAction.mediaType` of the spec (`#/definitions/JourneyWebEventsNotificationEventAction/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,6 +181,18 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationEventActionM
 }
 impl crate::support::Model for JourneyWebEventsNotificationEventActionMediaType {
     const NAME: &'static str = "JourneyWebEventsNotificationEventAction.mediaType";
+}
+impl JourneyWebEventsNotificationEventActionMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `JourneyWebEventsNotificationEventAction.state` of the spec (`#/definitions/JourneyWebEventsNotificationEventAction/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -241,4 +305,16 @@ impl<'de> ::serde::Deserialize<'de> for JourneyWebEventsNotificationEventActionS
 }
 impl crate::support::Model for JourneyWebEventsNotificationEventActionState {
     const NAME: &'static str = "JourneyWebEventsNotificationEventAction.state";
+}
+impl JourneyWebEventsNotificationEventActionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for KeyPerformanceIndicator {
         crate::support::debug_struct(f, "KeyPerformanceIndicator", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("kpiGroup", &self.kpi_group), ("kpiType", &self.kpi_type), ("name", &self.name), ("optimizationType", &self.optimization_type), ("outcomeConfig", &self.outcome_config), ("problemType", &self.problem_type), ("queues", &self.queues), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("wrapUpCodeConfig", &self.wrap_up_code_config)], &self._nulls)
     }
 }
+impl KeyPerformanceIndicator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiGroup`."]
+    #[inline]
+    pub fn kpi_group(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorKpiGroup>) -> Self {
+        self.kpi_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiType`."]
+    #[inline]
+    pub fn kpi_type(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorKpiType>) -> Self {
+        self.kpi_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optimizationType`."]
+    #[inline]
+    pub fn optimization_type(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorOptimizationType>) -> Self {
+        self.optimization_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeConfig`."]
+    #[inline]
+    pub fn outcome_config(mut self, value: impl ::std::convert::Into<crate::OutcomeConfig>) -> Self {
+        self.outcome_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `problemType`."]
+    #[inline]
+    pub fn problem_type(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorProblemType>) -> Self {
+        self.problem_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queues`."]
+    #[inline]
+    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpCodeConfig`."]
+    #[inline]
+    pub fn wrap_up_code_config(mut self, value: impl ::std::convert::Into<crate::WrapUpCodeConfig>) -> Self {
+        self.wrap_up_code_config = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KeyPerformanceIndicator.kpiGroup` of the spec (`#/definitions/KeyPerformanceIndicator/properties/kpiGroup`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -165,6 +277,18 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorKpiGroup {
 }
 impl crate::support::Model for KeyPerformanceIndicatorKpiGroup {
     const NAME: &'static str = "KeyPerformanceIndicator.kpiGroup";
+}
+impl KeyPerformanceIndicatorKpiGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KeyPerformanceIndicator.kpiType` of the spec (`#/definitions/KeyPerformanceIndicator/properties/kpiType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
@@ -246,6 +370,18 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorKpiType {
 impl crate::support::Model for KeyPerformanceIndicatorKpiType {
     const NAME: &'static str = "KeyPerformanceIndicator.kpiType";
 }
+impl KeyPerformanceIndicatorKpiType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KeyPerformanceIndicator.optimizationType` of the spec (`#/definitions/KeyPerformanceIndicator/properties/optimizationType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -310,6 +446,18 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorOptimizationType 
 impl crate::support::Model for KeyPerformanceIndicatorOptimizationType {
     const NAME: &'static str = "KeyPerformanceIndicator.optimizationType";
 }
+impl KeyPerformanceIndicatorOptimizationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KeyPerformanceIndicator.problemType` of the spec (`#/definitions/KeyPerformanceIndicator/properties/problemType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -373,6 +521,18 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorProblemType {
 }
 impl crate::support::Model for KeyPerformanceIndicatorProblemType {
     const NAME: &'static str = "KeyPerformanceIndicator.problemType";
+}
+impl KeyPerformanceIndicatorProblemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KeyPerformanceIndicator.source` of the spec (`#/definitions/KeyPerformanceIndicator/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
@@ -442,6 +602,18 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorSource {
 impl crate::support::Model for KeyPerformanceIndicatorSource {
     const NAME: &'static str = "KeyPerformanceIndicator.source";
 }
+impl KeyPerformanceIndicatorSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KeyPerformanceIndicator.status` of the spec (`#/definitions/KeyPerformanceIndicator/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -505,4 +677,16 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorStatus {
 }
 impl crate::support::Model for KeyPerformanceIndicatorStatus {
     const NAME: &'static str = "KeyPerformanceIndicator.status";
+}
+impl KeyPerformanceIndicatorStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

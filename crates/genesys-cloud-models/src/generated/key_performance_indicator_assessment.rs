@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for KeyPerformanceIndicatorAssessment {
         crate::support::debug_struct(f, "KeyPerformanceIndicatorAssessment", &[("assessmentResult", &self.assessment_result), ("checks", &self.checks), ("kpi", &self.kpi)], &self._nulls)
     }
 }
+impl KeyPerformanceIndicatorAssessment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessmentResult`."]
+    #[inline]
+    pub fn assessment_result(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorAssessmentAssessmentResult>) -> Self {
+        self.assessment_result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `checks`."]
+    #[inline]
+    pub fn checks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Check>>) -> Self {
+        self.checks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpi`."]
+    #[inline]
+    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.kpi = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KeyPerformanceIndicatorAssessment.assessmentResult` of the spec (`#/definitions/KeyPerformanceIndicatorAssessment/properties/assessmentResult`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -129,4 +169,16 @@ impl<'de> ::serde::Deserialize<'de> for KeyPerformanceIndicatorAssessmentAssessm
 }
 impl crate::support::Model for KeyPerformanceIndicatorAssessmentAssessmentResult {
     const NAME: &'static str = "KeyPerformanceIndicatorAssessment.assessmentResult";
+}
+impl KeyPerformanceIndicatorAssessmentAssessmentResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for KnowledgeBase {
         crate::support::debug_struct(f, "KnowledgeBase", &[("articleCount", &self.article_count), ("contentSearchEnabled", &self.content_search_enabled), ("coreLanguage", &self.core_language), ("dateCreated", &self.date_created), ("dateDocumentLastModified", &self.date_document_last_modified), ("dateModified", &self.date_modified), ("description", &self.description), ("faqCount", &self.faq_count), ("id", &self.id), ("name", &self.name), ("published", &self.published), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl KnowledgeBase {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `articleCount`."]
+    #[inline]
+    pub fn article_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.article_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentSearchEnabled`."]
+    #[inline]
+    pub fn content_search_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.content_search_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coreLanguage`."]
+    #[inline]
+    pub fn core_language(mut self, value: impl ::std::convert::Into<crate::KnowledgeBaseCoreLanguage>) -> Self {
+        self.core_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDocumentLastModified`."]
+    #[inline]
+    pub fn date_document_last_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_document_last_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faqCount`."]
+    #[inline]
+    pub fn faq_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.faq_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeBase.coreLanguage` of the spec (`#/definitions/KnowledgeBase/properties/coreLanguage`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -353,4 +447,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseCoreLanguage {
 }
 impl crate::support::Model for KnowledgeBaseCoreLanguage {
     const NAME: &'static str = "KnowledgeBase.coreLanguage";
+}
+impl KnowledgeBaseCoreLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

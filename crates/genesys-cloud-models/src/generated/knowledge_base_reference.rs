@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeBaseReference {
         crate::support::debug_struct(f, "KnowledgeBaseReference", &[("contentSearchEnabled", &self.content_search_enabled), ("id", &self.id), ("languageCode", &self.language_code), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl KnowledgeBaseReference {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentSearchEnabled`."]
+    #[inline]
+    pub fn content_search_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.content_search_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageCode`."]
+    #[inline]
+    pub fn language_code(mut self, value: impl ::std::convert::Into<crate::KnowledgeBaseReferenceLanguageCode>) -> Self {
+        self.language_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeBaseReference.languageCode` of the spec (`#/definitions/KnowledgeBaseReference/properties/languageCode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "assistant-copilot-variations", feature = "knowledge", feature = "routing"))))]
 #[doc = ""]
@@ -321,4 +367,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeBaseReferenceLanguageCode {
 }
 impl crate::support::Model for KnowledgeBaseReferenceLanguageCode {
     const NAME: &'static str = "KnowledgeBaseReference.languageCode";
+}
+impl KnowledgeBaseReferenceLanguageCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

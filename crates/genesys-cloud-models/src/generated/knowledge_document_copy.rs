@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for KnowledgeDocumentCopy {
         crate::support::debug_struct(f, "KnowledgeDocumentCopy", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
 }
+impl KnowledgeDocumentCopy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeConversationContext>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVariationId`."]
+    #[inline]
+    pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_variation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVersionId`."]
+    #[inline]
+    pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentCopyQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surfacingMethod`."]
+    #[inline]
+    pub fn surfacing_method(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentCopySurfacingMethod>) -> Self {
+        self.surfacing_method = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentCopy.queryType` of the spec (`#/definitions/KnowledgeDocumentCopy/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -162,6 +232,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentCopyQueryType {
 impl crate::support::Model for KnowledgeDocumentCopyQueryType {
     const NAME: &'static str = "KnowledgeDocumentCopy.queryType";
 }
+impl KnowledgeDocumentCopyQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentCopy.surfacingMethod` of the spec (`#/definitions/KnowledgeDocumentCopy/properties/surfacingMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -237,4 +319,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentCopySurfacingMethod {
 }
 impl crate::support::Model for KnowledgeDocumentCopySurfacingMethod {
     const NAME: &'static str = "KnowledgeDocumentCopy.surfacingMethod";
+}
+impl KnowledgeDocumentCopySurfacingMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

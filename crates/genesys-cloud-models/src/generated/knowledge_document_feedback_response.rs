@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for KnowledgeDocumentFeedbackResponse {
         crate::support::debug_struct(f, "KnowledgeDocumentFeedbackResponse", &[("application", &self.application), ("comment", &self.comment), ("conversationContext", &self.conversation_context), ("dateCreated", &self.date_created), ("document", &self.document), ("documentVariation", &self.document_variation), ("id", &self.id), ("queryType", &self.query_type), ("rating", &self.rating), ("reason", &self.reason), ("search", &self.search), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("state", &self.state), ("surfacingMethod", &self.surfacing_method), ("user", &self.user)], &self._nulls)
     }
 }
+impl KnowledgeDocumentFeedbackResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comment`."]
+    #[inline]
+    pub fn comment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeConversationContextResponse>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `document`."]
+    #[inline]
+    pub fn document(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentVersionReference>) -> Self {
+        self.document = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVariation`."]
+    #[inline]
+    pub fn document_variation(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.document_variation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackResponseQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rating`."]
+    #[inline]
+    pub fn rating(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackResponseRating>) -> Self {
+        self.rating = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackResponseReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `search`."]
+    #[inline]
+    pub fn search(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.search = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surfacingMethod`."]
+    #[inline]
+    pub fn surfacing_method(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackResponseSurfacingMethod>) -> Self {
+        self.surfacing_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentFeedbackResponse.queryType` of the spec (`#/definitions/KnowledgeDocumentFeedbackResponse/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -194,6 +312,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponseQueryTy
 impl crate::support::Model for KnowledgeDocumentFeedbackResponseQueryType {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse.queryType";
 }
+impl KnowledgeDocumentFeedbackResponseQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentFeedbackResponse.rating` of the spec (`#/definitions/KnowledgeDocumentFeedbackResponse/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -257,6 +387,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponseRating 
 }
 impl crate::support::Model for KnowledgeDocumentFeedbackResponseRating {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse.rating";
+}
+impl KnowledgeDocumentFeedbackResponseRating {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeDocumentFeedbackResponse.reason` of the spec (`#/definitions/KnowledgeDocumentFeedbackResponse/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -322,6 +464,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponseReason 
 impl crate::support::Model for KnowledgeDocumentFeedbackResponseReason {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse.reason";
 }
+impl KnowledgeDocumentFeedbackResponseReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentFeedbackResponse.state` of the spec (`#/definitions/KnowledgeDocumentFeedbackResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -385,6 +539,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponseState {
 }
 impl crate::support::Model for KnowledgeDocumentFeedbackResponseState {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse.state";
+}
+impl KnowledgeDocumentFeedbackResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeDocumentFeedbackResponse.surfacingMethod` of the spec (`#/definitions/KnowledgeDocumentFeedbackResponse/properties/surfacingMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -461,4 +627,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackResponseSurfaci
 }
 impl crate::support::Model for KnowledgeDocumentFeedbackResponseSurfacingMethod {
     const NAME: &'static str = "KnowledgeDocumentFeedbackResponse.surfacingMethod";
+}
+impl KnowledgeDocumentFeedbackResponseSurfacingMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeDocumentFeedbackUpdateRequest {
         crate::support::debug_struct(f, "KnowledgeDocumentFeedbackUpdateRequest", &[("comment", &self.comment), ("rating", &self.rating), ("reason", &self.reason), ("state", &self.state)], &self._nulls)
     }
 }
+impl KnowledgeDocumentFeedbackUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `comment`."]
+    #[inline]
+    pub fn comment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rating`."]
+    #[inline]
+    pub fn rating(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackUpdateRequestRating>) -> Self {
+        self.rating = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackUpdateRequestReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentFeedbackUpdateRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentFeedbackUpdateRequest.rating` of the spec (`#/definitions/KnowledgeDocumentFeedbackUpdateRequest/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -121,6 +167,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackUpdateRequestRa
 }
 impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequestRating {
     const NAME: &'static str = "KnowledgeDocumentFeedbackUpdateRequest.rating";
+}
+impl KnowledgeDocumentFeedbackUpdateRequestRating {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeDocumentFeedbackUpdateRequest.reason` of the spec (`#/definitions/KnowledgeDocumentFeedbackUpdateRequest/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -186,6 +244,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackUpdateRequestRe
 impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequestReason {
     const NAME: &'static str = "KnowledgeDocumentFeedbackUpdateRequest.reason";
 }
+impl KnowledgeDocumentFeedbackUpdateRequestReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentFeedbackUpdateRequest.state` of the spec (`#/definitions/KnowledgeDocumentFeedbackUpdateRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -249,4 +319,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentFeedbackUpdateRequestSt
 }
 impl crate::support::Model for KnowledgeDocumentFeedbackUpdateRequestState {
     const NAME: &'static str = "KnowledgeDocumentFeedbackUpdateRequest.state";
+}
+impl KnowledgeDocumentFeedbackUpdateRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for KnowledgeDocumentGuestSearchRequest {
         crate::support::debug_struct(f, "KnowledgeDocumentGuestSearchRequest", &[("answerHighlightTopResults", &self.answer_highlight_top_results), ("includeDraftDocuments", &self.include_draft_documents), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("query", &self.query), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("total", &self.total)], &self._nulls)
     }
 }
+impl KnowledgeDocumentGuestSearchRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerHighlightTopResults`."]
+    #[inline]
+    pub fn answer_highlight_top_results(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.answer_highlight_top_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeDraftDocuments`."]
+    #[inline]
+    pub fn include_draft_documents(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_draft_documents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageCount`."]
+    #[inline]
+    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentGuestSearchRequestQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentGuestSearchRequest.queryType` of the spec (`#/definitions/KnowledgeDocumentGuestSearchRequest/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -149,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentGuestSearchRequestQuery
 }
 impl crate::support::Model for KnowledgeDocumentGuestSearchRequestQueryType {
     const NAME: &'static str = "KnowledgeDocumentGuestSearchRequest.queryType";
+}
+impl KnowledgeDocumentGuestSearchRequestQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

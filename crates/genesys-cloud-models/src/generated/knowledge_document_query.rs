@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for KnowledgeDocumentQuery {
         crate::support::debug_struct(f, "KnowledgeDocumentQuery", &[("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("includeVariations", &self.include_variations), ("interval", &self.interval), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
 }
+impl KnowledgeDocumentQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::DocumentQuery>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeDraftDocuments`."]
+    #[inline]
+    pub fn include_draft_documents(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_draft_documents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeVariations`."]
+    #[inline]
+    pub fn include_variations(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentQueryIncludeVariations>) -> Self {
+        self.include_variations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<crate::DocumentQueryInterval>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentQuerySortBy>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentQuerySortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentQuery.includeVariations` of the spec (`#/definitions/KnowledgeDocumentQuery/properties/includeVariations`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -141,6 +211,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQueryIncludeVariations 
 }
 impl crate::support::Model for KnowledgeDocumentQueryIncludeVariations {
     const NAME: &'static str = "KnowledgeDocumentQuery.includeVariations";
+}
+impl KnowledgeDocumentQueryIncludeVariations {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeDocumentQuery.sortBy` of the spec (`#/definitions/KnowledgeDocumentQuery/properties/sortBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -218,6 +300,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQuerySortBy {
 impl crate::support::Model for KnowledgeDocumentQuerySortBy {
     const NAME: &'static str = "KnowledgeDocumentQuery.sortBy";
 }
+impl KnowledgeDocumentQuerySortBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentQuery.sortOrder` of the spec (`#/definitions/KnowledgeDocumentQuery/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -281,4 +375,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQuerySortOrder {
 }
 impl crate::support::Model for KnowledgeDocumentQuerySortOrder {
     const NAME: &'static str = "KnowledgeDocumentQuery.sortOrder";
+}
+impl KnowledgeDocumentQuerySortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

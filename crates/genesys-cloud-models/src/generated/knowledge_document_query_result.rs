@@ -130,6 +130,160 @@ impl ::std::fmt::Debug for KnowledgeDocumentQueryResult {
         crate::support::debug_struct(f, "KnowledgeDocumentQueryResult", &[("alternatives", &self.alternatives), ("category", &self.category), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateImported", &self.date_imported), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("documentVersion", &self.document_version), ("externalId", &self.external_id), ("externalUrl", &self.external_url), ("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("labels", &self.labels), ("lastPublishedVersionNumber", &self.last_published_version_number), ("modifiedBy", &self.modified_by), ("readonly", &self.readonly), ("selfUri", &self.self_uri), ("source", &self.source), ("state", &self.state), ("title", &self.title), ("variations", &self.variations), ("visible", &self.visible)], &self._nulls)
     }
 }
+impl KnowledgeDocumentQueryResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alternatives`."]
+    #[inline]
+    pub fn alternatives(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeDocumentAlternative>>) -> Self {
+        self.alternatives = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::CategoryResponse>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateImported`."]
+    #[inline]
+    pub fn date_imported(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_imported = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVersion`."]
+    #[inline]
+    pub fn document_version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.document_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalUrl`."]
+    #[inline]
+    pub fn external_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBase`."]
+    #[inline]
+    pub fn knowledge_base(mut self, value: impl ::std::convert::Into<crate::KnowledgeBaseReference>) -> Self {
+        self.knowledge_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labels`."]
+    #[inline]
+    pub fn labels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LabelResponse>>) -> Self {
+        self.labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastPublishedVersionNumber`."]
+    #[inline]
+    pub fn last_published_version_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.last_published_version_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `readonly`."]
+    #[inline]
+    pub fn readonly(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.readonly = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentQueryResultState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variations`."]
+    #[inline]
+    pub fn variations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeDocumentQueryVariation>>) -> Self {
+        self.variations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visible`."]
+    #[inline]
+    pub fn visible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.visible = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentQueryResult.state` of the spec (`#/definitions/KnowledgeDocumentQueryResult/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -197,4 +351,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentQueryResultState {
 }
 impl crate::support::Model for KnowledgeDocumentQueryResultState {
     const NAME: &'static str = "KnowledgeDocumentQueryResult.state";
+}
+impl KnowledgeDocumentQueryResultState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

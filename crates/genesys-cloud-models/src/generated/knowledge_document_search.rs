@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for KnowledgeDocumentSearch {
         crate::support::debug_struct(f, "KnowledgeDocumentSearch", &[("answerGeneration", &self.answer_generation), ("application", &self.application), ("confidenceThreshold", &self.confidence_threshold), ("conversationContext", &self.conversation_context), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("preprocessQuery", &self.preprocess_query), ("query", &self.query), ("queryType", &self.query_type), ("results", &self.results), ("searchId", &self.search_id), ("total", &self.total)], &self._nulls)
     }
 }
+impl KnowledgeDocumentSearch {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerGeneration`."]
+    #[inline]
+    pub fn answer_generation(mut self, value: impl ::std::convert::Into<crate::KnowledgeAnswerGenerationResponse>) -> Self {
+        self.answer_generation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confidenceThreshold`."]
+    #[inline]
+    pub fn confidence_threshold(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence_threshold = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeConversationContextResponse>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageCount`."]
+    #[inline]
+    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preprocessQuery`."]
+    #[inline]
+    pub fn preprocess_query(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.preprocess_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentSearchQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeDocumentSearchResult>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentSearch.queryType` of the spec (`#/definitions/KnowledgeDocumentSearch/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -161,4 +261,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchQueryType {
 }
 impl crate::support::Model for KnowledgeDocumentSearchQueryType {
     const NAME: &'static str = "KnowledgeDocumentSearch.queryType";
+}
+impl KnowledgeDocumentSearchQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

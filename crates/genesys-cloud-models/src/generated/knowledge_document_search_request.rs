@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for KnowledgeDocumentSearchRequest {
         crate::support::debug_struct(f, "KnowledgeDocumentSearchRequest", &[("answerHighlightTopResults", &self.answer_highlight_top_results), ("answerMode", &self.answer_mode), ("application", &self.application), ("confidenceThreshold", &self.confidence_threshold), ("conversationContext", &self.conversation_context), ("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("interval", &self.interval), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("preprocessQuery", &self.preprocess_query), ("query", &self.query), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order), ("total", &self.total)], &self._nulls)
     }
 }
+impl KnowledgeDocumentSearchRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerHighlightTopResults`."]
+    #[inline]
+    pub fn answer_highlight_top_results(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.answer_highlight_top_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answerMode`."]
+    #[inline]
+    pub fn answer_mode(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.answer_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confidenceThreshold`."]
+    #[inline]
+    pub fn confidence_threshold(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence_threshold = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeConversationContext>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::DocumentQuery>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeDraftDocuments`."]
+    #[inline]
+    pub fn include_draft_documents(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_draft_documents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<crate::DocumentQueryInterval>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageCount`."]
+    #[inline]
+    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preprocessQuery`."]
+    #[inline]
+    pub fn preprocess_query(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.preprocess_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentSearchRequestQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentSearchRequestSortBy>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentSearchRequestSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentSearchRequest.queryType` of the spec (`#/definitions/KnowledgeDocumentSearchRequest/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -181,6 +311,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchRequestQueryType 
 }
 impl crate::support::Model for KnowledgeDocumentSearchRequestQueryType {
     const NAME: &'static str = "KnowledgeDocumentSearchRequest.queryType";
+}
+impl KnowledgeDocumentSearchRequestQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeDocumentSearchRequest.sortBy` of the spec (`#/definitions/KnowledgeDocumentSearchRequest/properties/sortBy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -258,6 +400,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchRequestSortBy {
 impl crate::support::Model for KnowledgeDocumentSearchRequestSortBy {
     const NAME: &'static str = "KnowledgeDocumentSearchRequest.sortBy";
 }
+impl KnowledgeDocumentSearchRequestSortBy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentSearchRequest.sortOrder` of the spec (`#/definitions/KnowledgeDocumentSearchRequest/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -321,4 +475,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentSearchRequestSortOrder 
 }
 impl crate::support::Model for KnowledgeDocumentSearchRequestSortOrder {
     const NAME: &'static str = "KnowledgeDocumentSearchRequest.sortOrder";
+}
+impl KnowledgeDocumentSearchRequestSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

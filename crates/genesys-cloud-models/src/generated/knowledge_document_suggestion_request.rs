@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for KnowledgeDocumentSuggestionRequest {
         crate::support::debug_struct(f, "KnowledgeDocumentSuggestionRequest", &[("filter", &self.filter), ("includeDraftDocuments", &self.include_draft_documents), ("interval", &self.interval), ("pageSize", &self.page_size), ("query", &self.query)], &self._nulls)
     }
 }
+impl KnowledgeDocumentSuggestionRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::DocumentQuery>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeDraftDocuments`."]
+    #[inline]
+    pub fn include_draft_documents(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_draft_documents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<crate::DocumentQueryInterval>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for KnowledgeDocumentVersion {
         crate::support::debug_struct(f, "KnowledgeDocumentVersion", &[("dateExpires", &self.date_expires), ("datePublished", &self.date_published), ("document", &self.document), ("id", &self.id), ("restoreFromVersionId", &self.restore_from_version_id), ("selfUri", &self.self_uri), ("versionNumber", &self.version_number)], &self._nulls)
     }
 }
+impl KnowledgeDocumentVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `document`."]
+    #[inline]
+    pub fn document(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentResponse>) -> Self {
+        self.document = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `restoreFromVersionId`."]
+    #[inline]
+    pub fn restore_from_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.restore_from_version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionNumber`."]
+    #[inline]
+    pub fn version_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version_number = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for KnowledgeDocumentsAnswerFilter {
         crate::support::debug_struct(f, "KnowledgeDocumentsAnswerFilter", &[("answerMode", &self.answer_mode), ("appType", &self.app_type), ("insertHighlightIntoVariationContent", &self.insert_highlight_into_variation_content), ("language", &self.language), ("query", &self.query), ("queryType", &self.query_type), ("searchId", &self.search_id), ("variationIds", &self.variation_ids)], &self._nulls)
     }
 }
+impl KnowledgeDocumentsAnswerFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerMode`."]
+    #[inline]
+    pub fn answer_mode(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.answer_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `appType`."]
+    #[inline]
+    pub fn app_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentsAnswerFilterAppType>) -> Self {
+        self.app_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `insertHighlightIntoVariationContent`."]
+    #[inline]
+    pub fn insert_highlight_into_variation_content(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.insert_highlight_into_variation_content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentsAnswerFilterLanguage>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentsAnswerFilterQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variationIds`."]
+    #[inline]
+    pub fn variation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.variation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentsAnswerFilter.appType` of the spec (`#/definitions/KnowledgeDocumentsAnswerFilter/properties/appType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -149,6 +219,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentsAnswerFilterAppType {
 }
 impl crate::support::Model for KnowledgeDocumentsAnswerFilterAppType {
     const NAME: &'static str = "KnowledgeDocumentsAnswerFilter.appType";
+}
+impl KnowledgeDocumentsAnswerFilterAppType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeDocumentsAnswerFilter.language` of the spec (`#/definitions/KnowledgeDocumentsAnswerFilter/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -414,6 +496,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentsAnswerFilterLanguage {
 impl crate::support::Model for KnowledgeDocumentsAnswerFilterLanguage {
     const NAME: &'static str = "KnowledgeDocumentsAnswerFilter.language";
 }
+impl KnowledgeDocumentsAnswerFilterLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeDocumentsAnswerFilter.queryType` of the spec (`#/definitions/KnowledgeDocumentsAnswerFilter/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -501,4 +595,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeDocumentsAnswerFilterQueryType 
 }
 impl crate::support::Model for KnowledgeDocumentsAnswerFilterQueryType {
     const NAME: &'static str = "KnowledgeDocumentsAnswerFilter.queryType";
+}
+impl KnowledgeDocumentsAnswerFilterQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

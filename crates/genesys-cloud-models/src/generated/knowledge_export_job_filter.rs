@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for KnowledgeExportJobFilter {
         crate::support::debug_struct(f, "KnowledgeExportJobFilter", &[("documentsFilter", &self.documents_filter), ("exclude", &self.exclude), ("versionFilter", &self.version_filter)], &self._nulls)
     }
 }
+impl KnowledgeExportJobFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `documentsFilter`."]
+    #[inline]
+    pub fn documents_filter(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobDocumentsFilter>) -> Self {
+        self.documents_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exclude`."]
+    #[inline]
+    pub fn exclude(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.exclude = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionFilter`."]
+    #[inline]
+    pub fn version_filter(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobFilterVersionFilter>) -> Self {
+        self.version_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeExportJobFilter.versionFilter` of the spec (`#/definitions/KnowledgeExportJobFilter/properties/versionFilter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobFilterVersionFilter {
 }
 impl crate::support::Model for KnowledgeExportJobFilterVersionFilter {
     const NAME: &'static str = "KnowledgeExportJobFilter.versionFilter";
+}
+impl KnowledgeExportJobFilterVersionFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeExportJobRequest {
         crate::support::debug_struct(f, "KnowledgeExportJobRequest", &[("exportFilter", &self.export_filter), ("fileType", &self.file_type), ("jsonFileVersion", &self.json_file_version), ("sourceId", &self.source_id)], &self._nulls)
     }
 }
+impl KnowledgeExportJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `exportFilter`."]
+    #[inline]
+    pub fn export_filter(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobFilter>) -> Self {
+        self.export_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileType`."]
+    #[inline]
+    pub fn file_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobRequestFileType>) -> Self {
+        self.file_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jsonFileVersion`."]
+    #[inline]
+    pub fn json_file_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.json_file_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceId`."]
+    #[inline]
+    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeExportJobRequest.fileType` of the spec (`#/definitions/KnowledgeExportJobRequest/properties/fileType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobRequestFileType {
 }
 impl crate::support::Model for KnowledgeExportJobRequestFileType {
     const NAME: &'static str = "KnowledgeExportJobRequest.fileType";
+}
+impl KnowledgeExportJobRequestFileType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

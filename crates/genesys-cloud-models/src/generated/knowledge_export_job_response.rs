@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for KnowledgeExportJobResponse {
         crate::support::debug_struct(f, "KnowledgeExportJobResponse", &[("countDocumentProcessed", &self.count_document_processed), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadURL", &self.download_url), ("errorInformation", &self.error_information), ("exportFilter", &self.export_filter), ("fileType", &self.file_type), ("id", &self.id), ("jsonFileVersion", &self.json_file_version), ("knowledgeBase", &self.knowledge_base), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status)], &self._nulls)
     }
 }
+impl KnowledgeExportJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countDocumentProcessed`."]
+    #[inline]
+    pub fn count_document_processed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_processed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadURL`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInformation`."]
+    #[inline]
+    pub fn error_information(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error_information = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportFilter`."]
+    #[inline]
+    pub fn export_filter(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobFilter>) -> Self {
+        self.export_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileType`."]
+    #[inline]
+    pub fn file_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobResponseFileType>) -> Self {
+        self.file_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jsonFileVersion`."]
+    #[inline]
+    pub fn json_file_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.json_file_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBase`."]
+    #[inline]
+    pub fn knowledge_base(mut self, value: impl ::std::convert::Into<crate::KnowledgeBase>) -> Self {
+        self.knowledge_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::KnowledgeOperationSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::KnowledgeExportJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeExportJobResponse.fileType` of the spec (`#/definitions/KnowledgeExportJobResponse/properties/fileType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -165,6 +271,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobResponseFileType {
 }
 impl crate::support::Model for KnowledgeExportJobResponseFileType {
     const NAME: &'static str = "KnowledgeExportJobResponse.fileType";
+}
+impl KnowledgeExportJobResponseFileType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeExportJobResponse.status` of the spec (`#/definitions/KnowledgeExportJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -265,4 +383,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeExportJobResponseStatus {
 }
 impl crate::support::Model for KnowledgeExportJobResponseStatus {
     const NAME: &'static str = "KnowledgeExportJobResponse.status";
+}
+impl KnowledgeExportJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for KnowledgeGenerationSetting {
         crate::support::debug_struct(f, "KnowledgeGenerationSetting", &[("answerGeneration", &self.answer_generation), ("generationLanguage", &self.generation_language)], &self._nulls)
     }
 }
+impl KnowledgeGenerationSetting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerGeneration`."]
+    #[inline]
+    pub fn answer_generation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.answer_generation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationLanguage`."]
+    #[inline]
+    pub fn generation_language(mut self, value: impl ::std::convert::Into<crate::KnowledgeGenerationSettingGenerationLanguage>) -> Self {
+        self.generation_language = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeGenerationSetting.generationLanguage` of the spec (`#/definitions/KnowledgeGenerationSetting/properties/generationLanguage`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -285,4 +319,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGenerationSettingGenerationLang
 }
 impl crate::support::Model for KnowledgeGenerationSettingGenerationLanguage {
     const NAME: &'static str = "KnowledgeGenerationSetting.generationLanguage";
+}
+impl KnowledgeGenerationSettingGenerationLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for KnowledgeGuestDocumentCopy {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentCopy", &[("application", &self.application), ("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("queryType", &self.query_type), ("searchId", &self.search_id), ("sessionId", &self.session_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
 }
+impl KnowledgeGuestDocumentCopy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVariationId`."]
+    #[inline]
+    pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_variation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVersionId`."]
+    #[inline]
+    pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentCopyQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surfacingMethod`."]
+    #[inline]
+    pub fn surfacing_method(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentCopySurfacingMethod>) -> Self {
+        self.surfacing_method = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeGuestDocumentCopy.queryType` of the spec (`#/definitions/KnowledgeGuestDocumentCopy/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -158,6 +222,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentCopyQueryType {
 impl crate::support::Model for KnowledgeGuestDocumentCopyQueryType {
     const NAME: &'static str = "KnowledgeGuestDocumentCopy.queryType";
 }
+impl KnowledgeGuestDocumentCopyQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeGuestDocumentCopy.surfacingMethod` of the spec (`#/definitions/KnowledgeGuestDocumentCopy/properties/surfacingMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -233,4 +309,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentCopySurfacingMetho
 }
 impl crate::support::Model for KnowledgeGuestDocumentCopySurfacingMethod {
     const NAME: &'static str = "KnowledgeGuestDocumentCopy.surfacingMethod";
+}
+impl KnowledgeGuestDocumentCopySurfacingMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for KnowledgeGuestDocumentFeedback {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentFeedback", &[("application", &self.application), ("comment", &self.comment), ("dateCreated", &self.date_created), ("document", &self.document), ("documentVariation", &self.document_variation), ("id", &self.id), ("queryType", &self.query_type), ("rating", &self.rating), ("reason", &self.reason), ("search", &self.search), ("sessionId", &self.session_id), ("state", &self.state), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
 }
+impl KnowledgeGuestDocumentFeedback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comment`."]
+    #[inline]
+    pub fn comment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.comment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `document`."]
+    #[inline]
+    pub fn document(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentVersionReference>) -> Self {
+        self.document = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVariation`."]
+    #[inline]
+    pub fn document_variation(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.document_variation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentFeedbackQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rating`."]
+    #[inline]
+    pub fn rating(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentFeedbackRating>) -> Self {
+        self.rating = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentFeedbackReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `search`."]
+    #[inline]
+    pub fn search(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.search = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentFeedbackState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surfacingMethod`."]
+    #[inline]
+    pub fn surfacing_method(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestDocumentFeedbackSurfacingMethod>) -> Self {
+        self.surfacing_method = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeGuestDocumentFeedback.queryType` of the spec (`#/definitions/KnowledgeGuestDocumentFeedback/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -182,6 +282,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedbackQueryType 
 impl crate::support::Model for KnowledgeGuestDocumentFeedbackQueryType {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback.queryType";
 }
+impl KnowledgeGuestDocumentFeedbackQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeGuestDocumentFeedback.rating` of the spec (`#/definitions/KnowledgeGuestDocumentFeedback/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -245,6 +357,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedbackRating {
 }
 impl crate::support::Model for KnowledgeGuestDocumentFeedbackRating {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback.rating";
+}
+impl KnowledgeGuestDocumentFeedbackRating {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeGuestDocumentFeedback.reason` of the spec (`#/definitions/KnowledgeGuestDocumentFeedback/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -310,6 +434,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedbackReason {
 impl crate::support::Model for KnowledgeGuestDocumentFeedbackReason {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback.reason";
 }
+impl KnowledgeGuestDocumentFeedbackReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeGuestDocumentFeedback.state` of the spec (`#/definitions/KnowledgeGuestDocumentFeedback/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -373,6 +509,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedbackState {
 }
 impl crate::support::Model for KnowledgeGuestDocumentFeedbackState {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback.state";
+}
+impl KnowledgeGuestDocumentFeedbackState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeGuestDocumentFeedback.surfacingMethod` of the spec (`#/definitions/KnowledgeGuestDocumentFeedback/properties/surfacingMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -449,4 +597,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestDocumentFeedbackSurfacingM
 }
 impl crate::support::Model for KnowledgeGuestDocumentFeedbackSurfacingMethod {
     const NAME: &'static str = "KnowledgeGuestDocumentFeedback.surfacingMethod";
+}
+impl KnowledgeGuestDocumentFeedbackSurfacingMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for KnowledgeGuestDocumentVariation {
         crate::support::debug_struct(f, "KnowledgeGuestDocumentVariation", &[("body", &self.body), ("contexts", &self.contexts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("document", &self.document), ("documentVersion", &self.document_version), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl KnowledgeGuestDocumentVariation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<crate::DocumentBody>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contexts`."]
+    #[inline]
+    pub fn contexts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeGuestDocumentVariationContext>>) -> Self {
+        self.contexts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `document`."]
+    #[inline]
+    pub fn document(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.document = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVersion`."]
+    #[inline]
+    pub fn document_version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.document_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

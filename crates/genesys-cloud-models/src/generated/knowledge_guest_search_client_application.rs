@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeGuestSearchClientApplication {
         crate::support::debug_struct(f, "KnowledgeGuestSearchClientApplication", &[("assistant", &self.assistant), ("botFlow", &self.bot_flow), ("deployment", &self.deployment), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl KnowledgeGuestSearchClientApplication {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assistant`."]
+    #[inline]
+    pub fn assistant(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.assistant = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botFlow`."]
+    #[inline]
+    pub fn bot_flow(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.bot_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deployment`."]
+    #[inline]
+    pub fn deployment(mut self, value: impl ::std::convert::Into<crate::EntityReference>) -> Self {
+        self.deployment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestSearchClientApplicationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeGuestSearchClientApplication.type` of the spec (`#/definitions/KnowledgeGuestSearchClientApplication/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeGuestSearchClientApplicationTyp
 }
 impl crate::support::Model for KnowledgeGuestSearchClientApplicationType {
     const NAME: &'static str = "KnowledgeGuestSearchClientApplication.type";
+}
+impl KnowledgeGuestSearchClientApplicationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

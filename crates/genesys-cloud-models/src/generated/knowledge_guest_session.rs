@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for KnowledgeGuestSession {
         crate::support::debug_struct(f, "KnowledgeGuestSession", &[("app", &self.app), ("contexts", &self.contexts), ("customerId", &self.customer_id), ("id", &self.id), ("journeySessionId", &self.journey_session_id), ("pageUrl", &self.page_url)], &self._nulls)
     }
 }
+impl KnowledgeGuestSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `app`."]
+    #[inline]
+    pub fn app(mut self, value: impl ::std::convert::Into<crate::KnowledgeGuestSessionApp>) -> Self {
+        self.app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contexts`."]
+    #[inline]
+    pub fn contexts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeGuestSessionContext>>) -> Self {
+        self.contexts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerId`."]
+    #[inline]
+    pub fn customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeySessionId`."]
+    #[inline]
+    pub fn journey_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.journey_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageUrl`."]
+    #[inline]
+    pub fn page_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.page_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

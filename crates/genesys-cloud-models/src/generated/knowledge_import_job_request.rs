@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeImportJobRequest {
         crate::support::debug_struct(f, "KnowledgeImportJobRequest", &[("fileType", &self.file_type), ("settings", &self.settings), ("skipConfirmationStep", &self.skip_confirmation_step), ("uploadKey", &self.upload_key)], &self._nulls)
     }
 }
+impl KnowledgeImportJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fileType`."]
+    #[inline]
+    pub fn file_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeImportJobRequestFileType>) -> Self {
+        self.file_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `settings`."]
+    #[inline]
+    pub fn settings(mut self, value: impl ::std::convert::Into<crate::KnowledgeImportJobSettings>) -> Self {
+        self.settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skipConfirmationStep`."]
+    #[inline]
+    pub fn skip_confirmation_step(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.skip_confirmation_step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadKey`."]
+    #[inline]
+    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_key = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeImportJobRequest.fileType` of the spec (`#/definitions/KnowledgeImportJobRequest/properties/fileType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeImportJobRequestFileType {
 }
 impl crate::support::Model for KnowledgeImportJobRequestFileType {
     const NAME: &'static str = "KnowledgeImportJobRequest.fileType";
+}
+impl KnowledgeImportJobRequestFileType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for KnowledgeImportJobSettings {
         crate::support::debug_struct(f, "KnowledgeImportJobSettings", &[("categoryId", &self.category_id), ("importAsNew", &self.import_as_new), ("labelIds", &self.label_ids), ("visible", &self.visible)], &self._nulls)
     }
 }
+impl KnowledgeImportJobSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `categoryId`."]
+    #[inline]
+    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `importAsNew`."]
+    #[inline]
+    pub fn import_as_new(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.import_as_new = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labelIds`."]
+    #[inline]
+    pub fn label_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.label_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visible`."]
+    #[inline]
+    pub fn visible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.visible = ::std::option::Option::Some(value.into());
+        self
+    }
+}

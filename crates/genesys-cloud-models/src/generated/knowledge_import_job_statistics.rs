@@ -110,3 +110,127 @@ impl ::std::fmt::Debug for KnowledgeImportJobStatistics {
         crate::support::debug_struct(f, "KnowledgeImportJobStatistics", &[("countCategoryImportFailure", &self.count_category_import_failure), ("countCategoryImportSuccess", &self.count_category_import_success), ("countCategoryValidationFailure", &self.count_category_validation_failure), ("countCategoryValidationSuccess", &self.count_category_validation_success), ("countDocumentImportActivityCreate", &self.count_document_import_activity_create), ("countDocumentImportActivityUpdate", &self.count_document_import_activity_update), ("countDocumentImportFailure", &self.count_document_import_failure), ("countDocumentImportSuccess", &self.count_document_import_success), ("countDocumentStateDraft", &self.count_document_state_draft), ("countDocumentStatePublished", &self.count_document_state_published), ("countDocumentValidationFailure", &self.count_document_validation_failure), ("countDocumentValidationSuccess", &self.count_document_validation_success), ("countLabelImportFailure", &self.count_label_import_failure), ("countLabelImportSuccess", &self.count_label_import_success), ("countLabelValidationFailure", &self.count_label_validation_failure), ("countLabelValidationSuccess", &self.count_label_validation_success), ("migrationDetected", &self.migration_detected)], &self._nulls)
     }
 }
+impl KnowledgeImportJobStatistics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countCategoryImportFailure`."]
+    #[inline]
+    pub fn count_category_import_failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_category_import_failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countCategoryImportSuccess`."]
+    #[inline]
+    pub fn count_category_import_success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_category_import_success = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countCategoryValidationFailure`."]
+    #[inline]
+    pub fn count_category_validation_failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_category_validation_failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countCategoryValidationSuccess`."]
+    #[inline]
+    pub fn count_category_validation_success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_category_validation_success = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentImportActivityCreate`."]
+    #[inline]
+    pub fn count_document_import_activity_create(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_import_activity_create = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentImportActivityUpdate`."]
+    #[inline]
+    pub fn count_document_import_activity_update(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_import_activity_update = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentImportFailure`."]
+    #[inline]
+    pub fn count_document_import_failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_import_failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentImportSuccess`."]
+    #[inline]
+    pub fn count_document_import_success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_import_success = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentStateDraft`."]
+    #[inline]
+    pub fn count_document_state_draft(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_state_draft = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentStatePublished`."]
+    #[inline]
+    pub fn count_document_state_published(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_state_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentValidationFailure`."]
+    #[inline]
+    pub fn count_document_validation_failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_validation_failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countDocumentValidationSuccess`."]
+    #[inline]
+    pub fn count_document_validation_success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_document_validation_success = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countLabelImportFailure`."]
+    #[inline]
+    pub fn count_label_import_failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_label_import_failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countLabelImportSuccess`."]
+    #[inline]
+    pub fn count_label_import_success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_label_import_success = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countLabelValidationFailure`."]
+    #[inline]
+    pub fn count_label_validation_failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_label_validation_failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countLabelValidationSuccess`."]
+    #[inline]
+    pub fn count_label_validation_success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_label_validation_success = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `migrationDetected`."]
+    #[inline]
+    pub fn migration_detected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.migration_detected = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeIntegrationFilter {
         crate::support::debug_struct(f, "KnowledgeIntegrationFilter", &[("action", &self.action), ("name", &self.name), ("type", &self.r#type), ("values", &self.values)], &self._nulls)
     }
 }
+impl KnowledgeIntegrationFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationFilterAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationFilterName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationFilterType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeIntegrationFilterValue>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeIntegrationFilter.action` of the spec (`#/definitions/KnowledgeIntegrationFilter/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -121,6 +167,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationFilterAction {
 }
 impl crate::support::Model for KnowledgeIntegrationFilterAction {
     const NAME: &'static str = "KnowledgeIntegrationFilter.action";
+}
+impl KnowledgeIntegrationFilterAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeIntegrationFilter.name` of the spec (`#/definitions/KnowledgeIntegrationFilter/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -190,6 +248,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationFilterName {
 impl crate::support::Model for KnowledgeIntegrationFilterName {
     const NAME: &'static str = "KnowledgeIntegrationFilter.name";
 }
+impl KnowledgeIntegrationFilterName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeIntegrationFilter.type` of the spec (`#/definitions/KnowledgeIntegrationFilter/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -253,4 +323,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeIntegrationFilterType {
 }
 impl crate::support::Model for KnowledgeIntegrationFilterType {
     const NAME: &'static str = "KnowledgeIntegrationFilter.type";
+}
+impl KnowledgeIntegrationFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

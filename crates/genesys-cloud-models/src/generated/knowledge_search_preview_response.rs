@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for KnowledgeSearchPreviewResponse {
         crate::support::debug_struct(f, "KnowledgeSearchPreviewResponse", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("query", &self.query), ("result", &self.result), ("searchId", &self.search_id), ("sessionId", &self.session_id)], &self._nulls)
     }
 }
+impl KnowledgeSearchPreviewResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::V3KnowledgeSearchPreviewClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3PreviewConversationContext>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchResult>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

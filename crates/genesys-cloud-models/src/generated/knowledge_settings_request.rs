@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for KnowledgeSettingsRequest {
         crate::support::debug_struct(f, "KnowledgeSettingsRequest", &[("description", &self.description), ("filter", &self.filter), ("generationSetting", &self.generation_setting), ("name", &self.name), ("sources", &self.sources), ("stateful", &self.stateful)], &self._nulls)
     }
 }
+impl KnowledgeSettingsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::V3SourceTagFilter>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationSetting`."]
+    #[inline]
+    pub fn generation_setting(mut self, value: impl ::std::convert::Into<crate::KnowledgeGenerationSetting>) -> Self {
+        self.generation_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sources`."]
+    #[inline]
+    pub fn sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V3SourceRef>>) -> Self {
+        self.sources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateful`."]
+    #[inline]
+    pub fn stateful(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.stateful = ::std::option::Option::Some(value.into());
+        self
+    }
+}

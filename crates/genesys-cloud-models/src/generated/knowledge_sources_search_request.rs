@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for KnowledgeSourcesSearchRequest {
         crate::support::debug_struct(f, "KnowledgeSourcesSearchRequest", &[("application", &self.application), ("conversationContext", &self.conversation_context), ("conversationTurns", &self.conversation_turns), ("generationLanguage", &self.generation_language), ("knowledgeSettingId", &self.knowledge_setting_id), ("query", &self.query), ("queryType", &self.query_type), ("sessionId", &self.session_id)], &self._nulls)
     }
 }
+impl KnowledgeSourcesSearchRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::V3KnowledgeSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContext>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationTurns`."]
+    #[inline]
+    pub fn conversation_turns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeConversationTurn>>) -> Self {
+        self.conversation_turns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationLanguage`."]
+    #[inline]
+    pub fn generation_language(mut self, value: impl ::std::convert::Into<crate::KnowledgeSourcesSearchRequestGenerationLanguage>) -> Self {
+        self.generation_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeSettingId`."]
+    #[inline]
+    pub fn knowledge_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_setting_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeSourcesSearchRequestQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeSourcesSearchRequest.generationLanguage` of the spec (`#/definitions/KnowledgeSourcesSearchRequest/properties/generationLanguage`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -310,6 +380,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchRequestGenerationL
 impl crate::support::Model for KnowledgeSourcesSearchRequestGenerationLanguage {
     const NAME: &'static str = "KnowledgeSourcesSearchRequest.generationLanguage";
 }
+impl KnowledgeSourcesSearchRequestGenerationLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeSourcesSearchRequest.queryType` of the spec (`#/definitions/KnowledgeSourcesSearchRequest/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -373,4 +455,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchRequestQueryType {
 }
 impl crate::support::Model for KnowledgeSourcesSearchRequestQueryType {
     const NAME: &'static str = "KnowledgeSourcesSearchRequest.queryType";
+}
+impl KnowledgeSourcesSearchRequestQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for KnowledgeSourcesSearchResponse {
         crate::support::debug_struct(f, "KnowledgeSourcesSearchResponse", &[("answerGeneration", &self.answer_generation), ("application", &self.application), ("conversationContext", &self.conversation_context), ("generationLanguage", &self.generation_language), ("knowledgeSettingId", &self.knowledge_setting_id), ("query", &self.query), ("queryType", &self.query_type), ("result", &self.result), ("searchId", &self.search_id), ("sessionId", &self.session_id)], &self._nulls)
     }
 }
+impl KnowledgeSourcesSearchResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerGeneration`."]
+    #[inline]
+    pub fn answer_generation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.answer_generation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::V3KnowledgeSearchClientApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationContext`."]
+    #[inline]
+    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContextResponse>) -> Self {
+        self.conversation_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generationLanguage`."]
+    #[inline]
+    pub fn generation_language(mut self, value: impl ::std::convert::Into<crate::KnowledgeSourcesSearchResponseGenerationLanguage>) -> Self {
+        self.generation_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeSettingId`."]
+    #[inline]
+    pub fn knowledge_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_setting_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryType`."]
+    #[inline]
+    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeSourcesSearchResponseQueryType>) -> Self {
+        self.query_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchResult>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeSourcesSearchResponse.generationLanguage` of the spec (`#/definitions/KnowledgeSourcesSearchResponse/properties/generationLanguage`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -318,6 +400,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchResponseGeneration
 impl crate::support::Model for KnowledgeSourcesSearchResponseGenerationLanguage {
     const NAME: &'static str = "KnowledgeSourcesSearchResponse.generationLanguage";
 }
+impl KnowledgeSourcesSearchResponseGenerationLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `KnowledgeSourcesSearchResponse.queryType` of the spec (`#/definitions/KnowledgeSourcesSearchResponse/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -381,4 +475,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSourcesSearchResponseQueryType 
 }
 impl crate::support::Model for KnowledgeSourcesSearchResponseQueryType {
     const NAME: &'static str = "KnowledgeSourcesSearchResponse.queryType";
+}
+impl KnowledgeSourcesSearchResponseQueryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

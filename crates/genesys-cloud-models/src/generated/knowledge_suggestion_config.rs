@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeSuggestionConfig {
         crate::support::debug_struct(f, "KnowledgeSuggestionConfig", &[("knowledgeBase", &self.knowledge_base), ("knowledgeBases", &self.knowledge_bases), ("receiveSegmentedArticles", &self.receive_segmented_articles), ("vendorName", &self.vendor_name)], &self._nulls)
     }
 }
+impl KnowledgeSuggestionConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `knowledgeBase`."]
+    #[inline]
+    pub fn knowledge_base(mut self, value: impl ::std::convert::Into<crate::KnowledgeBaseReference>) -> Self {
+        self.knowledge_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBases`."]
+    #[inline]
+    pub fn knowledge_bases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeBaseWithDialectReference>>) -> Self {
+        self.knowledge_bases = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receiveSegmentedArticles`."]
+    #[inline]
+    pub fn receive_segmented_articles(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.receive_segmented_articles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `vendorName`."]
+    #[inline]
+    pub fn vendor_name(mut self, value: impl ::std::convert::Into<crate::KnowledgeSuggestionConfigVendorName>) -> Self {
+        self.vendor_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeSuggestionConfig.vendorName` of the spec (`#/definitions/KnowledgeSuggestionConfig/properties/vendorName`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "assistant-copilot-variations", feature = "routing"))))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSuggestionConfigVendorName {
 }
 impl crate::support::Model for KnowledgeSuggestionConfigVendorName {
     const NAME: &'static str = "KnowledgeSuggestionConfig.vendorName";
+}
+impl KnowledgeSuggestionConfigVendorName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for KnowledgeSyncJobResponse {
         crate::support::debug_struct(f, "KnowledgeSyncJobResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("downloadURL", &self.download_url), ("failedEntitiesURL", &self.failed_entities_url), ("id", &self.id), ("knowledgeBase", &self.knowledge_base), ("report", &self.report), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("uploadKey", &self.upload_key)], &self._nulls)
     }
 }
+impl KnowledgeSyncJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadURL`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failedEntitiesURL`."]
+    #[inline]
+    pub fn failed_entities_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.failed_entities_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBase`."]
+    #[inline]
+    pub fn knowledge_base(mut self, value: impl ::std::convert::Into<crate::KnowledgeBaseReference>) -> Self {
+        self.knowledge_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `report`."]
+    #[inline]
+    pub fn report(mut self, value: impl ::std::convert::Into<crate::KnowledgeSyncJobReport>) -> Self {
+        self.report = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::KnowledgeOperationSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::KnowledgeSyncJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadKey`."]
+    #[inline]
+    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_key = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeSyncJobResponse.status` of the spec (`#/definitions/KnowledgeSyncJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -189,4 +283,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeSyncJobResponseStatus {
 }
 impl crate::support::Model for KnowledgeSyncJobResponseStatus {
     const NAME: &'static str = "KnowledgeSyncJobResponse.status";
+}
+impl KnowledgeSyncJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for KnowledgeV3ConversationContext {
         crate::support::debug_struct(f, "KnowledgeV3ConversationContext", &[("conversationId", &self.conversation_id), ("externalContactId", &self.external_contact_id), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("queueId", &self.queue_id)], &self._nulls)
     }
 }
+impl KnowledgeV3ConversationContext {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContextMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContextMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeV3ConversationContext.mediaType` of the spec (`#/definitions/KnowledgeV3ConversationContext/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -137,6 +189,18 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContextMediaType 
 }
 impl crate::support::Model for KnowledgeV3ConversationContextMediaType {
     const NAME: &'static str = "KnowledgeV3ConversationContext.mediaType";
+}
+impl KnowledgeV3ConversationContextMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `KnowledgeV3ConversationContext.messageType` of the spec (`#/definitions/KnowledgeV3ConversationContext/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -265,4 +329,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContextMessageTyp
 }
 impl crate::support::Model for KnowledgeV3ConversationContextMessageType {
     const NAME: &'static str = "KnowledgeV3ConversationContext.messageType";
+}
+impl KnowledgeV3ConversationContextMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for KnowledgeV3ConversationContextResponse {
         crate::support::debug_struct(f, "KnowledgeV3ConversationContextResponse", &[("conversation", &self.conversation), ("externalContact", &self.external_contact), ("mediaType", &self.media_type), ("queue", &self.queue)], &self._nulls)
     }
 }
+impl KnowledgeV3ConversationContextResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContextResponseMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KnowledgeV3ConversationContextResponse.mediaType` of the spec (`#/definitions/KnowledgeV3ConversationContextResponse/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for KnowledgeV3ConversationContextResponseMe
 }
 impl crate::support::Model for KnowledgeV3ConversationContextResponseMediaType {
     const NAME: &'static str = "KnowledgeV3ConversationContextResponse.mediaType";
+}
+impl KnowledgeV3ConversationContextResponseMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

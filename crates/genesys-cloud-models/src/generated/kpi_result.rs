@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for KpiResult {
         crate::support::debug_struct(f, "KpiResult", &[("interactionCountOff", &self.interaction_count_off), ("interactionCountOn", &self.interaction_count_on), ("kpiTotalOff", &self.kpi_total_off), ("kpiTotalOn", &self.kpi_total_on), ("mediaType", &self.media_type), ("percentageBenefit", &self.percentage_benefit)], &self._nulls)
     }
 }
+impl KpiResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `interactionCountOff`."]
+    #[inline]
+    pub fn interaction_count_off(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interaction_count_off = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactionCountOn`."]
+    #[inline]
+    pub fn interaction_count_on(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interaction_count_on = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiTotalOff`."]
+    #[inline]
+    pub fn kpi_total_off(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.kpi_total_off = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiTotalOn`."]
+    #[inline]
+    pub fn kpi_total_on(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.kpi_total_on = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::KpiResultMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageBenefit`."]
+    #[inline]
+    pub fn percentage_benefit(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_benefit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `KpiResult.mediaType` of the spec (`#/definitions/KpiResult/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for KpiResultMediaType {
 }
 impl crate::support::Model for KpiResultMediaType {
     const NAME: &'static str = "KpiResult.mediaType";
+}
+impl KpiResultMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

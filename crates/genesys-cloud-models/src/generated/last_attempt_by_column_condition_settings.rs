@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for LastAttemptByColumnConditionSettings {
         crate::support::debug_struct(f, "LastAttemptByColumnConditionSettings", &[("emailColumnName", &self.email_column_name), ("operator", &self.operator), ("smsColumnName", &self.sms_column_name), ("value", &self.value), ("whatsAppColumnName", &self.whats_app_column_name)], &self._nulls)
     }
 }
+impl LastAttemptByColumnConditionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `emailColumnName`."]
+    #[inline]
+    pub fn email_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::LastAttemptByColumnConditionSettingsOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsColumnName`."]
+    #[inline]
+    pub fn sms_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sms_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppColumnName`."]
+    #[inline]
+    pub fn whats_app_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.whats_app_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LastAttemptByColumnConditionSettings.operator` of the spec (`#/definitions/LastAttemptByColumnConditionSettings/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for LastAttemptByColumnConditionSettingsOper
 }
 impl crate::support::Model for LastAttemptByColumnConditionSettingsOperator {
     const NAME: &'static str = "LastAttemptByColumnConditionSettings.operator";
+}
+impl LastAttemptByColumnConditionSettingsOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for LastResultByColumnConditionSettings {
         crate::support::debug_struct(f, "LastResultByColumnConditionSettings", &[("emailColumnName", &self.email_column_name), ("emailWrapupCodes", &self.email_wrapup_codes), ("smsColumnName", &self.sms_column_name), ("smsWrapupCodes", &self.sms_wrapup_codes), ("whatsAppColumnName", &self.whats_app_column_name), ("whatsAppWrapupCodes", &self.whats_app_wrapup_codes)], &self._nulls)
     }
 }
+impl LastResultByColumnConditionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `emailColumnName`."]
+    #[inline]
+    pub fn email_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailWrapupCodes`."]
+    #[inline]
+    pub fn email_wrapup_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.email_wrapup_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsColumnName`."]
+    #[inline]
+    pub fn sms_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sms_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsWrapupCodes`."]
+    #[inline]
+    pub fn sms_wrapup_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.sms_wrapup_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppColumnName`."]
+    #[inline]
+    pub fn whats_app_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.whats_app_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppWrapupCodes`."]
+    #[inline]
+    pub fn whats_app_wrapup_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.whats_app_wrapup_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for LauncherButtonSettings {
         crate::support::debug_struct(f, "LauncherButtonSettings", &[("displayType", &self.display_type), ("icon", &self.icon), ("visibility", &self.visibility)], &self._nulls)
     }
 }
+impl LauncherButtonSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `displayType`."]
+    #[inline]
+    pub fn display_type(mut self, value: impl ::std::convert::Into<crate::LauncherButtonSettingsDisplayType>) -> Self {
+        self.display_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `icon`."]
+    #[inline]
+    pub fn icon(mut self, value: impl ::std::convert::Into<crate::Icon>) -> Self {
+        self.icon = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibility`."]
+    #[inline]
+    pub fn visibility(mut self, value: impl ::std::convert::Into<crate::LauncherButtonSettingsVisibility>) -> Self {
+        self.visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LauncherButtonSettings.displayType` of the spec (`#/definitions/LauncherButtonSettings/properties/displayType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -122,6 +162,18 @@ impl<'de> ::serde::Deserialize<'de> for LauncherButtonSettingsDisplayType {
 impl crate::support::Model for LauncherButtonSettingsDisplayType {
     const NAME: &'static str = "LauncherButtonSettings.displayType";
 }
+impl LauncherButtonSettingsDisplayType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LauncherButtonSettings.visibility` of the spec (`#/definitions/LauncherButtonSettings/properties/visibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -189,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for LauncherButtonSettingsVisibility {
 }
 impl crate::support::Model for LauncherButtonSettingsVisibility {
     const NAME: &'static str = "LauncherButtonSettings.visibility";
+}
+impl LauncherButtonSettingsVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

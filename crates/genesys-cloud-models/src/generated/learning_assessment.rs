@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for LearningAssessment {
         crate::support::debug_struct(f, "LearningAssessment", &[("answers", &self.answers), ("assessmentFormId", &self.assessment_form_id), ("assessmentId", &self.assessment_id), ("contextId", &self.context_id), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateSubmitted", &self.date_submitted), ("status", &self.status)], &self._nulls)
     }
 }
+impl LearningAssessment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answers`."]
+    #[inline]
+    pub fn answers(mut self, value: impl ::std::convert::Into<crate::AssessmentScoringSet>) -> Self {
+        self.answers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentFormId`."]
+    #[inline]
+    pub fn assessment_form_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assessment_form_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentId`."]
+    #[inline]
+    pub fn assessment_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assessment_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSubmitted`."]
+    #[inline]
+    pub fn date_submitted(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_submitted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::LearningAssessmentStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningAssessment.status` of the spec (`#/definitions/LearningAssessment/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -141,4 +211,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssessmentStatus {
 }
 impl crate::support::Model for LearningAssessmentStatus {
     const NAME: &'static str = "LearningAssessment.status";
+}
+impl LearningAssessmentStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

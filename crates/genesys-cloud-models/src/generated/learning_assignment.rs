@@ -146,6 +146,184 @@ impl ::std::fmt::Debug for LearningAssignment {
         crate::support::debug_struct(f, "LearningAssignment", &[("assessment", &self.assessment), ("assessmentCompletionPercentage", &self.assessment_completion_percentage), ("assessmentForm", &self.assessment_form), ("assessmentPercentageScore", &self.assessment_percentage_score), ("completionPercentage", &self.completion_percentage), ("createdBy", &self.created_by), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateRecommendedForCompletion", &self.date_recommended_for_completion), ("id", &self.id), ("isLatest", &self.is_latest), ("isManual", &self.is_manual), ("isOverdue", &self.is_overdue), ("isPassed", &self.is_passed), ("isRule", &self.is_rule), ("lengthInMinutes", &self.length_in_minutes), ("modifiedBy", &self.modified_by), ("module", &self.module), ("nextStep", &self.next_step), ("percentageScore", &self.percentage_score), ("selfUri", &self.self_uri), ("state", &self.state), ("steps", &self.steps), ("user", &self.user), ("version", &self.version)], &self._nulls)
     }
 }
+impl LearningAssignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessment`."]
+    #[inline]
+    pub fn assessment(mut self, value: impl ::std::convert::Into<crate::LearningAssessment>) -> Self {
+        self.assessment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentCompletionPercentage`."]
+    #[inline]
+    pub fn assessment_completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.assessment_completion_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentForm`."]
+    #[inline]
+    pub fn assessment_form(mut self, value: impl ::std::convert::Into<crate::AssessmentForm>) -> Self {
+        self.assessment_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentPercentageScore`."]
+    #[inline]
+    pub fn assessment_percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.assessment_percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completionPercentage`."]
+    #[inline]
+    pub fn completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completion_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateRecommendedForCompletion`."]
+    #[inline]
+    pub fn date_recommended_for_completion(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_recommended_for_completion = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isLatest`."]
+    #[inline]
+    pub fn is_latest(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_latest = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isManual`."]
+    #[inline]
+    pub fn is_manual(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_manual = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOverdue`."]
+    #[inline]
+    pub fn is_overdue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_overdue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPassed`."]
+    #[inline]
+    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isRule`."]
+    #[inline]
+    pub fn is_rule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `module`."]
+    #[inline]
+    pub fn module(mut self, value: impl ::std::convert::Into<crate::LearningModule>) -> Self {
+        self.module = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextStep`."]
+    #[inline]
+    pub fn next_step(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentStep>) -> Self {
+        self.next_step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `steps`."]
+    #[inline]
+    pub fn steps(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningAssignmentStep>>) -> Self {
+        self.steps = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningAssignment.state` of the spec (`#/definitions/LearningAssignment/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -225,4 +403,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentState {
 }
 impl crate::support::Model for LearningAssignmentState {
     const NAME: &'static str = "LearningAssignment.state";
+}
+impl LearningAssignmentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for LearningAssignmentAggregateQueryResponseStats {
         crate::support::debug_struct(f, "LearningAssignmentAggregateQueryResponseStats", &[("count", &self.count), ("max", &self.max), ("min", &self.min), ("sum", &self.sum)], &self._nulls)
     }
 }
+impl LearningAssignmentAggregateQueryResponseStats {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `max`."]
+    #[inline]
+    pub fn max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `min`."]
+    #[inline]
+    pub fn min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sum`."]
+    #[inline]
+    pub fn sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sum = ::std::option::Option::Some(value.into());
+        self
+    }
+}

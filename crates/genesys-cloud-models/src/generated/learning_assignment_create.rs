@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for LearningAssignmentCreate {
         crate::support::debug_struct(f, "LearningAssignmentCreate", &[("addToSchedule", &self.add_to_schedule), ("lengthInMinutes", &self.length_in_minutes), ("moduleId", &self.module_id), ("recommendedCompletionDate", &self.recommended_completion_date), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl LearningAssignmentCreate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addToSchedule`."]
+    #[inline]
+    pub fn add_to_schedule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.add_to_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `moduleId`."]
+    #[inline]
+    pub fn module_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.module_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recommendedCompletionDate`."]
+    #[inline]
+    pub fn recommended_completion_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.recommended_completion_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

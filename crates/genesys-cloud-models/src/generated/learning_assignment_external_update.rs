@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for LearningAssignmentExternalUpdate {
         crate::support::debug_struct(f, "LearningAssignmentExternalUpdate", &[("isPassed", &self.is_passed), ("percentageScore", &self.percentage_score), ("state", &self.state)], &self._nulls)
     }
 }
+impl LearningAssignmentExternalUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `isPassed`."]
+    #[inline]
+    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentExternalUpdateState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningAssignmentExternalUpdate.state` of the spec (`#/definitions/LearningAssignmentExternalUpdate/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -133,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentExternalUpdateState {
 }
 impl crate::support::Model for LearningAssignmentExternalUpdateState {
     const NAME: &'static str = "LearningAssignmentExternalUpdate.state";
+}
+impl LearningAssignmentExternalUpdateState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for LearningAssignmentTopicLearningAssignmentNotification
         crate::support::debug_struct(f, "LearningAssignmentTopicLearningAssignmentNotification", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateRecommendedForCompletion", &self.date_recommended_for_completion), ("id", &self.id), ("isOverdue", &self.is_overdue), ("isPassed", &self.is_passed), ("lengthInMinutes", &self.length_in_minutes), ("modifiedBy", &self.modified_by), ("module", &self.module), ("percentageScore", &self.percentage_score), ("state", &self.state), ("type", &self.r#type), ("user", &self.user), ("version", &self.version)], &self._nulls)
     }
 }
+impl LearningAssignmentTopicLearningAssignmentNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentTopicUserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateRecommendedForCompletion`."]
+    #[inline]
+    pub fn date_recommended_for_completion(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_recommended_for_completion = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOverdue`."]
+    #[inline]
+    pub fn is_overdue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_overdue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPassed`."]
+    #[inline]
+    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentTopicUserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `module`."]
+    #[inline]
+    pub fn module(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentTopicLearningModuleReference>) -> Self {
+        self.module = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentTopicLearningAssignmentNotificationState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentTopicLearningAssignmentNotificationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentTopicUserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningAssignmentTopicLearningAssignmentNotification.state` of the spec (`#/definitions/LearningAssignmentTopicLearningAssignmentNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -182,6 +294,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentTopicLearningAssignmen
 impl crate::support::Model for LearningAssignmentTopicLearningAssignmentNotificationState {
     const NAME: &'static str = "LearningAssignmentTopicLearningAssignmentNotification.state";
 }
+impl LearningAssignmentTopicLearningAssignmentNotificationState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LearningAssignmentTopicLearningAssignmentNotification.type` of the spec (`#/definitions/LearningAssignmentTopicLearningAssignmentNotification/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -249,4 +373,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentTopicLearningAssignmen
 }
 impl crate::support::Model for LearningAssignmentTopicLearningAssignmentNotificationType {
     const NAME: &'static str = "LearningAssignmentTopicLearningAssignmentNotification.type";
+}
+impl LearningAssignmentTopicLearningAssignmentNotificationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

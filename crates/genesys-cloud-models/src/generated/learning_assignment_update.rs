@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for LearningAssignmentUpdate {
         crate::support::debug_struct(f, "LearningAssignmentUpdate", &[("assessment", &self.assessment), ("state", &self.state)], &self._nulls)
     }
 }
+impl LearningAssignmentUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessment`."]
+    #[inline]
+    pub fn assessment(mut self, value: impl ::std::convert::Into<crate::LearningAssessment>) -> Self {
+        self.assessment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentUpdateState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningAssignmentUpdate.state` of the spec (`#/definitions/LearningAssignmentUpdate/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -129,4 +163,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningAssignmentUpdateState {
 }
 impl crate::support::Model for LearningAssignmentUpdateState {
     const NAME: &'static str = "LearningAssignmentUpdate.state";
+}
+impl LearningAssignmentUpdateState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

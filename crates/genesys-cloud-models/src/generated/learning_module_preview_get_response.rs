@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for LearningModulePreviewGetResponse {
         crate::support::debug_struct(f, "LearningModulePreviewGetResponse", &[("assessmentForm", &self.assessment_form), ("assignment", &self.assignment), ("coverArt", &self.cover_art), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("id", &self.id), ("name", &self.name), ("reviewAssessmentResults", &self.review_assessment_results), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl LearningModulePreviewGetResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessmentForm`."]
+    #[inline]
+    pub fn assessment_form(mut self, value: impl ::std::convert::Into<crate::AssessmentForm>) -> Self {
+        self.assessment_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignment`."]
+    #[inline]
+    pub fn assignment(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetResponseAssignment>) -> Self {
+        self.assignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coverArt`."]
+    #[inline]
+    pub fn cover_art(mut self, value: impl ::std::convert::Into<crate::LearningModuleCoverArtResponse>) -> Self {
+        self.cover_art = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enforceContentOrder`."]
+    #[inline]
+    pub fn enforce_content_order(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enforce_content_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewAssessmentResults`."]
+    #[inline]
+    pub fn review_assessment_results(mut self, value: impl ::std::convert::Into<crate::ReviewAssessmentResults>) -> Self {
+        self.review_assessment_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

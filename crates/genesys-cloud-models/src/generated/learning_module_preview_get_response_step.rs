@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for LearningModulePreviewGetResponseStep {
         crate::support::debug_struct(f, "LearningModulePreviewGetResponseStep", &[("completionPercentage", &self.completion_percentage), ("completionStatus", &self.completion_status), ("id", &self.id), ("moduleStep", &self.module_step), ("percentageScore", &self.percentage_score), ("signedCookie", &self.signed_cookie), ("structure", &self.structure), ("successStatus", &self.success_status)], &self._nulls)
     }
 }
+impl LearningModulePreviewGetResponseStep {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `completionPercentage`."]
+    #[inline]
+    pub fn completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completion_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completionStatus`."]
+    #[inline]
+    pub fn completion_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetResponseStepCompletionStatus>) -> Self {
+        self.completion_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `moduleStep`."]
+    #[inline]
+    pub fn module_step(mut self, value: impl ::std::convert::Into<crate::LearningModuleInformStep>) -> Self {
+        self.module_step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signedCookie`."]
+    #[inline]
+    pub fn signed_cookie(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentStepSignedCookie>) -> Self {
+        self.signed_cookie = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `structure`."]
+    #[inline]
+    pub fn structure(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>) -> Self {
+        self.structure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successStatus`."]
+    #[inline]
+    pub fn success_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetResponseStepSuccessStatus>) -> Self {
+        self.success_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningModulePreviewGetResponseStep.completionStatus` of the spec (`#/definitions/LearningModulePreviewGetResponseStep/properties/completionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -146,6 +216,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponseStepComp
 impl crate::support::Model for LearningModulePreviewGetResponseStepCompletionStatus {
     const NAME: &'static str = "LearningModulePreviewGetResponseStep.completionStatus";
 }
+impl LearningModulePreviewGetResponseStepCompletionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LearningModulePreviewGetResponseStep.successStatus` of the spec (`#/definitions/LearningModulePreviewGetResponseStep/properties/successStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -213,4 +295,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewGetResponseStepSucc
 }
 impl crate::support::Model for LearningModulePreviewGetResponseStepSuccessStatus {
     const NAME: &'static str = "LearningModulePreviewGetResponseStep.successStatus";
+}
+impl LearningModulePreviewGetResponseStepSuccessStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for LearningModulePreviewUpdateRequest {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateRequest", &[("assessment", &self.assessment), ("assessmentForm", &self.assessment_form), ("currentStep", &self.current_step), ("state", &self.state), ("steps", &self.steps)], &self._nulls)
     }
 }
+impl LearningModulePreviewUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessment`."]
+    #[inline]
+    pub fn assessment(mut self, value: impl ::std::convert::Into<crate::LearningAssessment>) -> Self {
+        self.assessment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentForm`."]
+    #[inline]
+    pub fn assessment_form(mut self, value: impl ::std::convert::Into<crate::AssessmentForm>) -> Self {
+        self.assessment_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentStep`."]
+    #[inline]
+    pub fn current_step(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewUpdateRequestCurrentStep>) -> Self {
+        self.current_step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewUpdateRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `steps`."]
+    #[inline]
+    pub fn steps(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>) -> Self {
+        self.steps = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningModulePreviewUpdateRequest.state` of the spec (`#/definitions/LearningModulePreviewUpdateRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -141,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateRequestState 
 }
 impl crate::support::Model for LearningModulePreviewUpdateRequestState {
     const NAME: &'static str = "LearningModulePreviewUpdateRequest.state";
+}
+impl LearningModulePreviewUpdateRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

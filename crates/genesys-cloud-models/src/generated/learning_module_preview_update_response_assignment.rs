@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for LearningModulePreviewUpdateResponseAssignment {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateResponseAssignment", &[("assessmentCompletionPercentage", &self.assessment_completion_percentage), ("assessmentPercentageScore", &self.assessment_percentage_score), ("completionPercentage", &self.completion_percentage), ("currentStep", &self.current_step), ("isPassed", &self.is_passed), ("percentageScore", &self.percentage_score), ("state", &self.state), ("steps", &self.steps)], &self._nulls)
     }
 }
+impl LearningModulePreviewUpdateResponseAssignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessmentCompletionPercentage`."]
+    #[inline]
+    pub fn assessment_completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.assessment_completion_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assessmentPercentageScore`."]
+    #[inline]
+    pub fn assessment_percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.assessment_percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completionPercentage`."]
+    #[inline]
+    pub fn completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completion_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentStep`."]
+    #[inline]
+    pub fn current_step(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewUpdateResponseCurrentStep>) -> Self {
+        self.current_step = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPassed`."]
+    #[inline]
+    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewUpdateResponseAssignmentState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `steps`."]
+    #[inline]
+    pub fn steps(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewUpdateStep>>) -> Self {
+        self.steps = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningModulePreviewUpdateResponseAssignment.state` of the spec (`#/definitions/LearningModulePreviewUpdateResponseAssignment/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -153,4 +223,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateResponseAssig
 }
 impl crate::support::Model for LearningModulePreviewUpdateResponseAssignmentState {
     const NAME: &'static str = "LearningModulePreviewUpdateResponseAssignment.state";
+}
+impl LearningModulePreviewUpdateResponseAssignmentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for LearningModulePreviewUpdateScoStructure {
         crate::support::debug_struct(f, "LearningModulePreviewUpdateScoStructure", &[("children", &self.children), ("completionStatus", &self.completion_status), ("id", &self.id), ("name", &self.name), ("percentageScore", &self.percentage_score), ("successStatus", &self.success_status)], &self._nulls)
     }
 }
+impl LearningModulePreviewUpdateScoStructure {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `children`."]
+    #[inline]
+    pub fn children(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewUpdateScoStructure>>) -> Self {
+        self.children = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completionStatus`."]
+    #[inline]
+    pub fn completion_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewUpdateScoStructureCompletionStatus>) -> Self {
+        self.completion_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageScore`."]
+    #[inline]
+    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successStatus`."]
+    #[inline]
+    pub fn success_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewUpdateScoStructureSuccessStatus>) -> Self {
+        self.success_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningModulePreviewUpdateScoStructure.completionStatus` of the spec (`#/definitions/LearningModulePreviewUpdateScoStructure/properties/completionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -138,6 +196,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateScoStructureC
 impl crate::support::Model for LearningModulePreviewUpdateScoStructureCompletionStatus {
     const NAME: &'static str = "LearningModulePreviewUpdateScoStructure.completionStatus";
 }
+impl LearningModulePreviewUpdateScoStructureCompletionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LearningModulePreviewUpdateScoStructure.successStatus` of the spec (`#/definitions/LearningModulePreviewUpdateScoStructure/properties/successStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -205,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningModulePreviewUpdateScoStructureS
 }
 impl crate::support::Model for LearningModulePreviewUpdateScoStructureSuccessStatus {
     const NAME: &'static str = "LearningModulePreviewUpdateScoStructure.successStatus";
+}
+impl LearningModulePreviewUpdateScoStructureSuccessStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

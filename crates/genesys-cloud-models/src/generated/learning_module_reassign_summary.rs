@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for LearningModuleReassignSummary {
         crate::support::debug_struct(f, "LearningModuleReassignSummary", &[("assignedCount", &self.assigned_count), ("completedCount", &self.completed_count), ("inProgressCount", &self.in_progress_count), ("notCompletedCount", &self.not_completed_count), ("totalReassigned", &self.total_reassigned)], &self._nulls)
     }
 }
+impl LearningModuleReassignSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignedCount`."]
+    #[inline]
+    pub fn assigned_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.assigned_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completedCount`."]
+    #[inline]
+    pub fn completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inProgressCount`."]
+    #[inline]
+    pub fn in_progress_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.in_progress_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notCompletedCount`."]
+    #[inline]
+    pub fn not_completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.not_completed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalReassigned`."]
+    #[inline]
+    pub fn total_reassigned(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_reassigned = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for LearningModuleRequest {
         crate::support::debug_struct(f, "LearningModuleRequest", &[("assessmentForm", &self.assessment_form), ("autoAssign", &self.auto_assign), ("completionTimeInDays", &self.completion_time_in_days), ("coverArt", &self.cover_art), ("description", &self.description), ("enforceContentOrder", &self.enforce_content_order), ("excludedFromCatalog", &self.excluded_from_catalog), ("externalId", &self.external_id), ("informSteps", &self.inform_steps), ("lengthInMinutes", &self.length_in_minutes), ("name", &self.name), ("reviewAssessmentResults", &self.review_assessment_results), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl LearningModuleRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assessmentForm`."]
+    #[inline]
+    pub fn assessment_form(mut self, value: impl ::std::convert::Into<crate::AssessmentForm>) -> Self {
+        self.assessment_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoAssign`."]
+    #[inline]
+    pub fn auto_assign(mut self, value: impl ::std::convert::Into<crate::LearningModuleAutoAssignRequest>) -> Self {
+        self.auto_assign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completionTimeInDays`."]
+    #[inline]
+    pub fn completion_time_in_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completion_time_in_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coverArt`."]
+    #[inline]
+    pub fn cover_art(mut self, value: impl ::std::convert::Into<crate::LearningModuleCoverArtRequest>) -> Self {
+        self.cover_art = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enforceContentOrder`."]
+    #[inline]
+    pub fn enforce_content_order(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enforce_content_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excludedFromCatalog`."]
+    #[inline]
+    pub fn excluded_from_catalog(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.excluded_from_catalog = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `informSteps`."]
+    #[inline]
+    pub fn inform_steps(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModuleInformStepRequest>>) -> Self {
+        self.inform_steps = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewAssessmentResults`."]
+    #[inline]
+    pub fn review_assessment_results(mut self, value: impl ::std::convert::Into<crate::ReviewAssessmentResults>) -> Self {
+        self.review_assessment_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::LearningModuleRequestType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningModuleRequest.type` of the spec (`#/definitions/LearningModuleRequest/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -169,4 +269,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRequestType {
 }
 impl crate::support::Model for LearningModuleRequestType {
     const NAME: &'static str = "LearningModuleRequest.type";
+}
+impl LearningModuleRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for LearningModuleRuleParts {
         crate::support::debug_struct(f, "LearningModuleRuleParts", &[("operation", &self.operation), ("order", &self.order), ("selector", &self.selector), ("value", &self.value)], &self._nulls)
     }
 }
+impl LearningModuleRuleParts {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `operation`."]
+    #[inline]
+    pub fn operation(mut self, value: impl ::std::convert::Into<crate::LearningModuleRulePartsOperation>) -> Self {
+        self.operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selector`."]
+    #[inline]
+    pub fn selector(mut self, value: impl ::std::convert::Into<crate::LearningModuleRulePartsSelector>) -> Self {
+        self.selector = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningModuleRuleParts.operation` of the spec (`#/definitions/LearningModuleRuleParts/properties/operation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -121,6 +167,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRulePartsOperation {
 }
 impl crate::support::Model for LearningModuleRulePartsOperation {
     const NAME: &'static str = "LearningModuleRuleParts.operation";
+}
+impl LearningModuleRulePartsOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `LearningModuleRuleParts.selector` of the spec (`#/definitions/LearningModuleRuleParts/properties/selector`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
@@ -213,4 +271,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningModuleRulePartsSelector {
 }
 impl crate::support::Model for LearningModuleRulePartsSelector {
     const NAME: &'static str = "LearningModuleRuleParts.selector";
+}
+impl LearningModuleRulePartsSelector {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for LearningModuleSummary {
         crate::support::debug_struct(f, "LearningModuleSummary", &[("assignedCount", &self.assigned_count), ("completedCount", &self.completed_count), ("completedSum", &self.completed_sum), ("passedCount", &self.passed_count)], &self._nulls)
     }
 }
+impl LearningModuleSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignedCount`."]
+    #[inline]
+    pub fn assigned_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.assigned_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completedCount`."]
+    #[inline]
+    pub fn completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.completed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completedSum`."]
+    #[inline]
+    pub fn completed_sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.completed_sum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `passedCount`."]
+    #[inline]
+    pub fn passed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.passed_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for LearningScheduleSlotsJobResponse {
         crate::support::debug_struct(f, "LearningScheduleSlotsJobResponse", &[("activityCodeId", &self.activity_code_id), ("businessUnitId", &self.business_unit_id), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("results", &self.results), ("selfUri", &self.self_uri), ("slotsType", &self.slots_type), ("userIds", &self.user_ids)], &self._nulls)
     }
 }
+impl LearningScheduleSlotsJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningScheduleSlotsJobResult>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slotsType`."]
+    #[inline]
+    pub fn slots_type(mut self, value: impl ::std::convert::Into<crate::LearningScheduleSlotsJobResponseSlotsType>) -> Self {
+        self.slots_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userIds`."]
+    #[inline]
+    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningScheduleSlotsJobResponse.slotsType` of the spec (`#/definitions/LearningScheduleSlotsJobResponse/properties/slotsType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -133,4 +203,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningScheduleSlotsJobResponseSlotsTyp
 }
 impl crate::support::Model for LearningScheduleSlotsJobResponseSlotsType {
     const NAME: &'static str = "LearningScheduleSlotsJobResponse.slotsType";
+}
+impl LearningScheduleSlotsJobResponseSlotsType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for LearningShareableContentObject {
         crate::support::debug_struct(f, "LearningShareableContentObject", &[("credit", &self.credit), ("entry", &self.entry), ("exit", &self.exit), ("href", &self.href), ("id", &self.id), ("launchData", &self.launch_data), ("lessonStatus", &self.lesson_status), ("location", &self.location), ("mode", &self.mode), ("parameters", &self.parameters), ("scoreMax", &self.score_max), ("scoreMin", &self.score_min), ("scoreRaw", &self.score_raw), ("sessionTime", &self.session_time), ("suspendData", &self.suspend_data), ("totalTime", &self.total_time)], &self._nulls)
     }
 }
+impl LearningShareableContentObject {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `credit`."]
+    #[inline]
+    pub fn credit(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObjectCredit>) -> Self {
+        self.credit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entry`."]
+    #[inline]
+    pub fn entry(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObjectEntry>) -> Self {
+        self.entry = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exit`."]
+    #[inline]
+    pub fn exit(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObjectExit>) -> Self {
+        self.exit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `href`."]
+    #[inline]
+    pub fn href(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.href = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `launchData`."]
+    #[inline]
+    pub fn launch_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.launch_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lessonStatus`."]
+    #[inline]
+    pub fn lesson_status(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObjectLessonStatus>) -> Self {
+        self.lesson_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mode`."]
+    #[inline]
+    pub fn mode(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObjectMode>) -> Self {
+        self.mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoreMax`."]
+    #[inline]
+    pub fn score_max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.score_max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoreMin`."]
+    #[inline]
+    pub fn score_min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.score_min = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoreRaw`."]
+    #[inline]
+    pub fn score_raw(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.score_raw = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionTime`."]
+    #[inline]
+    pub fn session_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suspendData`."]
+    #[inline]
+    pub fn suspend_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.suspend_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalTime`."]
+    #[inline]
+    pub fn total_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.total_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LearningShareableContentObject.credit` of the spec (`#/definitions/LearningShareableContentObject/properties/credit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -169,6 +287,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObjectCredit {
 }
 impl crate::support::Model for LearningShareableContentObjectCredit {
     const NAME: &'static str = "LearningShareableContentObject.credit";
+}
+impl LearningShareableContentObjectCredit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `LearningShareableContentObject.entry` of the spec (`#/definitions/LearningShareableContentObject/properties/entry`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
@@ -237,6 +367,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObjectEntry {
 }
 impl crate::support::Model for LearningShareableContentObjectEntry {
     const NAME: &'static str = "LearningShareableContentObject.entry";
+}
+impl LearningShareableContentObjectEntry {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `LearningShareableContentObject.exit` of the spec (`#/definitions/LearningShareableContentObject/properties/exit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
@@ -309,6 +451,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObjectExit {
 }
 impl crate::support::Model for LearningShareableContentObjectExit {
     const NAME: &'static str = "LearningShareableContentObject.exit";
+}
+impl LearningShareableContentObjectExit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `LearningShareableContentObject.lessonStatus` of the spec (`#/definitions/LearningShareableContentObject/properties/lessonStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
@@ -390,6 +544,18 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObjectLessonStat
 impl crate::support::Model for LearningShareableContentObjectLessonStatus {
     const NAME: &'static str = "LearningShareableContentObject.lessonStatus";
 }
+impl LearningShareableContentObjectLessonStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LearningShareableContentObject.mode` of the spec (`#/definitions/LearningShareableContentObject/properties/mode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]
 #[doc = ""]
@@ -457,4 +623,16 @@ impl<'de> ::serde::Deserialize<'de> for LearningShareableContentObjectMode {
 }
 impl crate::support::Model for LearningShareableContentObjectMode {
     const NAME: &'static str = "LearningShareableContentObject.mode";
+}
+impl LearningShareableContentObjectMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

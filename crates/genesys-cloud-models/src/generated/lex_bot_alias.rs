@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for LexBotAlias {
         crate::support::debug_struct(f, "LexBotAlias", &[("bot", &self.bot), ("botVersion", &self.bot_version), ("failureReason", &self.failure_reason), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl LexBotAlias {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bot`."]
+    #[inline]
+    pub fn bot(mut self, value: impl ::std::convert::Into<crate::LexBot>) -> Self {
+        self.bot = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botVersion`."]
+    #[inline]
+    pub fn bot_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intents`."]
+    #[inline]
+    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LexIntent>>) -> Self {
+        self.intents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::LexBotAliasLanguage>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::LexBotAliasStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LexBotAlias.language` of the spec (`#/definitions/LexBotAlias/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -137,6 +213,18 @@ impl<'de> ::serde::Deserialize<'de> for LexBotAliasLanguage {
 }
 impl crate::support::Model for LexBotAliasLanguage {
     const NAME: &'static str = "LexBotAlias.language";
+}
+impl LexBotAliasLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `LexBotAlias.status` of the spec (`#/definitions/LexBotAlias/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
@@ -209,4 +297,16 @@ impl<'de> ::serde::Deserialize<'de> for LexBotAliasStatus {
 }
 impl crate::support::Model for LexBotAliasStatus {
     const NAME: &'static str = "LexBotAlias.status";
+}
+impl LexBotAliasStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for LexV2BotAlias {
         crate::support::debug_struct(f, "LexV2BotAlias", &[("aliasId", &self.alias_id), ("bot", &self.bot), ("botVersion", &self.bot_version), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("name", &self.name), ("region", &self.region), ("selfUri", &self.self_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl LexV2BotAlias {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aliasId`."]
+    #[inline]
+    pub fn alias_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.alias_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bot`."]
+    #[inline]
+    pub fn bot(mut self, value: impl ::std::convert::Into<crate::LexV2Bot>) -> Self {
+        self.bot = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botVersion`."]
+    #[inline]
+    pub fn bot_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intents`."]
+    #[inline]
+    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LexV2Intent>>) -> Self {
+        self.intents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::LexV2BotAliasStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LexV2BotAlias.status` of the spec (`#/definitions/LexV2BotAlias/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -153,4 +235,16 @@ impl<'de> ::serde::Deserialize<'de> for LexV2BotAliasStatus {
 }
 impl crate::support::Model for LexV2BotAliasStatus {
     const NAME: &'static str = "LexV2BotAlias.status";
+}
+impl LexV2BotAliasStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

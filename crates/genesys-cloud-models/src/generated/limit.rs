@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for Limit {
         crate::support::debug_struct(f, "Limit", &[("key", &self.key), ("namespace", &self.namespace), ("value", &self.value)], &self._nulls)
     }
 }
+impl Limit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `namespace`."]
+    #[inline]
+    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::LimitNamespace>) -> Self {
+        self.namespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Limit.namespace` of the spec (`#/definitions/Limit/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "agent-copilot", feature = "agent-ui", feature = "ai-studio", feature = "alerting", feature = "analytics", feature = "architect", feature = "assistant-copilot-variations", feature = "audit", feature = "authorization", feature = "background-assistant", feature = "billing", feature = "business-rules", feature = "carrier-services", feature = "case-management", feature = "chat", feature = "coaching", feature = "content-management", feature = "conversations", feature = "data-extensions", feature = "data-privacy", feature = "dependencies", feature = "downloads", feature = "emails", feature = "employee-engagement", feature = "events", feature = "external-contacts", feature = "fax", feature = "flows", feature = "gamification", feature = "general-data-protection-regulation", feature = "geolocation", feature = "greetings", feature = "groups", feature = "identity-provider", feature = "infrastructure-as-code", feature = "integrations", feature = "intents", feature = "journey", feature = "knowledge", feature = "language-understanding", feature = "languages", feature = "learning", feature = "license", feature = "locations", feature = "log-capture", feature = "messaging", feature = "mobile-devices", feature = "notifications", feature = "oauth", feature = "objects", feature = "operational-events", feature = "organization", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "process-automation", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "scim", feature = "screen-monitoring", feature = "scripts", feature = "search", feature = "settings", feature = "social-media", feature = "speech-text-analytics", feature = "stations", feature = "suggest", feature = "task-management", feature = "teams", feature = "telephony", feature = "telephony-providers-edge", feature = "textbots", feature = "tokens", feature = "uploads", feature = "usage", feature = "user-recordings", feature = "users", feature = "users-rules", feature = "utilities", feature = "virtual-agents", feature = "voicemail", feature = "web-deployments", feature = "web-messaging", feature = "workforce-management"))))]
 #[doc = ""]
@@ -489,4 +529,16 @@ impl<'de> ::serde::Deserialize<'de> for LimitNamespace {
 }
 impl crate::support::Model for LimitNamespace {
     const NAME: &'static str = "Limit.namespace";
+}
+impl LimitNamespace {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

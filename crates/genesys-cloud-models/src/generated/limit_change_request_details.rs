@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for LimitChangeRequestDetails {
         crate::support::debug_struct(f, "LimitChangeRequestDetails", &[("approvalNamespaces", &self.approval_namespaces), ("currentValue", &self.current_value), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("description", &self.description), ("id", &self.id), ("key", &self.key), ("namespace", &self.namespace), ("rejectReason", &self.reject_reason), ("requestedValue", &self.requested_value), ("selfUri", &self.self_uri), ("status", &self.status), ("statusHistory", &self.status_history), ("supportCaseUrl", &self.support_case_url)], &self._nulls)
     }
 }
+impl LimitChangeRequestDetails {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `approvalNamespaces`."]
+    #[inline]
+    pub fn approval_namespaces(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ApprovalNamespace>>) -> Self {
+        self.approval_namespaces = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentValue`."]
+    #[inline]
+    pub fn current_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.current_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `namespace`."]
+    #[inline]
+    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::LimitChangeRequestDetailsNamespace>) -> Self {
+        self.namespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rejectReason`."]
+    #[inline]
+    pub fn reject_reason(mut self, value: impl ::std::convert::Into<crate::LimitChangeRequestDetailsRejectReason>) -> Self {
+        self.reject_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedValue`."]
+    #[inline]
+    pub fn requested_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.requested_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::LimitChangeRequestDetailsStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusHistory`."]
+    #[inline]
+    pub fn status_history(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StatusChange>>) -> Self {
+        self.status_history = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportCaseUrl`."]
+    #[inline]
+    pub fn support_case_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.support_case_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LimitChangeRequestDetails.namespace` of the spec (`#/definitions/LimitChangeRequestDetails/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -534,6 +640,18 @@ impl<'de> ::serde::Deserialize<'de> for LimitChangeRequestDetailsNamespace {
 impl crate::support::Model for LimitChangeRequestDetailsNamespace {
     const NAME: &'static str = "LimitChangeRequestDetails.namespace";
 }
+impl LimitChangeRequestDetailsNamespace {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LimitChangeRequestDetails.rejectReason` of the spec (`#/definitions/LimitChangeRequestDetails/properties/rejectReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -609,6 +727,18 @@ impl<'de> ::serde::Deserialize<'de> for LimitChangeRequestDetailsRejectReason {
 }
 impl crate::support::Model for LimitChangeRequestDetailsRejectReason {
     const NAME: &'static str = "LimitChangeRequestDetails.rejectReason";
+}
+impl LimitChangeRequestDetailsRejectReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `LimitChangeRequestDetails.status` of the spec (`#/definitions/LimitChangeRequestDetails/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
@@ -717,4 +847,16 @@ impl<'de> ::serde::Deserialize<'de> for LimitChangeRequestDetailsStatus {
 }
 impl crate::support::Model for LimitChangeRequestDetailsStatus {
     const NAME: &'static str = "LimitChangeRequestDetails.status";
+}
+impl LimitChangeRequestDetailsStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

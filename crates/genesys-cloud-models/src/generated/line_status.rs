@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for LineStatus {
         crate::support::debug_struct(f, "LineStatus", &[("addressOfRecord", &self.address_of_record), ("contactAddresses", &self.contact_addresses), ("id", &self.id), ("reachable", &self.reachable), ("reachableStateTime", &self.reachable_state_time)], &self._nulls)
     }
 }
+impl LineStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressOfRecord`."]
+    #[inline]
+    pub fn address_of_record(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_of_record = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactAddresses`."]
+    #[inline]
+    pub fn contact_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.contact_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reachable`."]
+    #[inline]
+    pub fn reachable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.reachable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reachableStateTime`."]
+    #[inline]
+    pub fn reachable_state_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reachable_state_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for ListedDictionaryFeedback {
         crate::support::debug_struct(f, "ListedDictionaryFeedback", &[("boostValue", &self.boost_value), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dialect", &self.dialect), ("displayAs", &self.display_as), ("id", &self.id), ("invalidReason", &self.invalid_reason), ("modifiedBy", &self.modified_by), ("selfUri", &self.self_uri), ("source", &self.source), ("status", &self.status), ("term", &self.term), ("transcriptionEngine", &self.transcription_engine)], &self._nulls)
     }
 }
+impl ListedDictionaryFeedback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `boostValue`."]
+    #[inline]
+    pub fn boost_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.boost_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayAs`."]
+    #[inline]
+    pub fn display_as(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_as = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invalidReason`."]
+    #[inline]
+    pub fn invalid_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invalid_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::ListedDictionaryFeedbackSource>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ListedDictionaryFeedbackStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `term`."]
+    #[inline]
+    pub fn term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.term = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptionEngine`."]
+    #[inline]
+    pub fn transcription_engine(mut self, value: impl ::std::convert::Into<crate::ListedDictionaryFeedbackTranscriptionEngine>) -> Self {
+        self.transcription_engine = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ListedDictionaryFeedback.source` of the spec (`#/definitions/ListedDictionaryFeedback/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -157,6 +263,18 @@ impl<'de> ::serde::Deserialize<'de> for ListedDictionaryFeedbackSource {
 }
 impl crate::support::Model for ListedDictionaryFeedbackSource {
     const NAME: &'static str = "ListedDictionaryFeedback.source";
+}
+impl ListedDictionaryFeedbackSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ListedDictionaryFeedback.status` of the spec (`#/definitions/ListedDictionaryFeedback/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -234,6 +352,18 @@ impl<'de> ::serde::Deserialize<'de> for ListedDictionaryFeedbackStatus {
 impl crate::support::Model for ListedDictionaryFeedbackStatus {
     const NAME: &'static str = "ListedDictionaryFeedback.status";
 }
+impl ListedDictionaryFeedbackStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ListedDictionaryFeedback.transcriptionEngine` of the spec (`#/definitions/ListedDictionaryFeedback/properties/transcriptionEngine`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -297,4 +427,16 @@ impl<'de> ::serde::Deserialize<'de> for ListedDictionaryFeedbackTranscriptionEng
 }
 impl crate::support::Model for ListedDictionaryFeedbackTranscriptionEngine {
     const NAME: &'static str = "ListedDictionaryFeedback.transcriptionEngine";
+}
+impl ListedDictionaryFeedbackTranscriptionEngine {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

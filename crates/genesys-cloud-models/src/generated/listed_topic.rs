@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for ListedTopic {
         crate::support::debug_struct(f, "ListedTopic", &[("dateModified", &self.date_modified), ("description", &self.description), ("dialect", &self.dialect), ("id", &self.id), ("matchingType", &self.matching_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("participants", &self.participants), ("phrasesCount", &self.phrases_count), ("programsCount", &self.programs_count), ("published", &self.published), ("selfUri", &self.self_uri), ("strictness", &self.strictness), ("tags", &self.tags)], &self._nulls)
     }
 }
+impl ListedTopic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchingType`."]
+    #[inline]
+    pub fn matching_type(mut self, value: impl ::std::convert::Into<crate::ListedTopicMatchingType>) -> Self {
+        self.matching_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<crate::ListedTopicParticipants>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phrasesCount`."]
+    #[inline]
+    pub fn phrases_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.phrases_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programsCount`."]
+    #[inline]
+    pub fn programs_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.programs_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `strictness`."]
+    #[inline]
+    pub fn strictness(mut self, value: impl ::std::convert::Into<crate::ListedTopicStrictness>) -> Self {
+        self.strictness = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ListedTopic.matchingType` of the spec (`#/definitions/ListedTopic/properties/matchingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -161,6 +267,18 @@ impl<'de> ::serde::Deserialize<'de> for ListedTopicMatchingType {
 }
 impl crate::support::Model for ListedTopicMatchingType {
     const NAME: &'static str = "ListedTopic.matchingType";
+}
+impl ListedTopicMatchingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ListedTopic.participants` of the spec (`#/definitions/ListedTopic/properties/participants`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -229,6 +347,18 @@ impl<'de> ::serde::Deserialize<'de> for ListedTopicParticipants {
 }
 impl crate::support::Model for ListedTopicParticipants {
     const NAME: &'static str = "ListedTopic.participants";
+}
+impl ListedTopicParticipants {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ListedTopic.strictness` of the spec (`#/definitions/ListedTopic/properties/strictness`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -309,4 +439,16 @@ impl<'de> ::serde::Deserialize<'de> for ListedTopicStrictness {
 }
 impl crate::support::Model for ListedTopicStrictness {
     const NAME: &'static str = "ListedTopic.strictness";
+}
+impl ListedTopicStrictness {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for Literal {
         crate::support::debug_struct(f, "Literal", &[("boolean", &self.boolean), ("date", &self.date), ("datetime", &self.datetime), ("integer", &self.integer), ("number", &self.number), ("special", &self.special), ("string", &self.string), ("strings", &self.strings)], &self._nulls)
     }
 }
+impl Literal {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `boolean`."]
+    #[inline]
+    pub fn boolean(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.boolean = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datetime`."]
+    #[inline]
+    pub fn datetime(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.datetime = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integer`."]
+    #[inline]
+    pub fn integer(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.integer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `number`."]
+    #[inline]
+    pub fn number(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `special`."]
+    #[inline]
+    pub fn special(mut self, value: impl ::std::convert::Into<crate::LiteralSpecial>) -> Self {
+        self.special = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `string`."]
+    #[inline]
+    pub fn string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `strings`."]
+    #[inline]
+    pub fn strings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.strings = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Literal.special` of the spec (`#/definitions/Literal/properties/special`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -145,4 +215,16 @@ impl<'de> ::serde::Deserialize<'de> for LiteralSpecial {
 }
 impl crate::support::Model for LiteralSpecial {
     const NAME: &'static str = "Literal.special";
+}
+impl LiteralSpecial {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

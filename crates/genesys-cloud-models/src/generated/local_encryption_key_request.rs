@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for LocalEncryptionKeyRequest {
         crate::support::debug_struct(f, "LocalEncryptionKeyRequest", &[("configId", &self.config_id), ("keypairId", &self.keypair_id), ("publicKey", &self.public_key)], &self._nulls)
     }
 }
+impl LocalEncryptionKeyRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `configId`."]
+    #[inline]
+    pub fn config_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.config_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keypairId`."]
+    #[inline]
+    pub fn keypair_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.keypair_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publicKey`."]
+    #[inline]
+    pub fn public_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.public_key = ::std::option::Option::Some(value.into());
+        self
+    }
+}

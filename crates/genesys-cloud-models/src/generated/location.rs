@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for Location {
         crate::support::debug_struct(f, "Location", &[("coordinates", &self.coordinates), ("floorplanId", &self.floorplan_id), ("id", &self.id), ("locationDefinition", &self.location_definition), ("notes", &self.notes)], &self._nulls)
     }
 }
+impl Location {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `coordinates`."]
+    #[inline]
+    pub fn coordinates(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, f64>>) -> Self {
+        self.coordinates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `floorplanId`."]
+    #[inline]
+    pub fn floorplan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.floorplan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locationDefinition`."]
+    #[inline]
+    pub fn location_definition(mut self, value: impl ::std::convert::Into<crate::LocationDefinition>) -> Self {
+        self.location_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

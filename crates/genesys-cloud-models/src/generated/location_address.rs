@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for LocationAddress {
         crate::support::debug_struct(f, "LocationAddress", &[("city", &self.city), ("country", &self.country), ("countryName", &self.country_name), ("state", &self.state), ("street1", &self.street1), ("street2", &self.street2), ("zipcode", &self.zipcode)], &self._nulls)
     }
 }
+impl LocationAddress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `city`."]
+    #[inline]
+    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `country`."]
+    #[inline]
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryName`."]
+    #[inline]
+    pub fn country_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `street1`."]
+    #[inline]
+    pub fn street1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.street1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `street2`."]
+    #[inline]
+    pub fn street2(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.street2 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zipcode`."]
+    #[inline]
+    pub fn zipcode(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.zipcode = ::std::option::Option::Some(value.into());
+        self
+    }
+}

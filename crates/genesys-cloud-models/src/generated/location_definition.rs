@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for LocationDefinition {
         crate::support::debug_struct(f, "LocationDefinition", &[("address", &self.address), ("addressStored", &self.address_stored), ("addressVerificationDetails", &self.address_verification_details), ("addressVerified", &self.address_verified), ("contactUser", &self.contact_user), ("emergencyNumber", &self.emergency_number), ("floorplanImage", &self.floorplan_image), ("id", &self.id), ("images", &self.images), ("name", &self.name), ("notes", &self.notes), ("path", &self.path), ("profileImage", &self.profile_image), ("selfUri", &self.self_uri), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
 }
+impl LocationDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<crate::LocationAddress>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressStored`."]
+    #[inline]
+    pub fn address_stored(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.address_stored = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressVerificationDetails`."]
+    #[inline]
+    pub fn address_verification_details(mut self, value: impl ::std::convert::Into<crate::LocationAddressVerificationDetails>) -> Self {
+        self.address_verification_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressVerified`."]
+    #[inline]
+    pub fn address_verified(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.address_verified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactUser`."]
+    #[inline]
+    pub fn contact_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.contact_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emergencyNumber`."]
+    #[inline]
+    pub fn emergency_number(mut self, value: impl ::std::convert::Into<crate::LocationEmergencyNumber>) -> Self {
+        self.emergency_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `floorplanImage`."]
+    #[inline]
+    pub fn floorplan_image(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LocationImage>>) -> Self {
+        self.floorplan_image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `path`."]
+    #[inline]
+    pub fn path(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `profileImage`."]
+    #[inline]
+    pub fn profile_image(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LocationImage>>) -> Self {
+        self.profile_image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LocationDefinitionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LocationDefinition.state` of the spec (`#/definitions/LocationDefinition/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "geolocation", feature = "groups", feature = "locations", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "telephony-providers-edge", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -169,4 +287,16 @@ impl<'de> ::serde::Deserialize<'de> for LocationDefinitionState {
 }
 impl crate::support::Model for LocationDefinitionState {
     const NAME: &'static str = "LocationDefinition.state";
+}
+impl LocationDefinitionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for LocationEmergencyNumber {
         crate::support::debug_struct(f, "LocationEmergencyNumber", &[("e164", &self.e164), ("number", &self.number), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl LocationEmergencyNumber {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `e164`."]
+    #[inline]
+    pub fn e164(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.e164 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `number`."]
+    #[inline]
+    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::LocationEmergencyNumberType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LocationEmergencyNumber.type` of the spec (`#/definitions/LocationEmergencyNumber/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "geolocation", feature = "groups", feature = "locations", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "telephony-providers-edge", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for LocationEmergencyNumberType {
 }
 impl crate::support::Model for LocationEmergencyNumberType {
     const NAME: &'static str = "LocationEmergencyNumber.type";
+}
+impl LocationEmergencyNumberType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for LocationUpdateDefinition {
         crate::support::debug_struct(f, "LocationUpdateDefinition", &[("address", &self.address), ("contactUser", &self.contact_user), ("emergencyNumber", &self.emergency_number), ("name", &self.name), ("notes", &self.notes), ("path", &self.path), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
 }
+impl LocationUpdateDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<crate::LocationAddress>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactUser`."]
+    #[inline]
+    pub fn contact_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emergencyNumber`."]
+    #[inline]
+    pub fn emergency_number(mut self, value: impl ::std::convert::Into<crate::LocationEmergencyNumber>) -> Self {
+        self.emergency_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `path`."]
+    #[inline]
+    pub fn path(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LocationUpdateDefinitionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LocationUpdateDefinition.state` of the spec (`#/definitions/LocationUpdateDefinition/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "locations")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for LocationUpdateDefinitionState {
 }
 impl crate::support::Model for LocationUpdateDefinitionState {
     const NAME: &'static str = "LocationUpdateDefinition.state";
+}
+impl LocationUpdateDefinitionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

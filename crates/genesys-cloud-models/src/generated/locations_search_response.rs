@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for LocationsSearchResponse {
         crate::support::debug_struct(f, "LocationsSearchResponse", &[("currentPage", &self.current_page), ("nextPage", &self.next_page), ("pageCount", &self.page_count), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("previousPage", &self.previous_page), ("results", &self.results), ("total", &self.total), ("types", &self.types)], &self._nulls)
     }
 }
+impl LocationsSearchResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `currentPage`."]
+    #[inline]
+    pub fn current_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.current_page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextPage`."]
+    #[inline]
+    pub fn next_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.next_page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageCount`."]
+    #[inline]
+    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousPage`."]
+    #[inline]
+    pub fn previous_page(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LocationDefinition>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `types`."]
+    #[inline]
+    pub fn types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.types = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for LockInfo {
         crate::support::debug_struct(f, "LockInfo", &[("action", &self.action), ("dateCreated", &self.date_created), ("dateExpires", &self.date_expires), ("lockedBy", &self.locked_by)], &self._nulls)
     }
 }
+impl LockInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::LockInfoAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lockedBy`."]
+    #[inline]
+    pub fn locked_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.locked_by = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LockInfo.action` of the spec (`#/definitions/LockInfo/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -141,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for LockInfoAction {
 }
 impl crate::support::Model for LockInfoAction {
     const NAME: &'static str = "LockInfo.action";
+}
+impl LockInfoAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

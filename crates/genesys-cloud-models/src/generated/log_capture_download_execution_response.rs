@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for LogCaptureDownloadExecutionResponse {
         crate::support::debug_struct(f, "LogCaptureDownloadExecutionResponse", &[("dateStart", &self.date_start), ("fileUrl", &self.file_url), ("id", &self.id), ("selfUri", &self.self_uri), ("state", &self.state), ("user", &self.user)], &self._nulls)
     }
 }
+impl LogCaptureDownloadExecutionResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileUrl`."]
+    #[inline]
+    pub fn file_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::LogCaptureDownloadExecutionResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LogCaptureDownloadExecutionResponse.state` of the spec (`#/definitions/LogCaptureDownloadExecutionResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "log-capture")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureDownloadExecutionResponseState
 }
 impl crate::support::Model for LogCaptureDownloadExecutionResponseState {
     const NAME: &'static str = "LogCaptureDownloadExecutionResponse.state";
+}
+impl LogCaptureDownloadExecutionResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

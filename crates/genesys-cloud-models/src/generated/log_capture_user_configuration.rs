@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for LogCaptureUserConfiguration {
         crate::support::debug_struct(f, "LogCaptureUserConfiguration", &[("captureMethod", &self.capture_method), ("dateExpired", &self.date_expired), ("dateStarted", &self.date_started), ("id", &self.id), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl LogCaptureUserConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `captureMethod`."]
+    #[inline]
+    pub fn capture_method(mut self, value: impl ::std::convert::Into<crate::LogCaptureUserConfigurationCaptureMethod>) -> Self {
+        self.capture_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpired`."]
+    #[inline]
+    pub fn date_expired(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expired = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStarted`."]
+    #[inline]
+    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LogCaptureUserConfiguration.captureMethod` of the spec (`#/definitions/LogCaptureUserConfiguration/properties/captureMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "log-capture")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for LogCaptureUserConfigurationCaptureMethod
 }
 impl crate::support::Model for LogCaptureUserConfigurationCaptureMethod {
     const NAME: &'static str = "LogCaptureUserConfiguration.captureMethod";
+}
+impl LogCaptureUserConfigurationCaptureMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

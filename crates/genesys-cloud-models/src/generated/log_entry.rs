@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for LogEntry {
         crate::support::debug_struct(f, "LogEntry", &[("level", &self.level), ("message", &self.message), ("timestamp", &self.timestamp)], &self._nulls)
     }
 }
+impl LogEntry {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for LongTermRequirements {
         crate::support::debug_struct(f, "LongTermRequirements", &[("dateGenerationStarted", &self.date_generation_started), ("forecastMetadata", &self.forecast_metadata), ("months", &self.months), ("requirementResults", &self.requirement_results)], &self._nulls)
     }
 }
+impl LongTermRequirements {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateGenerationStarted`."]
+    #[inline]
+    pub fn date_generation_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_generation_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecastMetadata`."]
+    #[inline]
+    pub fn forecast_metadata(mut self, value: impl ::std::convert::Into<crate::ForecastMetadata>) -> Self {
+        self.forecast_metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `months`."]
+    #[inline]
+    pub fn months(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::YearMonth>>) -> Self {
+        self.months = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requirementResults`."]
+    #[inline]
+    pub fn requirement_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>) -> Self {
+        self.requirement_results = ::std::option::Option::Some(value.into());
+        self
+    }
+}

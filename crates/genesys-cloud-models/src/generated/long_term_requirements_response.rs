@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for LongTermRequirementsResponse {
         crate::support::debug_struct(f, "LongTermRequirementsResponse", &[("downloadUrl", &self.download_url), ("errorCode", &self.error_code), ("longTermRequirements", &self.long_term_requirements), ("status", &self.status)], &self._nulls)
     }
 }
+impl LongTermRequirementsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::LongTermRequirementsResponseErrorCode>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `longTermRequirements`."]
+    #[inline]
+    pub fn long_term_requirements(mut self, value: impl ::std::convert::Into<crate::LongTermRequirements>) -> Self {
+        self.long_term_requirements = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::LongTermRequirementsResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `LongTermRequirementsResponse.errorCode` of the spec (`#/definitions/LongTermRequirementsResponse/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -134,6 +180,18 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsResponseErrorCode {
 impl crate::support::Model for LongTermRequirementsResponseErrorCode {
     const NAME: &'static str = "LongTermRequirementsResponse.errorCode";
 }
+impl LongTermRequirementsResponseErrorCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `LongTermRequirementsResponse.status` of the spec (`#/definitions/LongTermRequirementsResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -205,4 +263,16 @@ impl<'de> ::serde::Deserialize<'de> for LongTermRequirementsResponseStatus {
 }
 impl crate::support::Model for LongTermRequirementsResponseStatus {
     const NAME: &'static str = "LongTermRequirementsResponse.status";
+}
+impl LongTermRequirementsResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

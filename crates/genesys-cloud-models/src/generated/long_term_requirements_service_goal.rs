@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for LongTermRequirementsServiceGoal {
         crate::support::debug_struct(f, "LongTermRequirementsServiceGoal", &[("abandonRateGoalPercent", &self.abandon_rate_goal_percent), ("serviceLevelGoalPercent", &self.service_level_goal_percent), ("serviceLevelObjectiveSeconds", &self.service_level_objective_seconds), ("targetAsaSec", &self.target_asa_sec), ("useAbandonRateGoal", &self.use_abandon_rate_goal), ("useAsaTarget", &self.use_asa_target), ("useServiceLevelTarget", &self.use_service_level_target)], &self._nulls)
     }
 }
+impl LongTermRequirementsServiceGoal {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRateGoalPercent`."]
+    #[inline]
+    pub fn abandon_rate_goal_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.abandon_rate_goal_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevelGoalPercent`."]
+    #[inline]
+    pub fn service_level_goal_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.service_level_goal_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevelObjectiveSeconds`."]
+    #[inline]
+    pub fn service_level_objective_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.service_level_objective_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetAsaSec`."]
+    #[inline]
+    pub fn target_asa_sec(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.target_asa_sec = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useAbandonRateGoal`."]
+    #[inline]
+    pub fn use_abandon_rate_goal(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_abandon_rate_goal = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useAsaTarget`."]
+    #[inline]
+    pub fn use_asa_target(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_asa_target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useServiceLevelTarget`."]
+    #[inline]
+    pub fn use_service_level_target(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_service_level_target = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for MailFromResult {
         crate::support::debug_struct(f, "MailFromResult", &[("mailFromDomain", &self.mail_from_domain), ("records", &self.records), ("status", &self.status)], &self._nulls)
     }
 }
+impl MailFromResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `mailFromDomain`."]
+    #[inline]
+    pub fn mail_from_domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.mail_from_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `records`."]
+    #[inline]
+    pub fn records(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Record>>) -> Self {
+        self.records = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::MailFromResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MailFromResult.status` of the spec (`#/definitions/MailFromResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for MailFromResultStatus {
 }
 impl crate::support::Model for MailFromResultStatus {
     const NAME: &'static str = "MailFromResult.status";
+}
+impl MailFromResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

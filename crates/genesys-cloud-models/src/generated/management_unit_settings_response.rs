@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for ManagementUnitSettingsResponse {
         crate::support::debug_struct(f, "ManagementUnitSettingsResponse", &[("adherence", &self.adherence), ("metadata", &self.metadata), ("scheduling", &self.scheduling), ("shiftTrading", &self.shift_trading), ("shortTermForecasting", &self.short_term_forecasting), ("timeOff", &self.time_off)], &self._nulls)
     }
 }
+impl ManagementUnitSettingsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adherence`."]
+    #[inline]
+    pub fn adherence(mut self, value: impl ::std::convert::Into<crate::AdherenceSettings>) -> Self {
+        self.adherence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduling`."]
+    #[inline]
+    pub fn scheduling(mut self, value: impl ::std::convert::Into<crate::SchedulingSettingsResponse>) -> Self {
+        self.scheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftTrading`."]
+    #[inline]
+    pub fn shift_trading(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettings>) -> Self {
+        self.shift_trading = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortTermForecasting`."]
+    #[inline]
+    pub fn short_term_forecasting(mut self, value: impl ::std::convert::Into<crate::ShortTermForecastingSettings>) -> Self {
+        self.short_term_forecasting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOff`."]
+    #[inline]
+    pub fn time_off(mut self, value: impl ::std::convert::Into<crate::TimeOffSettingsResponse>) -> Self {
+        self.time_off = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ManualEscalationResponse {
         crate::support::debug_struct(f, "ManualEscalationResponse", &[("conversationNormalizedMessageId", &self.conversation_normalized_message_id), ("escalationStatus", &self.escalation_status), ("escalationTarget", &self.escalation_target), ("socialMediaNormalizedMessageId", &self.social_media_normalized_message_id)], &self._nulls)
     }
 }
+impl ManualEscalationResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationNormalizedMessageId`."]
+    #[inline]
+    pub fn conversation_normalized_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_normalized_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `escalationStatus`."]
+    #[inline]
+    pub fn escalation_status(mut self, value: impl ::std::convert::Into<crate::ManualEscalationResponseEscalationStatus>) -> Self {
+        self.escalation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `escalationTarget`."]
+    #[inline]
+    pub fn escalation_target(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
+        self.escalation_target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialMediaNormalizedMessageId`."]
+    #[inline]
+    pub fn social_media_normalized_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.social_media_normalized_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ManualEscalationResponse.escalationStatus` of the spec (`#/definitions/ManualEscalationResponse/properties/escalationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -137,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for ManualEscalationResponseEscalationStatus
 }
 impl crate::support::Model for ManualEscalationResponseEscalationStatus {
     const NAME: &'static str = "ManualEscalationResponse.escalationStatus";
+}
+impl ManualEscalationResponseEscalationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for MatchCriteria {
         crate::support::debug_struct(f, "MatchCriteria", &[("jsonPath", &self.json_path), ("operator", &self.operator), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
 }
+impl MatchCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `jsonPath`."]
+    #[inline]
+    pub fn json_path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.json_path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::MatchCriteriaOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MatchCriteria.operator` of the spec (`#/definitions/MatchCriteria/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "process-automation")))]
 #[doc = ""]
@@ -161,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for MatchCriteriaOperator {
 }
 impl crate::support::Model for MatchCriteriaOperator {
     const NAME: &'static str = "MatchCriteria.operator";
+}
+impl MatchCriteriaOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

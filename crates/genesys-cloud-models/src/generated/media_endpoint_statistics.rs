@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for MediaEndpointStatistics {
         crate::support::debug_struct(f, "MediaEndpointStatistics", &[("clientInfo", &self.client_info), ("dateCreated", &self.date_created), ("dateProcessed", &self.date_processed), ("ice", &self.ice), ("reconnectAttempts", &self.reconnect_attempts), ("rtp", &self.rtp), ("sourceType", &self.source_type), ("station", &self.station), ("trunk", &self.trunk), ("user", &self.user)], &self._nulls)
     }
 }
+impl MediaEndpointStatistics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clientInfo`."]
+    #[inline]
+    pub fn client_info(mut self, value: impl ::std::convert::Into<crate::MediaStatisticsClientInfo>) -> Self {
+        self.client_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateProcessed`."]
+    #[inline]
+    pub fn date_processed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_processed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ice`."]
+    #[inline]
+    pub fn ice(mut self, value: impl ::std::convert::Into<crate::MediaIceStatistics>) -> Self {
+        self.ice = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reconnectAttempts`."]
+    #[inline]
+    pub fn reconnect_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.reconnect_attempts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rtp`."]
+    #[inline]
+    pub fn rtp(mut self, value: impl ::std::convert::Into<crate::MediaRtpStatistics>) -> Self {
+        self.rtp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceType`."]
+    #[inline]
+    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::MediaEndpointStatisticsSourceType>) -> Self {
+        self.source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `station`."]
+    #[inline]
+    pub fn station(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.station = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trunk`."]
+    #[inline]
+    pub fn trunk(mut self, value: impl ::std::convert::Into<crate::MediaStatisticsTrunkInfo>) -> Self {
+        self.trunk = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MediaEndpointStatistics.sourceType` of the spec (`#/definitions/MediaEndpointStatistics/properties/sourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -145,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for MediaEndpointStatisticsSourceType {
 }
 impl crate::support::Model for MediaEndpointStatisticsSourceType {
     const NAME: &'static str = "MediaEndpointStatistics.sourceType";
+}
+impl MediaEndpointStatisticsSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for MediaParticipantRequest {
         crate::support::debug_struct(f, "MediaParticipantRequest", &[("confined", &self.confined), ("held", &self.held), ("muted", &self.muted), ("recording", &self.recording), ("resumeTime", &self.resume_time), ("state", &self.state), ("wrapup", &self.wrapup), ("wrapupSkipped", &self.wrapup_skipped)], &self._nulls)
     }
 }
+impl MediaParticipantRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confined`."]
+    #[inline]
+    pub fn confined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.confined = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recording`."]
+    #[inline]
+    pub fn recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resumeTime`."]
+    #[inline]
+    pub fn resume_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.resume_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::MediaParticipantRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::WrapupInput>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupSkipped`."]
+    #[inline]
+    pub fn wrapup_skipped(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MediaParticipantRequest.state` of the spec (`#/definitions/MediaParticipantRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -177,4 +247,16 @@ impl<'de> ::serde::Deserialize<'de> for MediaParticipantRequestState {
 }
 impl crate::support::Model for MediaParticipantRequestState {
     const NAME: &'static str = "MediaParticipantRequest.state";
+}
+impl MediaParticipantRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

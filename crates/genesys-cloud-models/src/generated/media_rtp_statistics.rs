@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for MediaRtpStatistics {
         crate::support::debug_struct(f, "MediaRtpStatistics", &[("averageJitter", &self.average_jitter), ("estimatedAverageMos", &self.estimated_average_mos), ("packetsReceived", &self.packets_received), ("packetsSent", &self.packets_sent), ("rtpEventsReceived", &self.rtp_events_received), ("rtpEventsSent", &self.rtp_events_sent)], &self._nulls)
     }
 }
+impl MediaRtpStatistics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `averageJitter`."]
+    #[inline]
+    pub fn average_jitter(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average_jitter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `estimatedAverageMos`."]
+    #[inline]
+    pub fn estimated_average_mos(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.estimated_average_mos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `packetsReceived`."]
+    #[inline]
+    pub fn packets_received(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.packets_received = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `packetsSent`."]
+    #[inline]
+    pub fn packets_sent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.packets_sent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rtpEventsReceived`."]
+    #[inline]
+    pub fn rtp_events_received(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rtp_events_received = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rtpEventsSent`."]
+    #[inline]
+    pub fn rtp_events_sent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rtp_events_sent = ::std::option::Option::Some(value.into());
+        self
+    }
+}

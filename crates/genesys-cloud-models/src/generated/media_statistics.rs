@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for MediaStatistics {
         crate::support::debug_struct(f, "MediaStatistics", &[("communicationId", &self.communication_id), ("creationMilliseconds", &self.creation_milliseconds), ("dateStart", &self.date_start), ("effectiveRegion", &self.effective_region), ("mediaStatistics", &self.media_statistics), ("preferredRegion", &self.preferred_region)], &self._nulls)
     }
 }
+impl MediaStatistics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `creationMilliseconds`."]
+    #[inline]
+    pub fn creation_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.creation_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveRegion`."]
+    #[inline]
+    pub fn effective_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.effective_region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaStatistics`."]
+    #[inline]
+    pub fn media_statistics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MediaEndpointStatistics>>) -> Self {
+        self.media_statistics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredRegion`."]
+    #[inline]
+    pub fn preferred_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preferred_region = ::std::option::Option::Some(value.into());
+        self
+    }
+}

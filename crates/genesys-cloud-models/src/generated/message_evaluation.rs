@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for MessageEvaluation {
         crate::support::debug_struct(f, "MessageEvaluation", &[("contactAddress", &self.contact_address), ("contactColumn", &self.contact_column), ("messageType", &self.message_type), ("timestamp", &self.timestamp), ("wrapupCodeId", &self.wrapup_code_id)], &self._nulls)
     }
 }
+impl MessageEvaluation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactAddress`."]
+    #[inline]
+    pub fn contact_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactColumn`."]
+    #[inline]
+    pub fn contact_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::MessageEvaluationMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupCodeId`."]
+    #[inline]
+    pub fn wrapup_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MessageEvaluation.messageType` of the spec (`#/definitions/MessageEvaluation/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for MessageEvaluationMessageType {
 }
 impl crate::support::Model for MessageEvaluationMessageType {
     const NAME: &'static str = "MessageEvaluation.messageType";
+}
+impl MessageEvaluationMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for MessagingInitialConfiguration {
         crate::support::debug_struct(f, "MessagingInitialConfiguration", &[("additionalInfo", &self.additional_info), ("alerting", &self.alerting), ("fromAddress", &self.from_address), ("held", &self.held), ("inbound", &self.inbound), ("invitedBy", &self.invited_by), ("messageType", &self.message_type), ("toAddress", &self.to_address)], &self._nulls)
     }
 }
+impl MessagingInitialConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalInfo`."]
+    #[inline]
+    pub fn additional_info(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.additional_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alerting`."]
+    #[inline]
+    pub fn alerting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.alerting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inbound`."]
+    #[inline]
+    pub fn inbound(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inbound = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invitedBy`."]
+    #[inline]
+    pub fn invited_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invited_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::MessagingInitialConfigurationMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MessagingInitialConfiguration.messageType` of the spec (`#/definitions/MessagingInitialConfiguration/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -165,4 +235,16 @@ impl<'de> ::serde::Deserialize<'de> for MessagingInitialConfigurationMessageType
 }
 impl crate::support::Model for MessagingInitialConfigurationMessageType {
     const NAME: &'static str = "MessagingInitialConfiguration.messageType";
+}
+impl MessagingInitialConfigurationMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for MessagingUserTransferEvent {
         crate::support::debug_struct(f, "MessagingUserTransferEvent", &[("commandId", &self.command_id), ("conversationId", &self.conversation_id), ("destinationUserId", &self.destination_user_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("initiatingCommunicationId", &self.initiating_communication_id), ("objectCommunicationId", &self.object_communication_id), ("targetCommunicationId", &self.target_communication_id), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl MessagingUserTransferEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `commandId`."]
+    #[inline]
+    pub fn command_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.command_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationUserId`."]
+    #[inline]
+    pub fn destination_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventDateTime`."]
+    #[inline]
+    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventId`."]
+    #[inline]
+    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingCommunicationId`."]
+    #[inline]
+    pub fn initiating_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.initiating_communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `objectCommunicationId`."]
+    #[inline]
+    pub fn object_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.object_communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetCommunicationId`."]
+    #[inline]
+    pub fn target_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::MessagingUserTransferEventTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MessagingUserTransferEvent.transferType` of the spec (`#/definitions/MessagingUserTransferEvent/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -141,4 +217,16 @@ impl<'de> ::serde::Deserialize<'de> for MessagingUserTransferEventTransferType {
 }
 impl crate::support::Model for MessagingUserTransferEventTransferType {
     const NAME: &'static str = "MessagingUserTransferEvent.transferType";
+}
+impl MessagingUserTransferEventTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for MessengerSettings {
         crate::support::debug_struct(f, "MessengerSettings", &[("apps", &self.apps), ("enabled", &self.enabled), ("fileUpload", &self.file_upload), ("homeScreen", &self.home_screen), ("launcherButton", &self.launcher_button), ("sessionPersistenceType", &self.session_persistence_type), ("styles", &self.styles)], &self._nulls)
     }
 }
+impl MessengerSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `apps`."]
+    #[inline]
+    pub fn apps(mut self, value: impl ::std::convert::Into<crate::MessengerApps>) -> Self {
+        self.apps = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileUpload`."]
+    #[inline]
+    pub fn file_upload(mut self, value: impl ::std::convert::Into<crate::FileUploadSettings>) -> Self {
+        self.file_upload = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `homeScreen`."]
+    #[inline]
+    pub fn home_screen(mut self, value: impl ::std::convert::Into<crate::MessengerHomeScreen>) -> Self {
+        self.home_screen = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `launcherButton`."]
+    #[inline]
+    pub fn launcher_button(mut self, value: impl ::std::convert::Into<crate::LauncherButtonSettings>) -> Self {
+        self.launcher_button = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionPersistenceType`."]
+    #[inline]
+    pub fn session_persistence_type(mut self, value: impl ::std::convert::Into<crate::MessengerSettingsSessionPersistenceType>) -> Self {
+        self.session_persistence_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `styles`."]
+    #[inline]
+    pub fn styles(mut self, value: impl ::std::convert::Into<crate::MessengerStyles>) -> Self {
+        self.styles = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MessengerSettings.sessionPersistenceType` of the spec (`#/definitions/MessengerSettings/properties/sessionPersistenceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -133,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for MessengerSettingsSessionPersistenceType 
 }
 impl crate::support::Model for MessengerSettingsSessionPersistenceType {
     const NAME: &'static str = "MessengerSettings.sessionPersistenceType";
+}
+impl MessengerSettingsSessionPersistenceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

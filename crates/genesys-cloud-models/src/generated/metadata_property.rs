@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for MetadataProperty {
         crate::support::debug_struct(f, "MetadataProperty", &[("default", &self.default), ("description", &self.description), ("displayname", &self.displayname), ("enum", &self.r#enum), ("help", &self.help), ("sensitive", &self.sensitive), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl MetadataProperty {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `default`."]
+    #[inline]
+    pub fn set_default(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayname`."]
+    #[inline]
+    pub fn displayname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.displayname = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enum`."]
+    #[inline]
+    pub fn r#enum(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.r#enum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `help`."]
+    #[inline]
+    pub fn help(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.help = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sensitive`."]
+    #[inline]
+    pub fn sensitive(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sensitive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}

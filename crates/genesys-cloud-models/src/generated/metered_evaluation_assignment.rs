@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for MeteredEvaluationAssignment {
         crate::support::debug_struct(f, "MeteredEvaluationAssignment", &[("assignToActiveUser", &self.assign_to_active_user), ("evaluationContextId", &self.evaluation_context_id), ("evaluationForm", &self.evaluation_form), ("evaluators", &self.evaluators), ("maxNumberEvaluations", &self.max_number_evaluations), ("timeInterval", &self.time_interval)], &self._nulls)
     }
 }
+impl MeteredEvaluationAssignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignToActiveUser`."]
+    #[inline]
+    pub fn assign_to_active_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assign_to_active_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationContextId`."]
+    #[inline]
+    pub fn evaluation_context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.evaluation_context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationForm`."]
+    #[inline]
+    pub fn evaluation_form(mut self, value: impl ::std::convert::Into<crate::EvaluationForm>) -> Self {
+        self.evaluation_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluators`."]
+    #[inline]
+    pub fn evaluators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
+        self.evaluators = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxNumberEvaluations`."]
+    #[inline]
+    pub fn max_number_evaluations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_number_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeInterval`."]
+    #[inline]
+    pub fn time_interval(mut self, value: impl ::std::convert::Into<crate::TimeInterval>) -> Self {
+        self.time_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+}

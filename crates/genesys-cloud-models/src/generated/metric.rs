@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for Metric {
         crate::support::debug_struct(f, "Metric", &[("dateCreated", &self.date_created), ("dateUnlinked", &self.date_unlinked), ("externalMetricDefinitionId", &self.external_metric_definition_id), ("id", &self.id), ("linkedMetric", &self.linked_metric), ("metricDefinitionId", &self.metric_definition_id), ("name", &self.name), ("objective", &self.objective), ("performanceProfileId", &self.performance_profile_id), ("precision", &self.precision), ("selfUri", &self.self_uri), ("sourcePerformanceProfile", &self.source_performance_profile), ("timeDisplayUnit", &self.time_display_unit)], &self._nulls)
     }
 }
+impl Metric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateUnlinked`."]
+    #[inline]
+    pub fn date_unlinked(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_unlinked = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalMetricDefinitionId`."]
+    #[inline]
+    pub fn external_metric_definition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_metric_definition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linkedMetric`."]
+    #[inline]
+    pub fn linked_metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.linked_metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricDefinitionId`."]
+    #[inline]
+    pub fn metric_definition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric_definition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `objective`."]
+    #[inline]
+    pub fn objective(mut self, value: impl ::std::convert::Into<crate::Objective>) -> Self {
+        self.objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceProfileId`."]
+    #[inline]
+    pub fn performance_profile_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.performance_profile_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourcePerformanceProfile`."]
+    #[inline]
+    pub fn source_performance_profile(mut self, value: impl ::std::convert::Into<crate::PerformanceProfile>) -> Self {
+        self.source_performance_profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeDisplayUnit`."]
+    #[inline]
+    pub fn time_display_unit(mut self, value: impl ::std::convert::Into<crate::MetricTimeDisplayUnit>) -> Self {
+        self.time_display_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Metric.timeDisplayUnit` of the spec (`#/definitions/Metric/properties/timeDisplayUnit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -165,4 +265,16 @@ impl<'de> ::serde::Deserialize<'de> for MetricTimeDisplayUnit {
 }
 impl crate::support::Model for MetricTimeDisplayUnit {
     const NAME: &'static str = "Metric.timeDisplayUnit";
+}
+impl MetricTimeDisplayUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

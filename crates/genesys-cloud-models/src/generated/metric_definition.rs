@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for MetricDefinition {
         crate::support::debug_struct(f, "MetricDefinition", &[("defaultObjective", &self.default_objective), ("dividendMetrics", &self.dividend_metrics), ("divisorMetrics", &self.divisor_metrics), ("id", &self.id), ("initialDirectionFilteringAllowed", &self.initial_direction_filtering_allowed), ("lockTemplateId", &self.lock_template_id), ("mediaTypeFilteringAllowed", &self.media_type_filtering_allowed), ("name", &self.name), ("queueFilteringAllowed", &self.queue_filtering_allowed), ("selfUri", &self.self_uri), ("shortName", &self.short_name), ("unitType", &self.unit_type)], &self._nulls)
     }
 }
+impl MetricDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultObjective`."]
+    #[inline]
+    pub fn default_objective(mut self, value: impl ::std::convert::Into<crate::DefaultObjective>) -> Self {
+        self.default_objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dividendMetrics`."]
+    #[inline]
+    pub fn dividend_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.dividend_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisorMetrics`."]
+    #[inline]
+    pub fn divisor_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.divisor_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialDirectionFilteringAllowed`."]
+    #[inline]
+    pub fn initial_direction_filtering_allowed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.initial_direction_filtering_allowed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lockTemplateId`."]
+    #[inline]
+    pub fn lock_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.lock_template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypeFilteringAllowed`."]
+    #[inline]
+    pub fn media_type_filtering_allowed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.media_type_filtering_allowed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueFilteringAllowed`."]
+    #[inline]
+    pub fn queue_filtering_allowed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.queue_filtering_allowed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortName`."]
+    #[inline]
+    pub fn short_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.short_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitType`."]
+    #[inline]
+    pub fn unit_type(mut self, value: impl ::std::convert::Into<crate::MetricDefinitionUnitType>) -> Self {
+        self.unit_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MetricDefinition.unitType` of the spec (`#/definitions/MetricDefinition/properties/unitType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -173,4 +267,16 @@ impl<'de> ::serde::Deserialize<'de> for MetricDefinitionUnitType {
 }
 impl crate::support::Model for MetricDefinitionUnitType {
     const NAME: &'static str = "MetricDefinition.unitType";
+}
+impl MetricDefinitionUnitType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

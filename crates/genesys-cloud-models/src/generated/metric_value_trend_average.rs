@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for MetricValueTrendAverage {
         crate::support::debug_struct(f, "MetricValueTrendAverage", &[("dateEndWorkday", &self.date_end_workday), ("dateReferenceWorkday", &self.date_reference_workday), ("dateStartWorkday", &self.date_start_workday), ("division", &self.division), ("metric", &self.metric), ("performanceProfile", &self.performance_profile), ("result", &self.result), ("timezone", &self.timezone), ("user", &self.user)], &self._nulls)
     }
 }
+impl MetricValueTrendAverage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEndWorkday`."]
+    #[inline]
+    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateReferenceWorkday`."]
+    #[inline]
+    pub fn date_reference_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_reference_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStartWorkday`."]
+    #[inline]
+    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceProfile`."]
+    #[inline]
+    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.performance_profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<crate::WorkdayValuesMetricItem>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timezone`."]
+    #[inline]
+    pub fn timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timezone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

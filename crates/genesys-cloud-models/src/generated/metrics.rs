@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for Metrics {
         crate::support::debug_struct(f, "Metrics", &[("dateCreated", &self.date_created), ("dateUnlinked", &self.date_unlinked), ("enabled", &self.enabled), ("externalMetricDefinitionId", &self.external_metric_definition_id), ("id", &self.id), ("linkedMetric", &self.linked_metric), ("maxPoints", &self.max_points), ("metricDefinitionId", &self.metric_definition_id), ("metricDefinitionName", &self.metric_definition_name), ("name", &self.name), ("order", &self.order), ("performanceProfileId", &self.performance_profile_id), ("precision", &self.precision), ("selfUri", &self.self_uri), ("sourcePerformanceProfile", &self.source_performance_profile), ("templateName", &self.template_name), ("timeDisplayUnit", &self.time_display_unit), ("unitDefinition", &self.unit_definition), ("unitType", &self.unit_type)], &self._nulls)
     }
 }
+impl Metrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateUnlinked`."]
+    #[inline]
+    pub fn date_unlinked(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_unlinked = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalMetricDefinitionId`."]
+    #[inline]
+    pub fn external_metric_definition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_metric_definition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linkedMetric`."]
+    #[inline]
+    pub fn linked_metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.linked_metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxPoints`."]
+    #[inline]
+    pub fn max_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricDefinitionId`."]
+    #[inline]
+    pub fn metric_definition_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric_definition_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricDefinitionName`."]
+    #[inline]
+    pub fn metric_definition_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric_definition_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceProfileId`."]
+    #[inline]
+    pub fn performance_profile_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.performance_profile_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `precision`."]
+    #[inline]
+    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.precision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourcePerformanceProfile`."]
+    #[inline]
+    pub fn source_performance_profile(mut self, value: impl ::std::convert::Into<crate::PerformanceProfile>) -> Self {
+        self.source_performance_profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateName`."]
+    #[inline]
+    pub fn template_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeDisplayUnit`."]
+    #[inline]
+    pub fn time_display_unit(mut self, value: impl ::std::convert::Into<crate::MetricsTimeDisplayUnit>) -> Self {
+        self.time_display_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitDefinition`."]
+    #[inline]
+    pub fn unit_definition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.unit_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitType`."]
+    #[inline]
+    pub fn unit_type(mut self, value: impl ::std::convert::Into<crate::MetricsUnitType>) -> Self {
+        self.unit_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Metrics.timeDisplayUnit` of the spec (`#/definitions/Metrics/properties/timeDisplayUnit`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -189,6 +325,18 @@ impl<'de> ::serde::Deserialize<'de> for MetricsTimeDisplayUnit {
 }
 impl crate::support::Model for MetricsTimeDisplayUnit {
     const NAME: &'static str = "Metrics.timeDisplayUnit";
+}
+impl MetricsTimeDisplayUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Metrics.unitType` of the spec (`#/definitions/Metrics/properties/unitType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
@@ -273,4 +421,16 @@ impl<'de> ::serde::Deserialize<'de> for MetricsUnitType {
 }
 impl crate::support::Model for MetricsUnitType {
     const NAME: &'static str = "Metrics.unitType";
+}
+impl MetricsUnitType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

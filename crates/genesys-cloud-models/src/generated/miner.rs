@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for Miner {
         crate::support::debug_struct(f, "Miner", &[("conversationDataUploaded", &self.conversation_data_uploaded), ("conversationsDateRangeEnd", &self.conversations_date_range_end), ("conversationsDateRangeStart", &self.conversations_date_range_start), ("conversationsFetchedCount", &self.conversations_fetched_count), ("conversationsValidCount", &self.conversations_valid_count), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateTriggered", &self.date_triggered), ("errorInfo", &self.error_info), ("getminedItemCount", &self.getmined_item_count), ("id", &self.id), ("language", &self.language), ("latestDraftVersion", &self.latest_draft_version), ("mediaType", &self.media_type), ("message", &self.message), ("minerType", &self.miner_type), ("name", &self.name), ("participantType", &self.participant_type), ("queueIds", &self.queue_ids), ("seeding", &self.seeding), ("selfUri", &self.self_uri), ("status", &self.status), ("warningInfo", &self.warning_info)], &self._nulls)
     }
 }
+impl Miner {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationDataUploaded`."]
+    #[inline]
+    pub fn conversation_data_uploaded(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.conversation_data_uploaded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationsDateRangeEnd`."]
+    #[inline]
+    pub fn conversations_date_range_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.conversations_date_range_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationsDateRangeStart`."]
+    #[inline]
+    pub fn conversations_date_range_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.conversations_date_range_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationsFetchedCount`."]
+    #[inline]
+    pub fn conversations_fetched_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conversations_fetched_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationsValidCount`."]
+    #[inline]
+    pub fn conversations_valid_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.conversations_valid_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateTriggered`."]
+    #[inline]
+    pub fn date_triggered(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_triggered = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::MinerErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `getminedItemCount`."]
+    #[inline]
+    pub fn getmined_item_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.getmined_item_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::MinerLanguage>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestDraftVersion`."]
+    #[inline]
+    pub fn latest_draft_version(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::Draft>>) -> Self {
+        self.latest_draft_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::MinerMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minerType`."]
+    #[inline]
+    pub fn miner_type(mut self, value: impl ::std::convert::Into<crate::MinerMinerType>) -> Self {
+        self.miner_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantType`."]
+    #[inline]
+    pub fn participant_type(mut self, value: impl ::std::convert::Into<crate::MinerParticipantType>) -> Self {
+        self.participant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueIds`."]
+    #[inline]
+    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `seeding`."]
+    #[inline]
+    pub fn seeding(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.seeding = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::MinerStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `warningInfo`."]
+    #[inline]
+    pub fn warning_info(mut self, value: impl ::std::convert::Into<crate::MinerErrorInfo>) -> Self {
+        self.warning_info = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Miner.language` of the spec (`#/definitions/Miner/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -322,6 +488,18 @@ impl<'de> ::serde::Deserialize<'de> for MinerLanguage {
 impl crate::support::Model for MinerLanguage {
     const NAME: &'static str = "Miner.language";
 }
+impl MinerLanguage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Miner.mediaType` of the spec (`#/definitions/Miner/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -394,6 +572,18 @@ impl<'de> ::serde::Deserialize<'de> for MinerMediaType {
 impl crate::support::Model for MinerMediaType {
     const NAME: &'static str = "Miner.mediaType";
 }
+impl MinerMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Miner.minerType` of the spec (`#/definitions/Miner/properties/minerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -457,6 +647,18 @@ impl<'de> ::serde::Deserialize<'de> for MinerMinerType {
 }
 impl crate::support::Model for MinerMinerType {
     const NAME: &'static str = "Miner.minerType";
+}
+impl MinerMinerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Miner.participantType` of the spec (`#/definitions/Miner/properties/participantType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
@@ -525,6 +727,18 @@ impl<'de> ::serde::Deserialize<'de> for MinerParticipantType {
 }
 impl crate::support::Model for MinerParticipantType {
     const NAME: &'static str = "Miner.participantType";
+}
+impl MinerParticipantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Miner.status` of the spec (`#/definitions/Miner/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
@@ -653,4 +867,16 @@ impl<'de> ::serde::Deserialize<'de> for MinerStatus {
 }
 impl crate::support::Model for MinerStatus {
     const NAME: &'static str = "Miner.status";
+}
+impl MinerStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for MinerExecuteRequest {
         crate::support::debug_struct(f, "MinerExecuteRequest", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("mediaType", &self.media_type), ("participantType", &self.participant_type), ("queueIds", &self.queue_ids), ("uploadKey", &self.upload_key)], &self._nulls)
     }
 }
+impl MinerExecuteRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::MinerExecuteRequestMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantType`."]
+    #[inline]
+    pub fn participant_type(mut self, value: impl ::std::convert::Into<crate::MinerExecuteRequestParticipantType>) -> Self {
+        self.participant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueIds`."]
+    #[inline]
+    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadKey`."]
+    #[inline]
+    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_key = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MinerExecuteRequest.mediaType` of the spec (`#/definitions/MinerExecuteRequest/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -138,6 +196,18 @@ impl<'de> ::serde::Deserialize<'de> for MinerExecuteRequestMediaType {
 impl crate::support::Model for MinerExecuteRequestMediaType {
     const NAME: &'static str = "MinerExecuteRequest.mediaType";
 }
+impl MinerExecuteRequestMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `MinerExecuteRequest.participantType` of the spec (`#/definitions/MinerExecuteRequest/properties/participantType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -205,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for MinerExecuteRequestParticipantType {
 }
 impl crate::support::Model for MinerExecuteRequestParticipantType {
     const NAME: &'static str = "MinerExecuteRequest.participantType";
+}
+impl MinerExecuteRequestParticipantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

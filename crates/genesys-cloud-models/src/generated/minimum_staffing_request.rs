@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for MinimumStaffingRequest {
         crate::support::debug_struct(f, "MinimumStaffingRequest", &[("applicableIntervals", &self.applicable_intervals), ("enabled", &self.enabled), ("minimumValue", &self.minimum_value), ("planningGroupOverrides", &self.planning_group_overrides)], &self._nulls)
     }
 }
+impl MinimumStaffingRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `applicableIntervals`."]
+    #[inline]
+    pub fn applicable_intervals(mut self, value: impl ::std::convert::Into<crate::MinimumStaffingRequestApplicableIntervals>) -> Self {
+        self.applicable_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumValue`."]
+    #[inline]
+    pub fn minimum_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.minimum_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupOverrides`."]
+    #[inline]
+    pub fn planning_group_overrides(mut self, value: impl ::std::convert::Into<crate::ListWrapperPlanningGroupMinimumsRequest>) -> Self {
+        self.planning_group_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MinimumStaffingRequest.applicableIntervals` of the spec (`#/definitions/MinimumStaffingRequest/properties/applicableIntervals`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for MinimumStaffingRequestApplicableInterval
 }
 impl crate::support::Model for MinimumStaffingRequestApplicableIntervals {
     const NAME: &'static str = "MinimumStaffingRequest.applicableIntervals";
+}
+impl MinimumStaffingRequestApplicableIntervals {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for MinimumStaffingResponse {
         crate::support::debug_struct(f, "MinimumStaffingResponse", &[("applicableIntervals", &self.applicable_intervals), ("enabled", &self.enabled), ("metadata", &self.metadata), ("minimumValue", &self.minimum_value), ("planningGroupOverrides", &self.planning_group_overrides)], &self._nulls)
     }
 }
+impl MinimumStaffingResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `applicableIntervals`."]
+    #[inline]
+    pub fn applicable_intervals(mut self, value: impl ::std::convert::Into<crate::MinimumStaffingResponseApplicableIntervals>) -> Self {
+        self.applicable_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumValue`."]
+    #[inline]
+    pub fn minimum_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.minimum_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupOverrides`."]
+    #[inline]
+    pub fn planning_group_overrides(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupMinimumsResponse>>) -> Self {
+        self.planning_group_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `MinimumStaffingResponse.applicableIntervals` of the spec (`#/definitions/MinimumStaffingResponse/properties/applicableIntervals`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for MinimumStaffingResponseApplicableInterva
 }
 impl crate::support::Model for MinimumStaffingResponseApplicableIntervals {
     const NAME: &'static str = "MinimumStaffingResponse.applicableIntervals";
+}
+impl MinimumStaffingResponseApplicableIntervals {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for NamedEntityTypeMechanism {
         crate::support::debug_struct(f, "NamedEntityTypeMechanism", &[("allowSpecialChars", &self.allow_special_chars), ("examples", &self.examples), ("items", &self.items), ("maxLength", &self.max_length), ("minLength", &self.min_length), ("restricted", &self.restricted), ("subType", &self.sub_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl NamedEntityTypeMechanism {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowSpecialChars`."]
+    #[inline]
+    pub fn allow_special_chars(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_special_chars = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `examples`."]
+    #[inline]
+    pub fn examples(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntityTypeMechanismExample>>) -> Self {
+        self.examples = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `items`."]
+    #[inline]
+    pub fn items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntityTypeItem>>) -> Self {
+        self.items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLength`."]
+    #[inline]
+    pub fn max_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minLength`."]
+    #[inline]
+    pub fn min_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `restricted`."]
+    #[inline]
+    pub fn restricted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.restricted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subType`."]
+    #[inline]
+    pub fn sub_type(mut self, value: impl ::std::convert::Into<crate::NamedEntityTypeMechanismSubType>) -> Self {
+        self.sub_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::NamedEntityTypeMechanismType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `NamedEntityTypeMechanism.subType` of the spec (`#/definitions/NamedEntityTypeMechanism/properties/subType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
@@ -141,6 +211,18 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeMechanismSubType {
 }
 impl crate::support::Model for NamedEntityTypeMechanismSubType {
     const NAME: &'static str = "NamedEntityTypeMechanism.subType";
+}
+impl NamedEntityTypeMechanismSubType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `NamedEntityTypeMechanism.type` of the spec (`#/definitions/NamedEntityTypeMechanism/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
@@ -221,4 +303,16 @@ impl<'de> ::serde::Deserialize<'de> for NamedEntityTypeMechanismType {
 }
 impl crate::support::Model for NamedEntityTypeMechanismType {
     const NAME: &'static str = "NamedEntityTypeMechanism.type";
+}
+impl NamedEntityTypeMechanismType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for NluDomainVersion {
         crate::support::debug_struct(f, "NluDomainVersion", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("dateTrained", &self.date_trained), ("description", &self.description), ("domain", &self.domain), ("entities", &self.entities), ("entityTypes", &self.entity_types), ("evaluationStatus", &self.evaluation_status), ("id", &self.id), ("intents", &self.intents), ("language", &self.language), ("languageVersions", &self.language_versions), ("published", &self.published), ("selfUri", &self.self_uri), ("trainingStatus", &self.training_status)], &self._nulls)
     }
 }
+impl NluDomainVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateTrained`."]
+    #[inline]
+    pub fn date_trained(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_trained = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `domain`."]
+    #[inline]
+    pub fn domain(mut self, value: impl ::std::convert::Into<crate::NluDomain>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntityDefinition>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityTypes`."]
+    #[inline]
+    pub fn entity_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntityTypeDefinition>>) -> Self {
+        self.entity_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationStatus`."]
+    #[inline]
+    pub fn evaluation_status(mut self, value: impl ::std::convert::Into<crate::NluDomainVersionEvaluationStatus>) -> Self {
+        self.evaluation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intents`."]
+    #[inline]
+    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IntentDefinition>>) -> Self {
+        self.intents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageVersions`."]
+    #[inline]
+    pub fn language_versions(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.language_versions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trainingStatus`."]
+    #[inline]
+    pub fn training_status(mut self, value: impl ::std::convert::Into<crate::NluDomainVersionTrainingStatus>) -> Self {
+        self.training_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `NluDomainVersion.evaluationStatus` of the spec (`#/definitions/NluDomainVersion/properties/evaluationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
 #[doc = ""]
@@ -177,6 +295,18 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersionEvaluationStatus {
 }
 impl crate::support::Model for NluDomainVersionEvaluationStatus {
     const NAME: &'static str = "NluDomainVersion.evaluationStatus";
+}
+impl NluDomainVersionEvaluationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `NluDomainVersion.trainingStatus` of the spec (`#/definitions/NluDomainVersion/properties/trainingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "language-understanding", feature = "routing", feature = "web-deployments"))))]
@@ -253,4 +383,16 @@ impl<'de> ::serde::Deserialize<'de> for NluDomainVersionTrainingStatus {
 }
 impl crate::support::Model for NluDomainVersionTrainingStatus {
     const NAME: &'static str = "NluDomainVersion.trainingStatus";
+}
+impl NluDomainVersionTrainingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

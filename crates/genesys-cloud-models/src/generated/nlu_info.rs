@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for NluInfo {
         crate::support::debug_struct(f, "NluInfo", &[("domain", &self.domain), ("engineVersion", &self.engine_version), ("intents", &self.intents), ("nluData", &self.nlu_data), ("version", &self.version)], &self._nulls)
     }
 }
+impl NluInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `domain`."]
+    #[inline]
+    pub fn domain(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engineVersion`."]
+    #[inline]
+    pub fn engine_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.engine_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intents`."]
+    #[inline]
+    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Intent>>) -> Self {
+        self.intents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nluData`."]
+    #[inline]
+    pub fn nlu_data(mut self, value: impl ::std::convert::Into<crate::NluDomainVersion>) -> Self {
+        self.nlu_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<crate::NluDomainVersion>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for NotificationsSettings {
         crate::support::debug_struct(f, "NotificationsSettings", &[("enabled", &self.enabled), ("notificationContentType", &self.notification_content_type)], &self._nulls)
     }
 }
+impl NotificationsSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationContentType`."]
+    #[inline]
+    pub fn notification_content_type(mut self, value: impl ::std::convert::Into<crate::NotificationsSettingsNotificationContentType>) -> Self {
+        self.notification_content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `NotificationsSettings.notificationContentType` of the spec (`#/definitions/NotificationsSettings/properties/notificationContentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for NotificationsSettingsNotificationContent
 }
 impl crate::support::Model for NotificationsSettingsNotificationContentType {
     const NAME: &'static str = "NotificationsSettings.notificationContentType";
+}
+impl NotificationsSettingsNotificationContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

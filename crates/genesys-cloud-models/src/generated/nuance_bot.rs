@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for NuanceBot {
         crate::support::debug_struct(f, "NuanceBot", &[("application", &self.application), ("channels", &self.channels), ("credentials", &self.credentials), ("geography", &self.geography), ("id", &self.id), ("integrationId", &self.integration_id), ("locales", &self.locales), ("name", &self.name), ("nuanceEnvironment", &self.nuance_environment), ("nuanceOrganization", &self.nuance_organization), ("selfUri", &self.self_uri), ("transferNodes", &self.transfer_nodes), ("variables", &self.variables)], &self._nulls)
     }
 }
+impl NuanceBot {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `application`."]
+    #[inline]
+    pub fn application(mut self, value: impl ::std::convert::Into<crate::NuanceApplication>) -> Self {
+        self.application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channels`."]
+    #[inline]
+    pub fn channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NuanceChannel>>) -> Self {
+        self.channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `credentials`."]
+    #[inline]
+    pub fn credentials(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NuanceBotCredentials>>) -> Self {
+        self.credentials = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geography`."]
+    #[inline]
+    pub fn geography(mut self, value: impl ::std::convert::Into<crate::NuanceGeography>) -> Self {
+        self.geography = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationId`."]
+    #[inline]
+    pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locales`."]
+    #[inline]
+    pub fn locales(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.locales = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nuanceEnvironment`."]
+    #[inline]
+    pub fn nuance_environment(mut self, value: impl ::std::convert::Into<crate::NuanceEnvironment>) -> Self {
+        self.nuance_environment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nuanceOrganization`."]
+    #[inline]
+    pub fn nuance_organization(mut self, value: impl ::std::convert::Into<crate::NuanceOrganization>) -> Self {
+        self.nuance_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferNodes`."]
+    #[inline]
+    pub fn transfer_nodes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NuanceBotTransferNode>>) -> Self {
+        self.transfer_nodes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variables`."]
+    #[inline]
+    pub fn variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NuanceBotVariable>>) -> Self {
+        self.variables = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for NumberRouting {
         crate::support::debug_struct(f, "NumberRouting", &[("activeOrganizationId", &self.active_organization_id), ("carrierCode", &self.carrier_code), ("linkedOrganizationIds", &self.linked_organization_ids), ("numberId", &self.number_id), ("ownerOrganizationId", &self.owner_organization_id), ("pendingOrganizationId", &self.pending_organization_id), ("region", &self.region), ("status", &self.status)], &self._nulls)
     }
 }
+impl NumberRouting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeOrganizationId`."]
+    #[inline]
+    pub fn active_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.active_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `carrierCode`."]
+    #[inline]
+    pub fn carrier_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.carrier_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linkedOrganizationIds`."]
+    #[inline]
+    pub fn linked_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.linked_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberId`."]
+    #[inline]
+    pub fn number_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.number_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerOrganizationId`."]
+    #[inline]
+    pub fn owner_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.owner_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pendingOrganizationId`."]
+    #[inline]
+    pub fn pending_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pending_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::NumberRoutingStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `NumberRouting.status` of the spec (`#/definitions/NumberRouting/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
 #[doc = ""]
@@ -141,4 +211,16 @@ impl<'de> ::serde::Deserialize<'de> for NumberRoutingStatus {
 }
 impl crate::support::Model for NumberRoutingStatus {
     const NAME: &'static str = "NumberRouting.status";
+}
+impl NumberRoutingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

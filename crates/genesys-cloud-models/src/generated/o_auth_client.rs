@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for OAuthClient {
         crate::support::debug_struct(f, "OAuthClient", &[("accessTokenValiditySeconds", &self.access_token_validity_seconds), ("authorizedGrantType", &self.authorized_grant_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateToDelete", &self.date_to_delete), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("registeredRedirectUri", &self.registered_redirect_uri), ("roleDivisions", &self.role_divisions), ("roleIds", &self.role_ids), ("scope", &self.scope), ("secret", &crate::support::Redacted(&self.secret)), ("selfUri", &self.self_uri), ("state", &self.state)], &self._nulls)
     }
 }
+impl OAuthClient {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `accessTokenValiditySeconds`."]
+    #[inline]
+    pub fn access_token_validity_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.access_token_validity_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authorizedGrantType`."]
+    #[inline]
+    pub fn authorized_grant_type(mut self, value: impl ::std::convert::Into<crate::OAuthClientAuthorizedGrantType>) -> Self {
+        self.authorized_grant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateToDelete`."]
+    #[inline]
+    pub fn date_to_delete(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_to_delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `registeredRedirectUri`."]
+    #[inline]
+    pub fn registered_redirect_uri(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.registered_redirect_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleDivisions`."]
+    #[inline]
+    pub fn role_divisions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoleDivision>>) -> Self {
+        self.role_divisions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleIds`."]
+    #[inline]
+    pub fn role_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.role_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scope`."]
+    #[inline]
+    pub fn scope(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secret`."]
+    #[inline]
+    pub fn secret(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.secret = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::OAuthClientState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OAuthClient.authorizedGrantType` of the spec (`#/definitions/OAuthClient/properties/authorizedGrantType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 #[doc = ""]
@@ -186,6 +310,18 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClientAuthorizedGrantType {
 impl crate::support::Model for OAuthClientAuthorizedGrantType {
     const NAME: &'static str = "OAuthClient.authorizedGrantType";
 }
+impl OAuthClientAuthorizedGrantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OAuthClient.state` of the spec (`#/definitions/OAuthClient/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 #[doc = ""]
@@ -253,4 +389,16 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClientState {
 }
 impl crate::support::Model for OAuthClientState {
     const NAME: &'static str = "OAuthClient.state";
+}
+impl OAuthClientState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

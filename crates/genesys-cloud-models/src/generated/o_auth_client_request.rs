@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for OAuthClientRequest {
         crate::support::debug_struct(f, "OAuthClientRequest", &[("accessTokenValiditySeconds", &self.access_token_validity_seconds), ("authorizedGrantType", &self.authorized_grant_type), ("dateToDelete", &self.date_to_delete), ("description", &self.description), ("name", &self.name), ("registeredRedirectUri", &self.registered_redirect_uri), ("roleDivisions", &self.role_divisions), ("roleIds", &self.role_ids), ("scope", &self.scope), ("state", &self.state)], &self._nulls)
     }
 }
+impl OAuthClientRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `accessTokenValiditySeconds`."]
+    #[inline]
+    pub fn access_token_validity_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.access_token_validity_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authorizedGrantType`."]
+    #[inline]
+    pub fn authorized_grant_type(mut self, value: impl ::std::convert::Into<crate::OAuthClientRequestAuthorizedGrantType>) -> Self {
+        self.authorized_grant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateToDelete`."]
+    #[inline]
+    pub fn date_to_delete(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_to_delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `registeredRedirectUri`."]
+    #[inline]
+    pub fn registered_redirect_uri(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.registered_redirect_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleDivisions`."]
+    #[inline]
+    pub fn role_divisions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoleDivision>>) -> Self {
+        self.role_divisions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleIds`."]
+    #[inline]
+    pub fn role_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.role_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scope`."]
+    #[inline]
+    pub fn scope(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::OAuthClientRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OAuthClientRequest.authorizedGrantType` of the spec (`#/definitions/OAuthClientRequest/properties/authorizedGrantType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 #[doc = ""]
@@ -158,6 +240,18 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClientRequestAuthorizedGrantType {
 impl crate::support::Model for OAuthClientRequestAuthorizedGrantType {
     const NAME: &'static str = "OAuthClientRequest.authorizedGrantType";
 }
+impl OAuthClientRequestAuthorizedGrantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OAuthClientRequest.state` of the spec (`#/definitions/OAuthClientRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
 #[doc = ""]
@@ -225,4 +319,16 @@ impl<'de> ::serde::Deserialize<'de> for OAuthClientRequestState {
 }
 impl crate::support::Model for OAuthClientRequestState {
     const NAME: &'static str = "OAuthClientRequest.state";
+}
+impl OAuthClientRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

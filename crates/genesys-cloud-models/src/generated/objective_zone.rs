@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ObjectiveZone {
         crate::support::debug_struct(f, "ObjectiveZone", &[("directionType", &self.direction_type), ("label", &self.label), ("lowerLimitPoints", &self.lower_limit_points), ("lowerLimitValue", &self.lower_limit_value), ("upperLimitPoints", &self.upper_limit_points), ("upperLimitValue", &self.upper_limit_value), ("zoneType", &self.zone_type)], &self._nulls)
     }
 }
+impl ObjectiveZone {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `directionType`."]
+    #[inline]
+    pub fn direction_type(mut self, value: impl ::std::convert::Into<crate::ObjectiveZoneDirectionType>) -> Self {
+        self.direction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `label`."]
+    #[inline]
+    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.label = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowerLimitPoints`."]
+    #[inline]
+    pub fn lower_limit_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.lower_limit_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowerLimitValue`."]
+    #[inline]
+    pub fn lower_limit_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.lower_limit_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `upperLimitPoints`."]
+    #[inline]
+    pub fn upper_limit_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.upper_limit_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `upperLimitValue`."]
+    #[inline]
+    pub fn upper_limit_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.upper_limit_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `zoneType`."]
+    #[inline]
+    pub fn zone_type(mut self, value: impl ::std::convert::Into<crate::ObjectiveZoneZoneType>) -> Self {
+        self.zone_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ObjectiveZone.directionType` of the spec (`#/definitions/ObjectiveZone/properties/directionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -137,6 +201,18 @@ impl<'de> ::serde::Deserialize<'de> for ObjectiveZoneDirectionType {
 }
 impl crate::support::Model for ObjectiveZoneDirectionType {
     const NAME: &'static str = "ObjectiveZone.directionType";
+}
+impl ObjectiveZoneDirectionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ObjectiveZone.zoneType` of the spec (`#/definitions/ObjectiveZone/properties/zoneType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
@@ -209,4 +285,16 @@ impl<'de> ::serde::Deserialize<'de> for ObjectiveZoneZoneType {
 }
 impl crate::support::Model for ObjectiveZoneZoneType {
     const NAME: &'static str = "ObjectiveZone.zoneType";
+}
+impl ObjectiveZoneZoneType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for OpenDataIngestionRuleVersionResponse {
         crate::support::debug_struct(f, "OpenDataIngestionRuleVersionResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("externalSource", &self.external_source), ("id", &self.id), ("ingestionRuleInfo", &self.ingestion_rule_info), ("name", &self.name), ("platform", &self.platform), ("selfUri", &self.self_uri), ("status", &self.status), ("version", &self.version)], &self._nulls)
     }
 }
+impl OpenDataIngestionRuleVersionResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalSource`."]
+    #[inline]
+    pub fn external_source(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.external_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ingestionRuleInfo`."]
+    #[inline]
+    pub fn ingestion_rule_info(mut self, value: impl ::std::convert::Into<crate::MessageInfo>) -> Self {
+        self.ingestion_rule_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::OpenDataIngestionRuleVersionResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenDataIngestionRuleVersionResponse.status` of the spec (`#/definitions/OpenDataIngestionRuleVersionResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -165,4 +253,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenDataIngestionRuleVersionResponseStat
 }
 impl crate::support::Model for OpenDataIngestionRuleVersionResponseStatus {
     const NAME: &'static str = "OpenDataIngestionRuleVersionResponse.status";
+}
+impl OpenDataIngestionRuleVersionResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

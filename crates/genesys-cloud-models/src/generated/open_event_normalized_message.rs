@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for OpenEventNormalizedMessage {
         crate::support::debug_struct(f, "OpenEventNormalizedMessage", &[("channel", &self.channel), ("events", &self.events), ("id", &self.id), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl OpenEventNormalizedMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenMessagingChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `events`."]
+    #[inline]
+    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpenMessageEvent>>) -> Self {
+        self.events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenEventNormalizedMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenEventNormalizedMessage.type` of the spec (`#/definitions/OpenEventNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -117,4 +163,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenEventNormalizedMessageType {
 }
 impl crate::support::Model for OpenEventNormalizedMessageType {
     const NAME: &'static str = "OpenEventNormalizedMessage.type";
+}
+impl OpenEventNormalizedMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for OpenInboundNormalizedReceipt {
         crate::support::debug_struct(f, "OpenInboundNormalizedReceipt", &[("channel", &self.channel), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("reasons", &self.reasons), ("status", &self.status)], &self._nulls)
     }
 }
+impl OpenInboundNormalizedReceipt {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenInboundMessagingReceiptChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFinalReceipt`."]
+    #[inline]
+    pub fn is_final_receipt(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_final_receipt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasons`."]
+    #[inline]
+    pub fn reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationReason>>) -> Self {
+        self.reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::OpenInboundNormalizedReceiptStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenInboundNormalizedReceipt.status` of the spec (`#/definitions/OpenInboundNormalizedReceipt/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenInboundNormalizedReceiptStatus {
 }
 impl crate::support::Model for OpenInboundNormalizedReceiptStatus {
     const NAME: &'static str = "OpenInboundNormalizedReceipt.status";
+}
+impl OpenInboundNormalizedReceiptStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

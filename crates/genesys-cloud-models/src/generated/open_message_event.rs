@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for OpenMessageEvent {
         crate::support::debug_struct(f, "OpenMessageEvent", &[("eventType", &self.event_type), ("typing", &self.typing)], &self._nulls)
     }
 }
+impl OpenMessageEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::OpenMessageEventEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typing`."]
+    #[inline]
+    pub fn typing(mut self, value: impl ::std::convert::Into<crate::ConversationEventTyping>) -> Self {
+        self.typing = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenMessageEvent.eventType` of the spec (`#/definitions/OpenMessageEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -109,4 +143,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenMessageEventEventType {
 }
 impl crate::support::Model for OpenMessageEventEventType {
     const NAME: &'static str = "OpenMessageEvent.eventType";
+}
+impl OpenMessageEventEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

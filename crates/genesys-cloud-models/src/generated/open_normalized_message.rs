@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for OpenNormalizedMessage {
         crate::support::debug_struct(f, "OpenNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("id", &self.id), ("isFinalReceipt", &self.is_final_receipt), ("metadata", &self.metadata), ("reasons", &self.reasons), ("status", &self.status), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl OpenNormalizedMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenMessagingChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpenMessageContent>>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::OpenNormalizedMessageDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFinalReceipt`."]
+    #[inline]
+    pub fn is_final_receipt(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_final_receipt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasons`."]
+    #[inline]
+    pub fn reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationReason>>) -> Self {
+        self.reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::OpenNormalizedMessageStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenNormalizedMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenNormalizedMessage.direction` of the spec (`#/definitions/OpenNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -145,6 +227,18 @@ impl<'de> ::serde::Deserialize<'de> for OpenNormalizedMessageDirection {
 }
 impl crate::support::Model for OpenNormalizedMessageDirection {
     const NAME: &'static str = "OpenNormalizedMessage.direction";
+}
+impl OpenNormalizedMessageDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OpenNormalizedMessage.status` of the spec (`#/definitions/OpenNormalizedMessage/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -226,6 +320,18 @@ impl<'de> ::serde::Deserialize<'de> for OpenNormalizedMessageStatus {
 impl crate::support::Model for OpenNormalizedMessageStatus {
     const NAME: &'static str = "OpenNormalizedMessage.status";
 }
+impl OpenNormalizedMessageStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OpenNormalizedMessage.type` of the spec (`#/definitions/OpenNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -289,4 +395,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenNormalizedMessageType {
 }
 impl crate::support::Model for OpenNormalizedMessageType {
     const NAME: &'static str = "OpenNormalizedMessage.type";
+}
+impl OpenNormalizedMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

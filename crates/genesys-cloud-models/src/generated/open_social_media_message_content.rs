@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for OpenSocialMediaMessageContent {
         crate::support::debug_struct(f, "OpenSocialMediaMessageContent", &[("attachment", &self.attachment), ("contentType", &self.content_type), ("reaction", &self.reaction), ("text", &self.text)], &self._nulls)
     }
 }
+impl OpenSocialMediaMessageContent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attachment`."]
+    #[inline]
+    pub fn attachment(mut self, value: impl ::std::convert::Into<crate::ConversationContentAttachment>) -> Self {
+        self.attachment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::OpenSocialMediaMessageContentContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reaction`."]
+    #[inline]
+    pub fn reaction(mut self, value: impl ::std::convert::Into<crate::ConversationContentReaction>) -> Self {
+        self.reaction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<crate::ConversationContentText>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenSocialMediaMessageContent.contentType` of the spec (`#/definitions/OpenSocialMediaMessageContent/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaMessageContentContentType
 }
 impl crate::support::Model for OpenSocialMediaMessageContentContentType {
     const NAME: &'static str = "OpenSocialMediaMessageContent.contentType";
+}
+impl OpenSocialMediaMessageContentContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

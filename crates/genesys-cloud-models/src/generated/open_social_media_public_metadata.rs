@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for OpenSocialMediaPublicMetadata {
         crate::support::debug_struct(f, "OpenSocialMediaPublicMetadata", &[("mentionIds", &self.mention_ids), ("replyToId", &self.reply_to_id), ("rootId", &self.root_id), ("source", &self.source), ("tagIds", &self.tag_ids), ("url", &self.url)], &self._nulls)
     }
 }
+impl OpenSocialMediaPublicMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `mentionIds`."]
+    #[inline]
+    pub fn mention_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.mention_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyToId`."]
+    #[inline]
+    pub fn reply_to_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reply_to_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rootId`."]
+    #[inline]
+    pub fn root_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.root_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tagIds`."]
+    #[inline]
+    pub fn tag_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tag_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

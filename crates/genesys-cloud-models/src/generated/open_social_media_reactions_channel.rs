@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for OpenSocialMediaReactionsChannel {
         crate::support::debug_struct(f, "OpenSocialMediaReactionsChannel", &[("id", &self.id), ("messageId", &self.message_id), ("platform", &self.platform), ("time", &self.time), ("to", &self.to), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl OpenSocialMediaReactionsChannel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageId`."]
+    #[inline]
+    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<crate::OpenSocialMediaReactionsChannelPlatform>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `time`."]
+    #[inline]
+    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<crate::OpenSocialMediaRecipient>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenSocialMediaReactionsChannelType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenSocialMediaReactionsChannel.platform` of the spec (`#/definitions/OpenSocialMediaReactionsChannel/properties/platform`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -126,6 +184,18 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaReactionsChannelPlatform 
 impl crate::support::Model for OpenSocialMediaReactionsChannelPlatform {
     const NAME: &'static str = "OpenSocialMediaReactionsChannel.platform";
 }
+impl OpenSocialMediaReactionsChannelPlatform {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OpenSocialMediaReactionsChannel.type` of the spec (`#/definitions/OpenSocialMediaReactionsChannel/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -185,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaReactionsChannelType {
 }
 impl crate::support::Model for OpenSocialMediaReactionsChannelType {
     const NAME: &'static str = "OpenSocialMediaReactionsChannel.type";
+}
+impl OpenSocialMediaReactionsChannelType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

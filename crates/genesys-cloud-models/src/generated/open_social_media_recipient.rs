@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for OpenSocialMediaRecipient {
         crate::support::debug_struct(f, "OpenSocialMediaRecipient", &[("additionalIds", &self.additional_ids), ("firstName", &self.first_name), ("id", &self.id), ("idType", &self.id_type), ("image", &self.image), ("lastName", &self.last_name), ("nickname", &self.nickname)], &self._nulls)
     }
 }
+impl OpenSocialMediaRecipient {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalIds`."]
+    #[inline]
+    pub fn additional_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpenSocialMediaRecipientAdditionalIdentifier>>) -> Self {
+        self.additional_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `firstName`."]
+    #[inline]
+    pub fn first_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.first_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idType`."]
+    #[inline]
+    pub fn id_type(mut self, value: impl ::std::convert::Into<crate::OpenSocialMediaRecipientIdType>) -> Self {
+        self.id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `image`."]
+    #[inline]
+    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastName`."]
+    #[inline]
+    pub fn last_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nickname`."]
+    #[inline]
+    pub fn nickname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.nickname = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenSocialMediaRecipient.idType` of the spec (`#/definitions/OpenSocialMediaRecipient/properties/idType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenSocialMediaRecipientIdType {
 }
 impl crate::support::Model for OpenSocialMediaRecipientIdType {
     const NAME: &'static str = "OpenSocialMediaRecipient.idType";
+}
+impl OpenSocialMediaRecipientIdType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for OpenStructuredResponseNormalizedMessage {
         crate::support::debug_struct(f, "OpenStructuredResponseNormalizedMessage", &[("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("id", &self.id), ("metadata", &self.metadata), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl OpenStructuredResponseNormalizedMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenMessagingChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpenInboundStructuredResponseNormalizedMessageContent>>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::OpenStructuredResponseNormalizedMessageDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenStructuredResponseNormalizedMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpenStructuredResponseNormalizedMessage.direction` of the spec (`#/definitions/OpenStructuredResponseNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -126,6 +184,18 @@ impl<'de> ::serde::Deserialize<'de> for OpenStructuredResponseNormalizedMessageD
 impl crate::support::Model for OpenStructuredResponseNormalizedMessageDirection {
     const NAME: &'static str = "OpenStructuredResponseNormalizedMessage.direction";
 }
+impl OpenStructuredResponseNormalizedMessageDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OpenStructuredResponseNormalizedMessage.type` of the spec (`#/definitions/OpenStructuredResponseNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -185,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for OpenStructuredResponseNormalizedMessageT
 }
 impl crate::support::Model for OpenStructuredResponseNormalizedMessageType {
     const NAME: &'static str = "OpenStructuredResponseNormalizedMessage.type";
+}
+impl OpenStructuredResponseNormalizedMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for Operand {
         crate::support::debug_struct(f, "Operand", &[("digitalWordsPosition", &self.digital_words_position), ("infixOperator", &self.infix_operator), ("inverted", &self.inverted), ("occurrence", &self.occurrence), ("operands", &self.operands), ("term", &self.term), ("topicId", &self.topic_id), ("type", &self.r#type), ("voiceSecondsPosition", &self.voice_seconds_position)], &self._nulls)
     }
 }
+impl Operand {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `digitalWordsPosition`."]
+    #[inline]
+    pub fn digital_words_position(mut self, value: impl ::std::convert::Into<crate::OperandPosition>) -> Self {
+        self.digital_words_position = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `infixOperator`."]
+    #[inline]
+    pub fn infix_operator(mut self, value: impl ::std::convert::Into<crate::InfixOperator>) -> Self {
+        self.infix_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `occurrence`."]
+    #[inline]
+    pub fn occurrence(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.occurrence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operands`."]
+    #[inline]
+    pub fn operands(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Operand>>) -> Self {
+        self.operands = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `term`."]
+    #[inline]
+    pub fn term(mut self, value: impl ::std::convert::Into<crate::Term>) -> Self {
+        self.term = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicId`."]
+    #[inline]
+    pub fn topic_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.topic_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OperandType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voiceSecondsPosition`."]
+    #[inline]
+    pub fn voice_seconds_position(mut self, value: impl ::std::convert::Into<crate::OperandPosition>) -> Self {
+        self.voice_seconds_position = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Operand.type` of the spec (`#/definitions/Operand/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -145,4 +221,16 @@ impl<'de> ::serde::Deserialize<'de> for OperandType {
 }
 impl crate::support::Model for OperandType {
     const NAME: &'static str = "Operand.type";
+}
+impl OperandType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for OperandPosition {
         crate::support::debug_struct(f, "OperandPosition", &[("endingPositionDirection", &self.ending_position_direction), ("endingPositionValue", &self.ending_position_value), ("startingPositionDirection", &self.starting_position_direction), ("startingPositionValue", &self.starting_position_value)], &self._nulls)
     }
 }
+impl OperandPosition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endingPositionDirection`."]
+    #[inline]
+    pub fn ending_position_direction(mut self, value: impl ::std::convert::Into<crate::OperandPositionEndingPositionDirection>) -> Self {
+        self.ending_position_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endingPositionValue`."]
+    #[inline]
+    pub fn ending_position_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ending_position_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingPositionDirection`."]
+    #[inline]
+    pub fn starting_position_direction(mut self, value: impl ::std::convert::Into<crate::OperandPositionStartingPositionDirection>) -> Self {
+        self.starting_position_direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingPositionValue`."]
+    #[inline]
+    pub fn starting_position_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.starting_position_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OperandPosition.endingPositionDirection` of the spec (`#/definitions/OperandPosition/properties/endingPositionDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -122,6 +168,18 @@ impl<'de> ::serde::Deserialize<'de> for OperandPositionEndingPositionDirection {
 impl crate::support::Model for OperandPositionEndingPositionDirection {
     const NAME: &'static str = "OperandPosition.endingPositionDirection";
 }
+impl OperandPositionEndingPositionDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OperandPosition.startingPositionDirection` of the spec (`#/definitions/OperandPosition/properties/startingPositionDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -185,4 +243,16 @@ impl<'de> ::serde::Deserialize<'de> for OperandPositionStartingPositionDirection
 }
 impl crate::support::Model for OperandPositionStartingPositionDirection {
     const NAME: &'static str = "OperandPosition.startingPositionDirection";
+}
+impl OperandPositionStartingPositionDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

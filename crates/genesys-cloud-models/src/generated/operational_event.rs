@@ -102,3 +102,115 @@ impl ::std::fmt::Debug for OperationalEvent {
         crate::support::debug_struct(f, "OperationalEvent", &[("conversation", &self.conversation), ("currentValue", &self.current_value), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("entityId", &self.entity_id), ("entityModifiedBy", &self.entity_modified_by), ("entityName", &self.entity_name), ("entityToken", &crate::support::Redacted(&self.entity_token)), ("entityVersion", &self.entity_version), ("errorCode", &self.error_code), ("eventDefinition", &self.event_definition), ("externalContactId", &self.external_contact_id), ("parentEntityId", &self.parent_entity_id), ("phoneNumber", &self.phone_number), ("previousValue", &self.previous_value)], &self._nulls)
     }
 }
+impl OperationalEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentValue`."]
+    #[inline]
+    pub fn current_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.current_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityId`."]
+    #[inline]
+    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityModifiedBy`."]
+    #[inline]
+    pub fn entity_modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityName`."]
+    #[inline]
+    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityToken`."]
+    #[inline]
+    pub fn entity_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityVersion`."]
+    #[inline]
+    pub fn entity_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventDefinition`."]
+    #[inline]
+    pub fn event_definition(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.event_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parentEntityId`."]
+    #[inline]
+    pub fn parent_entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.parent_entity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousValue`."]
+    #[inline]
+    pub fn previous_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}

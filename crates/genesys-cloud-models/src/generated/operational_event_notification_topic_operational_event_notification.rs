@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for OperationalEventNotificationTopicOperationalEventNoti
         crate::support::debug_struct(f, "OperationalEventNotificationTopicOperationalEventNotification", &[("conversationId", &self.conversation_id), ("currentValue", &self.current_value), ("entityId", &self.entity_id), ("entityModifiedBy", &self.entity_modified_by), ("entityModifiedDate", &self.entity_modified_date), ("entityName", &self.entity_name), ("entityToken", &crate::support::Redacted(&self.entity_token)), ("entityType", &self.entity_type), ("errorCode", &self.error_code), ("eventEntity", &self.event_entity), ("externalContactId", &self.external_contact_id), ("parentEntity", &self.parent_entity), ("phoneNumber", &self.phone_number), ("previousValue", &self.previous_value), ("timestamp", &self.timestamp), ("version", &self.version)], &self._nulls)
     }
 }
+impl OperationalEventNotificationTopicOperationalEventNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currentValue`."]
+    #[inline]
+    pub fn current_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.current_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityId`."]
+    #[inline]
+    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityModifiedBy`."]
+    #[inline]
+    pub fn entity_modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityModifiedDate`."]
+    #[inline]
+    pub fn entity_modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.entity_modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityName`."]
+    #[inline]
+    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityToken`."]
+    #[inline]
+    pub fn entity_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventEntity`."]
+    #[inline]
+    pub fn event_entity(mut self, value: impl ::std::convert::Into<crate::OperationalEventNotificationTopicEventEntity>) -> Self {
+        self.event_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parentEntity`."]
+    #[inline]
+    pub fn parent_entity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.parent_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousValue`."]
+    #[inline]
+    pub fn previous_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for OpportunityResult {
         crate::support::debug_struct(f, "OpportunityResult", &[("activityCodeId", &self.activity_code_id), ("agentCount", &self.agent_count), ("approvalType", &self.approval_type), ("capacity", &self.capacity), ("closedDate", &self.closed_date), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("enrollmentCounts", &self.enrollment_counts), ("enrollmentProcessingCount", &self.enrollment_processing_count), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("openDate", &self.open_date), ("publishedDate", &self.published_date), ("selfUri", &self.self_uri), ("startDate", &self.start_date), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
 }
+impl OpportunityResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentCount`."]
+    #[inline]
+    pub fn agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.agent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `approvalType`."]
+    #[inline]
+    pub fn approval_type(mut self, value: impl ::std::convert::Into<crate::OpportunityResultApprovalType>) -> Self {
+        self.approval_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capacity`."]
+    #[inline]
+    pub fn capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.capacity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `closedDate`."]
+    #[inline]
+    pub fn closed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.closed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deadlineDate`."]
+    #[inline]
+    pub fn deadline_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.deadline_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enrollmentCounts`."]
+    #[inline]
+    pub fn enrollment_counts(mut self, value: impl ::std::convert::Into<crate::OpportunityEnrollmentCounts>) -> Self {
+        self.enrollment_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enrollmentProcessingCount`."]
+    #[inline]
+    pub fn enrollment_processing_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.enrollment_processing_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openDate`."]
+    #[inline]
+    pub fn open_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.open_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedDate`."]
+    #[inline]
+    pub fn published_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.published_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::OpportunityResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemMessageCode`."]
+    #[inline]
+    pub fn system_message_code(mut self, value: impl ::std::convert::Into<crate::OpportunityResultSystemMessageCode>) -> Self {
+        self.system_message_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OpportunityResult.approvalType` of the spec (`#/definitions/OpportunityResult/properties/approvalType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -181,6 +317,18 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResultApprovalType {
 }
 impl crate::support::Model for OpportunityResultApprovalType {
     const NAME: &'static str = "OpportunityResult.approvalType";
+}
+impl OpportunityResultApprovalType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OpportunityResult.status` of the spec (`#/definitions/OpportunityResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -257,6 +405,18 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResultStatus {
 }
 impl crate::support::Model for OpportunityResultStatus {
     const NAME: &'static str = "OpportunityResult.status";
+}
+impl OpportunityResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OpportunityResult.systemMessageCode` of the spec (`#/definitions/OpportunityResult/properties/systemMessageCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -441,4 +601,16 @@ impl<'de> ::serde::Deserialize<'de> for OpportunityResultSystemMessageCode {
 }
 impl crate::support::Model for OpportunityResultSystemMessageCode {
     const NAME: &'static str = "OpportunityResult.systemMessageCode";
+}
+impl OpportunityResultSystemMessageCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for OrgAuthSettings {
         crate::support::debug_struct(f, "OrgAuthSettings", &[("domainAllowlist", &self.domain_allowlist), ("domainAllowlistEnabled", &self.domain_allowlist_enabled), ("inactivityTimeoutExclusions", &self.inactivity_timeout_exclusions), ("ipAddressAllowlist", &self.ip_address_allowlist), ("multifactorAuthenticationRequired", &self.multifactor_authentication_required), ("passwordRequirements", &crate::support::Redacted(&self.password_requirements)), ("tokenStorageLocation", &self.token_storage_location), ("universalLogout", &self.universal_logout)], &self._nulls)
     }
 }
+impl OrgAuthSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `domainAllowlist`."]
+    #[inline]
+    pub fn domain_allowlist(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.domain_allowlist = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `domainAllowlistEnabled`."]
+    #[inline]
+    pub fn domain_allowlist_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.domain_allowlist_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inactivityTimeoutExclusions`."]
+    #[inline]
+    pub fn inactivity_timeout_exclusions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.inactivity_timeout_exclusions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddressAllowlist`."]
+    #[inline]
+    pub fn ip_address_allowlist(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.ip_address_allowlist = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `multifactorAuthenticationRequired`."]
+    #[inline]
+    pub fn multifactor_authentication_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.multifactor_authentication_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `passwordRequirements`."]
+    #[inline]
+    pub fn password_requirements(mut self, value: impl ::std::convert::Into<crate::PasswordRequirements>) -> Self {
+        self.password_requirements = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tokenStorageLocation`."]
+    #[inline]
+    pub fn token_storage_location(mut self, value: impl ::std::convert::Into<crate::OrgAuthSettingsTokenStorageLocation>) -> Self {
+        self.token_storage_location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `universalLogout`."]
+    #[inline]
+    pub fn universal_logout(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.universal_logout = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrgAuthSettings.tokenStorageLocation` of the spec (`#/definitions/OrgAuthSettings/properties/tokenStorageLocation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for OrgAuthSettingsTokenStorageLocation {
 }
 impl crate::support::Model for OrgAuthSettingsTokenStorageLocation {
     const NAME: &'static str = "OrgAuthSettings.tokenStorageLocation";
+}
+impl OrgAuthSettingsTokenStorageLocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for OrgOAuthClient {
         crate::support::debug_struct(f, "OrgOAuthClient", &[("authorizedGrantType", &self.authorized_grant_type), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateToDelete", &self.date_to_delete), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("organization", &self.organization), ("roleDivisions", &self.role_divisions), ("scope", &self.scope), ("state", &self.state)], &self._nulls)
     }
 }
+impl OrgOAuthClient {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `authorizedGrantType`."]
+    #[inline]
+    pub fn authorized_grant_type(mut self, value: impl ::std::convert::Into<crate::OrgOAuthClientAuthorizedGrantType>) -> Self {
+        self.authorized_grant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateToDelete`."]
+    #[inline]
+    pub fn date_to_delete(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_to_delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organization`."]
+    #[inline]
+    pub fn organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleDivisions`."]
+    #[inline]
+    pub fn role_divisions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoleDivision>>) -> Self {
+        self.role_divisions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scope`."]
+    #[inline]
+    pub fn scope(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::OrgOAuthClientState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrgOAuthClient.authorizedGrantType` of the spec (`#/definitions/OrgOAuthClient/properties/authorizedGrantType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokens", feature = "users"))))]
 #[doc = ""]
@@ -166,6 +260,18 @@ impl<'de> ::serde::Deserialize<'de> for OrgOAuthClientAuthorizedGrantType {
 impl crate::support::Model for OrgOAuthClientAuthorizedGrantType {
     const NAME: &'static str = "OrgOAuthClient.authorizedGrantType";
 }
+impl OrgOAuthClientAuthorizedGrantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OrgOAuthClient.state` of the spec (`#/definitions/OrgOAuthClient/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokens", feature = "users"))))]
 #[doc = ""]
@@ -233,4 +339,16 @@ impl<'de> ::serde::Deserialize<'de> for OrgOAuthClientState {
 }
 impl crate::support::Model for OrgOAuthClientState {
     const NAME: &'static str = "OrgOAuthClient.state";
+}
+impl OrgOAuthClientState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

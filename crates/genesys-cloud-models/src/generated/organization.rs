@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for Organization {
         crate::support::debug_struct(f, "Organization", &[("defaultCountryCode", &self.default_country_code), ("defaultLanguage", &self.default_language), ("defaultSiteId", &self.default_site_id), ("domain", &self.domain), ("features", &self.features), ("id", &self.id), ("name", &self.name), ("productPlatform", &self.product_platform), ("selfUri", &self.self_uri), ("state", &self.state), ("supportURI", &self.support_uri), ("thirdPartyOrgName", &self.third_party_org_name), ("thirdPartyURI", &self.third_party_uri), ("version", &self.version), ("voicemailEnabled", &self.voicemail_enabled)], &self._nulls)
     }
 }
+impl Organization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultCountryCode`."]
+    #[inline]
+    pub fn default_country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultLanguage`."]
+    #[inline]
+    pub fn default_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultSiteId`."]
+    #[inline]
+    pub fn default_site_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_site_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `domain`."]
+    #[inline]
+    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `features`."]
+    #[inline]
+    pub fn features(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, bool>>) -> Self {
+        self.features = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `productPlatform`."]
+    #[inline]
+    pub fn product_platform(mut self, value: impl ::std::convert::Into<crate::OrganizationProductPlatform>) -> Self {
+        self.product_platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::OrganizationState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportURI`."]
+    #[inline]
+    pub fn support_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.support_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thirdPartyOrgName`."]
+    #[inline]
+    pub fn third_party_org_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.third_party_org_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thirdPartyURI`."]
+    #[inline]
+    pub fn third_party_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.third_party_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemailEnabled`."]
+    #[inline]
+    pub fn voicemail_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.voicemail_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Organization.productPlatform` of the spec (`#/definitions/Organization/properties/productPlatform`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "external-contacts", feature = "organization", feature = "organization-authorization", feature = "recording", feature = "users"))))]
 #[doc = ""]
@@ -186,6 +298,18 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationProductPlatform {
 impl crate::support::Model for OrganizationProductPlatform {
     const NAME: &'static str = "Organization.productPlatform";
 }
+impl OrganizationProductPlatform {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Organization.state` of the spec (`#/definitions/Organization/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "external-contacts", feature = "organization", feature = "organization-authorization", feature = "recording", feature = "users"))))]
 #[doc = ""]
@@ -253,4 +377,16 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationState {
 }
 impl crate::support::Model for OrganizationState {
     const NAME: &'static str = "Organization.state";
+}
+impl OrganizationState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for OrganizationCallMetrics {
         crate::support::debug_struct(f, "OrganizationCallMetrics", &[("autoScaleInProgress", &self.auto_scale_in_progress), ("autoScalingTriggerPercentage", &self.auto_scaling_trigger_percentage), ("concurrentCallCount", &self.concurrent_call_count), ("concurrentCallSessionCount", &self.concurrent_call_session_count), ("cpuIntensity", &self.cpu_intensity), ("maxCallCapacity", &self.max_call_capacity), ("maxCallSessionCapacity", &self.max_call_session_capacity), ("memoryIntensity", &self.memory_intensity), ("usage", &self.usage)], &self._nulls)
     }
 }
+impl OrganizationCallMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `autoScaleInProgress`."]
+    #[inline]
+    pub fn auto_scale_in_progress(mut self, value: impl ::std::convert::Into<crate::OrganizationCallMetricsAutoScaleInProgress>) -> Self {
+        self.auto_scale_in_progress = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoScalingTriggerPercentage`."]
+    #[inline]
+    pub fn auto_scaling_trigger_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.auto_scaling_trigger_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `concurrentCallCount`."]
+    #[inline]
+    pub fn concurrent_call_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.concurrent_call_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `concurrentCallSessionCount`."]
+    #[inline]
+    pub fn concurrent_call_session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.concurrent_call_session_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cpuIntensity`."]
+    #[inline]
+    pub fn cpu_intensity(mut self, value: impl ::std::convert::Into<crate::OrganizationCallMetricsCpuIntensity>) -> Self {
+        self.cpu_intensity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallCapacity`."]
+    #[inline]
+    pub fn max_call_capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_call_capacity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallSessionCapacity`."]
+    #[inline]
+    pub fn max_call_session_capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_call_session_capacity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memoryIntensity`."]
+    #[inline]
+    pub fn memory_intensity(mut self, value: impl ::std::convert::Into<crate::OrganizationCallMetricsMemoryIntensity>) -> Self {
+        self.memory_intensity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usage`."]
+    #[inline]
+    pub fn usage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.usage = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrganizationCallMetrics.autoScaleInProgress` of the spec (`#/definitions/OrganizationCallMetrics/properties/autoScaleInProgress`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
 #[doc = ""]
@@ -149,6 +225,18 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCallMetricsAutoScaleInProgre
 }
 impl crate::support::Model for OrganizationCallMetricsAutoScaleInProgress {
     const NAME: &'static str = "OrganizationCallMetrics.autoScaleInProgress";
+}
+impl OrganizationCallMetricsAutoScaleInProgress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OrganizationCallMetrics.cpuIntensity` of the spec (`#/definitions/OrganizationCallMetrics/properties/cpuIntensity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
@@ -222,6 +310,18 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCallMetricsCpuIntensity {
 impl crate::support::Model for OrganizationCallMetricsCpuIntensity {
     const NAME: &'static str = "OrganizationCallMetrics.cpuIntensity";
 }
+impl OrganizationCallMetricsCpuIntensity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OrganizationCallMetrics.memoryIntensity` of the spec (`#/definitions/OrganizationCallMetrics/properties/memoryIntensity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
 #[doc = ""]
@@ -293,4 +393,16 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationCallMetricsMemoryIntensity {
 }
 impl crate::support::Model for OrganizationCallMetricsMemoryIntensity {
     const NAME: &'static str = "OrganizationCallMetrics.memoryIntensity";
+}
+impl OrganizationCallMetricsMemoryIntensity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for OrganizationFeatures {
         crate::support::debug_struct(f, "OrganizationFeatures", &[("chat", &self.chat), ("contactCenter", &self.contact_center), ("custserv", &self.custserv), ("directory", &self.directory), ("hipaa", &self.hipaa), ("informalPhotos", &self.informal_photos), ("pci", &self.pci), ("purecloud", &self.purecloud), ("purecloudVoice", &self.purecloud_voice), ("realtimeCIC", &self.realtime_cic), ("ucEnabled", &self.uc_enabled), ("unifiedCommunications", &self.unified_communications), ("xmppFederation", &self.xmpp_federation)], &self._nulls)
     }
 }
+impl OrganizationFeatures {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `chat`."]
+    #[inline]
+    pub fn chat(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.chat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactCenter`."]
+    #[inline]
+    pub fn contact_center(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.contact_center = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `custserv`."]
+    #[inline]
+    pub fn custserv(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.custserv = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `directory`."]
+    #[inline]
+    pub fn directory(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.directory = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hipaa`."]
+    #[inline]
+    pub fn hipaa(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.hipaa = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `informalPhotos`."]
+    #[inline]
+    pub fn informal_photos(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.informal_photos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pci`."]
+    #[inline]
+    pub fn pci(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.pci = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purecloud`."]
+    #[inline]
+    pub fn purecloud(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.purecloud = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purecloudVoice`."]
+    #[inline]
+    pub fn purecloud_voice(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.purecloud_voice = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `realtimeCIC`."]
+    #[inline]
+    pub fn realtime_cic(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.realtime_cic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ucEnabled`."]
+    #[inline]
+    pub fn uc_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.uc_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unifiedCommunications`."]
+    #[inline]
+    pub fn unified_communications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unified_communications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `xmppFederation`."]
+    #[inline]
+    pub fn xmpp_federation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.xmpp_federation = ::std::option::Option::Some(value.into());
+        self
+    }
+}

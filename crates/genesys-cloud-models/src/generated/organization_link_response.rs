@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for OrganizationLinkResponse {
         crate::support::debug_struct(f, "OrganizationLinkResponse", &[("sourceOrganizationId", &self.source_organization_id), ("sourceRegion", &self.source_region), ("status", &self.status), ("targetName", &self.target_name), ("targetOrganizationId", &self.target_organization_id), ("targetRegion", &self.target_region)], &self._nulls)
     }
 }
+impl OrganizationLinkResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `sourceOrganizationId`."]
+    #[inline]
+    pub fn source_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceRegion`."]
+    #[inline]
+    pub fn source_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::OrganizationLinkResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetName`."]
+    #[inline]
+    pub fn target_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetOrganizationId`."]
+    #[inline]
+    pub fn target_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetRegion`."]
+    #[inline]
+    pub fn target_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_region = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrganizationLinkResponse.status` of the spec (`#/definitions/OrganizationLinkResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationLinkResponseStatus {
 }
 impl crate::support::Model for OrganizationLinkResponseStatus {
     const NAME: &'static str = "OrganizationLinkResponse.status";
+}
+impl OrganizationLinkResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

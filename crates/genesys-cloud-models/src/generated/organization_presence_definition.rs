@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for OrganizationPresenceDefinition {
         crate::support::debug_struct(f, "OrganizationPresenceDefinition", &[("deactivated", &self.deactivated), ("divisionId", &self.division_id), ("id", &self.id), ("languageLabels", &self.language_labels), ("name", &self.name), ("selfUri", &self.self_uri), ("systemPresence", &self.system_presence), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl OrganizationPresenceDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `deactivated`."]
+    #[inline]
+    pub fn deactivated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deactivated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageLabels`."]
+    #[inline]
+    pub fn language_labels(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.language_labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::OrganizationPresenceDefinitionSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OrganizationPresenceDefinitionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrganizationPresenceDefinition.systemPresence` of the spec (`#/definitions/OrganizationPresenceDefinition/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "presence", feature = "users"))))]
 #[doc = ""]
@@ -170,6 +240,18 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPresenceDefinitionSystemPres
 impl crate::support::Model for OrganizationPresenceDefinitionSystemPresence {
     const NAME: &'static str = "OrganizationPresenceDefinition.systemPresence";
 }
+impl OrganizationPresenceDefinitionSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OrganizationPresenceDefinition.type` of the spec (`#/definitions/OrganizationPresenceDefinition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "presence", feature = "users"))))]
 #[doc = ""]
@@ -233,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPresenceDefinitionType {
 }
 impl crate::support::Model for OrganizationPresenceDefinitionType {
     const NAME: &'static str = "OrganizationPresenceDefinition.type";
+}
+impl OrganizationPresenceDefinitionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

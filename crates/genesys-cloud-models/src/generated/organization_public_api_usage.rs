@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for OrganizationPublicApiUsage {
         crate::support::debug_struct(f, "OrganizationPublicApiUsage", &[("date", &self.date), ("httpMethod", &self.http_method), ("oauthClient", &self.oauth_client), ("platform", &self.platform), ("requestCount", &self.request_count), ("status200", &self.status200), ("status300", &self.status300), ("status400", &self.status400), ("status429", &self.status429), ("status500", &self.status500), ("templateUri", &self.template_uri), ("user", &self.user)], &self._nulls)
     }
 }
+impl OrganizationPublicApiUsage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `httpMethod`."]
+    #[inline]
+    pub fn http_method(mut self, value: impl ::std::convert::Into<crate::OrganizationPublicApiUsageHttpMethod>) -> Self {
+        self.http_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthClient`."]
+    #[inline]
+    pub fn oauth_client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.oauth_client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestCount`."]
+    #[inline]
+    pub fn request_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.request_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status200`."]
+    #[inline]
+    pub fn status200(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status200 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status300`."]
+    #[inline]
+    pub fn status300(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status300 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status400`."]
+    #[inline]
+    pub fn status400(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status400 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status429`."]
+    #[inline]
+    pub fn status429(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status429 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status500`."]
+    #[inline]
+    pub fn status500(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status500 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateUri`."]
+    #[inline]
+    pub fn template_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrganizationPublicApiUsage.httpMethod` of the spec (`#/definitions/OrganizationPublicApiUsage/properties/httpMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 #[doc = ""]
@@ -169,4 +263,16 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsageHttpMethod {
 }
 impl crate::support::Model for OrganizationPublicApiUsageHttpMethod {
     const NAME: &'static str = "OrganizationPublicApiUsage.httpMethod";
+}
+impl OrganizationPublicApiUsageHttpMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

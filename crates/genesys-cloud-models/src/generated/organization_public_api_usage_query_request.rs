@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for OrganizationPublicApiUsageQueryRequest {
         crate::support::debug_struct(f, "OrganizationPublicApiUsageQueryRequest", &[("granularity", &self.granularity), ("groupBy", &self.group_by), ("httpMethods", &self.http_methods), ("interval", &self.interval), ("metrics", &self.metrics), ("oauthClientIds", &self.oauth_client_ids), ("platforms", &self.platforms), ("sortBy", &self.sort_by), ("templateUris", &self.template_uris), ("userIds", &self.user_ids)], &self._nulls)
     }
 }
+impl OrganizationPublicApiUsageQueryRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::OrganizationPublicApiUsageQueryRequestGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupBy`."]
+    #[inline]
+    pub fn group_by(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.group_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `httpMethods`."]
+    #[inline]
+    pub fn http_methods(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.http_methods = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthClientIds`."]
+    #[inline]
+    pub fn oauth_client_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.oauth_client_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platforms`."]
+    #[inline]
+    pub fn platforms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.platforms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsageQuerySortBy>>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateUris`."]
+    #[inline]
+    pub fn template_uris(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.template_uris = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userIds`."]
+    #[inline]
+    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrganizationPublicApiUsageQueryRequest.granularity` of the spec (`#/definitions/OrganizationPublicApiUsageQueryRequest/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
 #[doc = ""]
@@ -149,4 +231,16 @@ impl<'de> ::serde::Deserialize<'de> for OrganizationPublicApiUsageQueryRequestGr
 }
 impl crate::support::Model for OrganizationPublicApiUsageQueryRequestGranularity {
     const NAME: &'static str = "OrganizationPublicApiUsageQueryRequest.granularity";
+}
+impl OrganizationPublicApiUsageQueryRequestGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for OrganizationsExportFilter {
         crate::support::debug_struct(f, "OrganizationsExportFilter", &[("and", &self.and), ("eq", &self.eq), ("gte", &self.gte), ("in", &self.r#in), ("lte", &self.lte), ("not", &self.not), ("or", &self.or)], &self._nulls)
     }
 }
+impl OrganizationsExportFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `and`."]
+    #[inline]
+    pub fn and(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OrganizationsExportFilter>>) -> Self {
+        self.and = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eq`."]
+    #[inline]
+    pub fn set_eq(mut self, value: impl ::std::convert::Into<crate::OrganizationsExportFieldFilter>) -> Self {
+        self.eq = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `gte`."]
+    #[inline]
+    pub fn gte(mut self, value: impl ::std::convert::Into<crate::OrganizationsExportComparisonFieldFilter>) -> Self {
+        self.gte = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `in`."]
+    #[inline]
+    pub fn r#in(mut self, value: impl ::std::convert::Into<crate::OrganizationsExportFieldListFilter>) -> Self {
+        self.r#in = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lte`."]
+    #[inline]
+    pub fn lte(mut self, value: impl ::std::convert::Into<crate::OrganizationsExportComparisonFieldFilter>) -> Self {
+        self.lte = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `not`."]
+    #[inline]
+    pub fn not(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::OrganizationsExportFilter>>) -> Self {
+        self.not = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `or`."]
+    #[inline]
+    pub fn or(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OrganizationsExportFilter>>) -> Self {
+        self.or = ::std::option::Option::Some(value.into());
+        self
+    }
+}

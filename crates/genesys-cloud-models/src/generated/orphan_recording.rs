@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for OrphanRecording {
         crate::support::debug_struct(f, "OrphanRecording", &[("createdTime", &self.created_time), ("fileState", &self.file_state), ("id", &self.id), ("mediaSizeBytes", &self.media_size_bytes), ("mediaSubject", &self.media_subject), ("mediaSubtype", &self.media_subtype), ("mediaType", &self.media_type), ("name", &self.name), ("orphanStatus", &self.orphan_status), ("providerEndpoint", &self.provider_endpoint), ("providerType", &self.provider_type), ("recording", &self.recording), ("recoveredTime", &self.recovered_time), ("region", &self.region), ("selfUri", &self.self_uri), ("sourceOrphaningId", &self.source_orphaning_id)], &self._nulls)
     }
 }
+impl OrphanRecording {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdTime`."]
+    #[inline]
+    pub fn created_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileState`."]
+    #[inline]
+    pub fn file_state(mut self, value: impl ::std::convert::Into<crate::OrphanRecordingFileState>) -> Self {
+        self.file_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSizeBytes`."]
+    #[inline]
+    pub fn media_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.media_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubject`."]
+    #[inline]
+    pub fn media_subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubtype`."]
+    #[inline]
+    pub fn media_subtype(mut self, value: impl ::std::convert::Into<crate::OrphanRecordingMediaSubtype>) -> Self {
+        self.media_subtype = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::OrphanRecordingMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `orphanStatus`."]
+    #[inline]
+    pub fn orphan_status(mut self, value: impl ::std::convert::Into<crate::OrphanRecordingOrphanStatus>) -> Self {
+        self.orphan_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerEndpoint`."]
+    #[inline]
+    pub fn provider_endpoint(mut self, value: impl ::std::convert::Into<crate::Endpoint>) -> Self {
+        self.provider_endpoint = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerType`."]
+    #[inline]
+    pub fn provider_type(mut self, value: impl ::std::convert::Into<crate::OrphanRecordingProviderType>) -> Self {
+        self.provider_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recording`."]
+    #[inline]
+    pub fn recording(mut self, value: impl ::std::convert::Into<crate::Recording>) -> Self {
+        self.recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recoveredTime`."]
+    #[inline]
+    pub fn recovered_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.recovered_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<crate::OrphanRecordingRegion>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceOrphaningId`."]
+    #[inline]
+    pub fn source_orphaning_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_orphaning_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OrphanRecording.fileState` of the spec (`#/definitions/OrphanRecording/properties/fileState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -186,6 +304,18 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingFileState {
 impl crate::support::Model for OrphanRecordingFileState {
     const NAME: &'static str = "OrphanRecording.fileState";
 }
+impl OrphanRecordingFileState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OrphanRecording.mediaSubtype` of the spec (`#/definitions/OrphanRecording/properties/mediaSubtype`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -262,6 +392,18 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingMediaSubtype {
 impl crate::support::Model for OrphanRecordingMediaSubtype {
     const NAME: &'static str = "OrphanRecording.mediaSubtype";
 }
+impl OrphanRecordingMediaSubtype {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OrphanRecording.mediaType` of the spec (`#/definitions/OrphanRecording/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -333,6 +475,18 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingMediaType {
 }
 impl crate::support::Model for OrphanRecordingMediaType {
     const NAME: &'static str = "OrphanRecording.mediaType";
+}
+impl OrphanRecordingMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OrphanRecording.orphanStatus` of the spec (`#/definitions/OrphanRecording/properties/orphanStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -409,6 +563,18 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingOrphanStatus {
 }
 impl crate::support::Model for OrphanRecordingOrphanStatus {
     const NAME: &'static str = "OrphanRecording.orphanStatus";
+}
+impl OrphanRecordingOrphanStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OrphanRecording.providerType` of the spec (`#/definitions/OrphanRecording/properties/providerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -489,6 +655,18 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingProviderType {
 }
 impl crate::support::Model for OrphanRecordingProviderType {
     const NAME: &'static str = "OrphanRecording.providerType";
+}
+impl OrphanRecordingProviderType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OrphanRecording.region` of the spec (`#/definitions/OrphanRecording/properties/region`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -625,4 +803,16 @@ impl<'de> ::serde::Deserialize<'de> for OrphanRecordingRegion {
 }
 impl crate::support::Model for OrphanRecordingRegion {
     const NAME: &'static str = "OrphanRecording.region";
+}
+impl OrphanRecordingRegion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for OutboundDetailEventTopicOutboundInitEvent {
         crate::support::debug_struct(f, "OutboundDetailEventTopicOutboundInitEvent", &[("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("ani", &self.ani), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("outboundCampaignId", &self.outbound_campaign_id), ("outboundContactId", &self.outbound_contact_id), ("outboundContactListId", &self.outbound_contact_list_id), ("participantId", &self.participant_id), ("provider", &self.provider), ("sessionId", &self.session_id), ("subject", &self.subject), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
 }
+impl OutboundDetailEventTopicOutboundInitEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::OutboundDetailEventTopicOutboundInitEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::OutboundDetailEventTopicOutboundInitEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::OutboundDetailEventTopicOutboundInitEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignId`."]
+    #[inline]
+    pub fn outbound_campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactId`."]
+    #[inline]
+    pub fn outbound_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListId`."]
+    #[inline]
+    pub fn outbound_contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundDetailEventTopicOutboundInitEvent.direction` of the spec (`#/definitions/OutboundDetailEventTopicOutboundInitEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -189,6 +331,18 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDetailEventTopicOutboundInitEven
 }
 impl crate::support::Model for OutboundDetailEventTopicOutboundInitEventDirection {
     const NAME: &'static str = "OutboundDetailEventTopicOutboundInitEvent.direction";
+}
+impl OutboundDetailEventTopicOutboundInitEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OutboundDetailEventTopicOutboundInitEvent.mediaType` of the spec (`#/definitions/OutboundDetailEventTopicOutboundInitEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -290,6 +444,18 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDetailEventTopicOutboundInitEven
 impl crate::support::Model for OutboundDetailEventTopicOutboundInitEventMediaType {
     const NAME: &'static str = "OutboundDetailEventTopicOutboundInitEvent.mediaType";
 }
+impl OutboundDetailEventTopicOutboundInitEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `OutboundDetailEventTopicOutboundInitEvent.messageType` of the spec (`#/definitions/OutboundDetailEventTopicOutboundInitEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -389,4 +555,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDetailEventTopicOutboundInitEven
 }
 impl crate::support::Model for OutboundDetailEventTopicOutboundInitEventMessageType {
     const NAME: &'static str = "OutboundDetailEventTopicOutboundInitEvent.messageType";
+}
+impl OutboundDetailEventTopicOutboundInitEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for OutboundDomainCreateRequest {
         crate::support::debug_struct(f, "OutboundDomainCreateRequest", &[("emailSetting", &self.email_setting), ("id", &self.id), ("name", &self.name), ("senderType", &self.sender_type)], &self._nulls)
     }
 }
+impl OutboundDomainCreateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `emailSetting`."]
+    #[inline]
+    pub fn email_setting(mut self, value: impl ::std::convert::Into<crate::EmailSettingReference>) -> Self {
+        self.email_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderType`."]
+    #[inline]
+    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::OutboundDomainCreateRequestSenderType>) -> Self {
+        self.sender_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundDomainCreateRequest.senderType` of the spec (`#/definitions/OutboundDomainCreateRequest/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomainCreateRequestSenderType {
 }
 impl crate::support::Model for OutboundDomainCreateRequestSenderType {
     const NAME: &'static str = "OutboundDomainCreateRequest.senderType";
+}
+impl OutboundDomainCreateRequestSenderType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for OutboundDomainPatchRequest {
         crate::support::debug_struct(f, "OutboundDomainPatchRequest", &[("customSMTPServer", &self.custom_smtp_server), ("emailSetting", &self.email_setting), ("senderType", &self.sender_type)], &self._nulls)
     }
 }
+impl OutboundDomainPatchRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customSMTPServer`."]
+    #[inline]
+    pub fn custom_smtp_server(mut self, value: impl ::std::convert::Into<crate::CustomSmtpServerRequest>) -> Self {
+        self.custom_smtp_server = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailSetting`."]
+    #[inline]
+    pub fn email_setting(mut self, value: impl ::std::convert::Into<crate::EmailSettingReference>) -> Self {
+        self.email_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderType`."]
+    #[inline]
+    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::OutboundDomainPatchRequestSenderType>) -> Self {
+        self.sender_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundDomainPatchRequest.senderType` of the spec (`#/definitions/OutboundDomainPatchRequest/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundDomainPatchRequestSenderType {
 }
 impl crate::support::Model for OutboundDomainPatchRequestSenderType {
     const NAME: &'static str = "OutboundDomainPatchRequest.senderType";
+}
+impl OutboundDomainPatchRequestSenderType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

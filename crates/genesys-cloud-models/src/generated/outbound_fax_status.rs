@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for OutboundFaxStatus {
         crate::support::debug_struct(f, "OutboundFaxStatus", &[("auditTransactionId", &self.audit_transaction_id), ("dateCreated", &self.date_created), ("expirationTime", &self.expiration_time), ("id", &self.id), ("initiatingUser", &self.initiating_user), ("result", &self.result), ("selfUri", &self.self_uri), ("statusCode", &self.status_code)], &self._nulls)
     }
 }
+impl OutboundFaxStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `auditTransactionId`."]
+    #[inline]
+    pub fn audit_transaction_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.audit_transaction_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationTime`."]
+    #[inline]
+    pub fn expiration_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.expiration_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingUser`."]
+    #[inline]
+    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.initiating_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCode`."]
+    #[inline]
+    pub fn status_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}

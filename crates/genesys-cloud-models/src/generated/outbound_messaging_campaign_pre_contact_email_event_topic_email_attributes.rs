@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for OutboundMessagingCampaignPreContactEmailEventTopicEma
         crate::support::debug_struct(f, "OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes", &[("configuredEmailAddress", &self.configured_email_address), ("contactEmailAddress", &self.contact_email_address), ("contactEmailColumnName", &self.contact_email_column_name), ("emailSubject", &self.email_subject), ("replyToAddress", &self.reply_to_address)], &self._nulls)
     }
 }
+impl OutboundMessagingCampaignPreContactEmailEventTopicEmailAttributes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `configuredEmailAddress`."]
+    #[inline]
+    pub fn configured_email_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.configured_email_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactEmailAddress`."]
+    #[inline]
+    pub fn contact_email_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_email_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactEmailColumnName`."]
+    #[inline]
+    pub fn contact_email_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_email_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailSubject`."]
+    #[inline]
+    pub fn email_subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email_subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyToAddress`."]
+    #[inline]
+    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reply_to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}

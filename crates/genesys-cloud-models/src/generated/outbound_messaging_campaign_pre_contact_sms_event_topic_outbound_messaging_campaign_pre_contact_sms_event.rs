@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for OutboundMessagingCampaignPreContactSmsEventTopicOutbo
         crate::support::debug_struct(f, "OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent", &[("contentTemplateId", &self.content_template_id), ("divisionId", &self.division_id), ("eventTime", &self.event_time), ("isCampaignAlwaysRunning", &self.is_campaign_always_running), ("outboundCampaignId", &self.outbound_campaign_id), ("outboundCampaignType", &self.outbound_campaign_type), ("outboundContactId", &self.outbound_contact_id), ("outboundContactListId", &self.outbound_contact_list_id), ("smsAttributes", &self.sms_attributes), ("wrapupCode", &self.wrapup_code)], &self._nulls)
     }
 }
+impl OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentTemplateId`."]
+    #[inline]
+    pub fn content_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.content_template_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCampaignAlwaysRunning`."]
+    #[inline]
+    pub fn is_campaign_always_running(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_campaign_always_running = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignId`."]
+    #[inline]
+    pub fn outbound_campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignType`."]
+    #[inline]
+    pub fn outbound_campaign_type(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType>) -> Self {
+        self.outbound_campaign_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactId`."]
+    #[inline]
+    pub fn outbound_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListId`."]
+    #[inline]
+    pub fn outbound_contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsAttributes`."]
+    #[inline]
+    pub fn sms_attributes(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes>) -> Self {
+        self.sms_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupCode`."]
+    #[inline]
+    pub fn wrapup_code(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode>) -> Self {
+        self.wrapup_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent.outboundCampaignType` of the spec (`#/definitions/OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent/properties/outboundCampaignType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,6 +235,18 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPreContactSmsEv
 }
 impl crate::support::Model for OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType {
     const NAME: &'static str = "OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent.outboundCampaignType";
+}
+impl OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent.wrapupCode` of the spec (`#/definitions/OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent/properties/wrapupCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -301,4 +395,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingCampaignPreContactSmsEv
 }
 impl crate::support::Model for OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode {
     const NAME: &'static str = "OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent.wrapupCode";
+}
+impl OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for OutboundMessagingCampaignPreContactSmsEventTopicSMSAt
         crate::support::debug_struct(f, "OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes", &[("configuredSenderPhoneNumber", &self.configured_sender_phone_number), ("contactPhoneNumber", &self.contact_phone_number), ("contactPhoneNumberColumnName", &self.contact_phone_number_column_name), ("senderPhoneNumber", &self.sender_phone_number)], &self._nulls)
     }
 }
+impl OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `configuredSenderPhoneNumber`."]
+    #[inline]
+    pub fn configured_sender_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.configured_sender_phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactPhoneNumber`."]
+    #[inline]
+    pub fn contact_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactPhoneNumberColumnName`."]
+    #[inline]
+    pub fn contact_phone_number_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_phone_number_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderPhoneNumber`."]
+    #[inline]
+    pub fn sender_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sender_phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for OutboundMessagingEmailCampaignConfigChangeContactSort
         crate::support::debug_struct(f, "OutboundMessagingEmailCampaignConfigChangeContactSort", &[("additionalProperties", &self.additional_properties), ("direction", &self.direction), ("fieldName", &self.field_name), ("numeric", &self.numeric)], &self._nulls)
     }
 }
+impl OutboundMessagingEmailCampaignConfigChangeContactSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingEmailCampaignConfigChangeContactSortDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fieldName`."]
+    #[inline]
+    pub fn field_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numeric`."]
+    #[inline]
+    pub fn numeric(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.numeric = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundMessagingEmailCampaignConfigChangeContactSort.direction` of the spec (`#/definitions/OutboundMessagingEmailCampaignConfigChangeContactSort/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingEmailCampaignConfigChan
 }
 impl crate::support::Model for OutboundMessagingEmailCampaignConfigChangeContactSortDirection {
     const NAME: &'static str = "OutboundMessagingEmailCampaignConfigChangeContactSort.direction";
+}
+impl OutboundMessagingEmailCampaignConfigChangeContactSortDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for OutboundMessagingMessagingCampaignConfigChangeSmsConf
         crate::support::debug_struct(f, "OutboundMessagingMessagingCampaignConfigChangeSmsConfig", &[("contentTemplate", &self.content_template), ("messageColumn", &self.message_column), ("phoneColumn", &self.phone_column), ("senderSmsPhoneNumber", &self.sender_sms_phone_number)], &self._nulls)
     }
 }
+impl OutboundMessagingMessagingCampaignConfigChangeSmsConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentTemplate`."]
+    #[inline]
+    pub fn content_template(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingMessagingCampaignConfigChangeResponseRef>) -> Self {
+        self.content_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageColumn`."]
+    #[inline]
+    pub fn message_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneColumn`."]
+    #[inline]
+    pub fn phone_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `senderSmsPhoneNumber`."]
+    #[inline]
+    pub fn sender_sms_phone_number(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingMessagingCampaignConfigChangeSmsPhoneNumberRef>) -> Self {
+        self.sender_sms_phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for OutboundMessagingWhatsappCampaignConfigChangeMessagin
         crate::support::debug_struct(f, "OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign", &[("alwaysRunning", &self.always_running), ("callableTimeSet", &self.callable_time_set), ("campaignStatus", &self.campaign_status), ("contactList", &self.contact_list), ("contactListFilters", &self.contact_list_filters), ("contactSorts", &self.contact_sorts), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("division", &self.division), ("dncLists", &self.dnc_lists), ("emailConfig", &self.email_config), ("errors", &self.errors), ("id", &self.id), ("messagesPerMinute", &self.messages_per_minute), ("name", &self.name), ("ruleSets", &self.rule_sets), ("smsConfig", &self.sms_config), ("version", &self.version), ("whatsAppConfig", &self.whats_app_config)], &self._nulls)
     }
 }
+impl OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alwaysRunning`."]
+    #[inline]
+    pub fn always_running(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.always_running = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callableTimeSet`."]
+    #[inline]
+    pub fn callable_time_set(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>) -> Self {
+        self.callable_time_set = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `campaignStatus`."]
+    #[inline]
+    pub fn campaign_status(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus>) -> Self {
+        self.campaign_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactList`."]
+    #[inline]
+    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>) -> Self {
+        self.contact_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListFilters`."]
+    #[inline]
+    pub fn contact_list_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>>) -> Self {
+        self.contact_list_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactSorts`."]
+    #[inline]
+    pub fn contact_sorts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeContactSort>>) -> Self {
+        self.contact_sorts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dncLists`."]
+    #[inline]
+    pub fn dnc_lists(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>>) -> Self {
+        self.dnc_lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailConfig`."]
+    #[inline]
+    pub fn email_config(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeEmailConfig>) -> Self {
+        self.email_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errors`."]
+    #[inline]
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeErrorDetail>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagesPerMinute`."]
+    #[inline]
+    pub fn messages_per_minute(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.messages_per_minute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleSets`."]
+    #[inline]
+    pub fn rule_sets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>>) -> Self {
+        self.rule_sets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `smsConfig`."]
+    #[inline]
+    pub fn sms_config(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeSmsConfig>) -> Self {
+        self.sms_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppConfig`."]
+    #[inline]
+    pub fn whats_app_config(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeWhatsAppConfig>) -> Self {
+        self.whats_app_config = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign.campaignStatus` of the spec (`#/definitions/OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign/properties/campaignStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -201,4 +337,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundMessagingWhatsappCampaignConfigC
 }
 impl crate::support::Model for OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus {
     const NAME: &'static str = "OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaign.campaignStatus";
+}
+impl OutboundMessagingWhatsappCampaignConfigChangeMessagingCampaignCampaignStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

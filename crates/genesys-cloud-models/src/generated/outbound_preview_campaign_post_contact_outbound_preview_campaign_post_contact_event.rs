@@ -134,6 +134,166 @@ impl ::std::fmt::Debug for OutboundPreviewCampaignPostContactOutboundPreviewCamp
         crate::support::debug_struct(f, "OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent", &[("agentId", &self.agent_id), ("agentScriptId", &self.agent_script_id), ("callAnalysisDisposition", &self.call_analysis_disposition), ("conversationId", &self.conversation_id), ("dialingMode", &self.dialing_mode), ("divisionId", &self.division_id), ("eventTime", &self.event_time), ("isCampaignAlwaysRunning", &self.is_campaign_always_running), ("isCampaignDynamicFiltering", &self.is_campaign_dynamic_filtering), ("isCampaignDynamicSorting", &self.is_campaign_dynamic_sorting), ("isCampaignSkillBased", &self.is_campaign_skill_based), ("isPreviewAutoEnded", &self.is_preview_auto_ended), ("isReCall", &self.is_re_call), ("isRightPartyContact", &self.is_right_party_contact), ("outboundCampaignHealthMask", &self.outbound_campaign_health_mask), ("outboundCampaignId", &self.outbound_campaign_id), ("outboundContactId", &self.outbound_contact_id), ("outboundContactListFilterId", &self.outbound_contact_list_filter_id), ("outboundContactListId", &self.outbound_contact_list_id), ("outboundQueueId", &self.outbound_queue_id), ("scheduledDateTime", &self.scheduled_date_time), ("voiceAttributes", &self.voice_attributes), ("wrapupCode", &self.wrapup_code)], &self._nulls)
     }
 }
+impl OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentScriptId`."]
+    #[inline]
+    pub fn agent_script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callAnalysisDisposition`."]
+    #[inline]
+    pub fn call_analysis_disposition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.call_analysis_disposition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingMode`."]
+    #[inline]
+    pub fn dialing_mode(mut self, value: impl ::std::convert::Into<crate::OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode>) -> Self {
+        self.dialing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCampaignAlwaysRunning`."]
+    #[inline]
+    pub fn is_campaign_always_running(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_campaign_always_running = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCampaignDynamicFiltering`."]
+    #[inline]
+    pub fn is_campaign_dynamic_filtering(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_campaign_dynamic_filtering = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCampaignDynamicSorting`."]
+    #[inline]
+    pub fn is_campaign_dynamic_sorting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_campaign_dynamic_sorting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCampaignSkillBased`."]
+    #[inline]
+    pub fn is_campaign_skill_based(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_campaign_skill_based = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPreviewAutoEnded`."]
+    #[inline]
+    pub fn is_preview_auto_ended(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_preview_auto_ended = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isReCall`."]
+    #[inline]
+    pub fn is_re_call(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_re_call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isRightPartyContact`."]
+    #[inline]
+    pub fn is_right_party_contact(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_right_party_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignHealthMask`."]
+    #[inline]
+    pub fn outbound_campaign_health_mask(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.outbound_campaign_health_mask = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignId`."]
+    #[inline]
+    pub fn outbound_campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_campaign_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactId`."]
+    #[inline]
+    pub fn outbound_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListFilterId`."]
+    #[inline]
+    pub fn outbound_contact_list_filter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_list_filter_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListId`."]
+    #[inline]
+    pub fn outbound_contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundQueueId`."]
+    #[inline]
+    pub fn outbound_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outbound_queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledDateTime`."]
+    #[inline]
+    pub fn scheduled_date_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduled_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voiceAttributes`."]
+    #[inline]
+    pub fn voice_attributes(mut self, value: impl ::std::convert::Into<crate::OutboundPreviewCampaignPostContactVoiceAttributes>) -> Self {
+        self.voice_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupCode`."]
+    #[inline]
+    pub fn wrapup_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent.dialingMode` of the spec (`#/definitions/OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent/properties/dialingMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -217,4 +377,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundPreviewCampaignPostContactOutbou
 }
 impl crate::support::Model for OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode {
     const NAME: &'static str = "OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEvent.dialingMode";
+}
+impl OutboundPreviewCampaignPostContactOutboundPreviewCampaignPostContactEventDialingMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for OutboundPreviewCampaignPreContactVoiceAttributes {
         crate::support::debug_struct(f, "OutboundPreviewCampaignPreContactVoiceAttributes", &[("agentOwnedColumnName", &self.agent_owned_column_name), ("callerIdName", &self.caller_id_name), ("callerIdPhoneNumber", &self.caller_id_phone_number), ("contactPhoneNumber", &self.contact_phone_number), ("contactPhoneType", &self.contact_phone_type), ("isDeliveredAsPreview", &self.is_delivered_as_preview), ("previewModeColumnName", &self.preview_mode_column_name)], &self._nulls)
     }
 }
+impl OutboundPreviewCampaignPreContactVoiceAttributes {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentOwnedColumnName`."]
+    #[inline]
+    pub fn agent_owned_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_owned_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerIdName`."]
+    #[inline]
+    pub fn caller_id_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerIdPhoneNumber`."]
+    #[inline]
+    pub fn caller_id_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id_phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactPhoneNumber`."]
+    #[inline]
+    pub fn contact_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactPhoneType`."]
+    #[inline]
+    pub fn contact_phone_type(mut self, value: impl ::std::convert::Into<crate::OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType>) -> Self {
+        self.contact_phone_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isDeliveredAsPreview`."]
+    #[inline]
+    pub fn is_delivered_as_preview(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_delivered_as_preview = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewModeColumnName`."]
+    #[inline]
+    pub fn preview_mode_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_mode_column_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundPreviewCampaignPreContactVoiceAttributes.contactPhoneType` of the spec (`#/definitions/OutboundPreviewCampaignPreContactVoiceAttributes/properties/contactPhoneType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -149,4 +213,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundPreviewCampaignPreContactVoiceAt
 }
 impl crate::support::Model for OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType {
     const NAME: &'static str = "OutboundPreviewCampaignPreContactVoiceAttributes.contactPhoneType";
+}
+impl OutboundPreviewCampaignPreContactVoiceAttributesContactPhoneType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

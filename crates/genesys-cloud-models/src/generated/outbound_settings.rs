@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for OutboundSettings {
         crate::support::debug_struct(f, "OutboundSettings", &[("abandonSeconds", &self.abandon_seconds), ("automaticTimeZoneMapping", &self.automatic_time_zone_mapping), ("complianceAbandonRateDenominator", &self.compliance_abandon_rate_denominator), ("contactListDefaultRetentionDays", &self.contact_list_default_retention_days), ("contactListDefaultRetentionType", &self.contact_list_default_retention_type), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("maxCallsPerAgent", &self.max_calls_per_agent), ("maxCallsPerAgentDecimal", &self.max_calls_per_agent_decimal), ("maxConfigurableCallsPerAgent", &self.max_configurable_calls_per_agent), ("maxLineUtilization", &self.max_line_utilization), ("name", &self.name), ("rescheduleTimeZoneSkippedContacts", &self.reschedule_time_zone_skipped_contacts), ("selfUri", &self.self_uri), ("timeZone", &self.time_zone), ("version", &self.version)], &self._nulls)
     }
 }
+impl OutboundSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonSeconds`."]
+    #[inline]
+    pub fn abandon_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.abandon_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `automaticTimeZoneMapping`."]
+    #[inline]
+    pub fn automatic_time_zone_mapping(mut self, value: impl ::std::convert::Into<crate::AutomaticTimeZoneMappingSettings>) -> Self {
+        self.automatic_time_zone_mapping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `complianceAbandonRateDenominator`."]
+    #[inline]
+    pub fn compliance_abandon_rate_denominator(mut self, value: impl ::std::convert::Into<crate::OutboundSettingsComplianceAbandonRateDenominator>) -> Self {
+        self.compliance_abandon_rate_denominator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListDefaultRetentionDays`."]
+    #[inline]
+    pub fn contact_list_default_retention_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contact_list_default_retention_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListDefaultRetentionType`."]
+    #[inline]
+    pub fn contact_list_default_retention_type(mut self, value: impl ::std::convert::Into<crate::OutboundSettingsContactListDefaultRetentionType>) -> Self {
+        self.contact_list_default_retention_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgent`."]
+    #[inline]
+    pub fn max_calls_per_agent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxCallsPerAgentDecimal`."]
+    #[inline]
+    pub fn max_calls_per_agent_decimal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_calls_per_agent_decimal = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxConfigurableCallsPerAgent`."]
+    #[inline]
+    pub fn max_configurable_calls_per_agent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_configurable_calls_per_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLineUtilization`."]
+    #[inline]
+    pub fn max_line_utilization(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_line_utilization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rescheduleTimeZoneSkippedContacts`."]
+    #[inline]
+    pub fn reschedule_time_zone_skipped_contacts(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.reschedule_time_zone_skipped_contacts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutboundSettings.complianceAbandonRateDenominator` of the spec (`#/definitions/OutboundSettings/properties/complianceAbandonRateDenominator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -173,6 +297,18 @@ impl<'de> ::serde::Deserialize<'de> for OutboundSettingsComplianceAbandonRateDen
 }
 impl crate::support::Model for OutboundSettingsComplianceAbandonRateDenominator {
     const NAME: &'static str = "OutboundSettings.complianceAbandonRateDenominator";
+}
+impl OutboundSettingsComplianceAbandonRateDenominator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `OutboundSettings.contactListDefaultRetentionType` of the spec (`#/definitions/OutboundSettings/properties/contactListDefaultRetentionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -241,4 +377,16 @@ impl<'de> ::serde::Deserialize<'de> for OutboundSettingsContactListDefaultRetent
 }
 impl crate::support::Model for OutboundSettingsContactListDefaultRetentionType {
     const NAME: &'static str = "OutboundSettings.contactListDefaultRetentionType";
+}
+impl OutboundSettingsContactListDefaultRetentionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

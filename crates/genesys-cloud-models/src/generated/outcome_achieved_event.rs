@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for OutcomeAchievedEvent {
         crate::support::debug_struct(f, "OutcomeAchievedEvent", &[("browser", &self.browser), ("device", &self.device), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("outcome", &self.outcome), ("userAgentString", &self.user_agent_string), ("visitCreatedDate", &self.visit_created_date), ("visitReferrer", &self.visit_referrer)], &self._nulls)
     }
 }
+impl OutcomeAchievedEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `browser`."]
+    #[inline]
+    pub fn browser(mut self, value: impl ::std::convert::Into<crate::Browser>) -> Self {
+        self.browser = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `device`."]
+    #[inline]
+    pub fn device(mut self, value: impl ::std::convert::Into<crate::Device>) -> Self {
+        self.device = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geolocation`."]
+    #[inline]
+    pub fn geolocation(mut self, value: impl ::std::convert::Into<crate::JourneyGeolocation>) -> Self {
+        self.geolocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipOrganization`."]
+    #[inline]
+    pub fn ip_organization(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mktCampaign`."]
+    #[inline]
+    pub fn mkt_campaign(mut self, value: impl ::std::convert::Into<crate::JourneyCampaign>) -> Self {
+        self.mkt_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcome`."]
+    #[inline]
+    pub fn outcome(mut self, value: impl ::std::convert::Into<crate::OutcomeAchievedEventOutcome>) -> Self {
+        self.outcome = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgentString`."]
+    #[inline]
+    pub fn user_agent_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visitCreatedDate`."]
+    #[inline]
+    pub fn visit_created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.visit_created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visitReferrer`."]
+    #[inline]
+    pub fn visit_referrer(mut self, value: impl ::std::convert::Into<crate::Referrer>) -> Self {
+        self.visit_referrer = ::std::option::Option::Some(value.into());
+        self
+    }
+}

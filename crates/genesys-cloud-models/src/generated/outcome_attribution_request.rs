@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for OutcomeAttributionRequest {
         crate::support::debug_struct(f, "OutcomeAttributionRequest", &[("associatedValue", &self.associated_value), ("createdDate", &self.created_date), ("externalContactId", &self.external_contact_id), ("outcomeId", &self.outcome_id), ("touchpoints", &self.touchpoints)], &self._nulls)
     }
 }
+impl OutcomeAttributionRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `associatedValue`."]
+    #[inline]
+    pub fn associated_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.associated_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeId`."]
+    #[inline]
+    pub fn outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outcome_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `touchpoints`."]
+    #[inline]
+    pub fn touchpoints(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Touchpoint>>) -> Self {
+        self.touchpoints = ::std::option::Option::Some(value.into());
+        self
+    }
+}

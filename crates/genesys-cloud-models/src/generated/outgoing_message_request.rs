@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for OutgoingMessageRequest {
         crate::support::debug_struct(f, "OutgoingMessageRequest", &[("botId", &self.bot_id), ("botSessionId", &self.bot_session_id), ("botState", &self.bot_state), ("botVersion", &self.bot_version), ("confidence", &self.confidence), ("entities", &self.entities), ("errorInfo", &self.error_info), ("intent", &self.intent), ("languageCode", &self.language_code), ("parameters", &self.parameters), ("replyMessages", &self.reply_messages)], &self._nulls)
     }
 }
+impl OutgoingMessageRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `botId`."]
+    #[inline]
+    pub fn bot_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botSessionId`."]
+    #[inline]
+    pub fn bot_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botState`."]
+    #[inline]
+    pub fn bot_state(mut self, value: impl ::std::convert::Into<crate::OutgoingMessageRequestBotState>) -> Self {
+        self.bot_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botVersion`."]
+    #[inline]
+    pub fn bot_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BotEntityValue>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intent`."]
+    #[inline]
+    pub fn intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageCode`."]
+    #[inline]
+    pub fn language_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replyMessages`."]
+    #[inline]
+    pub fn reply_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReplyMessage>>) -> Self {
+        self.reply_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `OutgoingMessageRequest.botState` of the spec (`#/definitions/OutgoingMessageRequest/properties/botState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -153,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for OutgoingMessageRequestBotState {
 }
 impl crate::support::Model for OutgoingMessageRequestBotState {
     const NAME: &'static str = "OutgoingMessageRequest.botState";
+}
+impl OutgoingMessageRequestBotState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for Outlier {
         crate::support::debug_struct(f, "Outlier", &[("anomaly", &self.anomaly), ("normalizedValue", &self.normalized_value), ("timestamp", &self.timestamp)], &self._nulls)
     }
 }
+impl Outlier {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `anomaly`."]
+    #[inline]
+    pub fn anomaly(mut self, value: impl ::std::convert::Into<crate::OutlierAnomaly>) -> Self {
+        self.anomaly = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `normalizedValue`."]
+    #[inline]
+    pub fn normalized_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.normalized_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Outlier.anomaly` of the spec (`#/definitions/Outlier/properties/anomaly`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -129,4 +169,16 @@ impl<'de> ::serde::Deserialize<'de> for OutlierAnomaly {
 }
 impl crate::support::Model for OutlierAnomaly {
     const NAME: &'static str = "Outlier.anomaly";
+}
+impl OutlierAnomaly {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

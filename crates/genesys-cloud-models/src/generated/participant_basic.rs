@@ -242,6 +242,328 @@ impl ::std::fmt::Debug for ParticipantBasic {
         crate::support::debug_struct(f, "ParticipantBasic", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("ani", &self.ani), ("aniName", &self.ani_name), ("attributes", &self.attributes), ("bargedParticipantId", &self.barged_participant_id), ("callbacks", &self.callbacks), ("calls", &self.calls), ("chats", &self.chats), ("coachedParticipantId", &self.coached_participant_id), ("cobrowsesessions", &self.cobrowsesessions), ("connectedTime", &self.connected_time), ("consultParticipantId", &self.consult_participant_id), ("conversationRoutingData", &self.conversation_routing_data), ("dnis", &self.dnis), ("emails", &self.emails), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("evaluations", &self.evaluations), ("externalContactId", &self.external_contact_id), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganizationId", &self.external_organization_id), ("flaggedReason", &self.flagged_reason), ("groupId", &self.group_id), ("id", &self.id), ("internalMessages", &self.internal_messages), ("locale", &self.locale), ("mediaRoles", &self.media_roles), ("messages", &self.messages), ("monitoredParticipantId", &self.monitored_participant_id), ("name", &self.name), ("participantType", &self.participant_type), ("purpose", &self.purpose), ("queueId", &self.queue_id), ("queueName", &self.queue_name), ("screenMonitorings", &self.screen_monitorings), ("screenRecordingState", &self.screen_recording_state), ("screenshares", &self.screenshares), ("socialExpressions", &self.social_expressions), ("startAcwTime", &self.start_acw_time), ("startTime", &self.start_time), ("teamId", &self.team_id), ("userId", &self.user_id), ("userUri", &self.user_uri), ("videos", &self.videos), ("wrapup", &self.wrapup), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupSkipped", &self.wrapup_skipped), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
 }
+impl ParticipantBasic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertingTimeoutMs`."]
+    #[inline]
+    pub fn alerting_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `aniName`."]
+    #[inline]
+    pub fn ani_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bargedParticipantId`."]
+    #[inline]
+    pub fn barged_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.barged_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbacks`."]
+    #[inline]
+    pub fn callbacks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallbackBasic>>) -> Self {
+        self.callbacks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calls`."]
+    #[inline]
+    pub fn calls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallBasic>>) -> Self {
+        self.calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chats`."]
+    #[inline]
+    pub fn chats(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationChat>>) -> Self {
+        self.chats = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coachedParticipantId`."]
+    #[inline]
+    pub fn coached_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.coached_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowsesessions`."]
+    #[inline]
+    pub fn cobrowsesessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Cobrowsesession>>) -> Self {
+        self.cobrowsesessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultParticipantId`."]
+    #[inline]
+    pub fn consult_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.consult_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationRoutingData`."]
+    #[inline]
+    pub fn conversation_routing_data(mut self, value: impl ::std::convert::Into<crate::ConversationRoutingData>) -> Self {
+        self.conversation_routing_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emails`."]
+    #[inline]
+    pub fn emails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Email>>) -> Self {
+        self.emails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endAcwTime`."]
+    #[inline]
+    pub fn end_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluations`."]
+    #[inline]
+    pub fn evaluations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Evaluation>>) -> Self {
+        self.evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactInitialDivisionId`."]
+    #[inline]
+    pub fn external_contact_initial_division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_initial_division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationId`."]
+    #[inline]
+    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::ParticipantBasicFlaggedReason>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupId`."]
+    #[inline]
+    pub fn group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `internalMessages`."]
+    #[inline]
+    pub fn internal_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InternalMessage>>) -> Self {
+        self.internal_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locale`."]
+    #[inline]
+    pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.locale = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaRoles`."]
+    #[inline]
+    pub fn media_roles(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_roles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Message>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monitoredParticipantId`."]
+    #[inline]
+    pub fn monitored_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.monitored_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantType`."]
+    #[inline]
+    pub fn participant_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueName`."]
+    #[inline]
+    pub fn queue_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitorings`."]
+    #[inline]
+    pub fn screen_monitorings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScreenMonitoring>>) -> Self {
+        self.screen_monitorings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenRecordingState`."]
+    #[inline]
+    pub fn screen_recording_state(mut self, value: impl ::std::convert::Into<crate::ParticipantBasicScreenRecordingState>) -> Self {
+        self.screen_recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenshares`."]
+    #[inline]
+    pub fn screenshares(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Screenshare>>) -> Self {
+        self.screenshares = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialExpressions`."]
+    #[inline]
+    pub fn social_expressions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SocialExpression>>) -> Self {
+        self.social_expressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAcwTime`."]
+    #[inline]
+    pub fn start_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userUri`."]
+    #[inline]
+    pub fn user_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videos`."]
+    #[inline]
+    pub fn videos(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Video>>) -> Self {
+        self.videos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::Wrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupPrompt`."]
+    #[inline]
+    pub fn wrapup_prompt(mut self, value: impl ::std::convert::Into<crate::ParticipantBasicWrapupPrompt>) -> Self {
+        self.wrapup_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupRequired`."]
+    #[inline]
+    pub fn wrapup_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupSkipped`."]
+    #[inline]
+    pub fn wrapup_skipped(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_skipped = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupTimeoutMs`."]
+    #[inline]
+    pub fn wrapup_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wrapup_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ParticipantBasic.flaggedReason` of the spec (`#/definitions/ParticipantBasic/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -301,6 +623,18 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantBasicFlaggedReason {
 }
 impl crate::support::Model for ParticipantBasicFlaggedReason {
     const NAME: &'static str = "ParticipantBasic.flaggedReason";
+}
+impl ParticipantBasicFlaggedReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ParticipantBasic.screenRecordingState` of the spec (`#/definitions/ParticipantBasic/properties/screenRecordingState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
@@ -382,6 +716,18 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantBasicScreenRecordingState {
 impl crate::support::Model for ParticipantBasicScreenRecordingState {
     const NAME: &'static str = "ParticipantBasic.screenRecordingState";
 }
+impl ParticipantBasicScreenRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ParticipantBasic.wrapupPrompt` of the spec (`#/definitions/ParticipantBasic/properties/wrapupPrompt`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -457,4 +803,16 @@ impl<'de> ::serde::Deserialize<'de> for ParticipantBasicWrapupPrompt {
 }
 impl crate::support::Model for ParticipantBasicWrapupPrompt {
     const NAME: &'static str = "ParticipantBasic.wrapupPrompt";
+}
+impl ParticipantBasicWrapupPrompt {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

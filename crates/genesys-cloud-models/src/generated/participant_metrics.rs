@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ParticipantMetrics {
         crate::support::debug_struct(f, "ParticipantMetrics", &[("acdDurationPercentage", &self.acd_duration_percentage), ("agentDurationPercentage", &self.agent_duration_percentage), ("customerDurationPercentage", &self.customer_duration_percentage), ("ivrDurationPercentage", &self.ivr_duration_percentage), ("otherDurationPercentage", &self.other_duration_percentage), ("overtalkCount", &self.overtalk_count), ("overtalkDurationPercentage", &self.overtalk_duration_percentage), ("silenceDurationPercentage", &self.silence_duration_percentage)], &self._nulls)
     }
 }
+impl ParticipantMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acdDurationPercentage`."]
+    #[inline]
+    pub fn acd_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.acd_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentDurationPercentage`."]
+    #[inline]
+    pub fn agent_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.agent_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerDurationPercentage`."]
+    #[inline]
+    pub fn customer_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.customer_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ivrDurationPercentage`."]
+    #[inline]
+    pub fn ivr_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.ivr_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherDurationPercentage`."]
+    #[inline]
+    pub fn other_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.other_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overtalkCount`."]
+    #[inline]
+    pub fn overtalk_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.overtalk_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overtalkDurationPercentage`."]
+    #[inline]
+    pub fn overtalk_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.overtalk_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `silenceDurationPercentage`."]
+    #[inline]
+    pub fn silence_duration_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.silence_duration_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for PasswordRequirements {
         crate::support::debug_struct(f, "PasswordRequirements", &[("expirationDays", &self.expiration_days), ("minimumAgeSeconds", &self.minimum_age_seconds), ("minimumDigits", &self.minimum_digits), ("minimumLength", &self.minimum_length), ("minimumLetters", &self.minimum_letters), ("minimumLower", &self.minimum_lower), ("minimumSpecials", &self.minimum_specials), ("minimumUpper", &self.minimum_upper)], &self._nulls)
     }
 }
+impl PasswordRequirements {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `expirationDays`."]
+    #[inline]
+    pub fn expiration_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.expiration_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumAgeSeconds`."]
+    #[inline]
+    pub fn minimum_age_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_age_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumDigits`."]
+    #[inline]
+    pub fn minimum_digits(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_digits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumLength`."]
+    #[inline]
+    pub fn minimum_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumLetters`."]
+    #[inline]
+    pub fn minimum_letters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_letters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumLower`."]
+    #[inline]
+    pub fn minimum_lower(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_lower = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumSpecials`."]
+    #[inline]
+    pub fn minimum_specials(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_specials = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumUpper`."]
+    #[inline]
+    pub fn minimum_upper(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_upper = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for PatchAction {
         crate::support::debug_struct(f, "PatchAction", &[("actionTemplate", &self.action_template), ("architectFlowFields", &self.architect_flow_fields), ("mediaType", &self.media_type), ("openActionFields", &self.open_action_fields), ("webMessagingOfferFields", &self.web_messaging_offer_fields)], &self._nulls)
     }
 }
+impl PatchAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionTemplate`."]
+    #[inline]
+    pub fn action_template(mut self, value: impl ::std::convert::Into<crate::ActionMapActionTemplate>) -> Self {
+        self.action_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `architectFlowFields`."]
+    #[inline]
+    pub fn architect_flow_fields(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowFields>) -> Self {
+        self.architect_flow_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PatchActionMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openActionFields`."]
+    #[inline]
+    pub fn open_action_fields(mut self, value: impl ::std::convert::Into<crate::OpenActionFields>) -> Self {
+        self.open_action_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webMessagingOfferFields`."]
+    #[inline]
+    pub fn web_messaging_offer_fields(mut self, value: impl ::std::convert::Into<crate::PatchWebMessagingOfferFields>) -> Self {
+        self.web_messaging_offer_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PatchAction.mediaType` of the spec (`#/definitions/PatchAction/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for PatchActionMediaType {
 }
 impl crate::support::Model for PatchActionMediaType {
     const NAME: &'static str = "PatchAction.mediaType";
+}
+impl PatchActionMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

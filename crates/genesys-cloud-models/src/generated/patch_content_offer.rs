@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for PatchContentOffer {
         crate::support::debug_struct(f, "PatchContentOffer", &[("body", &self.body), ("callToAction", &self.call_to_action), ("displayMode", &self.display_mode), ("headline", &self.headline), ("imageAltText", &self.image_alt_text), ("imageUrl", &self.image_url), ("layoutMode", &self.layout_mode), ("style", &self.style), ("title", &self.title)], &self._nulls)
     }
 }
+impl PatchContentOffer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callToAction`."]
+    #[inline]
+    pub fn call_to_action(mut self, value: impl ::std::convert::Into<crate::PatchCallToAction>) -> Self {
+        self.call_to_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayMode`."]
+    #[inline]
+    pub fn display_mode(mut self, value: impl ::std::convert::Into<crate::PatchContentOfferDisplayMode>) -> Self {
+        self.display_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headline`."]
+    #[inline]
+    pub fn headline(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.headline = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imageAltText`."]
+    #[inline]
+    pub fn image_alt_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_alt_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `imageUrl`."]
+    #[inline]
+    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.image_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `layoutMode`."]
+    #[inline]
+    pub fn layout_mode(mut self, value: impl ::std::convert::Into<crate::PatchContentOfferLayoutMode>) -> Self {
+        self.layout_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `style`."]
+    #[inline]
+    pub fn style(mut self, value: impl ::std::convert::Into<crate::PatchContentOfferStylingConfiguration>) -> Self {
+        self.style = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PatchContentOffer.displayMode` of the spec (`#/definitions/PatchContentOffer/properties/displayMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -145,6 +221,18 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentOfferDisplayMode {
 }
 impl crate::support::Model for PatchContentOfferDisplayMode {
     const NAME: &'static str = "PatchContentOffer.displayMode";
+}
+impl PatchContentOfferDisplayMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `PatchContentOffer.layoutMode` of the spec (`#/definitions/PatchContentOffer/properties/layoutMode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
@@ -225,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for PatchContentOfferLayoutMode {
 }
 impl crate::support::Model for PatchContentOfferLayoutMode {
     const NAME: &'static str = "PatchContentOffer.layoutMode";
+}
+impl PatchContentOfferLayoutMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

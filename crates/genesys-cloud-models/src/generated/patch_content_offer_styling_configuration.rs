@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for PatchContentOfferStylingConfiguration {
         crate::support::debug_struct(f, "PatchContentOfferStylingConfiguration", &[("body", &self.body), ("closeButton", &self.close_button), ("ctaButton", &self.cta_button), ("headline", &self.headline), ("offer", &self.offer), ("position", &self.position), ("title", &self.title)], &self._nulls)
     }
 }
+impl PatchContentOfferStylingConfiguration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<crate::PatchTextStyleProperties>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `closeButton`."]
+    #[inline]
+    pub fn close_button(mut self, value: impl ::std::convert::Into<crate::PatchCloseButtonStyleProperties>) -> Self {
+        self.close_button = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ctaButton`."]
+    #[inline]
+    pub fn cta_button(mut self, value: impl ::std::convert::Into<crate::PatchCtaButtonStyleProperties>) -> Self {
+        self.cta_button = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headline`."]
+    #[inline]
+    pub fn headline(mut self, value: impl ::std::convert::Into<crate::PatchTextStyleProperties>) -> Self {
+        self.headline = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offer`."]
+    #[inline]
+    pub fn offer(mut self, value: impl ::std::convert::Into<crate::PatchContentOfferStyleProperties>) -> Self {
+        self.offer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `position`."]
+    #[inline]
+    pub fn position(mut self, value: impl ::std::convert::Into<crate::PatchContentPositionProperties>) -> Self {
+        self.position = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<crate::PatchTextStyleProperties>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+}

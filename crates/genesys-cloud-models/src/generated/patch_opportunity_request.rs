@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for PatchOpportunityRequest {
         crate::support::debug_struct(f, "PatchOpportunityRequest", &[("activityCodeId", &self.activity_code_id), ("agentIds", &self.agent_ids), ("approvalType", &self.approval_type), ("capacity", &self.capacity), ("deadlineDate", &self.deadline_date), ("description", &self.description), ("endDate", &self.end_date), ("metadata", &self.metadata), ("name", &self.name), ("openDate", &self.open_date), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl PatchOpportunityRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentIds`."]
+    #[inline]
+    pub fn agent_ids(mut self, value: impl ::std::convert::Into<crate::ListWrapperString>) -> Self {
+        self.agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `approvalType`."]
+    #[inline]
+    pub fn approval_type(mut self, value: impl ::std::convert::Into<crate::PatchOpportunityRequestApprovalType>) -> Self {
+        self.approval_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capacity`."]
+    #[inline]
+    pub fn capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.capacity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deadlineDate`."]
+    #[inline]
+    pub fn deadline_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.deadline_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<crate::ValueWrapperString>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openDate`."]
+    #[inline]
+    pub fn open_date(mut self, value: impl ::std::convert::Into<crate::ValueWrapperInstant>) -> Self {
+        self.open_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PatchOpportunityRequest.approvalType` of the spec (`#/definitions/PatchOpportunityRequest/properties/approvalType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -149,4 +237,16 @@ impl<'de> ::serde::Deserialize<'de> for PatchOpportunityRequestApprovalType {
 }
 impl crate::support::Model for PatchOpportunityRequestApprovalType {
     const NAME: &'static str = "PatchOpportunityRequest.approvalType";
+}
+impl PatchOpportunityRequestApprovalType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for PatchPredictorRequest {
         crate::support::debug_struct(f, "PatchPredictorRequest", &[("routingTimeoutSeconds", &self.routing_timeout_seconds), ("schedule", &self.schedule), ("workloadBalancingConfig", &self.workload_balancing_config)], &self._nulls)
     }
 }
+impl PatchPredictorRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `routingTimeoutSeconds`."]
+    #[inline]
+    pub fn routing_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::PredictorSchedule>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workloadBalancingConfig`."]
+    #[inline]
+    pub fn workload_balancing_config(mut self, value: impl ::std::convert::Into<crate::PredictorWorkloadBalancing>) -> Self {
+        self.workload_balancing_config = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for PatchShiftTradeRequest {
         crate::support::debug_struct(f, "PatchShiftTradeRequest", &[("acceptableIntervals", &self.acceptable_intervals), ("expiration", &self.expiration), ("metadata", &self.metadata), ("receivingUserId", &self.receiving_user_id)], &self._nulls)
     }
 }
+impl PatchShiftTradeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptableIntervals`."]
+    #[inline]
+    pub fn acceptable_intervals(mut self, value: impl ::std::convert::Into<crate::ListWrapperInterval>) -> Self {
+        self.acceptable_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expiration`."]
+    #[inline]
+    pub fn expiration(mut self, value: impl ::std::convert::Into<crate::ValueWrapperDate>) -> Self {
+        self.expiration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingUserId`."]
+    #[inline]
+    pub fn receiving_user_id(mut self, value: impl ::std::convert::Into<crate::ValueWrapperString>) -> Self {
+        self.receiving_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for PatchTextStyleProperties {
         crate::support::debug_struct(f, "PatchTextStyleProperties", &[("color", &self.color), ("font", &self.font), ("fontSize", &self.font_size), ("textAlign", &self.text_align)], &self._nulls)
     }
 }
+impl PatchTextStyleProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `color`."]
+    #[inline]
+    pub fn color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `font`."]
+    #[inline]
+    pub fn font(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.font = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fontSize`."]
+    #[inline]
+    pub fn font_size(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.font_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textAlign`."]
+    #[inline]
+    pub fn text_align(mut self, value: impl ::std::convert::Into<crate::PatchTextStylePropertiesTextAlign>) -> Self {
+        self.text_align = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PatchTextStyleProperties.textAlign` of the spec (`#/definitions/PatchTextStyleProperties/properties/textAlign`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for PatchTextStylePropertiesTextAlign {
 }
 impl crate::support::Model for PatchTextStylePropertiesTextAlign {
     const NAME: &'static str = "PatchTextStyleProperties.textAlign";
+}
+impl PatchTextStylePropertiesTextAlign {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for PauseCriteria {
         crate::support::debug_struct(f, "PauseCriteria", &[("condition", &self.condition), ("urlFragment", &self.url_fragment)], &self._nulls)
     }
 }
+impl PauseCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `condition`."]
+    #[inline]
+    pub fn condition(mut self, value: impl ::std::convert::Into<crate::PauseCriteriaCondition>) -> Self {
+        self.condition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `urlFragment`."]
+    #[inline]
+    pub fn url_fragment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url_fragment = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PauseCriteria.condition` of the spec (`#/definitions/PauseCriteria/properties/condition`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -125,4 +159,16 @@ impl<'de> ::serde::Deserialize<'de> for PauseCriteriaCondition {
 }
 impl crate::support::Model for PauseCriteriaCondition {
     const NAME: &'static str = "PauseCriteria.condition";
+}
+impl PauseCriteriaCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for PaymentRequest {
         crate::support::debug_struct(f, "PaymentRequest", &[("countryCode", &self.country_code), ("currencyCode", &self.currency_code), ("lineItems", &self.line_items), ("orderTotal", &self.order_total), ("paymentPlatform", &self.payment_platform), ("shippingOptions", &self.shipping_options)], &self._nulls)
     }
 }
+impl PaymentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currencyCode`."]
+    #[inline]
+    pub fn currency_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineItems`."]
+    #[inline]
+    pub fn line_items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PaymentLineItem>>) -> Self {
+        self.line_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `orderTotal`."]
+    #[inline]
+    pub fn order_total(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.order_total = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentPlatform`."]
+    #[inline]
+    pub fn payment_platform(mut self, value: impl ::std::convert::Into<crate::PaymentRequestPaymentPlatform>) -> Self {
+        self.payment_platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shippingOptions`."]
+    #[inline]
+    pub fn shipping_options(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PaymentLineItem>>) -> Self {
+        self.shipping_options = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PaymentRequest.paymentPlatform` of the spec (`#/definitions/PaymentRequest/properties/paymentPlatform`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -125,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for PaymentRequestPaymentPlatform {
 }
 impl crate::support::Model for PaymentRequestPaymentPlatform {
     const NAME: &'static str = "PaymentRequest.paymentPlatform";
+}
+impl PaymentRequestPaymentPlatform {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

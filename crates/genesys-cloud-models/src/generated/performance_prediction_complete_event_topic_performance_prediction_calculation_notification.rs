@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for PerformancePredictionCompleteEventTopicPerformancePre
         crate::support::debug_struct(f, "PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification", &[("allocationDownloadUrl", &self.allocation_download_url), ("downloadUrl", &self.download_url), ("error", &self.error), ("scheduleId", &self.schedule_id), ("state", &self.state), ("weekDate", &self.week_date)], &self._nulls)
     }
 }
+impl PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allocationDownloadUrl`."]
+    #[inline]
+    pub fn allocation_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.allocation_download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionCompleteEventTopicErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleId`."]
+    #[inline]
+    pub fn schedule_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schedule_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDate`."]
+    #[inline]
+    pub fn week_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification.state` of the spec (`#/definitions/PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionCompleteEventTopicP
 }
 impl crate::support::Model for PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState {
     const NAME: &'static str = "PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotification.state";
+}
+impl PerformancePredictionCompleteEventTopicPerformancePredictionCalculationNotificationState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

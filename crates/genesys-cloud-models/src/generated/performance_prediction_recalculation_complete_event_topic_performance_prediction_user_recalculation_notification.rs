@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for PerformancePredictionRecalculationCompleteEventTopicP
         crate::support::debug_struct(f, "PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification", &[("allocationDownloadUrl", &self.allocation_download_url), ("downloadUrl", &self.download_url), ("error", &self.error), ("operationId", &self.operation_id), ("state", &self.state)], &self._nulls)
     }
 }
+impl PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allocationDownloadUrl`."]
+    #[inline]
+    pub fn allocation_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.allocation_download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionRecalculationCompleteEventTopicErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operationId`."]
+    #[inline]
+    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.operation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification.state` of the spec (`#/definitions/PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for PerformancePredictionRecalculationComple
 }
 impl crate::support::Model for PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState {
     const NAME: &'static str = "PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification.state";
+}
+impl PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for PerformanceProfile {
         crate::support::debug_struct(f, "PerformanceProfile", &[("active", &self.active), ("dateCreated", &self.date_created), ("description", &self.description), ("division", &self.division), ("id", &self.id), ("maxLeaderboardRankSize", &self.max_leaderboard_rank_size), ("memberCount", &self.member_count), ("metricOrders", &self.metric_orders), ("name", &self.name), ("reportingIntervals", &self.reporting_intervals), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl PerformanceProfile {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxLeaderboardRankSize`."]
+    #[inline]
+    pub fn max_leaderboard_rank_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_leaderboard_rank_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberCount`."]
+    #[inline]
+    pub fn member_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.member_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricOrders`."]
+    #[inline]
+    pub fn metric_orders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.metric_orders = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reportingIntervals`."]
+    #[inline]
+    pub fn reporting_intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingInterval>>) -> Self {
+        self.reporting_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

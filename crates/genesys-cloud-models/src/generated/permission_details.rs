@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for PermissionDetails {
         crate::support::debug_struct(f, "PermissionDetails", &[("allowsCurrentUser", &self.allows_current_user), ("enforced", &self.enforced), ("permissions", &self.permissions), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl PermissionDetails {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowsCurrentUser`."]
+    #[inline]
+    pub fn allows_current_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allows_current_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enforced`."]
+    #[inline]
+    pub fn enforced(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enforced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `permissions`."]
+    #[inline]
+    pub fn permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::PermissionDetailsType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PermissionDetails.type` of the spec (`#/definitions/PermissionDetails/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "notifications")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for PermissionDetailsType {
 }
 impl crate::support::Model for PermissionDetailsType {
     const NAME: &'static str = "PermissionDetails.type";
+}
+impl PermissionDetailsType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for PersistentConnectionChangeTopicErrorInfoDetails {
         crate::support::debug_struct(f, "PersistentConnectionChangeTopicErrorInfoDetails", &[("code", &self.code), ("hostname", &self.hostname), ("location", &self.location), ("userMessage", &self.user_message), ("userParams", &self.user_params)], &self._nulls)
     }
 }
+impl PersistentConnectionChangeTopicErrorInfoDetails {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hostname`."]
+    #[inline]
+    pub fn hostname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hostname = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<crate::PersistentConnectionChangeTopicErrorLocation>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userMessage`."]
+    #[inline]
+    pub fn user_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userParams`."]
+    #[inline]
+    pub fn user_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.user_params = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for PersistentConnectionChangeTopicPersistentConnectionCh
         crate::support::debug_struct(f, "PersistentConnectionChangeTopicPersistentConnectionChangeEvent", &[("errorInfo", &self.error_info), ("eventTime", &self.event_time), ("persistentState", &self.persistent_state), ("stationId", &self.station_id), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::PersistentConnectionChangeTopicErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `persistentState`."]
+    #[inline]
+    pub fn persistent_state(mut self, value: impl ::std::convert::Into<crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState>) -> Self {
+        self.persistent_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stationId`."]
+    #[inline]
+    pub fn station_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.station_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PersistentConnectionChangeTopicPersistentConnectionChangeEvent.persistentState` of the spec (`#/definitions/PersistentConnectionChangeTopicPersistentConnectionChangeEvent/properties/persistentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for PersistentConnectionChangeTopicPersisten
 }
 impl crate::support::Model for PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState {
     const NAME: &'static str = "PersistentConnectionChangeTopicPersistentConnectionChangeEvent.persistentState";
+}
+impl PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for PhoneCapabilities {
         crate::support::debug_struct(f, "PhoneCapabilities", &[("allowReboot", &self.allow_reboot), ("cdm", &self.cdm), ("dualRegisters", &self.dual_registers), ("hardwareIdType", &self.hardware_id_type), ("mediaCodecs", &self.media_codecs), ("noCloudProvisioning", &self.no_cloud_provisioning), ("noRebalance", &self.no_rebalance), ("provisions", &self.provisions), ("registers", &self.registers)], &self._nulls)
     }
 }
+impl PhoneCapabilities {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowReboot`."]
+    #[inline]
+    pub fn allow_reboot(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_reboot = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cdm`."]
+    #[inline]
+    pub fn cdm(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.cdm = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dualRegisters`."]
+    #[inline]
+    pub fn dual_registers(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.dual_registers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hardwareIdType`."]
+    #[inline]
+    pub fn hardware_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hardware_id_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaCodecs`."]
+    #[inline]
+    pub fn media_codecs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_codecs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noCloudProvisioning`."]
+    #[inline]
+    pub fn no_cloud_provisioning(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.no_cloud_provisioning = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noRebalance`."]
+    #[inline]
+    pub fn no_rebalance(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.no_rebalance = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provisions`."]
+    #[inline]
+    pub fn provisions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.provisions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `registers`."]
+    #[inline]
+    pub fn registers(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.registers = ::std::option::Option::Some(value.into());
+        self
+    }
+}

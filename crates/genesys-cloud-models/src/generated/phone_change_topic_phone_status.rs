@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for PhoneChangeTopicPhoneStatus {
         crate::support::debug_struct(f, "PhoneChangeTopicPhoneStatus", &[("edge", &self.edge), ("eventCreationTime", &self.event_creation_time), ("id", &self.id), ("lineStatuses", &self.line_statuses), ("operationalStatus", &self.operational_status), ("provision", &self.provision)], &self._nulls)
     }
 }
+impl PhoneChangeTopicPhoneStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `edge`."]
+    #[inline]
+    pub fn edge(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicEdgeReference>) -> Self {
+        self.edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventCreationTime`."]
+    #[inline]
+    pub fn event_creation_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_creation_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineStatuses`."]
+    #[inline]
+    pub fn line_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhoneChangeTopicLineStatus>>) -> Self {
+        self.line_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operationalStatus`."]
+    #[inline]
+    pub fn operational_status(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicPhoneStatusOperationalStatus>) -> Self {
+        self.operational_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provision`."]
+    #[inline]
+    pub fn provision(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicProvisionInfo>) -> Self {
+        self.provision = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PhoneChangeTopicPhoneStatus.operationalStatus` of the spec (`#/definitions/PhoneChangeTopicPhoneStatus/properties/operationalStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for PhoneChangeTopicPhoneStatusOperationalSt
 }
 impl crate::support::Model for PhoneChangeTopicPhoneStatusOperationalStatus {
     const NAME: &'static str = "PhoneChangeTopicPhoneStatus.operationalStatus";
+}
+impl PhoneChangeTopicPhoneStatusOperationalStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for PhoneStatus {
         crate::support::debug_struct(f, "PhoneStatus", &[("edge", &self.edge), ("edgesStatus", &self.edges_status), ("eventCreationTime", &self.event_creation_time), ("id", &self.id), ("lineStatuses", &self.line_statuses), ("operationalStatus", &self.operational_status), ("phoneAssignmentToEdgeType", &self.phone_assignment_to_edge_type), ("provision", &self.provision), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl PhoneStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `edge`."]
+    #[inline]
+    pub fn edge(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgesStatus`."]
+    #[inline]
+    pub fn edges_status(mut self, value: impl ::std::convert::Into<crate::PhoneStatusEdgesStatus>) -> Self {
+        self.edges_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventCreationTime`."]
+    #[inline]
+    pub fn event_creation_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_creation_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineStatuses`."]
+    #[inline]
+    pub fn line_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LineStatus>>) -> Self {
+        self.line_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operationalStatus`."]
+    #[inline]
+    pub fn operational_status(mut self, value: impl ::std::convert::Into<crate::PhoneStatusOperationalStatus>) -> Self {
+        self.operational_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneAssignmentToEdgeType`."]
+    #[inline]
+    pub fn phone_assignment_to_edge_type(mut self, value: impl ::std::convert::Into<crate::PhoneStatusPhoneAssignmentToEdgeType>) -> Self {
+        self.phone_assignment_to_edge_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provision`."]
+    #[inline]
+    pub fn provision(mut self, value: impl ::std::convert::Into<crate::ProvisionInfo>) -> Self {
+        self.provision = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PhoneStatus.edgesStatus` of the spec (`#/definitions/PhoneStatus/properties/edgesStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -149,6 +225,18 @@ impl<'de> ::serde::Deserialize<'de> for PhoneStatusEdgesStatus {
 }
 impl crate::support::Model for PhoneStatusEdgesStatus {
     const NAME: &'static str = "PhoneStatus.edgesStatus";
+}
+impl PhoneStatusEdgesStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `PhoneStatus.operationalStatus` of the spec (`#/definitions/PhoneStatus/properties/operationalStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
@@ -222,6 +310,18 @@ impl<'de> ::serde::Deserialize<'de> for PhoneStatusOperationalStatus {
 impl crate::support::Model for PhoneStatusOperationalStatus {
     const NAME: &'static str = "PhoneStatus.operationalStatus";
 }
+impl PhoneStatusOperationalStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `PhoneStatus.phoneAssignmentToEdgeType` of the spec (`#/definitions/PhoneStatus/properties/phoneAssignmentToEdgeType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -285,4 +385,16 @@ impl<'de> ::serde::Deserialize<'de> for PhoneStatusPhoneAssignmentToEdgeType {
 }
 impl crate::support::Model for PhoneStatusPhoneAssignmentToEdgeType {
     const NAME: &'static str = "PhoneStatus.phoneAssignmentToEdgeType";
+}
+impl PhoneStatusPhoneAssignmentToEdgeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for Phrase {
         crate::support::debug_struct(f, "Phrase", &[("isAIGenerated", &self.is_ai_generated), ("sentiment", &self.sentiment), ("strictness", &self.strictness), ("text", &self.text)], &self._nulls)
     }
 }
+impl Phrase {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `isAIGenerated`."]
+    #[inline]
+    pub fn is_ai_generated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_ai_generated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentiment`."]
+    #[inline]
+    pub fn sentiment(mut self, value: impl ::std::convert::Into<crate::PhraseSentiment>) -> Self {
+        self.sentiment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `strictness`."]
+    #[inline]
+    pub fn strictness(mut self, value: impl ::std::convert::Into<crate::PhraseStrictness>) -> Self {
+        self.strictness = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Phrase.sentiment` of the spec (`#/definitions/Phrase/properties/sentiment`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -129,6 +175,18 @@ impl<'de> ::serde::Deserialize<'de> for PhraseSentiment {
 }
 impl crate::support::Model for PhraseSentiment {
     const NAME: &'static str = "Phrase.sentiment";
+}
+impl PhraseSentiment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Phrase.strictness` of the spec (`#/definitions/Phrase/properties/strictness`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -209,4 +267,16 @@ impl<'de> ::serde::Deserialize<'de> for PhraseStrictness {
 }
 impl crate::support::Model for PhraseStrictness {
     const NAME: &'static str = "Phrase.strictness";
+}
+impl PhraseStrictness {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

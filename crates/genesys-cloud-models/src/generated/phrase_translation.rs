@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for PhraseTranslation {
         crate::support::debug_struct(f, "PhraseTranslation", &[("participantPurpose", &self.participant_purpose), ("startTimeMs", &self.start_time_ms), ("translatedText", &self.translated_text)], &self._nulls)
     }
 }
+impl PhraseTranslation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `participantPurpose`."]
+    #[inline]
+    pub fn participant_purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeMs`."]
+    #[inline]
+    pub fn start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `translatedText`."]
+    #[inline]
+    pub fn translated_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.translated_text = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for PlanningGroupOutputs {
         crate::support::debug_struct(f, "PlanningGroupOutputs", &[("abandonRatePerInterval", &self.abandon_rate_per_interval), ("averageSpeedOfAnswerSecondsPerInterval", &self.average_speed_of_answer_seconds_per_interval), ("occupancyPerInterval", &self.occupancy_per_interval), ("planningGroupId", &self.planning_group_id), ("serviceLevelPerInterval", &self.service_level_per_interval)], &self._nulls)
     }
 }
+impl PlanningGroupOutputs {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRatePerInterval`."]
+    #[inline]
+    pub fn abandon_rate_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.abandon_rate_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `averageSpeedOfAnswerSecondsPerInterval`."]
+    #[inline]
+    pub fn average_speed_of_answer_seconds_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.average_speed_of_answer_seconds_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `occupancyPerInterval`."]
+    #[inline]
+    pub fn occupancy_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.occupancy_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupId`."]
+    #[inline]
+    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.planning_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevelPerInterval`."]
+    #[inline]
+    pub fn service_level_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.service_level_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for PolicyActions {
         crate::support::debug_struct(f, "PolicyActions", &[("alwaysDelete", &self.always_delete), ("assignCalibrations", &self.assign_calibrations), ("assignEvaluations", &self.assign_evaluations), ("assignMeteredAssignmentByAgent", &self.assign_metered_assignment_by_agent), ("assignMeteredEvaluations", &self.assign_metered_evaluations), ("assignSurveys", &self.assign_surveys), ("deleteRecording", &self.delete_recording), ("initiateScreenRecording", &self.initiate_screen_recording), ("integrationExport", &self.integration_export), ("retainRecording", &self.retain_recording), ("retentionDuration", &self.retention_duration)], &self._nulls)
     }
 }
+impl PolicyActions {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alwaysDelete`."]
+    #[inline]
+    pub fn always_delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.always_delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignCalibrations`."]
+    #[inline]
+    pub fn assign_calibrations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CalibrationAssignment>>) -> Self {
+        self.assign_calibrations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignEvaluations`."]
+    #[inline]
+    pub fn assign_evaluations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationAssignment>>) -> Self {
+        self.assign_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignMeteredAssignmentByAgent`."]
+    #[inline]
+    pub fn assign_metered_assignment_by_agent(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MeteredAssignmentByAgent>>) -> Self {
+        self.assign_metered_assignment_by_agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignMeteredEvaluations`."]
+    #[inline]
+    pub fn assign_metered_evaluations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MeteredEvaluationAssignment>>) -> Self {
+        self.assign_metered_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignSurveys`."]
+    #[inline]
+    pub fn assign_surveys(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SurveyAssignment>>) -> Self {
+        self.assign_surveys = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleteRecording`."]
+    #[inline]
+    pub fn delete_recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete_recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiateScreenRecording`."]
+    #[inline]
+    pub fn initiate_screen_recording(mut self, value: impl ::std::convert::Into<crate::InitiateScreenRecording>) -> Self {
+        self.initiate_screen_recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationExport`."]
+    #[inline]
+    pub fn integration_export(mut self, value: impl ::std::convert::Into<crate::IntegrationExport>) -> Self {
+        self.integration_export = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retainRecording`."]
+    #[inline]
+    pub fn retain_recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.retain_recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionDuration`."]
+    #[inline]
+    pub fn retention_duration(mut self, value: impl ::std::convert::Into<crate::RetentionDuration>) -> Self {
+        self.retention_duration = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for PolicyErrorMessage {
         crate::support::debug_struct(f, "PolicyErrorMessage", &[("correlationId", &self.correlation_id), ("errorCode", &self.error_code), ("insertDate", &self.insert_date), ("statusCode", &self.status_code), ("userMessage", &self.user_message), ("userParams", &self.user_params), ("userParamsMessage", &self.user_params_message)], &self._nulls)
     }
 }
+impl PolicyErrorMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `insertDate`."]
+    #[inline]
+    pub fn insert_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.insert_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCode`."]
+    #[inline]
+    pub fn status_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userMessage`."]
+    #[inline]
+    pub fn user_message(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.user_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userParams`."]
+    #[inline]
+    pub fn user_params(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserParam>>) -> Self {
+        self.user_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userParamsMessage`."]
+    #[inline]
+    pub fn user_params_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_params_message = ::std::option::Option::Some(value.into());
+        self
+    }
+}

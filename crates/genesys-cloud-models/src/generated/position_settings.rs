@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for PositionSettings {
         crate::support::debug_struct(f, "PositionSettings", &[("alignment", &self.alignment), ("bottomSpace", &self.bottom_space), ("sideSpace", &self.side_space)], &self._nulls)
     }
 }
+impl PositionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alignment`."]
+    #[inline]
+    pub fn alignment(mut self, value: impl ::std::convert::Into<crate::PositionSettingsAlignment>) -> Self {
+        self.alignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bottomSpace`."]
+    #[inline]
+    pub fn bottom_space(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.bottom_space = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sideSpace`."]
+    #[inline]
+    pub fn side_space(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.side_space = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PositionSettings.alignment` of the spec (`#/definitions/PositionSettings/properties/alignment`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for PositionSettingsAlignment {
 }
 impl crate::support::Model for PositionSettingsAlignment {
     const NAME: &'static str = "PositionSettings.alignment";
+}
+impl PositionSettingsAlignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

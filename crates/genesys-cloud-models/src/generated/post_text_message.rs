@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for PostTextMessage {
         crate::support::debug_struct(f, "PostTextMessage", &[("content", &self.content), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl PostTextMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationMessageContent>>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::PostTextMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PostTextMessage.type` of the spec (`#/definitions/PostTextMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]
 #[doc = ""]
@@ -133,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for PostTextMessageType {
 }
 impl crate::support::Model for PostTextMessageType {
     const NAME: &'static str = "PostTextMessage.type";
+}
+impl PostTextMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for PostTextRequest {
         crate::support::debug_struct(f, "PostTextRequest", &[("amazonLexRequest", &self.amazon_lex_request), ("botAlias", &self.bot_alias), ("botChannels", &self.bot_channels), ("botCorrelationId", &self.bot_correlation_id), ("botId", &self.bot_id), ("botSessionId", &self.bot_session_id), ("botSessionTimeoutMinutes", &self.bot_session_timeout_minutes), ("genesysBotConnector", &self.genesys_bot_connector), ("googleDialogflow", &self.google_dialogflow), ("integrationId", &self.integration_id), ("languageCode", &self.language_code), ("messagingPlatformType", &self.messaging_platform_type), ("nuanceMixDlg", &self.nuance_mix_dlg), ("postTextMessage", &self.post_text_message)], &self._nulls)
     }
 }
+impl PostTextRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `amazonLexRequest`."]
+    #[inline]
+    pub fn amazon_lex_request(mut self, value: impl ::std::convert::Into<crate::AmazonLexRequest>) -> Self {
+        self.amazon_lex_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botAlias`."]
+    #[inline]
+    pub fn bot_alias(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_alias = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botChannels`."]
+    #[inline]
+    pub fn bot_channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botCorrelationId`."]
+    #[inline]
+    pub fn bot_correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botId`."]
+    #[inline]
+    pub fn bot_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botSessionId`."]
+    #[inline]
+    pub fn bot_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bot_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botSessionTimeoutMinutes`."]
+    #[inline]
+    pub fn bot_session_timeout_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.bot_session_timeout_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `genesysBotConnector`."]
+    #[inline]
+    pub fn genesys_bot_connector(mut self, value: impl ::std::convert::Into<crate::GenesysBotConnector>) -> Self {
+        self.genesys_bot_connector = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `googleDialogflow`."]
+    #[inline]
+    pub fn google_dialogflow(mut self, value: impl ::std::convert::Into<crate::GoogleDialogflowCustomSettings>) -> Self {
+        self.google_dialogflow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationId`."]
+    #[inline]
+    pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageCode`."]
+    #[inline]
+    pub fn language_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingPlatformType`."]
+    #[inline]
+    pub fn messaging_platform_type(mut self, value: impl ::std::convert::Into<crate::PostTextRequestMessagingPlatformType>) -> Self {
+        self.messaging_platform_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nuanceMixDlg`."]
+    #[inline]
+    pub fn nuance_mix_dlg(mut self, value: impl ::std::convert::Into<crate::NuanceMixDlgSettings>) -> Self {
+        self.nuance_mix_dlg = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `postTextMessage`."]
+    #[inline]
+    pub fn post_text_message(mut self, value: impl ::std::convert::Into<crate::PostTextMessage>) -> Self {
+        self.post_text_message = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PostTextRequest.messagingPlatformType` of the spec (`#/definitions/PostTextRequest/properties/messagingPlatformType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]
 #[doc = ""]
@@ -225,4 +331,16 @@ impl<'de> ::serde::Deserialize<'de> for PostTextRequestMessagingPlatformType {
 }
 impl crate::support::Model for PostTextRequestMessagingPlatformType {
     const NAME: &'static str = "PostTextRequest.messagingPlatformType";
+}
+impl PostTextRequestMessagingPlatformType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for PredictionResults {
         crate::support::debug_struct(f, "PredictionResults", &[("estimatedWaitTimeSeconds", &self.estimated_wait_time_seconds), ("formula", &self.formula), ("intent", &self.intent), ("label", &self.label)], &self._nulls)
     }
 }
+impl PredictionResults {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `estimatedWaitTimeSeconds`."]
+    #[inline]
+    pub fn estimated_wait_time_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.estimated_wait_time_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formula`."]
+    #[inline]
+    pub fn formula(mut self, value: impl ::std::convert::Into<crate::PredictionResultsFormula>) -> Self {
+        self.formula = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intent`."]
+    #[inline]
+    pub fn intent(mut self, value: impl ::std::convert::Into<crate::PredictionResultsIntent>) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `label`."]
+    #[inline]
+    pub fn label(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PredictionResults.formula` of the spec (`#/definitions/PredictionResults/properties/formula`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -137,6 +183,18 @@ impl<'de> ::serde::Deserialize<'de> for PredictionResultsFormula {
 }
 impl crate::support::Model for PredictionResultsFormula {
     const NAME: &'static str = "PredictionResults.formula";
+}
+impl PredictionResultsFormula {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `PredictionResults.intent` of the spec (`#/definitions/PredictionResults/properties/intent`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
@@ -225,4 +283,16 @@ impl<'de> ::serde::Deserialize<'de> for PredictionResultsIntent {
 }
 impl crate::support::Model for PredictionResultsIntent {
     const NAME: &'static str = "PredictionResults.intent";
+}
+impl PredictionResultsIntent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

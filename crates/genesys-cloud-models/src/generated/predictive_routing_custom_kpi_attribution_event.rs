@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for PredictiveRoutingCustomKpiAttributionEvent {
         crate::support::debug_struct(f, "PredictiveRoutingCustomKpiAttributionEvent", &[("agentId", &self.agent_id), ("associatedValue", &self.associated_value), ("conversationId", &self.conversation_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("externalContactId", &self.external_contact_id), ("kpiId", &self.kpi_id)], &self._nulls)
     }
 }
+impl PredictiveRoutingCustomKpiAttributionEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `associatedValue`."]
+    #[inline]
+    pub fn associated_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.associated_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventDateTime`."]
+    #[inline]
+    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventId`."]
+    #[inline]
+    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpiId`."]
+    #[inline]
+    pub fn kpi_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.kpi_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

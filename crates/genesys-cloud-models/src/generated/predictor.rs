@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for Predictor {
         crate::support::debug_struct(f, "Predictor", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("errorCode", &self.error_code), ("id", &self.id), ("kpi", &self.kpi), ("models", &self.models), ("queues", &self.queues), ("routingTimeoutSeconds", &self.routing_timeout_seconds), ("schedule", &self.schedule), ("selfUri", &self.self_uri), ("state", &self.state), ("workloadBalancingConfig", &self.workload_balancing_config)], &self._nulls)
     }
 }
+impl Predictor {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpi`."]
+    #[inline]
+    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.kpi = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `models`."]
+    #[inline]
+    pub fn models(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModelBrief>>) -> Self {
+        self.models = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queues`."]
+    #[inline]
+    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
+        self.queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingTimeoutSeconds`."]
+    #[inline]
+    pub fn routing_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.routing_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::PredictorSchedule>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::PredictorState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workloadBalancingConfig`."]
+    #[inline]
+    pub fn workload_balancing_config(mut self, value: impl ::std::convert::Into<crate::PredictorWorkloadBalancing>) -> Self {
+        self.workload_balancing_config = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Predictor.state` of the spec (`#/definitions/Predictor/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -157,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for PredictorState {
 }
 impl crate::support::Model for PredictorState {
     const NAME: &'static str = "Predictor.state";
+}
+impl PredictorState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for PredictorModel {
         crate::support::debug_struct(f, "PredictorModel", &[("dateCreated", &self.date_created), ("dateTrained", &self.date_trained), ("features", &self.features), ("id", &self.id), ("kpi", &self.kpi), ("mediaType", &self.media_type), ("queues", &self.queues)], &self._nulls)
     }
 }
+impl PredictorModel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateTrained`."]
+    #[inline]
+    pub fn date_trained(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_trained = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `features`."]
+    #[inline]
+    pub fn features(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModelFeature>>) -> Self {
+        self.features = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kpi`."]
+    #[inline]
+    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.kpi = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PredictorModelMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queues`."]
+    #[inline]
+    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
+        self.queues = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PredictorModel.mediaType` of the spec (`#/definitions/PredictorModel/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -137,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelMediaType {
 }
 impl crate::support::Model for PredictorModelMediaType {
     const NAME: &'static str = "PredictorModel.mediaType";
+}
+impl PredictorModelMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

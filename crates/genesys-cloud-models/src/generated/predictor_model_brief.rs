@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for PredictorModelBrief {
         crate::support::debug_struct(f, "PredictorModelBrief", &[("dateModified", &self.date_modified), ("mediaType", &self.media_type), ("retrainingErrors", &self.retraining_errors), ("state", &self.state)], &self._nulls)
     }
 }
+impl PredictorModelBrief {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PredictorModelBriefMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retrainingErrors`."]
+    #[inline]
+    pub fn retraining_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModelRetrainingError>>) -> Self {
+        self.retraining_errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::PredictorModelBriefState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PredictorModelBrief.mediaType` of the spec (`#/definitions/PredictorModelBrief/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -125,6 +171,18 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelBriefMediaType {
 }
 impl crate::support::Model for PredictorModelBriefMediaType {
     const NAME: &'static str = "PredictorModelBrief.mediaType";
+}
+impl PredictorModelBriefMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `PredictorModelBrief.state` of the spec (`#/definitions/PredictorModelBrief/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
@@ -197,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for PredictorModelBriefState {
 }
 impl crate::support::Model for PredictorModelBriefState {
     const NAME: &'static str = "PredictorModelBrief.state";
+}
+impl PredictorModelBriefState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for PredictorSchedule {
         crate::support::debug_struct(f, "PredictorSchedule", &[("dateStarted", &self.date_started), ("scheduleType", &self.schedule_type)], &self._nulls)
     }
 }
+impl PredictorSchedule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateStarted`."]
+    #[inline]
+    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleType`."]
+    #[inline]
+    pub fn schedule_type(mut self, value: impl ::std::convert::Into<crate::PredictorScheduleScheduleType>) -> Self {
+        self.schedule_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PredictorSchedule.scheduleType` of the spec (`#/definitions/PredictorSchedule/properties/scheduleType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for PredictorScheduleScheduleType {
 }
 impl crate::support::Model for PredictorScheduleScheduleType {
     const NAME: &'static str = "PredictorSchedule.scheduleType";
+}
+impl PredictorScheduleScheduleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

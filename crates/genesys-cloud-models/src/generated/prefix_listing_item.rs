@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for PrefixListingItem {
         crate::support::debug_struct(f, "PrefixListingItem", &[("countryCode", &self.country_code), ("number", &self.number), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl PrefixListingItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `number`."]
+    #[inline]
+    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::PrefixListingItemType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PrefixListingItem.type` of the spec (`#/definitions/PrefixListingItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for PrefixListingItemType {
 }
 impl crate::support::Model for PrefixListingItemType {
     const NAME: &'static str = "PrefixListingItem.type";
+}
+impl PrefixListingItemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for PreprocessingRule {
         crate::support::debug_struct(f, "PreprocessingRule", &[("find", &self.find), ("global", &self.global), ("ignoreCase", &self.ignore_case), ("replaceWith", &self.replace_with)], &self._nulls)
     }
 }
+impl PreprocessingRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `find`."]
+    #[inline]
+    pub fn find(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.find = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `global`."]
+    #[inline]
+    pub fn global(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.global = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ignoreCase`."]
+    #[inline]
+    pub fn ignore_case(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.ignore_case = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `replaceWith`."]
+    #[inline]
+    pub fn replace_with(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.replace_with = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for PresentedKnowledgeDocument {
         crate::support::debug_struct(f, "PresentedKnowledgeDocument", &[("documentId", &self.document_id), ("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("surfacingMethod", &self.surfacing_method)], &self._nulls)
     }
 }
+impl PresentedKnowledgeDocument {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `documentId`."]
+    #[inline]
+    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVariationId`."]
+    #[inline]
+    pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_variation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVersionId`."]
+    #[inline]
+    pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surfacingMethod`."]
+    #[inline]
+    pub fn surfacing_method(mut self, value: impl ::std::convert::Into<crate::PresentedKnowledgeDocumentSurfacingMethod>) -> Self {
+        self.surfacing_method = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PresentedKnowledgeDocument.surfacingMethod` of the spec (`#/definitions/PresentedKnowledgeDocument/properties/surfacingMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for PresentedKnowledgeDocumentSurfacingMetho
 }
 impl crate::support::Model for PresentedKnowledgeDocumentSurfacingMethod {
     const NAME: &'static str = "PresentedKnowledgeDocument.surfacingMethod";
+}
+impl PresentedKnowledgeDocumentSurfacingMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ProgramTranscriptionEngine {
         crate::support::debug_struct(f, "ProgramTranscriptionEngine", &[("dialects", &self.dialects), ("engine", &self.engine), ("engineIntegration", &self.engine_integration)], &self._nulls)
     }
 }
+impl ProgramTranscriptionEngine {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dialects`."]
+    #[inline]
+    pub fn dialects(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.dialects = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engine`."]
+    #[inline]
+    pub fn engine(mut self, value: impl ::std::convert::Into<crate::ProgramTranscriptionEngineEngine>) -> Self {
+        self.engine = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engineIntegration`."]
+    #[inline]
+    pub fn engine_integration(mut self, value: impl ::std::convert::Into<crate::EngineIntegration>) -> Self {
+        self.engine_integration = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ProgramTranscriptionEngine.engine` of the spec (`#/definitions/ProgramTranscriptionEngine/properties/engine`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for ProgramTranscriptionEngineEngine {
 }
 impl crate::support::Model for ProgramTranscriptionEngineEngine {
     const NAME: &'static str = "ProgramTranscriptionEngine.engine";
+}
+impl ProgramTranscriptionEngineEngine {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for PublicKeyCredentialCreationOptions {
         crate::support::debug_struct(f, "PublicKeyCredentialCreationOptions", &[("attestation", &self.attestation), ("attestationFormats", &self.attestation_formats), ("authenticatorSelection", &self.authenticator_selection), ("challenge", &self.challenge), ("excludeCredentials", &self.exclude_credentials), ("extensions", &self.extensions), ("hints", &self.hints), ("pubKeyCredParams", &self.pub_key_cred_params), ("rp", &self.rp), ("timeout", &self.timeout), ("user", &self.user)], &self._nulls)
     }
 }
+impl PublicKeyCredentialCreationOptions {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attestation`."]
+    #[inline]
+    pub fn attestation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.attestation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attestationFormats`."]
+    #[inline]
+    pub fn attestation_formats(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.attestation_formats = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authenticatorSelection`."]
+    #[inline]
+    pub fn authenticator_selection(mut self, value: impl ::std::convert::Into<crate::AuthenticatorSelection>) -> Self {
+        self.authenticator_selection = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `challenge`."]
+    #[inline]
+    pub fn challenge(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.challenge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excludeCredentials`."]
+    #[inline]
+    pub fn exclude_credentials(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CredentialDescriptor>>) -> Self {
+        self.exclude_credentials = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extensions`."]
+    #[inline]
+    pub fn extensions(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.extensions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hints`."]
+    #[inline]
+    pub fn hints(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.hints = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pubKeyCredParams`."]
+    #[inline]
+    pub fn pub_key_cred_params(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CredentialParameter>>) -> Self {
+        self.pub_key_cred_params = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rp`."]
+    #[inline]
+    pub fn rp(mut self, value: impl ::std::convert::Into<crate::RelyingPartyEntity>) -> Self {
+        self.rp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeout`."]
+    #[inline]
+    pub fn timeout(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserEntity>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for PublicKeyCredentialCreationResponse {
         crate::support::debug_struct(f, "PublicKeyCredentialCreationResponse", &[("authenticatorAttachment", &self.authenticator_attachment), ("clientExtensionResults", &self.client_extension_results), ("id", &self.id), ("rawId", &self.raw_id), ("response", &self.response), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl PublicKeyCredentialCreationResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `authenticatorAttachment`."]
+    #[inline]
+    pub fn authenticator_attachment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.authenticator_attachment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clientExtensionResults`."]
+    #[inline]
+    pub fn client_extension_results(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.client_extension_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rawId`."]
+    #[inline]
+    pub fn raw_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.raw_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `response`."]
+    #[inline]
+    pub fn response(mut self, value: impl ::std::convert::Into<crate::AuthenticatorAttestationResponse>) -> Self {
+        self.response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for PublishTopicTestPhraseMatchedTranscript {
         crate::support::debug_struct(f, "PublishTopicTestPhraseMatchedTranscript", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("detectedPhrases", &self.detected_phrases), ("mediaType", &self.media_type), ("timestamp", &self.timestamp), ("transcriptId", &self.transcript_id)], &self._nulls)
     }
 }
+impl PublishTopicTestPhraseMatchedTranscript {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detectedPhrases`."]
+    #[inline]
+    pub fn detected_phrases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PublishTopicTestPhraseDetectedPhrase>>) -> Self {
+        self.detected_phrases = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PublishTopicTestPhraseMatchedTranscriptMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptId`."]
+    #[inline]
+    pub fn transcript_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transcript_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PublishTopicTestPhraseMatchedTranscript.mediaType` of the spec (`#/definitions/PublishTopicTestPhraseMatchedTranscript/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -149,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for PublishTopicTestPhraseMatchedTranscriptM
 }
 impl crate::support::Model for PublishTopicTestPhraseMatchedTranscriptMediaType {
     const NAME: &'static str = "PublishTopicTestPhraseMatchedTranscript.mediaType";
+}
+impl PublishTopicTestPhraseMatchedTranscriptMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for PunctualityEvent {
         crate::support::debug_struct(f, "PunctualityEvent", &[("activityCode", &self.activity_code), ("activityCodeId", &self.activity_code_id), ("activityColor", &self.activity_color), ("activityName", &self.activity_name), ("bullseye", &self.bullseye), ("category", &self.category), ("dateScheduleStart", &self.date_schedule_start), ("dateStart", &self.date_start), ("delta", &self.delta), ("description", &self.description), ("lengthMinutes", &self.length_minutes), ("points", &self.points)], &self._nulls)
     }
 }
+impl PunctualityEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCode`."]
+    #[inline]
+    pub fn activity_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityColor`."]
+    #[inline]
+    pub fn activity_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityName`."]
+    #[inline]
+    pub fn activity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bullseye`."]
+    #[inline]
+    pub fn bullseye(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.bullseye = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateScheduleStart`."]
+    #[inline]
+    pub fn date_schedule_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_schedule_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delta`."]
+    #[inline]
+    pub fn delta(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.delta = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `points`."]
+    #[inline]
+    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.points = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for PushDeviceInsertRequest {
         crate::support::debug_struct(f, "PushDeviceInsertRequest", &[("deviceToken", &crate::support::Redacted(&self.device_token)), ("deviceType", &self.device_type), ("language", &self.language), ("notificationProvider", &self.notification_provider)], &self._nulls)
     }
 }
+impl PushDeviceInsertRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `deviceToken`."]
+    #[inline]
+    pub fn device_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.device_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deviceType`."]
+    #[inline]
+    pub fn device_type(mut self, value: impl ::std::convert::Into<crate::PushDeviceInsertRequestDeviceType>) -> Self {
+        self.device_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationProvider`."]
+    #[inline]
+    pub fn notification_provider(mut self, value: impl ::std::convert::Into<crate::PushDeviceInsertRequestNotificationProvider>) -> Self {
+        self.notification_provider = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `PushDeviceInsertRequest.deviceType` of the spec (`#/definitions/PushDeviceInsertRequest/properties/deviceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
 #[doc = ""]
@@ -122,6 +168,18 @@ impl<'de> ::serde::Deserialize<'de> for PushDeviceInsertRequestDeviceType {
 impl crate::support::Model for PushDeviceInsertRequestDeviceType {
     const NAME: &'static str = "PushDeviceInsertRequest.deviceType";
 }
+impl PushDeviceInsertRequestDeviceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `PushDeviceInsertRequest.notificationProvider` of the spec (`#/definitions/PushDeviceInsertRequest/properties/notificationProvider`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
 #[doc = ""]
@@ -185,4 +243,16 @@ impl<'de> ::serde::Deserialize<'de> for PushDeviceInsertRequestNotificationProvi
 }
 impl crate::support::Model for PushDeviceInsertRequestNotificationProvider {
     const NAME: &'static str = "PushDeviceInsertRequest.notificationProvider";
+}
+impl PushDeviceInsertRequestNotificationProvider {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for QualityAuditLogMessage {
         crate::support::debug_struct(f, "QualityAuditLogMessage", &[("action", &self.action), ("client", &self.client), ("context", &self.context), ("entity", &self.entity), ("entityType", &self.entity_type), ("eventDate", &self.event_date), ("id", &self.id), ("level", &self.level), ("messageInfo", &self.message_info), ("propertyChanges", &self.property_changes), ("remoteIps", &self.remote_ips), ("serviceName", &self.service_name), ("status", &self.status), ("user", &self.user), ("userHomeOrgId", &self.user_home_org_id), ("userTrusteeOrgId", &self.user_trustee_org_id)], &self._nulls)
     }
 }
+impl QualityAuditLogMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::QualityAuditLogMessageAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `client`."]
+    #[inline]
+    pub fn client(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entity`."]
+    #[inline]
+    pub fn entity(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::QualityAuditLogMessageEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventDate`."]
+    #[inline]
+    pub fn event_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `level`."]
+    #[inline]
+    pub fn level(mut self, value: impl ::std::convert::Into<crate::QualityAuditLogMessageLevel>) -> Self {
+        self.level = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageInfo`."]
+    #[inline]
+    pub fn message_info(mut self, value: impl ::std::convert::Into<crate::MessageInfo>) -> Self {
+        self.message_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyChanges`."]
+    #[inline]
+    pub fn property_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PropertyChange>>) -> Self {
+        self.property_changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remoteIps`."]
+    #[inline]
+    pub fn remote_ips(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remote_ips = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceName`."]
+    #[inline]
+    pub fn service_name(mut self, value: impl ::std::convert::Into<crate::QualityAuditLogMessageServiceName>) -> Self {
+        self.service_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::QualityAuditLogMessageStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userHomeOrgId`."]
+    #[inline]
+    pub fn user_home_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_home_org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userTrusteeOrgId`."]
+    #[inline]
+    pub fn user_trustee_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_trustee_org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QualityAuditLogMessage.action` of the spec (`#/definitions/QualityAuditLogMessage/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -222,6 +340,18 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessageAction {
 impl crate::support::Model for QualityAuditLogMessageAction {
     const NAME: &'static str = "QualityAuditLogMessage.action";
 }
+impl QualityAuditLogMessageAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QualityAuditLogMessage.entityType` of the spec (`#/definitions/QualityAuditLogMessage/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -310,6 +440,18 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessageEntityType {
 impl crate::support::Model for QualityAuditLogMessageEntityType {
     const NAME: &'static str = "QualityAuditLogMessage.entityType";
 }
+impl QualityAuditLogMessageEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QualityAuditLogMessage.level` of the spec (`#/definitions/QualityAuditLogMessage/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -377,6 +519,18 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessageLevel {
 }
 impl crate::support::Model for QualityAuditLogMessageLevel {
     const NAME: &'static str = "QualityAuditLogMessage.level";
+}
+impl QualityAuditLogMessageLevel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `QualityAuditLogMessage.serviceName` of the spec (`#/definitions/QualityAuditLogMessage/properties/serviceName`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
@@ -450,6 +604,18 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessageServiceName {
 impl crate::support::Model for QualityAuditLogMessageServiceName {
     const NAME: &'static str = "QualityAuditLogMessage.serviceName";
 }
+impl QualityAuditLogMessageServiceName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QualityAuditLogMessage.status` of the spec (`#/definitions/QualityAuditLogMessage/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -517,4 +683,16 @@ impl<'de> ::serde::Deserialize<'de> for QualityAuditLogMessageStatus {
 }
 impl crate::support::Model for QualityAuditLogMessageStatus {
     const NAME: &'static str = "QualityAuditLogMessage.status";
+}
+impl QualityAuditLogMessageStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

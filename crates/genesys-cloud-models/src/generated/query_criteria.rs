@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for QueryCriteria {
         crate::support::debug_struct(f, "QueryCriteria", &[("categoryInfo", &self.category_info), ("criteriaGroups", &self.criteria_groups), ("criteriaKey", &self.criteria_key), ("dataType", &self.data_type), ("description", &self.description), ("operators", &self.operators)], &self._nulls)
     }
 }
+impl QueryCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `categoryInfo`."]
+    #[inline]
+    pub fn category_info(mut self, value: impl ::std::convert::Into<crate::CriteriaCategoryInfo>) -> Self {
+        self.category_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteriaGroups`."]
+    #[inline]
+    pub fn criteria_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.criteria_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteriaKey`."]
+    #[inline]
+    pub fn criteria_key(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaCriteriaKey>) -> Self {
+        self.criteria_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataType`."]
+    #[inline]
+    pub fn data_type(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaDataType>) -> Self {
+        self.data_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operators`."]
+    #[inline]
+    pub fn operators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.operators = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueryCriteria.criteriaKey` of the spec (`#/definitions/QueryCriteria/properties/criteriaKey`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -210,6 +268,18 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaCriteriaKey {
 impl crate::support::Model for QueryCriteriaCriteriaKey {
     const NAME: &'static str = "QueryCriteria.criteriaKey";
 }
+impl QueryCriteriaCriteriaKey {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueryCriteria.dataType` of the spec (`#/definitions/QueryCriteria/properties/dataType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -277,4 +347,16 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaDataType {
 }
 impl crate::support::Model for QueryCriteriaDataType {
     const NAME: &'static str = "QueryCriteria.dataType";
+}
+impl QueryCriteriaDataType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for QueryCriteriaGroup {
         crate::support::debug_struct(f, "QueryCriteriaGroup", &[("and", &self.and), ("criteria", &self.criteria), ("not", &self.not), ("or", &self.or)], &self._nulls)
     }
 }
+impl QueryCriteriaGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `and`."]
+    #[inline]
+    pub fn and(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryCriteriaItem>>) -> Self {
+        self.and = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteria`."]
+    #[inline]
+    pub fn criteria(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaItem>) -> Self {
+        self.criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `not`."]
+    #[inline]
+    pub fn not(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryCriteriaItem>>) -> Self {
+        self.not = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `or`."]
+    #[inline]
+    pub fn or(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryCriteriaItem>>) -> Self {
+        self.or = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for QueryCriteriaItem {
         crate::support::debug_struct(f, "QueryCriteriaItem", &[("key", &self.key), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
 }
+impl QueryCriteriaItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaItemKey>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaItemOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueryCriteriaItem.key` of the spec (`#/definitions/QueryCriteriaItem/properties/key`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -125,6 +165,18 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaItemKey {
 }
 impl crate::support::Model for QueryCriteriaItemKey {
     const NAME: &'static str = "QueryCriteriaItem.key";
+}
+impl QueryCriteriaItemKey {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `QueryCriteriaItem.operator` of the spec (`#/definitions/QueryCriteriaItem/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
@@ -205,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for QueryCriteriaItemOperator {
 }
 impl crate::support::Model for QueryCriteriaItemOperator {
     const NAME: &'static str = "QueryCriteriaItem.operator";
+}
+impl QueryCriteriaItemOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for QueryEnrollmentOpportunityResult {
         crate::support::debug_struct(f, "QueryEnrollmentOpportunityResult", &[("activityCodeId", &self.activity_code_id), ("capacity", &self.capacity), ("deadlineDate", &self.deadline_date), ("endDate", &self.end_date), ("enrollmentCounts", &self.enrollment_counts), ("id", &self.id), ("name", &self.name), ("startDate", &self.start_date), ("status", &self.status)], &self._nulls)
     }
 }
+impl QueryEnrollmentOpportunityResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capacity`."]
+    #[inline]
+    pub fn capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.capacity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deadlineDate`."]
+    #[inline]
+    pub fn deadline_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.deadline_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enrollmentCounts`."]
+    #[inline]
+    pub fn enrollment_counts(mut self, value: impl ::std::convert::Into<crate::PendingAndApprovedOpportunityEnrollmentCounts>) -> Self {
+        self.enrollment_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::QueryEnrollmentOpportunityResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueryEnrollmentOpportunityResult.status` of the spec (`#/definitions/QueryEnrollmentOpportunityResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -153,4 +229,16 @@ impl<'de> ::serde::Deserialize<'de> for QueryEnrollmentOpportunityResultStatus {
 }
 impl crate::support::Model for QueryEnrollmentOpportunityResultStatus {
     const NAME: &'static str = "QueryEnrollmentOpportunityResult.status";
+}
+impl QueryEnrollmentOpportunityResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

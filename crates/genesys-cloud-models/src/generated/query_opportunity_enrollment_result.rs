@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for QueryOpportunityEnrollmentResult {
         crate::support::debug_struct(f, "QueryOpportunityEnrollmentResult", &[("agent", &self.agent), ("denialCode", &self.denial_code), ("id", &self.id), ("metadata", &self.metadata), ("opportunityId", &self.opportunity_id), ("reviewNote", &self.review_note), ("schedule", &self.schedule), ("status", &self.status), ("systemMessageCode", &self.system_message_code)], &self._nulls)
     }
 }
+impl QueryOpportunityEnrollmentResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agent`."]
+    #[inline]
+    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.agent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `denialCode`."]
+    #[inline]
+    pub fn denial_code(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentResultDenialCode>) -> Self {
+        self.denial_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `opportunityId`."]
+    #[inline]
+    pub fn opportunity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.opportunity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentResultStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemMessageCode`."]
+    #[inline]
+    pub fn system_message_code(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentResultSystemMessageCode>) -> Self {
+        self.system_message_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueryOpportunityEnrollmentResult.denialCode` of the spec (`#/definitions/QueryOpportunityEnrollmentResult/properties/denialCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -154,6 +230,18 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentResultDenialCo
 impl crate::support::Model for QueryOpportunityEnrollmentResultDenialCode {
     const NAME: &'static str = "QueryOpportunityEnrollmentResult.denialCode";
 }
+impl QueryOpportunityEnrollmentResultDenialCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueryOpportunityEnrollmentResult.status` of the spec (`#/definitions/QueryOpportunityEnrollmentResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -229,6 +317,18 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentResultStatus {
 }
 impl crate::support::Model for QueryOpportunityEnrollmentResultStatus {
     const NAME: &'static str = "QueryOpportunityEnrollmentResult.status";
+}
+impl QueryOpportunityEnrollmentResultStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `QueryOpportunityEnrollmentResult.systemMessageCode` of the spec (`#/definitions/QueryOpportunityEnrollmentResult/properties/systemMessageCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -413,4 +513,16 @@ impl<'de> ::serde::Deserialize<'de> for QueryOpportunityEnrollmentResultSystemMe
 }
 impl crate::support::Model for QueryOpportunityEnrollmentResultSystemMessageCode {
     const NAME: &'static str = "QueryOpportunityEnrollmentResult.systemMessageCode";
+}
+impl QueryOpportunityEnrollmentResultSystemMessageCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for QueryReformulationContext {
         crate::support::debug_struct(f, "QueryReformulationContext", &[("knowledgeClassification", &self.knowledge_classification), ("reformulatedQuery", &self.reformulated_query)], &self._nulls)
     }
 }
+impl QueryReformulationContext {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `knowledgeClassification`."]
+    #[inline]
+    pub fn knowledge_classification(mut self, value: impl ::std::convert::Into<crate::QueryReformulationContextKnowledgeClassification>) -> Self {
+        self.knowledge_classification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reformulatedQuery`."]
+    #[inline]
+    pub fn reformulated_query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reformulated_query = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueryReformulationContext.knowledgeClassification` of the spec (`#/definitions/QueryReformulationContext/properties/knowledgeClassification`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for QueryReformulationContextKnowledgeClassi
 }
 impl crate::support::Model for QueryReformulationContextKnowledgeClassification {
     const NAME: &'static str = "QueryReformulationContext.knowledgeClassification";
+}
+impl QueryReformulationContextKnowledgeClassification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

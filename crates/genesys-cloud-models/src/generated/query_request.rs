@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for QueryRequest {
         crate::support::debug_struct(f, "QueryRequest", &[("attributeFilters", &self.attribute_filters), ("facetNameRequests", &self.facet_name_requests), ("filters", &self.filters), ("includeShares", &self.include_shares), ("pageNumber", &self.page_number), ("pageSize", &self.page_size), ("queryPhrase", &self.query_phrase), ("sort", &self.sort)], &self._nulls)
     }
 }
+impl QueryRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attributeFilters`."]
+    #[inline]
+    pub fn attribute_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AttributeFilterItem>>) -> Self {
+        self.attribute_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facetNameRequests`."]
+    #[inline]
+    pub fn facet_name_requests(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.facet_name_requests = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filters`."]
+    #[inline]
+    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContentFilterItem>>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeShares`."]
+    #[inline]
+    pub fn include_shares(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_shares = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageNumber`."]
+    #[inline]
+    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryPhrase`."]
+    #[inline]
+    pub fn query_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query_phrase = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sort`."]
+    #[inline]
+    pub fn sort(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SortItem>>) -> Self {
+        self.sort = ::std::option::Option::Some(value.into());
+        self
+    }
+}

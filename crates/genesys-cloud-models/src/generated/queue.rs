@@ -210,6 +210,280 @@ impl ::std::fmt::Debug for Queue {
         crate::support::debug_struct(f, "Queue", &[("acwSettings", &self.acw_settings), ("agentOwnedRouting", &self.agent_owned_routing), ("autoAnswerOnly", &self.auto_answer_only), ("bullseye", &self.bullseye), ("callingPartyName", &self.calling_party_name), ("callingPartyNumber", &self.calling_party_number), ("cannedResponseLibraries", &self.canned_response_libraries), ("conditionalGroupActivation", &self.conditional_group_activation), ("conditionalGroupRouting", &self.conditional_group_routing), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultMediaLanguage", &self.default_media_language), ("defaultScripts", &self.default_scripts), ("description", &self.description), ("directRouting", &self.direct_routing), ("division", &self.division), ("emailInQueueFlow", &self.email_in_queue_flow), ("enableAudioMonitoring", &self.enable_audio_monitoring), ("enableManualAssignment", &self.enable_manual_assignment), ("enableTranscription", &self.enable_transcription), ("id", &self.id), ("joinedMemberCount", &self.joined_member_count), ("lastAgentRoutingMode", &self.last_agent_routing_mode), ("mediaSettings", &self.media_settings), ("memberCount", &self.member_count), ("memberGroups", &self.member_groups), ("messageInQueueFlow", &self.message_in_queue_flow), ("modifiedBy", &self.modified_by), ("name", &self.name), ("onHoldPrompt", &self.on_hold_prompt), ("outboundEmailAddress", &self.outbound_email_address), ("outboundMessagingAddresses", &self.outbound_messaging_addresses), ("peerId", &self.peer_id), ("queueFlow", &self.queue_flow), ("routingRules", &self.routing_rules), ("scoringMethod", &self.scoring_method), ("selfUri", &self.self_uri), ("skillEvaluationMethod", &self.skill_evaluation_method), ("suppressInQueueCallRecording", &self.suppress_in_queue_call_recording), ("userMemberCount", &self.user_member_count), ("whisperPrompt", &self.whisper_prompt)], &self._nulls)
     }
 }
+impl Queue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acwSettings`."]
+    #[inline]
+    pub fn acw_settings(mut self, value: impl ::std::convert::Into<crate::AcwSettings>) -> Self {
+        self.acw_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentOwnedRouting`."]
+    #[inline]
+    pub fn agent_owned_routing(mut self, value: impl ::std::convert::Into<crate::AgentOwnedRouting>) -> Self {
+        self.agent_owned_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoAnswerOnly`."]
+    #[inline]
+    pub fn auto_answer_only(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_answer_only = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bullseye`."]
+    #[inline]
+    pub fn bullseye(mut self, value: impl ::std::convert::Into<crate::Bullseye>) -> Self {
+        self.bullseye = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callingPartyName`."]
+    #[inline]
+    pub fn calling_party_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.calling_party_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callingPartyNumber`."]
+    #[inline]
+    pub fn calling_party_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.calling_party_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cannedResponseLibraries`."]
+    #[inline]
+    pub fn canned_response_libraries(mut self, value: impl ::std::convert::Into<crate::CannedResponseLibraries>) -> Self {
+        self.canned_response_libraries = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditionalGroupActivation`."]
+    #[inline]
+    pub fn conditional_group_activation(mut self, value: impl ::std::convert::Into<crate::ConditionalGroupActivation>) -> Self {
+        self.conditional_group_activation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditionalGroupRouting`."]
+    #[inline]
+    pub fn conditional_group_routing(mut self, value: impl ::std::convert::Into<crate::ConditionalGroupRouting>) -> Self {
+        self.conditional_group_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultMediaLanguage`."]
+    #[inline]
+    pub fn default_media_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_media_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultScripts`."]
+    #[inline]
+    pub fn default_scripts(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::Script>>) -> Self {
+        self.default_scripts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `directRouting`."]
+    #[inline]
+    pub fn direct_routing(mut self, value: impl ::std::convert::Into<crate::DirectRouting>) -> Self {
+        self.direct_routing = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailInQueueFlow`."]
+    #[inline]
+    pub fn email_in_queue_flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.email_in_queue_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableAudioMonitoring`."]
+    #[inline]
+    pub fn enable_audio_monitoring(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_audio_monitoring = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableManualAssignment`."]
+    #[inline]
+    pub fn enable_manual_assignment(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_manual_assignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableTranscription`."]
+    #[inline]
+    pub fn enable_transcription(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_transcription = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `joinedMemberCount`."]
+    #[inline]
+    pub fn joined_member_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.joined_member_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastAgentRoutingMode`."]
+    #[inline]
+    pub fn last_agent_routing_mode(mut self, value: impl ::std::convert::Into<crate::QueueLastAgentRoutingMode>) -> Self {
+        self.last_agent_routing_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSettings`."]
+    #[inline]
+    pub fn media_settings(mut self, value: impl ::std::convert::Into<crate::QueueMediaSettings>) -> Self {
+        self.media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberCount`."]
+    #[inline]
+    pub fn member_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.member_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberGroups`."]
+    #[inline]
+    pub fn member_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MemberGroup>>) -> Self {
+        self.member_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageInQueueFlow`."]
+    #[inline]
+    pub fn message_in_queue_flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.message_in_queue_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `onHoldPrompt`."]
+    #[inline]
+    pub fn on_hold_prompt(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.on_hold_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundEmailAddress`."]
+    #[inline]
+    pub fn outbound_email_address(mut self, value: impl ::std::convert::Into<crate::QueueEmailAddress>) -> Self {
+        self.outbound_email_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundMessagingAddresses`."]
+    #[inline]
+    pub fn outbound_messaging_addresses(mut self, value: impl ::std::convert::Into<crate::QueueMessagingAddresses>) -> Self {
+        self.outbound_messaging_addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueFlow`."]
+    #[inline]
+    pub fn queue_flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue_flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingRules`."]
+    #[inline]
+    pub fn routing_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingRule>>) -> Self {
+        self.routing_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoringMethod`."]
+    #[inline]
+    pub fn scoring_method(mut self, value: impl ::std::convert::Into<crate::QueueScoringMethod>) -> Self {
+        self.scoring_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillEvaluationMethod`."]
+    #[inline]
+    pub fn skill_evaluation_method(mut self, value: impl ::std::convert::Into<crate::QueueSkillEvaluationMethod>) -> Self {
+        self.skill_evaluation_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suppressInQueueCallRecording`."]
+    #[inline]
+    pub fn suppress_in_queue_call_recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.suppress_in_queue_call_recording = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userMemberCount`."]
+    #[inline]
+    pub fn user_member_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.user_member_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whisperPrompt`."]
+    #[inline]
+    pub fn whisper_prompt(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.whisper_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Queue.lastAgentRoutingMode` of the spec (`#/definitions/Queue/properties/lastAgentRoutingMode`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -278,6 +552,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueLastAgentRoutingMode {
 impl crate::support::Model for QueueLastAgentRoutingMode {
     const NAME: &'static str = "Queue.lastAgentRoutingMode";
 }
+impl QueueLastAgentRoutingMode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Queue.scoringMethod` of the spec (`#/definitions/Queue/properties/scoringMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -341,6 +627,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueScoringMethod {
 }
 impl crate::support::Model for QueueScoringMethod {
     const NAME: &'static str = "Queue.scoringMethod";
+}
+impl QueueScoringMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Queue.skillEvaluationMethod` of the spec (`#/definitions/Queue/properties/skillEvaluationMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -409,4 +707,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueSkillEvaluationMethod {
 }
 impl crate::support::Model for QueueSkillEvaluationMethod {
     const NAME: &'static str = "Queue.skillEvaluationMethod";
+}
+impl QueueSkillEvaluationMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for QueueConversationCallEventTopicDispositionSilentCallT
         crate::support::debug_struct(f, "QueueConversationCallEventTopicDispositionSilentCallTimeout", &[("timeoutMs", &self.timeout_ms), ("timerEndTime", &self.timer_end_time), ("timerStartTime", &self.timer_start_time)], &self._nulls)
     }
 }
+impl QueueConversationCallEventTopicDispositionSilentCallTimeout {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `timeoutMs`."]
+    #[inline]
+    pub fn timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timerEndTime`."]
+    #[inline]
+    pub fn timer_end_time(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.timer_end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timerStartTime`."]
+    #[inline]
+    pub fn timer_start_time(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.timer_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}

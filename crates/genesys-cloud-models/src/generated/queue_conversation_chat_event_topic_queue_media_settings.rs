@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for QueueConversationChatEventTopicQueueMediaSettings {
         crate::support::debug_struct(f, "QueueConversationChatEventTopicQueueMediaSettings", &[("alertingTimeoutSeconds", &self.alerting_timeout_seconds), ("autoAnswerAlertToneSeconds", &self.auto_answer_alert_tone_seconds), ("enableAutoAnswer", &self.enable_auto_answer), ("manualAnswerAlertToneSeconds", &self.manual_answer_alert_tone_seconds)], &self._nulls)
     }
 }
+impl QueueConversationChatEventTopicQueueMediaSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertingTimeoutSeconds`."]
+    #[inline]
+    pub fn alerting_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoAnswerAlertToneSeconds`."]
+    #[inline]
+    pub fn auto_answer_alert_tone_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.auto_answer_alert_tone_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enableAutoAnswer`."]
+    #[inline]
+    pub fn enable_auto_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enable_auto_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manualAnswerAlertToneSeconds`."]
+    #[inline]
+    pub fn manual_answer_alert_tone_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.manual_answer_alert_tone_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}

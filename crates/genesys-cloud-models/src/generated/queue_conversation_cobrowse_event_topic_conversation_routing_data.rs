@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for QueueConversationCobrowseEventTopicConversationRoutin
         crate::support::debug_struct(f, "QueueConversationCobrowseEventTopicConversationRoutingData", &[("language", &self.language), ("priority", &self.priority), ("queue", &self.queue), ("scoredAgents", &self.scored_agents), ("skillExpressionId", &self.skill_expression_id), ("skills", &self.skills)], &self._nulls)
     }
 }
+impl QueueConversationCobrowseEventTopicConversationRoutingData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::QueueConversationCobrowseEventTopicUriReference>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::QueueConversationCobrowseEventTopicUriReference>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationCobrowseEventTopicScoredAgent>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillExpressionId`."]
+    #[inline]
+    pub fn skill_expression_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.skill_expression_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skills`."]
+    #[inline]
+    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationCobrowseEventTopicUriReference>>) -> Self {
+        self.skills = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for QueueConversationEventTopicMessageDetails {
         crate::support::debug_struct(f, "QueueConversationEventTopicMessageDetails", &[("errorInfo", &self.error_info), ("media", &self.media), ("messageId", &self.message_id), ("messageMetadata", &self.message_metadata), ("messageSegmentCount", &self.message_segment_count), ("messageStatus", &self.message_status), ("messageTime", &self.message_time), ("socialVisibility", &self.social_visibility), ("stickers", &self.stickers)], &self._nulls)
     }
 }
+impl QueueConversationEventTopicMessageDetails {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicErrorDetails>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `media`."]
+    #[inline]
+    pub fn media(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicMessageMedia>>) -> Self {
+        self.media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageId`."]
+    #[inline]
+    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageMetadata`."]
+    #[inline]
+    pub fn message_metadata(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicMessageMetadata>) -> Self {
+        self.message_metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageSegmentCount`."]
+    #[inline]
+    pub fn message_segment_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.message_segment_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageStatus`."]
+    #[inline]
+    pub fn message_status(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicMessageDetailsMessageStatus>) -> Self {
+        self.message_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageTime`."]
+    #[inline]
+    pub fn message_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.message_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialVisibility`."]
+    #[inline]
+    pub fn social_visibility(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicMessageDetailsSocialVisibility>) -> Self {
+        self.social_visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stickers`."]
+    #[inline]
+    pub fn stickers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicMessageSticker>>) -> Self {
+        self.stickers = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationEventTopicMessageDetails.messageStatus` of the spec (`#/definitions/QueueConversationEventTopicMessageDetails/properties/messageStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -170,6 +246,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicMessageDetail
 impl crate::support::Model for QueueConversationEventTopicMessageDetailsMessageStatus {
     const NAME: &'static str = "QueueConversationEventTopicMessageDetails.messageStatus";
 }
+impl QueueConversationEventTopicMessageDetailsMessageStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationEventTopicMessageDetails.socialVisibility` of the spec (`#/definitions/QueueConversationEventTopicMessageDetails/properties/socialVisibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -233,4 +321,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicMessageDetail
 }
 impl crate::support::Model for QueueConversationEventTopicMessageDetailsSocialVisibility {
     const NAME: &'static str = "QueueConversationEventTopicMessageDetails.socialVisibility";
+}
+impl QueueConversationEventTopicMessageDetailsSocialVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -214,6 +214,286 @@ impl ::std::fmt::Debug for QueueConversationEventTopicParticipant {
         crate::support::debug_struct(f, "QueueConversationEventTopicParticipant", &[("address", &self.address), ("alertingTimeoutMs", &self.alerting_timeout_ms), ("attributes", &self.attributes), ("bargedParticipantId", &self.barged_participant_id), ("callbacks", &self.callbacks), ("calls", &self.calls), ("chats", &self.chats), ("coachedParticipantId", &self.coached_participant_id), ("cobrowsesessions", &self.cobrowsesessions), ("connectedTime", &self.connected_time), ("consultParticipantId", &self.consult_participant_id), ("conversationRoutingData", &self.conversation_routing_data), ("emails", &self.emails), ("endAcwTime", &self.end_acw_time), ("endTime", &self.end_time), ("externalContactId", &self.external_contact_id), ("externalContactInitialDivisionId", &self.external_contact_initial_division_id), ("externalOrganizationId", &self.external_organization_id), ("flaggedReason", &self.flagged_reason), ("groupId", &self.group_id), ("id", &self.id), ("internalMessages", &self.internal_messages), ("mediaRoles", &self.media_roles), ("messages", &self.messages), ("monitoredParticipantId", &self.monitored_participant_id), ("name", &self.name), ("purpose", &self.purpose), ("queueId", &self.queue_id), ("screenMonitoredParticipantId", &self.screen_monitored_participant_id), ("screenMonitorings", &self.screen_monitorings), ("screenRecordingState", &self.screen_recording_state), ("screenshares", &self.screenshares), ("socialExpressions", &self.social_expressions), ("startAcwTime", &self.start_acw_time), ("teamId", &self.team_id), ("userId", &self.user_id), ("videos", &self.videos), ("workflow", &self.workflow), ("wrapup", &self.wrapup), ("wrapupExpected", &self.wrapup_expected), ("wrapupPrompt", &self.wrapup_prompt), ("wrapupRequired", &self.wrapup_required), ("wrapupTimeoutMs", &self.wrapup_timeout_ms)], &self._nulls)
     }
 }
+impl QueueConversationEventTopicParticipant {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertingTimeoutMs`."]
+    #[inline]
+    pub fn alerting_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bargedParticipantId`."]
+    #[inline]
+    pub fn barged_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.barged_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbacks`."]
+    #[inline]
+    pub fn callbacks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicCallback>>) -> Self {
+        self.callbacks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calls`."]
+    #[inline]
+    pub fn calls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicCall>>) -> Self {
+        self.calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chats`."]
+    #[inline]
+    pub fn chats(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicChat>>) -> Self {
+        self.chats = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coachedParticipantId`."]
+    #[inline]
+    pub fn coached_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.coached_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowsesessions`."]
+    #[inline]
+    pub fn cobrowsesessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicCobrowse>>) -> Self {
+        self.cobrowsesessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `consultParticipantId`."]
+    #[inline]
+    pub fn consult_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.consult_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationRoutingData`."]
+    #[inline]
+    pub fn conversation_routing_data(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicConversationRoutingData>) -> Self {
+        self.conversation_routing_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emails`."]
+    #[inline]
+    pub fn emails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicEmail>>) -> Self {
+        self.emails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endAcwTime`."]
+    #[inline]
+    pub fn end_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactInitialDivisionId`."]
+    #[inline]
+    pub fn external_contact_initial_division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_initial_division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrganizationId`."]
+    #[inline]
+    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flaggedReason`."]
+    #[inline]
+    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flagged_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupId`."]
+    #[inline]
+    pub fn group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `internalMessages`."]
+    #[inline]
+    pub fn internal_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicInternalMessage>>) -> Self {
+        self.internal_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaRoles`."]
+    #[inline]
+    pub fn media_roles(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_roles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicMessage>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monitoredParticipantId`."]
+    #[inline]
+    pub fn monitored_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.monitored_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitoredParticipantId`."]
+    #[inline]
+    pub fn screen_monitored_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_monitored_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitorings`."]
+    #[inline]
+    pub fn screen_monitorings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicScreenMonitoring>>) -> Self {
+        self.screen_monitorings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenRecordingState`."]
+    #[inline]
+    pub fn screen_recording_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicParticipantScreenRecordingState>) -> Self {
+        self.screen_recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenshares`."]
+    #[inline]
+    pub fn screenshares(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicScreenShare>>) -> Self {
+        self.screenshares = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialExpressions`."]
+    #[inline]
+    pub fn social_expressions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicSocialExpression>>) -> Self {
+        self.social_expressions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startAcwTime`."]
+    #[inline]
+    pub fn start_acw_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_acw_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videos`."]
+    #[inline]
+    pub fn videos(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationEventTopicVideo>>) -> Self {
+        self.videos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workflow`."]
+    #[inline]
+    pub fn workflow(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicWorkflow>) -> Self {
+        self.workflow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupExpected`."]
+    #[inline]
+    pub fn wrapup_expected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_expected = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupPrompt`."]
+    #[inline]
+    pub fn wrapup_prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupRequired`."]
+    #[inline]
+    pub fn wrapup_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.wrapup_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupTimeoutMs`."]
+    #[inline]
+    pub fn wrapup_timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wrapup_timeout_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationEventTopicParticipant.screenRecordingState` of the spec (`#/definitions/QueueConversationEventTopicParticipant/properties/screenRecordingState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -293,4 +573,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicParticipantSc
 }
 impl crate::support::Model for QueueConversationEventTopicParticipantScreenRecordingState {
     const NAME: &'static str = "QueueConversationEventTopicParticipant.screenRecordingState";
+}
+impl QueueConversationEventTopicParticipantScreenRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for QueueConversationEventTopicSocialExpression {
         crate::support::debug_struct(f, "QueueConversationEventTopicSocialExpression", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("connectedTime", &self.connected_time), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("peerId", &self.peer_id), ("previewText", &self.preview_text), ("provider", &self.provider), ("recordingId", &self.recording_id), ("scriptId", &self.script_id), ("socialMediaHub", &self.social_media_hub), ("socialMediaId", &self.social_media_id), ("socialUserName", &self.social_user_name), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl QueueConversationEventTopicSocialExpression {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicSocialExpressionDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicSocialExpressionInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previewText`."]
+    #[inline]
+    pub fn preview_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preview_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingId`."]
+    #[inline]
+    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recording_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialMediaHub`."]
+    #[inline]
+    pub fn social_media_hub(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.social_media_hub = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialMediaId`."]
+    #[inline]
+    pub fn social_media_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.social_media_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialUserName`."]
+    #[inline]
+    pub fn social_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.social_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicSocialExpressionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::QueueConversationEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationEventTopicSocialExpression.disconnectType` of the spec (`#/definitions/QueueConversationEventTopicSocialExpression/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -246,6 +382,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicSocialExpress
 impl crate::support::Model for QueueConversationEventTopicSocialExpressionDisconnectType {
     const NAME: &'static str = "QueueConversationEventTopicSocialExpression.disconnectType";
 }
+impl QueueConversationEventTopicSocialExpressionDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationEventTopicSocialExpression.initialState` of the spec (`#/definitions/QueueConversationEventTopicSocialExpression/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -334,6 +482,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicSocialExpress
 impl crate::support::Model for QueueConversationEventTopicSocialExpressionInitialState {
     const NAME: &'static str = "QueueConversationEventTopicSocialExpression.initialState";
 }
+impl QueueConversationEventTopicSocialExpressionInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationEventTopicSocialExpression.state` of the spec (`#/definitions/QueueConversationEventTopicSocialExpression/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -421,4 +581,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationEventTopicSocialExpress
 }
 impl crate::support::Model for QueueConversationEventTopicSocialExpressionState {
     const NAME: &'static str = "QueueConversationEventTopicSocialExpression.state";
+}
+impl QueueConversationEventTopicSocialExpressionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

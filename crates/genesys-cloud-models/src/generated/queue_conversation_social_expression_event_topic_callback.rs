@@ -150,6 +150,190 @@ impl ::std::fmt::Debug for QueueConversationSocialExpressionEventTopicCallback {
         crate::support::debug_struct(f, "QueueConversationSocialExpressionEventTopicCallback", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("automatedCallbackConfigId", &self.automated_callback_config_id), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("callerId", &self.caller_id), ("callerIdName", &self.caller_id_name), ("connectedTime", &self.connected_time), ("dialerPreview", &self.dialer_preview), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("externalCampaign", &self.external_campaign), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("scriptId", &self.script_id), ("skipEnabled", &self.skip_enabled), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("timeoutSeconds", &self.timeout_seconds), ("voicemail", &self.voicemail), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl QueueConversationSocialExpressionEventTopicCallback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `automatedCallbackConfigId`."]
+    #[inline]
+    pub fn automated_callback_config_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.automated_callback_config_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackNumbers`."]
+    #[inline]
+    pub fn callback_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackScheduledTime`."]
+    #[inline]
+    pub fn callback_scheduled_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.callback_scheduled_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackUserName`."]
+    #[inline]
+    pub fn callback_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerId`."]
+    #[inline]
+    pub fn caller_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerIdName`."]
+    #[inline]
+    pub fn caller_id_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialerPreview`."]
+    #[inline]
+    pub fn dialer_preview(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicDialerPreview>) -> Self {
+        self.dialer_preview = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicCallbackDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicCallbackDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalCampaign`."]
+    #[inline]
+    pub fn external_campaign(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.external_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicCallbackInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skipEnabled`."]
+    #[inline]
+    pub fn skip_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.skip_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicCallbackState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeoutSeconds`."]
+    #[inline]
+    pub fn timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemail`."]
+    #[inline]
+    pub fn voicemail(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicVoicemail>) -> Self {
+        self.voicemail = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicCallback.direction` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicCallback/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -213,6 +397,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 }
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicCallbackDirection {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicCallback.direction";
+}
+impl QueueConversationSocialExpressionEventTopicCallbackDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicCallback.disconnectType` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicCallback/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -342,6 +538,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicCallbackDisconnectType {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicCallback.disconnectType";
 }
+impl QueueConversationSocialExpressionEventTopicCallbackDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicCallback.initialState` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicCallback/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -438,6 +646,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicCallbackInitialState {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicCallback.initialState";
 }
+impl QueueConversationSocialExpressionEventTopicCallbackInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicCallback.state` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicCallback/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -533,4 +753,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 }
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicCallbackState {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicCallback.state";
+}
+impl QueueConversationSocialExpressionEventTopicCallbackState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for QueueConversationSocialExpressionEventTopicDisconnect
         crate::support::debug_struct(f, "QueueConversationSocialExpressionEventTopicDisconnectReason", &[("code", &self.code), ("phrase", &self.phrase), ("reason", &self.reason), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl QueueConversationSocialExpressionEventTopicDisconnectReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phrase`."]
+    #[inline]
+    pub fn phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phrase = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicDisconnectReasonType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicDisconnectReason.type` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicDisconnectReason/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 }
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicDisconnectReasonType {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicDisconnectReason.type";
+}
+impl QueueConversationSocialExpressionEventTopicDisconnectReasonType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for QueueConversationSocialExpressionEventTopicInternalMe
         crate::support::debug_struct(f, "QueueConversationSocialExpressionEventTopicInternalMessage", &[("connectedTime", &self.connected_time), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("fromAddress", &self.from_address), ("id", &self.id), ("initialState", &self.initial_state), ("messages", &self.messages), ("peerId", &self.peer_id), ("provider", &self.provider), ("sourceUserId", &self.source_user_id), ("state", &self.state), ("targetUserId", &self.target_user_id), ("toAddress", &self.to_address)], &self._nulls)
     }
 }
+impl QueueConversationSocialExpressionEventTopicInternalMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicAddress>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicInternalMessageInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicInternalMessageDetails>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceUserId`."]
+    #[inline]
+    pub fn source_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicInternalMessageState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetUserId`."]
+    #[inline]
+    pub fn target_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicAddress>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicInternalMessage.disconnectType` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicInternalMessage/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -166,6 +266,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicInternalMessage.disconnectType";
 }
+impl QueueConversationSocialExpressionEventTopicInternalMessageDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicInternalMessage.initialState` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicInternalMessage/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -234,6 +346,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicInternalMessageInitialState {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicInternalMessage.initialState";
 }
+impl QueueConversationSocialExpressionEventTopicInternalMessageInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicInternalMessage.state` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicInternalMessage/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -301,4 +425,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 }
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicInternalMessageState {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicInternalMessage.state";
+}
+impl QueueConversationSocialExpressionEventTopicInternalMessageState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

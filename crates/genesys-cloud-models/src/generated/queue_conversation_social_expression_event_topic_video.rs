@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for QueueConversationSocialExpressionEventTopicVideo {
         crate::support::debug_struct(f, "QueueConversationSocialExpressionEventTopicVideo", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("audioMuted", &self.audio_muted), ("connectedTime", &self.connected_time), ("context", &self.context), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("id", &self.id), ("initialState", &self.initial_state), ("msids", &self.msids), ("peerCount", &self.peer_count), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("scriptId", &self.script_id), ("self", &self.self_), ("sharingScreen", &self.sharing_screen), ("state", &self.state), ("videoMuted", &self.video_muted), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl QueueConversationSocialExpressionEventTopicVideo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `audioMuted`."]
+    #[inline]
+    pub fn audio_muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.audio_muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicVideoDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicVideoInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `msids`."]
+    #[inline]
+    pub fn msids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.msids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerCount`."]
+    #[inline]
+    pub fn peer_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.peer_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `self`."]
+    #[inline]
+    pub fn self_(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicAddress>) -> Self {
+        self.self_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sharingScreen`."]
+    #[inline]
+    pub fn sharing_screen(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sharing_screen = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicVideoState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `videoMuted`."]
+    #[inline]
+    pub fn video_muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.video_muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicVideo.disconnectType` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicVideo/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -250,6 +392,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicVideoDisconnectType {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicVideo.disconnectType";
 }
+impl QueueConversationSocialExpressionEventTopicVideoDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicVideo.initialState` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicVideo/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -338,6 +492,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicVideoInitialState {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicVideo.initialState";
 }
+impl QueueConversationSocialExpressionEventTopicVideoInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicVideo.state` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicVideo/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -425,4 +591,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationSocialExpressionEventTo
 }
 impl crate::support::Model for QueueConversationSocialExpressionEventTopicVideoState {
     const NAME: &'static str = "QueueConversationSocialExpressionEventTopicVideo.state";
+}
+impl QueueConversationSocialExpressionEventTopicVideoState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for QueueConversationVideoEventTopicAfterCallWork {
         crate::support::debug_struct(f, "QueueConversationVideoEventTopicAfterCallWork", &[("endTime", &self.end_time), ("startTime", &self.start_time), ("state", &self.state)], &self._nulls)
     }
 }
+impl QueueConversationVideoEventTopicAfterCallWork {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicAfterCallWorkState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicAfterCallWork.state` of the spec (`#/definitions/QueueConversationVideoEventTopicAfterCallWork/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,4 +169,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicAfterCal
 }
 impl crate::support::Model for QueueConversationVideoEventTopicAfterCallWorkState {
     const NAME: &'static str = "QueueConversationVideoEventTopicAfterCallWork.state";
+}
+impl QueueConversationVideoEventTopicAfterCallWorkState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for QueueConversationVideoEventTopicChat {
         crate::support::debug_struct(f, "QueueConversationVideoEventTopicChat", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("avatarImageUrl", &self.avatar_image_url), ("connectedTime", &self.connected_time), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("held", &self.held), ("id", &self.id), ("initialState", &self.initial_state), ("journeyContext", &self.journey_context), ("peerId", &self.peer_id), ("provider", &self.provider), ("queueMediaSettings", &self.queue_media_settings), ("roomId", &self.room_id), ("scriptId", &self.script_id), ("startHoldTime", &self.start_hold_time), ("state", &self.state), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl QueueConversationVideoEventTopicChat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `avatarImageUrl`."]
+    #[inline]
+    pub fn avatar_image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.avatar_image_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicChatDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `held`."]
+    #[inline]
+    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.held = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicChatInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyContext`."]
+    #[inline]
+    pub fn journey_context(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicJourneyContext>) -> Self {
+        self.journey_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roomId`."]
+    #[inline]
+    pub fn room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startHoldTime`."]
+    #[inline]
+    pub fn start_hold_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_hold_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicChatState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicChat.disconnectType` of the spec (`#/definitions/QueueConversationVideoEventTopicChat/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -242,6 +372,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicChatDisc
 impl crate::support::Model for QueueConversationVideoEventTopicChatDisconnectType {
     const NAME: &'static str = "QueueConversationVideoEventTopicChat.disconnectType";
 }
+impl QueueConversationVideoEventTopicChatDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicChat.initialState` of the spec (`#/definitions/QueueConversationVideoEventTopicChat/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -330,6 +472,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicChatInit
 impl crate::support::Model for QueueConversationVideoEventTopicChatInitialState {
     const NAME: &'static str = "QueueConversationVideoEventTopicChat.initialState";
 }
+impl QueueConversationVideoEventTopicChatInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicChat.state` of the spec (`#/definitions/QueueConversationVideoEventTopicChat/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -417,4 +571,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicChatStat
 }
 impl crate::support::Model for QueueConversationVideoEventTopicChatState {
     const NAME: &'static str = "QueueConversationVideoEventTopicChat.state";
+}
+impl QueueConversationVideoEventTopicChatState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

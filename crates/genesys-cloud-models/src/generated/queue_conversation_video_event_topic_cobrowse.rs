@@ -122,6 +122,148 @@ impl ::std::fmt::Debug for QueueConversationVideoEventTopicCobrowse {
         crate::support::debug_struct(f, "QueueConversationVideoEventTopicCobrowse", &[("afterCallWork", &self.after_call_work), ("afterCallWorkRequired", &self.after_call_work_required), ("cobrowseRole", &self.cobrowse_role), ("cobrowseSessionId", &self.cobrowse_session_id), ("connectedTime", &self.connected_time), ("controlling", &self.controlling), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("id", &self.id), ("initialState", &self.initial_state), ("peerId", &self.peer_id), ("provider", &self.provider), ("providerEventTime", &self.provider_event_time), ("queueMediaSettings", &self.queue_media_settings), ("roomId", &self.room_id), ("scriptId", &self.script_id), ("self", &self.self_), ("state", &self.state), ("viewerUrl", &self.viewer_url), ("wrapup", &self.wrapup)], &self._nulls)
     }
 }
+impl QueueConversationVideoEventTopicCobrowse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `afterCallWork`."]
+    #[inline]
+    pub fn after_call_work(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicAfterCallWork>) -> Self {
+        self.after_call_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `afterCallWorkRequired`."]
+    #[inline]
+    pub fn after_call_work_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.after_call_work_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowseRole`."]
+    #[inline]
+    pub fn cobrowse_role(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cobrowse_role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowseSessionId`."]
+    #[inline]
+    pub fn cobrowse_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.cobrowse_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `controlling`."]
+    #[inline]
+    pub fn controlling(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.controlling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicCobrowseDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicCobrowseInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `peerId`."]
+    #[inline]
+    pub fn peer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.peer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerEventTime`."]
+    #[inline]
+    pub fn provider_event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.provider_event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMediaSettings`."]
+    #[inline]
+    pub fn queue_media_settings(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicQueueMediaSettings>) -> Self {
+        self.queue_media_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roomId`."]
+    #[inline]
+    pub fn room_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.room_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `self`."]
+    #[inline]
+    pub fn self_(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicAddress>) -> Self {
+        self.self_ = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicCobrowseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewerUrl`."]
+    #[inline]
+    pub fn viewer_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.viewer_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicCobrowse.disconnectType` of the spec (`#/definitions/QueueConversationVideoEventTopicCobrowse/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -250,6 +392,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicCobrowse
 impl crate::support::Model for QueueConversationVideoEventTopicCobrowseDisconnectType {
     const NAME: &'static str = "QueueConversationVideoEventTopicCobrowse.disconnectType";
 }
+impl QueueConversationVideoEventTopicCobrowseDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicCobrowse.initialState` of the spec (`#/definitions/QueueConversationVideoEventTopicCobrowse/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -338,6 +492,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicCobrowse
 impl crate::support::Model for QueueConversationVideoEventTopicCobrowseInitialState {
     const NAME: &'static str = "QueueConversationVideoEventTopicCobrowse.initialState";
 }
+impl QueueConversationVideoEventTopicCobrowseInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicCobrowse.state` of the spec (`#/definitions/QueueConversationVideoEventTopicCobrowse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -425,4 +591,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicCobrowse
 }
 impl crate::support::Model for QueueConversationVideoEventTopicCobrowseState {
     const NAME: &'static str = "QueueConversationVideoEventTopicCobrowse.state";
+}
+impl QueueConversationVideoEventTopicCobrowseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for QueueConversationVideoEventTopicScreenMonitoring {
         crate::support::debug_struct(f, "QueueConversationVideoEventTopicScreenMonitoring", &[("connectedTime", &self.connected_time), ("count", &self.count), ("disconnectType", &self.disconnect_type), ("disconnectedTime", &self.disconnected_time), ("id", &self.id), ("initialState", &self.initial_state), ("monitoringType", &self.monitoring_type), ("provider", &self.provider), ("screenMonitoringId", &self.screen_monitoring_id), ("state", &self.state), ("targetUserId", &self.target_user_id)], &self._nulls)
     }
 }
+impl QueueConversationVideoEventTopicScreenMonitoring {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `connectedTime`."]
+    #[inline]
+    pub fn connected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.connected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicScreenMonitoringDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectedTime`."]
+    #[inline]
+    pub fn disconnected_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.disconnected_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initialState`."]
+    #[inline]
+    pub fn initial_state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicScreenMonitoringInitialState>) -> Self {
+        self.initial_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monitoringType`."]
+    #[inline]
+    pub fn monitoring_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicScreenMonitoringMonitoringType>) -> Self {
+        self.monitoring_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitoringId`."]
+    #[inline]
+    pub fn screen_monitoring_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_monitoring_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicScreenMonitoringState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetUserId`."]
+    #[inline]
+    pub fn target_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicScreenMonitoring.disconnectType` of the spec (`#/definitions/QueueConversationVideoEventTopicScreenMonitoring/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,6 +233,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicScreenMo
 }
 impl crate::support::Model for QueueConversationVideoEventTopicScreenMonitoringDisconnectType {
     const NAME: &'static str = "QueueConversationVideoEventTopicScreenMonitoring.disconnectType";
+}
+impl QueueConversationVideoEventTopicScreenMonitoringDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `QueueConversationVideoEventTopicScreenMonitoring.initialState` of the spec (`#/definitions/QueueConversationVideoEventTopicScreenMonitoring/properties/initialState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -214,6 +314,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicScreenMo
 impl crate::support::Model for QueueConversationVideoEventTopicScreenMonitoringInitialState {
     const NAME: &'static str = "QueueConversationVideoEventTopicScreenMonitoring.initialState";
 }
+impl QueueConversationVideoEventTopicScreenMonitoringInitialState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicScreenMonitoring.monitoringType` of the spec (`#/definitions/QueueConversationVideoEventTopicScreenMonitoring/properties/monitoringType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -282,6 +394,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicScreenMo
 impl crate::support::Model for QueueConversationVideoEventTopicScreenMonitoringMonitoringType {
     const NAME: &'static str = "QueueConversationVideoEventTopicScreenMonitoring.monitoringType";
 }
+impl QueueConversationVideoEventTopicScreenMonitoringMonitoringType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueConversationVideoEventTopicScreenMonitoring.state` of the spec (`#/definitions/QueueConversationVideoEventTopicScreenMonitoring/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -349,4 +473,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueConversationVideoEventTopicScreenMo
 }
 impl crate::support::Model for QueueConversationVideoEventTopicScreenMonitoringState {
     const NAME: &'static str = "QueueConversationVideoEventTopicScreenMonitoring.state";
+}
+impl QueueConversationVideoEventTopicScreenMonitoringState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

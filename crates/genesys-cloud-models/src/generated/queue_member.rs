@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for QueueMember {
         crate::support::debug_struct(f, "QueueMember", &[("id", &self.id), ("joined", &self.joined), ("memberBy", &self.member_by), ("name", &self.name), ("ringNumber", &self.ring_number), ("routingStatus", &self.routing_status), ("selfUri", &self.self_uri), ("user", &self.user)], &self._nulls)
     }
 }
+impl QueueMember {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `joined`."]
+    #[inline]
+    pub fn joined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.joined = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberBy`."]
+    #[inline]
+    pub fn member_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.member_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ringNumber`."]
+    #[inline]
+    pub fn ring_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ring_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::RoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for QueueObservationQueryPredicate {
         crate::support::debug_struct(f, "QueueObservationQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl QueueObservationQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<crate::QueueObservationQueryPredicateDimension>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::QueueObservationQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::QueueObservationQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QueueObservationQueryPredicate.dimension` of the spec (`#/definitions/QueueObservationQueryPredicate/properties/dimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "routing"))))]
 #[doc = ""]
@@ -125,6 +177,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationQueryPredicateDimension 
 }
 impl crate::support::Model for QueueObservationQueryPredicateDimension {
     const NAME: &'static str = "QueueObservationQueryPredicate.dimension";
+}
+impl QueueObservationQueryPredicateDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `QueueObservationQueryPredicate.operator` of the spec (`#/definitions/QueueObservationQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "routing"))))]
@@ -194,6 +258,18 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationQueryPredicateOperator {
 impl crate::support::Model for QueueObservationQueryPredicateOperator {
     const NAME: &'static str = "QueueObservationQueryPredicate.operator";
 }
+impl QueueObservationQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `QueueObservationQueryPredicate.type` of the spec (`#/definitions/QueueObservationQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "routing"))))]
 #[doc = ""]
@@ -261,4 +337,16 @@ impl<'de> ::serde::Deserialize<'de> for QueueObservationQueryPredicateType {
 }
 impl crate::support::Model for QueueObservationQueryPredicateType {
     const NAME: &'static str = "QueueObservationQueryPredicate.type";
+}
+impl QueueObservationQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for QueueUtilizationDiagnostic {
         crate::support::debug_struct(f, "QueueUtilizationDiagnostic", &[("activeUsersInQueue", &self.active_users_in_queue), ("queue", &self.queue), ("usersInQueue", &self.users_in_queue), ("usersNotUtilized", &self.users_not_utilized), ("usersOnACampaignCall", &self.users_on_a_campaign_call), ("usersOnANonCampaignCall", &self.users_on_a_non_campaign_call), ("usersOnDifferentEdgeGroup", &self.users_on_different_edge_group), ("usersOnQueue", &self.users_on_queue), ("usersOnQueueWithStation", &self.users_on_queue_with_station)], &self._nulls)
     }
 }
+impl QueueUtilizationDiagnostic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeUsersInQueue`."]
+    #[inline]
+    pub fn active_users_in_queue(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.active_users_in_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersInQueue`."]
+    #[inline]
+    pub fn users_in_queue(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_in_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersNotUtilized`."]
+    #[inline]
+    pub fn users_not_utilized(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_not_utilized = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersOnACampaignCall`."]
+    #[inline]
+    pub fn users_on_a_campaign_call(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_on_a_campaign_call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersOnANonCampaignCall`."]
+    #[inline]
+    pub fn users_on_a_non_campaign_call(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_on_a_non_campaign_call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersOnDifferentEdgeGroup`."]
+    #[inline]
+    pub fn users_on_different_edge_group(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_on_different_edge_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersOnQueue`."]
+    #[inline]
+    pub fn users_on_queue(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_on_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usersOnQueueWithStation`."]
+    #[inline]
+    pub fn users_on_queue_with_station(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.users_on_queue_with_station = ::std::option::Option::Some(value.into());
+        self
+    }
+}

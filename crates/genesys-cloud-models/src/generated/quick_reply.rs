@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for QuickReply {
         crate::support::debug_struct(f, "QuickReply", &[("action", &self.action), ("isSelected", &self.is_selected), ("payload", &self.payload), ("text", &self.text), ("url", &self.url)], &self._nulls)
     }
 }
+impl QuickReply {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::QuickReplyAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isSelected`."]
+    #[inline]
+    pub fn is_selected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_selected = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payload`."]
+    #[inline]
+    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.payload = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `QuickReply.action` of the spec (`#/definitions/QuickReply/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -121,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for QuickReplyAction {
 }
 impl crate::support::Model for QuickReplyAction {
     const NAME: &'static str = "QuickReply.action";
+}
+impl QuickReplyAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

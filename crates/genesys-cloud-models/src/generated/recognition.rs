@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for Recognition {
         crate::support::debug_struct(f, "Recognition", &[("contextId", &self.context_id), ("contextType", &self.context_type), ("createdBy", &self.created_by), ("dateAcknowledged", &self.date_acknowledged), ("dateCreated", &self.date_created), ("dateDisplayed", &self.date_displayed), ("id", &self.id), ("note", &self.note), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("title", &self.title), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl Recognition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextType`."]
+    #[inline]
+    pub fn context_type(mut self, value: impl ::std::convert::Into<crate::RecognitionContextType>) -> Self {
+        self.context_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAcknowledged`."]
+    #[inline]
+    pub fn date_acknowledged(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_acknowledged = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDisplayed`."]
+    #[inline]
+    pub fn date_displayed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_displayed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `note`."]
+    #[inline]
+    pub fn note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipient`."]
+    #[inline]
+    pub fn recipient(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.recipient = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::RecognitionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Recognition.contextType` of the spec (`#/definitions/Recognition/properties/contextType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "employee-engagement")))]
 #[doc = ""]
@@ -162,6 +256,18 @@ impl<'de> ::serde::Deserialize<'de> for RecognitionContextType {
 impl crate::support::Model for RecognitionContextType {
     const NAME: &'static str = "Recognition.contextType";
 }
+impl RecognitionContextType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Recognition.type` of the spec (`#/definitions/Recognition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "employee-engagement")))]
 #[doc = ""]
@@ -233,4 +339,16 @@ impl<'de> ::serde::Deserialize<'de> for RecognitionType {
 }
 impl crate::support::Model for RecognitionType {
     const NAME: &'static str = "Recognition.type";
+}
+impl RecognitionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

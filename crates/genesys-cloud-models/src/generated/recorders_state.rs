@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for RecordersState {
         crate::support::debug_struct(f, "RecordersState", &[("adhocState", &self.adhoc_state), ("agentExperienceState", &self.agent_experience_state), ("customerExperienceState", &self.customer_experience_state), ("snippetState", &self.snippet_state)], &self._nulls)
     }
 }
+impl RecordersState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adhocState`."]
+    #[inline]
+    pub fn adhoc_state(mut self, value: impl ::std::convert::Into<crate::RecordersStateAdhocState>) -> Self {
+        self.adhoc_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentExperienceState`."]
+    #[inline]
+    pub fn agent_experience_state(mut self, value: impl ::std::convert::Into<crate::RecordersStateAgentExperienceState>) -> Self {
+        self.agent_experience_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerExperienceState`."]
+    #[inline]
+    pub fn customer_experience_state(mut self, value: impl ::std::convert::Into<crate::RecordersStateCustomerExperienceState>) -> Self {
+        self.customer_experience_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snippetState`."]
+    #[inline]
+    pub fn snippet_state(mut self, value: impl ::std::convert::Into<crate::RecordersStateSnippetState>) -> Self {
+        self.snippet_state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordersState.adhocState` of the spec (`#/definitions/RecordersState/properties/adhocState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -125,6 +171,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordersStateAdhocState {
 }
 impl crate::support::Model for RecordersStateAdhocState {
     const NAME: &'static str = "RecordersState.adhocState";
+}
+impl RecordersStateAdhocState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `RecordersState.agentExperienceState` of the spec (`#/definitions/RecordersState/properties/agentExperienceState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
@@ -194,6 +252,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordersStateAgentExperienceState {
 impl crate::support::Model for RecordersStateAgentExperienceState {
     const NAME: &'static str = "RecordersState.agentExperienceState";
 }
+impl RecordersStateAgentExperienceState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `RecordersState.customerExperienceState` of the spec (`#/definitions/RecordersState/properties/customerExperienceState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -262,6 +332,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordersStateCustomerExperienceState {
 impl crate::support::Model for RecordersStateCustomerExperienceState {
     const NAME: &'static str = "RecordersState.customerExperienceState";
 }
+impl RecordersStateCustomerExperienceState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `RecordersState.snippetState` of the spec (`#/definitions/RecordersState/properties/snippetState`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "outbound", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -329,4 +411,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordersStateSnippetState {
 }
 impl crate::support::Model for RecordersStateSnippetState {
     const NAME: &'static str = "RecordersState.snippetState";
+}
+impl RecordersStateSnippetState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -182,6 +182,238 @@ impl ::std::fmt::Debug for Recording {
         crate::support::debug_struct(f, "Recording", &[("actualTranscodeTimeMs", &self.actual_transcode_time_ms), ("annotations", &self.annotations), ("archiveDate", &self.archive_date), ("archiveMedium", &self.archive_medium), ("associatedConversationIds", &self.associated_conversation_ids), ("conversationId", &self.conversation_id), ("creationTime", &self.creation_time), ("deleteDate", &self.delete_date), ("emailTranscript", &self.email_transcript), ("endTime", &self.end_time), ("estimatedTranscodeTimeMs", &self.estimated_transcode_time_ms), ("exportDate", &self.export_date), ("exportedDate", &self.exported_date), ("fileState", &self.file_state), ("id", &self.id), ("maxAllowedRestorationsForOrg", &self.max_allowed_restorations_for_org), ("media", &self.media), ("mediaSubject", &self.media_subject), ("mediaSubtype", &self.media_subtype), ("mediaUris", &self.media_uris), ("messagingTranscript", &self.messaging_transcript), ("name", &self.name), ("originalRecordingStartTime", &self.original_recording_start_time), ("outputDurationMs", &self.output_duration_ms), ("outputSizeInBytes", &self.output_size_in_bytes), ("path", &self.path), ("recordingErrorStatus", &self.recording_error_status), ("recordingFileRole", &self.recording_file_role), ("remainingRestorationsAllowedForOrg", &self.remaining_restorations_allowed_for_org), ("restoreExpirationTime", &self.restore_expiration_time), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("startTime", &self.start_time), ("transcript", &self.transcript), ("users", &self.users)], &self._nulls)
     }
 }
+impl Recording {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualTranscodeTimeMs`."]
+    #[inline]
+    pub fn actual_transcode_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.actual_transcode_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `annotations`."]
+    #[inline]
+    pub fn annotations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Annotation>>) -> Self {
+        self.annotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `archiveDate`."]
+    #[inline]
+    pub fn archive_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.archive_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `archiveMedium`."]
+    #[inline]
+    pub fn archive_medium(mut self, value: impl ::std::convert::Into<crate::RecordingArchiveMedium>) -> Self {
+        self.archive_medium = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `associatedConversationIds`."]
+    #[inline]
+    pub fn associated_conversation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.associated_conversation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `creationTime`."]
+    #[inline]
+    pub fn creation_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.creation_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleteDate`."]
+    #[inline]
+    pub fn delete_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.delete_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailTranscript`."]
+    #[inline]
+    pub fn email_transcript(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingEmailMessage>>) -> Self {
+        self.email_transcript = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `estimatedTranscodeTimeMs`."]
+    #[inline]
+    pub fn estimated_transcode_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.estimated_transcode_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportDate`."]
+    #[inline]
+    pub fn export_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.export_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportedDate`."]
+    #[inline]
+    pub fn exported_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.exported_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileState`."]
+    #[inline]
+    pub fn file_state(mut self, value: impl ::std::convert::Into<crate::RecordingFileState>) -> Self {
+        self.file_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAllowedRestorationsForOrg`."]
+    #[inline]
+    pub fn max_allowed_restorations_for_org(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_allowed_restorations_for_org = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `media`."]
+    #[inline]
+    pub fn media(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubject`."]
+    #[inline]
+    pub fn media_subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubtype`."]
+    #[inline]
+    pub fn media_subtype(mut self, value: impl ::std::convert::Into<crate::RecordingMediaSubtype>) -> Self {
+        self.media_subtype = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaUris`."]
+    #[inline]
+    pub fn media_uris(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MediaResult>>) -> Self {
+        self.media_uris = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingTranscript`."]
+    #[inline]
+    pub fn messaging_transcript(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingMessagingMessage>>) -> Self {
+        self.messaging_transcript = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originalRecordingStartTime`."]
+    #[inline]
+    pub fn original_recording_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.original_recording_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputDurationMs`."]
+    #[inline]
+    pub fn output_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.output_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputSizeInBytes`."]
+    #[inline]
+    pub fn output_size_in_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.output_size_in_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `path`."]
+    #[inline]
+    pub fn path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingErrorStatus`."]
+    #[inline]
+    pub fn recording_error_status(mut self, value: impl ::std::convert::Into<crate::RecordingRecordingErrorStatus>) -> Self {
+        self.recording_error_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingFileRole`."]
+    #[inline]
+    pub fn recording_file_role(mut self, value: impl ::std::convert::Into<crate::RecordingRecordingFileRole>) -> Self {
+        self.recording_file_role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remainingRestorationsAllowedForOrg`."]
+    #[inline]
+    pub fn remaining_restorations_allowed_for_org(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.remaining_restorations_allowed_for_org = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `restoreExpirationTime`."]
+    #[inline]
+    pub fn restore_expiration_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.restore_expiration_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcript`."]
+    #[inline]
+    pub fn transcript(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ChatMessage>>) -> Self {
+        self.transcript = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `users`."]
+    #[inline]
+    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
+        self.users = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Recording.archiveMedium` of the spec (`#/definitions/Recording/properties/archiveMedium`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -241,6 +473,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingArchiveMedium {
 }
 impl crate::support::Model for RecordingArchiveMedium {
     const NAME: &'static str = "Recording.archiveMedium";
+}
+impl RecordingArchiveMedium {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Recording.fileState` of the spec (`#/definitions/Recording/properties/fileState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -326,6 +570,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingFileState {
 impl crate::support::Model for RecordingFileState {
     const NAME: &'static str = "Recording.fileState";
 }
+impl RecordingFileState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Recording.mediaSubtype` of the spec (`#/definitions/Recording/properties/mediaSubtype`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -402,6 +658,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMediaSubtype {
 impl crate::support::Model for RecordingMediaSubtype {
     const NAME: &'static str = "Recording.mediaSubtype";
 }
+impl RecordingMediaSubtype {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Recording.recordingErrorStatus` of the spec (`#/definitions/Recording/properties/recordingErrorStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -461,6 +729,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingRecordingErrorStatus {
 }
 impl crate::support::Model for RecordingRecordingErrorStatus {
     const NAME: &'static str = "Recording.recordingErrorStatus";
+}
+impl RecordingRecordingErrorStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Recording.recordingFileRole` of the spec (`#/definitions/Recording/properties/recordingFileRole`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -525,4 +805,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingRecordingFileRole {
 }
 impl crate::support::Model for RecordingRecordingFileRole {
     const NAME: &'static str = "Recording.recordingFileRole";
+}
+impl RecordingRecordingFileRole {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for RecordingArchiveRestoreTopicRecording {
         crate::support::debug_struct(f, "RecordingArchiveRestoreTopicRecording", &[("actualTranscodeTimeMs", &self.actual_transcode_time_ms), ("conversationId", &self.conversation_id), ("estimatedTranscodeTimeMs", &self.estimated_transcode_time_ms), ("fileState", &self.file_state), ("id", &self.id), ("mediaUris", &self.media_uris)], &self._nulls)
     }
 }
+impl RecordingArchiveRestoreTopicRecording {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actualTranscodeTimeMs`."]
+    #[inline]
+    pub fn actual_transcode_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.actual_transcode_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `estimatedTranscodeTimeMs`."]
+    #[inline]
+    pub fn estimated_transcode_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.estimated_transcode_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileState`."]
+    #[inline]
+    pub fn file_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaUris`."]
+    #[inline]
+    pub fn media_uris(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingArchiveRestoreTopicMediaResult>>) -> Self {
+        self.media_uris = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for RecordingFormPageComponent {
         crate::support::debug_struct(f, "RecordingFormPageComponent", &[("datePicker", &self.date_picker), ("formComponentType", &self.form_component_type), ("input", &self.input), ("listPicker", &self.list_picker), ("wheelPicker", &self.wheel_picker)], &self._nulls)
     }
 }
+impl RecordingFormPageComponent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `datePicker`."]
+    #[inline]
+    pub fn date_picker(mut self, value: impl ::std::convert::Into<crate::DatePicker>) -> Self {
+        self.date_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `formComponentType`."]
+    #[inline]
+    pub fn form_component_type(mut self, value: impl ::std::convert::Into<crate::RecordingFormPageComponentFormComponentType>) -> Self {
+        self.form_component_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `input`."]
+    #[inline]
+    pub fn input(mut self, value: impl ::std::convert::Into<crate::RecordingInput>) -> Self {
+        self.input = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listPicker`."]
+    #[inline]
+    pub fn list_picker(mut self, value: impl ::std::convert::Into<crate::ListPicker>) -> Self {
+        self.list_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wheelPicker`."]
+    #[inline]
+    pub fn wheel_picker(mut self, value: impl ::std::convert::Into<crate::RecordingWheelPicker>) -> Self {
+        self.wheel_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingFormPageComponent.formComponentType` of the spec (`#/definitions/RecordingFormPageComponent/properties/formComponentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -133,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingFormPageComponentFormComponentT
 }
 impl crate::support::Model for RecordingFormPageComponentFormComponentType {
     const NAME: &'static str = "RecordingFormPageComponent.formComponentType";
+}
+impl RecordingFormPageComponentFormComponentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

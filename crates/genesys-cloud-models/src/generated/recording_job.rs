@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for RecordingJob {
         crate::support::debug_struct(f, "RecordingJob", &[("dateCreated", &self.date_created), ("errorMessage", &self.error_message), ("failedRecordings", &self.failed_recordings), ("id", &self.id), ("percentProgress", &self.percent_progress), ("recordingJobsQuery", &self.recording_jobs_query), ("selfUri", &self.self_uri), ("state", &self.state), ("totalConversations", &self.total_conversations), ("totalFailedRecordings", &self.total_failed_recordings), ("totalProcessedRecordings", &self.total_processed_recordings), ("totalRecordings", &self.total_recordings), ("totalSkippedRecordings", &self.total_skipped_recordings), ("user", &self.user)], &self._nulls)
     }
 }
+impl RecordingJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failedRecordings`."]
+    #[inline]
+    pub fn failed_recordings(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.failed_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentProgress`."]
+    #[inline]
+    pub fn percent_progress(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percent_progress = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingJobsQuery`."]
+    #[inline]
+    pub fn recording_jobs_query(mut self, value: impl ::std::convert::Into<crate::RecordingJobsQuery>) -> Self {
+        self.recording_jobs_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::RecordingJobState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalConversations`."]
+    #[inline]
+    pub fn total_conversations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_conversations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalFailedRecordings`."]
+    #[inline]
+    pub fn total_failed_recordings(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_failed_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalProcessedRecordings`."]
+    #[inline]
+    pub fn total_processed_recordings(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_processed_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalRecordings`."]
+    #[inline]
+    pub fn total_recordings(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalSkippedRecordings`."]
+    #[inline]
+    pub fn total_skipped_recordings(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_skipped_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingJob.state` of the spec (`#/definitions/RecordingJob/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -177,4 +283,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJobState {
 }
 impl crate::support::Model for RecordingJobState {
     const NAME: &'static str = "RecordingJob.state";
+}
+impl RecordingJobState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

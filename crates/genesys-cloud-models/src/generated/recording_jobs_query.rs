@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for RecordingJobsQuery {
         crate::support::debug_struct(f, "RecordingJobsQuery", &[("action", &self.action), ("actionAge", &self.action_age), ("actionDate", &self.action_date), ("agedConversationInterval", &self.aged_conversation_interval), ("clearExport", &self.clear_export), ("conversationQuery", &self.conversation_query), ("includePolicyBasedRecordings", &self.include_policy_based_recordings), ("includeRecordingsWithSensitiveData", &self.include_recordings_with_sensitive_data), ("includeScreenRecordings", &self.include_screen_recordings), ("includeSnippetRecordings", &self.include_snippet_recordings), ("integrationId", &self.integration_id), ("screenRecordingActionAge", &self.screen_recording_action_age), ("screenRecordingActionDate", &self.screen_recording_action_date)], &self._nulls)
     }
 }
+impl RecordingJobsQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::RecordingJobsQueryAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionAge`."]
+    #[inline]
+    pub fn action_age(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.action_age = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionDate`."]
+    #[inline]
+    pub fn action_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.action_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agedConversationInterval`."]
+    #[inline]
+    pub fn aged_conversation_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.aged_conversation_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clearExport`."]
+    #[inline]
+    pub fn clear_export(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.clear_export = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationQuery`."]
+    #[inline]
+    pub fn conversation_query(mut self, value: impl ::std::convert::Into<crate::AsyncConversationQuery>) -> Self {
+        self.conversation_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includePolicyBasedRecordings`."]
+    #[inline]
+    pub fn include_policy_based_recordings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_policy_based_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeRecordingsWithSensitiveData`."]
+    #[inline]
+    pub fn include_recordings_with_sensitive_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_recordings_with_sensitive_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeScreenRecordings`."]
+    #[inline]
+    pub fn include_screen_recordings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_screen_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeSnippetRecordings`."]
+    #[inline]
+    pub fn include_snippet_recordings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_snippet_recordings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationId`."]
+    #[inline]
+    pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenRecordingActionAge`."]
+    #[inline]
+    pub fn screen_recording_action_age(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.screen_recording_action_age = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenRecordingActionDate`."]
+    #[inline]
+    pub fn screen_recording_action_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.screen_recording_action_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingJobsQuery.action` of the spec (`#/definitions/RecordingJobsQuery/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -161,4 +261,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingJobsQueryAction {
 }
 impl crate::support::Model for RecordingJobsQueryAction {
     const NAME: &'static str = "RecordingJobsQuery.action";
+}
+impl RecordingJobsQueryAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for RecordingMessageReceipt {
         crate::support::debug_struct(f, "RecordingMessageReceipt", &[("id", &self.id), ("reasons", &self.reasons), ("receiptTime", &self.receipt_time), ("status", &self.status)], &self._nulls)
     }
 }
+impl RecordingMessageReceipt {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasons`."]
+    #[inline]
+    pub fn reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingMessageReceiptReason>>) -> Self {
+        self.reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receiptTime`."]
+    #[inline]
+    pub fn receipt_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.receipt_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::RecordingMessageReceiptStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingMessageReceipt.status` of the spec (`#/definitions/RecordingMessageReceipt/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -137,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessageReceiptStatus {
 }
 impl crate::support::Model for RecordingMessageReceiptStatus {
     const NAME: &'static str = "RecordingMessageReceipt.status";
+}
+impl RecordingMessageReceiptStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

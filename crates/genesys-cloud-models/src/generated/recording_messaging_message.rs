@@ -174,6 +174,226 @@ impl ::std::fmt::Debug for RecordingMessagingMessage {
         crate::support::debug_struct(f, "RecordingMessagingMessage", &[("buttonResponse", &self.button_response), ("buttonResponses", &self.button_responses), ("cards", &self.cards), ("contentType", &self.content_type), ("datePicker", &self.date_picker), ("events", &self.events), ("form", &self.form), ("from", &self.from), ("fromExternalContact", &self.from_external_contact), ("fromUser", &self.from_user), ("id", &self.id), ("interactiveApplication", &self.interactive_application), ("listPicker", &self.list_picker), ("messageMediaAttachments", &self.message_media_attachments), ("messageReceipts", &self.message_receipts), ("messageStickerAttachments", &self.message_sticker_attachments), ("messageText", &self.message_text), ("notificationResponse", &self.notification_response), ("notificationTemplate", &self.notification_template), ("participantId", &self.participant_id), ("paymentRequest", &self.payment_request), ("paymentResponse", &self.payment_response), ("purpose", &self.purpose), ("queue", &self.queue), ("quickReplies", &self.quick_replies), ("richLink", &self.rich_link), ("roadsideAssistance", &self.roadside_assistance), ("socialVisibility", &self.social_visibility), ("status", &self.status), ("story", &self.story), ("timestamp", &self.timestamp), ("to", &self.to), ("workflow", &self.workflow)], &self._nulls)
     }
 }
+impl RecordingMessagingMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `buttonResponse`."]
+    #[inline]
+    pub fn button_response(mut self, value: impl ::std::convert::Into<crate::ButtonResponse>) -> Self {
+        self.button_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buttonResponses`."]
+    #[inline]
+    pub fn button_responses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ButtonResponse>>) -> Self {
+        self.button_responses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cards`."]
+    #[inline]
+    pub fn cards(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Card>>) -> Self {
+        self.cards = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::RecordingMessagingMessageContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePicker`."]
+    #[inline]
+    pub fn date_picker(mut self, value: impl ::std::convert::Into<crate::DatePicker>) -> Self {
+        self.date_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `events`."]
+    #[inline]
+    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationMessageEvent>>) -> Self {
+        self.events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `form`."]
+    #[inline]
+    pub fn form(mut self, value: impl ::std::convert::Into<crate::RecordingForm>) -> Self {
+        self.form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromExternalContact`."]
+    #[inline]
+    pub fn from_external_contact(mut self, value: impl ::std::convert::Into<crate::ExternalContact>) -> Self {
+        self.from_external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromUser`."]
+    #[inline]
+    pub fn from_user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.from_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactiveApplication`."]
+    #[inline]
+    pub fn interactive_application(mut self, value: impl ::std::convert::Into<crate::InteractiveApplication>) -> Self {
+        self.interactive_application = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listPicker`."]
+    #[inline]
+    pub fn list_picker(mut self, value: impl ::std::convert::Into<crate::ListPicker>) -> Self {
+        self.list_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageMediaAttachments`."]
+    #[inline]
+    pub fn message_media_attachments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MessageMediaAttachment>>) -> Self {
+        self.message_media_attachments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageReceipts`."]
+    #[inline]
+    pub fn message_receipts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingMessageReceipt>>) -> Self {
+        self.message_receipts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageStickerAttachments`."]
+    #[inline]
+    pub fn message_sticker_attachments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MessageStickerAttachment>>) -> Self {
+        self.message_sticker_attachments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageText`."]
+    #[inline]
+    pub fn message_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationResponse`."]
+    #[inline]
+    pub fn notification_response(mut self, value: impl ::std::convert::Into<crate::RecordingNotificationResponse>) -> Self {
+        self.notification_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationTemplate`."]
+    #[inline]
+    pub fn notification_template(mut self, value: impl ::std::convert::Into<crate::RecordingNotificationTemplate>) -> Self {
+        self.notification_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentRequest`."]
+    #[inline]
+    pub fn payment_request(mut self, value: impl ::std::convert::Into<crate::PaymentRequest>) -> Self {
+        self.payment_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paymentResponse`."]
+    #[inline]
+    pub fn payment_response(mut self, value: impl ::std::convert::Into<crate::PaymentResponse>) -> Self {
+        self.payment_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purpose`."]
+    #[inline]
+    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.purpose = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quickReplies`."]
+    #[inline]
+    pub fn quick_replies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QuickReply>>) -> Self {
+        self.quick_replies = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `richLink`."]
+    #[inline]
+    pub fn rich_link(mut self, value: impl ::std::convert::Into<crate::RichLink>) -> Self {
+        self.rich_link = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roadsideAssistance`."]
+    #[inline]
+    pub fn roadside_assistance(mut self, value: impl ::std::convert::Into<crate::RecordingRoadsideAssistance>) -> Self {
+        self.roadside_assistance = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialVisibility`."]
+    #[inline]
+    pub fn social_visibility(mut self, value: impl ::std::convert::Into<crate::RecordingMessagingMessageSocialVisibility>) -> Self {
+        self.social_visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `story`."]
+    #[inline]
+    pub fn story(mut self, value: impl ::std::convert::Into<crate::RecordingContentStory>) -> Self {
+        self.story = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workflow`."]
+    #[inline]
+    pub fn workflow(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.workflow = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingMessagingMessage.contentType` of the spec (`#/definitions/RecordingMessagingMessage/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -318,6 +538,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessagingMessageContentType {
 impl crate::support::Model for RecordingMessagingMessageContentType {
     const NAME: &'static str = "RecordingMessagingMessage.contentType";
 }
+impl RecordingMessagingMessageContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `RecordingMessagingMessage.socialVisibility` of the spec (`#/definitions/RecordingMessagingMessage/properties/socialVisibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -381,4 +613,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMessagingMessageSocialVisibilit
 }
 impl crate::support::Model for RecordingMessagingMessageSocialVisibility {
     const NAME: &'static str = "RecordingMessagingMessage.socialVisibility";
+}
+impl RecordingMessagingMessageSocialVisibility {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -130,6 +130,160 @@ impl ::std::fmt::Debug for RecordingMetadata {
         crate::support::debug_struct(f, "RecordingMetadata", &[("annotations", &self.annotations), ("archiveDate", &self.archive_date), ("archiveMedium", &self.archive_medium), ("conversationId", &self.conversation_id), ("deleteDate", &self.delete_date), ("endTime", &self.end_time), ("exportDate", &self.export_date), ("exportedDate", &self.exported_date), ("fileState", &self.file_state), ("id", &self.id), ("maxAllowedRestorationsForOrg", &self.max_allowed_restorations_for_org), ("media", &self.media), ("mediaSubject", &self.media_subject), ("mediaSubtype", &self.media_subtype), ("name", &self.name), ("path", &self.path), ("region", &self.region), ("remainingRestorationsAllowedForOrg", &self.remaining_restorations_allowed_for_org), ("restoreExpirationTime", &self.restore_expiration_time), ("selfUri", &self.self_uri), ("sessionId", &self.session_id), ("startTime", &self.start_time)], &self._nulls)
     }
 }
+impl RecordingMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `annotations`."]
+    #[inline]
+    pub fn annotations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Annotation>>) -> Self {
+        self.annotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `archiveDate`."]
+    #[inline]
+    pub fn archive_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.archive_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `archiveMedium`."]
+    #[inline]
+    pub fn archive_medium(mut self, value: impl ::std::convert::Into<crate::RecordingMetadataArchiveMedium>) -> Self {
+        self.archive_medium = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleteDate`."]
+    #[inline]
+    pub fn delete_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.delete_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endTime`."]
+    #[inline]
+    pub fn end_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportDate`."]
+    #[inline]
+    pub fn export_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.export_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportedDate`."]
+    #[inline]
+    pub fn exported_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.exported_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileState`."]
+    #[inline]
+    pub fn file_state(mut self, value: impl ::std::convert::Into<crate::RecordingMetadataFileState>) -> Self {
+        self.file_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAllowedRestorationsForOrg`."]
+    #[inline]
+    pub fn max_allowed_restorations_for_org(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_allowed_restorations_for_org = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `media`."]
+    #[inline]
+    pub fn media(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubject`."]
+    #[inline]
+    pub fn media_subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaSubtype`."]
+    #[inline]
+    pub fn media_subtype(mut self, value: impl ::std::convert::Into<crate::RecordingMetadataMediaSubtype>) -> Self {
+        self.media_subtype = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `path`."]
+    #[inline]
+    pub fn path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<crate::RecordingMetadataRegion>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remainingRestorationsAllowedForOrg`."]
+    #[inline]
+    pub fn remaining_restorations_allowed_for_org(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.remaining_restorations_allowed_for_org = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `restoreExpirationTime`."]
+    #[inline]
+    pub fn restore_expiration_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.restore_expiration_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTime`."]
+    #[inline]
+    pub fn start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingMetadata.archiveMedium` of the spec (`#/definitions/RecordingMetadata/properties/archiveMedium`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -189,6 +343,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMetadataArchiveMedium {
 }
 impl crate::support::Model for RecordingMetadataArchiveMedium {
     const NAME: &'static str = "RecordingMetadata.archiveMedium";
+}
+impl RecordingMetadataArchiveMedium {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `RecordingMetadata.fileState` of the spec (`#/definitions/RecordingMetadata/properties/fileState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -274,6 +440,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMetadataFileState {
 impl crate::support::Model for RecordingMetadataFileState {
     const NAME: &'static str = "RecordingMetadata.fileState";
 }
+impl RecordingMetadataFileState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `RecordingMetadata.mediaSubtype` of the spec (`#/definitions/RecordingMetadata/properties/mediaSubtype`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -349,6 +527,18 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMetadataMediaSubtype {
 }
 impl crate::support::Model for RecordingMetadataMediaSubtype {
     const NAME: &'static str = "RecordingMetadata.mediaSubtype";
+}
+impl RecordingMetadataMediaSubtype {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `RecordingMetadata.region` of the spec (`#/definitions/RecordingMetadata/properties/region`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
@@ -485,4 +675,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingMetadataRegion {
 }
 impl crate::support::Model for RecordingMetadataRegion {
     const NAME: &'static str = "RecordingMetadata.region";
+}
+impl RecordingMetadataRegion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

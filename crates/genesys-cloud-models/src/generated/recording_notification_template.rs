@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for RecordingNotificationTemplate {
         crate::support::debug_struct(f, "RecordingNotificationTemplate", &[("body", &self.body), ("buttons", &self.buttons), ("carousel", &self.carousel), ("footer", &self.footer), ("header", &self.header), ("id", &self.id), ("language", &self.language)], &self._nulls)
     }
 }
+impl RecordingNotificationTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `body`."]
+    #[inline]
+    pub fn body(mut self, value: impl ::std::convert::Into<crate::RecordingTemplateBody>) -> Self {
+        self.body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buttons`."]
+    #[inline]
+    pub fn buttons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingTemplateButton>>) -> Self {
+        self.buttons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `carousel`."]
+    #[inline]
+    pub fn carousel(mut self, value: impl ::std::convert::Into<crate::RecordingTemplateCarousel>) -> Self {
+        self.carousel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `footer`."]
+    #[inline]
+    pub fn footer(mut self, value: impl ::std::convert::Into<crate::RecordingTemplateFooter>) -> Self {
+        self.footer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `header`."]
+    #[inline]
+    pub fn header(mut self, value: impl ::std::convert::Into<crate::RecordingTemplateHeader>) -> Self {
+        self.header = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+}

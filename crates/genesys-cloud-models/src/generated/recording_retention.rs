@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for RecordingRetention {
         crate::support::debug_struct(f, "RecordingRetention", &[("archiveDate", &self.archive_date), ("archiveMedium", &self.archive_medium), ("conversationId", &self.conversation_id), ("creationTime", &self.creation_time), ("deleteDate", &self.delete_date), ("exportDate", &self.export_date), ("exportedDate", &self.exported_date), ("recordingId", &self.recording_id)], &self._nulls)
     }
 }
+impl RecordingRetention {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `archiveDate`."]
+    #[inline]
+    pub fn archive_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.archive_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `archiveMedium`."]
+    #[inline]
+    pub fn archive_medium(mut self, value: impl ::std::convert::Into<crate::RecordingRetentionArchiveMedium>) -> Self {
+        self.archive_medium = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `creationTime`."]
+    #[inline]
+    pub fn creation_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.creation_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleteDate`."]
+    #[inline]
+    pub fn delete_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.delete_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportDate`."]
+    #[inline]
+    pub fn export_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.export_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportedDate`."]
+    #[inline]
+    pub fn exported_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.exported_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingId`."]
+    #[inline]
+    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recording_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingRetention.archiveMedium` of the spec (`#/definitions/RecordingRetention/properties/archiveMedium`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -133,4 +203,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingRetentionArchiveMedium {
 }
 impl crate::support::Model for RecordingRetentionArchiveMedium {
     const NAME: &'static str = "RecordingRetention.archiveMedium";
+}
+impl RecordingRetentionArchiveMedium {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for RecordingSettings {
         crate::support::debug_struct(f, "RecordingSettings", &[("maxConfigurableScreenRecordingStreams", &self.max_configurable_screen_recording_streams), ("maxSimultaneousStreams", &self.max_simultaneous_streams), ("recordingBatchDownloadUrlTtl", &self.recording_batch_download_url_ttl), ("recordingPlaybackUrlTtl", &self.recording_playback_url_ttl), ("regionalRecordingStorageEnabled", &self.regional_recording_storage_enabled), ("stopRecordingWhenOnlyExternalParticipants", &self.stop_recording_when_only_external_participants)], &self._nulls)
     }
 }
+impl RecordingSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `maxConfigurableScreenRecordingStreams`."]
+    #[inline]
+    pub fn max_configurable_screen_recording_streams(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_configurable_screen_recording_streams = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxSimultaneousStreams`."]
+    #[inline]
+    pub fn max_simultaneous_streams(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_simultaneous_streams = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingBatchDownloadUrlTtl`."]
+    #[inline]
+    pub fn recording_batch_download_url_ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recording_batch_download_url_ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingPlaybackUrlTtl`."]
+    #[inline]
+    pub fn recording_playback_url_ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recording_playback_url_ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `regionalRecordingStorageEnabled`."]
+    #[inline]
+    pub fn regional_recording_storage_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.regional_recording_storage_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stopRecordingWhenOnlyExternalParticipants`."]
+    #[inline]
+    pub fn stop_recording_when_only_external_participants(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.stop_recording_when_only_external_participants = ::std::option::Option::Some(value.into());
+        self
+    }
+}

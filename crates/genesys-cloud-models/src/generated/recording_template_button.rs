@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for RecordingTemplateButton {
         crate::support::debug_struct(f, "RecordingTemplateButton", &[("index", &self.index), ("isSelected", &self.is_selected), ("phoneNumber", &self.phone_number), ("text", &self.text), ("type", &self.r#type), ("url", &self.url)], &self._nulls)
     }
 }
+impl RecordingTemplateButton {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `index`."]
+    #[inline]
+    pub fn index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isSelected`."]
+    #[inline]
+    pub fn is_selected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_selected = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::RecordingTemplateButtonType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingTemplateButton.type` of the spec (`#/definitions/RecordingTemplateButton/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingTemplateButtonType {
 }
 impl crate::support::Model for RecordingTemplateButtonType {
     const NAME: &'static str = "RecordingTemplateButton.type";
+}
+impl RecordingTemplateButtonType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for RecordingUploadReportRequest {
         crate::support::debug_struct(f, "RecordingUploadReportRequest", &[("dateSince", &self.date_since), ("uploadStatus", &self.upload_status)], &self._nulls)
     }
 }
+impl RecordingUploadReportRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateSince`."]
+    #[inline]
+    pub fn date_since(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_since = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadStatus`."]
+    #[inline]
+    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::RecordingUploadReportRequestUploadStatus>) -> Self {
+        self.upload_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RecordingUploadReportRequest.uploadStatus` of the spec (`#/definitions/RecordingUploadReportRequest/properties/uploadStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for RecordingUploadReportRequestUploadStatus
 }
 impl crate::support::Model for RecordingUploadReportRequestUploadStatus {
     const NAME: &'static str = "RecordingUploadReportRequest.uploadStatus";
+}
+impl RecordingUploadReportRequestUploadStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for Referrer {
         crate::support::debug_struct(f, "Referrer", &[("domain", &self.domain), ("fragment", &self.fragment), ("hostname", &self.hostname), ("keywords", &self.keywords), ("medium", &self.medium), ("name", &self.name), ("pathname", &self.pathname), ("queryString", &self.query_string), ("url", &self.url)], &self._nulls)
     }
 }
+impl Referrer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `domain`."]
+    #[inline]
+    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fragment`."]
+    #[inline]
+    pub fn fragment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.fragment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hostname`."]
+    #[inline]
+    pub fn hostname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hostname = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keywords`."]
+    #[inline]
+    pub fn keywords(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.keywords = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `medium`."]
+    #[inline]
+    pub fn medium(mut self, value: impl ::std::convert::Into<crate::ReferrerMedium>) -> Self {
+        self.medium = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pathname`."]
+    #[inline]
+    pub fn pathname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pathname = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryString`."]
+    #[inline]
+    pub fn query_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Referrer.medium` of the spec (`#/definitions/Referrer/properties/medium`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "external-contacts", feature = "journey"))))]
 #[doc = ""]
@@ -157,4 +233,16 @@ impl<'de> ::serde::Deserialize<'de> for ReferrerMedium {
 }
 impl crate::support::Model for ReferrerMedium {
     const NAME: &'static str = "Referrer.medium";
+}
+impl ReferrerMedium {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

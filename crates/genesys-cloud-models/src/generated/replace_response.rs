@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ReplaceResponse {
         crate::support::debug_struct(f, "ReplaceResponse", &[("changeNumber", &self.change_number), ("id", &self.id), ("name", &self.name), ("uploadDestinationUri", &self.upload_destination_uri), ("uploadMethod", &self.upload_method), ("uploadStatus", &self.upload_status)], &self._nulls)
     }
 }
+impl ReplaceResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `changeNumber`."]
+    #[inline]
+    pub fn change_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.change_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadDestinationUri`."]
+    #[inline]
+    pub fn upload_destination_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_destination_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadMethod`."]
+    #[inline]
+    pub fn upload_method(mut self, value: impl ::std::convert::Into<crate::ReplaceResponseUploadMethod>) -> Self {
+        self.upload_method = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadStatus`."]
+    #[inline]
+    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.upload_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReplaceResponse.uploadMethod` of the spec (`#/definitions/ReplaceResponse/properties/uploadMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -129,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for ReplaceResponseUploadMethod {
 }
 impl crate::support::Model for ReplaceResponseUploadMethod {
     const NAME: &'static str = "ReplaceResponse.uploadMethod";
+}
+impl ReplaceResponseUploadMethod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ReplacementTerm {
         crate::support::debug_struct(f, "ReplacementTerm", &[("existingValue", &self.existing_value), ("type", &self.r#type), ("updatedValue", &self.updated_value)], &self._nulls)
     }
 }
+impl ReplacementTerm {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `existingValue`."]
+    #[inline]
+    pub fn existing_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.existing_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ReplacementTermType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updatedValue`."]
+    #[inline]
+    pub fn updated_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.updated_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReplacementTerm.type` of the spec (`#/definitions/ReplacementTerm/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "general-data-protection-regulation")))]
 #[doc = ""]
@@ -149,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for ReplacementTermType {
 }
 impl crate::support::Model for ReplacementTermType {
     const NAME: &'static str = "ReplacementTerm.type";
+}
+impl ReplacementTermType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for ReportingDataExportTopicDataExportNotification {
         crate::support::debug_struct(f, "ReportingDataExportTopicDataExportNotification", &[("createdDateTime", &self.created_date_time), ("downloadUrl", &self.download_url), ("emailErrorDescription", &self.email_error_description), ("emailStatuses", &self.email_statuses), ("exportAllowedToRerun", &self.export_allowed_to_rerun), ("exportErrorMessagesType", &self.export_error_messages_type), ("exportFormat", &self.export_format), ("id", &self.id), ("modifiedDateTime", &self.modified_date_time), ("name", &self.name), ("percentageComplete", &self.percentage_complete), ("read", &self.read), ("runId", &self.run_id), ("scheduleExpression", &self.schedule_expression), ("scheduleStaticLinkUrl", &self.schedule_static_link_url), ("status", &self.status), ("viewType", &self.view_type)], &self._nulls)
     }
 }
+impl ReportingDataExportTopicDataExportNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDateTime`."]
+    #[inline]
+    pub fn created_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailErrorDescription`."]
+    #[inline]
+    pub fn email_error_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email_error_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailStatuses`."]
+    #[inline]
+    pub fn email_statuses(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.email_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportAllowedToRerun`."]
+    #[inline]
+    pub fn export_allowed_to_rerun(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.export_allowed_to_rerun = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportErrorMessagesType`."]
+    #[inline]
+    pub fn export_error_messages_type(mut self, value: impl ::std::convert::Into<crate::ReportingDataExportTopicDataExportNotificationExportErrorMessagesType>) -> Self {
+        self.export_error_messages_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportFormat`."]
+    #[inline]
+    pub fn export_format(mut self, value: impl ::std::convert::Into<crate::ReportingDataExportTopicDataExportNotificationExportFormat>) -> Self {
+        self.export_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDateTime`."]
+    #[inline]
+    pub fn modified_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageComplete`."]
+    #[inline]
+    pub fn percentage_complete(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `runId`."]
+    #[inline]
+    pub fn run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.run_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleExpression`."]
+    #[inline]
+    pub fn schedule_expression(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schedule_expression = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleStaticLinkUrl`."]
+    #[inline]
+    pub fn schedule_static_link_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schedule_static_link_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ReportingDataExportTopicDataExportNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewType`."]
+    #[inline]
+    pub fn view_type(mut self, value: impl ::std::convert::Into<crate::ReportingDataExportTopicDataExportNotificationViewType>) -> Self {
+        self.view_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingDataExportTopicDataExportNotification.exportErrorMessagesType` of the spec (`#/definitions/ReportingDataExportTopicDataExportNotification/properties/exportErrorMessagesType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -238,6 +362,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingDataExportTopicDataExportNotifi
 impl crate::support::Model for ReportingDataExportTopicDataExportNotificationExportErrorMessagesType {
     const NAME: &'static str = "ReportingDataExportTopicDataExportNotification.exportErrorMessagesType";
 }
+impl ReportingDataExportTopicDataExportNotificationExportErrorMessagesType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ReportingDataExportTopicDataExportNotification.exportFormat` of the spec (`#/definitions/ReportingDataExportTopicDataExportNotification/properties/exportFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -301,6 +437,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingDataExportTopicDataExportNotifi
 }
 impl crate::support::Model for ReportingDataExportTopicDataExportNotificationExportFormat {
     const NAME: &'static str = "ReportingDataExportTopicDataExportNotification.exportFormat";
+}
+impl ReportingDataExportTopicDataExportNotificationExportFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingDataExportTopicDataExportNotification.status` of the spec (`#/definitions/ReportingDataExportTopicDataExportNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -385,6 +533,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingDataExportTopicDataExportNotifi
 }
 impl crate::support::Model for ReportingDataExportTopicDataExportNotificationStatus {
     const NAME: &'static str = "ReportingDataExportTopicDataExportNotification.status";
+}
+impl ReportingDataExportTopicDataExportNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingDataExportTopicDataExportNotification.viewType` of the spec (`#/definitions/ReportingDataExportTopicDataExportNotification/properties/viewType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -845,4 +1005,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingDataExportTopicDataExportNotifi
 }
 impl crate::support::Model for ReportingDataExportTopicDataExportNotificationViewType {
     const NAME: &'static str = "ReportingDataExportTopicDataExportNotification.viewType";
+}
+impl ReportingDataExportTopicDataExportNotificationViewType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

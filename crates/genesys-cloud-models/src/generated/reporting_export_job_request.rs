@@ -126,6 +126,154 @@ impl ::std::fmt::Debug for ReportingExportJobRequest {
         crate::support::debug_struct(f, "ReportingExportJobRequest", &[("chartColumns", &self.chart_columns), ("csvDelimiter", &self.csv_delimiter), ("durationFormat", &self.duration_format), ("excludeEmptyRows", &self.exclude_empty_rows), ("exportFormat", &self.export_format), ("filter", &self.filter), ("hasCustomParticipantAttributes", &self.has_custom_participant_attributes), ("hasFormatDurations", &self.has_format_durations), ("hasSplitByMedia", &self.has_split_by_media), ("hasSplitFilters", &self.has_split_filters), ("hasSummaryRow", &self.has_summary_row), ("includeDurationFormatInHeader", &self.include_duration_format_in_header), ("interval", &self.interval), ("locale", &self.locale), ("name", &self.name), ("period", &self.period), ("read", &self.read), ("recipientEmails", &self.recipient_emails), ("selectedColumns", &self.selected_columns), ("timeZone", &self.time_zone), ("viewType", &self.view_type)], &self._nulls)
     }
 }
+impl ReportingExportJobRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `chartColumns`."]
+    #[inline]
+    pub fn chart_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ChartColumn>>) -> Self {
+        self.chart_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `csvDelimiter`."]
+    #[inline]
+    pub fn csv_delimiter(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobRequestCsvDelimiter>) -> Self {
+        self.csv_delimiter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationFormat`."]
+    #[inline]
+    pub fn duration_format(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobRequestDurationFormat>) -> Self {
+        self.duration_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excludeEmptyRows`."]
+    #[inline]
+    pub fn exclude_empty_rows(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.exclude_empty_rows = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportFormat`."]
+    #[inline]
+    pub fn export_format(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobRequestExportFormat>) -> Self {
+        self.export_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::ViewFilter>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasCustomParticipantAttributes`."]
+    #[inline]
+    pub fn has_custom_participant_attributes(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_custom_participant_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasFormatDurations`."]
+    #[inline]
+    pub fn has_format_durations(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_format_durations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSplitByMedia`."]
+    #[inline]
+    pub fn has_split_by_media(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_split_by_media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSplitFilters`."]
+    #[inline]
+    pub fn has_split_filters(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_split_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSummaryRow`."]
+    #[inline]
+    pub fn has_summary_row(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_summary_row = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeDurationFormatInHeader`."]
+    #[inline]
+    pub fn include_duration_format_in_header(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_duration_format_in_header = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locale`."]
+    #[inline]
+    pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.locale = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `period`."]
+    #[inline]
+    pub fn period(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipientEmails`."]
+    #[inline]
+    pub fn recipient_emails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.recipient_emails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedColumns`."]
+    #[inline]
+    pub fn selected_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SelectedColumns>>) -> Self {
+        self.selected_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewType`."]
+    #[inline]
+    pub fn view_type(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobRequestViewType>) -> Self {
+        self.view_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingExportJobRequest.csvDelimiter` of the spec (`#/definitions/ReportingExportJobRequest/properties/csvDelimiter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -189,6 +337,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobRequestCsvDelimiter {
 }
 impl crate::support::Model for ReportingExportJobRequestCsvDelimiter {
     const NAME: &'static str = "ReportingExportJobRequest.csvDelimiter";
+}
+impl ReportingExportJobRequestCsvDelimiter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingExportJobRequest.durationFormat` of the spec (`#/definitions/ReportingExportJobRequest/properties/durationFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -262,6 +422,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobRequestDurationFormat 
 impl crate::support::Model for ReportingExportJobRequestDurationFormat {
     const NAME: &'static str = "ReportingExportJobRequest.durationFormat";
 }
+impl ReportingExportJobRequestDurationFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ReportingExportJobRequest.exportFormat` of the spec (`#/definitions/ReportingExportJobRequest/properties/exportFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -325,6 +497,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobRequestExportFormat {
 }
 impl crate::support::Model for ReportingExportJobRequestExportFormat {
     const NAME: &'static str = "ReportingExportJobRequest.exportFormat";
+}
+impl ReportingExportJobRequestExportFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingExportJobRequest.viewType` of the spec (`#/definitions/ReportingExportJobRequest/properties/viewType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -929,4 +1113,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobRequestViewType {
 }
 impl crate::support::Model for ReportingExportJobRequestViewType {
     const NAME: &'static str = "ReportingExportJobRequest.viewType";
+}
+impl ReportingExportJobRequestViewType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

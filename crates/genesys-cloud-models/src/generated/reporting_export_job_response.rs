@@ -178,6 +178,232 @@ impl ::std::fmt::Debug for ReportingExportJobResponse {
         crate::support::debug_struct(f, "ReportingExportJobResponse", &[("chartColumns", &self.chart_columns), ("createdDateTime", &self.created_date_time), ("csvDelimiter", &self.csv_delimiter), ("downloadUrl", &self.download_url), ("durationFormat", &self.duration_format), ("emailErrorDescription", &self.email_error_description), ("emailStatuses", &self.email_statuses), ("enabled", &self.enabled), ("excludeEmptyRows", &self.exclude_empty_rows), ("exportAllowedToRerun", &self.export_allowed_to_rerun), ("exportErrorMessagesType", &self.export_error_messages_type), ("exportFormat", &self.export_format), ("filter", &self.filter), ("hasCustomParticipantAttributes", &self.has_custom_participant_attributes), ("hasFormatDurations", &self.has_format_durations), ("hasSplitByMedia", &self.has_split_by_media), ("hasSplitFilters", &self.has_split_filters), ("hasSummaryRow", &self.has_summary_row), ("id", &self.id), ("includeDurationFormatInHeader", &self.include_duration_format_in_header), ("interval", &self.interval), ("locale", &self.locale), ("modifiedDateTime", &self.modified_date_time), ("name", &self.name), ("percentageComplete", &self.percentage_complete), ("period", &self.period), ("read", &self.read), ("recipientEmails", &self.recipient_emails), ("runId", &self.run_id), ("selectedColumns", &self.selected_columns), ("selfUri", &self.self_uri), ("status", &self.status), ("timeZone", &self.time_zone), ("viewType", &self.view_type)], &self._nulls)
     }
 }
+impl ReportingExportJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `chartColumns`."]
+    #[inline]
+    pub fn chart_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ChartColumn>>) -> Self {
+        self.chart_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDateTime`."]
+    #[inline]
+    pub fn created_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `csvDelimiter`."]
+    #[inline]
+    pub fn csv_delimiter(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobResponseCsvDelimiter>) -> Self {
+        self.csv_delimiter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationFormat`."]
+    #[inline]
+    pub fn duration_format(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobResponseDurationFormat>) -> Self {
+        self.duration_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailErrorDescription`."]
+    #[inline]
+    pub fn email_error_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email_error_description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailStatuses`."]
+    #[inline]
+    pub fn email_statuses(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.email_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `excludeEmptyRows`."]
+    #[inline]
+    pub fn exclude_empty_rows(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.exclude_empty_rows = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportAllowedToRerun`."]
+    #[inline]
+    pub fn export_allowed_to_rerun(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.export_allowed_to_rerun = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportErrorMessagesType`."]
+    #[inline]
+    pub fn export_error_messages_type(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobResponseExportErrorMessagesType>) -> Self {
+        self.export_error_messages_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exportFormat`."]
+    #[inline]
+    pub fn export_format(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobResponseExportFormat>) -> Self {
+        self.export_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::ViewFilter>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasCustomParticipantAttributes`."]
+    #[inline]
+    pub fn has_custom_participant_attributes(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_custom_participant_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasFormatDurations`."]
+    #[inline]
+    pub fn has_format_durations(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_format_durations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSplitByMedia`."]
+    #[inline]
+    pub fn has_split_by_media(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_split_by_media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSplitFilters`."]
+    #[inline]
+    pub fn has_split_filters(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_split_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSummaryRow`."]
+    #[inline]
+    pub fn has_summary_row(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_summary_row = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeDurationFormatInHeader`."]
+    #[inline]
+    pub fn include_duration_format_in_header(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_duration_format_in_header = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locale`."]
+    #[inline]
+    pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.locale = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDateTime`."]
+    #[inline]
+    pub fn modified_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentageComplete`."]
+    #[inline]
+    pub fn percentage_complete(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percentage_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `period`."]
+    #[inline]
+    pub fn period(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipientEmails`."]
+    #[inline]
+    pub fn recipient_emails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.recipient_emails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `runId`."]
+    #[inline]
+    pub fn run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.run_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedColumns`."]
+    #[inline]
+    pub fn selected_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SelectedColumns>>) -> Self {
+        self.selected_columns = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeZone`."]
+    #[inline]
+    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewType`."]
+    #[inline]
+    pub fn view_type(mut self, value: impl ::std::convert::Into<crate::ReportingExportJobResponseViewType>) -> Self {
+        self.view_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingExportJobResponse.csvDelimiter` of the spec (`#/definitions/ReportingExportJobResponse/properties/csvDelimiter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -241,6 +467,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponseCsvDelimiter {
 }
 impl crate::support::Model for ReportingExportJobResponseCsvDelimiter {
     const NAME: &'static str = "ReportingExportJobResponse.csvDelimiter";
+}
+impl ReportingExportJobResponseCsvDelimiter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingExportJobResponse.durationFormat` of the spec (`#/definitions/ReportingExportJobResponse/properties/durationFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -313,6 +551,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponseDurationFormat
 }
 impl crate::support::Model for ReportingExportJobResponseDurationFormat {
     const NAME: &'static str = "ReportingExportJobResponse.durationFormat";
+}
+impl ReportingExportJobResponseDurationFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingExportJobResponse.exportErrorMessagesType` of the spec (`#/definitions/ReportingExportJobResponse/properties/exportErrorMessagesType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -450,6 +700,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponseExportErrorMes
 impl crate::support::Model for ReportingExportJobResponseExportErrorMessagesType {
     const NAME: &'static str = "ReportingExportJobResponse.exportErrorMessagesType";
 }
+impl ReportingExportJobResponseExportErrorMessagesType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ReportingExportJobResponse.exportFormat` of the spec (`#/definitions/ReportingExportJobResponse/properties/exportFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -513,6 +775,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponseExportFormat {
 }
 impl crate::support::Model for ReportingExportJobResponseExportFormat {
     const NAME: &'static str = "ReportingExportJobResponse.exportFormat";
+}
+impl ReportingExportJobResponseExportFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingExportJobResponse.status` of the spec (`#/definitions/ReportingExportJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -597,6 +871,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponseStatus {
 }
 impl crate::support::Model for ReportingExportJobResponseStatus {
     const NAME: &'static str = "ReportingExportJobResponse.status";
+}
+impl ReportingExportJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingExportJobResponse.viewType` of the spec (`#/definitions/ReportingExportJobResponse/properties/viewType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -1201,4 +1487,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportJobResponseViewType {
 }
 impl crate::support::Model for ReportingExportJobResponseViewType {
     const NAME: &'static str = "ReportingExportJobResponse.viewType";
+}
+impl ReportingExportJobResponseViewType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

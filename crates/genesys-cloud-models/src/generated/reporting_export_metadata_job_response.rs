@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ReportingExportMetadataJobResponse {
         crate::support::debug_struct(f, "ReportingExportMetadataJobResponse", &[("availableColumnIds", &self.available_column_ids), ("dateLimitations", &self.date_limitations), ("dependentColumnIds", &self.dependent_column_ids), ("id", &self.id), ("name", &self.name), ("requiredColumnIds", &self.required_column_ids), ("requiredFilters", &self.required_filters), ("selfUri", &self.self_uri), ("supportedFilters", &self.supported_filters), ("viewType", &self.view_type)], &self._nulls)
     }
 }
+impl ReportingExportMetadataJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `availableColumnIds`."]
+    #[inline]
+    pub fn available_column_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.available_column_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLimitations`."]
+    #[inline]
+    pub fn date_limitations(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_limitations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dependentColumnIds`."]
+    #[inline]
+    pub fn dependent_column_ids(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
+        self.dependent_column_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiredColumnIds`."]
+    #[inline]
+    pub fn required_column_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.required_column_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiredFilters`."]
+    #[inline]
+    pub fn required_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.required_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedFilters`."]
+    #[inline]
+    pub fn supported_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.supported_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewType`."]
+    #[inline]
+    pub fn view_type(mut self, value: impl ::std::convert::Into<crate::ReportingExportMetadataJobResponseViewType>) -> Self {
+        self.view_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingExportMetadataJobResponse.viewType` of the spec (`#/definitions/ReportingExportMetadataJobResponse/properties/viewType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -685,4 +767,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingExportMetadataJobResponseViewTy
 }
 impl crate::support::Model for ReportingExportMetadataJobResponseViewType {
     const NAME: &'static str = "ReportingExportMetadataJobResponse.viewType";
+}
+impl ReportingExportMetadataJobResponseViewType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

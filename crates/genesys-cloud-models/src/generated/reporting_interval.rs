@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ReportingInterval {
         crate::support::debug_struct(f, "ReportingInterval", &[("intervalType", &self.interval_type), ("intervalValue", &self.interval_value)], &self._nulls)
     }
 }
+impl ReportingInterval {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `intervalType`."]
+    #[inline]
+    pub fn interval_type(mut self, value: impl ::std::convert::Into<crate::ReportingIntervalIntervalType>) -> Self {
+        self.interval_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervalValue`."]
+    #[inline]
+    pub fn interval_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interval_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingInterval.intervalType` of the spec (`#/definitions/ReportingInterval/properties/intervalType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingIntervalIntervalType {
 }
 impl crate::support::Model for ReportingIntervalIntervalType {
     const NAME: &'static str = "ReportingInterval.intervalType";
+}
+impl ReportingIntervalIntervalType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for ReportingTurn {
         crate::support::debug_struct(f, "ReportingTurn", &[("askAction", &self.ask_action), ("askActionResult", &self.ask_action_result), ("botPrompts", &self.bot_prompts), ("conversation", &self.conversation), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("intent", &self.intent), ("knowledge", &self.knowledge), ("knowledgeBaseEvents", &self.knowledge_base_events), ("sessionEndDetails", &self.session_end_details), ("sessionId", &self.session_id), ("userInput", &self.user_input)], &self._nulls)
     }
 }
+impl ReportingTurn {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `askAction`."]
+    #[inline]
+    pub fn ask_action(mut self, value: impl ::std::convert::Into<crate::ReportingTurnAction>) -> Self {
+        self.ask_action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `askActionResult`."]
+    #[inline]
+    pub fn ask_action_result(mut self, value: impl ::std::convert::Into<crate::ReportingTurnAskActionResult>) -> Self {
+        self.ask_action_result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botPrompts`."]
+    #[inline]
+    pub fn bot_prompts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_prompts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intent`."]
+    #[inline]
+    pub fn intent(mut self, value: impl ::std::convert::Into<crate::ReportingTurnIntent>) -> Self {
+        self.intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledge`."]
+    #[inline]
+    pub fn knowledge(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledge>) -> Self {
+        self.knowledge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBaseEvents`."]
+    #[inline]
+    pub fn knowledge_base_events(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeEvents>) -> Self {
+        self.knowledge_base_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionEndDetails`."]
+    #[inline]
+    pub fn session_end_details(mut self, value: impl ::std::convert::Into<crate::SessionEndDetails>) -> Self {
+        self.session_end_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userInput`."]
+    #[inline]
+    pub fn user_input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_input = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingTurn.askActionResult` of the spec (`#/definitions/ReportingTurn/properties/askActionResult`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -221,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnAskActionResult {
 }
 impl crate::support::Model for ReportingTurnAskActionResult {
     const NAME: &'static str = "ReportingTurn.askActionResult";
+}
+impl ReportingTurnAskActionResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

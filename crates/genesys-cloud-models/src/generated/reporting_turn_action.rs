@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ReportingTurnAction {
         crate::support::debug_struct(f, "ReportingTurnAction", &[("actionId", &self.action_id), ("actionName", &self.action_name), ("actionNumber", &self.action_number), ("actionType", &self.action_type)], &self._nulls)
     }
 }
+impl ReportingTurnAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionId`."]
+    #[inline]
+    pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionName`."]
+    #[inline]
+    pub fn action_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionNumber`."]
+    #[inline]
+    pub fn action_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.action_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::ReportingTurnActionActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingTurnAction.actionType` of the spec (`#/definitions/ReportingTurnAction/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "unreferenced"))))]
 #[doc = ""]
@@ -465,4 +511,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnActionActionType {
 }
 impl crate::support::Model for ReportingTurnActionActionType {
     const NAME: &'static str = "ReportingTurnAction.actionType";
+}
+impl ReportingTurnActionActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for ReportingTurnActionAgentDetails {
         crate::support::debug_struct(f, "ReportingTurnActionAgentDetails", &[("agentId", &self.agent_id), ("agentName", &self.agent_name), ("agentVersion", &self.agent_version)], &self._nulls)
     }
 }
+impl ReportingTurnActionAgentDetails {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentName`."]
+    #[inline]
+    pub fn agent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentVersion`."]
+    #[inline]
+    pub fn agent_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

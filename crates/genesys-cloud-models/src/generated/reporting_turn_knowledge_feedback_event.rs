@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for ReportingTurnKnowledgeFeedbackEvent {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeFeedbackEvent", &[("documentVariationId", &self.document_variation_id), ("documentVersionId", &self.document_version_id), ("documents", &self.documents), ("feedbackRating", &self.feedback_rating), ("knowledgeBaseId", &self.knowledge_base_id), ("searchId", &self.search_id)], &self._nulls)
     }
 }
+impl ReportingTurnKnowledgeFeedbackEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `documentVariationId`."]
+    #[inline]
+    pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_variation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentVersionId`."]
+    #[inline]
+    pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.document_version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documents`."]
+    #[inline]
+    pub fn documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>) -> Self {
+        self.documents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feedbackRating`."]
+    #[inline]
+    pub fn feedback_rating(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.feedback_rating = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBaseId`."]
+    #[inline]
+    pub fn knowledge_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_base_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

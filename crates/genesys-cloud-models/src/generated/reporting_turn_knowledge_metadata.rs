@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ReportingTurnKnowledgeMetadata {
         crate::support::debug_struct(f, "ReportingTurnKnowledgeMetadata", &[("answerGenerationStatus", &self.answer_generation_status), ("failureReason", &self.failure_reason), ("generatedAnswer", &self.generated_answer), ("knowledgeId", &self.knowledge_id), ("knowledgeName", &self.knowledge_name), ("query", &self.query), ("retrievalStatus", &self.retrieval_status), ("retrievedSources", &self.retrieved_sources), ("searchId", &self.search_id), ("topConfidence", &self.top_confidence)], &self._nulls)
     }
 }
+impl ReportingTurnKnowledgeMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerGenerationStatus`."]
+    #[inline]
+    pub fn answer_generation_status(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus>) -> Self {
+        self.answer_generation_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadataFailureReason>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generatedAnswer`."]
+    #[inline]
+    pub fn generated_answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.generated_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeId`."]
+    #[inline]
+    pub fn knowledge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeName`."]
+    #[inline]
+    pub fn knowledge_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.knowledge_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `query`."]
+    #[inline]
+    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retrievalStatus`."]
+    #[inline]
+    pub fn retrieval_status(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadataRetrievalStatus>) -> Self {
+        self.retrieval_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retrievedSources`."]
+    #[inline]
+    pub fn retrieved_sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeSource>>) -> Self {
+        self.retrieved_sources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchId`."]
+    #[inline]
+    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topConfidence`."]
+    #[inline]
+    pub fn top_confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.top_confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingTurnKnowledgeMetadata.answerGenerationStatus` of the spec (`#/definitions/ReportingTurnKnowledgeMetadata/properties/answerGenerationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -162,6 +244,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeMetadataAnswerGene
 impl crate::support::Model for ReportingTurnKnowledgeMetadataAnswerGenerationStatus {
     const NAME: &'static str = "ReportingTurnKnowledgeMetadata.answerGenerationStatus";
 }
+impl ReportingTurnKnowledgeMetadataAnswerGenerationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ReportingTurnKnowledgeMetadata.failureReason` of the spec (`#/definitions/ReportingTurnKnowledgeMetadata/properties/failureReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -225,6 +319,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeMetadataFailureRea
 }
 impl crate::support::Model for ReportingTurnKnowledgeMetadataFailureReason {
     const NAME: &'static str = "ReportingTurnKnowledgeMetadata.failureReason";
+}
+impl ReportingTurnKnowledgeMetadataFailureReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingTurnKnowledgeMetadata.retrievalStatus` of the spec (`#/definitions/ReportingTurnKnowledgeMetadata/properties/retrievalStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -301,4 +407,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnKnowledgeMetadataRetrievalS
 }
 impl crate::support::Model for ReportingTurnKnowledgeMetadataRetrievalStatus {
     const NAME: &'static str = "ReportingTurnKnowledgeMetadata.retrievalStatus";
+}
+impl ReportingTurnKnowledgeMetadataRetrievalStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ReportingTurnToolCall {
         crate::support::debug_struct(f, "ReportingTurnToolCall", &[("dateInvoked", &self.date_invoked), ("errorText", &self.error_text), ("knowledgeMetadata", &self.knowledge_metadata), ("latencyMs", &self.latency_ms), ("origin", &self.origin), ("status", &self.status), ("targetId", &self.target_id), ("toolId", &self.tool_id), ("toolName", &self.tool_name), ("toolType", &self.tool_type)], &self._nulls)
     }
 }
+impl ReportingTurnToolCall {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateInvoked`."]
+    #[inline]
+    pub fn date_invoked(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_invoked = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorText`."]
+    #[inline]
+    pub fn error_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeMetadata`."]
+    #[inline]
+    pub fn knowledge_metadata(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadata>) -> Self {
+        self.knowledge_metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latencyMs`."]
+    #[inline]
+    pub fn latency_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.latency_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `origin`."]
+    #[inline]
+    pub fn origin(mut self, value: impl ::std::convert::Into<crate::ReportingTurnToolCallOrigin>) -> Self {
+        self.origin = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ReportingTurnToolCallStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetId`."]
+    #[inline]
+    pub fn target_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toolId`."]
+    #[inline]
+    pub fn tool_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tool_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toolName`."]
+    #[inline]
+    pub fn tool_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tool_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toolType`."]
+    #[inline]
+    pub fn tool_type(mut self, value: impl ::std::convert::Into<crate::ReportingTurnToolCallToolType>) -> Self {
+        self.tool_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReportingTurnToolCall.origin` of the spec (`#/definitions/ReportingTurnToolCall/properties/origin`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,6 +227,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnToolCallOrigin {
 }
 impl crate::support::Model for ReportingTurnToolCallOrigin {
     const NAME: &'static str = "ReportingTurnToolCall.origin";
+}
+impl ReportingTurnToolCallOrigin {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingTurnToolCall.status` of the spec (`#/definitions/ReportingTurnToolCall/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -217,6 +311,18 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnToolCallStatus {
 }
 impl crate::support::Model for ReportingTurnToolCallStatus {
     const NAME: &'static str = "ReportingTurnToolCall.status";
+}
+impl ReportingTurnToolCallStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ReportingTurnToolCall.toolType` of the spec (`#/definitions/ReportingTurnToolCall/properties/toolType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -293,4 +399,16 @@ impl<'de> ::serde::Deserialize<'de> for ReportingTurnToolCallToolType {
 }
 impl crate::support::Model for ReportingTurnToolCallToolType {
     const NAME: &'static str = "ReportingTurnToolCall.toolType";
+}
+impl ReportingTurnToolCallToolType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

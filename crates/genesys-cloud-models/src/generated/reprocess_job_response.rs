@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for ReprocessJobResponse {
         crate::support::debug_struct(f, "ReprocessJobResponse", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("description", &self.description), ("dialects", &self.dialects), ("failedInteractionsCount", &self.failed_interactions_count), ("id", &self.id), ("jobStatus", &self.job_status), ("mediaTypes", &self.media_types), ("name", &self.name), ("processedInteractionsCount", &self.processed_interactions_count), ("programs", &self.programs), ("queueOrder", &self.queue_order), ("selfUri", &self.self_uri), ("totalInteractionsCount", &self.total_interactions_count)], &self._nulls)
     }
 }
+impl ReprocessJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialects`."]
+    #[inline]
+    pub fn dialects(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.dialects = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failedInteractionsCount`."]
+    #[inline]
+    pub fn failed_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.failed_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobStatus`."]
+    #[inline]
+    pub fn job_status(mut self, value: impl ::std::convert::Into<crate::ReprocessJobResponseJobStatus>) -> Self {
+        self.job_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypes`."]
+    #[inline]
+    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processedInteractionsCount`."]
+    #[inline]
+    pub fn processed_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.processed_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programs`."]
+    #[inline]
+    pub fn programs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.programs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueOrder`."]
+    #[inline]
+    pub fn queue_order(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.queue_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalInteractionsCount`."]
+    #[inline]
+    pub fn total_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ReprocessJobResponse.jobStatus` of the spec (`#/definitions/ReprocessJobResponse/properties/jobStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -177,4 +295,16 @@ impl<'de> ::serde::Deserialize<'de> for ReprocessJobResponseJobStatus {
 }
 impl crate::support::Model for ReprocessJobResponseJobStatus {
     const NAME: &'static str = "ReprocessJobResponse.jobStatus";
+}
+impl ReprocessJobResponseJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

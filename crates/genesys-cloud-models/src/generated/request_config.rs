@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for RequestConfig {
         crate::support::debug_struct(f, "RequestConfig", &[("headers", &self.headers), ("requestTemplate", &self.request_template), ("requestTemplateUri", &self.request_template_uri), ("requestType", &self.request_type), ("requestUrlTemplate", &self.request_url_template)], &self._nulls)
     }
 }
+impl RequestConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `headers`."]
+    #[inline]
+    pub fn headers(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.headers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestTemplate`."]
+    #[inline]
+    pub fn request_template(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestTemplateUri`."]
+    #[inline]
+    pub fn request_template_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_template_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestType`."]
+    #[inline]
+    pub fn request_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestUrlTemplate`."]
+    #[inline]
+    pub fn request_url_template(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_url_template = ::std::option::Option::Some(value.into());
+        self
+    }
+}

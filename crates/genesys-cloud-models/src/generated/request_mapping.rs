@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for RequestMapping {
         crate::support::debug_struct(f, "RequestMapping", &[("attributeType", &self.attribute_type), ("mappingType", &self.mapping_type), ("name", &self.name), ("value", &self.value)], &self._nulls)
     }
 }
+impl RequestMapping {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attributeType`."]
+    #[inline]
+    pub fn attribute_type(mut self, value: impl ::std::convert::Into<crate::RequestMappingAttributeType>) -> Self {
+        self.attribute_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mappingType`."]
+    #[inline]
+    pub fn mapping_type(mut self, value: impl ::std::convert::Into<crate::RequestMappingMappingType>) -> Self {
+        self.mapping_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RequestMapping.attributeType` of the spec (`#/definitions/RequestMapping/properties/attributeType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "journey", feature = "unreferenced"))))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for RequestMappingAttributeType {
 impl crate::support::Model for RequestMappingAttributeType {
     const NAME: &'static str = "RequestMapping.attributeType";
 }
+impl RequestMappingAttributeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `RequestMapping.mappingType` of the spec (`#/definitions/RequestMapping/properties/mappingType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "journey", feature = "unreferenced"))))]
 #[doc = ""]
@@ -193,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for RequestMappingMappingType {
 }
 impl crate::support::Model for RequestMappingMappingType {
     const NAME: &'static str = "RequestMapping.mappingType";
+}
+impl RequestMappingMappingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for ReschedulingOptionsRunResponse {
         crate::support::debug_struct(f, "ReschedulingOptionsRunResponse", &[("activityCodeIds", &self.activity_code_ids), ("agentCount", &self.agent_count), ("doNotChangeDailyPaidTime", &self.do_not_change_daily_paid_time), ("doNotChangeManuallyEditedShifts", &self.do_not_change_manually_edited_shifts), ("doNotChangeShiftStartTimes", &self.do_not_change_shift_start_times), ("doNotChangeWeeklyPaidTime", &self.do_not_change_weekly_paid_time), ("endDate", &self.end_date), ("existingSchedule", &self.existing_schedule), ("managementUnits", &self.management_units), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl ReschedulingOptionsRunResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeIds`."]
+    #[inline]
+    pub fn activity_code_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.activity_code_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentCount`."]
+    #[inline]
+    pub fn agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.agent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeDailyPaidTime`."]
+    #[inline]
+    pub fn do_not_change_daily_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_daily_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeManuallyEditedShifts`."]
+    #[inline]
+    pub fn do_not_change_manually_edited_shifts(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_manually_edited_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeShiftStartTimes`."]
+    #[inline]
+    pub fn do_not_change_shift_start_times(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_shift_start_times = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doNotChangeWeeklyPaidTime`."]
+    #[inline]
+    pub fn do_not_change_weekly_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.do_not_change_weekly_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `existingSchedule`."]
+    #[inline]
+    pub fn existing_schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
+        self.existing_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnits`."]
+    #[inline]
+    pub fn management_units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReschedulingManagementUnitResponse>>) -> Self {
+        self.management_units = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for ResolutionDetailQueryPredicate {
         crate::support::debug_struct(f, "ResolutionDetailQueryPredicate", &[("metric", &self.metric), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl ResolutionDetailQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::ResolutionDetailQueryPredicateMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ResolutionDetailQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ResolutionDetailQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ResolutionDetailQueryPredicate.metric` of the spec (`#/definitions/ResolutionDetailQueryPredicate/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -121,6 +173,18 @@ impl<'de> ::serde::Deserialize<'de> for ResolutionDetailQueryPredicateMetric {
 }
 impl crate::support::Model for ResolutionDetailQueryPredicateMetric {
     const NAME: &'static str = "ResolutionDetailQueryPredicate.metric";
+}
+impl ResolutionDetailQueryPredicateMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ResolutionDetailQueryPredicate.operator` of the spec (`#/definitions/ResolutionDetailQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
@@ -190,6 +254,18 @@ impl<'de> ::serde::Deserialize<'de> for ResolutionDetailQueryPredicateOperator {
 impl crate::support::Model for ResolutionDetailQueryPredicateOperator {
     const NAME: &'static str = "ResolutionDetailQueryPredicate.operator";
 }
+impl ResolutionDetailQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ResolutionDetailQueryPredicate.type` of the spec (`#/definitions/ResolutionDetailQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -257,4 +333,16 @@ impl<'de> ::serde::Deserialize<'de> for ResolutionDetailQueryPredicateType {
 }
 impl crate::support::Model for ResolutionDetailQueryPredicateType {
     const NAME: &'static str = "ResolutionDetailQueryPredicate.type";
+}
+impl ResolutionDetailQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for Response {
         crate::support::debug_struct(f, "Response", &[("appleInvitation", &self.apple_invitation), ("assets", &self.assets), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("footer", &self.footer), ("form", &self.form), ("id", &self.id), ("interactionType", &self.interaction_type), ("libraries", &self.libraries), ("messagingTemplate", &self.messaging_template), ("name", &self.name), ("responseType", &self.response_type), ("selfUri", &self.self_uri), ("substitutions", &self.substitutions), ("substitutionsSchema", &self.substitutions_schema), ("texts", &self.texts), ("version", &self.version)], &self._nulls)
     }
 }
+impl Response {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `appleInvitation`."]
+    #[inline]
+    pub fn apple_invitation(mut self, value: impl ::std::convert::Into<crate::AppleInvitation>) -> Self {
+        self.apple_invitation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assets`."]
+    #[inline]
+    pub fn assets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RmsAssetAddressableRef>>) -> Self {
+        self.assets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `footer`."]
+    #[inline]
+    pub fn footer(mut self, value: impl ::std::convert::Into<crate::FooterTemplate>) -> Self {
+        self.footer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `form`."]
+    #[inline]
+    pub fn form(mut self, value: impl ::std::convert::Into<crate::Form>) -> Self {
+        self.form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactionType`."]
+    #[inline]
+    pub fn interaction_type(mut self, value: impl ::std::convert::Into<crate::ResponseInteractionType>) -> Self {
+        self.interaction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `libraries`."]
+    #[inline]
+    pub fn libraries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.libraries = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingTemplate`."]
+    #[inline]
+    pub fn messaging_template(mut self, value: impl ::std::convert::Into<crate::MessagingTemplate>) -> Self {
+        self.messaging_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `responseType`."]
+    #[inline]
+    pub fn response_type(mut self, value: impl ::std::convert::Into<crate::ResponseResponseType>) -> Self {
+        self.response_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `substitutions`."]
+    #[inline]
+    pub fn substitutions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ResponseSubstitution>>) -> Self {
+        self.substitutions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `substitutionsSchema`."]
+    #[inline]
+    pub fn substitutions_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.substitutions_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `texts`."]
+    #[inline]
+    pub fn texts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ResponseText>>) -> Self {
+        self.texts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Response.interactionType` of the spec (`#/definitions/Response/properties/interactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -177,6 +301,18 @@ impl<'de> ::serde::Deserialize<'de> for ResponseInteractionType {
 }
 impl crate::support::Model for ResponseInteractionType {
     const NAME: &'static str = "Response.interactionType";
+}
+impl ResponseInteractionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Response.responseType` of the spec (`#/definitions/Response/properties/responseType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
@@ -257,4 +393,16 @@ impl<'de> ::serde::Deserialize<'de> for ResponseResponseType {
 }
 impl crate::support::Model for ResponseResponseType {
     const NAME: &'static str = "Response.responseType";
+}
+impl ResponseResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ResponseAssetBulkRequest {
         crate::support::debug_struct(f, "ResponseAssetBulkRequest", &[("assetIds", &self.asset_ids), ("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
 }
+impl ResponseAssetBulkRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assetIds`."]
+    #[inline]
+    pub fn asset_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.asset_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::ResponseAssetBulkRequestSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ResponseAssetBulkRequest.sortOrder` of the spec (`#/definitions/ResponseAssetBulkRequest/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetBulkRequestSortOrder {
 }
 impl crate::support::Model for ResponseAssetBulkRequestSortOrder {
     const NAME: &'static str = "ResponseAssetBulkRequest.sortOrder";
+}
+impl ResponseAssetBulkRequestSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

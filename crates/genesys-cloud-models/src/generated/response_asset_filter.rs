@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ResponseAssetFilter {
         crate::support::debug_struct(f, "ResponseAssetFilter", &[("endValue", &self.end_value), ("fields", &self.fields), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
 }
+impl ResponseAssetFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endValue`."]
+    #[inline]
+    pub fn end_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fields`."]
+    #[inline]
+    pub fn fields(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startValue`."]
+    #[inline]
+    pub fn start_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ResponseAssetFilterType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ResponseAssetFilter.type` of the spec (`#/definitions/ResponseAssetFilter/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -149,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for ResponseAssetFilterType {
 }
 impl crate::support::Model for ResponseAssetFilterType {
     const NAME: &'static str = "ResponseAssetFilter.type";
+}
+impl ResponseAssetFilterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for ResponseConfig {
         crate::support::debug_struct(f, "ResponseConfig", &[("successTemplate", &self.success_template), ("successTemplateUri", &self.success_template_uri), ("translationMap", &self.translation_map), ("translationMapDefaults", &self.translation_map_defaults)], &self._nulls)
     }
 }
+impl ResponseConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `successTemplate`."]
+    #[inline]
+    pub fn success_template(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.success_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `successTemplateUri`."]
+    #[inline]
+    pub fn success_template_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.success_template_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `translationMap`."]
+    #[inline]
+    pub fn translation_map(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.translation_map = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `translationMapDefaults`."]
+    #[inline]
+    pub fn translation_map_defaults(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.translation_map_defaults = ::std::option::Option::Some(value.into());
+        self
+    }
+}

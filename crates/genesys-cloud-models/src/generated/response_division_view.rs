@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for ResponseDivisionView {
         crate::support::debug_struct(f, "ResponseDivisionView", &[("form", &self.form), ("id", &self.id), ("libraries", &self.libraries), ("messagingTemplate", &self.messaging_template), ("name", &self.name), ("responseType", &self.response_type), ("selfUri", &self.self_uri), ("substitutions", &self.substitutions), ("substitutionsSchema", &self.substitutions_schema)], &self._nulls)
     }
 }
+impl ResponseDivisionView {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `form`."]
+    #[inline]
+    pub fn form(mut self, value: impl ::std::convert::Into<crate::Form>) -> Self {
+        self.form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `libraries`."]
+    #[inline]
+    pub fn libraries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LibraryDivisionView>>) -> Self {
+        self.libraries = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingTemplate`."]
+    #[inline]
+    pub fn messaging_template(mut self, value: impl ::std::convert::Into<crate::MessagingTemplate>) -> Self {
+        self.messaging_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `responseType`."]
+    #[inline]
+    pub fn response_type(mut self, value: impl ::std::convert::Into<crate::ResponseDivisionViewResponseType>) -> Self {
+        self.response_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `substitutions`."]
+    #[inline]
+    pub fn substitutions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ResponseSubstitution>>) -> Self {
+        self.substitutions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `substitutionsSchema`."]
+    #[inline]
+    pub fn substitutions_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
+        self.substitutions_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ResponseDivisionView.responseType` of the spec (`#/definitions/ResponseDivisionView/properties/responseType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -157,4 +233,16 @@ impl<'de> ::serde::Deserialize<'de> for ResponseDivisionViewResponseType {
 }
 impl crate::support::Model for ResponseDivisionViewResponseType {
     const NAME: &'static str = "ResponseDivisionView.responseType";
+}
+impl ResponseDivisionViewResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

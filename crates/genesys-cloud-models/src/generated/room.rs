@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for Room {
         crate::support::debug_struct(f, "Room", &[("dateCreated", &self.date_created), ("description", &self.description), ("id", &self.id), ("jid", &self.jid), ("name", &self.name), ("owners", &self.owners), ("participantLimit", &self.participant_limit), ("pinnedMessages", &self.pinned_messages), ("roomType", &self.room_type), ("selfUri", &self.self_uri), ("subject", &self.subject)], &self._nulls)
     }
 }
+impl Room {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jid`."]
+    #[inline]
+    pub fn jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.jid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owners`."]
+    #[inline]
+    pub fn owners(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.owners = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantLimit`."]
+    #[inline]
+    pub fn participant_limit(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.participant_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pinnedMessages`."]
+    #[inline]
+    pub fn pinned_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
+        self.pinned_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roomType`."]
+    #[inline]
+    pub fn room_type(mut self, value: impl ::std::convert::Into<crate::RoomRoomType>) -> Self {
+        self.room_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Room.roomType` of the spec (`#/definitions/Room/properties/roomType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "chat", feature = "users"))))]
 #[doc = ""]
@@ -161,4 +249,16 @@ impl<'de> ::serde::Deserialize<'de> for RoomRoomType {
 }
 impl crate::support::Model for RoomRoomType {
     const NAME: &'static str = "Room.roomType";
+}
+impl RoomRoomType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for RoutePathRequest {
         crate::support::debug_struct(f, "RoutePathRequest", &[("languageId", &self.language_id), ("mediaType", &self.media_type), ("queueId", &self.queue_id), ("skillIds", &self.skill_ids), ("sourcePlanningGroup", &self.source_planning_group)], &self._nulls)
     }
 }
+impl RoutePathRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `languageId`."]
+    #[inline]
+    pub fn language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::RoutePathRequestMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillIds`."]
+    #[inline]
+    pub fn skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourcePlanningGroup`."]
+    #[inline]
+    pub fn source_planning_group(mut self, value: impl ::std::convert::Into<crate::SourcePlanningGroupRequest>) -> Self {
+        self.source_planning_group = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RoutePathRequest.mediaType` of the spec (`#/definitions/RoutePathRequest/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for RoutePathRequestMediaType {
 }
 impl crate::support::Model for RoutePathRequestMediaType {
     const NAME: &'static str = "RoutePathRequest.mediaType";
+}
+impl RoutePathRequestMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

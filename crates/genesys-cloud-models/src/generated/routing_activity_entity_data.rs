@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for RoutingActivityEntityData {
         crate::support::debug_struct(f, "RoutingActivityEntityData", &[("activityDate", &self.activity_date), ("organizationPresenceId", &self.organization_presence_id), ("presenceDate", &self.presence_date), ("queueId", &self.queue_id), ("queueMembershipStatus", &self.queue_membership_status), ("routingStatus", &self.routing_status), ("routingStatusDate", &self.routing_status_date), ("systemPresence", &self.system_presence), ("teamId", &self.team_id), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl RoutingActivityEntityData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityDate`."]
+    #[inline]
+    pub fn activity_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.activity_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationPresenceId`."]
+    #[inline]
+    pub fn organization_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceDate`."]
+    #[inline]
+    pub fn presence_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.presence_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueMembershipStatus`."]
+    #[inline]
+    pub fn queue_membership_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_membership_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatusDate`."]
+    #[inline]
+    pub fn routing_status_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.routing_status_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamId`."]
+    #[inline]
+    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.team_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

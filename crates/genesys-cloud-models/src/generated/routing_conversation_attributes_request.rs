@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for RoutingConversationAttributesRequest {
         crate::support::debug_struct(f, "RoutingConversationAttributesRequest", &[("labelId", &self.label_id), ("languageId", &self.language_id), ("priority", &self.priority), ("requestScoredAgents", &self.request_scored_agents), ("skillExpression", &self.skill_expression), ("skillIds", &self.skill_ids)], &self._nulls)
     }
 }
+impl RoutingConversationAttributesRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `labelId`."]
+    #[inline]
+    pub fn label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.label_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageId`."]
+    #[inline]
+    pub fn language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestScoredAgents`."]
+    #[inline]
+    pub fn request_scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RequestScoredAgent>>) -> Self {
+        self.request_scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillExpression`."]
+    #[inline]
+    pub fn skill_expression(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.skill_expression = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillIds`."]
+    #[inline]
+    pub fn skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for RoutingRule {
         crate::support::debug_struct(f, "RoutingRule", &[("operator", &self.operator), ("threshold", &self.threshold), ("waitSeconds", &self.wait_seconds)], &self._nulls)
     }
 }
+impl RoutingRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::RoutingRuleOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `threshold`."]
+    #[inline]
+    pub fn threshold(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.threshold = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitSeconds`."]
+    #[inline]
+    pub fn wait_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.wait_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RoutingRule.operator` of the spec (`#/definitions/RoutingRule/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for RoutingRuleOperator {
 }
 impl crate::support::Model for RoutingRuleOperator {
     const NAME: &'static str = "RoutingRule.operator";
+}
+impl RoutingRuleOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for RowSearchPredicate {
         crate::support::debug_struct(f, "RowSearchPredicate", &[("columnId", &self.column_id), ("operator", &self.operator), ("special", &self.special), ("value", &self.value)], &self._nulls)
     }
 }
+impl RowSearchPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `columnId`."]
+    #[inline]
+    pub fn column_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.column_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::RowSearchPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `special`."]
+    #[inline]
+    pub fn special(mut self, value: impl ::std::convert::Into<crate::RowSearchPredicateSpecial>) -> Self {
+        self.special = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `RowSearchPredicate.operator` of the spec (`#/definitions/RowSearchPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -142,6 +188,18 @@ impl<'de> ::serde::Deserialize<'de> for RowSearchPredicateOperator {
 impl crate::support::Model for RowSearchPredicateOperator {
     const NAME: &'static str = "RowSearchPredicate.operator";
 }
+impl RowSearchPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `RowSearchPredicate.special` of the spec (`#/definitions/RowSearchPredicate/properties/special`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "business-rules")))]
 #[doc = ""]
@@ -213,4 +271,16 @@ impl<'de> ::serde::Deserialize<'de> for RowSearchPredicateSpecial {
 }
 impl crate::support::Model for RowSearchPredicateSpecial {
     const NAME: &'static str = "RowSearchPredicate.special";
+}
+impl RowSearchPredicateSpecial {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for Salesforce {
         crate::support::debug_struct(f, "Salesforce", &[("certificate", &self.certificate), ("certificates", &self.certificates), ("disabled", &self.disabled), ("displayOnLogin", &self.display_on_login), ("forceAuthn", &self.force_authn), ("id", &self.id), ("issuerURI", &self.issuer_uri), ("logoImageData", &self.logo_image_data), ("metadataURL", &self.metadata_url), ("name", &self.name), ("nameIdentifierFormat", &self.name_identifier_format), ("providerName", &self.provider_name), ("relyingPartyIdentifier", &self.relying_party_identifier), ("selfUri", &self.self_uri), ("signAuthnRequests", &self.sign_authn_requests), ("sloBinding", &self.slo_binding), ("sloURI", &self.slo_uri), ("ssoBinding", &self.sso_binding), ("ssoTargetURI", &self.sso_target_uri)], &self._nulls)
     }
 }
+impl Salesforce {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `certificate`."]
+    #[inline]
+    pub fn certificate(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.certificate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `certificates`."]
+    #[inline]
+    pub fn certificates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.certificates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disabled`."]
+    #[inline]
+    pub fn disabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.disabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayOnLogin`."]
+    #[inline]
+    pub fn display_on_login(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.display_on_login = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forceAuthn`."]
+    #[inline]
+    pub fn force_authn(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.force_authn = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `issuerURI`."]
+    #[inline]
+    pub fn issuer_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.issuer_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `logoImageData`."]
+    #[inline]
+    pub fn logo_image_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.logo_image_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadataURL`."]
+    #[inline]
+    pub fn metadata_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metadata_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nameIdentifierFormat`."]
+    #[inline]
+    pub fn name_identifier_format(mut self, value: impl ::std::convert::Into<crate::SalesforceNameIdentifierFormat>) -> Self {
+        self.name_identifier_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerName`."]
+    #[inline]
+    pub fn provider_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relyingPartyIdentifier`."]
+    #[inline]
+    pub fn relying_party_identifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.relying_party_identifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signAuthnRequests`."]
+    #[inline]
+    pub fn sign_authn_requests(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.sign_authn_requests = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sloBinding`."]
+    #[inline]
+    pub fn slo_binding(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.slo_binding = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sloURI`."]
+    #[inline]
+    pub fn slo_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.slo_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ssoBinding`."]
+    #[inline]
+    pub fn sso_binding(mut self, value: impl ::std::convert::Into<crate::SalesforceSsoBinding>) -> Self {
+        self.sso_binding = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ssoTargetURI`."]
+    #[inline]
+    pub fn sso_target_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sso_target_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Salesforce.nameIdentifierFormat` of the spec (`#/definitions/Salesforce/properties/nameIdentifierFormat`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "identity-provider")))]
 #[doc = ""]
@@ -206,6 +342,18 @@ impl<'de> ::serde::Deserialize<'de> for SalesforceNameIdentifierFormat {
 impl crate::support::Model for SalesforceNameIdentifierFormat {
     const NAME: &'static str = "Salesforce.nameIdentifierFormat";
 }
+impl SalesforceNameIdentifierFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Salesforce.ssoBinding` of the spec (`#/definitions/Salesforce/properties/ssoBinding`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "identity-provider")))]
 #[doc = ""]
@@ -269,4 +417,16 @@ impl<'de> ::serde::Deserialize<'de> for SalesforceSsoBinding {
 }
 impl crate::support::Model for SalesforceSsoBinding {
     const NAME: &'static str = "Salesforce.ssoBinding";
+}
+impl SalesforceSsoBinding {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

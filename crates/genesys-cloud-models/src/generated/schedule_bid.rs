@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for ScheduleBid {
         crate::support::debug_struct(f, "ScheduleBid", &[("agentRankingType", &self.agent_ranking_type), ("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endDate", &self.end_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("id", &self.id), ("metadata", &self.metadata), ("name", &self.name), ("publishedDate", &self.published_date), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("selfUri", &self.self_uri), ("status", &self.status), ("weeksToSchedule", &self.weeks_to_schedule)], &self._nulls)
     }
 }
+impl ScheduleBid {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentRankingType`."]
+    #[inline]
+    pub fn agent_ranking_type(mut self, value: impl ::std::convert::Into<crate::ScheduleBidAgentRankingType>) -> Self {
+        self.agent_ranking_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidType`."]
+    #[inline]
+    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::ScheduleBidBidType>) -> Self {
+        self.bid_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowEndDate`."]
+    #[inline]
+    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowStartDate`."]
+    #[inline]
+    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveDate`."]
+    #[inline]
+    pub fn effective_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.effective_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOverridesAndRotations`."]
+    #[inline]
+    pub fn end_overrides_and_rotations(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.end_overrides_and_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecast`."]
+    #[inline]
+    pub fn forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastWeekReference>) -> Self {
+        self.forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WorkPlanBidMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedDate`."]
+    #[inline]
+    pub fn published_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.published_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rankingTiebreakerType`."]
+    #[inline]
+    pub fn ranking_tiebreaker_type(mut self, value: impl ::std::convert::Into<crate::ScheduleBidRankingTiebreakerType>) -> Self {
+        self.ranking_tiebreaker_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ScheduleBidStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeksToSchedule`."]
+    #[inline]
+    pub fn weeks_to_schedule(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weeks_to_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScheduleBid.agentRankingType` of the spec (`#/definitions/ScheduleBid/properties/agentRankingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -170,6 +288,18 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidAgentRankingType {
 impl crate::support::Model for ScheduleBidAgentRankingType {
     const NAME: &'static str = "ScheduleBid.agentRankingType";
 }
+impl ScheduleBidAgentRankingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ScheduleBid.bidType` of the spec (`#/definitions/ScheduleBid/properties/bidType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -233,6 +363,18 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidBidType {
 }
 impl crate::support::Model for ScheduleBidBidType {
     const NAME: &'static str = "ScheduleBid.bidType";
+}
+impl ScheduleBidBidType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ScheduleBid.rankingTiebreakerType` of the spec (`#/definitions/ScheduleBid/properties/rankingTiebreakerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -305,6 +447,18 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidRankingTiebreakerType {
 }
 impl crate::support::Model for ScheduleBidRankingTiebreakerType {
     const NAME: &'static str = "ScheduleBid.rankingTiebreakerType";
+}
+impl ScheduleBidRankingTiebreakerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ScheduleBid.status` of the spec (`#/definitions/ScheduleBid/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -393,4 +547,16 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidStatus {
 }
 impl crate::support::Model for ScheduleBidStatus {
     const NAME: &'static str = "ScheduleBid.status";
+}
+impl ScheduleBidStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ScheduleBidGroup {
         crate::support::debug_struct(f, "ScheduleBidGroup", &[("agents", &self.agents), ("downloadTemplate", &self.download_template), ("downloadUrl", &self.download_url), ("managementUnit", &self.management_unit), ("name", &self.name), ("planningGroups", &self.planning_groups), ("workPlanRotations", &self.work_plan_rotations), ("workPlans", &self.work_plans)], &self._nulls)
     }
 }
+impl ScheduleBidGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agents`."]
+    #[inline]
+    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadTemplate`."]
+    #[inline]
+    pub fn download_template(mut self, value: impl ::std::convert::Into<crate::BidGroupScheduleSet>) -> Self {
+        self.download_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnit`."]
+    #[inline]
+    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
+        self.management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroups`."]
+    #[inline]
+    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupReference>>) -> Self {
+        self.planning_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanRotations`."]
+    #[inline]
+    pub fn work_plan_rotations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BidGroupWorkPlanRotationResponse>>) -> Self {
+        self.work_plan_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlans`."]
+    #[inline]
+    pub fn work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanReference>>) -> Self {
+        self.work_plans = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ScheduleBidGroupUpdate {
         crate::support::debug_struct(f, "ScheduleBidGroupUpdate", &[("agentIds", &self.agent_ids), ("managementUnitId", &self.management_unit_id), ("name", &self.name), ("planningGroupIds", &self.planning_group_ids), ("scheduleSets", &self.schedule_sets), ("workPlanIds", &self.work_plan_ids), ("workPlanRotations", &self.work_plan_rotations)], &self._nulls)
     }
 }
+impl ScheduleBidGroupUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentIds`."]
+    #[inline]
+    pub fn agent_ids(mut self, value: impl ::std::convert::Into<crate::SetWrapperString>) -> Self {
+        self.agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitId`."]
+    #[inline]
+    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupIds`."]
+    #[inline]
+    pub fn planning_group_ids(mut self, value: impl ::std::convert::Into<crate::SetWrapperString>) -> Self {
+        self.planning_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleSets`."]
+    #[inline]
+    pub fn schedule_sets(mut self, value: impl ::std::convert::Into<crate::ListWrapperScheduleSetRequest>) -> Self {
+        self.schedule_sets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanIds`."]
+    #[inline]
+    pub fn work_plan_ids(mut self, value: impl ::std::convert::Into<crate::SetWrapperString>) -> Self {
+        self.work_plan_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanRotations`."]
+    #[inline]
+    pub fn work_plan_rotations(mut self, value: impl ::std::convert::Into<crate::ListWrapperBidGroupWorkPlanRotationRequest>) -> Self {
+        self.work_plan_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ScheduleBidScheduledActivity {
         crate::support::debug_struct(f, "ScheduleBidScheduledActivity", &[("activityCategory", &self.activity_category), ("activityCodeId", &self.activity_code_id), ("description", &self.description), ("lengthMinutes", &self.length_minutes), ("paid", &self.paid), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl ScheduleBidScheduledActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCategory`."]
+    #[inline]
+    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::ScheduleBidScheduledActivityActivityCategory>) -> Self {
+        self.activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paid`."]
+    #[inline]
+    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScheduleBidScheduledActivity.activityCategory` of the spec (`#/definitions/ScheduleBidScheduledActivity/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -153,4 +211,16 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBidScheduledActivityActivityCate
 }
 impl crate::support::Model for ScheduleBidScheduledActivityActivityCategory {
     const NAME: &'static str = "ScheduleBidScheduledActivity.activityCategory";
+}
+impl ScheduleBidScheduledActivityActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ScheduleBiddingAdminNotificationTopicScheduleBiddingN
         crate::support::debug_struct(f, "ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification", &[("bidType", &self.bid_type), ("buId", &self.bu_id), ("id", &self.id), ("status", &self.status)], &self._nulls)
     }
 }
+impl ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bidType`."]
+    #[inline]
+    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType>) -> Self {
+        self.bid_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buId`."]
+    #[inline]
+    pub fn bu_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bu_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification.bidType` of the spec (`#/definitions/ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification/properties/bidType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,6 +171,18 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBiddingAdminNotificationTopicSch
 }
 impl crate::support::Model for ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType {
     const NAME: &'static str = "ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification.bidType";
+}
+impl ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification.status` of the spec (`#/definitions/ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -217,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleBiddingAdminNotificationTopicSch
 }
 impl crate::support::Model for ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus {
     const NAME: &'static str = "ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification.status";
+}
+impl ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for ScheduleGenerationMessage {
         crate::support::debug_struct(f, "ScheduleGenerationMessage", &[("arguments", &self.arguments), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ScheduleGenerationMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `arguments`."]
+    #[inline]
+    pub fn arguments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageArgument>>) -> Self {
+        self.arguments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ScheduleGenerationMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScheduleGenerationMessage.type` of the spec (`#/definitions/ScheduleGenerationMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -357,4 +391,16 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleGenerationMessageType {
 }
 impl crate::support::Model for ScheduleGenerationMessageType {
     const NAME: &'static str = "ScheduleGenerationMessage.type";
+}
+impl ScheduleGenerationMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

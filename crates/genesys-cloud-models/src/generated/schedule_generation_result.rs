@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ScheduleGenerationResult {
         crate::support::debug_struct(f, "ScheduleGenerationResult", &[("failed", &self.failed), ("messageCount", &self.message_count), ("messageSeverities", &self.message_severities), ("messages", &self.messages), ("runId", &self.run_id)], &self._nulls)
     }
 }
+impl ScheduleGenerationResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `failed`."]
+    #[inline]
+    pub fn failed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.failed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageCount`."]
+    #[inline]
+    pub fn message_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.message_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageSeverities`."]
+    #[inline]
+    pub fn message_severities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>) -> Self {
+        self.message_severities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleGenerationMessage>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `runId`."]
+    #[inline]
+    pub fn run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.run_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ScheduleGenerationWarning {
         crate::support::debug_struct(f, "ScheduleGenerationWarning", &[("noNeedDays", &self.no_need_days), ("shiftsTooCloseTogether", &self.shifts_too_close_together), ("unableToMeetMaxDays", &self.unable_to_meet_max_days), ("unableToMeetMaxPaidForTheWeek", &self.unable_to_meet_max_paid_for_the_week), ("unableToMeetMinPaidForTheWeek", &self.unable_to_meet_min_paid_for_the_week), ("unableToScheduleRequiredDays", &self.unable_to_schedule_required_days), ("userId", &self.user_id), ("userNotLicensed", &self.user_not_licensed)], &self._nulls)
     }
 }
+impl ScheduleGenerationWarning {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `noNeedDays`."]
+    #[inline]
+    pub fn no_need_days(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.no_need_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftsTooCloseTogether`."]
+    #[inline]
+    pub fn shifts_too_close_together(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.shifts_too_close_together = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unableToMeetMaxDays`."]
+    #[inline]
+    pub fn unable_to_meet_max_days(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unable_to_meet_max_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unableToMeetMaxPaidForTheWeek`."]
+    #[inline]
+    pub fn unable_to_meet_max_paid_for_the_week(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unable_to_meet_max_paid_for_the_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unableToMeetMinPaidForTheWeek`."]
+    #[inline]
+    pub fn unable_to_meet_min_paid_for_the_week(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unable_to_meet_min_paid_for_the_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unableToScheduleRequiredDays`."]
+    #[inline]
+    pub fn unable_to_schedule_required_days(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.unable_to_schedule_required_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userNotLicensed`."]
+    #[inline]
+    pub fn user_not_licensed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.user_not_licensed = ::std::option::Option::Some(value.into());
+        self
+    }
+}

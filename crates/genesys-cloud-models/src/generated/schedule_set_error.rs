@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ScheduleSetError {
         crate::support::debug_struct(f, "ScheduleSetError", &[("errorCode", &self.error_code), ("workPlanRotations", &self.work_plan_rotations), ("workPlans", &self.work_plans)], &self._nulls)
     }
 }
+impl ScheduleSetError {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::ScheduleSetErrorErrorCode>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanRotations`."]
+    #[inline]
+    pub fn work_plan_rotations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanRotationReference>>) -> Self {
+        self.work_plan_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlans`."]
+    #[inline]
+    pub fn work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanReference>>) -> Self {
+        self.work_plans = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScheduleSetError.errorCode` of the spec (`#/definitions/ScheduleSetError/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for ScheduleSetErrorErrorCode {
 }
 impl crate::support::Model for ScheduleSetErrorErrorCode {
     const NAME: &'static str = "ScheduleSetError.errorCode";
+}
+impl ScheduleSetErrorErrorCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

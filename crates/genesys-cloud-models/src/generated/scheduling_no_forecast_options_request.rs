@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SchedulingNoForecastOptionsRequest {
         crate::support::debug_struct(f, "SchedulingNoForecastOptionsRequest", &[("shiftLength", &self.shift_length), ("shiftStart", &self.shift_start)], &self._nulls)
     }
 }
+impl SchedulingNoForecastOptionsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `shiftLength`."]
+    #[inline]
+    pub fn shift_length(mut self, value: impl ::std::convert::Into<crate::SchedulingNoForecastOptionsRequestShiftLength>) -> Self {
+        self.shift_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftStart`."]
+    #[inline]
+    pub fn shift_start(mut self, value: impl ::std::convert::Into<crate::SchedulingNoForecastOptionsRequestShiftStart>) -> Self {
+        self.shift_start = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SchedulingNoForecastOptionsRequest.shiftLength` of the spec (`#/definitions/SchedulingNoForecastOptionsRequest/properties/shiftLength`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -122,6 +156,18 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingNoForecastOptionsRequestShiftL
 impl crate::support::Model for SchedulingNoForecastOptionsRequestShiftLength {
     const NAME: &'static str = "SchedulingNoForecastOptionsRequest.shiftLength";
 }
+impl SchedulingNoForecastOptionsRequestShiftLength {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SchedulingNoForecastOptionsRequest.shiftStart` of the spec (`#/definitions/SchedulingNoForecastOptionsRequest/properties/shiftStart`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -193,4 +239,16 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingNoForecastOptionsRequestShiftS
 }
 impl crate::support::Model for SchedulingNoForecastOptionsRequestShiftStart {
     const NAME: &'static str = "SchedulingNoForecastOptionsRequest.shiftStart";
+}
+impl SchedulingNoForecastOptionsRequestShiftStart {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

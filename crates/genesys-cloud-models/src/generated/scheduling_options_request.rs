@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for SchedulingOptionsRequest {
         crate::support::debug_struct(f, "SchedulingOptionsRequest", &[("activitySmoothingType", &self.activity_smoothing_type), ("induceScheduleVariability", &self.induce_schedule_variability), ("noForecastOptions", &self.no_forecast_options)], &self._nulls)
     }
 }
+impl SchedulingOptionsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activitySmoothingType`."]
+    #[inline]
+    pub fn activity_smoothing_type(mut self, value: impl ::std::convert::Into<crate::SchedulingOptionsRequestActivitySmoothingType>) -> Self {
+        self.activity_smoothing_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `induceScheduleVariability`."]
+    #[inline]
+    pub fn induce_schedule_variability(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.induce_schedule_variability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `noForecastOptions`."]
+    #[inline]
+    pub fn no_forecast_options(mut self, value: impl ::std::convert::Into<crate::SchedulingNoForecastOptionsRequest>) -> Self {
+        self.no_forecast_options = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SchedulingOptionsRequest.activitySmoothingType` of the spec (`#/definitions/SchedulingOptionsRequest/properties/activitySmoothingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingOptionsRequestActivitySmoothin
 }
 impl crate::support::Model for SchedulingOptionsRequestActivitySmoothingType {
     const NAME: &'static str = "SchedulingOptionsRequest.activitySmoothingType";
+}
+impl SchedulingOptionsRequestActivitySmoothingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

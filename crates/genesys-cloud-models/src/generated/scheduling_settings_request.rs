@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for SchedulingSettingsRequest {
         crate::support::debug_struct(f, "SchedulingSettingsRequest", &[("defaultShrinkagePercent", &self.default_shrinkage_percent), ("maxOccupancyPercentForDeferredWork", &self.max_occupancy_percent_for_deferred_work), ("monthlyPlanningPeriod", &self.monthly_planning_period), ("planningPeriod", &self.planning_period), ("scheduleVisibility", &self.schedule_visibility), ("shrinkageOverrides", &self.shrinkage_overrides), ("startDayOfWeekend", &self.start_day_of_weekend)], &self._nulls)
     }
 }
+impl SchedulingSettingsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `defaultShrinkagePercent`."]
+    #[inline]
+    pub fn default_shrinkage_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.default_shrinkage_percent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxOccupancyPercentForDeferredWork`."]
+    #[inline]
+    pub fn max_occupancy_percent_for_deferred_work(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_occupancy_percent_for_deferred_work = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monthlyPlanningPeriod`."]
+    #[inline]
+    pub fn monthly_planning_period(mut self, value: impl ::std::convert::Into<crate::ValueWrapperMonthlyPlanningPeriodSettings>) -> Self {
+        self.monthly_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningPeriod`."]
+    #[inline]
+    pub fn planning_period(mut self, value: impl ::std::convert::Into<crate::ValueWrapperPlanningPeriodSettings>) -> Self {
+        self.planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleVisibility`."]
+    #[inline]
+    pub fn schedule_visibility(mut self, value: impl ::std::convert::Into<crate::ScheduleVisibilitySettingsRequest>) -> Self {
+        self.schedule_visibility = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkageOverrides`."]
+    #[inline]
+    pub fn shrinkage_overrides(mut self, value: impl ::std::convert::Into<crate::ShrinkageOverrides>) -> Self {
+        self.shrinkage_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDayOfWeekend`."]
+    #[inline]
+    pub fn start_day_of_weekend(mut self, value: impl ::std::convert::Into<crate::SchedulingSettingsRequestStartDayOfWeekend>) -> Self {
+        self.start_day_of_weekend = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SchedulingSettingsRequest.startDayOfWeekend` of the spec (`#/definitions/SchedulingSettingsRequest/properties/startDayOfWeekend`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -153,4 +217,16 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingSettingsRequestStartDayOfWeeke
 }
 impl crate::support::Model for SchedulingSettingsRequestStartDayOfWeekend {
     const NAME: &'static str = "SchedulingSettingsRequest.startDayOfWeekend";
+}
+impl SchedulingSettingsRequestStartDayOfWeekend {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

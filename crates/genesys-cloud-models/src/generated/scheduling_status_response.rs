@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for SchedulingStatusResponse {
         crate::support::debug_struct(f, "SchedulingStatusResponse", &[("errorDetails", &self.error_details), ("id", &self.id), ("percentComplete", &self.percent_complete), ("schedulingResultUri", &self.scheduling_result_uri), ("status", &self.status)], &self._nulls)
     }
 }
+impl SchedulingStatusResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorDetails`."]
+    #[inline]
+    pub fn error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulingProcessingError>>) -> Self {
+        self.error_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentComplete`."]
+    #[inline]
+    pub fn percent_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percent_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingResultUri`."]
+    #[inline]
+    pub fn scheduling_result_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduling_result_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::SchedulingStatusResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SchedulingStatusResponse.status` of the spec (`#/definitions/SchedulingStatusResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for SchedulingStatusResponseStatus {
 }
 impl crate::support::Model for SchedulingStatusResponseStatus {
     const NAME: &'static str = "SchedulingStatusResponse.status";
+}
+impl SchedulingStatusResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

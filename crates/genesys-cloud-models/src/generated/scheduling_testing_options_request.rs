@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for SchedulingTestingOptionsRequest {
         crate::support::debug_struct(f, "SchedulingTestingOptionsRequest", &[("delayScheduling", &self.delay_scheduling), ("failScheduling", &self.fail_scheduling), ("fastScheduling", &self.fast_scheduling), ("populateDeprecatedWarnings", &self.populate_deprecated_warnings), ("populateWarnings", &self.populate_warnings)], &self._nulls)
     }
 }
+impl SchedulingTestingOptionsRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `delayScheduling`."]
+    #[inline]
+    pub fn delay_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delay_scheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failScheduling`."]
+    #[inline]
+    pub fn fail_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.fail_scheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fastScheduling`."]
+    #[inline]
+    pub fn fast_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.fast_scheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `populateDeprecatedWarnings`."]
+    #[inline]
+    pub fn populate_deprecated_warnings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.populate_deprecated_warnings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `populateWarnings`."]
+    #[inline]
+    pub fn populate_warnings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.populate_warnings = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for SchemaQuantityLimits {
         crate::support::debug_struct(f, "SchemaQuantityLimits", &[("id", &self.id), ("maxFieldDescriptionCharacters", &self.max_field_description_characters), ("maxFieldNameCharacters", &self.max_field_name_characters), ("maxFieldTitleCharacters", &self.max_field_title_characters), ("maxNumberOfFieldsPerOrg", &self.max_number_of_fields_per_org), ("maxNumberOfFieldsPerSchema", &self.max_number_of_fields_per_schema), ("maxNumberOfSchemasPerOrg", &self.max_number_of_schemas_per_org), ("maxSchemaDescriptionCharacters", &self.max_schema_description_characters), ("maxSchemaNameCharacters", &self.max_schema_name_characters), ("minFieldDescriptionCharacters", &self.min_field_description_characters), ("minFieldNameCharacters", &self.min_field_name_characters), ("minFieldTitleCharacters", &self.min_field_title_characters), ("minSchemaDescriptionCharacters", &self.min_schema_description_characters), ("minSchemaNameCharacters", &self.min_schema_name_characters), ("name", &self.name), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl SchemaQuantityLimits {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxFieldDescriptionCharacters`."]
+    #[inline]
+    pub fn max_field_description_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_field_description_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxFieldNameCharacters`."]
+    #[inline]
+    pub fn max_field_name_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_field_name_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxFieldTitleCharacters`."]
+    #[inline]
+    pub fn max_field_title_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_field_title_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxNumberOfFieldsPerOrg`."]
+    #[inline]
+    pub fn max_number_of_fields_per_org(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_number_of_fields_per_org = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxNumberOfFieldsPerSchema`."]
+    #[inline]
+    pub fn max_number_of_fields_per_schema(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_number_of_fields_per_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxNumberOfSchemasPerOrg`."]
+    #[inline]
+    pub fn max_number_of_schemas_per_org(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_number_of_schemas_per_org = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxSchemaDescriptionCharacters`."]
+    #[inline]
+    pub fn max_schema_description_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_schema_description_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxSchemaNameCharacters`."]
+    #[inline]
+    pub fn max_schema_name_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_schema_name_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minFieldDescriptionCharacters`."]
+    #[inline]
+    pub fn min_field_description_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_field_description_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minFieldNameCharacters`."]
+    #[inline]
+    pub fn min_field_name_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_field_name_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minFieldTitleCharacters`."]
+    #[inline]
+    pub fn min_field_title_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_field_title_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minSchemaDescriptionCharacters`."]
+    #[inline]
+    pub fn min_schema_description_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_schema_description_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minSchemaNameCharacters`."]
+    #[inline]
+    pub fn min_schema_name_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_schema_name_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

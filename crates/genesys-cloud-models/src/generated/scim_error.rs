@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ScimError {
         crate::support::debug_struct(f, "ScimError", &[("detail", &self.detail), ("schemas", &self.schemas), ("scimType", &self.scim_type), ("status", &self.status)], &self._nulls)
     }
 }
+impl ScimError {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `detail`."]
+    #[inline]
+    pub fn detail(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.detail = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemas`."]
+    #[inline]
+    pub fn schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.schemas = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scimType`."]
+    #[inline]
+    pub fn scim_type(mut self, value: impl ::std::convert::Into<crate::ScimErrorScimType>) -> Self {
+        self.scim_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScimError.scimType` of the spec (`#/definitions/ScimError/properties/scimType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +199,16 @@ impl<'de> ::serde::Deserialize<'de> for ScimErrorScimType {
 }
 impl crate::support::Model for ScimErrorScimType {
     const NAME: &'static str = "ScimError.scimType";
+}
+impl ScimErrorScimType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

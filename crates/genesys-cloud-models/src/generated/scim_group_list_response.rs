@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ScimGroupListResponse {
         crate::support::debug_struct(f, "ScimGroupListResponse", &[("Resources", &self.resources), ("itemsPerPage", &self.items_per_page), ("schemas", &self.schemas), ("startIndex", &self.start_index), ("totalResults", &self.total_results)], &self._nulls)
     }
 }
+impl ScimGroupListResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `Resources`."]
+    #[inline]
+    pub fn resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimV2Group>>) -> Self {
+        self.resources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `itemsPerPage`."]
+    #[inline]
+    pub fn items_per_page(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.items_per_page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemas`."]
+    #[inline]
+    pub fn schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.schemas = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startIndex`."]
+    #[inline]
+    pub fn start_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalResults`."]
+    #[inline]
+    pub fn total_results(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_results = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for ScimMetadata {
         crate::support::debug_struct(f, "ScimMetadata", &[("lastModified", &self.last_modified), ("location", &self.location), ("resourceType", &self.resource_type), ("version", &self.version)], &self._nulls)
     }
 }
+impl ScimMetadata {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `lastModified`."]
+    #[inline]
+    pub fn last_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.last_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resourceType`."]
+    #[inline]
+    pub fn resource_type(mut self, value: impl ::std::convert::Into<crate::ScimMetadataResourceType>) -> Self {
+        self.resource_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScimMetadata.resourceType` of the spec (`#/definitions/ScimMetadata/properties/resourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for ScimMetadataResourceType {
 }
 impl crate::support::Model for ScimMetadataResourceType {
     const NAME: &'static str = "ScimMetadata.resourceType";
+}
+impl ScimMetadataResourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

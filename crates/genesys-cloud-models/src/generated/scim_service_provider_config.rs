@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for ScimServiceProviderConfig {
         crate::support::debug_struct(f, "ScimServiceProviderConfig", &[("authenticationSchemes", &self.authentication_schemes), ("bulk", &self.bulk), ("changePassword", &crate::support::Redacted(&self.change_password)), ("documentationUri", &self.documentation_uri), ("etag", &self.etag), ("filter", &self.filter), ("meta", &self.meta), ("patch", &self.patch), ("schemas", &self.schemas), ("sort", &self.sort)], &self._nulls)
     }
 }
+impl ScimServiceProviderConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `authenticationSchemes`."]
+    #[inline]
+    pub fn authentication_schemes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimServiceProviderConfigAuthenticationScheme>>) -> Self {
+        self.authentication_schemes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bulk`."]
+    #[inline]
+    pub fn bulk(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigBulkFeature>) -> Self {
+        self.bulk = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `changePassword`."]
+    #[inline]
+    pub fn change_password(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigSimpleFeature>) -> Self {
+        self.change_password = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentationUri`."]
+    #[inline]
+    pub fn documentation_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.documentation_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `etag`."]
+    #[inline]
+    pub fn etag(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigSimpleFeature>) -> Self {
+        self.etag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigFilterFeature>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `meta`."]
+    #[inline]
+    pub fn meta(mut self, value: impl ::std::convert::Into<crate::ScimMetadata>) -> Self {
+        self.meta = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `patch`."]
+    #[inline]
+    pub fn patch(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigSimpleFeature>) -> Self {
+        self.patch = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemas`."]
+    #[inline]
+    pub fn schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.schemas = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sort`."]
+    #[inline]
+    pub fn sort(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigSimpleFeature>) -> Self {
+        self.sort = ::std::option::Option::Some(value.into());
+        self
+    }
+}

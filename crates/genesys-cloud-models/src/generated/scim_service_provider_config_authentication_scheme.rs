@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ScimServiceProviderConfigAuthenticationScheme {
         crate::support::debug_struct(f, "ScimServiceProviderConfigAuthenticationScheme", &[("description", &self.description), ("documentationUri", &self.documentation_uri), ("name", &self.name), ("primary", &self.primary), ("specUri", &self.spec_uri), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ScimServiceProviderConfigAuthenticationScheme {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentationUri`."]
+    #[inline]
+    pub fn documentation_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.documentation_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primary`."]
+    #[inline]
+    pub fn primary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.primary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `specUri`."]
+    #[inline]
+    pub fn spec_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.spec_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigAuthenticationSchemeType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScimServiceProviderConfigAuthenticationScheme.type` of the spec (`#/definitions/ScimServiceProviderConfigAuthenticationScheme/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
 #[doc = ""]
@@ -141,4 +199,16 @@ impl<'de> ::serde::Deserialize<'de> for ScimServiceProviderConfigAuthenticationS
 }
 impl crate::support::Model for ScimServiceProviderConfigAuthenticationSchemeType {
     const NAME: &'static str = "ScimServiceProviderConfigAuthenticationScheme.type";
+}
+impl ScimServiceProviderConfigAuthenticationSchemeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ScimV2EnterpriseUser {
         crate::support::debug_struct(f, "ScimV2EnterpriseUser", &[("dateHire", &self.date_hire), ("department", &self.department), ("division", &self.division), ("employeeNumber", &self.employee_number), ("manager", &self.manager)], &self._nulls)
     }
 }
+impl ScimV2EnterpriseUser {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateHire`."]
+    #[inline]
+    pub fn date_hire(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_hire = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `department`."]
+    #[inline]
+    pub fn department(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.department = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `employeeNumber`."]
+    #[inline]
+    pub fn employee_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.employee_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manager`."]
+    #[inline]
+    pub fn manager(mut self, value: impl ::std::convert::Into<crate::Manager>) -> Self {
+        self.manager = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for ScimV2SchemaAttribute {
         crate::support::debug_struct(f, "ScimV2SchemaAttribute", &[("canonicalValues", &self.canonical_values), ("caseExact", &self.case_exact), ("description", &self.description), ("multiValued", &self.multi_valued), ("mutability", &self.mutability), ("name", &self.name), ("referenceTypes", &self.reference_types), ("required", &self.required), ("returned", &self.returned), ("subAttributes", &self.sub_attributes), ("type", &self.r#type), ("uniqueness", &self.uniqueness)], &self._nulls)
     }
 }
+impl ScimV2SchemaAttribute {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `canonicalValues`."]
+    #[inline]
+    pub fn canonical_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.canonical_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseExact`."]
+    #[inline]
+    pub fn case_exact(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.case_exact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `multiValued`."]
+    #[inline]
+    pub fn multi_valued(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.multi_valued = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mutability`."]
+    #[inline]
+    pub fn mutability(mut self, value: impl ::std::convert::Into<crate::ScimV2SchemaAttributeMutability>) -> Self {
+        self.mutability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceTypes`."]
+    #[inline]
+    pub fn reference_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.reference_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `required`."]
+    #[inline]
+    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `returned`."]
+    #[inline]
+    pub fn returned(mut self, value: impl ::std::convert::Into<crate::ScimV2SchemaAttributeReturned>) -> Self {
+        self.returned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subAttributes`."]
+    #[inline]
+    pub fn sub_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimV2SchemaAttribute>>) -> Self {
+        self.sub_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ScimV2SchemaAttributeType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uniqueness`."]
+    #[inline]
+    pub fn uniqueness(mut self, value: impl ::std::convert::Into<crate::ScimV2SchemaAttributeUniqueness>) -> Self {
+        self.uniqueness = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScimV2SchemaAttribute.mutability` of the spec (`#/definitions/ScimV2SchemaAttribute/properties/mutability`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
 #[doc = ""]
@@ -162,6 +256,18 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaAttributeMutability {
 impl crate::support::Model for ScimV2SchemaAttributeMutability {
     const NAME: &'static str = "ScimV2SchemaAttribute.mutability";
 }
+impl ScimV2SchemaAttributeMutability {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ScimV2SchemaAttribute.returned` of the spec (`#/definitions/ScimV2SchemaAttribute/properties/returned`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
 #[doc = ""]
@@ -233,6 +339,18 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaAttributeReturned {
 }
 impl crate::support::Model for ScimV2SchemaAttributeReturned {
     const NAME: &'static str = "ScimV2SchemaAttribute.returned";
+}
+impl ScimV2SchemaAttributeReturned {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ScimV2SchemaAttribute.type` of the spec (`#/definitions/ScimV2SchemaAttribute/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
@@ -318,6 +436,18 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaAttributeType {
 impl crate::support::Model for ScimV2SchemaAttributeType {
     const NAME: &'static str = "ScimV2SchemaAttribute.type";
 }
+impl ScimV2SchemaAttributeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ScimV2SchemaAttribute.uniqueness` of the spec (`#/definitions/ScimV2SchemaAttribute/properties/uniqueness`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
 #[doc = ""]
@@ -385,4 +515,16 @@ impl<'de> ::serde::Deserialize<'de> for ScimV2SchemaAttributeUniqueness {
 }
 impl crate::support::Model for ScimV2SchemaAttributeUniqueness {
     const NAME: &'static str = "ScimV2SchemaAttribute.uniqueness";
+}
+impl ScimV2SchemaAttributeUniqueness {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,3 +102,115 @@ impl ::std::fmt::Debug for ScimV2User {
         crate::support::debug_struct(f, "ScimV2User", &[("active", &self.active), ("displayName", &self.display_name), ("emails", &self.emails), ("externalId", &self.external_id), ("groups", &self.groups), ("id", &self.id), ("meta", &self.meta), ("password", &crate::support::Redacted(&self.password)), ("phoneNumbers", &self.phone_numbers), ("roles", &self.roles), ("schemas", &self.schemas), ("title", &self.title), ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", &self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user), ("urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User", &self.urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user), ("userName", &self.user_name)], &self._nulls)
     }
 }
+impl ScimV2User {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayName`."]
+    #[inline]
+    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emails`."]
+    #[inline]
+    pub fn emails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimEmail>>) -> Self {
+        self.emails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groups`."]
+    #[inline]
+    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimV2GroupReference>>) -> Self {
+        self.groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `meta`."]
+    #[inline]
+    pub fn meta(mut self, value: impl ::std::convert::Into<crate::ScimMetadata>) -> Self {
+        self.meta = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `password`."]
+    #[inline]
+    pub fn password(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.password = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumbers`."]
+    #[inline]
+    pub fn phone_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimPhoneNumber>>) -> Self {
+        self.phone_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roles`."]
+    #[inline]
+    pub fn roles(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimUserRole>>) -> Self {
+        self.roles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemas`."]
+    #[inline]
+    pub fn schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.schemas = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`."]
+    #[inline]
+    pub fn urn_ietf_params_scim_schemas_extension_enterprise_2_0_user(mut self, value: impl ::std::convert::Into<crate::ScimV2EnterpriseUser>) -> Self {
+        self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User`."]
+    #[inline]
+    pub fn urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user(mut self, value: impl ::std::convert::Into<crate::ScimUserExtensions>) -> Self {
+        self.urn_ietf_params_scim_schemas_extension_genesys_purecloud_2_0_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userName`."]
+    #[inline]
+    pub fn user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for ScorableSurvey {
         crate::support::debug_struct(f, "ScorableSurvey", &[("answers", &self.answers), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("status", &self.status), ("surveyForm", &self.survey_form)], &self._nulls)
     }
 }
+impl ScorableSurvey {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answers`."]
+    #[inline]
+    pub fn answers(mut self, value: impl ::std::convert::Into<crate::SurveyScoringSet>) -> Self {
+        self.answers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ScorableSurveyStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyForm`."]
+    #[inline]
+    pub fn survey_form(mut self, value: impl ::std::convert::Into<crate::SurveyForm>) -> Self {
+        self.survey_form = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScorableSurvey.status` of the spec (`#/definitions/ScorableSurvey/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -149,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for ScorableSurveyStatus {
 }
 impl crate::support::Model for ScorableSurveyStatus {
     const NAME: &'static str = "ScorableSurvey.status";
+}
+impl ScorableSurveyStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

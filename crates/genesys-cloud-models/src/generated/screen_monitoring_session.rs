@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for ScreenMonitoringSession {
         crate::support::debug_struct(f, "ScreenMonitoringSession", &[("conversation", &self.conversation), ("dateCreated", &self.date_created), ("monitoringType", &self.monitoring_type), ("participantId", &self.participant_id), ("screenMonitoringId", &self.screen_monitoring_id), ("selfUri", &self.self_uri), ("sourceUser", &self.source_user), ("targetUser", &self.target_user)], &self._nulls)
     }
 }
+impl ScreenMonitoringSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `monitoringType`."]
+    #[inline]
+    pub fn monitoring_type(mut self, value: impl ::std::convert::Into<crate::ScreenMonitoringSessionMonitoringType>) -> Self {
+        self.monitoring_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitoringId`."]
+    #[inline]
+    pub fn screen_monitoring_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_monitoring_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceUser`."]
+    #[inline]
+    pub fn source_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.source_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetUser`."]
+    #[inline]
+    pub fn target_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.target_user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ScreenMonitoringSession.monitoringType` of the spec (`#/definitions/ScreenMonitoringSession/properties/monitoringType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "screen-monitoring")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for ScreenMonitoringSessionMonitoringType {
 }
 impl crate::support::Model for ScreenMonitoringSessionMonitoringType {
     const NAME: &'static str = "ScreenMonitoringSession.monitoringType";
+}
+impl ScreenMonitoringSessionMonitoringType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

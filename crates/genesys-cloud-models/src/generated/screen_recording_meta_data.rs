@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for ScreenRecordingMetaData {
         crate::support::debug_struct(f, "ScreenRecordingMetaData", &[("main", &self.main), ("mediaId", &self.media_id), ("originX", &self.origin_x), ("originY", &self.origin_y), ("primary", &self.primary), ("screenId", &self.screen_id), ("trackId", &self.track_id)], &self._nulls)
     }
 }
+impl ScreenRecordingMetaData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `main`."]
+    #[inline]
+    pub fn main(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.main = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaId`."]
+    #[inline]
+    pub fn media_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originX`."]
+    #[inline]
+    pub fn origin_x(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.origin_x = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originY`."]
+    #[inline]
+    pub fn origin_y(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.origin_y = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primary`."]
+    #[inline]
+    pub fn primary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.primary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenId`."]
+    #[inline]
+    pub fn screen_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.screen_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trackId`."]
+    #[inline]
+    pub fn track_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.track_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -102,3 +102,115 @@ impl ::std::fmt::Debug for Script {
         crate::support::debug_struct(f, "Script", &[("createdDate", &self.created_date), ("customActions", &self.custom_actions), ("division", &self.division), ("features", &self.features), ("id", &self.id), ("modifiedDate", &self.modified_date), ("name", &self.name), ("pages", &self.pages), ("publishedDate", &self.published_date), ("selfUri", &self.self_uri), ("startPageId", &self.start_page_id), ("startPageName", &self.start_page_name), ("variables", &self.variables), ("versionDate", &self.version_date), ("versionId", &self.version_id)], &self._nulls)
     }
 }
+impl Script {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customActions`."]
+    #[inline]
+    pub fn custom_actions(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.custom_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `features`."]
+    #[inline]
+    pub fn features(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.features = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pages`."]
+    #[inline]
+    pub fn pages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Page>>) -> Self {
+        self.pages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedDate`."]
+    #[inline]
+    pub fn published_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.published_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startPageId`."]
+    #[inline]
+    pub fn start_page_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_page_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startPageName`."]
+    #[inline]
+    pub fn start_page_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_page_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `variables`."]
+    #[inline]
+    pub fn variables(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionDate`."]
+    #[inline]
+    pub fn version_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.version_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `versionId`."]
+    #[inline]
+    pub fn version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SearchSort {
         crate::support::debug_struct(f, "SearchSort", &[("sortBy", &self.sort_by), ("sortOrder", &self.sort_order)], &self._nulls)
     }
 }
+impl SearchSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `sortBy`."]
+    #[inline]
+    pub fn sort_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sort_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::SearchSortSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SearchSort.sortOrder` of the spec (`#/definitions/SearchSort/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "groups", feature = "locations", feature = "search", feature = "speech-text-analytics", feature = "suggest", feature = "teams", feature = "telephony-providers-edge", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for SearchSortSortOrder {
 }
 impl crate::support::Model for SearchSortSortOrder {
     const NAME: &'static str = "SearchSort.sortOrder";
+}
+impl SearchSortSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

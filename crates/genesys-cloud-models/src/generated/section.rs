@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for Section {
         crate::support::debug_struct(f, "Section", &[("fieldList", &self.field_list), ("instructionText", &self.instruction_text), ("key", &self.key), ("state", &self.state)], &self._nulls)
     }
 }
+impl Section {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fieldList`."]
+    #[inline]
+    pub fn field_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FieldList>>) -> Self {
+        self.field_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `instructionText`."]
+    #[inline]
+    pub fn instruction_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.instruction_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `key`."]
+    #[inline]
+    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}

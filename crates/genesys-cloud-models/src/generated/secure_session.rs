@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for SecureSession {
         crate::support::debug_struct(f, "SecureSession", &[("disconnect", &self.disconnect), ("flow", &self.flow), ("id", &self.id), ("selfUri", &self.self_uri), ("sourceParticipantId", &self.source_participant_id), ("state", &self.state), ("userData", &self.user_data)], &self._nulls)
     }
 }
+impl SecureSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `disconnect`."]
+    #[inline]
+    pub fn disconnect(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.disconnect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceParticipantId`."]
+    #[inline]
+    pub fn source_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::SecureSessionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userData`."]
+    #[inline]
+    pub fn user_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_data = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SecureSession.state` of the spec (`#/definitions/SecureSession/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -137,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for SecureSessionState {
 }
 impl crate::support::Model for SecureSessionState {
     const NAME: &'static str = "SecureSession.state";
+}
+impl SecureSessionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

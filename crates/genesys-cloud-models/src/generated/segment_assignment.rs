@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for SegmentAssignment {
         crate::support::debug_struct(f, "SegmentAssignment", &[("dateAssigned", &self.date_assigned), ("dateForUnassignment", &self.date_for_unassignment), ("externalContact", &self.external_contact), ("segment", &self.segment), ("session", &self.session)], &self._nulls)
     }
 }
+impl SegmentAssignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateAssigned`."]
+    #[inline]
+    pub fn date_assigned(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateForUnassignment`."]
+    #[inline]
+    pub fn date_for_unassignment(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_for_unassignment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segment`."]
+    #[inline]
+    pub fn segment(mut self, value: impl ::std::convert::Into<crate::SegmentAssignmentSegment>) -> Self {
+        self.segment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `session`."]
+    #[inline]
+    pub fn session(mut self, value: impl ::std::convert::Into<crate::SegmentAssignmentSession>) -> Self {
+        self.session = ::std::option::Option::Some(value.into());
+        self
+    }
+}

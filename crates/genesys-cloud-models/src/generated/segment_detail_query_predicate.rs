@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for SegmentDetailQueryPredicate {
         crate::support::debug_struct(f, "SegmentDetailQueryPredicate", &[("dimension", &self.dimension), ("metric", &self.metric), ("operator", &self.operator), ("property", &self.property), ("propertyType", &self.property_type), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl SegmentDetailQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<crate::SegmentDetailQueryPredicateDimension>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::SegmentDetailQueryPredicateMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::SegmentDetailQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `property`."]
+    #[inline]
+    pub fn property(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.property = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyType`."]
+    #[inline]
+    pub fn property_type(mut self, value: impl ::std::convert::Into<crate::SegmentDetailQueryPredicatePropertyType>) -> Self {
+        self.property_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SegmentDetailQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SegmentDetailQueryPredicate.dimension` of the spec (`#/definitions/SegmentDetailQueryPredicate/properties/dimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -450,6 +520,18 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicateDimension {
 impl crate::support::Model for SegmentDetailQueryPredicateDimension {
     const NAME: &'static str = "SegmentDetailQueryPredicate.dimension";
 }
+impl SegmentDetailQueryPredicateDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SegmentDetailQueryPredicate.metric` of the spec (`#/definitions/SegmentDetailQueryPredicate/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -509,6 +591,18 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicateMetric {
 }
 impl crate::support::Model for SegmentDetailQueryPredicateMetric {
     const NAME: &'static str = "SegmentDetailQueryPredicate.metric";
+}
+impl SegmentDetailQueryPredicateMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SegmentDetailQueryPredicate.operator` of the spec (`#/definitions/SegmentDetailQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
@@ -577,6 +671,18 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicateOperator {
 }
 impl crate::support::Model for SegmentDetailQueryPredicateOperator {
     const NAME: &'static str = "SegmentDetailQueryPredicate.operator";
+}
+impl SegmentDetailQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SegmentDetailQueryPredicate.propertyType` of the spec (`#/definitions/SegmentDetailQueryPredicate/properties/propertyType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
@@ -658,6 +764,18 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicatePropertyType 
 impl crate::support::Model for SegmentDetailQueryPredicatePropertyType {
     const NAME: &'static str = "SegmentDetailQueryPredicate.propertyType";
 }
+impl SegmentDetailQueryPredicatePropertyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SegmentDetailQueryPredicate.type` of the spec (`#/definitions/SegmentDetailQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -725,4 +843,16 @@ impl<'de> ::serde::Deserialize<'de> for SegmentDetailQueryPredicateType {
 }
 impl crate::support::Model for SegmentDetailQueryPredicateType {
     const NAME: &'static str = "SegmentDetailQueryPredicate.type";
+}
+impl SegmentDetailQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

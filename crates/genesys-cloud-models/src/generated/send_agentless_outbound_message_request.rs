@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for SendAgentlessOutboundMessageRequest {
         crate::support::debug_struct(f, "SendAgentlessOutboundMessageRequest", &[("externalContactId", &self.external_contact_id), ("fromAddress", &self.from_address), ("messagingTemplate", &self.messaging_template), ("textBody", &self.text_body), ("toAddress", &self.to_address), ("toAddressMessengerType", &self.to_address_messenger_type), ("useExistingActiveConversation", &self.use_existing_active_conversation)], &self._nulls)
     }
 }
+impl SendAgentlessOutboundMessageRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingTemplate`."]
+    #[inline]
+    pub fn messaging_template(mut self, value: impl ::std::convert::Into<crate::SendMessagingTemplateRequest>) -> Self {
+        self.messaging_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `textBody`."]
+    #[inline]
+    pub fn text_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text_body = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddressMessengerType`."]
+    #[inline]
+    pub fn to_address_messenger_type(mut self, value: impl ::std::convert::Into<crate::SendAgentlessOutboundMessageRequestToAddressMessengerType>) -> Self {
+        self.to_address_messenger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useExistingActiveConversation`."]
+    #[inline]
+    pub fn use_existing_active_conversation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_existing_active_conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SendAgentlessOutboundMessageRequest.toAddressMessengerType` of the spec (`#/definitions/SendAgentlessOutboundMessageRequest/properties/toAddressMessengerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -145,4 +209,16 @@ impl<'de> ::serde::Deserialize<'de> for SendAgentlessOutboundMessageRequestToAdd
 }
 impl crate::support::Model for SendAgentlessOutboundMessageRequestToAddressMessengerType {
     const NAME: &'static str = "SendAgentlessOutboundMessageRequest.toAddressMessengerType";
+}
+impl SendAgentlessOutboundMessageRequestToAddressMessengerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for SendAgentlessOutboundMessageResponse {
         crate::support::debug_struct(f, "SendAgentlessOutboundMessageResponse", &[("conversationId", &self.conversation_id), ("fromAddress", &self.from_address), ("id", &self.id), ("message", &self.message), ("messengerType", &self.messenger_type), ("selfUri", &self.self_uri), ("timestamp", &self.timestamp), ("toAddress", &self.to_address), ("useExistingActiveConversation", &self.use_existing_active_conversation), ("user", &self.user)], &self._nulls)
     }
 }
+impl SendAgentlessOutboundMessageResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<crate::MessageData>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messengerType`."]
+    #[inline]
+    pub fn messenger_type(mut self, value: impl ::std::convert::Into<crate::SendAgentlessOutboundMessageResponseMessengerType>) -> Self {
+        self.messenger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useExistingActiveConversation`."]
+    #[inline]
+    pub fn use_existing_active_conversation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_existing_active_conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SendAgentlessOutboundMessageResponse.messengerType` of the spec (`#/definitions/SendAgentlessOutboundMessageResponse/properties/messengerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -157,4 +239,16 @@ impl<'de> ::serde::Deserialize<'de> for SendAgentlessOutboundMessageResponseMess
 }
 impl crate::support::Model for SendAgentlessOutboundMessageResponseMessengerType {
     const NAME: &'static str = "SendAgentlessOutboundMessageResponse.messengerType";
+}
+impl SendAgentlessOutboundMessageResponseMessengerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for SendMessagingTemplateRequest {
         crate::support::debug_struct(f, "SendMessagingTemplateRequest", &[("bodyParameters", &self.body_parameters), ("buttonUrlParameters", &self.button_url_parameters), ("carouselParameters", &self.carousel_parameters), ("headerParameters", &self.header_parameters), ("parameters", &self.parameters), ("responseId", &self.response_id)], &self._nulls)
     }
 }
+impl SendMessagingTemplateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bodyParameters`."]
+    #[inline]
+    pub fn body_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TemplateParameter>>) -> Self {
+        self.body_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buttonUrlParameters`."]
+    #[inline]
+    pub fn button_url_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TemplateParameter>>) -> Self {
+        self.button_url_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `carouselParameters`."]
+    #[inline]
+    pub fn carousel_parameters(mut self, value: impl ::std::convert::Into<crate::CarouselParameters>) -> Self {
+        self.carousel_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headerParameters`."]
+    #[inline]
+    pub fn header_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TemplateParameter>>) -> Self {
+        self.header_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `parameters`."]
+    #[inline]
+    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TemplateParameter>>) -> Self {
+        self.parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `responseId`."]
+    #[inline]
+    pub fn response_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.response_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for SentimentFeedback {
         crate::support::debug_struct(f, "SentimentFeedback", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dialect", &self.dialect), ("feedbackValue", &self.feedback_value), ("id", &self.id), ("phrase", &self.phrase)], &self._nulls)
     }
 }
+impl SentimentFeedback {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feedbackValue`."]
+    #[inline]
+    pub fn feedback_value(mut self, value: impl ::std::convert::Into<crate::SentimentFeedbackFeedbackValue>) -> Self {
+        self.feedback_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phrase`."]
+    #[inline]
+    pub fn phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phrase = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SentimentFeedback.feedbackValue` of the spec (`#/definitions/SentimentFeedback/properties/feedbackValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for SentimentFeedbackFeedbackValue {
 }
 impl crate::support::Model for SentimentFeedbackFeedbackValue {
     const NAME: &'static str = "SentimentFeedback.feedbackValue";
+}
+impl SentimentFeedbackFeedbackValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

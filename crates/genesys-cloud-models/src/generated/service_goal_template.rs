@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for ServiceGoalTemplate {
         crate::support::debug_struct(f, "ServiceGoalTemplate", &[("abandonRate", &self.abandon_rate), ("averageSpeedOfAnswer", &self.average_speed_of_answer), ("id", &self.id), ("impactOverride", &self.impact_override), ("metadata", &self.metadata), ("name", &self.name), ("selfUri", &self.self_uri), ("serviceLevel", &self.service_level)], &self._nulls)
     }
 }
+impl ServiceGoalTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonRate`."]
+    #[inline]
+    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<crate::BuAbandonRate>) -> Self {
+        self.abandon_rate = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `averageSpeedOfAnswer`."]
+    #[inline]
+    pub fn average_speed_of_answer(mut self, value: impl ::std::convert::Into<crate::BuAverageSpeedOfAnswer>) -> Self {
+        self.average_speed_of_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impactOverride`."]
+    #[inline]
+    pub fn impact_override(mut self, value: impl ::std::convert::Into<crate::ServiceGoalTemplateImpactOverride>) -> Self {
+        self.impact_override = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevel`."]
+    #[inline]
+    pub fn service_level(mut self, value: impl ::std::convert::Into<crate::BuServiceLevel>) -> Self {
+        self.service_level = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for ServiceNowSourceResponse {
         crate::support::debug_struct(f, "ServiceNowSourceResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("integration", &self.integration), ("lastSync", &self.last_sync), ("name", &self.name), ("schedulePeriod", &self.schedule_period), ("selfUri", &self.self_uri), ("settings", &self.settings), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ServiceNowSourceResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integration`."]
+    #[inline]
+    pub fn integration(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationReference>) -> Self {
+        self.integration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastSync`."]
+    #[inline]
+    pub fn last_sync(mut self, value: impl ::std::convert::Into<crate::SourceLastSync>) -> Self {
+        self.last_sync = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulePeriod`."]
+    #[inline]
+    pub fn schedule_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.schedule_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `settings`."]
+    #[inline]
+    pub fn settings(mut self, value: impl ::std::convert::Into<crate::ServiceNowSettings>) -> Self {
+        self.settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ServiceNowSourceResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ServiceNowSourceResponse.type` of the spec (`#/definitions/ServiceNowSourceResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -145,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for ServiceNowSourceResponseType {
 }
 impl crate::support::Model for ServiceNowSourceResponseType {
     const NAME: &'static str = "ServiceNowSourceResponse.type";
+}
+impl ServiceNowSourceResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

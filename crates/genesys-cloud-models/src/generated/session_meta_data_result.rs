@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for SessionMetaDataResult {
         crate::support::debug_struct(f, "SessionMetaDataResult", &[("aggregateAverageHandleTimeHistoricalAvailability", &self.aggregate_average_handle_time_historical_availability), ("aggregateOfferedHistoricalAvailability", &self.aggregate_offered_historical_availability), ("dateForecastStart", &self.date_forecast_start), ("dateHistoricalStart", &self.date_historical_start), ("sessionInfo", &self.session_info), ("snapshots", &self.snapshots)], &self._nulls)
     }
 }
+impl SessionMetaDataResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `aggregateAverageHandleTimeHistoricalAvailability`."]
+    #[inline]
+    pub fn aggregate_average_handle_time_historical_availability(mut self, value: impl ::std::convert::Into<crate::AggregateHistoricalAvailability>) -> Self {
+        self.aggregate_average_handle_time_historical_availability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `aggregateOfferedHistoricalAvailability`."]
+    #[inline]
+    pub fn aggregate_offered_historical_availability(mut self, value: impl ::std::convert::Into<crate::AggregateHistoricalAvailability>) -> Self {
+        self.aggregate_offered_historical_availability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateForecastStart`."]
+    #[inline]
+    pub fn date_forecast_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_forecast_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateHistoricalStart`."]
+    #[inline]
+    pub fn date_historical_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_historical_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionInfo`."]
+    #[inline]
+    pub fn session_info(mut self, value: impl ::std::convert::Into<crate::SessionInfo>) -> Self {
+        self.session_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snapshots`."]
+    #[inline]
+    pub fn snapshots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Snapshots>>) -> Self {
+        self.snapshots = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for SessionMetricData {
         crate::support::debug_struct(f, "SessionMetricData", &[("computed", &self.computed), ("historical", &self.historical), ("model", &self.model), ("modelMetaData", &self.model_meta_data), ("outliers", &self.outliers)], &self._nulls)
     }
 }
+impl SessionMetricData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `computed`."]
+    #[inline]
+    pub fn computed(mut self, value: impl ::std::convert::Into<crate::ComputedData>) -> Self {
+        self.computed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `historical`."]
+    #[inline]
+    pub fn historical(mut self, value: impl ::std::convert::Into<crate::HistoricalData>) -> Self {
+        self.historical = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `model`."]
+    #[inline]
+    pub fn model(mut self, value: impl ::std::convert::Into<crate::ModelData>) -> Self {
+        self.model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modelMetaData`."]
+    #[inline]
+    pub fn model_meta_data(mut self, value: impl ::std::convert::Into<crate::ModelMetaData>) -> Self {
+        self.model_meta_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outliers`."]
+    #[inline]
+    pub fn outliers(mut self, value: impl ::std::convert::Into<crate::OutlierData>) -> Self {
+        self.outliers = ::std::option::Option::Some(value.into());
+        self
+    }
+}

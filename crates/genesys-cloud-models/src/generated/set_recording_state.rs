@@ -46,6 +46,34 @@ impl ::std::fmt::Debug for SetRecordingState {
         crate::support::debug_struct(f, "SetRecordingState", &[("recordingState", &self.recording_state)], &self._nulls)
     }
 }
+impl SetRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `recordingState`."]
+    #[inline]
+    pub fn recording_state(mut self, value: impl ::std::convert::Into<crate::SetRecordingStateRecordingState>) -> Self {
+        self.recording_state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SetRecordingState.recordingState` of the spec (`#/definitions/SetRecordingState/properties/recordingState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -113,4 +141,16 @@ impl<'de> ::serde::Deserialize<'de> for SetRecordingStateRecordingState {
 }
 impl crate::support::Model for SetRecordingStateRecordingState {
     const NAME: &'static str = "SetRecordingState.recordingState";
+}
+impl SetRecordingStateRecordingState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SettingDirection {
         crate::support::debug_struct(f, "SettingDirection", &[("inbound", &self.inbound), ("outbound", &self.outbound)], &self._nulls)
     }
 }
+impl SettingDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `inbound`."]
+    #[inline]
+    pub fn inbound(mut self, value: impl ::std::convert::Into<crate::SettingDirectionInbound>) -> Self {
+        self.inbound = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outbound`."]
+    #[inline]
+    pub fn outbound(mut self, value: impl ::std::convert::Into<crate::SettingDirectionOutbound>) -> Self {
+        self.outbound = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SettingDirection.inbound` of the spec (`#/definitions/SettingDirection/properties/inbound`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "messaging"))))]
 #[doc = ""]
@@ -114,6 +148,18 @@ impl<'de> ::serde::Deserialize<'de> for SettingDirectionInbound {
 impl crate::support::Model for SettingDirectionInbound {
     const NAME: &'static str = "SettingDirection.inbound";
 }
+impl SettingDirectionInbound {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SettingDirection.outbound` of the spec (`#/definitions/SettingDirection/properties/outbound`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "messaging"))))]
 #[doc = ""]
@@ -177,4 +223,16 @@ impl<'de> ::serde::Deserialize<'de> for SettingDirectionOutbound {
 }
 impl crate::support::Model for SettingDirectionOutbound {
     const NAME: &'static str = "SettingDirection.outbound";
+}
+impl SettingDirectionOutbound {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for Settings {
         crate::support::debug_struct(f, "Settings", &[("allowCallbackQueueSelection", &self.allow_callback_queue_selection), ("callbacksInheritRoutingFromInboundCall", &self.callbacks_inherit_routing_from_inbound_call), ("communicationBasedACW", &self.communication_based_acw), ("completeAcwWhenAgentTransitionsOffline", &self.complete_acw_when_agent_transitions_offline), ("includeNonAgentConversationSummary", &self.include_non_agent_conversation_summary), ("totalActiveCallback", &self.total_active_callback)], &self._nulls)
     }
 }
+impl Settings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowCallbackQueueSelection`."]
+    #[inline]
+    pub fn allow_callback_queue_selection(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_callback_queue_selection = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbacksInheritRoutingFromInboundCall`."]
+    #[inline]
+    pub fn callbacks_inherit_routing_from_inbound_call(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.callbacks_inherit_routing_from_inbound_call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `communicationBasedACW`."]
+    #[inline]
+    pub fn communication_based_acw(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.communication_based_acw = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `completeAcwWhenAgentTransitionsOffline`."]
+    #[inline]
+    pub fn complete_acw_when_agent_transitions_offline(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.complete_acw_when_agent_transitions_offline = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeNonAgentConversationSummary`."]
+    #[inline]
+    pub fn include_non_agent_conversation_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_non_agent_conversation_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalActiveCallback`."]
+    #[inline]
+    pub fn total_active_callback(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.total_active_callback = ::std::option::Option::Some(value.into());
+        self
+    }
+}

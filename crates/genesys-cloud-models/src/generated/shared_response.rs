@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for SharedResponse {
         crate::support::debug_struct(f, "SharedResponse", &[("document", &self.document), ("downloadUri", &self.download_uri), ("id", &self.id), ("share", &self.share), ("viewUri", &self.view_uri)], &self._nulls)
     }
 }
+impl SharedResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `document`."]
+    #[inline]
+    pub fn document(mut self, value: impl ::std::convert::Into<crate::Document>) -> Self {
+        self.document = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUri`."]
+    #[inline]
+    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `share`."]
+    #[inline]
+    pub fn share(mut self, value: impl ::std::convert::Into<crate::Share>) -> Self {
+        self.share = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewUri`."]
+    #[inline]
+    pub fn view_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.view_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for ShiftSet {
         crate::support::debug_struct(f, "ShiftSet", &[("effectiveWorkPlan", &self.effective_work_plan), ("id", &self.id), ("name", &self.name), ("overrideAgentCount", &self.override_agent_count), ("shifts", &self.shifts), ("suggestedAgentCount", &self.suggested_agent_count)], &self._nulls)
     }
 }
+impl ShiftSet {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `effectiveWorkPlan`."]
+    #[inline]
+    pub fn effective_work_plan(mut self, value: impl ::std::convert::Into<crate::ShiftSetEffectiveWorkPlan>) -> Self {
+        self.effective_work_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overrideAgentCount`."]
+    #[inline]
+    pub fn override_agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.override_agent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shifts`."]
+    #[inline]
+    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleBidScheduledShift>>) -> Self {
+        self.shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suggestedAgentCount`."]
+    #[inline]
+    pub fn suggested_agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.suggested_agent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ShiftTradeActivityPreviewResponse {
         crate::support::debug_struct(f, "ShiftTradeActivityPreviewResponse", &[("activityCodeId", &self.activity_code_id), ("countsAsPaidTime", &self.counts_as_paid_time), ("externalActivityId", &self.external_activity_id), ("externalActivityType", &self.external_activity_type), ("lengthMinutes", &self.length_minutes), ("payableMinutes", &self.payable_minutes), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl ShiftTradeActivityPreviewResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalActivityId`."]
+    #[inline]
+    pub fn external_activity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_activity_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalActivityType`."]
+    #[inline]
+    pub fn external_activity_type(mut self, value: impl ::std::convert::Into<crate::ShiftTradeActivityPreviewResponseExternalActivityType>) -> Self {
+        self.external_activity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payableMinutes`."]
+    #[inline]
+    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.payable_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ShiftTradeActivityPreviewResponse.externalActivityType` of the spec (`#/definitions/ShiftTradeActivityPreviewResponse/properties/externalActivityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityPreviewResponseExterna
 }
 impl crate::support::Model for ShiftTradeActivityPreviewResponseExternalActivityType {
     const NAME: &'static str = "ShiftTradeActivityPreviewResponse.externalActivityType";
+}
+impl ShiftTradeActivityPreviewResponseExternalActivityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ShiftTradeActivityRule {
         crate::support::debug_struct(f, "ShiftTradeActivityRule", &[("action", &self.action), ("activityCategory", &self.activity_category), ("activityCodeIdReplacement", &self.activity_code_id_replacement)], &self._nulls)
     }
 }
+impl ShiftTradeActivityRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::ShiftTradeActivityRuleAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityCategory`."]
+    #[inline]
+    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::ShiftTradeActivityRuleActivityCategory>) -> Self {
+        self.activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityCodeIdReplacement`."]
+    #[inline]
+    pub fn activity_code_id_replacement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id_replacement = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ShiftTradeActivityRule.action` of the spec (`#/definitions/ShiftTradeActivityRule/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -121,6 +161,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityRuleAction {
 }
 impl crate::support::Model for ShiftTradeActivityRuleAction {
     const NAME: &'static str = "ShiftTradeActivityRule.action";
+}
+impl ShiftTradeActivityRuleAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ShiftTradeActivityRule.activityCategory` of the spec (`#/definitions/ShiftTradeActivityRule/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -209,4 +261,16 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeActivityRuleActivityCategory {
 }
 impl crate::support::Model for ShiftTradeActivityRuleActivityCategory {
     const NAME: &'static str = "ShiftTradeActivityRule.activityCategory";
+}
+impl ShiftTradeActivityRuleActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for ShiftTradeExternalActivityRule {
         crate::support::debug_struct(f, "ShiftTradeExternalActivityRule", &[("action", &self.action), ("activityCodeIdReplacement", &self.activity_code_id_replacement), ("externalActivityType", &self.external_activity_type)], &self._nulls)
     }
 }
+impl ShiftTradeExternalActivityRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::ShiftTradeExternalActivityRuleAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activityCodeIdReplacement`."]
+    #[inline]
+    pub fn activity_code_id_replacement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id_replacement = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalActivityType`."]
+    #[inline]
+    pub fn external_activity_type(mut self, value: impl ::std::convert::Into<crate::ShiftTradeExternalActivityRuleExternalActivityType>) -> Self {
+        self.external_activity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ShiftTradeExternalActivityRule.action` of the spec (`#/definitions/ShiftTradeExternalActivityRule/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -117,6 +157,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeExternalActivityRuleAction {
 }
 impl crate::support::Model for ShiftTradeExternalActivityRuleAction {
     const NAME: &'static str = "ShiftTradeExternalActivityRule.action";
+}
+impl ShiftTradeExternalActivityRuleAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ShiftTradeExternalActivityRule.externalActivityType` of the spec (`#/definitions/ShiftTradeExternalActivityRule/properties/externalActivityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -189,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeExternalActivityRuleExternalAc
 }
 impl crate::support::Model for ShiftTradeExternalActivityRuleExternalActivityType {
     const NAME: &'static str = "ShiftTradeExternalActivityRule.externalActivityType";
+}
+impl ShiftTradeExternalActivityRuleExternalActivityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ShiftTradeMatchReviewResponse {
         crate::support::debug_struct(f, "ShiftTradeMatchReviewResponse", &[("adminReviewViolations", &self.admin_review_violations), ("initiatingUser", &self.initiating_user), ("receivingUser", &self.receiving_user), ("unevaluatedRules", &self.unevaluated_rules), ("violations", &self.violations)], &self._nulls)
     }
 }
+impl ShiftTradeMatchReviewResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adminReviewViolations`."]
+    #[inline]
+    pub fn admin_review_violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchViolation>>) -> Self {
+        self.admin_review_violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingUser`."]
+    #[inline]
+    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::ShiftTradeMatchReviewUserResponse>) -> Self {
+        self.initiating_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingUser`."]
+    #[inline]
+    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::ShiftTradeMatchReviewUserResponse>) -> Self {
+        self.receiving_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unevaluatedRules`."]
+    #[inline]
+    pub fn unevaluated_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.unevaluated_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `violations`."]
+    #[inline]
+    pub fn violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchViolation>>) -> Self {
+        self.violations = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for ShiftTradeMatchReviewUserResponse {
         crate::support::debug_struct(f, "ShiftTradeMatchReviewUserResponse", &[("postTradeNewShift", &self.post_trade_new_shift), ("postTradeSchedulePaidMinutes", &self.post_trade_schedule_paid_minutes), ("preTradeSchedulePaidMinutes", &self.pre_trade_schedule_paid_minutes), ("weeklyMaximumPaidMinutes", &self.weekly_maximum_paid_minutes), ("weeklyMinimumPaidMinutes", &self.weekly_minimum_paid_minutes)], &self._nulls)
     }
 }
+impl ShiftTradeMatchReviewUserResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `postTradeNewShift`."]
+    #[inline]
+    pub fn post_trade_new_shift(mut self, value: impl ::std::convert::Into<crate::ShiftTradePreviewResponse>) -> Self {
+        self.post_trade_new_shift = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `postTradeSchedulePaidMinutes`."]
+    #[inline]
+    pub fn post_trade_schedule_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.post_trade_schedule_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preTradeSchedulePaidMinutes`."]
+    #[inline]
+    pub fn pre_trade_schedule_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.pre_trade_schedule_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMaximumPaidMinutes`."]
+    #[inline]
+    pub fn weekly_maximum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_maximum_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMinimumPaidMinutes`."]
+    #[inline]
+    pub fn weekly_minimum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_minimum_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for ShiftTradeQueryTradesBuJobResponse {
         crate::support::debug_struct(f, "ShiftTradeQueryTradesBuJobResponse", &[("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("queryTradesResult", &self.query_trades_result), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl ShiftTradeQueryTradesBuJobResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryTradesResult`."]
+    #[inline]
+    pub fn query_trades_result(mut self, value: impl ::std::convert::Into<crate::ShiftTradeListJobResponse>) -> Self {
+        self.query_trades_result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::ShiftTradeQueryTradesBuJobResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ShiftTradeQueryTradesBuJobResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ShiftTradeQueryTradesBuJobResponse.status` of the spec (`#/definitions/ShiftTradeQueryTradesBuJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -141,6 +205,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeQueryTradesBuJobResponseStatus
 }
 impl crate::support::Model for ShiftTradeQueryTradesBuJobResponseStatus {
     const NAME: &'static str = "ShiftTradeQueryTradesBuJobResponse.status";
+}
+impl ShiftTradeQueryTradesBuJobResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ShiftTradeQueryTradesBuJobResponse.type` of the spec (`#/definitions/ShiftTradeQueryTradesBuJobResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -237,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeQueryTradesBuJobResponseType {
 }
 impl crate::support::Model for ShiftTradeQueryTradesBuJobResponseType {
     const NAME: &'static str = "ShiftTradeQueryTradesBuJobResponse.type";
+}
+impl ShiftTradeQueryTradesBuJobResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

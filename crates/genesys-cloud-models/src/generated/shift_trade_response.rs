@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for ShiftTradeResponse {
         crate::support::debug_struct(f, "ShiftTradeResponse", &[("acceptableIntervals", &self.acceptable_intervals), ("expiration", &self.expiration), ("id", &self.id), ("initiatingShiftEnd", &self.initiating_shift_end), ("initiatingShiftId", &self.initiating_shift_id), ("initiatingShiftStart", &self.initiating_shift_start), ("initiatingUser", &self.initiating_user), ("metadata", &self.metadata), ("oneSided", &self.one_sided), ("receivingShiftEnd", &self.receiving_shift_end), ("receivingShiftId", &self.receiving_shift_id), ("receivingShiftStart", &self.receiving_shift_start), ("receivingUser", &self.receiving_user), ("receivingWeekDate", &self.receiving_week_date), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("schedule", &self.schedule), ("state", &self.state), ("weekDate", &self.week_date)], &self._nulls)
     }
 }
+impl ShiftTradeResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptableIntervals`."]
+    #[inline]
+    pub fn acceptable_intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.acceptable_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expiration`."]
+    #[inline]
+    pub fn expiration(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.expiration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingShiftEnd`."]
+    #[inline]
+    pub fn initiating_shift_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.initiating_shift_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingShiftId`."]
+    #[inline]
+    pub fn initiating_shift_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.initiating_shift_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingShiftStart`."]
+    #[inline]
+    pub fn initiating_shift_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.initiating_shift_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingUser`."]
+    #[inline]
+    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.initiating_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oneSided`."]
+    #[inline]
+    pub fn one_sided(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.one_sided = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingShiftEnd`."]
+    #[inline]
+    pub fn receiving_shift_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.receiving_shift_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingShiftId`."]
+    #[inline]
+    pub fn receiving_shift_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.receiving_shift_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingShiftStart`."]
+    #[inline]
+    pub fn receiving_shift_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.receiving_shift_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingUser`."]
+    #[inline]
+    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.receiving_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingWeekDate`."]
+    #[inline]
+    pub fn receiving_week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.receiving_week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedBy`."]
+    #[inline]
+    pub fn reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedDate`."]
+    #[inline]
+    pub fn reviewed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reviewed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReferenceForMuRoute>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::ShiftTradeResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDate`."]
+    #[inline]
+    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ShiftTradeResponse.state` of the spec (`#/definitions/ShiftTradeResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -197,4 +333,16 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeResponseState {
 }
 impl crate::support::Model for ShiftTradeResponseState {
     const NAME: &'static str = "ShiftTradeResponse.state";
+}
+impl ShiftTradeResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -126,6 +126,154 @@ impl ::std::fmt::Debug for ShiftTradeSettings {
         crate::support::debug_struct(f, "ShiftTradeSettings", &[("activityCategoryRules", &self.activity_category_rules), ("allowDirectTrades", &self.allow_direct_trades), ("autoReview", &self.auto_review), ("enabled", &self.enabled), ("externalActivityRuleIgnoresActivityCategoryRule", &self.external_activity_rule_ignores_activity_category_rule), ("externalActivityRules", &self.external_activity_rules), ("maxTradeSpanWeeks", &self.max_trade_span_weeks), ("maxTradesPerAgentPerWeek", &self.max_trades_per_agent_per_week), ("minHoursInFuture", &self.min_hours_in_future), ("minMinutesBetweenShifts", &self.min_minutes_between_shifts), ("minMinutesBetweenShiftsViolations", &self.min_minutes_between_shifts_violations), ("oneSided", &self.one_sided), ("planningPeriodMaxPaidViolations", &self.planning_period_max_paid_violations), ("planningPeriodMinPaidViolations", &self.planning_period_min_paid_violations), ("requiresMatchingLanguages", &self.requires_matching_languages), ("requiresMatchingPlanningGroups", &self.requires_matching_planning_groups), ("requiresMatchingQueues", &self.requires_matching_queues), ("requiresMatchingSkills", &self.requires_matching_skills), ("unequalPaid", &self.unequal_paid), ("weeklyMaxPaidViolations", &self.weekly_max_paid_violations), ("weeklyMinPaidViolations", &self.weekly_min_paid_violations)], &self._nulls)
     }
 }
+impl ShiftTradeSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCategoryRules`."]
+    #[inline]
+    pub fn activity_category_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeActivityRule>>) -> Self {
+        self.activity_category_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowDirectTrades`."]
+    #[inline]
+    pub fn allow_direct_trades(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_direct_trades = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoReview`."]
+    #[inline]
+    pub fn auto_review(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_review = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalActivityRuleIgnoresActivityCategoryRule`."]
+    #[inline]
+    pub fn external_activity_rule_ignores_activity_category_rule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.external_activity_rule_ignores_activity_category_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalActivityRules`."]
+    #[inline]
+    pub fn external_activity_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeExternalActivityRule>>) -> Self {
+        self.external_activity_rules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTradeSpanWeeks`."]
+    #[inline]
+    pub fn max_trade_span_weeks(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_trade_span_weeks = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTradesPerAgentPerWeek`."]
+    #[inline]
+    pub fn max_trades_per_agent_per_week(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_trades_per_agent_per_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minHoursInFuture`."]
+    #[inline]
+    pub fn min_hours_in_future(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_hours_in_future = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minMinutesBetweenShifts`."]
+    #[inline]
+    pub fn min_minutes_between_shifts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.min_minutes_between_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minMinutesBetweenShiftsViolations`."]
+    #[inline]
+    pub fn min_minutes_between_shifts_violations(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsMinMinutesBetweenShiftsViolations>) -> Self {
+        self.min_minutes_between_shifts_violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oneSided`."]
+    #[inline]
+    pub fn one_sided(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsOneSided>) -> Self {
+        self.one_sided = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningPeriodMaxPaidViolations`."]
+    #[inline]
+    pub fn planning_period_max_paid_violations(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsPlanningPeriodMaxPaidViolations>) -> Self {
+        self.planning_period_max_paid_violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningPeriodMinPaidViolations`."]
+    #[inline]
+    pub fn planning_period_min_paid_violations(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsPlanningPeriodMinPaidViolations>) -> Self {
+        self.planning_period_min_paid_violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresMatchingLanguages`."]
+    #[inline]
+    pub fn requires_matching_languages(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_matching_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresMatchingPlanningGroups`."]
+    #[inline]
+    pub fn requires_matching_planning_groups(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_matching_planning_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresMatchingQueues`."]
+    #[inline]
+    pub fn requires_matching_queues(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_matching_queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requiresMatchingSkills`."]
+    #[inline]
+    pub fn requires_matching_skills(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.requires_matching_skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unequalPaid`."]
+    #[inline]
+    pub fn unequal_paid(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsUnequalPaid>) -> Self {
+        self.unequal_paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMaxPaidViolations`."]
+    #[inline]
+    pub fn weekly_max_paid_violations(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsWeeklyMaxPaidViolations>) -> Self {
+        self.weekly_max_paid_violations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMinPaidViolations`."]
+    #[inline]
+    pub fn weekly_min_paid_violations(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettingsWeeklyMinPaidViolations>) -> Self {
+        self.weekly_min_paid_violations = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ShiftTradeSettings.minMinutesBetweenShiftsViolations` of the spec (`#/definitions/ShiftTradeSettings/properties/minMinutesBetweenShiftsViolations`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -193,6 +341,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsMinMinutesBetweenShift
 }
 impl crate::support::Model for ShiftTradeSettingsMinMinutesBetweenShiftsViolations {
     const NAME: &'static str = "ShiftTradeSettings.minMinutesBetweenShiftsViolations";
+}
+impl ShiftTradeSettingsMinMinutesBetweenShiftsViolations {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ShiftTradeSettings.oneSided` of the spec (`#/definitions/ShiftTradeSettings/properties/oneSided`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -262,6 +422,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsOneSided {
 impl crate::support::Model for ShiftTradeSettingsOneSided {
     const NAME: &'static str = "ShiftTradeSettings.oneSided";
 }
+impl ShiftTradeSettingsOneSided {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ShiftTradeSettings.planningPeriodMaxPaidViolations` of the spec (`#/definitions/ShiftTradeSettings/properties/planningPeriodMaxPaidViolations`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -329,6 +501,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsPlanningPeriodMaxPaidV
 }
 impl crate::support::Model for ShiftTradeSettingsPlanningPeriodMaxPaidViolations {
     const NAME: &'static str = "ShiftTradeSettings.planningPeriodMaxPaidViolations";
+}
+impl ShiftTradeSettingsPlanningPeriodMaxPaidViolations {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ShiftTradeSettings.planningPeriodMinPaidViolations` of the spec (`#/definitions/ShiftTradeSettings/properties/planningPeriodMinPaidViolations`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -398,6 +582,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsPlanningPeriodMinPaidV
 impl crate::support::Model for ShiftTradeSettingsPlanningPeriodMinPaidViolations {
     const NAME: &'static str = "ShiftTradeSettings.planningPeriodMinPaidViolations";
 }
+impl ShiftTradeSettingsPlanningPeriodMinPaidViolations {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ShiftTradeSettings.unequalPaid` of the spec (`#/definitions/ShiftTradeSettings/properties/unequalPaid`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -465,6 +661,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsUnequalPaid {
 }
 impl crate::support::Model for ShiftTradeSettingsUnequalPaid {
     const NAME: &'static str = "ShiftTradeSettings.unequalPaid";
+}
+impl ShiftTradeSettingsUnequalPaid {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ShiftTradeSettings.weeklyMaxPaidViolations` of the spec (`#/definitions/ShiftTradeSettings/properties/weeklyMaxPaidViolations`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -534,6 +742,18 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsWeeklyMaxPaidViolation
 impl crate::support::Model for ShiftTradeSettingsWeeklyMaxPaidViolations {
     const NAME: &'static str = "ShiftTradeSettings.weeklyMaxPaidViolations";
 }
+impl ShiftTradeSettingsWeeklyMaxPaidViolations {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ShiftTradeSettings.weeklyMinPaidViolations` of the spec (`#/definitions/ShiftTradeSettings/properties/weeklyMinPaidViolations`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -601,4 +821,16 @@ impl<'de> ::serde::Deserialize<'de> for ShiftTradeSettingsWeeklyMinPaidViolation
 }
 impl crate::support::Model for ShiftTradeSettingsWeeklyMinPaidViolations {
     const NAME: &'static str = "ShiftTradeSettings.weeklyMinPaidViolations";
+}
+impl ShiftTradeSettingsWeeklyMinPaidViolations {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for Signature {
         crate::support::debug_struct(f, "Signature", &[("alwaysIncluded", &self.always_included), ("cannedResponseId", &self.canned_response_id), ("enabled", &self.enabled), ("inclusionType", &self.inclusion_type)], &self._nulls)
     }
 }
+impl Signature {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alwaysIncluded`."]
+    #[inline]
+    pub fn always_included(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.always_included = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cannedResponseId`."]
+    #[inline]
+    pub fn canned_response_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.canned_response_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inclusionType`."]
+    #[inline]
+    pub fn inclusion_type(mut self, value: impl ::std::convert::Into<crate::SignatureInclusionType>) -> Self {
+        self.inclusion_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Signature.inclusionType` of the spec (`#/definitions/Signature/properties/inclusionType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "authorization", feature = "conversations", feature = "outbound", feature = "quality", feature = "recording", feature = "routing", feature = "search", feature = "user-recordings", feature = "users", feature = "voicemail"))))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for SignatureInclusionType {
 }
 impl crate::support::Model for SignatureInclusionType {
     const NAME: &'static str = "Signature.inclusionType";
+}
+impl SignatureInclusionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -166,6 +166,214 @@ impl ::std::fmt::Debug for Site {
         crate::support::debug_struct(f, "Site", &[("addresses", &self.addresses), ("callerId", &self.caller_id), ("callerName", &self.caller_name), ("cloudProxyForceTurn", &self.cloud_proxy_force_turn), ("coreSite", &self.core_site), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edgeAutoUpdateConfig", &self.edge_auto_update_config), ("edges", &self.edges), ("id", &self.id), ("location", &self.location), ("managed", &self.managed), ("mediaModel", &self.media_model), ("mediaRegions", &self.media_regions), ("mediaRegionsUseLatencyBased", &self.media_regions_use_latency_based), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("ntpSettings", &self.ntp_settings), ("primaryEdges", &self.primary_edges), ("primarySites", &self.primary_sites), ("secondaryEdges", &self.secondary_edges), ("secondarySites", &self.secondary_sites), ("selfUri", &self.self_uri), ("siteConnections", &self.site_connections), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
 }
+impl Site {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Contact>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerId`."]
+    #[inline]
+    pub fn caller_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerName`."]
+    #[inline]
+    pub fn caller_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cloudProxyForceTurn`."]
+    #[inline]
+    pub fn cloud_proxy_force_turn(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.cloud_proxy_force_turn = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `coreSite`."]
+    #[inline]
+    pub fn core_site(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.core_site = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdByApp`."]
+    #[inline]
+    pub fn created_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeAutoUpdateConfig`."]
+    #[inline]
+    pub fn edge_auto_update_config(mut self, value: impl ::std::convert::Into<crate::EdgeAutoUpdateConfig>) -> Self {
+        self.edge_auto_update_config = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edges`."]
+    #[inline]
+    pub fn edges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Edge>>) -> Self {
+        self.edges = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<crate::LocationDefinition>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managed`."]
+    #[inline]
+    pub fn managed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.managed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaModel`."]
+    #[inline]
+    pub fn media_model(mut self, value: impl ::std::convert::Into<crate::SiteMediaModel>) -> Self {
+        self.media_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaRegions`."]
+    #[inline]
+    pub fn media_regions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_regions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaRegionsUseLatencyBased`."]
+    #[inline]
+    pub fn media_regions_use_latency_based(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.media_regions_use_latency_based = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedByApp`."]
+    #[inline]
+    pub fn modified_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ntpSettings`."]
+    #[inline]
+    pub fn ntp_settings(mut self, value: impl ::std::convert::Into<crate::NTPSettings>) -> Self {
+        self.ntp_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryEdges`."]
+    #[inline]
+    pub fn primary_edges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Edge>>) -> Self {
+        self.primary_edges = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primarySites`."]
+    #[inline]
+    pub fn primary_sites(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.primary_sites = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryEdges`."]
+    #[inline]
+    pub fn secondary_edges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Edge>>) -> Self {
+        self.secondary_edges = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondarySites`."]
+    #[inline]
+    pub fn secondary_sites(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.secondary_sites = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `siteConnections`."]
+    #[inline]
+    pub fn site_connections(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SiteConnection>>) -> Self {
+        self.site_connections = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::SiteState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Site.mediaModel` of the spec (`#/definitions/Site/properties/mediaModel`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
@@ -229,6 +437,18 @@ impl<'de> ::serde::Deserialize<'de> for SiteMediaModel {
 }
 impl crate::support::Model for SiteMediaModel {
     const NAME: &'static str = "Site.mediaModel";
+}
+impl SiteMediaModel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Site.state` of the spec (`#/definitions/Site/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
@@ -297,4 +517,16 @@ impl<'de> ::serde::Deserialize<'de> for SiteState {
 }
 impl crate::support::Model for SiteState {
     const NAME: &'static str = "Site.state";
+}
+impl SiteState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

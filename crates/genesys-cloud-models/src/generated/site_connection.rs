@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for SiteConnection {
         crate::support::debug_struct(f, "SiteConnection", &[("coreSite", &self.core_site), ("edgeList", &self.edge_list), ("enabled", &self.enabled), ("id", &self.id), ("managed", &self.managed), ("mediaModel", &self.media_model), ("name", &self.name), ("primaryCoreSites", &self.primary_core_sites), ("secondaryCoreSites", &self.secondary_core_sites), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl SiteConnection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `coreSite`."]
+    #[inline]
+    pub fn core_site(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.core_site = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeList`."]
+    #[inline]
+    pub fn edge_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConnectedEdge>>) -> Self {
+        self.edge_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managed`."]
+    #[inline]
+    pub fn managed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.managed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaModel`."]
+    #[inline]
+    pub fn media_model(mut self, value: impl ::std::convert::Into<crate::SiteConnectionMediaModel>) -> Self {
+        self.media_model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryCoreSites`."]
+    #[inline]
+    pub fn primary_core_sites(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.primary_core_sites = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryCoreSites`."]
+    #[inline]
+    pub fn secondary_core_sites(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
+        self.secondary_core_sites = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SiteConnectionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SiteConnection.mediaModel` of the spec (`#/definitions/SiteConnection/properties/mediaModel`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
 #[doc = ""]
@@ -149,6 +237,18 @@ impl<'de> ::serde::Deserialize<'de> for SiteConnectionMediaModel {
 }
 impl crate::support::Model for SiteConnectionMediaModel {
     const NAME: &'static str = "SiteConnection.mediaModel";
+}
+impl SiteConnectionMediaModel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SiteConnection.type` of the spec (`#/definitions/SiteConnection/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "telephony-providers-edge"))))]
@@ -217,4 +317,16 @@ impl<'de> ::serde::Deserialize<'de> for SiteConnectionType {
 }
 impl crate::support::Model for SiteConnectionType {
     const NAME: &'static str = "SiteConnection.type";
+}
+impl SiteConnectionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

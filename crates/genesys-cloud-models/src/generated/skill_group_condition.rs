@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for SkillGroupCondition {
         crate::support::debug_struct(f, "SkillGroupCondition", &[("languageSkillConditions", &self.language_skill_conditions), ("operation", &self.operation), ("routingSkillConditions", &self.routing_skill_conditions)], &self._nulls)
     }
 }
+impl SkillGroupCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `languageSkillConditions`."]
+    #[inline]
+    pub fn language_skill_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SkillGroupLanguageCondition>>) -> Self {
+        self.language_skill_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operation`."]
+    #[inline]
+    pub fn operation(mut self, value: impl ::std::convert::Into<crate::SkillGroupConditionOperation>) -> Self {
+        self.operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingSkillConditions`."]
+    #[inline]
+    pub fn routing_skill_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SkillGroupRoutingCondition>>) -> Self {
+        self.routing_skill_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SkillGroupCondition.operation` of the spec (`#/definitions/SkillGroupCondition/properties/operation`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "routing", feature = "users"))))]
 #[doc = ""]
@@ -121,4 +161,16 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupConditionOperation {
 }
 impl crate::support::Model for SkillGroupConditionOperation {
     const NAME: &'static str = "SkillGroupCondition.operation";
+}
+impl SkillGroupConditionOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

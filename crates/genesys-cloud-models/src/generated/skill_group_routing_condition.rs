@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for SkillGroupRoutingCondition {
         crate::support::debug_struct(f, "SkillGroupRoutingCondition", &[("childConditions", &self.child_conditions), ("comparator", &self.comparator), ("proficiency", &self.proficiency), ("routingSkill", &self.routing_skill)], &self._nulls)
     }
 }
+impl SkillGroupRoutingCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `childConditions`."]
+    #[inline]
+    pub fn child_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SkillGroupCondition>>) -> Self {
+        self.child_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparator`."]
+    #[inline]
+    pub fn comparator(mut self, value: impl ::std::convert::Into<crate::SkillGroupRoutingConditionComparator>) -> Self {
+        self.comparator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proficiency`."]
+    #[inline]
+    pub fn proficiency(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.proficiency = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingSkill`."]
+    #[inline]
+    pub fn routing_skill(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.routing_skill = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SkillGroupRoutingCondition.comparator` of the spec (`#/definitions/SkillGroupRoutingCondition/properties/comparator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "routing", feature = "users"))))]
 #[doc = ""]
@@ -137,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for SkillGroupRoutingConditionComparator {
 }
 impl crate::support::Model for SkillGroupRoutingConditionComparator {
     const NAME: &'static str = "SkillGroupRoutingCondition.comparator";
+}
+impl SkillGroupRoutingConditionComparator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

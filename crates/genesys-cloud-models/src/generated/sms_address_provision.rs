@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for SmsAddressProvision {
         crate::support::debug_struct(f, "SmsAddressProvision", &[("autoCorrectAddress", &self.auto_correct_address), ("city", &self.city), ("countryCode", &self.country_code), ("id", &self.id), ("name", &self.name), ("postalCode", &self.postal_code), ("region", &self.region), ("selfUri", &self.self_uri), ("street", &self.street)], &self._nulls)
     }
 }
+impl SmsAddressProvision {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `autoCorrectAddress`."]
+    #[inline]
+    pub fn auto_correct_address(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_correct_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `city`."]
+    #[inline]
+    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `postalCode`."]
+    #[inline]
+    pub fn postal_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.postal_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `street`."]
+    #[inline]
+    pub fn street(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.street = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for SmsAvailablePhoneNumber {
         crate::support::debug_struct(f, "SmsAvailablePhoneNumber", &[("addressRequirement", &self.address_requirement), ("capabilities", &self.capabilities), ("city", &self.city), ("countryCode", &self.country_code), ("id", &self.id), ("name", &self.name), ("phoneNumber", &self.phone_number), ("phoneNumberType", &self.phone_number_type), ("region", &self.region), ("selfUri", &self.self_uri)], &self._nulls)
     }
 }
+impl SmsAvailablePhoneNumber {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressRequirement`."]
+    #[inline]
+    pub fn address_requirement(mut self, value: impl ::std::convert::Into<crate::SmsAvailablePhoneNumberAddressRequirement>) -> Self {
+        self.address_requirement = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capabilities`."]
+    #[inline]
+    pub fn capabilities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `city`."]
+    #[inline]
+    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.city = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumberType`."]
+    #[inline]
+    pub fn phone_number_type(mut self, value: impl ::std::convert::Into<crate::SmsAvailablePhoneNumberPhoneNumberType>) -> Self {
+        self.phone_number_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `region`."]
+    #[inline]
+    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.region = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SmsAvailablePhoneNumber.addressRequirement` of the spec (`#/definitions/SmsAvailablePhoneNumber/properties/addressRequirement`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -153,6 +235,18 @@ impl<'de> ::serde::Deserialize<'de> for SmsAvailablePhoneNumberAddressRequiremen
 }
 impl crate::support::Model for SmsAvailablePhoneNumberAddressRequirement {
     const NAME: &'static str = "SmsAvailablePhoneNumber.addressRequirement";
+}
+impl SmsAvailablePhoneNumberAddressRequirement {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SmsAvailablePhoneNumber.phoneNumberType` of the spec (`#/definitions/SmsAvailablePhoneNumber/properties/phoneNumberType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
@@ -229,4 +323,16 @@ impl<'de> ::serde::Deserialize<'de> for SmsAvailablePhoneNumberPhoneNumberType {
 }
 impl crate::support::Model for SmsAvailablePhoneNumberPhoneNumberType {
     const NAME: &'static str = "SmsAvailablePhoneNumber.phoneNumberType";
+}
+impl SmsAvailablePhoneNumberPhoneNumberType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -154,6 +154,196 @@ impl ::std::fmt::Debug for SmsPhoneNumber {
         crate::support::debug_struct(f, "SmsPhoneNumber", &[("addressId", &self.address_id), ("autoRenewable", &self.auto_renewable), ("cancellationDate", &self.cancellation_date), ("capabilities", &self.capabilities), ("compliance", &self.compliance), ("country", &self.country), ("countryCode", &self.country_code), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("integration", &self.integration), ("modifiedBy", &self.modified_by), ("name", &self.name), ("phoneNumber", &self.phone_number), ("phoneNumberStatus", &self.phone_number_status), ("phoneNumberType", &self.phone_number_type), ("provisionedThroughPureCloud", &self.provisioned_through_pure_cloud), ("provisioningStatus", &self.provisioning_status), ("purchaseDate", &self.purchase_date), ("renewalDate", &self.renewal_date), ("selfUri", &self.self_uri), ("shortCodeBillingType", &self.short_code_billing_type), ("supportedContent", &self.supported_content), ("supportsMms", &self.supports_mms), ("supportsSms", &self.supports_sms), ("supportsVoice", &self.supports_voice), ("version", &self.version)], &self._nulls)
     }
 }
+impl SmsPhoneNumber {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressId`."]
+    #[inline]
+    pub fn address_id(mut self, value: impl ::std::convert::Into<crate::SmsAddress>) -> Self {
+        self.address_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoRenewable`."]
+    #[inline]
+    pub fn auto_renewable(mut self, value: impl ::std::convert::Into<crate::SmsPhoneNumberAutoRenewable>) -> Self {
+        self.auto_renewable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cancellationDate`."]
+    #[inline]
+    pub fn cancellation_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.cancellation_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `capabilities`."]
+    #[inline]
+    pub fn capabilities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.capabilities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `compliance`."]
+    #[inline]
+    pub fn compliance(mut self, value: impl ::std::convert::Into<crate::Compliance>) -> Self {
+        self.compliance = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `country`."]
+    #[inline]
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countryCode`."]
+    #[inline]
+    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integration`."]
+    #[inline]
+    pub fn integration(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.integration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumberStatus`."]
+    #[inline]
+    pub fn phone_number_status(mut self, value: impl ::std::convert::Into<crate::SmsPhoneNumberPhoneNumberStatus>) -> Self {
+        self.phone_number_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumberType`."]
+    #[inline]
+    pub fn phone_number_type(mut self, value: impl ::std::convert::Into<crate::SmsPhoneNumberPhoneNumberType>) -> Self {
+        self.phone_number_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provisionedThroughPureCloud`."]
+    #[inline]
+    pub fn provisioned_through_pure_cloud(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.provisioned_through_pure_cloud = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provisioningStatus`."]
+    #[inline]
+    pub fn provisioning_status(mut self, value: impl ::std::convert::Into<crate::SmsProvisioningStatus>) -> Self {
+        self.provisioning_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `purchaseDate`."]
+    #[inline]
+    pub fn purchase_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.purchase_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `renewalDate`."]
+    #[inline]
+    pub fn renewal_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.renewal_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortCodeBillingType`."]
+    #[inline]
+    pub fn short_code_billing_type(mut self, value: impl ::std::convert::Into<crate::SmsPhoneNumberShortCodeBillingType>) -> Self {
+        self.short_code_billing_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedContent`."]
+    #[inline]
+    pub fn supported_content(mut self, value: impl ::std::convert::Into<crate::SupportedContentReference>) -> Self {
+        self.supported_content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportsMms`."]
+    #[inline]
+    pub fn supports_mms(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.supports_mms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportsSms`."]
+    #[inline]
+    pub fn supports_sms(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.supports_sms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportsVoice`."]
+    #[inline]
+    pub fn supports_voice(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.supports_voice = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SmsPhoneNumber.autoRenewable` of the spec (`#/definitions/SmsPhoneNumber/properties/autoRenewable`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -213,6 +403,18 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberAutoRenewable {
 }
 impl crate::support::Model for SmsPhoneNumberAutoRenewable {
     const NAME: &'static str = "SmsPhoneNumber.autoRenewable";
+}
+impl SmsPhoneNumberAutoRenewable {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SmsPhoneNumber.phoneNumberStatus` of the spec (`#/definitions/SmsPhoneNumber/properties/phoneNumberStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
@@ -294,6 +496,18 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberPhoneNumberStatus {
 impl crate::support::Model for SmsPhoneNumberPhoneNumberStatus {
     const NAME: &'static str = "SmsPhoneNumber.phoneNumberStatus";
 }
+impl SmsPhoneNumberPhoneNumberStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SmsPhoneNumber.phoneNumberType` of the spec (`#/definitions/SmsPhoneNumber/properties/phoneNumberType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -370,6 +584,18 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberPhoneNumberType {
 impl crate::support::Model for SmsPhoneNumberPhoneNumberType {
     const NAME: &'static str = "SmsPhoneNumber.phoneNumberType";
 }
+impl SmsPhoneNumberPhoneNumberType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SmsPhoneNumber.shortCodeBillingType` of the spec (`#/definitions/SmsPhoneNumber/properties/shortCodeBillingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -433,4 +659,16 @@ impl<'de> ::serde::Deserialize<'de> for SmsPhoneNumberShortCodeBillingType {
 }
 impl crate::support::Model for SmsPhoneNumberShortCodeBillingType {
     const NAME: &'static str = "SmsPhoneNumber.shortCodeBillingType";
+}
+impl SmsPhoneNumberShortCodeBillingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for SmsProvisioningStatus {
         crate::support::debug_struct(f, "SmsProvisioningStatus", &[("action", &self.action), ("error", &self.error), ("state", &self.state), ("version", &self.version)], &self._nulls)
     }
 }
+impl SmsProvisioningStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::SmsProvisioningStatusAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::SmsProvisioningStatusState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SmsProvisioningStatus.action` of the spec (`#/definitions/SmsProvisioningStatus/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for SmsProvisioningStatusAction {
 impl crate::support::Model for SmsProvisioningStatusAction {
     const NAME: &'static str = "SmsProvisioningStatus.action";
 }
+impl SmsProvisioningStatusAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SmsProvisioningStatus.state` of the spec (`#/definitions/SmsProvisioningStatus/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -197,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for SmsProvisioningStatusState {
 }
 impl crate::support::Model for SmsProvisioningStatusState {
     const NAME: &'static str = "SmsProvisioningStatus.state";
+}
+impl SmsProvisioningStatusState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for SocialMediaMessageData {
         crate::support::debug_struct(f, "SocialMediaMessageData", &[("conversationId", &self.conversation_id), ("createdBy", &self.created_by), ("direction", &self.direction), ("fromAddress", &self.from_address), ("id", &self.id), ("messengerType", &self.messenger_type), ("name", &self.name), ("normalizedMessage", &self.normalized_message), ("normalizedReceipts", &self.normalized_receipts), ("providerMessageId", &self.provider_message_id), ("selfUri", &self.self_uri), ("status", &self.status), ("timestamp", &self.timestamp), ("toAddress", &self.to_address)], &self._nulls)
     }
 }
+impl SocialMediaMessageData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::SocialMediaMessageDataDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fromAddress`."]
+    #[inline]
+    pub fn from_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.from_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messengerType`."]
+    #[inline]
+    pub fn messenger_type(mut self, value: impl ::std::convert::Into<crate::SocialMediaMessageDataMessengerType>) -> Self {
+        self.messenger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `normalizedMessage`."]
+    #[inline]
+    pub fn normalized_message(mut self, value: impl ::std::convert::Into<crate::ConversationNormalizedMessage>) -> Self {
+        self.normalized_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `normalizedReceipts`."]
+    #[inline]
+    pub fn normalized_receipts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationNormalizedMessage>>) -> Self {
+        self.normalized_receipts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerMessageId`."]
+    #[inline]
+    pub fn provider_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider_message_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::SocialMediaMessageDataStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `toAddress`."]
+    #[inline]
+    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.to_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SocialMediaMessageData.direction` of the spec (`#/definitions/SocialMediaMessageData/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -161,6 +267,18 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaMessageDataDirection {
 }
 impl crate::support::Model for SocialMediaMessageDataDirection {
     const NAME: &'static str = "SocialMediaMessageData.direction";
+}
+impl SocialMediaMessageDataDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SocialMediaMessageData.messengerType` of the spec (`#/definitions/SocialMediaMessageData/properties/messengerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -254,6 +372,18 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaMessageDataMessengerType {
 impl crate::support::Model for SocialMediaMessageDataMessengerType {
     const NAME: &'static str = "SocialMediaMessageData.messengerType";
 }
+impl SocialMediaMessageDataMessengerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SocialMediaMessageData.status` of the spec (`#/definitions/SocialMediaMessageData/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -345,4 +475,16 @@ impl<'de> ::serde::Deserialize<'de> for SocialMediaMessageDataStatus {
 }
 impl crate::support::Model for SocialMediaMessageDataStatus {
     const NAME: &'static str = "SocialMediaMessageData.status";
+}
+impl SocialMediaMessageDataStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for SocialMediaStatisticalSummary {
         crate::support::debug_struct(f, "SocialMediaStatisticalSummary", &[("average", &self.average), ("count", &self.count), ("countNegative", &self.count_negative), ("countNeutral", &self.count_neutral), ("countPositive", &self.count_positive), ("countUnknown", &self.count_unknown), ("current", &self.current), ("denominator", &self.denominator), ("max", &self.max), ("min", &self.min), ("numerator", &self.numerator), ("p95", &self.p95), ("p99", &self.p99), ("ratio", &self.ratio), ("sum", &self.sum), ("target", &self.target)], &self._nulls)
     }
 }
+impl SocialMediaStatisticalSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `average`."]
+    #[inline]
+    pub fn average(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countNegative`."]
+    #[inline]
+    pub fn count_negative(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_negative = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countNeutral`."]
+    #[inline]
+    pub fn count_neutral(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_neutral = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countPositive`."]
+    #[inline]
+    pub fn count_positive(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_positive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countUnknown`."]
+    #[inline]
+    pub fn count_unknown(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count_unknown = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `current`."]
+    #[inline]
+    pub fn current(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.current = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `denominator`."]
+    #[inline]
+    pub fn denominator(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.denominator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `max`."]
+    #[inline]
+    pub fn max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `min`."]
+    #[inline]
+    pub fn min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.min = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numerator`."]
+    #[inline]
+    pub fn numerator(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.numerator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `p95`."]
+    #[inline]
+    pub fn p95(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.p95 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `p99`."]
+    #[inline]
+    pub fn p99(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.p99 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ratio`."]
+    #[inline]
+    pub fn ratio(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.ratio = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sum`."]
+    #[inline]
+    pub fn sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.sum = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `target`."]
+    #[inline]
+    pub fn target(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.target = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for SourceIntent {
         crate::support::debug_struct(f, "SourceIntent", &[("sourceId", &self.source_id), ("sourceIntentId", &self.source_intent_id), ("sourceIntentName", &self.source_intent_name), ("sourceName", &self.source_name), ("sourceType", &self.source_type)], &self._nulls)
     }
 }
+impl SourceIntent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `sourceId`."]
+    #[inline]
+    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceIntentId`."]
+    #[inline]
+    pub fn source_intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_intent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceIntentName`."]
+    #[inline]
+    pub fn source_intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_intent_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceName`."]
+    #[inline]
+    pub fn source_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceType`."]
+    #[inline]
+    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::SourceIntentSourceType>) -> Self {
+        self.source_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SourceIntent.sourceType` of the spec (`#/definitions/SourceIntent/properties/sourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "intents")))]
 #[doc = ""]
@@ -141,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for SourceIntentSourceType {
 }
 impl crate::support::Model for SourceIntentSourceType {
     const NAME: &'static str = "SourceIntent.sourceType";
+}
+impl SourceIntentSourceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

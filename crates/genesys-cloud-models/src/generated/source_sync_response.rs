@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for SourceSyncResponse {
         crate::support::debug_struct(f, "SourceSyncResponse", &[("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("error", &self.error), ("knowledgeBase", &self.knowledge_base), ("source", &self.source), ("state", &self.state)], &self._nulls)
     }
 }
+impl SourceSyncResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBase`."]
+    #[inline]
+    pub fn knowledge_base(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.knowledge_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::SourceSyncResponseState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SourceSyncResponse.state` of the spec (`#/definitions/SourceSyncResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for SourceSyncResponseState {
 }
 impl crate::support::Model for SourceSyncResponseState {
     const NAME: &'static str = "SourceSyncResponse.state";
+}
+impl SourceSyncResponseState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for SpeechTextAnalyticsConversationSummary {
         crate::support::debug_struct(f, "SpeechTextAnalyticsConversationSummary", &[("agentId", &self.agent_id), ("dateCreated", &self.date_created), ("generated", &self.generated), ("insights", &self.insights), ("language", &self.language), ("mediaType", &self.media_type), ("sourceId", &self.source_id), ("summary", &self.summary), ("summaryId", &self.summary_id), ("summaryType", &self.summary_type)], &self._nulls)
     }
 }
+impl SpeechTextAnalyticsConversationSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generated`."]
+    #[inline]
+    pub fn generated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.generated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `insights`."]
+    #[inline]
+    pub fn insights(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationInsight>>) -> Self {
+        self.insights = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::SpeechTextAnalyticsConversationSummaryMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceId`."]
+    #[inline]
+    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summary`."]
+    #[inline]
+    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryId`."]
+    #[inline]
+    pub fn summary_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryType`."]
+    #[inline]
+    pub fn summary_type(mut self, value: impl ::std::convert::Into<crate::SpeechTextAnalyticsConversationSummarySummaryType>) -> Self {
+        self.summary_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SpeechTextAnalyticsConversationSummary.mediaType` of the spec (`#/definitions/SpeechTextAnalyticsConversationSummary/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -154,6 +236,18 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsConversationSummaryMe
 impl crate::support::Model for SpeechTextAnalyticsConversationSummaryMediaType {
     const NAME: &'static str = "SpeechTextAnalyticsConversationSummary.mediaType";
 }
+impl SpeechTextAnalyticsConversationSummaryMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SpeechTextAnalyticsConversationSummary.summaryType` of the spec (`#/definitions/SpeechTextAnalyticsConversationSummary/properties/summaryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -221,4 +315,16 @@ impl<'de> ::serde::Deserialize<'de> for SpeechTextAnalyticsConversationSummarySu
 }
 impl crate::support::Model for SpeechTextAnalyticsConversationSummarySummaryType {
     const NAME: &'static str = "SpeechTextAnalyticsConversationSummary.summaryType";
+}
+impl SpeechTextAnalyticsConversationSummarySummaryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for SplittingInformation {
         crate::support::debug_struct(f, "SplittingInformation", &[("createRemainderContactList", &self.create_remainder_contact_list), ("criteria", &self.criteria), ("criteriaValue", &self.criteria_value), ("useWaterfallRule", &self.use_waterfall_rule)], &self._nulls)
     }
 }
+impl SplittingInformation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createRemainderContactList`."]
+    #[inline]
+    pub fn create_remainder_contact_list(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.create_remainder_contact_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteria`."]
+    #[inline]
+    pub fn criteria(mut self, value: impl ::std::convert::Into<crate::SplittingInformationCriteria>) -> Self {
+        self.criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteriaValue`."]
+    #[inline]
+    pub fn criteria_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.criteria_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useWaterfallRule`."]
+    #[inline]
+    pub fn use_waterfall_rule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_waterfall_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SplittingInformation.criteria` of the spec (`#/definitions/SplittingInformation/properties/criteria`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for SplittingInformationCriteria {
 }
 impl crate::support::Model for SplittingInformationCriteria {
     const NAME: &'static str = "SplittingInformation.criteria";
+}
+impl SplittingInformationCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,3 +98,109 @@ impl ::std::fmt::Debug for StaffingGroupAllocation {
         crate::support::debug_struct(f, "StaffingGroupAllocation", &[("attritionFullTimeEquivalentCount", &self.attrition_full_time_equivalent_count), ("attritionPercentages", &self.attrition_percentages), ("baseStartingFullTimeEquivalentCount", &self.base_starting_full_time_equivalent_count), ("endOfMonthPlannedFullTimeEquivalentCount", &self.end_of_month_planned_full_time_equivalent_count), ("extraTimeUnderTimeFullTimeEquivalentCount", &self.extra_time_under_time_full_time_equivalent_count), ("netFullTimeEquivalentCount", &self.net_full_time_equivalent_count), ("newHiresFullTimeEquivalentCount", &self.new_hires_full_time_equivalent_count), ("planningGroupIds", &self.planning_group_ids), ("shrinkageFullTimeEquivalentCount", &self.shrinkage_full_time_equivalent_count), ("shrinkagePercentages", &self.shrinkage_percentages), ("staffingGroupId", &self.staffing_group_id), ("staffingGroupPlannedFullTimeEquivalentCount", &self.staffing_group_planned_full_time_equivalent_count), ("startingWeeklyFullTimeEquivalentCount", &self.starting_weekly_full_time_equivalent_count), ("transfersFullTimeEquivalentCount", &self.transfers_full_time_equivalent_count)], &self._nulls)
     }
 }
+impl StaffingGroupAllocation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attritionFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn attrition_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.attrition_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attritionPercentages`."]
+    #[inline]
+    pub fn attrition_percentages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.attrition_percentages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `baseStartingFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn base_starting_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.base_starting_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOfMonthPlannedFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn end_of_month_planned_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.end_of_month_planned_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extraTimeUnderTimeFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn extra_time_under_time_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.extra_time_under_time_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `netFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn net_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.net_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newHiresFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn new_hires_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.new_hires_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupIds`."]
+    #[inline]
+    pub fn planning_group_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.planning_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkageFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn shrinkage_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.shrinkage_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shrinkagePercentages`."]
+    #[inline]
+    pub fn shrinkage_percentages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.shrinkage_percentages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroupId`."]
+    #[inline]
+    pub fn staffing_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.staffing_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroupPlannedFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn staffing_group_planned_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.staffing_group_planned_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startingWeeklyFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn starting_weekly_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.starting_weekly_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transfersFullTimeEquivalentCount`."]
+    #[inline]
+    pub fn transfers_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.transfers_full_time_equivalent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for StaffingGroupAllocationsResponseTemplate {
         crate::support::debug_struct(f, "StaffingGroupAllocationsResponseTemplate", &[("capacityPlanMetricsSummary", &self.capacity_plan_metrics_summary), ("months", &self.months), ("planningGroupAllocations", &self.planning_group_allocations), ("staffingGroupAllocations", &self.staffing_group_allocations)], &self._nulls)
     }
 }
+impl StaffingGroupAllocationsResponseTemplate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `capacityPlanMetricsSummary`."]
+    #[inline]
+    pub fn capacity_plan_metrics_summary(mut self, value: impl ::std::convert::Into<crate::CapacityPlanMetricsSummary>) -> Self {
+        self.capacity_plan_metrics_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `months`."]
+    #[inline]
+    pub fn months(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::YearMonth>>) -> Self {
+        self.months = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupAllocations`."]
+    #[inline]
+    pub fn planning_group_allocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CapacityPlanningPlanningGroupAllocation>>) -> Self {
+        self.planning_group_allocations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingGroupAllocations`."]
+    #[inline]
+    pub fn staffing_group_allocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingGroupAllocation>>) -> Self {
+        self.staffing_group_allocations = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for StaffingRequirementsPlanningGroupData {
         crate::support::debug_struct(f, "StaffingRequirementsPlanningGroupData", &[("effectiveStaffPerInterval", &self.effective_staff_per_interval), ("minimumStaffPerInterval", &self.minimum_staff_per_interval), ("planningGroupId", &self.planning_group_id), ("staffingRequirementsPerInterval", &self.staffing_requirements_per_interval)], &self._nulls)
     }
 }
+impl StaffingRequirementsPlanningGroupData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `effectiveStaffPerInterval`."]
+    #[inline]
+    pub fn effective_staff_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.effective_staff_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumStaffPerInterval`."]
+    #[inline]
+    pub fn minimum_staff_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.minimum_staff_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupId`."]
+    #[inline]
+    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.planning_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `staffingRequirementsPerInterval`."]
+    #[inline]
+    pub fn staffing_requirements_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.staffing_requirements_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+}

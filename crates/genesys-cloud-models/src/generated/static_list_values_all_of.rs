@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for StaticListValuesAllOf {
         crate::support::debug_struct(f, "StaticListValuesAllOf", &[("items", &self.items), ("matchType", &self.match_type)], &self._nulls)
     }
 }
+impl StaticListValuesAllOf {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `items`."]
+    #[inline]
+    pub fn items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ListItem>>) -> Self {
+        self.items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchType`."]
+    #[inline]
+    pub fn match_type(mut self, value: impl ::std::convert::Into<crate::StaticListValuesAllOfMatchType>) -> Self {
+        self.match_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `StaticListValuesAllOf.matchType` of the spec (`#/definitions/StaticListValuesAllOf/properties/matchType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for StaticListValuesAllOfMatchType {
 }
 impl crate::support::Model for StaticListValuesAllOfMatchType {
     const NAME: &'static str = "StaticListValuesAllOf.matchType";
+}
+impl StaticListValuesAllOfMatchType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for Station {
         crate::support::debug_struct(f, "Station", &[("description", &self.description), ("id", &self.id), ("lineAppearanceId", &self.line_appearance_id), ("name", &self.name), ("primaryEdge", &self.primary_edge), ("secondaryEdge", &self.secondary_edge), ("selfUri", &self.self_uri), ("status", &self.status), ("type", &self.r#type), ("userId", &self.user_id), ("webRtcCallAppearances", &self.web_rtc_call_appearances), ("webRtcForceTurn", &self.web_rtc_force_turn), ("webRtcMediaDscp", &self.web_rtc_media_dscp), ("webRtcPersistentEnabled", &self.web_rtc_persistent_enabled), ("webRtcRequireMediaHelper", &self.web_rtc_require_media_helper), ("webRtcUserId", &self.web_rtc_user_id)], &self._nulls)
     }
 }
+impl Station {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lineAppearanceId`."]
+    #[inline]
+    pub fn line_appearance_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.line_appearance_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryEdge`."]
+    #[inline]
+    pub fn primary_edge(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.primary_edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryEdge`."]
+    #[inline]
+    pub fn secondary_edge(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.secondary_edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::StationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcCallAppearances`."]
+    #[inline]
+    pub fn web_rtc_call_appearances(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.web_rtc_call_appearances = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcForceTurn`."]
+    #[inline]
+    pub fn web_rtc_force_turn(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.web_rtc_force_turn = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcMediaDscp`."]
+    #[inline]
+    pub fn web_rtc_media_dscp(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.web_rtc_media_dscp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcPersistentEnabled`."]
+    #[inline]
+    pub fn web_rtc_persistent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.web_rtc_persistent_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcRequireMediaHelper`."]
+    #[inline]
+    pub fn web_rtc_require_media_helper(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.web_rtc_require_media_helper = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcUserId`."]
+    #[inline]
+    pub fn web_rtc_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.web_rtc_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Station.status` of the spec (`#/definitions/Station/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "stations")))]
 #[doc = ""]
@@ -169,4 +287,16 @@ impl<'de> ::serde::Deserialize<'de> for StationStatus {
 }
 impl crate::support::Model for StationStatus {
     const NAME: &'static str = "Station.status";
+}
+impl StationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

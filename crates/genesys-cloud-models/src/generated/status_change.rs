@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for StatusChange {
         crate::support::debug_struct(f, "StatusChange", &[("dateStatusChanged", &self.date_status_changed), ("message", &self.message), ("namespace", &self.namespace), ("previousStatus", &self.previous_status), ("rejectReason", &self.reject_reason), ("status", &self.status)], &self._nulls)
     }
 }
+impl StatusChange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateStatusChanged`."]
+    #[inline]
+    pub fn date_status_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_status_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `namespace`."]
+    #[inline]
+    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::StatusChangeNamespace>) -> Self {
+        self.namespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousStatus`."]
+    #[inline]
+    pub fn previous_status(mut self, value: impl ::std::convert::Into<crate::StatusChangePreviousStatus>) -> Self {
+        self.previous_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rejectReason`."]
+    #[inline]
+    pub fn reject_reason(mut self, value: impl ::std::convert::Into<crate::StatusChangeRejectReason>) -> Self {
+        self.reject_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::StatusChangeStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `StatusChange.namespace` of the spec (`#/definitions/StatusChange/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -502,6 +560,18 @@ impl<'de> ::serde::Deserialize<'de> for StatusChangeNamespace {
 impl crate::support::Model for StatusChangeNamespace {
     const NAME: &'static str = "StatusChange.namespace";
 }
+impl StatusChangeNamespace {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `StatusChange.previousStatus` of the spec (`#/definitions/StatusChange/properties/previousStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -610,6 +680,18 @@ impl<'de> ::serde::Deserialize<'de> for StatusChangePreviousStatus {
 impl crate::support::Model for StatusChangePreviousStatus {
     const NAME: &'static str = "StatusChange.previousStatus";
 }
+impl StatusChangePreviousStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `StatusChange.rejectReason` of the spec (`#/definitions/StatusChange/properties/rejectReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
 #[doc = ""]
@@ -685,6 +767,18 @@ impl<'de> ::serde::Deserialize<'de> for StatusChangeRejectReason {
 }
 impl crate::support::Model for StatusChangeRejectReason {
     const NAME: &'static str = "StatusChange.rejectReason";
+}
+impl StatusChangeRejectReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `StatusChange.status` of the spec (`#/definitions/StatusChange/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]
@@ -793,4 +887,16 @@ impl<'de> ::serde::Deserialize<'de> for StatusChangeStatus {
 }
 impl crate::support::Model for StatusChangeStatus {
     const NAME: &'static str = "StatusChange.status";
+}
+impl StatusChangeStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

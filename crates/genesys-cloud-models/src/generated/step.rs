@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for Step {
         crate::support::debug_struct(f, "Step", &[("case", &self.case), ("dateCompleted", &self.date_completed), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("dateStarted", &self.date_started), ("description", &self.description), ("failureReason", &self.failure_reason), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("stage", &self.stage), ("status", &self.status), ("version", &self.version), ("workitemActivity", &self.workitem_activity)], &self._nulls)
     }
 }
+impl Step {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `case`."]
+    #[inline]
+    pub fn case(mut self, value: impl ::std::convert::Into<crate::CaseReference>) -> Self {
+        self.case = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCompleted`."]
+    #[inline]
+    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_completed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStarted`."]
+    #[inline]
+    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `failureReason`."]
+    #[inline]
+    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::FailureReason>) -> Self {
+        self.failure_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stage`."]
+    #[inline]
+    pub fn stage(mut self, value: impl ::std::convert::Into<crate::StageReference>) -> Self {
+        self.stage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::StepStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemActivity`."]
+    #[inline]
+    pub fn workitem_activity(mut self, value: impl ::std::convert::Into<crate::WorkitemActivityReference>) -> Self {
+        self.workitem_activity = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Step.status` of the spec (`#/definitions/Step/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -181,4 +293,16 @@ impl<'de> ::serde::Deserialize<'de> for StepStatus {
 }
 impl crate::support::Model for StepStatus {
     const NAME: &'static str = "Step.status";
+}
+impl StepStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

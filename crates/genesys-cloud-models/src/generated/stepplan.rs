@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for Stepplan {
         crate::support::debug_struct(f, "Stepplan", &[("activityType", &self.activity_type), ("caseplan", &self.caseplan), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("selfUri", &self.self_uri), ("stageplan", &self.stageplan), ("workitemSettings", &self.workitem_settings)], &self._nulls)
     }
 }
+impl Stepplan {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityType`."]
+    #[inline]
+    pub fn activity_type(mut self, value: impl ::std::convert::Into<crate::StepplanActivityType>) -> Self {
+        self.activity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseplan`."]
+    #[inline]
+    pub fn caseplan(mut self, value: impl ::std::convert::Into<crate::CaseplanReference>) -> Self {
+        self.caseplan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stageplan`."]
+    #[inline]
+    pub fn stageplan(mut self, value: impl ::std::convert::Into<crate::StageplanReference>) -> Self {
+        self.stageplan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemSettings`."]
+    #[inline]
+    pub fn workitem_settings(mut self, value: impl ::std::convert::Into<crate::WorkitemSettingsResponse>) -> Self {
+        self.workitem_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Stepplan.activityType` of the spec (`#/definitions/Stepplan/properties/activityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -153,4 +241,16 @@ impl<'de> ::serde::Deserialize<'de> for StepplanActivityType {
 }
 impl crate::support::Model for StepplanActivityType {
     const NAME: &'static str = "Stepplan.activityType";
+}
+impl StepplanActivityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

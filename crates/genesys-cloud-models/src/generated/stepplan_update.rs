@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for StepplanUpdate {
         crate::support::debug_struct(f, "StepplanUpdate", &[("activityType", &self.activity_type), ("description", &self.description), ("name", &self.name), ("workitemSettings", &self.workitem_settings)], &self._nulls)
     }
 }
+impl StepplanUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityType`."]
+    #[inline]
+    pub fn activity_type(mut self, value: impl ::std::convert::Into<crate::StepplanUpdateActivityType>) -> Self {
+        self.activity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemSettings`."]
+    #[inline]
+    pub fn workitem_settings(mut self, value: impl ::std::convert::Into<crate::WorkitemSettings>) -> Self {
+        self.workitem_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `StepplanUpdate.activityType` of the spec (`#/definitions/StepplanUpdate/properties/activityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for StepplanUpdateActivityType {
 }
 impl crate::support::Model for StepplanUpdateActivityType {
     const NAME: &'static str = "StepplanUpdate.activityType";
+}
+impl StepplanUpdateActivityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for StreetAddress {
         crate::support::debug_struct(f, "StreetAddress", &[("A1", &self.a1), ("A3", &self.a3), ("HNO", &self.hno), ("LOC", &self.loc), ("NAM", &self.nam), ("PC", &self.pc), ("RD", &self.rd), ("country", &self.country)], &self._nulls)
     }
 }
+impl StreetAddress {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `A1`."]
+    #[inline]
+    pub fn a1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.a1 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `A3`."]
+    #[inline]
+    pub fn a3(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.a3 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `HNO`."]
+    #[inline]
+    pub fn hno(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hno = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `LOC`."]
+    #[inline]
+    pub fn loc(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.loc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `NAM`."]
+    #[inline]
+    pub fn nam(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.nam = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `PC`."]
+    #[inline]
+    pub fn pc(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pc = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `RD`."]
+    #[inline]
+    pub fn rd(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.rd = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `country`."]
+    #[inline]
+    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.country = ::std::option::Option::Some(value.into());
+        self
+    }
+}

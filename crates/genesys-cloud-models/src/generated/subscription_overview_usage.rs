@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for SubscriptionOverviewUsage {
         crate::support::debug_struct(f, "SubscriptionOverviewUsage", &[("bundleQuantity", &self.bundle_quantity), ("grouping", &self.grouping), ("isCancellable", &self.is_cancellable), ("isThirdParty", &self.is_third_party), ("name", &self.name), ("overagePrice", &self.overage_price), ("partNumber", &self.part_number), ("prepayPrice", &self.prepay_price), ("prepayQuantity", &self.prepay_quantity), ("unitOfMeasureType", &self.unit_of_measure_type), ("usageNotes", &self.usage_notes), ("usageQuantity", &self.usage_quantity)], &self._nulls)
     }
 }
+impl SubscriptionOverviewUsage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `bundleQuantity`."]
+    #[inline]
+    pub fn bundle_quantity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bundle_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `grouping`."]
+    #[inline]
+    pub fn grouping(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.grouping = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCancellable`."]
+    #[inline]
+    pub fn is_cancellable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_cancellable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isThirdParty`."]
+    #[inline]
+    pub fn is_third_party(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_third_party = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overagePrice`."]
+    #[inline]
+    pub fn overage_price(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.overage_price = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `partNumber`."]
+    #[inline]
+    pub fn part_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.part_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prepayPrice`."]
+    #[inline]
+    pub fn prepay_price(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prepay_price = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prepayQuantity`."]
+    #[inline]
+    pub fn prepay_quantity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prepay_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitOfMeasureType`."]
+    #[inline]
+    pub fn unit_of_measure_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.unit_of_measure_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usageNotes`."]
+    #[inline]
+    pub fn usage_notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.usage_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usageQuantity`."]
+    #[inline]
+    pub fn usage_quantity(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.usage_quantity = ::std::option::Option::Some(value.into());
+        self
+    }
+}

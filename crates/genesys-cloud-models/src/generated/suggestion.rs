@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for Suggestion {
         crate::support::debug_struct(f, "Suggestion", &[("answerRecordId", &self.answer_record_id), ("article", &self.article), ("assistant", &self.assistant), ("cannedResponse", &self.canned_response), ("context", &self.context), ("conversation", &self.conversation), ("dateCreated", &self.date_created), ("faq", &self.faq), ("id", &self.id), ("knowledgeArticle", &self.knowledge_article), ("knowledgeSearch", &self.knowledge_search), ("script", &self.script), ("selfUri", &self.self_uri), ("state", &self.state), ("thirdPartySuggestion", &self.third_party_suggestion), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl Suggestion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerRecordId`."]
+    #[inline]
+    pub fn answer_record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.answer_record_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `article`."]
+    #[inline]
+    pub fn article(mut self, value: impl ::std::convert::Into<crate::Article>) -> Self {
+        self.article = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assistant`."]
+    #[inline]
+    pub fn assistant(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.assistant = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cannedResponse`."]
+    #[inline]
+    pub fn canned_response(mut self, value: impl ::std::convert::Into<crate::SuggestionCannedResponse>) -> Self {
+        self.canned_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `context`."]
+    #[inline]
+    pub fn context(mut self, value: impl ::std::convert::Into<crate::SuggestionContext>) -> Self {
+        self.context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `faq`."]
+    #[inline]
+    pub fn faq(mut self, value: impl ::std::convert::Into<crate::Faq>) -> Self {
+        self.faq = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeArticle`."]
+    #[inline]
+    pub fn knowledge_article(mut self, value: impl ::std::convert::Into<crate::SuggestionKnowledgeArticle>) -> Self {
+        self.knowledge_article = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeSearch`."]
+    #[inline]
+    pub fn knowledge_search(mut self, value: impl ::std::convert::Into<crate::SuggestionKnowledgeSearch>) -> Self {
+        self.knowledge_search = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `script`."]
+    #[inline]
+    pub fn script(mut self, value: impl ::std::convert::Into<crate::SuggestionScript>) -> Self {
+        self.script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::SuggestionState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thirdPartySuggestion`."]
+    #[inline]
+    pub fn third_party_suggestion(mut self, value: impl ::std::convert::Into<crate::ThirdPartySuggestion>) -> Self {
+        self.third_party_suggestion = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::SuggestionTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SuggestionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Suggestion.state` of the spec (`#/definitions/Suggestion/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -185,6 +309,18 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionState {
 }
 impl crate::support::Model for SuggestionState {
     const NAME: &'static str = "Suggestion.state";
+}
+impl SuggestionState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Suggestion.triggerType` of the spec (`#/definitions/Suggestion/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -265,6 +401,18 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionTriggerType {
 }
 impl crate::support::Model for SuggestionTriggerType {
     const NAME: &'static str = "Suggestion.triggerType";
+}
+impl SuggestionTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Suggestion.type` of the spec (`#/definitions/Suggestion/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -353,4 +501,16 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionType {
 }
 impl crate::support::Model for SuggestionType {
     const NAME: &'static str = "Suggestion.type";
+}
+impl SuggestionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

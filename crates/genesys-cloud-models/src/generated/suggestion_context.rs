@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for SuggestionContext {
         crate::support::debug_struct(f, "SuggestionContext", &[("externalContact", &self.external_contact), ("language", &self.language), ("mediaType", &self.media_type), ("message", &self.message), ("participantType", &self.participant_type), ("queryStatement", &self.query_statement), ("queue", &self.queue), ("user", &self.user), ("utterance", &self.utterance)], &self._nulls)
     }
 }
+impl SuggestionContext {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::SuggestionContextMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantType`."]
+    #[inline]
+    pub fn participant_type(mut self, value: impl ::std::convert::Into<crate::SuggestionContextParticipantType>) -> Self {
+        self.participant_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queryStatement`."]
+    #[inline]
+    pub fn query_statement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.query_statement = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utterance`."]
+    #[inline]
+    pub fn utterance(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
+        self.utterance = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SuggestionContext.mediaType` of the spec (`#/definitions/SuggestionContext/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -146,6 +222,18 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionContextMediaType {
 impl crate::support::Model for SuggestionContextMediaType {
     const NAME: &'static str = "SuggestionContext.mediaType";
 }
+impl SuggestionContextMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SuggestionContext.participantType` of the spec (`#/definitions/SuggestionContext/properties/participantType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -213,4 +301,16 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionContextParticipantType {
 }
 impl crate::support::Model for SuggestionContextParticipantType {
     const NAME: &'static str = "SuggestionContext.participantType";
+}
+impl SuggestionContextParticipantType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

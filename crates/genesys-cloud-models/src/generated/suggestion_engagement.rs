@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SuggestionEngagement {
         crate::support::debug_struct(f, "SuggestionEngagement", &[("engagementType", &self.engagement_type), ("feedback", &self.feedback)], &self._nulls)
     }
 }
+impl SuggestionEngagement {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `engagementType`."]
+    #[inline]
+    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::SuggestionEngagementEngagementType>) -> Self {
+        self.engagement_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feedback`."]
+    #[inline]
+    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::SuggestionFeedback>) -> Self {
+        self.feedback = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SuggestionEngagement.engagementType` of the spec (`#/definitions/SuggestionEngagement/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for SuggestionEngagementEngagementType {
 }
 impl crate::support::Model for SuggestionEngagementEngagementType {
     const NAME: &'static str = "SuggestionEngagement.engagementType";
+}
+impl SuggestionEngagementEngagementType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

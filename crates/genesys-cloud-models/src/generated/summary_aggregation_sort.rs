@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SummaryAggregationSort {
         crate::support::debug_struct(f, "SummaryAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
 }
+impl SummaryAggregationSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<crate::SummaryAggregationSortFunction>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::SummaryAggregationSortName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SummaryAggregationSort.function` of the spec (`#/definitions/SummaryAggregationSort/properties/function`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -126,6 +160,18 @@ impl<'de> ::serde::Deserialize<'de> for SummaryAggregationSortFunction {
 impl crate::support::Model for SummaryAggregationSortFunction {
     const NAME: &'static str = "SummaryAggregationSort.function";
 }
+impl SummaryAggregationSortFunction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SummaryAggregationSort.name` of the spec (`#/definitions/SummaryAggregationSort/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -193,4 +239,16 @@ impl<'de> ::serde::Deserialize<'de> for SummaryAggregationSortName {
 }
 impl crate::support::Model for SummaryAggregationSortName {
     const NAME: &'static str = "SummaryAggregationSort.name";
+}
+impl SummaryAggregationSortName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

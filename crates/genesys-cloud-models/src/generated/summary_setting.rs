@@ -114,6 +114,136 @@ impl ::std::fmt::Debug for SummarySetting {
         crate::support::debug_struct(f, "SummarySetting", &[("customEntities", &self.custom_entities), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("format", &self.format), ("id", &self.id), ("integrationId", &self.integration_id), ("interactionType", &self.interaction_type), ("language", &self.language), ("maskPII", &self.mask_pii), ("name", &self.name), ("participantLabels", &self.participant_labels), ("predefinedInsights", &self.predefined_insights), ("prompt", &self.prompt), ("selfUri", &self.self_uri), ("serviceType", &self.service_type), ("settingType", &self.setting_type), ("summaryType", &self.summary_type), ("timeoutDuration", &self.timeout_duration)], &self._nulls)
     }
 }
+impl SummarySetting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customEntities`."]
+    #[inline]
+    pub fn custom_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SummarySettingCustomEntity>>) -> Self {
+        self.custom_entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `format`."]
+    #[inline]
+    pub fn format(mut self, value: impl ::std::convert::Into<crate::SummarySettingFormat>) -> Self {
+        self.format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationId`."]
+    #[inline]
+    pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactionType`."]
+    #[inline]
+    pub fn interaction_type(mut self, value: impl ::std::convert::Into<crate::SummarySettingInteractionType>) -> Self {
+        self.interaction_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maskPII`."]
+    #[inline]
+    pub fn mask_pii(mut self, value: impl ::std::convert::Into<crate::SummarySettingPII>) -> Self {
+        self.mask_pii = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantLabels`."]
+    #[inline]
+    pub fn participant_labels(mut self, value: impl ::std::convert::Into<crate::SummarySettingParticipantLabels>) -> Self {
+        self.participant_labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predefinedInsights`."]
+    #[inline]
+    pub fn predefined_insights(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.predefined_insights = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prompt`."]
+    #[inline]
+    pub fn prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceType`."]
+    #[inline]
+    pub fn service_type(mut self, value: impl ::std::convert::Into<crate::SummarySettingServiceType>) -> Self {
+        self.service_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `settingType`."]
+    #[inline]
+    pub fn setting_type(mut self, value: impl ::std::convert::Into<crate::SummarySettingSettingType>) -> Self {
+        self.setting_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryType`."]
+    #[inline]
+    pub fn summary_type(mut self, value: impl ::std::convert::Into<crate::SummarySettingSummaryType>) -> Self {
+        self.summary_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeoutDuration`."]
+    #[inline]
+    pub fn timeout_duration(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.timeout_duration = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SummarySetting.format` of the spec (`#/definitions/SummarySetting/properties/format`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -186,6 +316,18 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingFormat {
 impl crate::support::Model for SummarySettingFormat {
     const NAME: &'static str = "SummarySetting.format";
 }
+impl SummarySettingFormat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SummarySetting.interactionType` of the spec (`#/definitions/SummarySetting/properties/interactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -249,6 +391,18 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingInteractionType {
 }
 impl crate::support::Model for SummarySettingInteractionType {
     const NAME: &'static str = "SummarySetting.interactionType";
+}
+impl SummarySettingInteractionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SummarySetting.serviceType` of the spec (`#/definitions/SummarySetting/properties/serviceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
@@ -314,6 +468,18 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingServiceType {
 impl crate::support::Model for SummarySettingServiceType {
     const NAME: &'static str = "SummarySetting.serviceType";
 }
+impl SummarySettingServiceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SummarySetting.settingType` of the spec (`#/definitions/SummarySetting/properties/settingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -378,6 +544,18 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingSettingType {
 impl crate::support::Model for SummarySettingSettingType {
     const NAME: &'static str = "SummarySetting.settingType";
 }
+impl SummarySettingSettingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SummarySetting.summaryType` of the spec (`#/definitions/SummarySetting/properties/summaryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -441,4 +619,16 @@ impl<'de> ::serde::Deserialize<'de> for SummarySettingSummaryType {
 }
 impl crate::support::Model for SummarySettingSummaryType {
     const NAME: &'static str = "SummarySetting.summaryType";
+}
+impl SummarySettingSummaryType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for SupportCenterModuleSetting {
         crate::support::debug_struct(f, "SupportCenterModuleSetting", &[("compactCategoryModuleTemplate", &self.compact_category_module_template), ("detailedCategoryModuleTemplate", &self.detailed_category_module_template), ("enabled", &self.enabled), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl SupportCenterModuleSetting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `compactCategoryModuleTemplate`."]
+    #[inline]
+    pub fn compact_category_module_template(mut self, value: impl ::std::convert::Into<crate::SupportCenterCompactCategoryModuleTemplate>) -> Self {
+        self.compact_category_module_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `detailedCategoryModuleTemplate`."]
+    #[inline]
+    pub fn detailed_category_module_template(mut self, value: impl ::std::convert::Into<crate::SupportCenterDetailedCategoryModuleTemplate>) -> Self {
+        self.detailed_category_module_template = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SupportCenterModuleSettingType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SupportCenterModuleSetting.type` of the spec (`#/definitions/SupportCenterModuleSetting/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -141,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterModuleSettingType {
 }
 impl crate::support::Model for SupportCenterModuleSettingType {
     const NAME: &'static str = "SupportCenterModuleSetting.type";
+}
+impl SupportCenterModuleSettingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SupportCenterScreen {
         crate::support::debug_struct(f, "SupportCenterScreen", &[("moduleSettings", &self.module_settings), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl SupportCenterScreen {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `moduleSettings`."]
+    #[inline]
+    pub fn module_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportCenterModuleSetting>>) -> Self {
+        self.module_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SupportCenterScreenType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SupportCenterScreen.type` of the spec (`#/definitions/SupportCenterScreen/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterScreenType {
 }
 impl crate::support::Model for SupportCenterScreenType {
     const NAME: &'static str = "SupportCenterScreen.type";
+}
+impl SupportCenterScreenType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for SupportCenterSettings {
         crate::support::debug_struct(f, "SupportCenterSettings", &[("customMessages", &self.custom_messages), ("enabled", &self.enabled), ("enabledCategories", &self.enabled_categories), ("feedback", &self.feedback), ("knowledgeBase", &self.knowledge_base), ("labelFilter", &self.label_filter), ("routerType", &self.router_type), ("screens", &self.screens), ("styleSetting", &self.style_setting)], &self._nulls)
     }
 }
+impl SupportCenterSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customMessages`."]
+    #[inline]
+    pub fn custom_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportCenterCustomMessage>>) -> Self {
+        self.custom_messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabledCategories`."]
+    #[inline]
+    pub fn enabled_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportCenterCategory>>) -> Self {
+        self.enabled_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `feedback`."]
+    #[inline]
+    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::SupportCenterFeedbackSettings>) -> Self {
+        self.feedback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBase`."]
+    #[inline]
+    pub fn knowledge_base(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.knowledge_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labelFilter`."]
+    #[inline]
+    pub fn label_filter(mut self, value: impl ::std::convert::Into<crate::SupportCenterLabelFilter>) -> Self {
+        self.label_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routerType`."]
+    #[inline]
+    pub fn router_type(mut self, value: impl ::std::convert::Into<crate::SupportCenterSettingsRouterType>) -> Self {
+        self.router_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screens`."]
+    #[inline]
+    pub fn screens(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportCenterScreen>>) -> Self {
+        self.screens = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `styleSetting`."]
+    #[inline]
+    pub fn style_setting(mut self, value: impl ::std::convert::Into<crate::SupportCenterStyleSetting>) -> Self {
+        self.style_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SupportCenterSettings.routerType` of the spec (`#/definitions/SupportCenterSettings/properties/routerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -141,4 +217,16 @@ impl<'de> ::serde::Deserialize<'de> for SupportCenterSettingsRouterType {
 }
 impl crate::support::Model for SupportCenterSettingsRouterType {
     const NAME: &'static str = "SupportCenterSettings.routerType";
+}
+impl SupportCenterSettingsRouterType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,3 +50,37 @@ impl ::std::fmt::Debug for SupportCenterStyleSetting {
         crate::support::debug_struct(f, "SupportCenterStyleSetting", &[("globalStyle", &self.global_style), ("heroStyle", &self.hero_style)], &self._nulls)
     }
 }
+impl SupportCenterStyleSetting {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `globalStyle`."]
+    #[inline]
+    pub fn global_style(mut self, value: impl ::std::convert::Into<crate::SupportCenterGlobalStyle>) -> Self {
+        self.global_style = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `heroStyle`."]
+    #[inline]
+    pub fn hero_style(mut self, value: impl ::std::convert::Into<crate::SupportCenterHeroStyle>) -> Self {
+        self.hero_style = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for SupportedLanguagesInfoDefinition {
         crate::support::debug_struct(f, "SupportedLanguagesInfoDefinition", &[("intentClassification", &self.intent_classification), ("language", &self.language), ("status", &self.status), ("supportedEntityTypeConfiguration", &self.supported_entity_type_configuration), ("supportedEntityTypes", &self.supported_entity_types)], &self._nulls)
     }
 }
+impl SupportedLanguagesInfoDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `intentClassification`."]
+    #[inline]
+    pub fn intent_classification(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.intent_classification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::SupportedLanguagesInfoDefinitionStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedEntityTypeConfiguration`."]
+    #[inline]
+    pub fn supported_entity_type_configuration(mut self, value: impl ::std::convert::Into<crate::SupportedEntityTypeStatus>) -> Self {
+        self.supported_entity_type_configuration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedEntityTypes`."]
+    #[inline]
+    pub fn supported_entity_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.supported_entity_types = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SupportedLanguagesInfoDefinition.status` of the spec (`#/definitions/SupportedLanguagesInfoDefinition/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for SupportedLanguagesInfoDefinitionStatus {
 }
 impl crate::support::Model for SupportedLanguagesInfoDefinitionStatus {
     const NAME: &'static str = "SupportedLanguagesInfoDefinition.status";
+}
+impl SupportedLanguagesInfoDefinitionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for SurveyAggregationSort {
         crate::support::debug_struct(f, "SurveyAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
 }
+impl SurveyAggregationSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<crate::SurveyAggregationSortFunction>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::SurveyAggregationSortName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SurveyAggregationSort.function` of the spec (`#/definitions/SurveyAggregationSort/properties/function`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,6 +159,18 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAggregationSortFunction {
 }
 impl crate::support::Model for SurveyAggregationSortFunction {
     const NAME: &'static str = "SurveyAggregationSort.function";
+}
+impl SurveyAggregationSortFunction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SurveyAggregationSort.name` of the spec (`#/definitions/SurveyAggregationSort/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -257,4 +303,16 @@ impl<'de> ::serde::Deserialize<'de> for SurveyAggregationSortName {
 }
 impl crate::support::Model for SurveyAggregationSortName {
     const NAME: &'static str = "SurveyAggregationSort.name";
+}
+impl SurveyAggregationSortName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

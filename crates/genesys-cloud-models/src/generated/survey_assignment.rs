@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for SurveyAssignment {
         crate::support::debug_struct(f, "SurveyAssignment", &[("flow", &self.flow), ("inviteTimeInterval", &self.invite_time_interval), ("sendingDomain", &self.sending_domain), ("sendingUser", &self.sending_user), ("surveyForm", &self.survey_form), ("useThreadingTimelineForSendTime", &self.use_threading_timeline_for_send_time)], &self._nulls)
     }
 }
+impl SurveyAssignment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inviteTimeInterval`."]
+    #[inline]
+    pub fn invite_time_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.invite_time_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendingDomain`."]
+    #[inline]
+    pub fn sending_domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sending_domain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendingUser`."]
+    #[inline]
+    pub fn sending_user(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sending_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyForm`."]
+    #[inline]
+    pub fn survey_form(mut self, value: impl ::std::convert::Into<crate::PublishedSurveyFormReference>) -> Self {
+        self.survey_form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `useThreadingTimelineForSendTime`."]
+    #[inline]
+    pub fn use_threading_timeline_for_send_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.use_threading_timeline_for_send_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for SurveyDetailQueryPredicate {
         crate::support::debug_struct(f, "SurveyDetailQueryPredicate", &[("dimension", &self.dimension), ("metric", &self.metric), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl SurveyDetailQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<crate::SurveyDetailQueryPredicateDimension>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::SurveyDetailQueryPredicateMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::SurveyDetailQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SurveyDetailQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SurveyDetailQueryPredicate.dimension` of the spec (`#/definitions/SurveyDetailQueryPredicate/properties/dimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -166,6 +224,18 @@ impl<'de> ::serde::Deserialize<'de> for SurveyDetailQueryPredicateDimension {
 impl crate::support::Model for SurveyDetailQueryPredicateDimension {
     const NAME: &'static str = "SurveyDetailQueryPredicate.dimension";
 }
+impl SurveyDetailQueryPredicateDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SurveyDetailQueryPredicate.metric` of the spec (`#/definitions/SurveyDetailQueryPredicate/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -225,6 +295,18 @@ impl<'de> ::serde::Deserialize<'de> for SurveyDetailQueryPredicateMetric {
 }
 impl crate::support::Model for SurveyDetailQueryPredicateMetric {
     const NAME: &'static str = "SurveyDetailQueryPredicate.metric";
+}
+impl SurveyDetailQueryPredicateMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `SurveyDetailQueryPredicate.operator` of the spec (`#/definitions/SurveyDetailQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
@@ -294,6 +376,18 @@ impl<'de> ::serde::Deserialize<'de> for SurveyDetailQueryPredicateOperator {
 impl crate::support::Model for SurveyDetailQueryPredicateOperator {
     const NAME: &'static str = "SurveyDetailQueryPredicate.operator";
 }
+impl SurveyDetailQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `SurveyDetailQueryPredicate.type` of the spec (`#/definitions/SurveyDetailQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "recording"))))]
 #[doc = ""]
@@ -361,4 +455,16 @@ impl<'de> ::serde::Deserialize<'de> for SurveyDetailQueryPredicateType {
 }
 impl crate::support::Model for SurveyDetailQueryPredicateType {
     const NAME: &'static str = "SurveyDetailQueryPredicate.type";
+}
+impl SurveyDetailQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for SurveyQuestion {
         crate::support::debug_struct(f, "SurveyQuestion", &[("answerOptions", &self.answer_options), ("contextId", &self.context_id), ("explanationPrompt", &self.explanation_prompt), ("helpText", &self.help_text), ("id", &self.id), ("maxResponseCharacters", &self.max_response_characters), ("naEnabled", &self.na_enabled), ("text", &self.text), ("type", &self.r#type), ("visibilityCondition", &self.visibility_condition)], &self._nulls)
     }
 }
+impl SurveyQuestion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `answerOptions`."]
+    #[inline]
+    pub fn answer_options(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnswerOption>>) -> Self {
+        self.answer_options = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contextId`."]
+    #[inline]
+    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.context_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `explanationPrompt`."]
+    #[inline]
+    pub fn explanation_prompt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.explanation_prompt = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `helpText`."]
+    #[inline]
+    pub fn help_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.help_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxResponseCharacters`."]
+    #[inline]
+    pub fn max_response_characters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_response_characters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `naEnabled`."]
+    #[inline]
+    pub fn na_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.na_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SurveyQuestionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibilityCondition`."]
+    #[inline]
+    pub fn visibility_condition(mut self, value: impl ::std::convert::Into<crate::VisibilityCondition>) -> Self {
+        self.visibility_condition = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SurveyQuestion.type` of the spec (`#/definitions/SurveyQuestion/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
 #[doc = ""]
@@ -157,4 +239,16 @@ impl<'de> ::serde::Deserialize<'de> for SurveyQuestionType {
 }
 impl crate::support::Model for SurveyQuestionType {
     const NAME: &'static str = "SurveyQuestion.type";
+}
+impl SurveyQuestionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

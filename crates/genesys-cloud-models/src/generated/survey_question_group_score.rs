@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for SurveyQuestionGroupScore {
         crate::support::debug_struct(f, "SurveyQuestionGroupScore", &[("markedNA", &self.marked_na), ("maxTotalScore", &self.max_total_score), ("questionGroupId", &self.question_group_id), ("questionScores", &self.question_scores), ("systemMarkedNA", &self.system_marked_na), ("totalScore", &self.total_score)], &self._nulls)
     }
 }
+impl SurveyQuestionGroupScore {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `markedNA`."]
+    #[inline]
+    pub fn marked_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_na = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxTotalScore`."]
+    #[inline]
+    pub fn max_total_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.max_total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionGroupId`."]
+    #[inline]
+    pub fn question_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.question_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionScores`."]
+    #[inline]
+    pub fn question_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SurveyQuestionScore>>) -> Self {
+        self.question_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemMarkedNA`."]
+    #[inline]
+    pub fn system_marked_na(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.system_marked_na = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalScore`."]
+    #[inline]
+    pub fn total_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+}

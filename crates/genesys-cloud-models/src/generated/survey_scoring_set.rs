@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for SurveyScoringSet {
         crate::support::debug_struct(f, "SurveyScoringSet", &[("npsScore", &self.nps_score), ("questionGroupScores", &self.question_group_scores), ("totalScore", &self.total_score)], &self._nulls)
     }
 }
+impl SurveyScoringSet {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `npsScore`."]
+    #[inline]
+    pub fn nps_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.nps_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `questionGroupScores`."]
+    #[inline]
+    pub fn question_group_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SurveyQuestionGroupScore>>) -> Self {
+        self.question_group_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalScore`."]
+    #[inline]
+    pub fn total_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for SystemPromptAsset {
         crate::support::debug_struct(f, "SystemPromptAsset", &[("audioFormat", &self.audio_format), ("durationSeconds", &self.duration_seconds), ("hasDefault", &self.has_default), ("id", &self.id), ("language", &self.language), ("languageDefault", &self.language_default), ("mediaUri", &self.media_uri), ("name", &self.name), ("promptId", &self.prompt_id), ("selfUri", &self.self_uri), ("tags", &self.tags), ("text", &self.text), ("ttsString", &self.tts_string), ("uploadStatus", &self.upload_status), ("uploadUri", &self.upload_uri)], &self._nulls)
     }
 }
+impl SystemPromptAsset {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `audioFormat`."]
+    #[inline]
+    pub fn audio_format(mut self, value: impl ::std::convert::Into<crate::AudioFormat>) -> Self {
+        self.audio_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationSeconds`."]
+    #[inline]
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasDefault`."]
+    #[inline]
+    pub fn has_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageDefault`."]
+    #[inline]
+    pub fn language_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.language_default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaUri`."]
+    #[inline]
+    pub fn media_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `promptId`."]
+    #[inline]
+    pub fn prompt_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.prompt_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttsString`."]
+    #[inline]
+    pub fn tts_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.tts_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadStatus`."]
+    #[inline]
+    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::SystemPromptAssetUploadStatus>) -> Self {
+        self.upload_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadUri`."]
+    #[inline]
+    pub fn upload_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `SystemPromptAsset.uploadStatus` of the spec (`#/definitions/SystemPromptAsset/properties/uploadStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]
 #[doc = ""]
@@ -173,4 +285,16 @@ impl<'de> ::serde::Deserialize<'de> for SystemPromptAssetUploadStatus {
 }
 impl crate::support::Model for SystemPromptAssetUploadStatus {
     const NAME: &'static str = "SystemPromptAsset.uploadStatus";
+}
+impl SystemPromptAssetUploadStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

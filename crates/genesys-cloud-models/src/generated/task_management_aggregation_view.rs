@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for TaskManagementAggregationView {
         crate::support::debug_struct(f, "TaskManagementAggregationView", &[("function", &self.function), ("name", &self.name), ("range", &self.range), ("target", &self.target)], &self._nulls)
     }
 }
+impl TaskManagementAggregationView {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<crate::TaskManagementAggregationViewFunction>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::AggregationRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `target`."]
+    #[inline]
+    pub fn target(mut self, value: impl ::std::convert::Into<crate::TaskManagementAggregationViewTarget>) -> Self {
+        self.target = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TaskManagementAggregationView.function` of the spec (`#/definitions/TaskManagementAggregationView/properties/function`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -117,6 +163,18 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementAggregationViewFunction {
 }
 impl crate::support::Model for TaskManagementAggregationViewFunction {
     const NAME: &'static str = "TaskManagementAggregationView.function";
+}
+impl TaskManagementAggregationViewFunction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TaskManagementAggregationView.target` of the spec (`#/definitions/TaskManagementAggregationView/properties/target`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -301,4 +359,16 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementAggregationViewTarget {
 }
 impl crate::support::Model for TaskManagementAggregationViewTarget {
     const NAME: &'static str = "TaskManagementAggregationView.target";
+}
+impl TaskManagementAggregationViewTarget {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

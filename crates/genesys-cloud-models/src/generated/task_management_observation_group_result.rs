@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for TaskManagementObservationGroupResult {
         crate::support::debug_struct(f, "TaskManagementObservationGroupResult", &[("assigneeId", &self.assignee_id), ("queueId", &self.queue_id), ("statusCategory", &self.status_category), ("typeId", &self.type_id)], &self._nulls)
     }
 }
+impl TaskManagementObservationGroupResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assigneeId`."]
+    #[inline]
+    pub fn assignee_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assignee_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCategory`."]
+    #[inline]
+    pub fn status_category(mut self, value: impl ::std::convert::Into<crate::TaskManagementObservationGroupResultStatusCategory>) -> Self {
+        self.status_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typeId`."]
+    #[inline]
+    pub fn set_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TaskManagementObservationGroupResult.statusCategory` of the spec (`#/definitions/TaskManagementObservationGroupResult/properties/statusCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -133,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementObservationGroupResultStat
 }
 impl crate::support::Model for TaskManagementObservationGroupResultStatusCategory {
     const NAME: &'static str = "TaskManagementObservationGroupResult.statusCategory";
+}
+impl TaskManagementObservationGroupResultStatusCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

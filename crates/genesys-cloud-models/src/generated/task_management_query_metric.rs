@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TaskManagementQueryMetric {
         crate::support::debug_struct(f, "TaskManagementQueryMetric", &[("name", &self.name), ("qualifier", &self.qualifier)], &self._nulls)
     }
 }
+impl TaskManagementQueryMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::TaskManagementQueryMetricName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `qualifier`."]
+    #[inline]
+    pub fn qualifier(mut self, value: impl ::std::convert::Into<crate::TaskManagementQueryMetricQualifier>) -> Self {
+        self.qualifier = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TaskManagementQueryMetric.name` of the spec (`#/definitions/TaskManagementQueryMetric/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -162,6 +196,18 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementQueryMetricName {
 impl crate::support::Model for TaskManagementQueryMetricName {
     const NAME: &'static str = "TaskManagementQueryMetric.name";
 }
+impl TaskManagementQueryMetricName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `TaskManagementQueryMetric.qualifier` of the spec (`#/definitions/TaskManagementQueryMetric/properties/qualifier`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -225,4 +271,16 @@ impl<'de> ::serde::Deserialize<'de> for TaskManagementQueryMetricQualifier {
 }
 impl crate::support::Model for TaskManagementQueryMetricQualifier {
     const NAME: &'static str = "TaskManagementQueryMetric.qualifier";
+}
+impl TaskManagementQueryMetricQualifier {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

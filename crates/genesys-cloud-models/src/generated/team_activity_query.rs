@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for TeamActivityQuery {
         crate::support::debug_struct(f, "TeamActivityQuery", &[("filter", &self.filter), ("groupBy", &self.group_by), ("metrics", &self.metrics), ("order", &self.order)], &self._nulls)
     }
 }
+impl TeamActivityQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::TeamActivityQueryFilter>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupBy`."]
+    #[inline]
+    pub fn group_by(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.group_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TeamActivityQueryMetric>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<crate::TeamActivityQueryOrder>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TeamActivityQuery.order` of the spec (`#/definitions/TeamActivityQuery/properties/order`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "teams"))))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for TeamActivityQueryOrder {
 }
 impl crate::support::Model for TeamActivityQueryOrder {
     const NAME: &'static str = "TeamActivityQuery.order";
+}
+impl TeamActivityQueryOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TeamActivityResponse {
         crate::support::debug_struct(f, "TeamActivityResponse", &[("entityIdDimension", &self.entity_id_dimension), ("results", &self.results)], &self._nulls)
     }
 }
+impl TeamActivityResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityIdDimension`."]
+    #[inline]
+    pub fn entity_id_dimension(mut self, value: impl ::std::convert::Into<crate::TeamActivityResponseEntityIdDimension>) -> Self {
+        self.entity_id_dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TeamActivityData>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TeamActivityResponse.entityIdDimension` of the spec (`#/definitions/TeamActivityResponse/properties/entityIdDimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "teams"))))]
 #[doc = ""]
@@ -141,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for TeamActivityResponseEntityIdDimension {
 }
 impl crate::support::Model for TeamActivityResponseEntityIdDimension {
     const NAME: &'static str = "TeamActivityResponse.entityIdDimension";
+}
+impl TeamActivityResponseEntityIdDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TeamAddMemberFailure {
         crate::support::debug_struct(f, "TeamAddMemberFailure", &[("id", &self.id), ("reason", &self.reason)], &self._nulls)
     }
 }
+impl TeamAddMemberFailure {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::TeamAddMemberFailureReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TeamAddMemberFailure.reason` of the spec (`#/definitions/TeamAddMemberFailure/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "teams")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for TeamAddMemberFailureReason {
 }
 impl crate::support::Model for TeamAddMemberFailureReason {
     const NAME: &'static str = "TeamAddMemberFailure.reason";
+}
+impl TeamAddMemberFailureReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for TemporalUnit {
         crate::support::debug_struct(f, "TemporalUnit", &[("dateBased", &self.date_based), ("duration", &self.duration), ("durationEstimated", &self.duration_estimated), ("timeBased", &self.time_based)], &self._nulls)
     }
 }
+impl TemporalUnit {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateBased`."]
+    #[inline]
+    pub fn date_based(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.date_based = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `duration`."]
+    #[inline]
+    pub fn duration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationEstimated`."]
+    #[inline]
+    pub fn duration_estimated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.duration_estimated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeBased`."]
+    #[inline]
+    pub fn time_based(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.time_based = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for TestModeResults {
         crate::support::debug_struct(f, "TestModeResults", &[("jsonPathValidation", &self.json_path_validation), ("schemaValidation", &self.schema_validation), ("targetValidation", &self.target_validation), ("triggerMatches", &self.trigger_matches)], &self._nulls)
     }
 }
+impl TestModeResults {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `jsonPathValidation`."]
+    #[inline]
+    pub fn json_path_validation(mut self, value: impl ::std::convert::Into<crate::TestMatchesOperation>) -> Self {
+        self.json_path_validation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaValidation`."]
+    #[inline]
+    pub fn schema_validation(mut self, value: impl ::std::convert::Into<crate::TestSchemaOperation>) -> Self {
+        self.schema_validation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetValidation`."]
+    #[inline]
+    pub fn target_validation(mut self, value: impl ::std::convert::Into<crate::TestTargetOperation>) -> Self {
+        self.target_validation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerMatches`."]
+    #[inline]
+    pub fn trigger_matches(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.trigger_matches = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for TestTopicPhraseTestTopicPhraseResults {
         crate::support::debug_struct(f, "TestTopicPhraseTestTopicPhraseResults", &[("matchedTranscripts", &self.matched_transcripts), ("matchedTranscriptsCount", &self.matched_transcripts_count), ("processedTranscriptsCount", &self.processed_transcripts_count)], &self._nulls)
     }
 }
+impl TestTopicPhraseTestTopicPhraseResults {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `matchedTranscripts`."]
+    #[inline]
+    pub fn matched_transcripts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TestTopicPhraseTestPhraseMatchedTranscript>>) -> Self {
+        self.matched_transcripts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchedTranscriptsCount`."]
+    #[inline]
+    pub fn matched_transcripts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.matched_transcripts_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processedTranscriptsCount`."]
+    #[inline]
+    pub fn processed_transcripts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.processed_transcripts_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}

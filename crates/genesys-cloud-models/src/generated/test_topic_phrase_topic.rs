@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for TestTopicPhraseTopic {
         crate::support::debug_struct(f, "TestTopicPhraseTopic", &[("dialect", &self.dialect), ("matchingType", &self.matching_type), ("participants", &self.participants), ("phrase", &self.phrase), ("strictness", &self.strictness)], &self._nulls)
     }
 }
+impl TestTopicPhraseTopic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchingType`."]
+    #[inline]
+    pub fn matching_type(mut self, value: impl ::std::convert::Into<crate::TestTopicPhraseTopicMatchingType>) -> Self {
+        self.matching_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<crate::TestTopicPhraseTopicParticipants>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phrase`."]
+    #[inline]
+    pub fn phrase(mut self, value: impl ::std::convert::Into<crate::TestTopicPhrasePhrase>) -> Self {
+        self.phrase = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `strictness`."]
+    #[inline]
+    pub fn strictness(mut self, value: impl ::std::convert::Into<crate::TestTopicPhraseTopicStrictness>) -> Self {
+        self.strictness = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TestTopicPhraseTopic.matchingType` of the spec (`#/definitions/TestTopicPhraseTopic/properties/matchingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -125,6 +177,18 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTopicMatchingType {
 }
 impl crate::support::Model for TestTopicPhraseTopicMatchingType {
     const NAME: &'static str = "TestTopicPhraseTopic.matchingType";
+}
+impl TestTopicPhraseTopicMatchingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TestTopicPhraseTopic.participants` of the spec (`#/definitions/TestTopicPhraseTopic/properties/participants`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -193,6 +257,18 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTopicParticipants {
 }
 impl crate::support::Model for TestTopicPhraseTopicParticipants {
     const NAME: &'static str = "TestTopicPhraseTopic.participants";
+}
+impl TestTopicPhraseTopicParticipants {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TestTopicPhraseTopic.strictness` of the spec (`#/definitions/TestTopicPhraseTopic/properties/strictness`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -273,4 +349,16 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTopicStrictness {
 }
 impl crate::support::Model for TestTopicPhraseTopicStrictness {
     const NAME: &'static str = "TestTopicPhraseTopic.strictness";
+}
+impl TestTopicPhraseTopicStrictness {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

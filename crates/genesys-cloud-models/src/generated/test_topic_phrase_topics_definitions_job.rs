@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for TestTopicPhraseTopicsDefinitionsJob {
         crate::support::debug_struct(f, "TestTopicPhraseTopicsDefinitionsJob", &[("genAIPhrasesResults", &self.gen_ai_phrases_results), ("id", &self.id), ("state", &self.state), ("testTopicPhraseResults", &self.test_topic_phrase_results)], &self._nulls)
     }
 }
+impl TestTopicPhraseTopicsDefinitionsJob {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `genAIPhrasesResults`."]
+    #[inline]
+    pub fn gen_ai_phrases_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.gen_ai_phrases_results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::TestTopicPhraseTopicsDefinitionsJobState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `testTopicPhraseResults`."]
+    #[inline]
+    pub fn test_topic_phrase_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TestTopicPhraseTestTopicPhraseResults>>) -> Self {
+        self.test_topic_phrase_results = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TestTopicPhraseTopicsDefinitionsJob.state` of the spec (`#/definitions/TestTopicPhraseTopicsDefinitionsJob/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for TestTopicPhraseTopicsDefinitionsJobState
 }
 impl crate::support::Model for TestTopicPhraseTopicsDefinitionsJobState {
     const NAME: &'static str = "TestTopicPhraseTopicsDefinitionsJob.state";
+}
+impl TestTopicPhraseTopicsDefinitionsJobState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

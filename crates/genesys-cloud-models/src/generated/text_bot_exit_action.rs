@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for TextBotExitAction {
         crate::support::debug_struct(f, "TextBotExitAction", &[("activeIntent", &self.active_intent), ("flowLocation", &self.flow_location), ("flowOutcomes", &self.flow_outcomes), ("outputData", &self.output_data), ("reason", &self.reason), ("reasonExtendedInfo", &self.reason_extended_info)], &self._nulls)
     }
 }
+impl TextBotExitAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeIntent`."]
+    #[inline]
+    pub fn active_intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.active_intent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowLocation`."]
+    #[inline]
+    pub fn flow_location(mut self, value: impl ::std::convert::Into<crate::TextBotFlowLocation>) -> Self {
+        self.flow_location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomes`."]
+    #[inline]
+    pub fn flow_outcomes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TextBotFlowOutcome>>) -> Self {
+        self.flow_outcomes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputData`."]
+    #[inline]
+    pub fn output_data(mut self, value: impl ::std::convert::Into<crate::TextBotInputOutputData>) -> Self {
+        self.output_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::TextBotExitActionReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasonExtendedInfo`."]
+    #[inline]
+    pub fn reason_extended_info(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason_extended_info = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TextBotExitAction.reason` of the spec (`#/definitions/TextBotExitAction/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]
 #[doc = ""]
@@ -141,4 +199,16 @@ impl<'de> ::serde::Deserialize<'de> for TextBotExitActionReason {
 }
 impl crate::support::Model for TextBotExitActionReason {
     const NAME: &'static str = "TextBotExitAction.reason";
+}
+impl TextBotExitActionReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

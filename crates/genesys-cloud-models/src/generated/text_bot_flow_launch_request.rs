@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for TextBotFlowLaunchRequest {
         crate::support::debug_struct(f, "TextBotFlowLaunchRequest", &[("channel", &self.channel), ("conversationId", &self.conversation_id), ("externalSessionId", &self.external_session_id), ("flow", &self.flow), ("inputData", &self.input_data), ("language", &self.language)], &self._nulls)
     }
 }
+impl TextBotFlowLaunchRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::TextBotChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalSessionId`."]
+    #[inline]
+    pub fn external_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::TextBotFlow>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputData`."]
+    #[inline]
+    pub fn input_data(mut self, value: impl ::std::convert::Into<crate::TextBotInputOutputData>) -> Self {
+        self.input_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for TextBotFlowOutcome {
         crate::support::debug_struct(f, "TextBotFlowOutcome", &[("dateEnd", &self.date_end), ("dateStart", &self.date_start), ("milestones", &self.milestones), ("outcomeId", &self.outcome_id), ("outcomeValue", &self.outcome_value)], &self._nulls)
     }
 }
+impl TextBotFlowOutcome {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `milestones`."]
+    #[inline]
+    pub fn milestones(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TextBotFlowMilestone>>) -> Self {
+        self.milestones = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeId`."]
+    #[inline]
+    pub fn outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.outcome_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outcomeValue`."]
+    #[inline]
+    pub fn outcome_value(mut self, value: impl ::std::convert::Into<crate::TextBotFlowOutcomeOutcomeValue>) -> Self {
+        self.outcome_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TextBotFlowOutcome.outcomeValue` of the spec (`#/definitions/TextBotFlowOutcome/properties/outcomeValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowOutcomeOutcomeValue {
 }
 impl crate::support::Model for TextBotFlowOutcomeOutcomeValue {
     const NAME: &'static str = "TextBotFlowOutcome.outcomeValue";
+}
+impl TextBotFlowOutcomeOutcomeValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

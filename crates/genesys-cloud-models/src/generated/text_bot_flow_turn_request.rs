@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for TextBotFlowTurnRequest {
         crate::support::debug_struct(f, "TextBotFlowTurnRequest", &[("inputEventError", &self.input_event_error), ("inputEventRichMedia", &self.input_event_rich_media), ("inputEventType", &self.input_event_type), ("inputEventUserInput", &self.input_event_user_input), ("previousTurn", &self.previous_turn)], &self._nulls)
     }
 }
+impl TextBotFlowTurnRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `inputEventError`."]
+    #[inline]
+    pub fn input_event_error(mut self, value: impl ::std::convert::Into<crate::TextBotErrorInputEvent>) -> Self {
+        self.input_event_error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputEventRichMedia`."]
+    #[inline]
+    pub fn input_event_rich_media(mut self, value: impl ::std::convert::Into<crate::TextBotsRichMediaInputEvent>) -> Self {
+        self.input_event_rich_media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputEventType`."]
+    #[inline]
+    pub fn input_event_type(mut self, value: impl ::std::convert::Into<crate::TextBotFlowTurnRequestInputEventType>) -> Self {
+        self.input_event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inputEventUserInput`."]
+    #[inline]
+    pub fn input_event_user_input(mut self, value: impl ::std::convert::Into<crate::TextBotUserInputEvent>) -> Self {
+        self.input_event_user_input = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousTurn`."]
+    #[inline]
+    pub fn previous_turn(mut self, value: impl ::std::convert::Into<crate::TextBotTurnReference>) -> Self {
+        self.previous_turn = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TextBotFlowTurnRequest.inputEventType` of the spec (`#/definitions/TextBotFlowTurnRequest/properties/inputEventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]
 #[doc = ""]
@@ -149,4 +201,16 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowTurnRequestInputEventType {
 }
 impl crate::support::Model for TextBotFlowTurnRequestInputEventType {
     const NAME: &'static str = "TextBotFlowTurnRequest.inputEventType";
+}
+impl TextBotFlowTurnRequestInputEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

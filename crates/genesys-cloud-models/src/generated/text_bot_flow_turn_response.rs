@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for TextBotFlowTurnResponse {
         crate::support::debug_struct(f, "TextBotFlowTurnResponse", &[("id", &self.id), ("nextActionDisconnect", &self.next_action_disconnect), ("nextActionExit", &self.next_action_exit), ("nextActionType", &self.next_action_type), ("nextActionWaitForInput", &self.next_action_wait_for_input), ("previousTurn", &self.previous_turn), ("prompts", &self.prompts)], &self._nulls)
     }
 }
+impl TextBotFlowTurnResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextActionDisconnect`."]
+    #[inline]
+    pub fn next_action_disconnect(mut self, value: impl ::std::convert::Into<crate::TextBotDisconnectAction>) -> Self {
+        self.next_action_disconnect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextActionExit`."]
+    #[inline]
+    pub fn next_action_exit(mut self, value: impl ::std::convert::Into<crate::TextBotExitAction>) -> Self {
+        self.next_action_exit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextActionType`."]
+    #[inline]
+    pub fn next_action_type(mut self, value: impl ::std::convert::Into<crate::TextBotFlowTurnResponseNextActionType>) -> Self {
+        self.next_action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextActionWaitForInput`."]
+    #[inline]
+    pub fn next_action_wait_for_input(mut self, value: impl ::std::convert::Into<crate::TextBotWaitForInputAction>) -> Self {
+        self.next_action_wait_for_input = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousTurn`."]
+    #[inline]
+    pub fn previous_turn(mut self, value: impl ::std::convert::Into<crate::TextBotTurnReference>) -> Self {
+        self.previous_turn = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `prompts`."]
+    #[inline]
+    pub fn prompts(mut self, value: impl ::std::convert::Into<crate::TextBotOutputPrompts>) -> Self {
+        self.prompts = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TextBotFlowTurnResponse.nextActionType` of the spec (`#/definitions/TextBotFlowTurnResponse/properties/nextActionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for TextBotFlowTurnResponseNextActionType {
 }
 impl crate::support::Model for TextBotFlowTurnResponseNextActionType {
     const NAME: &'static str = "TextBotFlowTurnResponse.nextActionType";
+}
+impl TextBotFlowTurnResponseNextActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

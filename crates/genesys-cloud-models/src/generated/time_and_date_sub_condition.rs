@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for TimeAndDateSubCondition {
         crate::support::debug_struct(f, "TimeAndDateSubCondition", &[("includeYear", &self.include_year), ("inverted", &self.inverted), ("operator", &self.operator), ("range", &self.range), ("thresholdValue", &self.threshold_value), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl TimeAndDateSubCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `includeYear`."]
+    #[inline]
+    pub fn include_year(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_year = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inverted`."]
+    #[inline]
+    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.inverted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::TimeAndDateSubConditionOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::TimeAndDateSubConditionRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thresholdValue`."]
+    #[inline]
+    pub fn threshold_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.threshold_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::TimeAndDateSubConditionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TimeAndDateSubCondition.operator` of the spec (`#/definitions/TimeAndDateSubCondition/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -170,6 +228,18 @@ impl<'de> ::serde::Deserialize<'de> for TimeAndDateSubConditionOperator {
 impl crate::support::Model for TimeAndDateSubConditionOperator {
     const NAME: &'static str = "TimeAndDateSubCondition.operator";
 }
+impl TimeAndDateSubConditionOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `TimeAndDateSubCondition.type` of the spec (`#/definitions/TimeAndDateSubCondition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -241,4 +311,16 @@ impl<'de> ::serde::Deserialize<'de> for TimeAndDateSubConditionType {
 }
 impl crate::support::Model for TimeAndDateSubConditionType {
     const NAME: &'static str = "TimeAndDateSubCondition.type";
+}
+impl TimeAndDateSubConditionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for TimeOffBalanceResponse {
         crate::support::debug_struct(f, "TimeOffBalanceResponse", &[("activityCodeId", &self.activity_code_id), ("balanceMinutesPerDay", &self.balance_minutes_per_day), ("hrisTimeOffTypeId", &self.hris_time_off_type_id), ("hrisTimeOffTypeSecondaryId", &self.hris_time_off_type_secondary_id), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl TimeOffBalanceResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `balanceMinutesPerDay`."]
+    #[inline]
+    pub fn balance_minutes_per_day(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.balance_minutes_per_day = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hrisTimeOffTypeId`."]
+    #[inline]
+    pub fn hris_time_off_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hris_time_off_type_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hrisTimeOffTypeSecondaryId`."]
+    #[inline]
+    pub fn hris_time_off_type_secondary_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hris_time_off_type_secondary_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TimeOffIntegrationStatusResponse {
         crate::support::debug_struct(f, "TimeOffIntegrationStatusResponse", &[("integrationStatus", &self.integration_status), ("timeOffRequest", &self.time_off_request)], &self._nulls)
     }
 }
+impl TimeOffIntegrationStatusResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `integrationStatus`."]
+    #[inline]
+    pub fn integration_status(mut self, value: impl ::std::convert::Into<crate::TimeOffIntegrationStatusResponseIntegrationStatus>) -> Self {
+        self.integration_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequest`."]
+    #[inline]
+    pub fn time_off_request(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestReference>) -> Self {
+        self.time_off_request = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TimeOffIntegrationStatusResponse.integrationStatus` of the spec (`#/definitions/TimeOffIntegrationStatusResponse/properties/integrationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffIntegrationStatusResponseIntegrat
 }
 impl crate::support::Model for TimeOffIntegrationStatusResponseIntegrationStatus {
     const NAME: &'static str = "TimeOffIntegrationStatusResponse.integrationStatus";
+}
+impl TimeOffIntegrationStatusResponseIntegrationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for TimeOffLimitValues {
         crate::support::debug_struct(f, "TimeOffLimitValues", &[("allocatedMinutes", &self.allocated_minutes), ("limitMinutes", &self.limit_minutes), ("waitlistedMinutes", &self.waitlisted_minutes), ("waitlistedRequests", &self.waitlisted_requests)], &self._nulls)
     }
 }
+impl TimeOffLimitValues {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allocatedMinutes`."]
+    #[inline]
+    pub fn allocated_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.allocated_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `limitMinutes`."]
+    #[inline]
+    pub fn limit_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.limit_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistedMinutes`."]
+    #[inline]
+    pub fn waitlisted_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waitlisted_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistedRequests`."]
+    #[inline]
+    pub fn waitlisted_requests(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.waitlisted_requests = ::std::option::Option::Some(value.into());
+        self
+    }
+}

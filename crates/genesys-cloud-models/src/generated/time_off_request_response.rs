@@ -142,6 +142,178 @@ impl ::std::fmt::Debug for TimeOffRequestResponse {
         crate::support::debug_struct(f, "TimeOffRequestResponse", &[("activityCodeId", &self.activity_code_id), ("dailyDurationMinutes", &self.daily_duration_minutes), ("durationMinutes", &self.duration_minutes), ("fullDayEarliestStartOffsetMinutes", &self.full_day_earliest_start_offset_minutes), ("fullDayLatestEndOffsetMinutes", &self.full_day_latest_end_offset_minutes), ("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("id", &self.id), ("isFullDayRequest", &self.is_full_day_request), ("markedAsRead", &self.marked_as_read), ("metadata", &self.metadata), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("notes", &self.notes), ("paid", &self.paid), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("payableMinutes", &self.payable_minutes), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("selfUri", &self.self_uri), ("status", &self.status), ("submittedBy", &self.submitted_by), ("submittedDate", &self.submitted_date), ("substatus", &self.substatus), ("syncVersion", &self.sync_version), ("user", &self.user)], &self._nulls)
     }
 }
+impl TimeOffRequestResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dailyDurationMinutes`."]
+    #[inline]
+    pub fn daily_duration_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.daily_duration_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMinutes`."]
+    #[inline]
+    pub fn duration_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.duration_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayEarliestStartOffsetMinutes`."]
+    #[inline]
+    pub fn full_day_earliest_start_offset_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.full_day_earliest_start_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayLatestEndOffsetMinutes`."]
+    #[inline]
+    pub fn full_day_latest_end_offset_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.full_day_latest_end_offset_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fullDayManagementUnitDates`."]
+    #[inline]
+    pub fn full_day_management_unit_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.full_day_management_unit_dates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFullDayRequest`."]
+    #[inline]
+    pub fn is_full_day_request(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_full_day_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedAsRead`."]
+    #[inline]
+    pub fn marked_as_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_as_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notes`."]
+    #[inline]
+    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paid`."]
+    #[inline]
+    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `partialDayStartDateTimes`."]
+    #[inline]
+    pub fn partial_day_start_date_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>) -> Self {
+        self.partial_day_start_date_times = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `payableMinutes`."]
+    #[inline]
+    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
+        self.payable_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedBy`."]
+    #[inline]
+    pub fn reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedDate`."]
+    #[inline]
+    pub fn reviewed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reviewed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submittedBy`."]
+    #[inline]
+    pub fn submitted_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.submitted_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submittedDate`."]
+    #[inline]
+    pub fn submitted_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.submitted_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `substatus`."]
+    #[inline]
+    pub fn substatus(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestResponseSubstatus>) -> Self {
+        self.substatus = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `syncVersion`."]
+    #[inline]
+    pub fn sync_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.sync_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TimeOffRequestResponse.status` of the spec (`#/definitions/TimeOffRequestResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -213,6 +385,18 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestResponseStatus {
 }
 impl crate::support::Model for TimeOffRequestResponseStatus {
     const NAME: &'static str = "TimeOffRequestResponse.status";
+}
+impl TimeOffRequestResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TimeOffRequestResponse.substatus` of the spec (`#/definitions/TimeOffRequestResponse/properties/substatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -313,4 +497,16 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffRequestResponseSubstatus {
 }
 impl crate::support::Model for TimeOffRequestResponseSubstatus {
     const NAME: &'static str = "TimeOffRequestResponse.substatus";
+}
+impl TimeOffRequestResponseSubstatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for TimeOffSettingsResponse {
         crate::support::debug_struct(f, "TimeOffSettingsResponse", &[("submissionEarliestDaysFromNow", &self.submission_earliest_days_from_now), ("submissionLatestDate", &self.submission_latest_date), ("submissionLatestDaysFromNow", &self.submission_latest_days_from_now), ("submissionRangeEnforced", &self.submission_range_enforced), ("submissionRangeType", &self.submission_range_type)], &self._nulls)
     }
 }
+impl TimeOffSettingsResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `submissionEarliestDaysFromNow`."]
+    #[inline]
+    pub fn submission_earliest_days_from_now(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.submission_earliest_days_from_now = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submissionLatestDate`."]
+    #[inline]
+    pub fn submission_latest_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.submission_latest_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submissionLatestDaysFromNow`."]
+    #[inline]
+    pub fn submission_latest_days_from_now(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.submission_latest_days_from_now = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submissionRangeEnforced`."]
+    #[inline]
+    pub fn submission_range_enforced(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.submission_range_enforced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submissionRangeType`."]
+    #[inline]
+    pub fn submission_range_type(mut self, value: impl ::std::convert::Into<crate::TimeOffSettingsResponseSubmissionRangeType>) -> Self {
+        self.submission_range_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TimeOffSettingsResponse.submissionRangeType` of the spec (`#/definitions/TimeOffSettingsResponse/properties/submissionRangeType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +177,16 @@ impl<'de> ::serde::Deserialize<'de> for TimeOffSettingsResponseSubmissionRangeTy
 }
 impl crate::support::Model for TimeOffSettingsResponseSubmissionRangeType {
     const NAME: &'static str = "TimeOffSettingsResponse.submissionRangeType";
+}
+impl TimeOffSettingsResponseSubmissionRangeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for TimeZoneMappingPreview {
         crate::support::debug_struct(f, "TimeZoneMappingPreview", &[("contactList", &self.contact_list), ("contactListSize", &self.contact_list_size), ("contactsInDefaultWindow", &self.contacts_in_default_window), ("contactsMappedToASingleZone", &self.contacts_mapped_to_a_single_zone), ("contactsMappedToASingleZoneUsingZipCode", &self.contacts_mapped_to_a_single_zone_using_zip_code), ("contactsMappedToMultipleZones", &self.contacts_mapped_to_multiple_zones), ("contactsMappedToMultipleZonesUsingZipCode", &self.contacts_mapped_to_multiple_zones_using_zip_code), ("contactsMappedUsingZipCode", &self.contacts_mapped_using_zip_code), ("contactsPerTimeZone", &self.contacts_per_time_zone)], &self._nulls)
     }
 }
+impl TimeZoneMappingPreview {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactList`."]
+    #[inline]
+    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.contact_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListSize`."]
+    #[inline]
+    pub fn contact_list_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contact_list_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsInDefaultWindow`."]
+    #[inline]
+    pub fn contacts_in_default_window(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contacts_in_default_window = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsMappedToASingleZone`."]
+    #[inline]
+    pub fn contacts_mapped_to_a_single_zone(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contacts_mapped_to_a_single_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsMappedToASingleZoneUsingZipCode`."]
+    #[inline]
+    pub fn contacts_mapped_to_a_single_zone_using_zip_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contacts_mapped_to_a_single_zone_using_zip_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsMappedToMultipleZones`."]
+    #[inline]
+    pub fn contacts_mapped_to_multiple_zones(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contacts_mapped_to_multiple_zones = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsMappedToMultipleZonesUsingZipCode`."]
+    #[inline]
+    pub fn contacts_mapped_to_multiple_zones_using_zip_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contacts_mapped_to_multiple_zones_using_zip_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsMappedUsingZipCode`."]
+    #[inline]
+    pub fn contacts_mapped_using_zip_code(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, i64>>) -> Self {
+        self.contacts_mapped_using_zip_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactsPerTimeZone`."]
+    #[inline]
+    pub fn contacts_per_time_zone(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, i64>>) -> Self {
+        self.contacts_per_time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for TokenInfo {
         crate::support::debug_struct(f, "TokenInfo", &[("OAuthClient", &self.o_auth_client), ("authorizedScope", &self.authorized_scope), ("clonedUser", &self.cloned_user), ("dateTokenIdles", &self.date_token_idles), ("homeOrganization", &self.home_organization), ("organization", &self.organization)], &self._nulls)
     }
 }
+impl TokenInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `OAuthClient`."]
+    #[inline]
+    pub fn o_auth_client(mut self, value: impl ::std::convert::Into<crate::OrgOAuthClient>) -> Self {
+        self.o_auth_client = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authorizedScope`."]
+    #[inline]
+    pub fn authorized_scope(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.authorized_scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clonedUser`."]
+    #[inline]
+    pub fn cloned_user(mut self, value: impl ::std::convert::Into<crate::TokenInfoClonedUser>) -> Self {
+        self.cloned_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateTokenIdles`."]
+    #[inline]
+    pub fn date_token_idles(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_token_idles = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `homeOrganization`."]
+    #[inline]
+    pub fn home_organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.home_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organization`."]
+    #[inline]
+    pub fn organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.organization = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -106,6 +106,124 @@ impl ::std::fmt::Debug for Topic {
         crate::support::debug_struct(f, "Topic", &[("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("description", &self.description), ("dialect", &self.dialect), ("id", &self.id), ("matchingType", &self.matching_type), ("modifiedBy", &self.modified_by), ("name", &self.name), ("participants", &self.participants), ("phrases", &self.phrases), ("programs", &self.programs), ("published", &self.published), ("publishedBy", &self.published_by), ("selfUri", &self.self_uri), ("strictness", &self.strictness), ("tags", &self.tags)], &self._nulls)
     }
 }
+impl Topic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchingType`."]
+    #[inline]
+    pub fn matching_type(mut self, value: impl ::std::convert::Into<crate::TopicMatchingType>) -> Self {
+        self.matching_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<crate::TopicParticipants>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phrases`."]
+    #[inline]
+    pub fn phrases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Phrase>>) -> Self {
+        self.phrases = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programs`."]
+    #[inline]
+    pub fn programs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BaseProgramEntity>>) -> Self {
+        self.programs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedBy`."]
+    #[inline]
+    pub fn published_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.published_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `strictness`."]
+    #[inline]
+    pub fn strictness(mut self, value: impl ::std::convert::Into<crate::TopicStrictness>) -> Self {
+        self.strictness = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Topic.matchingType` of the spec (`#/definitions/Topic/properties/matchingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -169,6 +287,18 @@ impl<'de> ::serde::Deserialize<'de> for TopicMatchingType {
 }
 impl crate::support::Model for TopicMatchingType {
     const NAME: &'static str = "Topic.matchingType";
+}
+impl TopicMatchingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Topic.participants` of the spec (`#/definitions/Topic/properties/participants`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -237,6 +367,18 @@ impl<'de> ::serde::Deserialize<'de> for TopicParticipants {
 }
 impl crate::support::Model for TopicParticipants {
     const NAME: &'static str = "Topic.participants";
+}
+impl TopicParticipants {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Topic.strictness` of the spec (`#/definitions/Topic/properties/strictness`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -317,4 +459,16 @@ impl<'de> ::serde::Deserialize<'de> for TopicStrictness {
 }
 impl crate::support::Model for TopicStrictness {
     const NAME: &'static str = "Topic.strictness";
+}
+impl TopicStrictness {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

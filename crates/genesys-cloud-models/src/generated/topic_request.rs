@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for TopicRequest {
         crate::support::debug_struct(f, "TopicRequest", &[("description", &self.description), ("dialect", &self.dialect), ("matchingType", &self.matching_type), ("name", &self.name), ("participants", &self.participants), ("phrases", &self.phrases), ("programIds", &self.program_ids), ("strictness", &self.strictness), ("tags", &self.tags)], &self._nulls)
     }
 }
+impl TopicRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchingType`."]
+    #[inline]
+    pub fn matching_type(mut self, value: impl ::std::convert::Into<crate::TopicRequestMatchingType>) -> Self {
+        self.matching_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<crate::TopicRequestParticipants>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phrases`."]
+    #[inline]
+    pub fn phrases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Phrase>>) -> Self {
+        self.phrases = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programIds`."]
+    #[inline]
+    pub fn program_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.program_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `strictness`."]
+    #[inline]
+    pub fn strictness(mut self, value: impl ::std::convert::Into<crate::TopicRequestStrictness>) -> Self {
+        self.strictness = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TopicRequest.matchingType` of the spec (`#/definitions/TopicRequest/properties/matchingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -141,6 +217,18 @@ impl<'de> ::serde::Deserialize<'de> for TopicRequestMatchingType {
 }
 impl crate::support::Model for TopicRequestMatchingType {
     const NAME: &'static str = "TopicRequest.matchingType";
+}
+impl TopicRequestMatchingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TopicRequest.participants` of the spec (`#/definitions/TopicRequest/properties/participants`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -209,6 +297,18 @@ impl<'de> ::serde::Deserialize<'de> for TopicRequestParticipants {
 }
 impl crate::support::Model for TopicRequestParticipants {
     const NAME: &'static str = "TopicRequest.participants";
+}
+impl TopicRequestParticipants {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TopicRequest.strictness` of the spec (`#/definitions/TopicRequest/properties/strictness`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
@@ -289,4 +389,16 @@ impl<'de> ::serde::Deserialize<'de> for TopicRequestStrictness {
 }
 impl crate::support::Model for TopicRequestStrictness {
     const NAME: &'static str = "TopicRequest.strictness";
+}
+impl TopicRequestStrictness {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for TrackingSettings {
         crate::support::debug_struct(f, "TrackingSettings", &[("excludedQueryParameters", &self.excluded_query_parameters), ("ipFilters", &self.ip_filters), ("searchQueryParameters", &self.search_query_parameters), ("shouldKeepUrlFragment", &self.should_keep_url_fragment)], &self._nulls)
     }
 }
+impl TrackingSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `excludedQueryParameters`."]
+    #[inline]
+    pub fn excluded_query_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.excluded_query_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipFilters`."]
+    #[inline]
+    pub fn ip_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IpFilter>>) -> Self {
+        self.ip_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchQueryParameters`."]
+    #[inline]
+    pub fn search_query_parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.search_query_parameters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shouldKeepUrlFragment`."]
+    #[inline]
+    pub fn should_keep_url_fragment(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.should_keep_url_fragment = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TranscriptAggregationSort {
         crate::support::debug_struct(f, "TranscriptAggregationSort", &[("function", &self.function), ("name", &self.name)], &self._nulls)
     }
 }
+impl TranscriptAggregationSort {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `function`."]
+    #[inline]
+    pub fn function(mut self, value: impl ::std::convert::Into<crate::TranscriptAggregationSortFunction>) -> Self {
+        self.function = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::TranscriptAggregationSortName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TranscriptAggregationSort.function` of the spec (`#/definitions/TranscriptAggregationSort/properties/function`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -125,6 +159,18 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptAggregationSortFunction {
 }
 impl crate::support::Model for TranscriptAggregationSortFunction {
     const NAME: &'static str = "TranscriptAggregationSort.function";
+}
+impl TranscriptAggregationSortFunction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `TranscriptAggregationSort.name` of the spec (`#/definitions/TranscriptAggregationSort/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -225,4 +271,16 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptAggregationSortName {
 }
 impl crate::support::Model for TranscriptAggregationSortName {
     const NAME: &'static str = "TranscriptAggregationSort.name";
+}
+impl TranscriptAggregationSortName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for TranscriptTopic {
         crate::support::debug_struct(f, "TranscriptTopic", &[("confidence", &self.confidence), ("duration", &self.duration), ("id", &self.id), ("name", &self.name), ("offset", &self.offset), ("recordingLocation", &self.recording_location), ("startTimeMilliseconds", &self.start_time_milliseconds), ("topicPhrase", &self.topic_phrase), ("transcriptPhrase", &self.transcript_phrase)], &self._nulls)
     }
 }
+impl TranscriptTopic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `duration`."]
+    #[inline]
+    pub fn duration(mut self, value: impl ::std::convert::Into<crate::TopicDuration>) -> Self {
+        self.duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offset`."]
+    #[inline]
+    pub fn offset(mut self, value: impl ::std::convert::Into<crate::TopicOffset>) -> Self {
+        self.offset = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingLocation`."]
+    #[inline]
+    pub fn recording_location(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recording_location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeMilliseconds`."]
+    #[inline]
+    pub fn start_time_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicPhrase`."]
+    #[inline]
+    pub fn topic_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.topic_phrase = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptPhrase`."]
+    #[inline]
+    pub fn transcript_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transcript_phrase = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -46,6 +46,34 @@ impl ::std::fmt::Debug for TranscriptionConfig {
         crate::support::debug_struct(f, "TranscriptionConfig", &[("vendorName", &self.vendor_name)], &self._nulls)
     }
 }
+impl TranscriptionConfig {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `vendorName`."]
+    #[inline]
+    pub fn vendor_name(mut self, value: impl ::std::convert::Into<crate::TranscriptionConfigVendorName>) -> Self {
+        self.vendor_name = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TranscriptionConfig.vendorName` of the spec (`#/definitions/TranscriptionConfig/properties/vendorName`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "agent-assistants", feature = "assistant-copilot-variations", feature = "routing"))))]
 #[doc = ""]
@@ -113,4 +141,16 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionConfigVendorName {
 }
 impl crate::support::Model for TranscriptionConfigVendorName {
     const NAME: &'static str = "TranscriptionConfig.vendorName";
+}
+impl TranscriptionConfigVendorName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

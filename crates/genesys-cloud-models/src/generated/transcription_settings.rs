@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for TranscriptionSettings {
         crate::support::debug_struct(f, "TranscriptionSettings", &[("contentSearchEnabled", &self.content_search_enabled), ("lowLatencyTranscriptionEnabled", &self.low_latency_transcription_enabled), ("pciDssRedactionEnabled", &self.pci_dss_redaction_enabled), ("piiRedactionEnabled", &self.pii_redaction_enabled), ("transcription", &self.transcription), ("transcriptionConfidenceThreshold", &self.transcription_confidence_threshold)], &self._nulls)
     }
 }
+impl TranscriptionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentSearchEnabled`."]
+    #[inline]
+    pub fn content_search_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.content_search_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lowLatencyTranscriptionEnabled`."]
+    #[inline]
+    pub fn low_latency_transcription_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.low_latency_transcription_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pciDssRedactionEnabled`."]
+    #[inline]
+    pub fn pci_dss_redaction_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.pci_dss_redaction_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `piiRedactionEnabled`."]
+    #[inline]
+    pub fn pii_redaction_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.pii_redaction_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcription`."]
+    #[inline]
+    pub fn transcription(mut self, value: impl ::std::convert::Into<crate::TranscriptionSettingsTranscription>) -> Self {
+        self.transcription = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptionConfidenceThreshold`."]
+    #[inline]
+    pub fn transcription_confidence_threshold(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.transcription_confidence_threshold = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TranscriptionSettings.transcription` of the spec (`#/definitions/TranscriptionSettings/properties/transcription`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionSettingsTranscription {
 }
 impl crate::support::Model for TranscriptionSettingsTranscription {
     const NAME: &'static str = "TranscriptionSettings.transcription";
+}
+impl TranscriptionSettingsTranscription {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

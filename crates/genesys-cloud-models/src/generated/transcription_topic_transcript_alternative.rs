@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for TranscriptionTopicTranscriptAlternative {
         crate::support::debug_struct(f, "TranscriptionTopicTranscriptAlternative", &[("confidence", &self.confidence), ("decoratedTranscript", &self.decorated_transcript), ("decoratedWords", &self.decorated_words), ("durationMs", &self.duration_ms), ("offsetMs", &self.offset_ms), ("transcript", &self.transcript), ("words", &self.words)], &self._nulls)
     }
 }
+impl TranscriptionTopicTranscriptAlternative {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `decoratedTranscript`."]
+    #[inline]
+    pub fn decorated_transcript(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.decorated_transcript = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `decoratedWords`."]
+    #[inline]
+    pub fn decorated_words(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptionTopicTranscriptWord>>) -> Self {
+        self.decorated_words = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMs`."]
+    #[inline]
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offsetMs`."]
+    #[inline]
+    pub fn offset_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.offset_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcript`."]
+    #[inline]
+    pub fn transcript(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transcript = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `words`."]
+    #[inline]
+    pub fn words(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptionTopicTranscriptWord>>) -> Self {
+        self.words = ::std::option::Option::Some(value.into());
+        self
+    }
+}

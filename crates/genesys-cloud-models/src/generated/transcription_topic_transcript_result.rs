@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for TranscriptionTopicTranscriptResult {
         crate::support::debug_struct(f, "TranscriptionTopicTranscriptResult", &[("agentAssistEnabled", &self.agent_assist_enabled), ("agentAssistantId", &self.agent_assistant_id), ("alternatives", &self.alternatives), ("channel", &self.channel), ("dialect", &self.dialect), ("engineId", &self.engine_id), ("engineName", &self.engine_name), ("engineProvider", &self.engine_provider), ("isFinal", &self.is_final), ("speechTextAnalyticsProgramId", &self.speech_text_analytics_program_id), ("utteranceId", &self.utterance_id), ("voiceTranscriptionEnabled", &self.voice_transcription_enabled)], &self._nulls)
     }
 }
+impl TranscriptionTopicTranscriptResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentAssistEnabled`."]
+    #[inline]
+    pub fn agent_assist_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_assist_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentAssistantId`."]
+    #[inline]
+    pub fn agent_assistant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_assistant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alternatives`."]
+    #[inline]
+    pub fn alternatives(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptionTopicTranscriptAlternative>>) -> Self {
+        self.alternatives = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::TranscriptionTopicTranscriptResultChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialect`."]
+    #[inline]
+    pub fn dialect(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dialect = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engineId`."]
+    #[inline]
+    pub fn engine_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.engine_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engineName`."]
+    #[inline]
+    pub fn engine_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.engine_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engineProvider`."]
+    #[inline]
+    pub fn engine_provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.engine_provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFinal`."]
+    #[inline]
+    pub fn is_final(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_final = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `speechTextAnalyticsProgramId`."]
+    #[inline]
+    pub fn speech_text_analytics_program_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.speech_text_analytics_program_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utteranceId`."]
+    #[inline]
+    pub fn utterance_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utterance_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voiceTranscriptionEnabled`."]
+    #[inline]
+    pub fn voice_transcription_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.voice_transcription_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TranscriptionTopicTranscriptResult.channel` of the spec (`#/definitions/TranscriptionTopicTranscriptResult/properties/channel`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -161,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionTopicTranscriptResultChanne
 }
 impl crate::support::Model for TranscriptionTopicTranscriptResultChannel {
     const NAME: &'static str = "TranscriptionTopicTranscriptResult.channel";
+}
+impl TranscriptionTopicTranscriptResultChannel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for TranscriptionTopicTranscriptWord {
         crate::support::debug_struct(f, "TranscriptionTopicTranscriptWord", &[("confidence", &self.confidence), ("durationMs", &self.duration_ms), ("offsetMs", &self.offset_ms), ("startTimeMs", &self.start_time_ms), ("word", &self.word)], &self._nulls)
     }
 }
+impl TranscriptionTopicTranscriptWord {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `confidence`."]
+    #[inline]
+    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.confidence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMs`."]
+    #[inline]
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `offsetMs`."]
+    #[inline]
+    pub fn offset_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.offset_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeMs`."]
+    #[inline]
+    pub fn start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `word`."]
+    #[inline]
+    pub fn word(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.word = ::std::option::Option::Some(value.into());
+        self
+    }
+}

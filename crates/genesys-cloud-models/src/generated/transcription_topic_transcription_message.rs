@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for TranscriptionTopicTranscriptionMessage {
         crate::support::debug_struct(f, "TranscriptionTopicTranscriptionMessage", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("eventTime", &self.event_time), ("organizationId", &self.organization_id), ("sessionStartTimeMs", &self.session_start_time_ms), ("speechTextAnalyticsProgramId", &self.speech_text_analytics_program_id), ("status", &self.status), ("transcriptionStartTimeMs", &self.transcription_start_time_ms), ("transcripts", &self.transcripts)], &self._nulls)
     }
 }
+impl TranscriptionTopicTranscriptionMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationId`."]
+    #[inline]
+    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionStartTimeMs`."]
+    #[inline]
+    pub fn session_start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.session_start_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `speechTextAnalyticsProgramId`."]
+    #[inline]
+    pub fn speech_text_analytics_program_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.speech_text_analytics_program_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::TranscriptionTopicTranscriptionRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptionStartTimeMs`."]
+    #[inline]
+    pub fn transcription_start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.transcription_start_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcripts`."]
+    #[inline]
+    pub fn transcripts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptionTopicTranscriptResult>>) -> Self {
+        self.transcripts = ::std::option::Option::Some(value.into());
+        self
+    }
+}

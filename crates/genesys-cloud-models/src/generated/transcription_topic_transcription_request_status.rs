@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TranscriptionTopicTranscriptionRequestStatus {
         crate::support::debug_struct(f, "TranscriptionTopicTranscriptionRequestStatus", &[("offsetMs", &self.offset_ms), ("status", &self.status)], &self._nulls)
     }
 }
+impl TranscriptionTopicTranscriptionRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `offsetMs`."]
+    #[inline]
+    pub fn offset_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.offset_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::TranscriptionTopicTranscriptionRequestStatusStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TranscriptionTopicTranscriptionRequestStatus.status` of the spec (`#/definitions/TranscriptionTopicTranscriptionRequestStatus/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptionTopicTranscriptionRequestSt
 }
 impl crate::support::Model for TranscriptionTopicTranscriptionRequestStatusStatus {
     const NAME: &'static str = "TranscriptionTopicTranscriptionRequestStatus.status";
+}
+impl TranscriptionTopicTranscriptionRequestStatusStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

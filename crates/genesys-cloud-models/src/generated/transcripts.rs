@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for Transcripts {
         crate::support::debug_struct(f, "Transcripts", &[("contains", &self.contains), ("doesNotContain", &self.does_not_contain), ("exactMatch", &self.exact_match), ("notSimilarTo", &self.not_similar_to)], &self._nulls)
     }
 }
+impl Transcripts {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contains`."]
+    #[inline]
+    pub fn contains(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.contains = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `doesNotContain`."]
+    #[inline]
+    pub fn does_not_contain(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.does_not_contain = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exactMatch`."]
+    #[inline]
+    pub fn exact_match(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.exact_match = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notSimilarTo`."]
+    #[inline]
+    pub fn not_similar_to(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.not_similar_to = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for TranscriptsFilters {
         crate::support::debug_struct(f, "TranscriptsFilters", &[("endTimeMs", &self.end_time_ms), ("flows", &self.flows), ("mediaType", &self.media_type), ("programs", &self.programs), ("queues", &self.queues), ("startTimeMs", &self.start_time_ms)], &self._nulls)
     }
 }
+impl TranscriptsFilters {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endTimeMs`."]
+    #[inline]
+    pub fn end_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.end_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flows`."]
+    #[inline]
+    pub fn flows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flows = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::TranscriptsFiltersMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programs`."]
+    #[inline]
+    pub fn programs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.programs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queues`."]
+    #[inline]
+    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeMs`."]
+    #[inline]
+    pub fn start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TranscriptsFilters.mediaType` of the spec (`#/definitions/TranscriptsFilters/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
 #[doc = ""]
@@ -145,4 +203,16 @@ impl<'de> ::serde::Deserialize<'de> for TranscriptsFiltersMediaType {
 }
 impl crate::support::Model for TranscriptsFiltersMediaType {
     const NAME: &'static str = "TranscriptsFilters.mediaType";
+}
+impl TranscriptsFiltersMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for TransferToAgentRequest {
         crate::support::debug_struct(f, "TransferToAgentRequest", &[("keepInternalMessageAlive", &self.keep_internal_message_alive), ("transferType", &self.transfer_type), ("userDisplayName", &self.user_display_name), ("userId", &self.user_id), ("userName", &self.user_name), ("voicemail", &self.voicemail)], &self._nulls)
     }
 }
+impl TransferToAgentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `keepInternalMessageAlive`."]
+    #[inline]
+    pub fn keep_internal_message_alive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.keep_internal_message_alive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::TransferToAgentRequestTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userDisplayName`."]
+    #[inline]
+    pub fn user_display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userName`."]
+    #[inline]
+    pub fn user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemail`."]
+    #[inline]
+    pub fn voicemail(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.voicemail = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TransferToAgentRequest.transferType` of the spec (`#/definitions/TransferToAgentRequest/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -129,4 +187,16 @@ impl<'de> ::serde::Deserialize<'de> for TransferToAgentRequestTransferType {
 }
 impl crate::support::Model for TransferToAgentRequestTransferType {
     const NAME: &'static str = "TransferToAgentRequest.transferType";
+}
+impl TransferToAgentRequestTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

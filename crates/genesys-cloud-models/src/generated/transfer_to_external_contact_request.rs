@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for TransferToExternalContactRequest {
         crate::support::debug_struct(f, "TransferToExternalContactRequest", &[("contactId", &self.contact_id), ("keepInternalMessageAlive", &self.keep_internal_message_alive), ("phoneType", &self.phone_type), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl TransferToExternalContactRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contactId`."]
+    #[inline]
+    pub fn contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keepInternalMessageAlive`."]
+    #[inline]
+    pub fn keep_internal_message_alive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.keep_internal_message_alive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneType`."]
+    #[inline]
+    pub fn phone_type(mut self, value: impl ::std::convert::Into<crate::TransferToExternalContactRequestPhoneType>) -> Self {
+        self.phone_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::TransferToExternalContactRequestTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TransferToExternalContactRequest.phoneType` of the spec (`#/definitions/TransferToExternalContactRequest/properties/phoneType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for TransferToExternalContactRequestPhoneTyp
 impl crate::support::Model for TransferToExternalContactRequestPhoneType {
     const NAME: &'static str = "TransferToExternalContactRequest.phoneType";
 }
+impl TransferToExternalContactRequestPhoneType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `TransferToExternalContactRequest.transferType` of the spec (`#/definitions/TransferToExternalContactRequest/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -193,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for TransferToExternalContactRequestTransfer
 }
 impl crate::support::Model for TransferToExternalContactRequestTransferType {
     const NAME: &'static str = "TransferToExternalContactRequest.transferType";
+}
+impl TransferToExternalContactRequestTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

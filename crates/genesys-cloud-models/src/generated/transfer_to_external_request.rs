@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for TransferToExternalRequest {
         crate::support::debug_struct(f, "TransferToExternalRequest", &[("address", &self.address), ("keepInternalMessageAlive", &self.keep_internal_message_alive), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl TransferToExternalRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `address`."]
+    #[inline]
+    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `keepInternalMessageAlive`."]
+    #[inline]
+    pub fn keep_internal_message_alive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.keep_internal_message_alive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::TransferToExternalRequestTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TransferToExternalRequest.transferType` of the spec (`#/definitions/TransferToExternalRequest/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for TransferToExternalRequestTransferType {
 }
 impl crate::support::Model for TransferToExternalRequestTransferType {
     const NAME: &'static str = "TransferToExternalRequest.transferType";
+}
+impl TransferToExternalRequestTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for TransferToQueueRequest {
         crate::support::debug_struct(f, "TransferToQueueRequest", &[("keepInternalMessageAlive", &self.keep_internal_message_alive), ("queueId", &self.queue_id), ("queueName", &self.queue_name), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl TransferToQueueRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `keepInternalMessageAlive`."]
+    #[inline]
+    pub fn keep_internal_message_alive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.keep_internal_message_alive = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueName`."]
+    #[inline]
+    pub fn queue_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::TransferToQueueRequestTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TransferToQueueRequest.transferType` of the spec (`#/definitions/TransferToQueueRequest/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -121,4 +167,16 @@ impl<'de> ::serde::Deserialize<'de> for TransferToQueueRequestTransferType {
 }
 impl crate::support::Model for TransferToQueueRequestTransferType {
     const NAME: &'static str = "TransferToQueueRequest.transferType";
+}
+impl TransferToQueueRequestTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

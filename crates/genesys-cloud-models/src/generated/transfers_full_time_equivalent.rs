@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for TransfersFullTimeEquivalent {
         crate::support::debug_struct(f, "TransfersFullTimeEquivalent", &[("destinationStaffingGroupId", &self.destination_staffing_group_id), ("transferType", &self.transfer_type)], &self._nulls)
     }
 }
+impl TransfersFullTimeEquivalent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `destinationStaffingGroupId`."]
+    #[inline]
+    pub fn destination_staffing_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.destination_staffing_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferType`."]
+    #[inline]
+    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::TransfersFullTimeEquivalentTransferType>) -> Self {
+        self.transfer_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TransfersFullTimeEquivalent.transferType` of the spec (`#/definitions/TransfersFullTimeEquivalent/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for TransfersFullTimeEquivalentTransferType 
 }
 impl crate::support::Model for TransfersFullTimeEquivalentTransferType {
     const NAME: &'static str = "TransfersFullTimeEquivalent.transferType";
+}
+impl TransfersFullTimeEquivalentTransferType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for TriggerSchedule {
         crate::support::debug_struct(f, "TriggerSchedule", &[("daysOfMonth", &self.days_of_month), ("daysOfWeek", &self.days_of_week), ("hours", &self.hours), ("minutes", &self.minutes), ("months", &self.months), ("timezone", &self.timezone)], &self._nulls)
     }
 }
+impl TriggerSchedule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `daysOfMonth`."]
+    #[inline]
+    pub fn days_of_month(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.days_of_month = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `daysOfWeek`."]
+    #[inline]
+    pub fn days_of_week(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.days_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hours`."]
+    #[inline]
+    pub fn hours(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.hours = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minutes`."]
+    #[inline]
+    pub fn minutes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `months`."]
+    #[inline]
+    pub fn months(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.months = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timezone`."]
+    #[inline]
+    pub fn timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.timezone = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for TriggerTarget {
         crate::support::debug_struct(f, "TriggerTarget", &[("id", &self.id), ("type", &self.r#type), ("workflowTargetSettings", &self.workflow_target_settings)], &self._nulls)
     }
 }
+impl TriggerTarget {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::TriggerTargetType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workflowTargetSettings`."]
+    #[inline]
+    pub fn workflow_target_settings(mut self, value: impl ::std::convert::Into<crate::WorkflowTargetSettings>) -> Self {
+        self.workflow_target_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TriggerTarget.type` of the spec (`#/definitions/TriggerTarget/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "process-automation")))]
 #[doc = ""]
@@ -113,4 +153,16 @@ impl<'de> ::serde::Deserialize<'de> for TriggerTargetType {
 }
 impl crate::support::Model for TriggerTargetType {
     const NAME: &'static str = "TriggerTarget.type";
+}
+impl TriggerTargetType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

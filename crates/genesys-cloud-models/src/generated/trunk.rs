@@ -158,6 +158,202 @@ impl ::std::fmt::Debug for Trunk {
         crate::support::debug_struct(f, "Trunk", &[("connectedStatus", &self.connected_status), ("createdBy", &self.created_by), ("createdByApp", &self.created_by_app), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("division", &self.division), ("edge", &self.edge), ("edgeGroup", &self.edge_group), ("enabled", &self.enabled), ("family", &self.family), ("id", &self.id), ("inService", &self.in_service), ("ipStatus", &self.ip_status), ("logicalInterface", &self.logical_interface), ("modifiedBy", &self.modified_by), ("modifiedByApp", &self.modified_by_app), ("name", &self.name), ("optionsEnabledStatus", &self.options_enabled_status), ("optionsStatus", &self.options_status), ("proxyAddressList", &self.proxy_address_list), ("registersEnabledStatus", &self.registers_enabled_status), ("registersStatus", &self.registers_status), ("selfUri", &self.self_uri), ("state", &self.state), ("trunkBase", &self.trunk_base), ("trunkMetabase", &self.trunk_metabase), ("trunkType", &self.trunk_type), ("version", &self.version)], &self._nulls)
     }
 }
+impl Trunk {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `connectedStatus`."]
+    #[inline]
+    pub fn connected_status(mut self, value: impl ::std::convert::Into<crate::TrunkConnectedStatus>) -> Self {
+        self.connected_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdByApp`."]
+    #[inline]
+    pub fn created_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edge`."]
+    #[inline]
+    pub fn edge(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.edge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edgeGroup`."]
+    #[inline]
+    pub fn edge_group(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.edge_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `family`."]
+    #[inline]
+    pub fn family(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.family = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inService`."]
+    #[inline]
+    pub fn in_service(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.in_service = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipStatus`."]
+    #[inline]
+    pub fn ip_status(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsNetworkTypeIp>) -> Self {
+        self.ip_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `logicalInterface`."]
+    #[inline]
+    pub fn logical_interface(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.logical_interface = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedByApp`."]
+    #[inline]
+    pub fn modified_by_app(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by_app = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionsEnabledStatus`."]
+    #[inline]
+    pub fn options_enabled_status(mut self, value: impl ::std::convert::Into<crate::TrunkOptionsEnabledStatus>) -> Self {
+        self.options_enabled_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionsStatus`."]
+    #[inline]
+    pub fn options_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkMetricsOptions>>) -> Self {
+        self.options_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proxyAddressList`."]
+    #[inline]
+    pub fn proxy_address_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.proxy_address_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `registersEnabledStatus`."]
+    #[inline]
+    pub fn registers_enabled_status(mut self, value: impl ::std::convert::Into<crate::TrunkRegistersEnabledStatus>) -> Self {
+        self.registers_enabled_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `registersStatus`."]
+    #[inline]
+    pub fn registers_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkMetricsRegisters>>) -> Self {
+        self.registers_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::TrunkState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trunkBase`."]
+    #[inline]
+    pub fn trunk_base(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.trunk_base = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trunkMetabase`."]
+    #[inline]
+    pub fn trunk_metabase(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.trunk_metabase = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trunkType`."]
+    #[inline]
+    pub fn trunk_type(mut self, value: impl ::std::convert::Into<crate::TrunkTrunkType>) -> Self {
+        self.trunk_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Trunk.optionsEnabledStatus` of the spec (`#/definitions/Trunk/properties/optionsEnabledStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -225,6 +421,18 @@ impl<'de> ::serde::Deserialize<'de> for TrunkOptionsEnabledStatus {
 }
 impl crate::support::Model for TrunkOptionsEnabledStatus {
     const NAME: &'static str = "Trunk.optionsEnabledStatus";
+}
+impl TrunkOptionsEnabledStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Trunk.registersEnabledStatus` of the spec (`#/definitions/Trunk/properties/registersEnabledStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
@@ -294,6 +502,18 @@ impl<'de> ::serde::Deserialize<'de> for TrunkRegistersEnabledStatus {
 impl crate::support::Model for TrunkRegistersEnabledStatus {
     const NAME: &'static str = "Trunk.registersEnabledStatus";
 }
+impl TrunkRegistersEnabledStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Trunk.state` of the spec (`#/definitions/Trunk/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -362,6 +582,18 @@ impl<'de> ::serde::Deserialize<'de> for TrunkState {
 impl crate::support::Model for TrunkState {
     const NAME: &'static str = "Trunk.state";
 }
+impl TrunkState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Trunk.trunkType` of the spec (`#/definitions/Trunk/properties/trunkType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
 #[doc = ""]
@@ -429,4 +661,16 @@ impl<'de> ::serde::Deserialize<'de> for TrunkTrunkType {
 }
 impl crate::support::Model for TrunkTrunkType {
     const NAME: &'static str = "Trunk.trunkType";
+}
+impl TrunkTrunkType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for TrunkInstanceTopicTrunk {
         crate::support::debug_struct(f, "TrunkInstanceTopicTrunk", &[("connectedStatus", &self.connected_status), ("id", &self.id), ("ipStatus", &self.ip_status), ("optionsStatus", &self.options_status), ("registersStatus", &self.registers_status)], &self._nulls)
     }
 }
+impl TrunkInstanceTopicTrunk {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `connectedStatus`."]
+    #[inline]
+    pub fn connected_status(mut self, value: impl ::std::convert::Into<crate::TrunkInstanceTopicTrunkConnectedStatus>) -> Self {
+        self.connected_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipStatus`."]
+    #[inline]
+    pub fn ip_status(mut self, value: impl ::std::convert::Into<crate::TrunkInstanceTopicTrunkMetricsNetworkTypeIp>) -> Self {
+        self.ip_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionsStatus`."]
+    #[inline]
+    pub fn options_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkInstanceTopicTrunkMetricsOptions>>) -> Self {
+        self.options_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `registersStatus`."]
+    #[inline]
+    pub fn registers_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkInstanceTopicTrunkMetricsRegisters>>) -> Self {
+        self.registers_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}

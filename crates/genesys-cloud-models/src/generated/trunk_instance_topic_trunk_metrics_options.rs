@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for TrunkInstanceTopicTrunkMetricsOptions {
         crate::support::debug_struct(f, "TrunkInstanceTopicTrunkMetricsOptions", &[("errorInfo", &self.error_info), ("optionState", &self.option_state), ("optionStateTime", &self.option_state_time), ("proxyAddress", &self.proxy_address)], &self._nulls)
     }
 }
+impl TrunkInstanceTopicTrunkMetricsOptions {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorInfo`."]
+    #[inline]
+    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::TrunkInstanceTopicTrunkErrorInfo>) -> Self {
+        self.error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionState`."]
+    #[inline]
+    pub fn option_state(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.option_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionStateTime`."]
+    #[inline]
+    pub fn option_state_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.option_state_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proxyAddress`."]
+    #[inline]
+    pub fn proxy_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.proxy_address = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for TrunkMetrics {
         crate::support::debug_struct(f, "TrunkMetrics", &[("calls", &self.calls), ("eventTime", &self.event_time), ("logicalInterface", &self.logical_interface), ("qos", &self.qos), ("trunk", &self.trunk)], &self._nulls)
     }
 }
+impl TrunkMetrics {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calls`."]
+    #[inline]
+    pub fn calls(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsCalls>) -> Self {
+        self.calls = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `logicalInterface`."]
+    #[inline]
+    pub fn logical_interface(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.logical_interface = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `qos`."]
+    #[inline]
+    pub fn qos(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsQoS>) -> Self {
+        self.qos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trunk`."]
+    #[inline]
+    pub fn trunk(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.trunk = ::std::option::Option::Some(value.into());
+        self
+    }
+}

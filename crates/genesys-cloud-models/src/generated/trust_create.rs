@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for TrustCreate {
         crate::support::debug_struct(f, "TrustCreate", &[("dateExpired", &self.date_expired), ("enabled", &self.enabled), ("groups", &self.groups), ("pairingId", &self.pairing_id), ("users", &self.users)], &self._nulls)
     }
 }
+impl TrustCreate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateExpired`."]
+    #[inline]
+    pub fn date_expired(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expired = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groups`."]
+    #[inline]
+    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrustMemberCreate>>) -> Self {
+        self.groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pairingId`."]
+    #[inline]
+    pub fn pairing_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pairing_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `users`."]
+    #[inline]
+    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrustMemberCreate>>) -> Self {
+        self.users = ::std::option::Option::Some(value.into());
+        self
+    }
+}

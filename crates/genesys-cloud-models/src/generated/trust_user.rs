@@ -198,6 +198,262 @@ impl ::std::fmt::Debug for TrustUser {
         crate::support::debug_struct(f, "TrustUser", &[("acdAutoAnswer", &self.acd_auto_answer), ("addresses", &self.addresses), ("authorization", &self.authorization), ("biography", &self.biography), ("certifications", &self.certifications), ("chat", &self.chat), ("conversationSummary", &self.conversation_summary), ("dateLastLogin", &self.date_last_login), ("dateWelcomeSent", &self.date_welcome_sent), ("department", &self.department), ("division", &self.division), ("email", &self.email), ("employerInfo", &self.employer_info), ("geolocation", &self.geolocation), ("groups", &self.groups), ("id", &self.id), ("images", &self.images), ("integrationPresence", &self.integration_presence), ("languagePreference", &self.language_preference), ("languages", &self.languages), ("lastTokenIssued", &self.last_token_issued), ("locations", &self.locations), ("manager", &self.manager), ("name", &self.name), ("outOfOffice", &self.out_of_office), ("preferredName", &self.preferred_name), ("presence", &self.presence), ("primaryContactInfo", &self.primary_contact_info), ("profileSkills", &self.profile_skills), ("routingStatus", &self.routing_status), ("skills", &self.skills), ("state", &self.state), ("station", &self.station), ("team", &self.team), ("title", &self.title), ("trustUserDetails", &self.trust_user_details), ("username", &self.username), ("version", &self.version), ("workPlanBidRanks", &self.work_plan_bid_ranks)], &self._nulls)
     }
 }
+impl TrustUser {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acdAutoAnswer`."]
+    #[inline]
+    pub fn acd_auto_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.acd_auto_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Contact>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authorization`."]
+    #[inline]
+    pub fn authorization(mut self, value: impl ::std::convert::Into<crate::UserAuthorization>) -> Self {
+        self.authorization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `biography`."]
+    #[inline]
+    pub fn biography(mut self, value: impl ::std::convert::Into<crate::Biography>) -> Self {
+        self.biography = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `certifications`."]
+    #[inline]
+    pub fn certifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.certifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chat`."]
+    #[inline]
+    pub fn chat(mut self, value: impl ::std::convert::Into<crate::Chat>) -> Self {
+        self.chat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationSummary`."]
+    #[inline]
+    pub fn conversation_summary(mut self, value: impl ::std::convert::Into<crate::UserConversationSummary>) -> Self {
+        self.conversation_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateLastLogin`."]
+    #[inline]
+    pub fn date_last_login(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_last_login = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateWelcomeSent`."]
+    #[inline]
+    pub fn date_welcome_sent(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_welcome_sent = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `department`."]
+    #[inline]
+    pub fn department(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.department = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `employerInfo`."]
+    #[inline]
+    pub fn employer_info(mut self, value: impl ::std::convert::Into<crate::EmployerInfo>) -> Self {
+        self.employer_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geolocation`."]
+    #[inline]
+    pub fn geolocation(mut self, value: impl ::std::convert::Into<crate::Geolocation>) -> Self {
+        self.geolocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groups`."]
+    #[inline]
+    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Group>>) -> Self {
+        self.groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Image>>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationPresence`."]
+    #[inline]
+    pub fn integration_presence(mut self, value: impl ::std::convert::Into<crate::UserPresence>) -> Self {
+        self.integration_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languagePreference`."]
+    #[inline]
+    pub fn language_preference(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_preference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languages`."]
+    #[inline]
+    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserRoutingLanguage>>) -> Self {
+        self.languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastTokenIssued`."]
+    #[inline]
+    pub fn last_token_issued(mut self, value: impl ::std::convert::Into<crate::OAuthLastTokenIssued>) -> Self {
+        self.last_token_issued = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locations`."]
+    #[inline]
+    pub fn locations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Location>>) -> Self {
+        self.locations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manager`."]
+    #[inline]
+    pub fn manager(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.manager = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outOfOffice`."]
+    #[inline]
+    pub fn out_of_office(mut self, value: impl ::std::convert::Into<crate::OutOfOffice>) -> Self {
+        self.out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredName`."]
+    #[inline]
+    pub fn preferred_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preferred_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presence`."]
+    #[inline]
+    pub fn presence(mut self, value: impl ::std::convert::Into<crate::UserPresence>) -> Self {
+        self.presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryContactInfo`."]
+    #[inline]
+    pub fn primary_contact_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Contact>>) -> Self {
+        self.primary_contact_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `profileSkills`."]
+    #[inline]
+    pub fn profile_skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.profile_skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::RoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skills`."]
+    #[inline]
+    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserRoutingSkill>>) -> Self {
+        self.skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::TrustUserState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `station`."]
+    #[inline]
+    pub fn station(mut self, value: impl ::std::convert::Into<crate::UserStations>) -> Self {
+        self.station = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::Team>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trustUserDetails`."]
+    #[inline]
+    pub fn trust_user_details(mut self, value: impl ::std::convert::Into<crate::TrustUserDetails>) -> Self {
+        self.trust_user_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `username`."]
+    #[inline]
+    pub fn username(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.username = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanBidRanks`."]
+    #[inline]
+    pub fn work_plan_bid_ranks(mut self, value: impl ::std::convert::Into<crate::WorkPlanBidRanks>) -> Self {
+        self.work_plan_bid_ranks = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TrustUser.state` of the spec (`#/definitions/TrustUser/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization-authorization")))]
 #[doc = ""]
@@ -265,4 +521,16 @@ impl<'de> ::serde::Deserialize<'de> for TrustUserState {
 }
 impl crate::support::Model for TrustUserState {
     const NAME: &'static str = "TrustUser.state";
+}
+impl TrustUserState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

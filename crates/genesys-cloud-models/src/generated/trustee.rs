@@ -82,3 +82,85 @@ impl ::std::fmt::Debug for Trustee {
         crate::support::debug_struct(f, "Trustee", &[("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateExpired", &self.date_expired), ("enabled", &self.enabled), ("hasFullAccess", &self.has_full_access), ("id", &self.id), ("isTrustedUser", &self.is_trusted_user), ("organization", &self.organization), ("selfUri", &self.self_uri), ("usesDefaultRole", &self.uses_default_role)], &self._nulls)
     }
 }
+impl Trustee {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::OrgUser>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpired`."]
+    #[inline]
+    pub fn date_expired(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expired = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasFullAccess`."]
+    #[inline]
+    pub fn has_full_access(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_full_access = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isTrustedUser`."]
+    #[inline]
+    pub fn is_trusted_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_trusted_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organization`."]
+    #[inline]
+    pub fn organization(mut self, value: impl ::std::convert::Into<crate::Organization>) -> Self {
+        self.organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usesDefaultRole`."]
+    #[inline]
+    pub fn uses_default_role(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.uses_default_role = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for TrusteeBillingOverview {
         crate::support::debug_struct(f, "TrusteeBillingOverview", &[("billingPeriodEndDate", &self.billing_period_end_date), ("billingPeriodStartDate", &self.billing_period_start_date), ("contractAmendmentDate", &self.contract_amendment_date), ("contractEffectiveDate", &self.contract_effective_date), ("contractEndDate", &self.contract_end_date), ("currency", &self.currency), ("enabledProducts", &self.enabled_products), ("id", &self.id), ("inRampPeriod", &self.in_ramp_period), ("minimumMonthlyAmount", &self.minimum_monthly_amount), ("name", &self.name), ("organization", &self.organization), ("rampPeriodEndDate", &self.ramp_period_end_date), ("rampPeriodStartDate", &self.ramp_period_start_date), ("selfUri", &self.self_uri), ("subscriptionType", &self.subscription_type), ("usages", &self.usages)], &self._nulls)
     }
 }
+impl TrusteeBillingOverview {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `billingPeriodEndDate`."]
+    #[inline]
+    pub fn billing_period_end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.billing_period_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `billingPeriodStartDate`."]
+    #[inline]
+    pub fn billing_period_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.billing_period_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contractAmendmentDate`."]
+    #[inline]
+    pub fn contract_amendment_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.contract_amendment_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contractEffectiveDate`."]
+    #[inline]
+    pub fn contract_effective_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.contract_effective_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contractEndDate`."]
+    #[inline]
+    pub fn contract_end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.contract_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `currency`."]
+    #[inline]
+    pub fn currency(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.currency = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabledProducts`."]
+    #[inline]
+    pub fn enabled_products(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.enabled_products = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inRampPeriod`."]
+    #[inline]
+    pub fn in_ramp_period(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.in_ramp_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumMonthlyAmount`."]
+    #[inline]
+    pub fn minimum_monthly_amount(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.minimum_monthly_amount = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organization`."]
+    #[inline]
+    pub fn organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
+        self.organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rampPeriodEndDate`."]
+    #[inline]
+    pub fn ramp_period_end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.ramp_period_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rampPeriodStartDate`."]
+    #[inline]
+    pub fn ramp_period_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.ramp_period_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subscriptionType`."]
+    #[inline]
+    pub fn subscription_type(mut self, value: impl ::std::convert::Into<crate::TrusteeBillingOverviewSubscriptionType>) -> Self {
+        self.subscription_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usages`."]
+    #[inline]
+    pub fn usages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SubscriptionOverviewUsage>>) -> Self {
+        self.usages = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TrusteeBillingOverview.subscriptionType` of the spec (`#/definitions/TrusteeBillingOverview/properties/subscriptionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
 #[doc = ""]
@@ -197,4 +321,16 @@ impl<'de> ::serde::Deserialize<'de> for TrusteeBillingOverviewSubscriptionType {
 }
 impl crate::support::Model for TrusteeBillingOverviewSubscriptionType {
     const NAME: &'static str = "TrusteeBillingOverview.subscriptionType";
+}
+impl TrusteeBillingOverviewSubscriptionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for TtsEngineEntity {
         crate::support::debug_struct(f, "TtsEngineEntity", &[("id", &self.id), ("isDefault", &self.is_default), ("isSecure", &self.is_secure), ("languages", &self.languages), ("name", &self.name), ("outputFormats", &self.output_formats), ("selfUri", &self.self_uri), ("voices", &self.voices)], &self._nulls)
     }
 }
+impl TtsEngineEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isDefault`."]
+    #[inline]
+    pub fn is_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isSecure`."]
+    #[inline]
+    pub fn is_secure(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_secure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languages`."]
+    #[inline]
+    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputFormats`."]
+    #[inline]
+    pub fn output_formats(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.output_formats = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voices`."]
+    #[inline]
+    pub fn voices(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TtsVoiceEntity>>) -> Self {
+        self.voices = ::std::option::Option::Some(value.into());
+        self
+    }
+}

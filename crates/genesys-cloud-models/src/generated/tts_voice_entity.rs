@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for TtsVoiceEntity {
         crate::support::debug_struct(f, "TtsVoiceEntity", &[("displayName", &self.display_name), ("engine", &self.engine), ("gender", &self.gender), ("id", &self.id), ("isDefault", &self.is_default), ("language", &self.language), ("name", &self.name), ("provider", &self.provider), ("selfUri", &self.self_uri), ("supportedModels", &self.supported_models), ("voiceType", &self.voice_type)], &self._nulls)
     }
 }
+impl TtsVoiceEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `displayName`."]
+    #[inline]
+    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engine`."]
+    #[inline]
+    pub fn engine(mut self, value: impl ::std::convert::Into<crate::TtsEngineEntity>) -> Self {
+        self.engine = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `gender`."]
+    #[inline]
+    pub fn gender(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.gender = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isDefault`."]
+    #[inline]
+    pub fn is_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_default = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedModels`."]
+    #[inline]
+    pub fn supported_models(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.supported_models = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voiceType`."]
+    #[inline]
+    pub fn voice_type(mut self, value: impl ::std::convert::Into<crate::TtsVoiceEntityVoiceType>) -> Self {
+        self.voice_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `TtsVoiceEntity.voiceType` of the spec (`#/definitions/TtsVoiceEntity/properties/voiceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -173,4 +261,16 @@ impl<'de> ::serde::Deserialize<'de> for TtsVoiceEntityVoiceType {
 }
 impl crate::support::Model for TtsVoiceEntityVoiceType {
     const NAME: &'static str = "TtsVoiceEntity.voiceType";
+}
+impl TtsVoiceEntityVoiceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for TwitterDataHistoricalTweetResponse {
         crate::support::debug_struct(f, "TwitterDataHistoricalTweetResponse", &[("matchingTweets", &self.matching_tweets), ("previousNumberOfDays", &self.previous_number_of_days), ("usageStatistics", &self.usage_statistics)], &self._nulls)
     }
 }
+impl TwitterDataHistoricalTweetResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `matchingTweets`."]
+    #[inline]
+    pub fn matching_tweets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.matching_tweets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousNumberOfDays`."]
+    #[inline]
+    pub fn previous_number_of_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.previous_number_of_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usageStatistics`."]
+    #[inline]
+    pub fn usage_statistics(mut self, value: impl ::std::convert::Into<crate::TweetUsage>) -> Self {
+        self.usage_statistics = ::std::option::Option::Some(value.into());
+        self
+    }
+}

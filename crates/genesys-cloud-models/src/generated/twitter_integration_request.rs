@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for TwitterIntegrationRequest {
         crate::support::debug_struct(f, "TwitterIntegrationRequest", &[("appId", &self.app_id), ("codeChallenge", &self.code_challenge), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("name", &self.name), ("redirectUri", &self.redirect_uri), ("selfUri", &self.self_uri), ("signupCode", &self.signup_code), ("supportedContent", &self.supported_content)], &self._nulls)
     }
 }
+impl TwitterIntegrationRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `appId`."]
+    #[inline]
+    pub fn app_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.app_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `codeChallenge`."]
+    #[inline]
+    pub fn code_challenge(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code_challenge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingSetting`."]
+    #[inline]
+    pub fn messaging_setting(mut self, value: impl ::std::convert::Into<crate::MessagingSettingRequestReference>) -> Self {
+        self.messaging_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `redirectUri`."]
+    #[inline]
+    pub fn redirect_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.redirect_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `signupCode`."]
+    #[inline]
+    pub fn signup_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.signup_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedContent`."]
+    #[inline]
+    pub fn supported_content(mut self, value: impl ::std::convert::Into<crate::SupportedContentReference>) -> Self {
+        self.supported_content = ::std::option::Option::Some(value.into());
+        self
+    }
+}

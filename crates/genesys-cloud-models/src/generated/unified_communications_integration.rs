@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for UnifiedCommunicationsIntegration {
         crate::support::debug_struct(f, "UnifiedCommunicationsIntegration", &[("badgeIcons", &self.badge_icons), ("i10n", &self.i10n), ("icon", &self.icon), ("id", &self.id), ("includeBadge", &self.include_badge), ("integrationPresenceSource", &self.integration_presence_source), ("name", &self.name), ("oauthScopes", &self.oauth_scopes), ("pbxPermission", &self.pbx_permission), ("pollIntervalSec", &self.poll_interval_sec), ("polledPresence", &self.polled_presence), ("selfUri", &self.self_uri), ("ucIntegrationKey", &self.uc_integration_key), ("userPermissions", &self.user_permissions)], &self._nulls)
     }
 }
+impl UnifiedCommunicationsIntegration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `badgeIcons`."]
+    #[inline]
+    pub fn badge_icons(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::UCIcon>>) -> Self {
+        self.badge_icons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `i10n`."]
+    #[inline]
+    pub fn i10n(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::UCI10n>>) -> Self {
+        self.i10n = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `icon`."]
+    #[inline]
+    pub fn icon(mut self, value: impl ::std::convert::Into<crate::UCIcon>) -> Self {
+        self.icon = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeBadge`."]
+    #[inline]
+    pub fn include_badge(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_badge = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationPresenceSource`."]
+    #[inline]
+    pub fn integration_presence_source(mut self, value: impl ::std::convert::Into<crate::UnifiedCommunicationsIntegrationIntegrationPresenceSource>) -> Self {
+        self.integration_presence_source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthScopes`."]
+    #[inline]
+    pub fn oauth_scopes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.oauth_scopes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pbxPermission`."]
+    #[inline]
+    pub fn pbx_permission(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pbx_permission = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pollIntervalSec`."]
+    #[inline]
+    pub fn poll_interval_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.poll_interval_sec = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `polledPresence`."]
+    #[inline]
+    pub fn polled_presence(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.polled_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ucIntegrationKey`."]
+    #[inline]
+    pub fn uc_integration_key(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.uc_integration_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userPermissions`."]
+    #[inline]
+    pub fn user_permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_permissions = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UnifiedCommunicationsIntegration.integrationPresenceSource` of the spec (`#/definitions/UnifiedCommunicationsIntegration/properties/integrationPresenceSource`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]
 #[doc = ""]
@@ -169,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for UnifiedCommunicationsIntegrationIntegrat
 }
 impl crate::support::Model for UnifiedCommunicationsIntegrationIntegrationPresenceSource {
     const NAME: &'static str = "UnifiedCommunicationsIntegration.integrationPresenceSource";
+}
+impl UnifiedCommunicationsIntegrationIntegrationPresenceSource {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

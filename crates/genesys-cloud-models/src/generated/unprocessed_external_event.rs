@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for UnprocessedExternalEvent {
         crate::support::debug_struct(f, "UnprocessedExternalEvent", &[("errorMessage", &self.error_message), ("event", &self.event), ("isRetryable", &self.is_retryable), ("originalRequestIndex", &self.original_request_index), ("statusCode", &self.status_code)], &self._nulls)
     }
 }
+impl UnprocessedExternalEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorMessage`."]
+    #[inline]
+    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `event`."]
+    #[inline]
+    pub fn event(mut self, value: impl ::std::convert::Into<crate::ExternalEvent>) -> Self {
+        self.event = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isRetryable`."]
+    #[inline]
+    pub fn is_retryable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_retryable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originalRequestIndex`."]
+    #[inline]
+    pub fn original_request_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.original_request_index = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCode`."]
+    #[inline]
+    pub fn status_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}

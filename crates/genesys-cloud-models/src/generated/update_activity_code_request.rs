@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for UpdateActivityCodeRequest {
         crate::support::debug_struct(f, "UpdateActivityCodeRequest", &[("agentTimeOffSelectable", &self.agent_time_off_selectable), ("category", &self.category), ("countsAsPaidTime", &self.counts_as_paid_time), ("countsAsWorkTime", &self.counts_as_work_time), ("countsTowardShrinkage", &self.counts_toward_shrinkage), ("interruptible", &self.interruptible), ("lengthInMinutes", &self.length_in_minutes), ("metadata", &self.metadata), ("name", &self.name), ("plannedShrinkage", &self.planned_shrinkage), ("planningGroupIds", &self.planning_group_ids), ("secondaryPresences", &self.secondary_presences), ("style", &self.style)], &self._nulls)
     }
 }
+impl UpdateActivityCodeRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentTimeOffSelectable`."]
+    #[inline]
+    pub fn agent_time_off_selectable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_time_off_selectable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::UpdateActivityCodeRequestCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsWorkTime`."]
+    #[inline]
+    pub fn counts_as_work_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_work_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsTowardShrinkage`."]
+    #[inline]
+    pub fn counts_toward_shrinkage(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_toward_shrinkage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interruptible`."]
+    #[inline]
+    pub fn interruptible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.interruptible = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `plannedShrinkage`."]
+    #[inline]
+    pub fn planned_shrinkage(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.planned_shrinkage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningGroupIds`."]
+    #[inline]
+    pub fn planning_group_ids(mut self, value: impl ::std::convert::Into<crate::ListWrapperString>) -> Self {
+        self.planning_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryPresences`."]
+    #[inline]
+    pub fn secondary_presences(mut self, value: impl ::std::convert::Into<crate::ListWrapperSecondaryPresence>) -> Self {
+        self.secondary_presences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `style`."]
+    #[inline]
+    pub fn style(mut self, value: impl ::std::convert::Into<crate::ValueWrapperActivityCodeStyle>) -> Self {
+        self.style = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateActivityCodeRequest.category` of the spec (`#/definitions/UpdateActivityCodeRequest/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -181,4 +281,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityCodeRequestCategory {
 }
 impl crate::support::Model for UpdateActivityCodeRequestCategory {
     const NAME: &'static str = "UpdateActivityCodeRequest.category";
+}
+impl UpdateActivityCodeRequestCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for UpdateActivityPlanRequest {
         crate::support::debug_struct(f, "UpdateActivityPlanRequest", &[("activityCodeId", &self.activity_code_id), ("attendeesSearchRule", &self.attendees_search_rule), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("facilitatorsSearchRule", &self.facilitators_search_rule), ("fixedAvailability", &self.fixed_availability), ("groupSettings", &self.group_settings), ("lengthMinutes", &self.length_minutes), ("name", &self.name), ("optimizationObjective", &self.optimization_objective), ("recurrenceSettings", &self.recurrence_settings), ("serviceGoalImpactOverrides", &self.service_goal_impact_overrides), ("state", &self.state), ("transitionTimeMinutes", &self.transition_time_minutes), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl UpdateActivityPlanRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attendeesSearchRule`."]
+    #[inline]
+    pub fn attendees_search_rule(mut self, value: impl ::std::convert::Into<crate::ValueWrapperUserSearchRule>) -> Self {
+        self.attendees_search_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `facilitatorsSearchRule`."]
+    #[inline]
+    pub fn facilitators_search_rule(mut self, value: impl ::std::convert::Into<crate::ValueWrapperUserSearchRule>) -> Self {
+        self.facilitators_search_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fixedAvailability`."]
+    #[inline]
+    pub fn fixed_availability(mut self, value: impl ::std::convert::Into<crate::ListWrapperFixedAvailability>) -> Self {
+        self.fixed_availability = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupSettings`."]
+    #[inline]
+    pub fn group_settings(mut self, value: impl ::std::convert::Into<crate::ValueWrapperGroupSettings>) -> Self {
+        self.group_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optimizationObjective`."]
+    #[inline]
+    pub fn optimization_objective(mut self, value: impl ::std::convert::Into<crate::UpdateActivityPlanRequestOptimizationObjective>) -> Self {
+        self.optimization_objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recurrenceSettings`."]
+    #[inline]
+    pub fn recurrence_settings(mut self, value: impl ::std::convert::Into<crate::RecurrenceSettingsBase>) -> Self {
+        self.recurrence_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceGoalImpactOverrides`."]
+    #[inline]
+    pub fn service_goal_impact_overrides(mut self, value: impl ::std::convert::Into<crate::ValueWrapperActivityPlanServiceGoalImpactOverrides>) -> Self {
+        self.service_goal_impact_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::UpdateActivityPlanRequestState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transitionTimeMinutes`."]
+    #[inline]
+    pub fn transition_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.transition_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UpdateActivityPlanRequestType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateActivityPlanRequest.optimizationObjective` of the spec (`#/definitions/UpdateActivityPlanRequest/properties/optimizationObjective`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -165,6 +277,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityPlanRequestOptimizationObj
 }
 impl crate::support::Model for UpdateActivityPlanRequestOptimizationObjective {
     const NAME: &'static str = "UpdateActivityPlanRequest.optimizationObjective";
+}
+impl UpdateActivityPlanRequestOptimizationObjective {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UpdateActivityPlanRequest.state` of the spec (`#/definitions/UpdateActivityPlanRequest/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -230,6 +354,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityPlanRequestState {
 impl crate::support::Model for UpdateActivityPlanRequestState {
     const NAME: &'static str = "UpdateActivityPlanRequest.state";
 }
+impl UpdateActivityPlanRequestState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UpdateActivityPlanRequest.type` of the spec (`#/definitions/UpdateActivityPlanRequest/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -293,4 +429,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateActivityPlanRequestType {
 }
 impl crate::support::Model for UpdateActivityPlanRequestType {
     const NAME: &'static str = "UpdateActivityPlanRequest.type";
+}
+impl UpdateActivityPlanRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

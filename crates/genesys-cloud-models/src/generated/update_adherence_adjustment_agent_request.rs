@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for UpdateAdherenceAdjustmentAgentRequest {
         crate::support::debug_struct(f, "UpdateAdherenceAdjustmentAgentRequest", &[("lengthMinutes", &self.length_minutes), ("metadata", &self.metadata), ("reasonCodeId", &self.reason_code_id), ("startDate", &self.start_date), ("submitterNotes", &self.submitter_notes)], &self._nulls)
     }
 }
+impl UpdateAdherenceAdjustmentAgentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasonCodeId`."]
+    #[inline]
+    pub fn reason_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reason_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `submitterNotes`."]
+    #[inline]
+    pub fn submitter_notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.submitter_notes = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for UpdateCoachingAppointmentRequest {
         crate::support::debug_struct(f, "UpdateCoachingAppointmentRequest", &[("addToSchedule", &self.add_to_schedule), ("conversationIds", &self.conversation_ids), ("dateStart", &self.date_start), ("description", &self.description), ("documentIds", &self.document_ids), ("externalLinks", &self.external_links), ("lengthInMinutes", &self.length_in_minutes), ("location", &self.location), ("name", &self.name), ("shareInsightsData", &self.share_insights_data), ("status", &self.status), ("wfmSchedule", &self.wfm_schedule)], &self._nulls)
     }
 }
+impl UpdateCoachingAppointmentRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addToSchedule`."]
+    #[inline]
+    pub fn add_to_schedule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.add_to_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationIds`."]
+    #[inline]
+    pub fn conversation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `documentIds`."]
+    #[inline]
+    pub fn document_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.document_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalLinks`."]
+    #[inline]
+    pub fn external_links(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.external_links = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `location`."]
+    #[inline]
+    pub fn location(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.location = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shareInsightsData`."]
+    #[inline]
+    pub fn share_insights_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.share_insights_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::UpdateCoachingAppointmentRequestStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wfmSchedule`."]
+    #[inline]
+    pub fn wfm_schedule(mut self, value: impl ::std::convert::Into<crate::WfmScheduleReference>) -> Self {
+        self.wfm_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateCoachingAppointmentRequest.status` of the spec (`#/definitions/UpdateCoachingAppointmentRequest/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]
 #[doc = ""]
@@ -157,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateCoachingAppointmentRequestStatus {
 }
 impl crate::support::Model for UpdateCoachingAppointmentRequestStatus {
     const NAME: &'static str = "UpdateCoachingAppointmentRequest.status";
+}
+impl UpdateCoachingAppointmentRequestStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for UpdateContactColumnActionSettings {
         crate::support::debug_struct(f, "UpdateContactColumnActionSettings", &[("properties", &self.properties), ("updateOption", &self.update_option)], &self._nulls)
     }
 }
+impl UpdateContactColumnActionSettings {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `properties`."]
+    #[inline]
+    pub fn properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updateOption`."]
+    #[inline]
+    pub fn update_option(mut self, value: impl ::std::convert::Into<crate::UpdateContactColumnActionSettingsUpdateOption>) -> Self {
+        self.update_option = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateContactColumnActionSettings.updateOption` of the spec (`#/definitions/UpdateContactColumnActionSettings/properties/updateOption`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateContactColumnActionSettingsUpdateO
 }
 impl crate::support::Model for UpdateContactColumnActionSettingsUpdateOption {
     const NAME: &'static str = "UpdateContactColumnActionSettings.updateOption";
+}
+impl UpdateContactColumnActionSettingsUpdateOption {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for UpdateMuAgentWorkPlanFailureResponse {
         crate::support::debug_struct(f, "UpdateMuAgentWorkPlanFailureResponse", &[("failure", &self.failure), ("notFoundWorkPlanId", &self.not_found_work_plan_id), ("user", &self.user)], &self._nulls)
     }
 }
+impl UpdateMuAgentWorkPlanFailureResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `failure`."]
+    #[inline]
+    pub fn failure(mut self, value: impl ::std::convert::Into<crate::UpdateMuAgentWorkPlanFailureResponseFailure>) -> Self {
+        self.failure = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notFoundWorkPlanId`."]
+    #[inline]
+    pub fn not_found_work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.not_found_work_plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateMuAgentWorkPlanFailureResponse.failure` of the spec (`#/definitions/UpdateMuAgentWorkPlanFailureResponse/properties/failure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -129,4 +169,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateMuAgentWorkPlanFailureResponseFail
 }
 impl crate::support::Model for UpdateMuAgentWorkPlanFailureResponseFailure {
     const NAME: &'static str = "UpdateMuAgentWorkPlanFailureResponse.failure";
+}
+impl UpdateMuAgentWorkPlanFailureResponseFailure {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

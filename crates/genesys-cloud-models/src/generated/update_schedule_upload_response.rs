@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for UpdateScheduleUploadResponse {
         crate::support::debug_struct(f, "UpdateScheduleUploadResponse", &[("headers", &self.headers), ("uploadBodySchema", &self.upload_body_schema), ("uploadKey", &self.upload_key), ("url", &self.url)], &self._nulls)
     }
 }
+impl UpdateScheduleUploadResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `headers`."]
+    #[inline]
+    pub fn headers(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.headers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadBodySchema`."]
+    #[inline]
+    pub fn upload_body_schema(mut self, value: impl ::std::convert::Into<crate::UpdateScheduleUploadSchema>) -> Self {
+        self.upload_body_schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uploadKey`."]
+    #[inline]
+    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.upload_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `url`."]
+    #[inline]
+    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.url = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for UpdateScheduleUploadSchema {
         crate::support::debug_struct(f, "UpdateScheduleUploadSchema", &[("agentSchedules", &self.agent_schedules), ("description", &self.description), ("headcountForecast", &self.headcount_forecast), ("metadata", &self.metadata), ("published", &self.published), ("shortTermForecast", &self.short_term_forecast)], &self._nulls)
     }
 }
+impl UpdateScheduleUploadSchema {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentSchedules`."]
+    #[inline]
+    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuUpdateAgentScheduleUploadSchema>>) -> Self {
+        self.agent_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headcountForecast`."]
+    #[inline]
+    pub fn headcount_forecast(mut self, value: impl ::std::convert::Into<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema>) -> Self {
+        self.headcount_forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `published`."]
+    #[inline]
+    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shortTermForecast`."]
+    #[inline]
+    pub fn short_term_forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastReference>) -> Self {
+        self.short_term_forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+}

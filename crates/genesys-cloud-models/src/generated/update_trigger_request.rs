@@ -78,3 +78,79 @@ impl ::std::fmt::Debug for UpdateTriggerRequest {
         crate::support::debug_struct(f, "UpdateTriggerRequest", &[("delayBySeconds", &self.delay_by_seconds), ("description", &self.description), ("enabled", &self.enabled), ("eventTTLSeconds", &self.event_ttl_seconds), ("matchCriteria", &self.match_criteria), ("name", &self.name), ("target", &self.target), ("topicName", &self.topic_name), ("version", &self.version)], &self._nulls)
     }
 }
+impl UpdateTriggerRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `delayBySeconds`."]
+    #[inline]
+    pub fn delay_by_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.delay_by_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTTLSeconds`."]
+    #[inline]
+    pub fn event_ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matchCriteria`."]
+    #[inline]
+    pub fn match_criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MatchCriteria>>) -> Self {
+        self.match_criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `target`."]
+    #[inline]
+    pub fn target(mut self, value: impl ::std::convert::Into<crate::TriggerTarget>) -> Self {
+        self.target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicName`."]
+    #[inline]
+    pub fn topic_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.topic_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -130,6 +130,160 @@ impl ::std::fmt::Debug for UpdateUser {
         crate::support::debug_struct(f, "UpdateUser", &[("acdAutoAnswer", &self.acd_auto_answer), ("addresses", &self.addresses), ("biography", &self.biography), ("certifications", &self.certifications), ("chat", &self.chat), ("department", &self.department), ("email", &self.email), ("employerInfo", &self.employer_info), ("groups", &self.groups), ("id", &self.id), ("images", &self.images), ("locations", &self.locations), ("manager", &self.manager), ("name", &self.name), ("preferredName", &self.preferred_name), ("primaryContactInfo", &self.primary_contact_info), ("profileSkills", &self.profile_skills), ("selfUri", &self.self_uri), ("state", &self.state), ("title", &self.title), ("username", &self.username), ("version", &self.version)], &self._nulls)
     }
 }
+impl UpdateUser {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acdAutoAnswer`."]
+    #[inline]
+    pub fn acd_auto_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.acd_auto_answer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addresses`."]
+    #[inline]
+    pub fn addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Contact>>) -> Self {
+        self.addresses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `biography`."]
+    #[inline]
+    pub fn biography(mut self, value: impl ::std::convert::Into<crate::Biography>) -> Self {
+        self.biography = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `certifications`."]
+    #[inline]
+    pub fn certifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.certifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chat`."]
+    #[inline]
+    pub fn chat(mut self, value: impl ::std::convert::Into<crate::Chat>) -> Self {
+        self.chat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `department`."]
+    #[inline]
+    pub fn department(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.department = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `employerInfo`."]
+    #[inline]
+    pub fn employer_info(mut self, value: impl ::std::convert::Into<crate::EmployerInfo>) -> Self {
+        self.employer_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groups`."]
+    #[inline]
+    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Group>>) -> Self {
+        self.groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `images`."]
+    #[inline]
+    pub fn images(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Image>>) -> Self {
+        self.images = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locations`."]
+    #[inline]
+    pub fn locations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Location>>) -> Self {
+        self.locations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manager`."]
+    #[inline]
+    pub fn manager(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.manager = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredName`."]
+    #[inline]
+    pub fn preferred_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.preferred_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryContactInfo`."]
+    #[inline]
+    pub fn primary_contact_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Contact>>) -> Self {
+        self.primary_contact_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `profileSkills`."]
+    #[inline]
+    pub fn profile_skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.profile_skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::UpdateUserState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `username`."]
+    #[inline]
+    pub fn username(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.username = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateUser.state` of the spec (`#/definitions/UpdateUser/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -197,4 +351,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateUserState {
 }
 impl crate::support::Model for UpdateUserState {
     const NAME: &'static str = "UpdateUser.state";
+}
+impl UpdateUserState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for UpdateWorkPlanBid {
         crate::support::debug_struct(f, "UpdateWorkPlanBid", &[("agentRankingType", &self.agent_ranking_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("effectiveDate", &self.effective_date), ("endOverridesAndRotations", &self.end_overrides_and_rotations), ("forecast", &self.forecast), ("name", &self.name), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("status", &self.status), ("workPlanFieldsVisibleToAgents", &self.work_plan_fields_visible_to_agents)], &self._nulls)
     }
 }
+impl UpdateWorkPlanBid {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentRankingType`."]
+    #[inline]
+    pub fn agent_ranking_type(mut self, value: impl ::std::convert::Into<crate::UpdateWorkPlanBidAgentRankingType>) -> Self {
+        self.agent_ranking_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowEndDate`."]
+    #[inline]
+    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowStartDate`."]
+    #[inline]
+    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.bid_window_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveDate`."]
+    #[inline]
+    pub fn effective_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.effective_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOverridesAndRotations`."]
+    #[inline]
+    pub fn end_overrides_and_rotations(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.end_overrides_and_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecast`."]
+    #[inline]
+    pub fn forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastWeekReference>) -> Self {
+        self.forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rankingTiebreakerType`."]
+    #[inline]
+    pub fn ranking_tiebreaker_type(mut self, value: impl ::std::convert::Into<crate::UpdateWorkPlanBidRankingTiebreakerType>) -> Self {
+        self.ranking_tiebreaker_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::UpdateWorkPlanBidStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanFieldsVisibleToAgents`."]
+    #[inline]
+    pub fn work_plan_fields_visible_to_agents(mut self, value: impl ::std::convert::Into<crate::ListWrapperAgentWorkPlanField>) -> Self {
+        self.work_plan_fields_visible_to_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdateWorkPlanBid.agentRankingType` of the spec (`#/definitions/UpdateWorkPlanBid/properties/agentRankingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -145,6 +227,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanBidAgentRankingType {
 }
 impl crate::support::Model for UpdateWorkPlanBidAgentRankingType {
     const NAME: &'static str = "UpdateWorkPlanBid.agentRankingType";
+}
+impl UpdateWorkPlanBidAgentRankingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UpdateWorkPlanBid.rankingTiebreakerType` of the spec (`#/definitions/UpdateWorkPlanBid/properties/rankingTiebreakerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -217,6 +311,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanBidRankingTiebreakerType {
 }
 impl crate::support::Model for UpdateWorkPlanBidRankingTiebreakerType {
     const NAME: &'static str = "UpdateWorkPlanBid.rankingTiebreakerType";
+}
+impl UpdateWorkPlanBidRankingTiebreakerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UpdateWorkPlanBid.status` of the spec (`#/definitions/UpdateWorkPlanBid/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -305,4 +411,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdateWorkPlanBidStatus {
 }
 impl crate::support::Model for UpdateWorkPlanBidStatus {
     const NAME: &'static str = "UpdateWorkPlanBid.status";
+}
+impl UpdateWorkPlanBidStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

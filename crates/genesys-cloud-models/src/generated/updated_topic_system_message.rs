@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for UpdatedTopicSystemMessage {
         crate::support::debug_struct(f, "UpdatedTopicSystemMessage", &[("channelId", &self.channel_id), ("correlationId", &self.correlation_id), ("data", &self.data), ("message", &self.message), ("oauthClientId", &self.oauth_client_id), ("oauthClientOrgId", &self.oauth_client_org_id), ("organizationId", &self.organization_id), ("reason", &self.reason), ("systemTopicType", &self.system_topic_type), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl UpdatedTopicSystemMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channelId`."]
+    #[inline]
+    pub fn channel_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.channel_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `correlationId`."]
+    #[inline]
+    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.correlation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `data`."]
+    #[inline]
+    pub fn data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthClientId`."]
+    #[inline]
+    pub fn oauth_client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.oauth_client_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oauthClientOrgId`."]
+    #[inline]
+    pub fn oauth_client_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.oauth_client_org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationId`."]
+    #[inline]
+    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::UpdatedTopicSystemMessageReason>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemTopicType`."]
+    #[inline]
+    pub fn system_topic_type(mut self, value: impl ::std::convert::Into<crate::UpdatedTopicSystemMessageSystemTopicType>) -> Self {
+        self.system_topic_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UpdatedTopicSystemMessage.reason` of the spec (`#/definitions/UpdatedTopicSystemMessage/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,6 +227,18 @@ impl<'de> ::serde::Deserialize<'de> for UpdatedTopicSystemMessageReason {
 }
 impl crate::support::Model for UpdatedTopicSystemMessageReason {
     const NAME: &'static str = "UpdatedTopicSystemMessage.reason";
+}
+impl UpdatedTopicSystemMessageReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UpdatedTopicSystemMessage.systemTopicType` of the spec (`#/definitions/UpdatedTopicSystemMessage/properties/systemTopicType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -213,4 +307,16 @@ impl<'de> ::serde::Deserialize<'de> for UpdatedTopicSystemMessageSystemTopicType
 }
 impl crate::support::Model for UpdatedTopicSystemMessageSystemTopicType {
     const NAME: &'static str = "UpdatedTopicSystemMessage.systemTopicType";
+}
+impl UpdatedTopicSystemMessageSystemTopicType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for UsageItem {
         crate::support::debug_struct(f, "UsageItem", &[("totalDocumentByteCount", &self.total_document_byte_count), ("totalDocumentCount", &self.total_document_count), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl UsageItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `totalDocumentByteCount`."]
+    #[inline]
+    pub fn total_document_byte_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_document_byte_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalDocumentCount`."]
+    #[inline]
+    pub fn total_document_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_document_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UsageItemType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsageItem.type` of the spec (`#/definitions/UsageItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -125,4 +165,16 @@ impl<'de> ::serde::Deserialize<'de> for UsageItemType {
 }
 impl crate::support::Model for UsageItemType {
     const NAME: &'static str = "UsageItem.type";
+}
+impl UsageItemType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

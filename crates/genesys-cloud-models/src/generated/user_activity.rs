@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for UserActivity {
         crate::support::debug_struct(f, "UserActivity", &[("activeQueueIds", &self.active_queue_ids), ("dateActiveQueuesChanged", &self.date_active_queues_changed), ("id", &self.id), ("outOfOffice", &self.out_of_office), ("presence", &self.presence), ("routingStatus", &self.routing_status)], &self._nulls)
     }
 }
+impl UserActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeQueueIds`."]
+    #[inline]
+    pub fn active_queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.active_queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateActiveQueuesChanged`."]
+    #[inline]
+    pub fn date_active_queues_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_active_queues_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outOfOffice`."]
+    #[inline]
+    pub fn out_of_office(mut self, value: impl ::std::convert::Into<crate::UserActivityOutOfOffice>) -> Self {
+        self.out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presence`."]
+    #[inline]
+    pub fn presence(mut self, value: impl ::std::convert::Into<crate::UserActivityAdherencePresence>) -> Self {
+        self.presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::UserActivityRoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}

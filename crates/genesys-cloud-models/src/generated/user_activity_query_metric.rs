@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for UserActivityQueryMetric {
         crate::support::debug_struct(f, "UserActivityQueryMetric", &[("details", &self.details), ("metric", &self.metric)], &self._nulls)
     }
 }
+impl UserActivityQueryMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `details`."]
+    #[inline]
+    pub fn details(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::UserActivityQueryMetricMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserActivityQueryMetric.metric` of the spec (`#/definitions/UserActivityQueryMetric/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for UserActivityQueryMetricMetric {
 }
 impl crate::support::Model for UserActivityQueryMetricMetric {
     const NAME: &'static str = "UserActivityQueryMetric.metric";
+}
+impl UserActivityQueryMetricMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

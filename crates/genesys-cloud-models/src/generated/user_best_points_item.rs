@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for UserBestPointsItem {
         crate::support::debug_struct(f, "UserBestPointsItem", &[("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("granularityType", &self.granularity_type), ("points", &self.points), ("rank", &self.rank)], &self._nulls)
     }
 }
+impl UserBestPointsItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEndWorkday`."]
+    #[inline]
+    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStartWorkday`."]
+    #[inline]
+    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularityType`."]
+    #[inline]
+    pub fn granularity_type(mut self, value: impl ::std::convert::Into<crate::UserBestPointsItemGranularityType>) -> Self {
+        self.granularity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `points`."]
+    #[inline]
+    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rank`."]
+    #[inline]
+    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rank = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserBestPointsItem.granularityType` of the spec (`#/definitions/UserBestPointsItem/properties/granularityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for UserBestPointsItemGranularityType {
 }
 impl crate::support::Model for UserBestPointsItemGranularityType {
     const NAME: &'static str = "UserBestPointsItem.granularityType";
+}
+impl UserBestPointsItemGranularityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

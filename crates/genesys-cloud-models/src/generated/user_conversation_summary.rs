@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for UserConversationSummary {
         crate::support::debug_struct(f, "UserConversationSummary", &[("call", &self.call), ("callback", &self.callback), ("chat", &self.chat), ("email", &self.email), ("message", &self.message), ("socialExpression", &self.social_expression), ("userId", &self.user_id), ("video", &self.video)], &self._nulls)
     }
 }
+impl UserConversationSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `call`."]
+    #[inline]
+    pub fn call(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.call = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callback`."]
+    #[inline]
+    pub fn callback(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.callback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `chat`."]
+    #[inline]
+    pub fn chat(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.chat = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `email`."]
+    #[inline]
+    pub fn email(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.email = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialExpression`."]
+    #[inline]
+    pub fn social_expression(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.social_expression = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video`."]
+    #[inline]
+    pub fn video(mut self, value: impl ::std::convert::Into<crate::MediaSummary>) -> Self {
+        self.video = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for UserDetailQueryPredicate {
         crate::support::debug_struct(f, "UserDetailQueryPredicate", &[("dimension", &self.dimension), ("operator", &self.operator), ("range", &self.range), ("type", &self.r#type), ("value", &self.value)], &self._nulls)
     }
 }
+impl UserDetailQueryPredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dimension`."]
+    #[inline]
+    pub fn dimension(mut self, value: impl ::std::convert::Into<crate::UserDetailQueryPredicateDimension>) -> Self {
+        self.dimension = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::UserDetailQueryPredicateOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `range`."]
+    #[inline]
+    pub fn range(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UserDetailQueryPredicateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserDetailQueryPredicate.dimension` of the spec (`#/definitions/UserDetailQueryPredicate/properties/dimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
@@ -121,6 +173,18 @@ impl<'de> ::serde::Deserialize<'de> for UserDetailQueryPredicateDimension {
 }
 impl crate::support::Model for UserDetailQueryPredicateDimension {
     const NAME: &'static str = "UserDetailQueryPredicate.dimension";
+}
+impl UserDetailQueryPredicateDimension {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserDetailQueryPredicate.operator` of the spec (`#/definitions/UserDetailQueryPredicate/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
@@ -190,6 +254,18 @@ impl<'de> ::serde::Deserialize<'de> for UserDetailQueryPredicateOperator {
 impl crate::support::Model for UserDetailQueryPredicateOperator {
     const NAME: &'static str = "UserDetailQueryPredicate.operator";
 }
+impl UserDetailQueryPredicateOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UserDetailQueryPredicate.type` of the spec (`#/definitions/UserDetailQueryPredicate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
@@ -257,4 +333,16 @@ impl<'de> ::serde::Deserialize<'de> for UserDetailQueryPredicateType {
 }
 impl crate::support::Model for UserDetailQueryPredicateType {
     const NAME: &'static str = "UserDetailQueryPredicate.type";
+}
+impl UserDetailQueryPredicateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

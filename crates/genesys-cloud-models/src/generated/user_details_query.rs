@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for UserDetailsQuery {
         crate::support::debug_struct(f, "UserDetailsQuery", &[("interval", &self.interval), ("order", &self.order), ("paging", &self.paging), ("presenceAggregations", &self.presence_aggregations), ("presenceFilters", &self.presence_filters), ("routingStatusAggregations", &self.routing_status_aggregations), ("routingStatusFilters", &self.routing_status_filters), ("userFilters", &self.user_filters)], &self._nulls)
     }
 }
+impl UserDetailsQuery {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `interval`."]
+    #[inline]
+    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `order`."]
+    #[inline]
+    pub fn order(mut self, value: impl ::std::convert::Into<crate::UserDetailsQueryOrder>) -> Self {
+        self.order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paging`."]
+    #[inline]
+    pub fn paging(mut self, value: impl ::std::convert::Into<crate::PagingSpec>) -> Self {
+        self.paging = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceAggregations`."]
+    #[inline]
+    pub fn presence_aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsQueryAggregation>>) -> Self {
+        self.presence_aggregations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceFilters`."]
+    #[inline]
+    pub fn presence_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PresenceDetailQueryFilter>>) -> Self {
+        self.presence_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatusAggregations`."]
+    #[inline]
+    pub fn routing_status_aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsQueryAggregation>>) -> Self {
+        self.routing_status_aggregations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatusFilters`."]
+    #[inline]
+    pub fn routing_status_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingStatusDetailQueryFilter>>) -> Self {
+        self.routing_status_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userFilters`."]
+    #[inline]
+    pub fn user_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserDetailQueryFilter>>) -> Self {
+        self.user_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserDetailsQuery.order` of the spec (`#/definitions/UserDetailsQuery/properties/order`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]
 #[doc = ""]
@@ -141,4 +211,16 @@ impl<'de> ::serde::Deserialize<'de> for UserDetailsQueryOrder {
 }
 impl crate::support::Model for UserDetailsQueryOrder {
     const NAME: &'static str = "UserDetailsQuery.order";
+}
+impl UserDetailsQueryOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for UserDevice {
         crate::support::debug_struct(f, "UserDevice", &[("acceptNotifications", &self.accept_notifications), ("deviceToken", &crate::support::Redacted(&self.device_token)), ("id", &self.id), ("make", &self.make), ("model", &self.model), ("name", &self.name), ("notificationId", &self.notification_id), ("selfUri", &self.self_uri), ("sessionHash", &self.session_hash), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl UserDevice {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptNotifications`."]
+    #[inline]
+    pub fn accept_notifications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.accept_notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deviceToken`."]
+    #[inline]
+    pub fn device_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.device_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `make`."]
+    #[inline]
+    pub fn make(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.make = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `model`."]
+    #[inline]
+    pub fn model(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.model = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notificationId`."]
+    #[inline]
+    pub fn notification_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.notification_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionHash`."]
+    #[inline]
+    pub fn session_hash(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_hash = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UserDeviceType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserDevice.type` of the spec (`#/definitions/UserDevice/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "mobile-devices")))]
 #[doc = ""]
@@ -145,4 +227,16 @@ impl<'de> ::serde::Deserialize<'de> for UserDeviceType {
 }
 impl crate::support::Model for UserDeviceType {
     const NAME: &'static str = "UserDevice.type";
+}
+impl UserDeviceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -158,6 +158,202 @@ impl ::std::fmt::Debug for UserEndDetailEventTopicUserEndEvent {
         crate::support::debug_struct(f, "UserEndDetailEventTopicUserEndEvent", &[("addressFrom", &self.address_from), ("addressTo", &self.address_to), ("alertingDurationMs", &self.alerting_duration_ms), ("ani", &self.ani), ("callbackDurationMs", &self.callback_duration_ms), ("callbackNumbers", &self.callback_numbers), ("callbackScheduledTime", &self.callback_scheduled_time), ("callbackUserName", &self.callback_user_name), ("contactingDurationMs", &self.contacting_duration_ms), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("dialingDurationMs", &self.dialing_duration_ms), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("heldDurationMs", &self.held_duration_ms), ("interactingDurationMs", &self.interacting_duration_ms), ("mediaType", &self.media_type), ("messageType", &self.message_type), ("participantId", &self.participant_id), ("provider", &self.provider), ("queueId", &self.queue_id), ("sessionId", &self.session_id), ("subject", &self.subject), ("userId", &self.user_id), ("utilizationLabel", &self.utilization_label)], &self._nulls)
     }
 }
+impl UserEndDetailEventTopicUserEndEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `addressFrom`."]
+    #[inline]
+    pub fn address_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTo`."]
+    #[inline]
+    pub fn address_to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.address_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertingDurationMs`."]
+    #[inline]
+    pub fn alerting_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alerting_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackDurationMs`."]
+    #[inline]
+    pub fn callback_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.callback_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackNumbers`."]
+    #[inline]
+    pub fn callback_numbers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackScheduledTime`."]
+    #[inline]
+    pub fn callback_scheduled_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.callback_scheduled_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackUserName`."]
+    #[inline]
+    pub fn callback_user_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_user_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactingDurationMs`."]
+    #[inline]
+    pub fn contacting_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.contacting_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dialingDurationMs`."]
+    #[inline]
+    pub fn dialing_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dialing_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::UserEndDetailEventTopicUserEndEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::UserEndDetailEventTopicUserEndEventDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `heldDurationMs`."]
+    #[inline]
+    pub fn held_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.held_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactingDurationMs`."]
+    #[inline]
+    pub fn interacting_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interacting_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::UserEndDetailEventTopicUserEndEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::UserEndDetailEventTopicUserEndEventMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subject`."]
+    #[inline]
+    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.subject = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserEndDetailEventTopicUserEndEvent.direction` of the spec (`#/definitions/UserEndDetailEventTopicUserEndEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -225,6 +421,18 @@ impl<'de> ::serde::Deserialize<'de> for UserEndDetailEventTopicUserEndEventDirec
 }
 impl crate::support::Model for UserEndDetailEventTopicUserEndEventDirection {
     const NAME: &'static str = "UserEndDetailEventTopicUserEndEvent.direction";
+}
+impl UserEndDetailEventTopicUserEndEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserEndDetailEventTopicUserEndEvent.disconnectType` of the spec (`#/definitions/UserEndDetailEventTopicUserEndEvent/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -370,6 +578,18 @@ impl<'de> ::serde::Deserialize<'de> for UserEndDetailEventTopicUserEndEventDisco
 impl crate::support::Model for UserEndDetailEventTopicUserEndEventDisconnectType {
     const NAME: &'static str = "UserEndDetailEventTopicUserEndEvent.disconnectType";
 }
+impl UserEndDetailEventTopicUserEndEventDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UserEndDetailEventTopicUserEndEvent.mediaType` of the spec (`#/definitions/UserEndDetailEventTopicUserEndEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -470,6 +690,18 @@ impl<'de> ::serde::Deserialize<'de> for UserEndDetailEventTopicUserEndEventMedia
 impl crate::support::Model for UserEndDetailEventTopicUserEndEventMediaType {
     const NAME: &'static str = "UserEndDetailEventTopicUserEndEvent.mediaType";
 }
+impl UserEndDetailEventTopicUserEndEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UserEndDetailEventTopicUserEndEvent.messageType` of the spec (`#/definitions/UserEndDetailEventTopicUserEndEvent/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -569,4 +801,16 @@ impl<'de> ::serde::Deserialize<'de> for UserEndDetailEventTopicUserEndEventMessa
 }
 impl crate::support::Model for UserEndDetailEventTopicUserEndEventMessageType {
     const NAME: &'static str = "UserEndDetailEventTopicUserEndEvent.messageType";
+}
+impl UserEndDetailEventTopicUserEndEventMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

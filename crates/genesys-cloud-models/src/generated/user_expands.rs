@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for UserExpands {
         crate::support::debug_struct(f, "UserExpands", &[("authorization", &self.authorization), ("conversationSummary", &self.conversation_summary), ("geolocation", &self.geolocation), ("integrationPresence", &self.integration_presence), ("outOfOffice", &self.out_of_office), ("presence", &self.presence), ("routingStatus", &self.routing_status), ("station", &self.station)], &self._nulls)
     }
 }
+impl UserExpands {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `authorization`."]
+    #[inline]
+    pub fn authorization(mut self, value: impl ::std::convert::Into<crate::UserAuthorization>) -> Self {
+        self.authorization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationSummary`."]
+    #[inline]
+    pub fn conversation_summary(mut self, value: impl ::std::convert::Into<crate::UserConversationSummary>) -> Self {
+        self.conversation_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geolocation`."]
+    #[inline]
+    pub fn geolocation(mut self, value: impl ::std::convert::Into<crate::Geolocation>) -> Self {
+        self.geolocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationPresence`."]
+    #[inline]
+    pub fn integration_presence(mut self, value: impl ::std::convert::Into<crate::UserPresence>) -> Self {
+        self.integration_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outOfOffice`."]
+    #[inline]
+    pub fn out_of_office(mut self, value: impl ::std::convert::Into<crate::OutOfOffice>) -> Self {
+        self.out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presence`."]
+    #[inline]
+    pub fn presence(mut self, value: impl ::std::convert::Into<crate::UserPresence>) -> Self {
+        self.presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::RoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `station`."]
+    #[inline]
+    pub fn station(mut self, value: impl ::std::convert::Into<crate::UserStations>) -> Self {
+        self.station = ::std::option::Option::Some(value.into());
+        self
+    }
+}

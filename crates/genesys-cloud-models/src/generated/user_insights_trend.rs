@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for UserInsightsTrend {
         crate::support::debug_struct(f, "UserInsightsTrend", &[("comparativePeriod", &self.comparative_period), ("division", &self.division), ("entities", &self.entities), ("granularity", &self.granularity), ("performanceProfile", &self.performance_profile), ("primaryPeriod", &self.primary_period), ("total", &self.total), ("user", &self.user)], &self._nulls)
     }
 }
+impl UserInsightsTrend {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `comparativePeriod`."]
+    #[inline]
+    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
+        self.comparative_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::DivisionReference>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserInsightsTrendMetricItem>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `granularity`."]
+    #[inline]
+    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::UserInsightsTrendGranularity>) -> Self {
+        self.granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performanceProfile`."]
+    #[inline]
+    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.performance_profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `primaryPeriod`."]
+    #[inline]
+    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
+        self.primary_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `total`."]
+    #[inline]
+    pub fn total(mut self, value: impl ::std::convert::Into<crate::UserInsightsTrendTotalItem>) -> Self {
+        self.total = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserInsightsTrend.granularity` of the spec (`#/definitions/UserInsightsTrend/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -141,4 +211,16 @@ impl<'de> ::serde::Deserialize<'de> for UserInsightsTrendGranularity {
 }
 impl crate::support::Model for UserInsightsTrendGranularity {
     const NAME: &'static str = "UserInsightsTrend.granularity";
+}
+impl UserInsightsTrendGranularity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for UserRecording {
         crate::support::debug_struct(f, "UserRecording", &[("contentLength", &self.content_length), ("conversation", &self.conversation), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("durationMilliseconds", &self.duration_milliseconds), ("id", &self.id), ("name", &self.name), ("read", &self.read), ("selfUri", &self.self_uri), ("thumbnails", &self.thumbnails), ("workspace", &self.workspace)], &self._nulls)
     }
 }
+impl UserRecording {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contentLength`."]
+    #[inline]
+    pub fn content_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.content_length = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::Conversation>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMilliseconds`."]
+    #[inline]
+    pub fn duration_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `thumbnails`."]
+    #[inline]
+    pub fn thumbnails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentThumbnail>>) -> Self {
+        self.thumbnails = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workspace`."]
+    #[inline]
+    pub fn workspace(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.workspace = ::std::option::Option::Some(value.into());
+        self
+    }
+}

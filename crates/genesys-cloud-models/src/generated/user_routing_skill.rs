@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for UserRoutingSkill {
         crate::support::debug_struct(f, "UserRoutingSkill", &[("id", &self.id), ("name", &self.name), ("proficiency", &self.proficiency), ("selfUri", &self.self_uri), ("skillUri", &self.skill_uri), ("state", &self.state)], &self._nulls)
     }
 }
+impl UserRoutingSkill {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `proficiency`."]
+    #[inline]
+    pub fn proficiency(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.proficiency = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillUri`."]
+    #[inline]
+    pub fn skill_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.skill_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::UserRoutingSkillState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserRoutingSkill.state` of the spec (`#/definitions/UserRoutingSkill/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "architect", feature = "authorization", feature = "content-management", feature = "conversations", feature = "external-contacts", feature = "groups", feature = "organization-authorization", feature = "outbound", feature = "presence", feature = "quality", feature = "recording", feature = "response-management", feature = "routing", feature = "search", feature = "telephony", feature = "user-recordings", feature = "users", feature = "voicemail", feature = "web-deployments"))))]
 #[doc = ""]
@@ -133,4 +191,16 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingSkillState {
 }
 impl crate::support::Model for UserRoutingSkillState {
     const NAME: &'static str = "UserRoutingSkill.state";
+}
+impl UserRoutingSkillState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

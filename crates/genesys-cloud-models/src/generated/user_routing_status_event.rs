@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for UserRoutingStatusEvent {
         crate::support::debug_struct(f, "UserRoutingStatusEvent", &[("agentId", &self.agent_id), ("eventDateTime", &self.event_date_time), ("eventId", &self.event_id), ("sourceId", &self.source_id), ("status", &self.status)], &self._nulls)
     }
 }
+impl UserRoutingStatusEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentId`."]
+    #[inline]
+    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.agent_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventDateTime`."]
+    #[inline]
+    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.event_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventId`."]
+    #[inline]
+    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sourceId`."]
+    #[inline]
+    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::UserRoutingStatusEventStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserRoutingStatusEvent.status` of the spec (`#/definitions/UserRoutingStatusEvent/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "events")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for UserRoutingStatusEventStatus {
 }
 impl crate::support::Model for UserRoutingStatusEventStatus {
     const NAME: &'static str = "UserRoutingStatusEvent.status";
+}
+impl UserRoutingStatusEventStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for UserScheduleActivity {
         crate::support::debug_struct(f, "UserScheduleActivity", &[("activityCodeId", &self.activity_code_id), ("countsAsPaidTime", &self.counts_as_paid_time), ("description", &self.description), ("isDstFallback", &self.is_dst_fallback), ("lengthInMinutes", &self.length_in_minutes), ("startDate", &self.start_date), ("timeOffRequestId", &self.time_off_request_id)], &self._nulls)
     }
 }
+impl UserScheduleActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isDstFallback`."]
+    #[inline]
+    pub fn is_dst_fallback(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_dst_fallback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequestId`."]
+    #[inline]
+    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_off_request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -138,6 +138,172 @@ impl ::std::fmt::Debug for UserScheduleAdherence {
         crate::support::debug_struct(f, "UserScheduleAdherence", &[("activeQueues", &self.active_queues), ("activeQueuesModifiedTime", &self.active_queues_modified_time), ("actualActivityCategory", &self.actual_activity_category), ("adherenceExplanation", &self.adherence_explanation), ("adherenceState", &self.adherence_state), ("businessUnit", &self.business_unit), ("id", &self.id), ("impact", &self.impact), ("isOutOfOffice", &self.is_out_of_office), ("managementUnit", &self.management_unit), ("name", &self.name), ("nextActivityReminders", &self.next_activity_reminders), ("organizationSecondaryPresenceId", &self.organization_secondary_presence_id), ("presenceUpdateTime", &self.presence_update_time), ("removedFromManagementUnit", &self.removed_from_management_unit), ("routingStatus", &self.routing_status), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCode", &self.scheduled_activity_code), ("selfUri", &self.self_uri), ("suppressOnTimeReminder", &self.suppress_on_time_reminder), ("systemPresence", &self.system_presence), ("team", &self.team), ("timeOfAdherenceChange", &self.time_of_adherence_change), ("user", &self.user)], &self._nulls)
     }
 }
+impl UserScheduleAdherence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeQueues`."]
+    #[inline]
+    pub fn active_queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueReference>>) -> Self {
+        self.active_queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activeQueuesModifiedTime`."]
+    #[inline]
+    pub fn active_queues_modified_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.active_queues_modified_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actualActivityCategory`."]
+    #[inline]
+    pub fn actual_activity_category(mut self, value: impl ::std::convert::Into<crate::UserScheduleAdherenceActualActivityCategory>) -> Self {
+        self.actual_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceExplanation`."]
+    #[inline]
+    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::RealTimeAdherenceExplanation>) -> Self {
+        self.adherence_explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceState`."]
+    #[inline]
+    pub fn adherence_state(mut self, value: impl ::std::convert::Into<crate::UserScheduleAdherenceAdherenceState>) -> Self {
+        self.adherence_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnit`."]
+    #[inline]
+    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::BusinessUnitReference>) -> Self {
+        self.business_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impact`."]
+    #[inline]
+    pub fn impact(mut self, value: impl ::std::convert::Into<crate::UserScheduleAdherenceImpact>) -> Self {
+        self.impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOutOfOffice`."]
+    #[inline]
+    pub fn is_out_of_office(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnit`."]
+    #[inline]
+    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
+        self.management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextActivityReminders`."]
+    #[inline]
+    pub fn next_activity_reminders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserNextActivityReminder>>) -> Self {
+        self.next_activity_reminders = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationSecondaryPresenceId`."]
+    #[inline]
+    pub fn organization_secondary_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_secondary_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceUpdateTime`."]
+    #[inline]
+    pub fn presence_update_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.presence_update_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removedFromManagementUnit`."]
+    #[inline]
+    pub fn removed_from_management_unit(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.removed_from_management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::UserScheduleAdherenceRoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCategory`."]
+    #[inline]
+    pub fn scheduled_activity_category(mut self, value: impl ::std::convert::Into<crate::UserScheduleAdherenceScheduledActivityCategory>) -> Self {
+        self.scheduled_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCode`."]
+    #[inline]
+    pub fn scheduled_activity_code(mut self, value: impl ::std::convert::Into<crate::ActivityCodeSummary>) -> Self {
+        self.scheduled_activity_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suppressOnTimeReminder`."]
+    #[inline]
+    pub fn suppress_on_time_reminder(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.suppress_on_time_reminder = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::UserScheduleAdherenceSystemPresence>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::TeamReference>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOfAdherenceChange`."]
+    #[inline]
+    pub fn time_of_adherence_change(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.time_of_adherence_change = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserScheduleAdherence.actualActivityCategory` of the spec (`#/definitions/UserScheduleAdherence/properties/actualActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -230,6 +396,18 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherenceActualActivityCateg
 impl crate::support::Model for UserScheduleAdherenceActualActivityCategory {
     const NAME: &'static str = "UserScheduleAdherence.actualActivityCategory";
 }
+impl UserScheduleAdherenceActualActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UserScheduleAdherence.adherenceState` of the spec (`#/definitions/UserScheduleAdherence/properties/adherenceState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -310,6 +488,18 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherenceAdherenceState {
 impl crate::support::Model for UserScheduleAdherenceAdherenceState {
     const NAME: &'static str = "UserScheduleAdherence.adherenceState";
 }
+impl UserScheduleAdherenceAdherenceState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UserScheduleAdherence.impact` of the spec (`#/definitions/UserScheduleAdherence/properties/impact`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -381,6 +571,18 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherenceImpact {
 }
 impl crate::support::Model for UserScheduleAdherenceImpact {
     const NAME: &'static str = "UserScheduleAdherence.impact";
+}
+impl UserScheduleAdherenceImpact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserScheduleAdherence.routingStatus` of the spec (`#/definitions/UserScheduleAdherence/properties/routingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -457,6 +659,18 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherenceRoutingStatus {
 }
 impl crate::support::Model for UserScheduleAdherenceRoutingStatus {
     const NAME: &'static str = "UserScheduleAdherence.routingStatus";
+}
+impl UserScheduleAdherenceRoutingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserScheduleAdherence.scheduledActivityCategory` of the spec (`#/definitions/UserScheduleAdherence/properties/scheduledActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -549,6 +763,18 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherenceScheduledActivityCa
 }
 impl crate::support::Model for UserScheduleAdherenceScheduledActivityCategory {
     const NAME: &'static str = "UserScheduleAdherence.scheduledActivityCategory";
+}
+impl UserScheduleAdherenceScheduledActivityCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserScheduleAdherence.systemPresence` of the spec (`#/definitions/UserScheduleAdherence/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -645,4 +871,16 @@ impl<'de> ::serde::Deserialize<'de> for UserScheduleAdherenceSystemPresence {
 }
 impl crate::support::Model for UserScheduleAdherenceSystemPresence {
     const NAME: &'static str = "UserScheduleAdherence.systemPresence";
+}
+impl UserScheduleAdherenceSystemPresence {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for UserScheduleContainer {
         crate::support::debug_struct(f, "UserScheduleContainer", &[("managementUnitTimeZone", &self.management_unit_time_zone), ("publishedSchedules", &self.published_schedules), ("userSchedules", &self.user_schedules)], &self._nulls)
     }
 }
+impl UserScheduleContainer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `managementUnitTimeZone`."]
+    #[inline]
+    pub fn management_unit_time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_time_zone = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedSchedules`."]
+    #[inline]
+    pub fn published_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WeekScheduleReference>>) -> Self {
+        self.published_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userSchedules`."]
+    #[inline]
+    pub fn user_schedules(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::UserSchedule>>) -> Self {
+        self.user_schedules = ::std::option::Option::Some(value.into());
+        self
+    }
+}

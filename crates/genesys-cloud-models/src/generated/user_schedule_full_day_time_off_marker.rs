@@ -66,3 +66,61 @@ impl ::std::fmt::Debug for UserScheduleFullDayTimeOffMarker {
         crate::support::debug_struct(f, "UserScheduleFullDayTimeOffMarker", &[("activityCodeId", &self.activity_code_id), ("delete", &self.delete), ("description", &self.description), ("isPaid", &self.is_paid), ("lengthInMinutes", &self.length_in_minutes), ("managementUnitDate", &self.management_unit_date)], &self._nulls)
     }
 }
+impl UserScheduleFullDayTimeOffMarker {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delete`."]
+    #[inline]
+    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isPaid`."]
+    #[inline]
+    pub fn is_paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_paid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitDate`."]
+    #[inline]
+    pub fn management_unit_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}

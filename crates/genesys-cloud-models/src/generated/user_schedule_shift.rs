@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for UserScheduleShift {
         crate::support::debug_struct(f, "UserScheduleShift", &[("activities", &self.activities), ("delete", &self.delete), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("manuallyEdited", &self.manually_edited), ("startDate", &self.start_date), ("weekSchedule", &self.week_schedule)], &self._nulls)
     }
 }
+impl UserScheduleShift {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activities`."]
+    #[inline]
+    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserScheduleActivity>>) -> Self {
+        self.activities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delete`."]
+    #[inline]
+    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `manuallyEdited`."]
+    #[inline]
+    pub fn manually_edited(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.manually_edited = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekSchedule`."]
+    #[inline]
+    pub fn week_schedule(mut self, value: impl ::std::convert::Into<crate::WeekScheduleReference>) -> Self {
+        self.week_schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for UserSearchCriteria {
         crate::support::debug_struct(f, "UserSearchCriteria", &[("dateFormat", &self.date_format), ("endValue", &self.end_value), ("fields", &self.fields), ("group", &self.group), ("operator", &self.operator), ("startValue", &self.start_value), ("type", &self.r#type), ("value", &self.value), ("values", &self.values)], &self._nulls)
     }
 }
+impl UserSearchCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateFormat`."]
+    #[inline]
+    pub fn date_format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_format = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endValue`."]
+    #[inline]
+    pub fn end_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fields`."]
+    #[inline]
+    pub fn fields(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserSearchCriteria>>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::UserSearchCriteriaOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startValue`."]
+    #[inline]
+    pub fn start_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.start_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UserSearchCriteriaType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserSearchCriteria.operator` of the spec (`#/definitions/UserSearchCriteria/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "users"))))]
 #[doc = ""]
@@ -145,6 +221,18 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchCriteriaOperator {
 }
 impl crate::support::Model for UserSearchCriteriaOperator {
     const NAME: &'static str = "UserSearchCriteria.operator";
+}
+impl UserSearchCriteriaOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserSearchCriteria.type` of the spec (`#/definitions/UserSearchCriteria/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "users"))))]
@@ -257,4 +345,16 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchCriteriaType {
 }
 impl crate::support::Model for UserSearchCriteriaType {
     const NAME: &'static str = "UserSearchCriteria.type";
+}
+impl UserSearchCriteriaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

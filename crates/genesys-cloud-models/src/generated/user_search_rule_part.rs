@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for UserSearchRulePart {
         crate::support::debug_struct(f, "UserSearchRulePart", &[("ids", &self.ids), ("operation", &self.operation), ("selector", &self.selector)], &self._nulls)
     }
 }
+impl UserSearchRulePart {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `ids`."]
+    #[inline]
+    pub fn ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operation`."]
+    #[inline]
+    pub fn operation(mut self, value: impl ::std::convert::Into<crate::UserSearchRulePartOperation>) -> Self {
+        self.operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selector`."]
+    #[inline]
+    pub fn selector(mut self, value: impl ::std::convert::Into<crate::UserSearchRulePartSelector>) -> Self {
+        self.selector = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserSearchRulePart.operation` of the spec (`#/definitions/UserSearchRulePart/properties/operation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -117,6 +157,18 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchRulePartOperation {
 }
 impl crate::support::Model for UserSearchRulePartOperation {
     const NAME: &'static str = "UserSearchRulePart.operation";
+}
+impl UserSearchRulePartOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserSearchRulePart.selector` of the spec (`#/definitions/UserSearchRulePart/properties/selector`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
@@ -197,4 +249,16 @@ impl<'de> ::serde::Deserialize<'de> for UserSearchRulePartSelector {
 }
 impl crate::support::Model for UserSearchRulePartSelector {
     const NAME: &'static str = "UserSearchRulePart.selector";
+}
+impl UserSearchRulePartSelector {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for UserSettingsForChat {
         crate::support::debug_struct(f, "UserSettingsForChat", &[("mentionsOnly", &self.mentions_only), ("mobile", &self.mobile), ("muted", &self.muted), ("notifyOnReactions", &self.notify_on_reactions)], &self._nulls)
     }
 }
+impl UserSettingsForChat {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `mentionsOnly`."]
+    #[inline]
+    pub fn mentions_only(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.mentions_only = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mobile`."]
+    #[inline]
+    pub fn mobile(mut self, value: impl ::std::convert::Into<crate::MobileSettings>) -> Self {
+        self.mobile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifyOnReactions`."]
+    #[inline]
+    pub fn notify_on_reactions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.notify_on_reactions = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for UserState {
         crate::support::debug_struct(f, "UserState", &[("state", &self.state), ("stateChangeDate", &self.state_change_date), ("stateChangeReason", &self.state_change_reason), ("version", &self.version)], &self._nulls)
     }
 }
+impl UserState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::UserStateState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateChangeDate`."]
+    #[inline]
+    pub fn state_change_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.state_change_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stateChangeReason`."]
+    #[inline]
+    pub fn state_change_reason(mut self, value: impl ::std::convert::Into<crate::UserStateStateChangeReason>) -> Self {
+        self.state_change_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UserState.state` of the spec (`#/definitions/UserState/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
 #[doc = ""]
@@ -125,6 +171,18 @@ impl<'de> ::serde::Deserialize<'de> for UserStateState {
 }
 impl crate::support::Model for UserStateState {
     const NAME: &'static str = "UserState.state";
+}
+impl UserStateState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `UserState.stateChangeReason` of the spec (`#/definitions/UserState/properties/stateChangeReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
@@ -205,4 +263,16 @@ impl<'de> ::serde::Deserialize<'de> for UserStateStateChangeReason {
 }
 impl crate::support::Model for UserStateStateChangeReason {
     const NAME: &'static str = "UserState.stateChangeReason";
+}
+impl UserStateStateChangeReason {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

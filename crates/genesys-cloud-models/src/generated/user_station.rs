@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for UserStation {
         crate::support::debug_struct(f, "UserStation", &[("associatedDate", &self.associated_date), ("associatedUser", &self.associated_user), ("defaultUser", &self.default_user), ("id", &self.id), ("name", &self.name), ("providerInfo", &self.provider_info), ("type", &self.r#type), ("webRtcCallAppearances", &self.web_rtc_call_appearances)], &self._nulls)
     }
 }
+impl UserStation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `associatedDate`."]
+    #[inline]
+    pub fn associated_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.associated_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `associatedUser`."]
+    #[inline]
+    pub fn associated_user(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::User>>) -> Self {
+        self.associated_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultUser`."]
+    #[inline]
+    pub fn default_user(mut self, value: impl ::std::convert::Into<::std::boxed::Box<crate::User>>) -> Self {
+        self.default_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerInfo`."]
+    #[inline]
+    pub fn provider_info(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.provider_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webRtcCallAppearances`."]
+    #[inline]
+    pub fn web_rtc_call_appearances(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.web_rtc_call_appearances = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for UserTokensTopicTokenNotification {
         crate::support::debug_struct(f, "UserTokensTopicTokenNotification", &[("clientId", &self.client_id), ("dateCreated", &self.date_created), ("ipAddress", &self.ip_address), ("sessionId", &self.session_id), ("tokenExpirationDate", &self.token_expiration_date), ("tokenHash", &self.token_hash), ("user", &self.user)], &self._nulls)
     }
 }
+impl UserTokensTopicTokenNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `clientId`."]
+    #[inline]
+    pub fn client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.client_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tokenExpirationDate`."]
+    #[inline]
+    pub fn token_expiration_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.token_expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tokenHash`."]
+    #[inline]
+    pub fn token_hash(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.token_hash = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserTokensTopicUriReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

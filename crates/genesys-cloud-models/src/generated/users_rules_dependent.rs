@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for UsersRulesDependent {
         crate::support::debug_struct(f, "UsersRulesDependent", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("lastRun", &self.last_run), ("recentRunCount", &self.recent_run_count), ("rule", &self.rule), ("selfUri", &self.self_uri), ("type", &self.r#type), ("typeId", &self.type_id)], &self._nulls)
     }
 }
+impl UsersRulesDependent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastRun`."]
+    #[inline]
+    pub fn last_run(mut self, value: impl ::std::convert::Into<crate::UsersRulesLastRunMetadata>) -> Self {
+        self.last_run = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recentRunCount`."]
+    #[inline]
+    pub fn recent_run_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recent_run_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rule`."]
+    #[inline]
+    pub fn rule(mut self, value: impl ::std::convert::Into<crate::UsersRulesDependentRule>) -> Self {
+        self.rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UsersRulesDependentType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typeId`."]
+    #[inline]
+    pub fn set_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsersRulesDependent.type` of the spec (`#/definitions/UsersRulesDependent/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -137,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesDependentType {
 }
 impl crate::support::Model for UsersRulesDependentType {
     const NAME: &'static str = "UsersRulesDependent.type";
+}
+impl UsersRulesDependentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for UsersRulesGroupItem {
         crate::support::debug_struct(f, "UsersRulesGroupItem", &[("container", &self.container), ("id", &self.id), ("operator", &self.operator), ("values", &self.values)], &self._nulls)
     }
 }
+impl UsersRulesGroupItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `container`."]
+    #[inline]
+    pub fn container(mut self, value: impl ::std::convert::Into<crate::UsersRulesGroupItemContainer>) -> Self {
+        self.container = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::UsersRulesGroupItemOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `values`."]
+    #[inline]
+    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsersRulesValue>>) -> Self {
+        self.values = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsersRulesGroupItem.container` of the spec (`#/definitions/UsersRulesGroupItem/properties/container`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -158,6 +204,18 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesGroupItemContainer {
 impl crate::support::Model for UsersRulesGroupItemContainer {
     const NAME: &'static str = "UsersRulesGroupItem.container";
 }
+impl UsersRulesGroupItemContainer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `UsersRulesGroupItem.operator` of the spec (`#/definitions/UsersRulesGroupItem/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -221,4 +279,16 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesGroupItemOperator {
 }
 impl crate::support::Model for UsersRulesGroupItemOperator {
     const NAME: &'static str = "UsersRulesGroupItem.operator";
+}
+impl UsersRulesGroupItemOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for UsersRulesLockedCriteriaSettingsCriteria {
         crate::support::debug_struct(f, "UsersRulesLockedCriteriaSettingsCriteria", &[("group", &self.group), ("operator", &self.operator)], &self._nulls)
     }
 }
+impl UsersRulesLockedCriteriaSettingsCriteria {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsGroup>>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::UsersRulesLockedCriteriaSettingsCriteriaOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsersRulesLockedCriteriaSettingsCriteria.operator` of the spec (`#/definitions/UsersRulesLockedCriteriaSettingsCriteria/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -109,4 +143,16 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLockedCriteriaSettingsCriteria
 }
 impl crate::support::Model for UsersRulesLockedCriteriaSettingsCriteriaOperator {
     const NAME: &'static str = "UsersRulesLockedCriteriaSettingsCriteria.operator";
+}
+impl UsersRulesLockedCriteriaSettingsCriteriaOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

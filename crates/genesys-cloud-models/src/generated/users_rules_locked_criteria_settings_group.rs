@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for UsersRulesLockedCriteriaSettingsGroup {
         crate::support::debug_struct(f, "UsersRulesLockedCriteriaSettingsGroup", &[("container", &self.container), ("maxIdCount", &self.max_id_count), ("operators", &self.operators)], &self._nulls)
     }
 }
+impl UsersRulesLockedCriteriaSettingsGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `container`."]
+    #[inline]
+    pub fn container(mut self, value: impl ::std::convert::Into<crate::UsersRulesLockedCriteriaSettingsGroupContainer>) -> Self {
+        self.container = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxIdCount`."]
+    #[inline]
+    pub fn max_id_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_id_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operators`."]
+    #[inline]
+    pub fn operators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.operators = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsersRulesLockedCriteriaSettingsGroup.container` of the spec (`#/definitions/UsersRulesLockedCriteriaSettingsGroup/properties/container`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -153,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesLockedCriteriaSettingsGroupCon
 }
 impl crate::support::Model for UsersRulesLockedCriteriaSettingsGroupContainer {
     const NAME: &'static str = "UsersRulesLockedCriteriaSettingsGroup.container";
+}
+impl UsersRulesLockedCriteriaSettingsGroupContainer {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

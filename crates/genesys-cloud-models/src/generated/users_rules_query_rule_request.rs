@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for UsersRulesQueryRuleRequest {
         crate::support::debug_struct(f, "UsersRulesQueryRuleRequest", &[("criteria", &self.criteria), ("type", &self.r#type), ("userIds", &self.user_ids)], &self._nulls)
     }
 }
+impl UsersRulesQueryRuleRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `criteria`."]
+    #[inline]
+    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsersRulesCriteria>>) -> Self {
+        self.criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UsersRulesQueryRuleRequestType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userIds`."]
+    #[inline]
+    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsersRulesQueryRuleRequest.type` of the spec (`#/definitions/UsersRulesQueryRuleRequest/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesQueryRuleRequestType {
 }
 impl crate::support::Model for UsersRulesQueryRuleRequestType {
     const NAME: &'static str = "UsersRulesQueryRuleRequest.type";
+}
+impl UsersRulesQueryRuleRequestType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

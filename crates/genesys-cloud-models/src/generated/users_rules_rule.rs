@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for UsersRulesRule {
         crate::support::debug_struct(f, "UsersRulesRule", &[("createdBy", &self.created_by), ("createdDate", &self.created_date), ("criteria", &self.criteria), ("dependentCount", &self.dependent_count), ("description", &self.description), ("id", &self.id), ("lastRun", &self.last_run), ("modifiedBy", &self.modified_by), ("modifiedDate", &self.modified_date), ("name", &self.name), ("recentRunCount", &self.recent_run_count), ("selfUri", &self.self_uri), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl UsersRulesRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `criteria`."]
+    #[inline]
+    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsersRulesCriteria>>) -> Self {
+        self.criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dependentCount`."]
+    #[inline]
+    pub fn dependent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.dependent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastRun`."]
+    #[inline]
+    pub fn last_run(mut self, value: impl ::std::convert::Into<crate::UsersRulesLastRunMetadata>) -> Self {
+        self.last_run = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recentRunCount`."]
+    #[inline]
+    pub fn recent_run_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.recent_run_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UsersRulesRuleType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `UsersRulesRule.type` of the spec (`#/definitions/UsersRulesRule/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]
 #[doc = ""]
@@ -157,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for UsersRulesRuleType {
 }
 impl crate::support::Model for UsersRulesRuleType {
     const NAME: &'static str = "UsersRulesRule.type";
+}
+impl UsersRulesRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for V2ConversationMessageTypingEventForUserTopicConversat
         crate::support::debug_struct(f, "V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage", &[("channel", &self.channel), ("direction", &self.direction), ("events", &self.events), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `events`."]
+    #[inline]
+    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent>>) -> Self {
+        self.events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage.direction` of the spec (`#/definitions/V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -122,6 +168,18 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForUserT
 impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection {
     const NAME: &'static str = "V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage.direction";
 }
+impl V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage.type` of the spec (`#/definitions/V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -181,4 +239,16 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForUserT
 }
 impl crate::support::Model for V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType {
     const NAME: &'static str = "V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage.type";
+}
+impl V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for V2ConversationMessageTypingEventForWorkflowTopicConve
         crate::support::debug_struct(f, "V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent", &[("eventType", &self.event_type), ("typing", &self.typing)], &self._nulls)
     }
 }
+impl V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typing`."]
+    #[inline]
+    pub fn typing(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping>) -> Self {
+        self.typing = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent.eventType` of the spec (`#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForWorkf
 }
 impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType {
     const NAME: &'static str = "V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent.eventType";
+}
+impl V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for V2ConversationMessageTypingEventForWorkflowTopicConve
         crate::support::debug_struct(f, "V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel", &[("from", &self.from), ("id", &self.id), ("platform", &self.platform), ("time", &self.time), ("to", &self.to)], &self._nulls)
     }
 }
+impl V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `from`."]
+    #[inline]
+    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient>) -> Self {
+        self.from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `platform`."]
+    #[inline]
+    pub fn platform(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform>) -> Self {
+        self.platform = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `time`."]
+    #[inline]
+    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `to`."]
+    #[inline]
+    pub fn to(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient>) -> Self {
+        self.to = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel.platform` of the spec (`#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel/properties/platform`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for V2ConversationMessageTypingEventForWorkf
 }
 impl crate::support::Model for V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform {
     const NAME: &'static str = "V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel.platform";
+}
+impl V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
         crate::support::debug_struct(f, "V2FlowExecutionDataFlowidTopicFlowExecutionHistory", &[("conversationId", &self.conversation_id), ("divisionId", &self.division_id), ("endDateTime", &self.end_date_time), ("endpoint", &self.endpoint), ("errors", &self.errors), ("execution", &self.execution), ("executionHistoryUri", &self.execution_history_uri), ("executionHistoryUriTtl", &self.execution_history_uri_ttl), ("executionId", &self.execution_id), ("executionItemsTruncated", &self.execution_items_truncated), ("flowExitReason", &self.flow_exit_reason), ("flowId", &self.flow_id), ("flowIsDebug", &self.flow_is_debug), ("flowType", &self.flow_type), ("flowVersion", &self.flow_version), ("invokingContext", &self.invoking_context), ("messageType", &self.message_type), ("startDateTime", &self.start_date_time), ("warnings", &self.warnings)], &self._nulls)
     }
 }
+impl V2FlowExecutionDataFlowidTopicFlowExecutionHistory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDateTime`."]
+    #[inline]
+    pub fn end_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endpoint`."]
+    #[inline]
+    pub fn endpoint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.endpoint = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errors`."]
+    #[inline]
+    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>>) -> Self {
+        self.errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `execution`."]
+    #[inline]
+    pub fn execution(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowExecutionItem>>) -> Self {
+        self.execution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionHistoryUri`."]
+    #[inline]
+    pub fn execution_history_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.execution_history_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionHistoryUriTtl`."]
+    #[inline]
+    pub fn execution_history_uri_ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.execution_history_uri_ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionId`."]
+    #[inline]
+    pub fn execution_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.execution_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionItemsTruncated`."]
+    #[inline]
+    pub fn execution_items_truncated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.execution_items_truncated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowExitReason`."]
+    #[inline]
+    pub fn flow_exit_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_exit_reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowId`."]
+    #[inline]
+    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowIsDebug`."]
+    #[inline]
+    pub fn flow_is_debug(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flow_is_debug = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowType`."]
+    #[inline]
+    pub fn flow_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersion`."]
+    #[inline]
+    pub fn flow_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.flow_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `invokingContext`."]
+    #[inline]
+    pub fn invoking_context(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingContextInfo>) -> Self {
+        self.invoking_context = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageType`."]
+    #[inline]
+    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType>) -> Self {
+        self.message_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDateTime`."]
+    #[inline]
+    pub fn start_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `warnings`."]
+    #[inline]
+    pub fn warnings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>>) -> Self {
+        self.warnings = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2FlowExecutionDataFlowidTopicFlowExecutionHistory.messageType` of the spec (`#/definitions/V2FlowExecutionDataFlowidTopicFlowExecutionHistory/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -209,4 +345,16 @@ impl<'de> ::serde::Deserialize<'de> for V2FlowExecutionDataFlowidTopicFlowExecut
 }
 impl crate::support::Model for V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType {
     const NAME: &'static str = "V2FlowExecutionDataFlowidTopicFlowExecutionHistory.messageType";
+}
+impl V2FlowExecutionDataFlowidTopicFlowExecutionHistoryMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for V2FlowExecutionDataFlowidTopicFlowExecutionItem {
         crate::support::debug_struct(f, "V2FlowExecutionDataFlowidTopicFlowExecutionItem", &[("error", &self.error), ("executionId", &self.execution_id), ("languageTag", &self.language_tag), ("objectId", &self.object_id), ("objectType", &self.object_type), ("outputPathId", &self.output_path_id), ("startDateTime", &self.start_date_time), ("warning", &self.warning)], &self._nulls)
     }
 }
+impl V2FlowExecutionDataFlowidTopicFlowExecutionItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `executionId`."]
+    #[inline]
+    pub fn execution_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.execution_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageTag`."]
+    #[inline]
+    pub fn language_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `objectId`."]
+    #[inline]
+    pub fn object_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.object_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `objectType`."]
+    #[inline]
+    pub fn object_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.object_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outputPathId`."]
+    #[inline]
+    pub fn output_path_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.output_path_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDateTime`."]
+    #[inline]
+    pub fn start_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `warning`."]
+    #[inline]
+    pub fn warning(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo>) -> Self {
+        self.warning = ::std::option::Option::Some(value.into());
+        self
+    }
+}

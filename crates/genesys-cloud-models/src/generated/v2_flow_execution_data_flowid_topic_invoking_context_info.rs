@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for V2FlowExecutionDataFlowidTopicInvokingContextInfo {
         crate::support::debug_struct(f, "V2FlowExecutionDataFlowidTopicInvokingContextInfo", &[("flow", &self.flow), ("journeyActionMap", &self.journey_action_map), ("processAutomation", &self.process_automation), ("quality", &self.quality), ("workitem", &self.workitem)], &self._nulls)
     }
 }
+impl V2FlowExecutionDataFlowidTopicInvokingContextInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingFlowContext>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMap`."]
+    #[inline]
+    pub fn journey_action_map(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext>) -> Self {
+        self.journey_action_map = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processAutomation`."]
+    #[inline]
+    pub fn process_automation(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext>) -> Self {
+        self.process_automation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quality`."]
+    #[inline]
+    pub fn quality(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingQualityContext>) -> Self {
+        self.quality = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitem`."]
+    #[inline]
+    pub fn workitem(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingWorkitemContext>) -> Self {
+        self.workitem = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for V2IntegrationPresenceEventPresenceActivityEvent {
         crate::support::debug_struct(f, "V2IntegrationPresenceEventPresenceActivityEvent", &[("currentDisplaySourceId", &self.current_display_source_id), ("eventType", &self.event_type), ("futurePresenceDefinition", &self.future_presence_definition), ("message", &self.message), ("modifiedDate", &self.modified_date), ("presenceDefinition", &self.presence_definition), ("previousDisplaySourceId", &self.previous_display_source_id), ("source", &self.source), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl V2IntegrationPresenceEventPresenceActivityEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `currentDisplaySourceId`."]
+    #[inline]
+    pub fn current_display_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.current_display_source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::V2IntegrationPresenceEventPresenceActivityEventEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `futurePresenceDefinition`."]
+    #[inline]
+    pub fn future_presence_definition(mut self, value: impl ::std::convert::Into<crate::V2IntegrationPresenceEventOrganizationPresence>) -> Self {
+        self.future_presence_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `message`."]
+    #[inline]
+    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.message = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceDefinition`."]
+    #[inline]
+    pub fn presence_definition(mut self, value: impl ::std::convert::Into<crate::V2IntegrationPresenceEventOrganizationPresence>) -> Self {
+        self.presence_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `previousDisplaySourceId`."]
+    #[inline]
+    pub fn previous_display_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.previous_display_source_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2IntegrationPresenceEventPresenceActivityEvent.eventType` of the spec (`#/definitions/V2IntegrationPresenceEventPresenceActivityEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -141,4 +217,16 @@ impl<'de> ::serde::Deserialize<'de> for V2IntegrationPresenceEventPresenceActivi
 }
 impl crate::support::Model for V2IntegrationPresenceEventPresenceActivityEventEventType {
     const NAME: &'static str = "V2IntegrationPresenceEventPresenceActivityEvent.eventType";
+}
+impl V2IntegrationPresenceEventPresenceActivityEventEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

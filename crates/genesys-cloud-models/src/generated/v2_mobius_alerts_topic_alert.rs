@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for V2MobiusAlertsTopicAlert {
         crate::support::debug_struct(f, "V2MobiusAlertsTopicAlert", &[("action", &self.action), ("active", &self.active), ("additionalProperties", &self.additional_properties), ("alertSummary", &self.alert_summary), ("conditions", &self.conditions), ("dateEnd", &self.date_end), ("dateMutedUntil", &self.date_muted_until), ("dateSnoozedUntil", &self.date_snoozed_until), ("dateStart", &self.date_start), ("id", &self.id), ("muted", &self.muted), ("notifications", &self.notifications), ("rule", &self.rule), ("sendExitingAlarmNotification", &self.send_exiting_alarm_notification), ("snoozed", &self.snoozed), ("unread", &self.unread), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl V2MobiusAlertsTopicAlert {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertSummary`."]
+    #[inline]
+    pub fn alert_summary(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertSummary>) -> Self {
+        self.alert_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditions`."]
+    #[inline]
+    pub fn conditions(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicCondition>) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateMutedUntil`."]
+    #[inline]
+    pub fn date_muted_until(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_muted_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSnoozedUntil`."]
+    #[inline]
+    pub fn date_snoozed_until(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_snoozed_until = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `muted`."]
+    #[inline]
+    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.muted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifications`."]
+    #[inline]
+    pub fn notifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2MobiusAlertsTopicAlertNotification>>) -> Self {
+        self.notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rule`."]
+    #[inline]
+    pub fn rule(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertRuleProperties>) -> Self {
+        self.rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendExitingAlarmNotification`."]
+    #[inline]
+    pub fn send_exiting_alarm_notification(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.send_exiting_alarm_notification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snoozed`."]
+    #[inline]
+    pub fn snoozed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.snoozed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unread`."]
+    #[inline]
+    pub fn unread(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unread = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2MobiusAlertsTopicAlert.action` of the spec (`#/definitions/V2MobiusAlertsTopicAlert/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -201,4 +325,16 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicAlertAction {
 }
 impl crate::support::Model for V2MobiusAlertsTopicAlertAction {
     const NAME: &'static str = "V2MobiusAlertsTopicAlert.action";
+}
+impl V2MobiusAlertsTopicAlertAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

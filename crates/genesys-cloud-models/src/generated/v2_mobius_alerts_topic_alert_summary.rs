@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for V2MobiusAlertsTopicAlertSummary {
         crate::support::debug_struct(f, "V2MobiusAlertsTopicAlertSummary", &[("conversation", &self.conversation), ("entities", &self.entities), ("isTeamMemberRuleSummary", &self.is_team_member_rule_summary), ("metricType", &self.metric_type), ("teamMemberRuleSummary", &self.team_member_rule_summary)], &self._nulls)
     }
 }
+impl V2MobiusAlertsTopicAlertSummary {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAddressableEntityRef>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entities`."]
+    #[inline]
+    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2MobiusAlertsTopicAlertSummaryEntity>>) -> Self {
+        self.entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isTeamMemberRuleSummary`."]
+    #[inline]
+    pub fn is_team_member_rule_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_team_member_rule_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricType`."]
+    #[inline]
+    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertSummaryMetricType>) -> Self {
+        self.metric_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamMemberRuleSummary`."]
+    #[inline]
+    pub fn team_member_rule_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.team_member_rule_summary = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2MobiusAlertsTopicAlertSummary.metricType` of the spec (`#/definitions/V2MobiusAlertsTopicAlertSummary/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,4 +181,16 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicAlertSummaryMetricTyp
 }
 impl crate::support::Model for V2MobiusAlertsTopicAlertSummaryMetricType {
     const NAME: &'static str = "V2MobiusAlertsTopicAlertSummary.metricType";
+}
+impl V2MobiusAlertsTopicAlertSummaryMetricType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for V2MobiusAlertsTopicConditionRulePredicate {
         crate::support::debug_struct(f, "V2MobiusAlertsTopicConditionRulePredicate", &[("characteristic", &self.characteristic), ("comparisonOperator", &self.comparison_operator), ("entity", &self.entity), ("id", &self.id), ("mediaType", &self.media_type), ("metric", &self.metric), ("metricType", &self.metric_type), ("metricValueType", &self.metric_value_type), ("status", &self.status), ("topic", &self.topic), ("value", &self.value)], &self._nulls)
     }
 }
+impl V2MobiusAlertsTopicConditionRulePredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `characteristic`."]
+    #[inline]
+    pub fn characteristic(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicConditionRulePredicateCharacteristic>) -> Self {
+        self.characteristic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparisonOperator`."]
+    #[inline]
+    pub fn comparison_operator(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicConditionRulePredicateComparisonOperator>) -> Self {
+        self.comparison_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entity`."]
+    #[inline]
+    pub fn entity(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicEntityProperties>) -> Self {
+        self.entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicConditionRulePredicateMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricType`."]
+    #[inline]
+    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicConditionRulePredicateMetricType>) -> Self {
+        self.metric_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricValueType`."]
+    #[inline]
+    pub fn metric_value_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicConditionRulePredicateMetricValueType>) -> Self {
+        self.metric_value_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topic`."]
+    #[inline]
+    pub fn topic(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.topic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2MobiusAlertsTopicConditionRulePredicate.characteristic` of the spec (`#/definitions/V2MobiusAlertsTopicConditionRulePredicate/properties/characteristic`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,6 +241,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicConditionRulePredicat
 }
 impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicateCharacteristic {
     const NAME: &'static str = "V2MobiusAlertsTopicConditionRulePredicate.characteristic";
+}
+impl V2MobiusAlertsTopicConditionRulePredicateCharacteristic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusAlertsTopicConditionRulePredicate.comparisonOperator` of the spec (`#/definitions/V2MobiusAlertsTopicConditionRulePredicate/properties/comparisonOperator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -237,6 +337,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicConditionRulePredicat
 }
 impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicateComparisonOperator {
     const NAME: &'static str = "V2MobiusAlertsTopicConditionRulePredicate.comparisonOperator";
+}
+impl V2MobiusAlertsTopicConditionRulePredicateComparisonOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusAlertsTopicConditionRulePredicate.mediaType` of the spec (`#/definitions/V2MobiusAlertsTopicConditionRulePredicate/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -326,6 +438,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicConditionRulePredicat
 impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicateMediaType {
     const NAME: &'static str = "V2MobiusAlertsTopicConditionRulePredicate.mediaType";
 }
+impl V2MobiusAlertsTopicConditionRulePredicateMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V2MobiusAlertsTopicConditionRulePredicate.metricType` of the spec (`#/definitions/V2MobiusAlertsTopicConditionRulePredicate/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -393,6 +517,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicConditionRulePredicat
 }
 impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicateMetricType {
     const NAME: &'static str = "V2MobiusAlertsTopicConditionRulePredicate.metricType";
+}
+impl V2MobiusAlertsTopicConditionRulePredicateMetricType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusAlertsTopicConditionRulePredicate.metricValueType` of the spec (`#/definitions/V2MobiusAlertsTopicConditionRulePredicate/properties/metricValueType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -481,4 +617,16 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusAlertsTopicConditionRulePredicat
 }
 impl crate::support::Model for V2MobiusAlertsTopicConditionRulePredicateMetricValueType {
     const NAME: &'static str = "V2MobiusAlertsTopicConditionRulePredicate.metricValueType";
+}
+impl V2MobiusAlertsTopicConditionRulePredicateMetricValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for V2MobiusRulesTopicConditionRulePredicate {
         crate::support::debug_struct(f, "V2MobiusRulesTopicConditionRulePredicate", &[("characteristic", &self.characteristic), ("comparisonOperator", &self.comparison_operator), ("entity", &self.entity), ("id", &self.id), ("mediaType", &self.media_type), ("metric", &self.metric), ("metricType", &self.metric_type), ("metricValueType", &self.metric_value_type), ("status", &self.status), ("topic", &self.topic), ("value", &self.value)], &self._nulls)
     }
 }
+impl V2MobiusRulesTopicConditionRulePredicate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `characteristic`."]
+    #[inline]
+    pub fn characteristic(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicConditionRulePredicateCharacteristic>) -> Self {
+        self.characteristic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparisonOperator`."]
+    #[inline]
+    pub fn comparison_operator(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicConditionRulePredicateComparisonOperator>) -> Self {
+        self.comparison_operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entity`."]
+    #[inline]
+    pub fn entity(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicEntityProperties>) -> Self {
+        self.entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicConditionRulePredicateMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricType`."]
+    #[inline]
+    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicConditionRulePredicateMetricType>) -> Self {
+        self.metric_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricValueType`."]
+    #[inline]
+    pub fn metric_value_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicConditionRulePredicateMetricValueType>) -> Self {
+        self.metric_value_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topic`."]
+    #[inline]
+    pub fn topic(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.topic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2MobiusRulesTopicConditionRulePredicate.characteristic` of the spec (`#/definitions/V2MobiusRulesTopicConditionRulePredicate/properties/characteristic`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,6 +241,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicConditionRulePredicate
 }
 impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicateCharacteristic {
     const NAME: &'static str = "V2MobiusRulesTopicConditionRulePredicate.characteristic";
+}
+impl V2MobiusRulesTopicConditionRulePredicateCharacteristic {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusRulesTopicConditionRulePredicate.comparisonOperator` of the spec (`#/definitions/V2MobiusRulesTopicConditionRulePredicate/properties/comparisonOperator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -237,6 +337,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicConditionRulePredicate
 }
 impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicateComparisonOperator {
     const NAME: &'static str = "V2MobiusRulesTopicConditionRulePredicate.comparisonOperator";
+}
+impl V2MobiusRulesTopicConditionRulePredicateComparisonOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusRulesTopicConditionRulePredicate.mediaType` of the spec (`#/definitions/V2MobiusRulesTopicConditionRulePredicate/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -326,6 +438,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicConditionRulePredicate
 impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicateMediaType {
     const NAME: &'static str = "V2MobiusRulesTopicConditionRulePredicate.mediaType";
 }
+impl V2MobiusRulesTopicConditionRulePredicateMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V2MobiusRulesTopicConditionRulePredicate.metricType` of the spec (`#/definitions/V2MobiusRulesTopicConditionRulePredicate/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -393,6 +517,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicConditionRulePredicate
 }
 impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicateMetricType {
     const NAME: &'static str = "V2MobiusRulesTopicConditionRulePredicate.metricType";
+}
+impl V2MobiusRulesTopicConditionRulePredicateMetricType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusRulesTopicConditionRulePredicate.metricValueType` of the spec (`#/definitions/V2MobiusRulesTopicConditionRulePredicate/properties/metricValueType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -481,4 +617,16 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicConditionRulePredicate
 }
 impl crate::support::Model for V2MobiusRulesTopicConditionRulePredicateMetricValueType {
     const NAME: &'static str = "V2MobiusRulesTopicConditionRulePredicate.metricValueType";
+}
+impl V2MobiusRulesTopicConditionRulePredicateMetricValueType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for V2MobiusRulesTopicEntityProperties {
         crate::support::debug_struct(f, "V2MobiusRulesTopicEntityProperties", &[("entityType", &self.entity_type), ("group", &self.group), ("queue", &self.queue), ("team", &self.team), ("user", &self.user)], &self._nulls)
     }
 }
+impl V2MobiusRulesTopicEntityProperties {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `entityType`."]
+    #[inline]
+    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicEntityPropertiesEntityType>) -> Self {
+        self.entity_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicAlertingAddressableEntityRef>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2MobiusRulesTopicEntityProperties.entityType` of the spec (`#/definitions/V2MobiusRulesTopicEntityProperties/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicEntityPropertiesEntity
 }
 impl crate::support::Model for V2MobiusRulesTopicEntityPropertiesEntityType {
     const NAME: &'static str = "V2MobiusRulesTopicEntityProperties.entityType";
+}
+impl V2MobiusRulesTopicEntityPropertiesEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,6 +90,100 @@ impl ::std::fmt::Debug for V2MobiusRulesTopicRule {
         crate::support::debug_struct(f, "V2MobiusRulesTopicRule", &[("action", &self.action), ("conditions", &self.conditions), ("dateCreated", &self.date_created), ("enabled", &self.enabled), ("id", &self.id), ("inAlarm", &self.in_alarm), ("name", &self.name), ("notifications", &self.notifications), ("sendExitingAlarmNotification", &self.send_exiting_alarm_notification), ("type", &self.r#type), ("userId", &self.user_id), ("waitBetweenNotificationMs", &self.wait_between_notification_ms)], &self._nulls)
     }
 }
+impl V2MobiusRulesTopicRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicRuleAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conditions`."]
+    #[inline]
+    pub fn conditions(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicCondition>) -> Self {
+        self.conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `inAlarm`."]
+    #[inline]
+    pub fn in_alarm(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.in_alarm = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `notifications`."]
+    #[inline]
+    pub fn notifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2MobiusRulesTopicAlertNotification>>) -> Self {
+        self.notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendExitingAlarmNotification`."]
+    #[inline]
+    pub fn send_exiting_alarm_notification(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.send_exiting_alarm_notification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicRuleType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitBetweenNotificationMs`."]
+    #[inline]
+    pub fn wait_between_notification_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.wait_between_notification_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2MobiusRulesTopicRule.action` of the spec (`#/definitions/V2MobiusRulesTopicRule/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -161,6 +255,18 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicRuleAction {
 }
 impl crate::support::Model for V2MobiusRulesTopicRuleAction {
     const NAME: &'static str = "V2MobiusRulesTopicRule.action";
+}
+impl V2MobiusRulesTopicRuleAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2MobiusRulesTopicRule.type` of the spec (`#/definitions/V2MobiusRulesTopicRule/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -241,4 +347,16 @@ impl<'de> ::serde::Deserialize<'de> for V2MobiusRulesTopicRuleType {
 }
 impl crate::support::Model for V2MobiusRulesTopicRuleType {
     const NAME: &'static str = "V2MobiusRulesTopicRule.type";
+}
+impl V2MobiusRulesTopicRuleType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for V2QueueObservationMetricCountData {
         crate::support::debug_struct(f, "V2QueueObservationMetricCountData", &[("calculatedMetricValue", &self.calculated_metric_value), ("count", &self.count), ("metric", &self.metric)], &self._nulls)
     }
 }
+impl V2QueueObservationMetricCountData {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `calculatedMetricValue`."]
+    #[inline]
+    pub fn calculated_metric_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.calculated_metric_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `count`."]
+    #[inline]
+    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::V2QueueObservationMetricCountDataMetric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2QueueObservationMetricCountData.metric` of the spec (`#/definitions/V2QueueObservationMetricCountData/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,4 +173,16 @@ impl<'de> ::serde::Deserialize<'de> for V2QueueObservationMetricCountDataMetric 
 }
 impl crate::support::Model for V2QueueObservationMetricCountDataMetric {
     const NAME: &'static str = "V2QueueObservationMetricCountData.metric";
+}
+impl V2QueueObservationMetricCountDataMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

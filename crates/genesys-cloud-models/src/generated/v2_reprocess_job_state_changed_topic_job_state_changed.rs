@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for V2ReprocessJobStateChangedTopicJobStateChanged {
         crate::support::debug_struct(f, "V2ReprocessJobStateChangedTopicJobStateChanged", &[("failedInteractionsCount", &self.failed_interactions_count), ("jobId", &self.job_id), ("jobStatus", &self.job_status), ("organizationId", &self.organization_id), ("processedInteractionsCount", &self.processed_interactions_count), ("totalInteractions", &self.total_interactions)], &self._nulls)
     }
 }
+impl V2ReprocessJobStateChangedTopicJobStateChanged {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `failedInteractionsCount`."]
+    #[inline]
+    pub fn failed_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.failed_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobId`."]
+    #[inline]
+    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.job_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `jobStatus`."]
+    #[inline]
+    pub fn job_status(mut self, value: impl ::std::convert::Into<crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus>) -> Self {
+        self.job_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationId`."]
+    #[inline]
+    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `processedInteractionsCount`."]
+    #[inline]
+    pub fn processed_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.processed_interactions_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalInteractions`."]
+    #[inline]
+    pub fn total_interactions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_interactions = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2ReprocessJobStateChangedTopicJobStateChanged.jobStatus` of the spec (`#/definitions/V2ReprocessJobStateChangedTopicJobStateChanged/properties/jobStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -141,4 +199,16 @@ impl<'de> ::serde::Deserialize<'de> for V2ReprocessJobStateChangedTopicJobStateC
 }
 impl crate::support::Model for V2ReprocessJobStateChangedTopicJobStateChangedJobStatus {
     const NAME: &'static str = "V2ReprocessJobStateChangedTopicJobStateChanged.jobStatus";
+}
+impl V2ReprocessJobStateChangedTopicJobStateChangedJobStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for V2SessionConversationsSummarySettingsPreviewEventConv
         crate::support::debug_struct(f, "V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage", &[("createdDate", &self.created_date), ("durationMs", &self.duration_ms), ("errorType", &self.error_type), ("extractedEntities", &self.extracted_entities), ("followupActions", &self.followup_actions), ("labels", &self.labels), ("language", &self.language), ("mediaType", &self.media_type), ("reason", &self.reason), ("resolution", &self.resolution), ("sessionId", &self.session_id), ("summary", &self.summary), ("summaryId", &self.summary_id), ("summarySettingsId", &self.summary_settings_id), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationMs`."]
+    #[inline]
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `errorType`."]
+    #[inline]
+    pub fn error_type(mut self, value: impl ::std::convert::Into<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType>) -> Self {
+        self.error_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `extractedEntities`."]
+    #[inline]
+    pub fn extracted_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryExtractedEntity>>) -> Self {
+        self.extracted_entities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `followupActions`."]
+    #[inline]
+    pub fn followup_actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationFollowupAction>>) -> Self {
+        self.followup_actions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labels`."]
+    #[inline]
+    pub fn labels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryLabel>>) -> Self {
+        self.labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reason`."]
+    #[inline]
+    pub fn reason(mut self, value: impl ::std::convert::Into<crate::V2SessionConversationsSummarySettingsPreviewEventConversationReasonMessage>) -> Self {
+        self.reason = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `resolution`."]
+    #[inline]
+    pub fn resolution(mut self, value: impl ::std::convert::Into<crate::V2SessionConversationsSummarySettingsPreviewEventConversationResolutionMessage>) -> Self {
+        self.resolution = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summary`."]
+    #[inline]
+    pub fn summary(mut self, value: impl ::std::convert::Into<crate::V2SessionConversationsSummarySettingsPreviewEventConversationSummaryMessage>) -> Self {
+        self.summary = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summaryId`."]
+    #[inline]
+    pub fn summary_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `summarySettingsId`."]
+    #[inline]
+    pub fn summary_settings_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.summary_settings_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage.errorType` of the spec (`#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage/properties/errorType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -174,6 +286,18 @@ impl<'de> ::serde::Deserialize<'de> for V2SessionConversationsSummarySettingsPre
 impl crate::support::Model for V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType {
     const NAME: &'static str = "V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage.errorType";
 }
+impl V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageErrorType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage.mediaType` of the spec (`#/definitions/V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -245,4 +369,16 @@ impl<'de> ::serde::Deserialize<'de> for V2SessionConversationsSummarySettingsPre
 }
 impl crate::support::Model for V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType {
     const NAME: &'static str = "V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessage.mediaType";
+}
+impl V2SessionConversationsSummarySettingsPreviewEventConversationSummarySettingsPreviewMessageMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for V2StaConversationCategoriesStaConversationCategoriesM
         crate::support::debug_struct(f, "V2StaConversationCategoriesStaConversationCategoriesMessage", &[("categoryIds", &self.category_ids), ("conversationId", &self.conversation_id), ("mediaType", &self.media_type), ("organizationId", &self.organization_id), ("transcriptIds", &self.transcript_ids)], &self._nulls)
     }
 }
+impl V2StaConversationCategoriesStaConversationCategoriesMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `categoryIds`."]
+    #[inline]
+    pub fn category_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.category_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationId`."]
+    #[inline]
+    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptIds`."]
+    #[inline]
+    pub fn transcript_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.transcript_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2StaConversationCategoriesStaConversationCategoriesMessage.mediaType` of the spec (`#/definitions/V2StaConversationCategoriesStaConversationCategoriesMessage/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +189,16 @@ impl<'de> ::serde::Deserialize<'de> for V2StaConversationCategoriesStaConversati
 }
 impl crate::support::Model for V2StaConversationCategoriesStaConversationCategoriesMessageMediaType {
     const NAME: &'static str = "V2StaConversationCategoriesStaConversationCategoriesMessage.mediaType";
+}
+impl V2StaConversationCategoriesStaConversationCategoriesMessageMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

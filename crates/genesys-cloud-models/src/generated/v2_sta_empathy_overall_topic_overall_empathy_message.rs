@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for V2StaEmpathyOverallTopicOverallEmpathyMessage {
         crate::support::debug_struct(f, "V2StaEmpathyOverallTopicOverallEmpathyMessage", &[("agents", &self.agents), ("conversationId", &self.conversation_id), ("divisionIds", &self.division_ids), ("flowIds", &self.flow_ids), ("queueIds", &self.queue_ids)], &self._nulls)
     }
 }
+impl V2StaEmpathyOverallTopicOverallEmpathyMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agents`."]
+    #[inline]
+    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2StaEmpathyOverallTopicAgentEmpathyScore>>) -> Self {
+        self.agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowIds`."]
+    #[inline]
+    pub fn flow_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueIds`."]
+    #[inline]
+    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for V2StaTopicsDetectedTopicTopicsDetectedMessage {
         crate::support::debug_struct(f, "V2StaTopicsDetectedTopicTopicsDetectedMessage", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("mediaType", &self.media_type), ("participants", &self.participants), ("programId", &self.program_id), ("recordingId", &self.recording_id), ("topics", &self.topics), ("transcriptId", &self.transcript_id)], &self._nulls)
     }
 }
+impl V2StaTopicsDetectedTopicTopicsDetectedMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participants`."]
+    #[inline]
+    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2StaTopicsDetectedTopicParticipant>>) -> Self {
+        self.participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programId`."]
+    #[inline]
+    pub fn program_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.program_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recordingId`."]
+    #[inline]
+    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.recording_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topics`."]
+    #[inline]
+    pub fn topics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2StaTopicsDetectedTopicTopicDetected>>) -> Self {
+        self.topics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptId`."]
+    #[inline]
+    pub fn transcript_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transcript_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

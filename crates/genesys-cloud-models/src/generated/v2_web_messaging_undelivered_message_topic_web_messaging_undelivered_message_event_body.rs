@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for V2WebMessagingUndeliveredMessageTopicWebMessagingUnde
         crate::support::debug_struct(f, "V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody", &[("communicationId", &self.communication_id), ("conversationId", &self.conversation_id), ("deploymentId", &self.deployment_id), ("eventTimeMs", &self.event_time_ms), ("externalContactId", &self.external_contact_id), ("messages", &self.messages), ("participantId", &self.participant_id), ("sessionExpiry", &self.session_expiry)], &self._nulls)
     }
 }
+impl V2WebMessagingUndeliveredMessageTopicWebMessagingUndeliveredMessageEventBody {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `communicationId`."]
+    #[inline]
+    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.communication_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deploymentId`."]
+    #[inline]
+    pub fn deployment_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.deployment_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTimeMs`."]
+    #[inline]
+    pub fn event_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messages`."]
+    #[inline]
+    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2WebMessagingUndeliveredMessageTopicMessage>>) -> Self {
+        self.messages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionExpiry`."]
+    #[inline]
+    pub fn session_expiry(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.session_expiry = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for V2WemEngagementCelebrationUpdatesTopicSourceEntity {
         crate::support::debug_struct(f, "V2WemEngagementCelebrationUpdatesTopicSourceEntity", &[("contestCompleteData", &self.contest_complete_data), ("id", &self.id), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl V2WemEngagementCelebrationUpdatesTopicSourceEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `contestCompleteData`."]
+    #[inline]
+    pub fn contest_complete_data(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteData>) -> Self {
+        self.contest_complete_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2WemEngagementCelebrationUpdatesTopicSourceEntity.type` of the spec (`#/definitions/V2WemEngagementCelebrationUpdatesTopicSourceEntity/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -145,4 +185,16 @@ impl<'de> ::serde::Deserialize<'de> for V2WemEngagementCelebrationUpdatesTopicSo
 }
 impl crate::support::Model for V2WemEngagementCelebrationUpdatesTopicSourceEntityType {
     const NAME: &'static str = "V2WemEngagementCelebrationUpdatesTopicSourceEntity.type";
+}
+impl V2WemEngagementCelebrationUpdatesTopicSourceEntityType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for V2WfmAgentOpportunityTopicAgentOpportunityNotificatio
         crate::support::debug_struct(f, "V2WfmAgentOpportunityTopicAgentOpportunityNotification", &[("activityCodeId", &self.activity_code_id), ("agentIds", &self.agent_ids), ("approvalType", &self.approval_type), ("businessUnitId", &self.business_unit_id), ("closedDate", &self.closed_date), ("deadlineDate", &self.deadline_date), ("denialCode", &self.denial_code), ("description", &self.description), ("eventType", &self.event_type), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("name", &self.name), ("openDate", &self.open_date), ("opportunityEndDate", &self.opportunity_end_date), ("opportunityStartDate", &self.opportunity_start_date), ("organizationId", &self.organization_id), ("remainingSpaces", &self.remaining_spaces), ("reviewNote", &self.review_note), ("status", &self.status)], &self._nulls)
     }
 }
+impl V2WfmAgentOpportunityTopicAgentOpportunityNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentIds`."]
+    #[inline]
+    pub fn agent_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `approvalType`."]
+    #[inline]
+    pub fn approval_type(mut self, value: impl ::std::convert::Into<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType>) -> Self {
+        self.approval_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `closedDate`."]
+    #[inline]
+    pub fn closed_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.closed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deadlineDate`."]
+    #[inline]
+    pub fn deadline_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.deadline_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `denialCode`."]
+    #[inline]
+    pub fn denial_code(mut self, value: impl ::std::convert::Into<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode>) -> Self {
+        self.denial_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openDate`."]
+    #[inline]
+    pub fn open_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.open_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `opportunityEndDate`."]
+    #[inline]
+    pub fn opportunity_end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.opportunity_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `opportunityStartDate`."]
+    #[inline]
+    pub fn opportunity_start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.opportunity_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationId`."]
+    #[inline]
+    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remainingSpaces`."]
+    #[inline]
+    pub fn remaining_spaces(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.remaining_spaces = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewNote`."]
+    #[inline]
+    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.review_note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2WfmAgentOpportunityTopicAgentOpportunityNotification.approvalType` of the spec (`#/definitions/V2WfmAgentOpportunityTopicAgentOpportunityNotification/properties/approvalType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -185,6 +321,18 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmAgentOpportunityTopicAgentOpportuni
 }
 impl crate::support::Model for V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType {
     const NAME: &'static str = "V2WfmAgentOpportunityTopicAgentOpportunityNotification.approvalType";
+}
+impl V2WfmAgentOpportunityTopicAgentOpportunityNotificationApprovalType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2WfmAgentOpportunityTopicAgentOpportunityNotification.denialCode` of the spec (`#/definitions/V2WfmAgentOpportunityTopicAgentOpportunityNotification/properties/denialCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -265,6 +413,18 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmAgentOpportunityTopicAgentOpportuni
 }
 impl crate::support::Model for V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode {
     const NAME: &'static str = "V2WfmAgentOpportunityTopicAgentOpportunityNotification.denialCode";
+}
+impl V2WfmAgentOpportunityTopicAgentOpportunityNotificationDenialCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2WfmAgentOpportunityTopicAgentOpportunityNotification.eventType` of the spec (`#/definitions/V2WfmAgentOpportunityTopicAgentOpportunityNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -350,6 +510,18 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmAgentOpportunityTopicAgentOpportuni
 impl crate::support::Model for V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType {
     const NAME: &'static str = "V2WfmAgentOpportunityTopicAgentOpportunityNotification.eventType";
 }
+impl V2WfmAgentOpportunityTopicAgentOpportunityNotificationEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V2WfmAgentOpportunityTopicAgentOpportunityNotification.status` of the spec (`#/definitions/V2WfmAgentOpportunityTopicAgentOpportunityNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -421,4 +593,16 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmAgentOpportunityTopicAgentOpportuni
 }
 impl crate::support::Model for V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus {
     const NAME: &'static str = "V2WfmAgentOpportunityTopicAgentOpportunityNotification.status";
+}
+impl V2WfmAgentOpportunityTopicAgentOpportunityNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for V2WfmContinuousForecastSessionEventContinuousForecast
         crate::support::debug_struct(f, "V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification", &[("errorCode", &self.error_code), ("forecastDataState", &self.forecast_data_state), ("lastSuccessfulSessionId", &self.last_successful_session_id), ("sessionId", &self.session_id), ("state", &self.state)], &self._nulls)
     }
 }
+impl V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `errorCode`."]
+    #[inline]
+    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecastDataState`."]
+    #[inline]
+    pub fn forecast_data_state(mut self, value: impl ::std::convert::Into<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState>) -> Self {
+        self.forecast_data_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastSuccessfulSessionId`."]
+    #[inline]
+    pub fn last_successful_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.last_successful_session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification.forecastDataState` of the spec (`#/definitions/V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification/properties/forecastDataState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,6 +181,18 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmContinuousForecastSessionEventConti
 }
 impl crate::support::Model for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState {
     const NAME: &'static str = "V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification.forecastDataState";
+}
+impl V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification.state` of the spec (`#/definitions/V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -201,4 +265,16 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmContinuousForecastSessionEventConti
 }
 impl crate::support::Model for V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState {
     const NAME: &'static str = "V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification.state";
+}
+impl V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -130,6 +130,160 @@ impl ::std::fmt::Debug for V2WfmOpportunityTopicOpportunityNotification {
         crate::support::debug_struct(f, "V2WfmOpportunityTopicOpportunityNotification", &[("activityCodeId", &self.activity_code_id), ("approvalType", &self.approval_type), ("approvedCount", &self.approved_count), ("businessUnitId", &self.business_unit_id), ("closedDate", &self.closed_date), ("createdDate", &self.created_date), ("deadlineDate", &self.deadline_date), ("deniedCount", &self.denied_count), ("description", &self.description), ("eventType", &self.event_type), ("id", &self.id), ("lengthMinutes", &self.length_minutes), ("name", &self.name), ("openDate", &self.open_date), ("opportunityEndDate", &self.opportunity_end_date), ("opportunityStartDate", &self.opportunity_start_date), ("organizationId", &self.organization_id), ("pendingCount", &self.pending_count), ("publishedDate", &self.published_date), ("remainingSpaces", &self.remaining_spaces), ("status", &self.status), ("withdrawnCount", &self.withdrawn_count)], &self._nulls)
     }
 }
+impl V2WfmOpportunityTopicOpportunityNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `approvalType`."]
+    #[inline]
+    pub fn approval_type(mut self, value: impl ::std::convert::Into<crate::V2WfmOpportunityTopicOpportunityNotificationApprovalType>) -> Self {
+        self.approval_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `approvedCount`."]
+    #[inline]
+    pub fn approved_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.approved_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `closedDate`."]
+    #[inline]
+    pub fn closed_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.closed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deadlineDate`."]
+    #[inline]
+    pub fn deadline_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.deadline_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deniedCount`."]
+    #[inline]
+    pub fn denied_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.denied_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::V2WfmOpportunityTopicOpportunityNotificationEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `openDate`."]
+    #[inline]
+    pub fn open_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.open_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `opportunityEndDate`."]
+    #[inline]
+    pub fn opportunity_end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.opportunity_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `opportunityStartDate`."]
+    #[inline]
+    pub fn opportunity_start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.opportunity_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationId`."]
+    #[inline]
+    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pendingCount`."]
+    #[inline]
+    pub fn pending_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.pending_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedDate`."]
+    #[inline]
+    pub fn published_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.published_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remainingSpaces`."]
+    #[inline]
+    pub fn remaining_spaces(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.remaining_spaces = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::V2WfmOpportunityTopicOpportunityNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `withdrawnCount`."]
+    #[inline]
+    pub fn withdrawn_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.withdrawn_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V2WfmOpportunityTopicOpportunityNotification.approvalType` of the spec (`#/definitions/V2WfmOpportunityTopicOpportunityNotification/properties/approvalType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -197,6 +351,18 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmOpportunityTopicOpportunityNotifica
 }
 impl crate::support::Model for V2WfmOpportunityTopicOpportunityNotificationApprovalType {
     const NAME: &'static str = "V2WfmOpportunityTopicOpportunityNotification.approvalType";
+}
+impl V2WfmOpportunityTopicOpportunityNotificationApprovalType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V2WfmOpportunityTopicOpportunityNotification.eventType` of the spec (`#/definitions/V2WfmOpportunityTopicOpportunityNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -282,6 +448,18 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmOpportunityTopicOpportunityNotifica
 impl crate::support::Model for V2WfmOpportunityTopicOpportunityNotificationEventType {
     const NAME: &'static str = "V2WfmOpportunityTopicOpportunityNotification.eventType";
 }
+impl V2WfmOpportunityTopicOpportunityNotificationEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V2WfmOpportunityTopicOpportunityNotification.status` of the spec (`#/definitions/V2WfmOpportunityTopicOpportunityNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -361,4 +539,16 @@ impl<'de> ::serde::Deserialize<'de> for V2WfmOpportunityTopicOpportunityNotifica
 }
 impl crate::support::Model for V2WfmOpportunityTopicOpportunityNotificationStatus {
     const NAME: &'static str = "V2WfmOpportunityTopicOpportunityNotification.status";
+}
+impl V2WfmOpportunityTopicOpportunityNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for V3SourceExpandableResponse {
         crate::support::debug_struct(f, "V3SourceExpandableResponse", &[("connection", &self.connection), ("connectionId", &self.connection_id), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("error", &self.error), ("filterDetails", &self.filter_details), ("filters", &self.filters), ("id", &self.id), ("lastSync", &self.last_sync), ("modifiedBy", &self.modified_by), ("name", &self.name), ("scheduleSettings", &self.schedule_settings), ("selfUri", &self.self_uri), ("status", &self.status), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl V3SourceExpandableResponse {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `connection`."]
+    #[inline]
+    pub fn connection(mut self, value: impl ::std::convert::Into<crate::ConnectionResponse>) -> Self {
+        self.connection = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `connectionId`."]
+    #[inline]
+    pub fn connection_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.connection_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterDetails`."]
+    #[inline]
+    pub fn filter_details(mut self, value: impl ::std::convert::Into<crate::V3SourceFilterDetails>) -> Self {
+        self.filter_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filters`."]
+    #[inline]
+    pub fn filters(mut self, value: impl ::std::convert::Into<crate::V3SourceFilter>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastSync`."]
+    #[inline]
+    pub fn last_sync(mut self, value: impl ::std::convert::Into<crate::V3SourceLastSynchronization>) -> Self {
+        self.last_sync = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleSettings`."]
+    #[inline]
+    pub fn schedule_settings(mut self, value: impl ::std::convert::Into<crate::V3SourceScheduleSettings>) -> Self {
+        self.schedule_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::V3SourceExpandableResponseStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::V3SourceExpandableResponseTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V3SourceExpandableResponseType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V3SourceExpandableResponse.status` of the spec (`#/definitions/V3SourceExpandableResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -178,6 +302,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceExpandableResponseStatus {
 impl crate::support::Model for V3SourceExpandableResponseStatus {
     const NAME: &'static str = "V3SourceExpandableResponse.status";
 }
+impl V3SourceExpandableResponseStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V3SourceExpandableResponse.triggerType` of the spec (`#/definitions/V3SourceExpandableResponse/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -242,6 +378,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceExpandableResponseTriggerType {
 impl crate::support::Model for V3SourceExpandableResponseTriggerType {
     const NAME: &'static str = "V3SourceExpandableResponse.triggerType";
 }
+impl V3SourceExpandableResponseTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V3SourceExpandableResponse.type` of the spec (`#/definitions/V3SourceExpandableResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -305,4 +453,16 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceExpandableResponseType {
 }
 impl crate::support::Model for V3SourceExpandableResponseType {
     const NAME: &'static str = "V3SourceExpandableResponse.type";
+}
+impl V3SourceExpandableResponseType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

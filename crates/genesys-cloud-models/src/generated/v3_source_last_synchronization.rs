@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for V3SourceLastSynchronization {
         crate::support::debug_struct(f, "V3SourceLastSynchronization", &[("dateEnd", &self.date_end), ("dateSourceIntervalEnd", &self.date_source_interval_end), ("dateSourceIntervalStart", &self.date_source_interval_start), ("dateStart", &self.date_start), ("error", &self.error), ("id", &self.id), ("ingestionStatus", &self.ingestion_status), ("selfUri", &self.self_uri), ("statistics", &self.statistics), ("status", &self.status), ("triggerType", &self.trigger_type)], &self._nulls)
     }
 }
+impl V3SourceLastSynchronization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSourceIntervalEnd`."]
+    #[inline]
+    pub fn date_source_interval_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_source_interval_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSourceIntervalStart`."]
+    #[inline]
+    pub fn date_source_interval_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_source_interval_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ingestionStatus`."]
+    #[inline]
+    pub fn ingestion_status(mut self, value: impl ::std::convert::Into<crate::V3SourceLastSynchronizationIngestionStatus>) -> Self {
+        self.ingestion_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statistics`."]
+    #[inline]
+    pub fn statistics(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationStatistics>) -> Self {
+        self.statistics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::V3SourceLastSynchronizationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::V3SourceLastSynchronizationTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V3SourceLastSynchronization.ingestionStatus` of the spec (`#/definitions/V3SourceLastSynchronization/properties/ingestionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -173,6 +261,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceLastSynchronizationIngestionStat
 }
 impl crate::support::Model for V3SourceLastSynchronizationIngestionStatus {
     const NAME: &'static str = "V3SourceLastSynchronization.ingestionStatus";
+}
+impl V3SourceLastSynchronizationIngestionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V3SourceLastSynchronization.status` of the spec (`#/definitions/V3SourceLastSynchronization/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -262,6 +362,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceLastSynchronizationStatus {
 impl crate::support::Model for V3SourceLastSynchronizationStatus {
     const NAME: &'static str = "V3SourceLastSynchronization.status";
 }
+impl V3SourceLastSynchronizationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V3SourceLastSynchronization.triggerType` of the spec (`#/definitions/V3SourceLastSynchronization/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -329,4 +441,16 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceLastSynchronizationTriggerType {
 }
 impl crate::support::Model for V3SourceLastSynchronizationTriggerType {
     const NAME: &'static str = "V3SourceLastSynchronization.triggerType";
+}
+impl V3SourceLastSynchronizationTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for V3SourceUpdateRequest {
         crate::support::debug_struct(f, "V3SourceUpdateRequest", &[("name", &self.name), ("scheduleSettings", &self.schedule_settings), ("triggerType", &self.trigger_type)], &self._nulls)
     }
 }
+impl V3SourceUpdateRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleSettings`."]
+    #[inline]
+    pub fn schedule_settings(mut self, value: impl ::std::convert::Into<crate::V3SourceScheduleSettings>) -> Self {
+        self.schedule_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::V3SourceUpdateRequestTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V3SourceUpdateRequest.triggerType` of the spec (`#/definitions/V3SourceUpdateRequest/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -117,4 +157,16 @@ impl<'de> ::serde::Deserialize<'de> for V3SourceUpdateRequestTriggerType {
 }
 impl crate::support::Model for V3SourceUpdateRequestTriggerType {
     const NAME: &'static str = "V3SourceUpdateRequest.triggerType";
+}
+impl V3SourceUpdateRequestTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -98,6 +98,112 @@ impl ::std::fmt::Debug for V3Synchronization {
         crate::support::debug_struct(f, "V3Synchronization", &[("createdBy", &self.created_by), ("dateEnd", &self.date_end), ("dateSourceIntervalEnd", &self.date_source_interval_end), ("dateSourceIntervalStart", &self.date_source_interval_start), ("dateStart", &self.date_start), ("error", &self.error), ("id", &self.id), ("ingestionStatus", &self.ingestion_status), ("selfUri", &self.self_uri), ("source", &self.source), ("statistics", &self.statistics), ("status", &self.status), ("triggerType", &self.trigger_type), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl V3Synchronization {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEnd`."]
+    #[inline]
+    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSourceIntervalEnd`."]
+    #[inline]
+    pub fn date_source_interval_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_source_interval_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSourceIntervalStart`."]
+    #[inline]
+    pub fn date_source_interval_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_source_interval_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ingestionStatus`."]
+    #[inline]
+    pub fn ingestion_status(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationIngestionStatus>) -> Self {
+        self.ingestion_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `source`."]
+    #[inline]
+    pub fn source(mut self, value: impl ::std::convert::Into<crate::V3SourceRef>) -> Self {
+        self.source = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statistics`."]
+    #[inline]
+    pub fn statistics(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationStatistics>) -> Self {
+        self.statistics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `triggerType`."]
+    #[inline]
+    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationTriggerType>) -> Self {
+        self.trigger_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `V3Synchronization.ingestionStatus` of the spec (`#/definitions/V3Synchronization/properties/ingestionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -185,6 +291,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationIngestionStatus {
 }
 impl crate::support::Model for V3SynchronizationIngestionStatus {
     const NAME: &'static str = "V3Synchronization.ingestionStatus";
+}
+impl V3SynchronizationIngestionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `V3Synchronization.status` of the spec (`#/definitions/V3Synchronization/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
@@ -274,6 +392,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationStatus {
 impl crate::support::Model for V3SynchronizationStatus {
     const NAME: &'static str = "V3Synchronization.status";
 }
+impl V3SynchronizationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V3Synchronization.triggerType` of the spec (`#/definitions/V3Synchronization/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -342,6 +472,18 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationTriggerType {
 impl crate::support::Model for V3SynchronizationTriggerType {
     const NAME: &'static str = "V3Synchronization.triggerType";
 }
+impl V3SynchronizationTriggerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `V3Synchronization.type` of the spec (`#/definitions/V3Synchronization/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
 #[doc = ""]
@@ -405,4 +547,16 @@ impl<'de> ::serde::Deserialize<'de> for V3SynchronizationType {
 }
 impl crate::support::Model for V3SynchronizationType {
     const NAME: &'static str = "V3Synchronization.type";
+}
+impl V3SynchronizationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

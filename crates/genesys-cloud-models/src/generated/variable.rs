@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for Variable {
         crate::support::debug_struct(f, "Variable", &[("customConversationAttributes", &self.custom_conversation_attributes), ("description", &self.description), ("listValues", &self.list_values), ("listVariables", &self.list_variables), ("name", &self.name), ("scope", &self.scope), ("type", &self.r#type), ("validation", &self.validation)], &self._nulls)
     }
 }
+impl Variable {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `customConversationAttributes`."]
+    #[inline]
+    pub fn custom_conversation_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationAttribute>>) -> Self {
+        self.custom_conversation_attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listValues`."]
+    #[inline]
+    pub fn list_values(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.list_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listVariables`."]
+    #[inline]
+    pub fn list_variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Variable>>) -> Self {
+        self.list_variables = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scope`."]
+    #[inline]
+    pub fn scope(mut self, value: impl ::std::convert::Into<crate::VariableScope>) -> Self {
+        self.scope = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::VariableType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validation`."]
+    #[inline]
+    pub fn validation(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.validation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Variable.scope` of the spec (`#/definitions/Variable/properties/scope`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
 #[doc = ""]
@@ -145,6 +215,18 @@ impl<'de> ::serde::Deserialize<'de> for VariableScope {
 }
 impl crate::support::Model for VariableScope {
     const NAME: &'static str = "Variable.scope";
+}
+impl VariableScope {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Variable.type` of the spec (`#/definitions/Variable/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]
@@ -225,4 +307,16 @@ impl<'de> ::serde::Deserialize<'de> for VariableType {
 }
 impl crate::support::Model for VariableType {
     const NAME: &'static str = "Variable.type";
+}
+impl VariableType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

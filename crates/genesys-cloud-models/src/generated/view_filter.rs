@@ -1034,6 +1034,1516 @@ impl ::std::fmt::Debug for ViewFilter {
         crate::support::debug_struct(f, "ViewFilter", &[("abandonDurationsMilliseconds", &self.abandon_durations_milliseconds), ("abandoned", &self.abandoned), ("acdDurationMilliseconds", &self.acd_duration_milliseconds), ("acdDurationsMilliseconds", &self.acd_durations_milliseconds), ("acdPercentage", &self.acd_percentage), ("actionCategoryName", &self.action_category_name), ("acw", &self.acw), ("acwDurationsMilliseconds", &self.acw_durations_milliseconds), ("addressFroms", &self.address_froms), ("addressTos", &self.address_tos), ("agentCallbackOwnerIds", &self.agent_callback_owner_ids), ("agentEmpathyScore", &self.agent_empathy_score), ("agentTalkDurationMilliseconds", &self.agent_talk_duration_milliseconds), ("agentTalkPercentage", &self.agent_talk_percentage), ("alertRuleIds", &self.alert_rule_ids), ("aniList", &self.ani_list), ("answered", &self.answered), ("assignedLanguageIds", &self.assigned_language_ids), ("assignedSkillIds", &self.assigned_skill_ids), ("assistantIds", &self.assistant_ids), ("availableDashboard", &self.available_dashboard), ("blockedReasons", &self.blocked_reasons), ("botFinalIntentList", &self.bot_final_intent_list), ("botFlowTypes", &self.bot_flow_types), ("botIds", &self.bot_ids), ("botIntentList", &self.bot_intent_list), ("botMessageTypes", &self.bot_message_types), ("botProductList", &self.bot_product_list), ("botProviderList", &self.bot_provider_list), ("botRecognitionFailureReasonList", &self.bot_recognition_failure_reason_list), ("botResultList", &self.bot_result_list), ("botSlotList", &self.bot_slot_list), ("botVersions", &self.bot_versions), ("callbackInterval", &self.callback_interval), ("callbackNumberList", &self.callback_number_list), ("canonicalContactIds", &self.canonical_contact_ids), ("categoryIds", &self.category_ids), ("comparisonQueueIds", &self.comparison_queue_ids), ("conferenced", &self.conferenced), ("contactIds", &self.contact_ids), ("contentModerationFlags", &self.content_moderation_flags), ("conversationIds", &self.conversation_ids), ("conversationInitiators", &self.conversation_initiators), ("conversationProperties", &self.conversation_properties), ("customerSentimentScore", &self.customer_sentiment_score), ("customerSentimentTrend", &self.customer_sentiment_trend), ("customerTalkDurationMilliseconds", &self.customer_talk_duration_milliseconds), ("customerTalkPercentage", &self.customer_talk_percentage), ("dashboardAccessFilter", &self.dashboard_access_filter), ("dashboardState", &self.dashboard_state), ("dashboardType", &self.dashboard_type), ("dataActionIds", &self.data_action_ids), ("deliveryPushed", &self.delivery_pushed), ("developmentActivityOverdue", &self.development_activity_overdue), ("developmentModuleIds", &self.development_module_ids), ("developmentName", &self.development_name), ("developmentRoleList", &self.development_role_list), ("developmentStatusList", &self.development_status_list), ("developmentTypeList", &self.development_type_list), ("directions", &self.directions), ("divisionIds", &self.division_ids), ("dnisList", &self.dnis_list), ("durationsMilliseconds", &self.durations_milliseconds), ("emailDeliveryStatusList", &self.email_delivery_status_list), ("empathyScoreCategories", &self.empathy_score_categories), ("engagementSources", &self.engagement_sources), ("evaluatedAgentIds", &self.evaluated_agent_ids), ("evaluationAssigned", &self.evaluation_assigned), ("evaluationAssigneeIds", &self.evaluation_assignee_ids), ("evaluationCriticalScore", &self.evaluation_critical_score), ("evaluationFormContextIds", &self.evaluation_form_context_ids), ("evaluationFormIds", &self.evaluation_form_ids), ("evaluationRole", &self.evaluation_role), ("evaluationScore", &self.evaluation_score), ("evaluationStatuses", &self.evaluation_statuses), ("evaluatorIds", &self.evaluator_ids), ("externalContactIds", &self.external_contact_ids), ("externalOrgIds", &self.external_org_ids), ("externalTags", &self.external_tags), ("favouriteDashboard", &self.favourite_dashboard), ("filterQueuesByUserIds", &self.filter_queues_by_user_ids), ("filterUsersByManagerIds", &self.filter_users_by_manager_ids), ("filterUsersByQueueIds", &self.filter_users_by_queue_ids), ("filterUsersByTeamIds", &self.filter_users_by_team_ids), ("flowDestinationTypes", &self.flow_destination_types), ("flowDisconnectReasons", &self.flow_disconnect_reasons), ("flowEntryReasons", &self.flow_entry_reasons), ("flowEntryTypes", &self.flow_entry_types), ("flowIds", &self.flow_ids), ("flowMilestoneIds", &self.flow_milestone_ids), ("flowOutTypes", &self.flow_out_types), ("flowOutcomeIds", &self.flow_outcome_ids), ("flowOutcomeValues", &self.flow_outcome_values), ("flowTransferTargets", &self.flow_transfer_targets), ("flowTypes", &self.flow_types), ("flowVersions", &self.flow_versions), ("groupIds", &self.group_ids), ("handleDurationsMilliseconds", &self.handle_durations_milliseconds), ("hasAgentAssistId", &self.has_agent_assist_id), ("hasCustomerParticipated", &self.has_customer_participated), ("hasEvaluation", &self.has_evaluation), ("hasFax", &self.has_fax), ("hasJourneyActionMapId", &self.has_journey_action_map_id), ("hasJourneyCustomerId", &self.has_journey_customer_id), ("hasJourneyVisitId", &self.has_journey_visit_id), ("hasMedia", &self.has_media), ("hasPciData", &self.has_pci_data), ("hasPiiData", &self.has_pii_data), ("hasScoredEvaluation", &self.has_scored_evaluation), ("hasSensitiveData", &self.has_sensitive_data), ("holdDurationsMilliseconds", &self.hold_durations_milliseconds), ("integrationIds", &self.integration_ids), ("isAcdInteraction", &self.is_acd_interaction), ("isAgentOwnedCallback", &self.is_agent_owned_callback), ("isAnalyzedForSensitiveData", &self.is_analyzed_for_sensitive_data), ("isAssessmentPassed", &self.is_assessment_passed), ("isAuthenticated", &self.is_authenticated), ("isBlindTransferred", &self.is_blind_transferred), ("isCampaign", &self.is_campaign), ("isClearedByCustomer", &self.is_cleared_by_customer), ("isConsultTransferred", &self.is_consult_transferred), ("isConsulted", &self.is_consulted), ("isEnded", &self.is_ended), ("isNotResponding", &self.is_not_responding), ("isParked", &self.is_parked), ("isRecorded", &self.is_recorded), ("isScreenRecorded", &self.is_screen_recorded), ("isSnippetRecorded", &self.is_snippet_recorded), ("isSurveyed", &self.is_surveyed), ("ivrDurationMilliseconds", &self.ivr_duration_milliseconds), ("ivrPercentage", &self.ivr_percentage), ("journeyActionMapIds", &self.journey_action_map_ids), ("journeyActionMapTypes", &self.journey_action_map_types), ("journeyActionTargetIds", &self.journey_action_target_ids), ("journeyBlockingActionMapIds", &self.journey_blocking_action_map_ids), ("journeyBlockingEmergencyScheduleGroupIds", &self.journey_blocking_emergency_schedule_group_ids), ("journeyBlockingScheduleGroupIds", &self.journey_blocking_schedule_group_ids), ("journeyFrequencyCapReasons", &self.journey_frequency_cap_reasons), ("journeyOutcomeIds", &self.journey_outcome_ids), ("journeySegmentIds", &self.journey_segment_ids), ("journeyUrlContainsAllConditions", &self.journey_url_contains_all_conditions), ("journeyUrlContainsAnyConditions", &self.journey_url_contains_any_conditions), ("journeyUrlEndsWithConditions", &self.journey_url_ends_with_conditions), ("journeyUrlEqualConditions", &self.journey_url_equal_conditions), ("journeyUrlNotContainsAllConditions", &self.journey_url_not_contains_all_conditions), ("journeyUrlNotContainsAnyConditions", &self.journey_url_not_contains_any_conditions), ("journeyUrlNotEqualConditions", &self.journey_url_not_equal_conditions), ("journeyUrlStartsWithConditions", &self.journey_url_starts_with_conditions), ("knowledgeBaseIds", &self.knowledge_base_ids), ("languageGroups", &self.language_groups), ("languageIds", &self.language_ids), ("linkedInteraction", &self.linked_interaction), ("locationIds", &self.location_ids), ("managementUnitIds", &self.management_unit_ids), ("mediaTypes", &self.media_types), ("messageTypes", &self.message_types), ("mos", &self.mos), ("myDashboard", &self.my_dashboard), ("originatingDirections", &self.originating_directions), ("otherDurationMilliseconds", &self.other_duration_milliseconds), ("otherPercentage", &self.other_percentage), ("outboundCampaignIds", &self.outbound_campaign_ids), ("outboundContactListIds", &self.outbound_contact_list_ids), ("overtalkDurationMilliseconds", &self.overtalk_duration_milliseconds), ("overtalkInstances", &self.overtalk_instances), ("overtalkPercentage", &self.overtalk_percentage), ("participantPurposes", &self.participant_purposes), ("programIds", &self.program_ids), ("promoterScores", &self.promoter_scores), ("providerList", &self.provider_list), ("queueIds", &self.queue_ids), ("recommendationSources", &self.recommendation_sources), ("remoteParticipants", &self.remote_participants), ("reportsTos", &self.reports_tos), ("requestedRoutingTypes", &self.requested_routing_types), ("responseStatuses", &self.response_statuses), ("roleIds", &self.role_ids), ("screenMonitorUserIds", &self.screen_monitor_user_ids), ("screenMonitored", &self.screen_monitored), ("segmentTypes", &self.segment_types), ("sentimentScoreCategories", &self.sentiment_score_categories), ("sentimentTrendCategories", &self.sentiment_trend_categories), ("sessionDnisList", &self.session_dnis_list), ("sessionExpired", &self.session_expired), ("showFirstQueue", &self.show_first_queue), ("silenceDurationMilliseconds", &self.silence_duration_milliseconds), ("silencePercentage", &self.silence_percentage), ("sipCallIds", &self.sip_call_ids), ("skillGroups", &self.skill_groups), ("skillIds", &self.skill_ids), ("slideshowIds", &self.slideshow_ids), ("socialChannels", &self.social_channels), ("socialClassifications", &self.social_classifications), ("socialContentType", &self.social_content_type), ("socialConversationCreated", &self.social_conversation_created), ("socialCountries", &self.social_countries), ("socialEngagementComments", &self.social_engagement_comments), ("socialEngagementLikes", &self.social_engagement_likes), ("socialEngagementReposts", &self.social_engagement_reposts), ("socialEngagementSaves", &self.social_engagement_saves), ("socialEngagementShares", &self.social_engagement_shares), ("socialEngagementViews", &self.social_engagement_views), ("socialFollowerRange", &self.social_follower_range), ("socialIngestionRuleIds", &self.social_ingestion_rule_ids), ("socialKeywords", &self.social_keywords), ("socialLanguages", &self.social_languages), ("socialPostEscalated", &self.social_post_escalated), ("socialPostTypes", &self.social_post_types), ("socialRatings", &self.social_ratings), ("socialSentimentCategory", &self.social_sentiment_category), ("socialSourceTypes", &self.social_source_types), ("socialTopicIds", &self.social_topic_ids), ("socialVerificationStatus", &self.social_verification_status), ("stationErrors", &self.station_errors), ("subPath", &self.sub_path), ("surveyFormContextIds", &self.survey_form_context_ids), ("surveyFormIds", &self.survey_form_ids), ("surveyNpsScore", &self.survey_nps_score), ("surveyPromoterScore", &self.survey_promoter_score), ("surveyQuestionGroupScore", &self.survey_question_group_score), ("surveyResponseStatuses", &self.survey_response_statuses), ("surveyScores", &self.survey_scores), ("surveyStatuses", &self.survey_statuses), ("surveyTotalScore", &self.survey_total_score), ("surveyTypes", &self.survey_types), ("takeover", &self.takeover), ("talkDurationsMilliseconds", &self.talk_durations_milliseconds), ("teamIds", &self.team_ids), ("timelineCategories", &self.timeline_categories), ("topicIds", &self.topic_ids), ("transcriptDurationMilliseconds", &self.transcript_duration_milliseconds), ("transcriptLanguages", &self.transcript_languages), ("transcriptTopics", &self.transcript_topics), ("transcripts", &self.transcripts), ("transferred", &self.transferred), ("usedRoutingTypes", &self.used_routing_types), ("userIds", &self.user_ids), ("userState", &self.user_state), ("video", &self.video), ("viewMetrics", &self.view_metrics), ("virtualAgentIds", &self.virtual_agent_ids), ("workbinIds", &self.workbin_ids), ("workitemAssigneeIds", &self.workitem_assignee_ids), ("workitemIds", &self.workitem_ids), ("workitemStatuses", &self.workitem_statuses), ("workitemsStatuses", &self.workitems_statuses), ("worktypeIds", &self.worktype_ids), ("wrapUpCodes", &self.wrap_up_codes)], &self._nulls)
     }
 }
+impl ViewFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `abandonDurationsMilliseconds`."]
+    #[inline]
+    pub fn abandon_durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.abandon_durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `abandoned`."]
+    #[inline]
+    pub fn abandoned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.abandoned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `acdDurationMilliseconds`."]
+    #[inline]
+    pub fn acd_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.acd_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `acdDurationsMilliseconds`."]
+    #[inline]
+    pub fn acd_durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.acd_durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `acdPercentage`."]
+    #[inline]
+    pub fn acd_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.acd_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actionCategoryName`."]
+    #[inline]
+    pub fn action_category_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action_category_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `acw`."]
+    #[inline]
+    pub fn acw(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.acw = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `acwDurationsMilliseconds`."]
+    #[inline]
+    pub fn acw_durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.acw_durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressFroms`."]
+    #[inline]
+    pub fn address_froms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.address_froms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `addressTos`."]
+    #[inline]
+    pub fn address_tos(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.address_tos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentCallbackOwnerIds`."]
+    #[inline]
+    pub fn agent_callback_owner_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.agent_callback_owner_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentEmpathyScore`."]
+    #[inline]
+    pub fn agent_empathy_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.agent_empathy_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentTalkDurationMilliseconds`."]
+    #[inline]
+    pub fn agent_talk_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.agent_talk_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentTalkPercentage`."]
+    #[inline]
+    pub fn agent_talk_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.agent_talk_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alertRuleIds`."]
+    #[inline]
+    pub fn alert_rule_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.alert_rule_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `aniList`."]
+    #[inline]
+    pub fn ani_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.ani_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `answered`."]
+    #[inline]
+    pub fn answered(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.answered = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedLanguageIds`."]
+    #[inline]
+    pub fn assigned_language_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.assigned_language_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignedSkillIds`."]
+    #[inline]
+    pub fn assigned_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.assigned_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assistantIds`."]
+    #[inline]
+    pub fn assistant_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.assistant_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `availableDashboard`."]
+    #[inline]
+    pub fn available_dashboard(mut self, value: impl ::std::convert::Into<crate::ViewFilterAvailableDashboard>) -> Self {
+        self.available_dashboard = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `blockedReasons`."]
+    #[inline]
+    pub fn blocked_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.blocked_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botFinalIntentList`."]
+    #[inline]
+    pub fn bot_final_intent_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_final_intent_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botFlowTypes`."]
+    #[inline]
+    pub fn bot_flow_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_flow_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botIds`."]
+    #[inline]
+    pub fn bot_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botIntentList`."]
+    #[inline]
+    pub fn bot_intent_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_intent_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botMessageTypes`."]
+    #[inline]
+    pub fn bot_message_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_message_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botProductList`."]
+    #[inline]
+    pub fn bot_product_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_product_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botProviderList`."]
+    #[inline]
+    pub fn bot_provider_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_provider_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botRecognitionFailureReasonList`."]
+    #[inline]
+    pub fn bot_recognition_failure_reason_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_recognition_failure_reason_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botResultList`."]
+    #[inline]
+    pub fn bot_result_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_result_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botSlotList`."]
+    #[inline]
+    pub fn bot_slot_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_slot_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `botVersions`."]
+    #[inline]
+    pub fn bot_versions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.bot_versions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackInterval`."]
+    #[inline]
+    pub fn callback_interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.callback_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callbackNumberList`."]
+    #[inline]
+    pub fn callback_number_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.callback_number_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `canonicalContactIds`."]
+    #[inline]
+    pub fn canonical_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.canonical_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `categoryIds`."]
+    #[inline]
+    pub fn category_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.category_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `comparisonQueueIds`."]
+    #[inline]
+    pub fn comparison_queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.comparison_queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conferenced`."]
+    #[inline]
+    pub fn conferenced(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.conferenced = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactIds`."]
+    #[inline]
+    pub fn contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentModerationFlags`."]
+    #[inline]
+    pub fn content_moderation_flags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.content_moderation_flags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationIds`."]
+    #[inline]
+    pub fn conversation_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationInitiators`."]
+    #[inline]
+    pub fn conversation_initiators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_initiators = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationProperties`."]
+    #[inline]
+    pub fn conversation_properties(mut self, value: impl ::std::convert::Into<crate::ConversationProperties>) -> Self {
+        self.conversation_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerSentimentScore`."]
+    #[inline]
+    pub fn customer_sentiment_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.customer_sentiment_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerSentimentTrend`."]
+    #[inline]
+    pub fn customer_sentiment_trend(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.customer_sentiment_trend = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerTalkDurationMilliseconds`."]
+    #[inline]
+    pub fn customer_talk_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.customer_talk_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerTalkPercentage`."]
+    #[inline]
+    pub fn customer_talk_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.customer_talk_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dashboardAccessFilter`."]
+    #[inline]
+    pub fn dashboard_access_filter(mut self, value: impl ::std::convert::Into<crate::ViewFilterDashboardAccessFilter>) -> Self {
+        self.dashboard_access_filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dashboardState`."]
+    #[inline]
+    pub fn dashboard_state(mut self, value: impl ::std::convert::Into<crate::ViewFilterDashboardState>) -> Self {
+        self.dashboard_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dashboardType`."]
+    #[inline]
+    pub fn dashboard_type(mut self, value: impl ::std::convert::Into<crate::ViewFilterDashboardType>) -> Self {
+        self.dashboard_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dataActionIds`."]
+    #[inline]
+    pub fn data_action_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.data_action_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deliveryPushed`."]
+    #[inline]
+    pub fn delivery_pushed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delivery_pushed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `developmentActivityOverdue`."]
+    #[inline]
+    pub fn development_activity_overdue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.development_activity_overdue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `developmentModuleIds`."]
+    #[inline]
+    pub fn development_module_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.development_module_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `developmentName`."]
+    #[inline]
+    pub fn development_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.development_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `developmentRoleList`."]
+    #[inline]
+    pub fn development_role_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.development_role_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `developmentStatusList`."]
+    #[inline]
+    pub fn development_status_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.development_status_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `developmentTypeList`."]
+    #[inline]
+    pub fn development_type_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.development_type_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `directions`."]
+    #[inline]
+    pub fn directions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.directions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionIds`."]
+    #[inline]
+    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.division_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnisList`."]
+    #[inline]
+    pub fn dnis_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.dnis_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationsMilliseconds`."]
+    #[inline]
+    pub fn durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailDeliveryStatusList`."]
+    #[inline]
+    pub fn email_delivery_status_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.email_delivery_status_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `empathyScoreCategories`."]
+    #[inline]
+    pub fn empathy_score_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.empathy_score_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `engagementSources`."]
+    #[inline]
+    pub fn engagement_sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.engagement_sources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluatedAgentIds`."]
+    #[inline]
+    pub fn evaluated_agent_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluated_agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationAssigned`."]
+    #[inline]
+    pub fn evaluation_assigned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.evaluation_assigned = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationAssigneeIds`."]
+    #[inline]
+    pub fn evaluation_assignee_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluation_assignee_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationCriticalScore`."]
+    #[inline]
+    pub fn evaluation_critical_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.evaluation_critical_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFormContextIds`."]
+    #[inline]
+    pub fn evaluation_form_context_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluation_form_context_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationFormIds`."]
+    #[inline]
+    pub fn evaluation_form_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluation_form_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationRole`."]
+    #[inline]
+    pub fn evaluation_role(mut self, value: impl ::std::convert::Into<crate::ViewFilterEvaluationRole>) -> Self {
+        self.evaluation_role = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationScore`."]
+    #[inline]
+    pub fn evaluation_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.evaluation_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationStatuses`."]
+    #[inline]
+    pub fn evaluation_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluation_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluatorIds`."]
+    #[inline]
+    pub fn evaluator_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.evaluator_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactIds`."]
+    #[inline]
+    pub fn external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalOrgIds`."]
+    #[inline]
+    pub fn external_org_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.external_org_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTags`."]
+    #[inline]
+    pub fn external_tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.external_tags = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `favouriteDashboard`."]
+    #[inline]
+    pub fn favourite_dashboard(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.favourite_dashboard = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterQueuesByUserIds`."]
+    #[inline]
+    pub fn filter_queues_by_user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.filter_queues_by_user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterUsersByManagerIds`."]
+    #[inline]
+    pub fn filter_users_by_manager_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.filter_users_by_manager_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterUsersByQueueIds`."]
+    #[inline]
+    pub fn filter_users_by_queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.filter_users_by_queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filterUsersByTeamIds`."]
+    #[inline]
+    pub fn filter_users_by_team_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.filter_users_by_team_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowDestinationTypes`."]
+    #[inline]
+    pub fn flow_destination_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_destination_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowDisconnectReasons`."]
+    #[inline]
+    pub fn flow_disconnect_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_disconnect_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowEntryReasons`."]
+    #[inline]
+    pub fn flow_entry_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_entry_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowEntryTypes`."]
+    #[inline]
+    pub fn flow_entry_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_entry_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowIds`."]
+    #[inline]
+    pub fn flow_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowMilestoneIds`."]
+    #[inline]
+    pub fn flow_milestone_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_milestone_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutTypes`."]
+    #[inline]
+    pub fn flow_out_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_out_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeIds`."]
+    #[inline]
+    pub fn flow_outcome_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_outcome_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowOutcomeValues`."]
+    #[inline]
+    pub fn flow_outcome_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_outcome_values = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowTransferTargets`."]
+    #[inline]
+    pub fn flow_transfer_targets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_transfer_targets = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowTypes`."]
+    #[inline]
+    pub fn flow_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flowVersions`."]
+    #[inline]
+    pub fn flow_versions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.flow_versions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupIds`."]
+    #[inline]
+    pub fn group_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `handleDurationsMilliseconds`."]
+    #[inline]
+    pub fn handle_durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.handle_durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasAgentAssistId`."]
+    #[inline]
+    pub fn has_agent_assist_id(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_agent_assist_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasCustomerParticipated`."]
+    #[inline]
+    pub fn has_customer_participated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_customer_participated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasEvaluation`."]
+    #[inline]
+    pub fn has_evaluation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_evaluation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasFax`."]
+    #[inline]
+    pub fn has_fax(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_fax = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasJourneyActionMapId`."]
+    #[inline]
+    pub fn has_journey_action_map_id(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_journey_action_map_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasJourneyCustomerId`."]
+    #[inline]
+    pub fn has_journey_customer_id(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_journey_customer_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasJourneyVisitId`."]
+    #[inline]
+    pub fn has_journey_visit_id(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_journey_visit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasMedia`."]
+    #[inline]
+    pub fn has_media(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_media = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasPciData`."]
+    #[inline]
+    pub fn has_pci_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_pci_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasPiiData`."]
+    #[inline]
+    pub fn has_pii_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_pii_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasScoredEvaluation`."]
+    #[inline]
+    pub fn has_scored_evaluation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_scored_evaluation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `hasSensitiveData`."]
+    #[inline]
+    pub fn has_sensitive_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.has_sensitive_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `holdDurationsMilliseconds`."]
+    #[inline]
+    pub fn hold_durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.hold_durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationIds`."]
+    #[inline]
+    pub fn integration_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.integration_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isAcdInteraction`."]
+    #[inline]
+    pub fn is_acd_interaction(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_acd_interaction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isAgentOwnedCallback`."]
+    #[inline]
+    pub fn is_agent_owned_callback(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_agent_owned_callback = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isAnalyzedForSensitiveData`."]
+    #[inline]
+    pub fn is_analyzed_for_sensitive_data(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_analyzed_for_sensitive_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isAssessmentPassed`."]
+    #[inline]
+    pub fn is_assessment_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_assessment_passed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isAuthenticated`."]
+    #[inline]
+    pub fn is_authenticated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_authenticated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isBlindTransferred`."]
+    #[inline]
+    pub fn is_blind_transferred(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_blind_transferred = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isCampaign`."]
+    #[inline]
+    pub fn is_campaign(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isClearedByCustomer`."]
+    #[inline]
+    pub fn is_cleared_by_customer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_cleared_by_customer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isConsultTransferred`."]
+    #[inline]
+    pub fn is_consult_transferred(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_consult_transferred = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isConsulted`."]
+    #[inline]
+    pub fn is_consulted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_consulted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isEnded`."]
+    #[inline]
+    pub fn is_ended(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_ended = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isNotResponding`."]
+    #[inline]
+    pub fn is_not_responding(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_not_responding = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isParked`."]
+    #[inline]
+    pub fn is_parked(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_parked = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isRecorded`."]
+    #[inline]
+    pub fn is_recorded(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_recorded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isScreenRecorded`."]
+    #[inline]
+    pub fn is_screen_recorded(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_screen_recorded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isSnippetRecorded`."]
+    #[inline]
+    pub fn is_snippet_recorded(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_snippet_recorded = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isSurveyed`."]
+    #[inline]
+    pub fn is_surveyed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_surveyed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ivrDurationMilliseconds`."]
+    #[inline]
+    pub fn ivr_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.ivr_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ivrPercentage`."]
+    #[inline]
+    pub fn ivr_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.ivr_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMapIds`."]
+    #[inline]
+    pub fn journey_action_map_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_action_map_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionMapTypes`."]
+    #[inline]
+    pub fn journey_action_map_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_action_map_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyActionTargetIds`."]
+    #[inline]
+    pub fn journey_action_target_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_action_target_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyBlockingActionMapIds`."]
+    #[inline]
+    pub fn journey_blocking_action_map_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_blocking_action_map_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyBlockingEmergencyScheduleGroupIds`."]
+    #[inline]
+    pub fn journey_blocking_emergency_schedule_group_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_blocking_emergency_schedule_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyBlockingScheduleGroupIds`."]
+    #[inline]
+    pub fn journey_blocking_schedule_group_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_blocking_schedule_group_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyFrequencyCapReasons`."]
+    #[inline]
+    pub fn journey_frequency_cap_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_frequency_cap_reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyOutcomeIds`."]
+    #[inline]
+    pub fn journey_outcome_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_outcome_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeySegmentIds`."]
+    #[inline]
+    pub fn journey_segment_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_segment_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlContainsAllConditions`."]
+    #[inline]
+    pub fn journey_url_contains_all_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_contains_all_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlContainsAnyConditions`."]
+    #[inline]
+    pub fn journey_url_contains_any_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_contains_any_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlEndsWithConditions`."]
+    #[inline]
+    pub fn journey_url_ends_with_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_ends_with_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlEqualConditions`."]
+    #[inline]
+    pub fn journey_url_equal_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_equal_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlNotContainsAllConditions`."]
+    #[inline]
+    pub fn journey_url_not_contains_all_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_not_contains_all_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlNotContainsAnyConditions`."]
+    #[inline]
+    pub fn journey_url_not_contains_any_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_not_contains_any_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlNotEqualConditions`."]
+    #[inline]
+    pub fn journey_url_not_equal_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_not_equal_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyUrlStartsWithConditions`."]
+    #[inline]
+    pub fn journey_url_starts_with_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.journey_url_starts_with_conditions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `knowledgeBaseIds`."]
+    #[inline]
+    pub fn knowledge_base_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.knowledge_base_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageGroups`."]
+    #[inline]
+    pub fn language_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.language_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageIds`."]
+    #[inline]
+    pub fn language_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.language_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `linkedInteraction`."]
+    #[inline]
+    pub fn linked_interaction(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.linked_interaction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `locationIds`."]
+    #[inline]
+    pub fn location_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.location_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitIds`."]
+    #[inline]
+    pub fn management_unit_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.management_unit_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypes`."]
+    #[inline]
+    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageTypes`."]
+    #[inline]
+    pub fn message_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.message_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mos`."]
+    #[inline]
+    pub fn mos(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.mos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `myDashboard`."]
+    #[inline]
+    pub fn my_dashboard(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.my_dashboard = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingDirections`."]
+    #[inline]
+    pub fn originating_directions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.originating_directions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherDurationMilliseconds`."]
+    #[inline]
+    pub fn other_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.other_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherPercentage`."]
+    #[inline]
+    pub fn other_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.other_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundCampaignIds`."]
+    #[inline]
+    pub fn outbound_campaign_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.outbound_campaign_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `outboundContactListIds`."]
+    #[inline]
+    pub fn outbound_contact_list_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.outbound_contact_list_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overtalkDurationMilliseconds`."]
+    #[inline]
+    pub fn overtalk_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.overtalk_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overtalkInstances`."]
+    #[inline]
+    pub fn overtalk_instances(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.overtalk_instances = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overtalkPercentage`."]
+    #[inline]
+    pub fn overtalk_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.overtalk_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantPurposes`."]
+    #[inline]
+    pub fn participant_purposes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.participant_purposes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `programIds`."]
+    #[inline]
+    pub fn program_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.program_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `promoterScores`."]
+    #[inline]
+    pub fn promoter_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.promoter_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `providerList`."]
+    #[inline]
+    pub fn provider_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.provider_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueIds`."]
+    #[inline]
+    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recommendationSources`."]
+    #[inline]
+    pub fn recommendation_sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.recommendation_sources = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `remoteParticipants`."]
+    #[inline]
+    pub fn remote_participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.remote_participants = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reportsTos`."]
+    #[inline]
+    pub fn reports_tos(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.reports_tos = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestedRoutingTypes`."]
+    #[inline]
+    pub fn requested_routing_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.requested_routing_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `responseStatuses`."]
+    #[inline]
+    pub fn response_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.response_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `roleIds`."]
+    #[inline]
+    pub fn role_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.role_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitorUserIds`."]
+    #[inline]
+    pub fn screen_monitor_user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.screen_monitor_user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `screenMonitored`."]
+    #[inline]
+    pub fn screen_monitored(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.screen_monitored = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `segmentTypes`."]
+    #[inline]
+    pub fn segment_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.segment_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentimentScoreCategories`."]
+    #[inline]
+    pub fn sentiment_score_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.sentiment_score_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sentimentTrendCategories`."]
+    #[inline]
+    pub fn sentiment_trend_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.sentiment_trend_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionDnisList`."]
+    #[inline]
+    pub fn session_dnis_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.session_dnis_list = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionExpired`."]
+    #[inline]
+    pub fn session_expired(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.session_expired = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showFirstQueue`."]
+    #[inline]
+    pub fn show_first_queue(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_first_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `silenceDurationMilliseconds`."]
+    #[inline]
+    pub fn silence_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.silence_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `silencePercentage`."]
+    #[inline]
+    pub fn silence_percentage(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.silence_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sipCallIds`."]
+    #[inline]
+    pub fn sip_call_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.sip_call_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillGroups`."]
+    #[inline]
+    pub fn skill_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_groups = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillIds`."]
+    #[inline]
+    pub fn skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `slideshowIds`."]
+    #[inline]
+    pub fn slideshow_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.slideshow_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialChannels`."]
+    #[inline]
+    pub fn social_channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_channels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialClassifications`."]
+    #[inline]
+    pub fn social_classifications(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_classifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialContentType`."]
+    #[inline]
+    pub fn social_content_type(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialConversationCreated`."]
+    #[inline]
+    pub fn social_conversation_created(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.social_conversation_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialCountries`."]
+    #[inline]
+    pub fn social_countries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_countries = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialEngagementComments`."]
+    #[inline]
+    pub fn social_engagement_comments(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.social_engagement_comments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialEngagementLikes`."]
+    #[inline]
+    pub fn social_engagement_likes(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.social_engagement_likes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialEngagementReposts`."]
+    #[inline]
+    pub fn social_engagement_reposts(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.social_engagement_reposts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialEngagementSaves`."]
+    #[inline]
+    pub fn social_engagement_saves(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.social_engagement_saves = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialEngagementShares`."]
+    #[inline]
+    pub fn social_engagement_shares(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.social_engagement_shares = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialEngagementViews`."]
+    #[inline]
+    pub fn social_engagement_views(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.social_engagement_views = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialFollowerRange`."]
+    #[inline]
+    pub fn social_follower_range(mut self, value: impl ::std::convert::Into<crate::SocialNumericRange>) -> Self {
+        self.social_follower_range = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialIngestionRuleIds`."]
+    #[inline]
+    pub fn social_ingestion_rule_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_ingestion_rule_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialKeywords`."]
+    #[inline]
+    pub fn social_keywords(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SocialKeyword>>) -> Self {
+        self.social_keywords = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialLanguages`."]
+    #[inline]
+    pub fn social_languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialPostEscalated`."]
+    #[inline]
+    pub fn social_post_escalated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.social_post_escalated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialPostTypes`."]
+    #[inline]
+    pub fn social_post_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_post_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialRatings`."]
+    #[inline]
+    pub fn social_ratings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
+        self.social_ratings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialSentimentCategory`."]
+    #[inline]
+    pub fn social_sentiment_category(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_sentiment_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialSourceTypes`."]
+    #[inline]
+    pub fn social_source_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_source_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialTopicIds`."]
+    #[inline]
+    pub fn social_topic_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.social_topic_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `socialVerificationStatus`."]
+    #[inline]
+    pub fn social_verification_status(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.social_verification_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stationErrors`."]
+    #[inline]
+    pub fn station_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.station_errors = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `subPath`."]
+    #[inline]
+    pub fn sub_path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.sub_path = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyFormContextIds`."]
+    #[inline]
+    pub fn survey_form_context_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.survey_form_context_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyFormIds`."]
+    #[inline]
+    pub fn survey_form_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.survey_form_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyNpsScore`."]
+    #[inline]
+    pub fn survey_nps_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.survey_nps_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyPromoterScore`."]
+    #[inline]
+    pub fn survey_promoter_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.survey_promoter_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyQuestionGroupScore`."]
+    #[inline]
+    pub fn survey_question_group_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.survey_question_group_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyResponseStatuses`."]
+    #[inline]
+    pub fn survey_response_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.survey_response_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyScores`."]
+    #[inline]
+    pub fn survey_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.survey_scores = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyStatuses`."]
+    #[inline]
+    pub fn survey_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.survey_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyTotalScore`."]
+    #[inline]
+    pub fn survey_total_score(mut self, value: impl ::std::convert::Into<crate::NumericRange>) -> Self {
+        self.survey_total_score = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `surveyTypes`."]
+    #[inline]
+    pub fn survey_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.survey_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `takeover`."]
+    #[inline]
+    pub fn takeover(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.takeover = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `talkDurationsMilliseconds`."]
+    #[inline]
+    pub fn talk_durations_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.talk_durations_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `teamIds`."]
+    #[inline]
+    pub fn team_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.team_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timelineCategories`."]
+    #[inline]
+    pub fn timeline_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.timeline_categories = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `topicIds`."]
+    #[inline]
+    pub fn topic_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.topic_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptDurationMilliseconds`."]
+    #[inline]
+    pub fn transcript_duration_milliseconds(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NumericRange>>) -> Self {
+        self.transcript_duration_milliseconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptLanguages`."]
+    #[inline]
+    pub fn transcript_languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.transcript_languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcriptTopics`."]
+    #[inline]
+    pub fn transcript_topics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptTopics>>) -> Self {
+        self.transcript_topics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcripts`."]
+    #[inline]
+    pub fn transcripts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Transcripts>>) -> Self {
+        self.transcripts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transferred`."]
+    #[inline]
+    pub fn transferred(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.transferred = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usedRoutingTypes`."]
+    #[inline]
+    pub fn used_routing_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.used_routing_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userIds`."]
+    #[inline]
+    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.user_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userState`."]
+    #[inline]
+    pub fn user_state(mut self, value: impl ::std::convert::Into<crate::ViewFilterUserState>) -> Self {
+        self.user_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video`."]
+    #[inline]
+    pub fn video(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.video = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `viewMetrics`."]
+    #[inline]
+    pub fn view_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.view_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `virtualAgentIds`."]
+    #[inline]
+    pub fn virtual_agent_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.virtual_agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workbinIds`."]
+    #[inline]
+    pub fn workbin_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.workbin_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemAssigneeIds`."]
+    #[inline]
+    pub fn workitem_assignee_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.workitem_assignee_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemIds`."]
+    #[inline]
+    pub fn workitem_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.workitem_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemStatuses`."]
+    #[inline]
+    pub fn workitem_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.workitem_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workitemsStatuses`."]
+    #[inline]
+    pub fn workitems_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemStatusFilter>>) -> Self {
+        self.workitems_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `worktypeIds`."]
+    #[inline]
+    pub fn worktype_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.worktype_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapUpCodes`."]
+    #[inline]
+    pub fn wrap_up_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.wrap_up_codes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `ViewFilter.availableDashboard` of the spec (`#/definitions/ViewFilter/properties/availableDashboard`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -1097,6 +2607,18 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilterAvailableDashboard {
 }
 impl crate::support::Model for ViewFilterAvailableDashboard {
     const NAME: &'static str = "ViewFilter.availableDashboard";
+}
+impl ViewFilterAvailableDashboard {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ViewFilter.dashboardAccessFilter` of the spec (`#/definitions/ViewFilter/properties/dashboardAccessFilter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -1166,6 +2688,18 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilterDashboardAccessFilter {
 impl crate::support::Model for ViewFilterDashboardAccessFilter {
     const NAME: &'static str = "ViewFilter.dashboardAccessFilter";
 }
+impl ViewFilterDashboardAccessFilter {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ViewFilter.dashboardState` of the spec (`#/definitions/ViewFilter/properties/dashboardState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -1229,6 +2763,18 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilterDashboardState {
 }
 impl crate::support::Model for ViewFilterDashboardState {
     const NAME: &'static str = "ViewFilter.dashboardState";
+}
+impl ViewFilterDashboardState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ViewFilter.dashboardType` of the spec (`#/definitions/ViewFilter/properties/dashboardType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -1306,6 +2852,18 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilterDashboardType {
 impl crate::support::Model for ViewFilterDashboardType {
     const NAME: &'static str = "ViewFilter.dashboardType";
 }
+impl ViewFilterDashboardType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `ViewFilter.evaluationRole` of the spec (`#/definitions/ViewFilter/properties/evaluationRole`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -1369,6 +2927,18 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilterEvaluationRole {
 }
 impl crate::support::Model for ViewFilterEvaluationRole {
     const NAME: &'static str = "ViewFilter.evaluationRole";
+}
+impl ViewFilterEvaluationRole {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `ViewFilter.userState` of the spec (`#/definitions/ViewFilter/properties/userState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -1441,4 +3011,16 @@ impl<'de> ::serde::Deserialize<'de> for ViewFilterUserState {
 }
 impl crate::support::Model for ViewFilterUserState {
     const NAME: &'static str = "ViewFilter.userState";
+}
+impl ViewFilterUserState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

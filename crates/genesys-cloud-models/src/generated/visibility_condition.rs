@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for VisibilityCondition {
         crate::support::debug_struct(f, "VisibilityCondition", &[("combiningOperation", &self.combining_operation), ("predicates", &self.predicates)], &self._nulls)
     }
 }
+impl VisibilityCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `combiningOperation`."]
+    #[inline]
+    pub fn combining_operation(mut self, value: impl ::std::convert::Into<crate::VisibilityConditionCombiningOperation>) -> Self {
+        self.combining_operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `predicates`."]
+    #[inline]
+    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
+        self.predicates = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `VisibilityCondition.combiningOperation` of the spec (`#/definitions/VisibilityCondition/properties/combiningOperation`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "learning", feature = "outbound", feature = "quality", feature = "recording", feature = "search", feature = "user-recordings", feature = "voicemail"))))]
 #[doc = ""]
@@ -113,4 +147,16 @@ impl<'de> ::serde::Deserialize<'de> for VisibilityConditionCombiningOperation {
 }
 impl crate::support::Model for VisibilityConditionCombiningOperation {
     const NAME: &'static str = "VisibilityCondition.combiningOperation";
+}
+impl VisibilityConditionCombiningOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

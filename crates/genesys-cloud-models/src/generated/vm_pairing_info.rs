@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for VmPairingInfo {
         crate::support::debug_struct(f, "VmPairingInfo", &[("auth-token", &crate::support::Redacted(&self.auth_token)), ("edge-id", &self.edge_id), ("meta-data", &self.meta_data), ("org-id", &self.org_id)], &self._nulls)
     }
 }
+impl VmPairingInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `auth-token`."]
+    #[inline]
+    pub fn auth_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.auth_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `edge-id`."]
+    #[inline]
+    pub fn edge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.edge_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `meta-data`."]
+    #[inline]
+    pub fn meta_data(mut self, value: impl ::std::convert::Into<crate::MetaData>) -> Self {
+        self.meta_data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `org-id`."]
+    #[inline]
+    pub fn org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.org_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

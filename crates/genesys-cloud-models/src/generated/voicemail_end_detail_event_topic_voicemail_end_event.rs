@@ -110,6 +110,130 @@ impl ::std::fmt::Debug for VoicemailEndDetailEventTopicVoicemailEndEvent {
         crate::support::debug_struct(f, "VoicemailEndDetailEventTopicVoicemailEndEvent", &[("ani", &self.ani), ("conversationExternalContactIds", &self.conversation_external_contact_ids), ("conversationExternalOrganizationIds", &self.conversation_external_organization_ids), ("conversationId", &self.conversation_id), ("direction", &self.direction), ("disconnectType", &self.disconnect_type), ("divisionId", &self.division_id), ("dnis", &self.dnis), ("eventTime", &self.event_time), ("mediaType", &self.media_type), ("participantId", &self.participant_id), ("provider", &self.provider), ("queueId", &self.queue_id), ("sessionId", &self.session_id), ("userId", &self.user_id), ("utilizationLabel", &self.utilization_label), ("voicemailDurationMs", &self.voicemail_duration_ms)], &self._nulls)
     }
 }
+impl VoicemailEndDetailEventTopicVoicemailEndEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `ani`."]
+    #[inline]
+    pub fn ani(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ani = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalContactIds`."]
+    #[inline]
+    pub fn conversation_external_contact_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_contact_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationExternalOrganizationIds`."]
+    #[inline]
+    pub fn conversation_external_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.conversation_external_organization_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversationId`."]
+    #[inline]
+    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.conversation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::VoicemailEndDetailEventTopicVoicemailEndEventDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disconnectType`."]
+    #[inline]
+    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType>) -> Self {
+        self.disconnect_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dnis`."]
+    #[inline]
+    pub fn dnis(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.dnis = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventTime`."]
+    #[inline]
+    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.event_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::VoicemailEndDetailEventTopicVoicemailEndEventMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `participantId`."]
+    #[inline]
+    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.participant_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `provider`."]
+    #[inline]
+    pub fn provider(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.provider = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessionId`."]
+    #[inline]
+    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.session_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemailDurationMs`."]
+    #[inline]
+    pub fn voicemail_duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.voicemail_duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `VoicemailEndDetailEventTopicVoicemailEndEvent.direction` of the spec (`#/definitions/VoicemailEndDetailEventTopicVoicemailEndEvent/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -177,6 +301,18 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailEndDetailEventTopicVoicemailEnd
 }
 impl crate::support::Model for VoicemailEndDetailEventTopicVoicemailEndEventDirection {
     const NAME: &'static str = "VoicemailEndDetailEventTopicVoicemailEndEvent.direction";
+}
+impl VoicemailEndDetailEventTopicVoicemailEndEventDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `VoicemailEndDetailEventTopicVoicemailEndEvent.disconnectType` of the spec (`#/definitions/VoicemailEndDetailEventTopicVoicemailEndEvent/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -322,6 +458,18 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailEndDetailEventTopicVoicemailEnd
 impl crate::support::Model for VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType {
     const NAME: &'static str = "VoicemailEndDetailEventTopicVoicemailEndEvent.disconnectType";
 }
+impl VoicemailEndDetailEventTopicVoicemailEndEventDisconnectType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `VoicemailEndDetailEventTopicVoicemailEndEvent.mediaType` of the spec (`#/definitions/VoicemailEndDetailEventTopicVoicemailEndEvent/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -421,4 +569,16 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailEndDetailEventTopicVoicemailEnd
 }
 impl crate::support::Model for VoicemailEndDetailEventTopicVoicemailEndEventMediaType {
     const NAME: &'static str = "VoicemailEndDetailEventTopicVoicemailEndEvent.mediaType";
+}
+impl VoicemailEndDetailEventTopicVoicemailEndEventMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

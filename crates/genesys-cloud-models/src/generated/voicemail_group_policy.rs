@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for VoicemailGroupPolicy {
         crate::support::debug_struct(f, "VoicemailGroupPolicy", &[("disableEmailPii", &self.disable_email_pii), ("emailPolicy", &self.email_policy), ("enabled", &self.enabled), ("group", &self.group), ("groupAlertType", &self.group_alert_type), ("includeEmailTranscriptions", &self.include_email_transcriptions), ("includeGroupNumberInUserCallerIdLists", &self.include_group_number_in_user_caller_id_lists), ("interactiveResponsePromptId", &self.interactive_response_prompt_id), ("interactiveResponseRequired", &self.interactive_response_required), ("languagePreference", &self.language_preference), ("name", &self.name), ("overflowGroupId", &self.overflow_group_id), ("rotateCallsSecs", &self.rotate_calls_secs), ("sendEmailNotifications", &self.send_email_notifications), ("stopRingingAfterRotations", &self.stop_ringing_after_rotations)], &self._nulls)
     }
 }
+impl VoicemailGroupPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `disableEmailPii`."]
+    #[inline]
+    pub fn disable_email_pii(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.disable_email_pii = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `emailPolicy`."]
+    #[inline]
+    pub fn email_policy(mut self, value: impl ::std::convert::Into<crate::GroupEmailPolicy>) -> Self {
+        self.email_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<crate::Group>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `groupAlertType`."]
+    #[inline]
+    pub fn group_alert_type(mut self, value: impl ::std::convert::Into<crate::VoicemailGroupPolicyGroupAlertType>) -> Self {
+        self.group_alert_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeEmailTranscriptions`."]
+    #[inline]
+    pub fn include_email_transcriptions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_email_transcriptions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeGroupNumberInUserCallerIdLists`."]
+    #[inline]
+    pub fn include_group_number_in_user_caller_id_lists(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_group_number_in_user_caller_id_lists = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactiveResponsePromptId`."]
+    #[inline]
+    pub fn interactive_response_prompt_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.interactive_response_prompt_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactiveResponseRequired`."]
+    #[inline]
+    pub fn interactive_response_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.interactive_response_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languagePreference`."]
+    #[inline]
+    pub fn language_preference(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_preference = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `overflowGroupId`."]
+    #[inline]
+    pub fn overflow_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.overflow_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rotateCallsSecs`."]
+    #[inline]
+    pub fn rotate_calls_secs(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.rotate_calls_secs = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendEmailNotifications`."]
+    #[inline]
+    pub fn send_email_notifications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.send_email_notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `stopRingingAfterRotations`."]
+    #[inline]
+    pub fn stop_ringing_after_rotations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.stop_ringing_after_rotations = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `VoicemailGroupPolicy.groupAlertType` of the spec (`#/definitions/VoicemailGroupPolicy/properties/groupAlertType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "voicemail")))]
 #[doc = ""]
@@ -169,4 +281,16 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailGroupPolicyGroupAlertType {
 }
 impl crate::support::Model for VoicemailGroupPolicyGroupAlertType {
     const NAME: &'static str = "VoicemailGroupPolicy.groupAlertType";
+}
+impl VoicemailGroupPolicyGroupAlertType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for VoicemailMailboxInfo {
         crate::support::debug_struct(f, "VoicemailMailboxInfo", &[("createdDate", &self.created_date), ("deletedCount", &self.deleted_count), ("id", &self.id), ("modifiedDate", &self.modified_date), ("newestReadDate", &self.newest_read_date), ("newestUnreadDate", &self.newest_unread_date), ("oldestReadDate", &self.oldest_read_date), ("oldestUnreadDate", &self.oldest_unread_date), ("ownerType", &self.owner_type), ("selfUri", &self.self_uri), ("totalCount", &self.total_count), ("unreadCount", &self.unread_count), ("usageSizeBytes", &self.usage_size_bytes)], &self._nulls)
     }
 }
+impl VoicemailMailboxInfo {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deletedCount`."]
+    #[inline]
+    pub fn deleted_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.deleted_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newestReadDate`."]
+    #[inline]
+    pub fn newest_read_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.newest_read_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newestUnreadDate`."]
+    #[inline]
+    pub fn newest_unread_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.newest_unread_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oldestReadDate`."]
+    #[inline]
+    pub fn oldest_read_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.oldest_read_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oldestUnreadDate`."]
+    #[inline]
+    pub fn oldest_unread_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.oldest_unread_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ownerType`."]
+    #[inline]
+    pub fn owner_type(mut self, value: impl ::std::convert::Into<crate::VoicemailMailboxInfoOwnerType>) -> Self {
+        self.owner_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalCount`."]
+    #[inline]
+    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unreadCount`."]
+    #[inline]
+    pub fn unread_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.unread_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `usageSizeBytes`."]
+    #[inline]
+    pub fn usage_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.usage_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `VoicemailMailboxInfo.ownerType` of the spec (`#/definitions/VoicemailMailboxInfo/properties/ownerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "voicemail")))]
 #[doc = ""]
@@ -161,4 +261,16 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailMailboxInfoOwnerType {
 }
 impl crate::support::Model for VoicemailMailboxInfoOwnerType {
     const NAME: &'static str = "VoicemailMailboxInfo.ownerType";
+}
+impl VoicemailMailboxInfoOwnerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -126,3 +126,151 @@ impl ::std::fmt::Debug for VoicemailMessage {
         crate::support::debug_struct(f, "VoicemailMessage", &[("audioRecordingDurationSeconds", &self.audio_recording_duration_seconds), ("audioRecordingSizeBytes", &self.audio_recording_size_bytes), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("callerUser", &self.caller_user), ("conversation", &self.conversation), ("copiedFrom", &self.copied_from), ("copiedTo", &self.copied_to), ("createdDate", &self.created_date), ("deleteRetentionPolicy", &self.delete_retention_policy), ("deleted", &self.deleted), ("deletedDate", &self.deleted_date), ("group", &self.group), ("id", &self.id), ("modifiedDate", &self.modified_date), ("note", &self.note), ("queue", &self.queue), ("read", &self.read), ("selfUri", &self.self_uri), ("transcription", &self.transcription), ("user", &self.user)], &self._nulls)
     }
 }
+impl VoicemailMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `audioRecordingDurationSeconds`."]
+    #[inline]
+    pub fn audio_recording_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.audio_recording_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `audioRecordingSizeBytes`."]
+    #[inline]
+    pub fn audio_recording_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.audio_recording_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerAddress`."]
+    #[inline]
+    pub fn caller_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerName`."]
+    #[inline]
+    pub fn caller_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerUser`."]
+    #[inline]
+    pub fn caller_user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.caller_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conversation`."]
+    #[inline]
+    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::Conversation>) -> Self {
+        self.conversation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `copiedFrom`."]
+    #[inline]
+    pub fn copied_from(mut self, value: impl ::std::convert::Into<crate::VoicemailCopyRecord>) -> Self {
+        self.copied_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `copiedTo`."]
+    #[inline]
+    pub fn copied_to(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::VoicemailCopyRecord>>) -> Self {
+        self.copied_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleteRetentionPolicy`."]
+    #[inline]
+    pub fn delete_retention_policy(mut self, value: impl ::std::convert::Into<crate::VoicemailRetentionPolicy>) -> Self {
+        self.delete_retention_policy = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleted`."]
+    #[inline]
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deletedDate`."]
+    #[inline]
+    pub fn deleted_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.deleted_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<crate::Group>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `note`."]
+    #[inline]
+    pub fn note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::Queue>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `transcription`."]
+    #[inline]
+    pub fn transcription(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.transcription = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}

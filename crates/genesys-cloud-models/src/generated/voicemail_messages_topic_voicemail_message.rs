@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for VoicemailMessagesTopicVoicemailMessage {
         crate::support::debug_struct(f, "VoicemailMessagesTopicVoicemailMessage", &[("action", &self.action), ("audioRecordingDurationSeconds", &self.audio_recording_duration_seconds), ("audioRecordingSizeBytes", &self.audio_recording_size_bytes), ("callerAddress", &self.caller_address), ("callerName", &self.caller_name), ("copiedFrom", &self.copied_from), ("copiedTo", &self.copied_to), ("createdDate", &self.created_date), ("createdDateString", &self.created_date_string), ("deleted", &self.deleted), ("id", &self.id), ("modifiedByUserId", &self.modified_by_user_id), ("modifiedDate", &self.modified_date), ("modifiedDateString", &self.modified_date_string), ("note", &self.note), ("read", &self.read)], &self._nulls)
     }
 }
+impl VoicemailMessagesTopicVoicemailMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `audioRecordingDurationSeconds`."]
+    #[inline]
+    pub fn audio_recording_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.audio_recording_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `audioRecordingSizeBytes`."]
+    #[inline]
+    pub fn audio_recording_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.audio_recording_size_bytes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerAddress`."]
+    #[inline]
+    pub fn caller_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `callerName`."]
+    #[inline]
+    pub fn caller_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.caller_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `copiedFrom`."]
+    #[inline]
+    pub fn copied_from(mut self, value: impl ::std::convert::Into<crate::VoicemailMessagesTopicVoicemailCopyRecord>) -> Self {
+        self.copied_from = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `copiedTo`."]
+    #[inline]
+    pub fn copied_to(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::VoicemailMessagesTopicVoicemailCopyRecord>>) -> Self {
+        self.copied_to = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDateString`."]
+    #[inline]
+    pub fn created_date_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.created_date_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `deleted`."]
+    #[inline]
+    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.deleted = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedByUserId`."]
+    #[inline]
+    pub fn modified_by_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDateString`."]
+    #[inline]
+    pub fn modified_date_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_date_string = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `note`."]
+    #[inline]
+    pub fn note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.note = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `read`."]
+    #[inline]
+    pub fn read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.read = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -86,3 +86,91 @@ impl ::std::fmt::Debug for VoicemailOrganizationPolicy {
         crate::support::debug_struct(f, "VoicemailOrganizationPolicy", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("disableEmailPii", &self.disable_email_pii), ("enabled", &self.enabled), ("includeEmailTranscriptions", &self.include_email_transcriptions), ("interactiveResponseRequired", &self.interactive_response_required), ("maximumRecordingTimeSeconds", &self.maximum_recording_time_seconds), ("modifiedDate", &self.modified_date), ("pinConfiguration", &self.pin_configuration), ("pinRequired", &self.pin_required), ("sendEmailNotifications", &self.send_email_notifications), ("voicemailExtension", &self.voicemail_extension)], &self._nulls)
     }
 }
+impl VoicemailOrganizationPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertTimeoutSeconds`."]
+    #[inline]
+    pub fn alert_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alert_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `disableEmailPii`."]
+    #[inline]
+    pub fn disable_email_pii(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.disable_email_pii = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `includeEmailTranscriptions`."]
+    #[inline]
+    pub fn include_email_transcriptions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.include_email_transcriptions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `interactiveResponseRequired`."]
+    #[inline]
+    pub fn interactive_response_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.interactive_response_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumRecordingTimeSeconds`."]
+    #[inline]
+    pub fn maximum_recording_time_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_recording_time_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pinConfiguration`."]
+    #[inline]
+    pub fn pin_configuration(mut self, value: impl ::std::convert::Into<crate::PINConfiguration>) -> Self {
+        self.pin_configuration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pinRequired`."]
+    #[inline]
+    pub fn pin_required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.pin_required = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendEmailNotifications`."]
+    #[inline]
+    pub fn send_email_notifications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.send_email_notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemailExtension`."]
+    #[inline]
+    pub fn voicemail_extension(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.voicemail_extension = ::std::option::Option::Some(value.into());
+        self
+    }
+}

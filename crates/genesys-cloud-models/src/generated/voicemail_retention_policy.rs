@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for VoicemailRetentionPolicy {
         crate::support::debug_struct(f, "VoicemailRetentionPolicy", &[("numberOfDays", &self.number_of_days), ("voicemailRetentionPolicyType", &self.voicemail_retention_policy_type)], &self._nulls)
     }
 }
+impl VoicemailRetentionPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `numberOfDays`."]
+    #[inline]
+    pub fn number_of_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `voicemailRetentionPolicyType`."]
+    #[inline]
+    pub fn voicemail_retention_policy_type(mut self, value: impl ::std::convert::Into<crate::VoicemailRetentionPolicyVoicemailRetentionPolicyType>) -> Self {
+        self.voicemail_retention_policy_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `VoicemailRetentionPolicy.voicemailRetentionPolicyType` of the spec (`#/definitions/VoicemailRetentionPolicy/properties/voicemailRetentionPolicyType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "search", feature = "voicemail"))))]
 #[doc = ""]
@@ -117,4 +151,16 @@ impl<'de> ::serde::Deserialize<'de> for VoicemailRetentionPolicyVoicemailRetenti
 }
 impl crate::support::Model for VoicemailRetentionPolicyVoicemailRetentionPolicyType {
     const NAME: &'static str = "VoicemailRetentionPolicy.voicemailRetentionPolicyType";
+}
+impl VoicemailRetentionPolicyVoicemailRetentionPolicyType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for VoicemailUserPolicy {
         crate::support::debug_struct(f, "VoicemailUserPolicy", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("enabled", &self.enabled), ("modifiedDate", &self.modified_date), ("pin", &self.pin), ("sendEmailNotifications", &self.send_email_notifications)], &self._nulls)
     }
 }
+impl VoicemailUserPolicy {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertTimeoutSeconds`."]
+    #[inline]
+    pub fn alert_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alert_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedDate`."]
+    #[inline]
+    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.modified_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pin`."]
+    #[inline]
+    pub fn pin(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.pin = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sendEmailNotifications`."]
+    #[inline]
+    pub fn send_email_notifications(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.send_email_notifications = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -58,3 +58,49 @@ impl ::std::fmt::Debug for WaitlistPosition {
         crate::support::debug_struct(f, "WaitlistPosition", &[("date", &self.date), ("timeOffLimit", &self.time_off_limit), ("timeOffRequest", &self.time_off_request), ("waitlistPosition", &self.waitlist_position)], &self._nulls)
     }
 }
+impl WaitlistPosition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `date`."]
+    #[inline]
+    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffLimit`."]
+    #[inline]
+    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitReference>) -> Self {
+        self.time_off_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequest`."]
+    #[inline]
+    pub fn time_off_request(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestReference>) -> Self {
+        self.time_off_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `waitlistPosition`."]
+    #[inline]
+    pub fn waitlist_position(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.waitlist_position = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -102,6 +102,118 @@ impl ::std::fmt::Debug for WebDeployment {
         crate::support::debug_struct(f, "WebDeployment", &[("allowAllDomains", &self.allow_all_domains), ("allowedDomains", &self.allowed_domains), ("configuration", &self.configuration), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("description", &self.description), ("flow", &self.flow), ("id", &self.id), ("lastModifiedUser", &self.last_modified_user), ("name", &self.name), ("pushIntegrations", &self.push_integrations), ("selfUri", &self.self_uri), ("snippet", &self.snippet), ("status", &self.status), ("supportedContent", &self.supported_content)], &self._nulls)
     }
 }
+impl WebDeployment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `allowAllDomains`."]
+    #[inline]
+    pub fn allow_all_domains(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.allow_all_domains = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `allowedDomains`."]
+    #[inline]
+    pub fn allowed_domains(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.allowed_domains = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `configuration`."]
+    #[inline]
+    pub fn configuration(mut self, value: impl ::std::convert::Into<crate::WebDeploymentConfigurationVersionEntityRef>) -> Self {
+        self.configuration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::WebDeploymentFlowEntityRef>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastModifiedUser`."]
+    #[inline]
+    pub fn last_modified_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.last_modified_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pushIntegrations`."]
+    #[inline]
+    pub fn push_integrations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PushIntegration>>) -> Self {
+        self.push_integrations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `snippet`."]
+    #[inline]
+    pub fn snippet(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.snippet = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WebDeploymentStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedContent`."]
+    #[inline]
+    pub fn supported_content(mut self, value: impl ::std::convert::Into<crate::SupportedContentReference>) -> Self {
+        self.supported_content = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WebDeployment.status` of the spec (`#/definitions/WebDeployment/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -177,4 +289,16 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentStatus {
 }
 impl crate::support::Model for WebDeploymentStatus {
     const NAME: &'static str = "WebDeployment.status";
+}
+impl WebDeploymentStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

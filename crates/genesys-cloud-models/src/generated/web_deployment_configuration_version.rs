@@ -134,6 +134,166 @@ impl ::std::fmt::Debug for WebDeploymentConfigurationVersion {
         crate::support::debug_struct(f, "WebDeploymentConfigurationVersion", &[("authenticationSettings", &self.authentication_settings), ("cobrowse", &self.cobrowse), ("createdUser", &self.created_user), ("customI18nLabels", &self.custom_i18n_labels), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("datePublished", &self.date_published), ("defaultLanguage", &self.default_language), ("description", &self.description), ("headlessMode", &self.headless_mode), ("id", &self.id), ("journeyEvents", &self.journey_events), ("languages", &self.languages), ("lastModifiedUser", &self.last_modified_user), ("messenger", &self.messenger), ("name", &self.name), ("position", &self.position), ("publishedUser", &self.published_user), ("selfUri", &self.self_uri), ("status", &self.status), ("supportCenter", &self.support_center), ("version", &self.version), ("video", &self.video)], &self._nulls)
     }
 }
+impl WebDeploymentConfigurationVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `authenticationSettings`."]
+    #[inline]
+    pub fn authentication_settings(mut self, value: impl ::std::convert::Into<crate::AuthenticationSettings>) -> Self {
+        self.authentication_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `cobrowse`."]
+    #[inline]
+    pub fn cobrowse(mut self, value: impl ::std::convert::Into<crate::CobrowseSettings>) -> Self {
+        self.cobrowse = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdUser`."]
+    #[inline]
+    pub fn created_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.created_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customI18nLabels`."]
+    #[inline]
+    pub fn custom_i18n_labels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CustomI18nLabels>>) -> Self {
+        self.custom_i18n_labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePublished`."]
+    #[inline]
+    pub fn date_published(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_published = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultLanguage`."]
+    #[inline]
+    pub fn default_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `headlessMode`."]
+    #[inline]
+    pub fn headless_mode(mut self, value: impl ::std::convert::Into<crate::WebDeploymentHeadlessMode>) -> Self {
+        self.headless_mode = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `journeyEvents`."]
+    #[inline]
+    pub fn journey_events(mut self, value: impl ::std::convert::Into<crate::JourneyEventsSettings>) -> Self {
+        self.journey_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languages`."]
+    #[inline]
+    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lastModifiedUser`."]
+    #[inline]
+    pub fn last_modified_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.last_modified_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messenger`."]
+    #[inline]
+    pub fn messenger(mut self, value: impl ::std::convert::Into<crate::MessengerSettings>) -> Self {
+        self.messenger = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `position`."]
+    #[inline]
+    pub fn position(mut self, value: impl ::std::convert::Into<crate::PositionSettings>) -> Self {
+        self.position = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `publishedUser`."]
+    #[inline]
+    pub fn published_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.published_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WebDeploymentConfigurationVersionStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportCenter`."]
+    #[inline]
+    pub fn support_center(mut self, value: impl ::std::convert::Into<crate::SupportCenterSettings>) -> Self {
+        self.support_center = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `video`."]
+    #[inline]
+    pub fn video(mut self, value: impl ::std::convert::Into<crate::VideoSettings>) -> Self {
+        self.video = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WebDeploymentConfigurationVersion.status` of the spec (`#/definitions/WebDeploymentConfigurationVersion/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-deployments")))]
 #[doc = ""]
@@ -209,4 +369,16 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentConfigurationVersionStatus 
 }
 impl crate::support::Model for WebDeploymentConfigurationVersionStatus {
     const NAME: &'static str = "WebDeploymentConfigurationVersion.status";
+}
+impl WebDeploymentConfigurationVersionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

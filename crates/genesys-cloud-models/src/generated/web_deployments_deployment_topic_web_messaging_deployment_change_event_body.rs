@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for WebDeploymentsDeploymentTopicWebMessagingDeploymentCh
         crate::support::debug_struct(f, "WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody", &[("configuration", &self.configuration), ("id", &self.id), ("status", &self.status)], &self._nulls)
     }
 }
+impl WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `configuration`."]
+    #[inline]
+    pub fn configuration(mut self, value: impl ::std::convert::Into<crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody>) -> Self {
+        self.configuration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody.status` of the spec (`#/definitions/WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,4 +169,16 @@ impl<'de> ::serde::Deserialize<'de> for WebDeploymentsDeploymentTopicWebMessagin
 }
 impl crate::support::Model for WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus {
     const NAME: &'static str = "WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody.status";
+}
+impl WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

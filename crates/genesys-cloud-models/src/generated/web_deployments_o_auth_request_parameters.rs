@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for WebDeploymentsOAuthRequestParameters {
         crate::support::debug_struct(f, "WebDeploymentsOAuthRequestParameters", &[("code", &self.code), ("codeVerifier", &self.code_verifier), ("idToken", &crate::support::Redacted(&self.id_token)), ("iss", &self.iss), ("maxAge", &self.max_age), ("nonce", &self.nonce), ("redirectUri", &self.redirect_uri)], &self._nulls)
     }
 }
+impl WebDeploymentsOAuthRequestParameters {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `codeVerifier`."]
+    #[inline]
+    pub fn code_verifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code_verifier = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `idToken`."]
+    #[inline]
+    pub fn id_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `iss`."]
+    #[inline]
+    pub fn iss(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.iss = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxAge`."]
+    #[inline]
+    pub fn max_age(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_age = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nonce`."]
+    #[inline]
+    pub fn nonce(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.nonce = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `redirectUri`."]
+    #[inline]
+    pub fn redirect_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.redirect_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -106,3 +106,121 @@ impl ::std::fmt::Debug for WebEvent {
         crate::support::debug_struct(f, "WebEvent", &[("attributes", &self.attributes), ("authenticated", &self.authenticated), ("browser", &self.browser), ("device", &self.device), ("eventName", &self.event_name), ("geolocation", &self.geolocation), ("ipAddress", &self.ip_address), ("ipOrganization", &self.ip_organization), ("mktCampaign", &self.mkt_campaign), ("page", &self.page), ("referrer", &self.referrer), ("searchQuery", &self.search_query), ("totalEventCount", &self.total_event_count), ("totalPageviewCount", &self.total_pageview_count), ("traits", &self.traits), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }
 }
+impl WebEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `authenticated`."]
+    #[inline]
+    pub fn authenticated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.authenticated = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `browser`."]
+    #[inline]
+    pub fn browser(mut self, value: impl ::std::convert::Into<crate::Browser>) -> Self {
+        self.browser = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `device`."]
+    #[inline]
+    pub fn device(mut self, value: impl ::std::convert::Into<crate::Device>) -> Self {
+        self.device = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `geolocation`."]
+    #[inline]
+    pub fn geolocation(mut self, value: impl ::std::convert::Into<crate::JourneyGeolocation>) -> Self {
+        self.geolocation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipOrganization`."]
+    #[inline]
+    pub fn ip_organization(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_organization = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mktCampaign`."]
+    #[inline]
+    pub fn mkt_campaign(mut self, value: impl ::std::convert::Into<crate::JourneyCampaign>) -> Self {
+        self.mkt_campaign = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `page`."]
+    #[inline]
+    pub fn page(mut self, value: impl ::std::convert::Into<crate::JourneyPage>) -> Self {
+        self.page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referrer`."]
+    #[inline]
+    pub fn referrer(mut self, value: impl ::std::convert::Into<crate::Referrer>) -> Self {
+        self.referrer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchQuery`."]
+    #[inline]
+    pub fn search_query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalEventCount`."]
+    #[inline]
+    pub fn total_event_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_event_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `totalPageviewCount`."]
+    #[inline]
+    pub fn total_pageview_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.total_pageview_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `traits`."]
+    #[inline]
+    pub fn traits(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>) -> Self {
+        self.traits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgentString`."]
+    #[inline]
+    pub fn user_agent_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent_string = ::std::option::Option::Some(value.into());
+        self
+    }
+}

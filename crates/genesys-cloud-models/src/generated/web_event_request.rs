@@ -94,3 +94,103 @@ impl ::std::fmt::Debug for WebEventRequest {
         crate::support::debug_struct(f, "WebEventRequest", &[("attributes", &self.attributes), ("browser", &self.browser), ("createdDate", &self.created_date), ("customerCookieId", &self.customer_cookie_id), ("device", &self.device), ("eventName", &self.event_name), ("externalId", &self.external_id), ("ipAddress", &self.ip_address), ("page", &self.page), ("referrerUrl", &self.referrer_url), ("searchQuery", &self.search_query), ("traits", &self.traits), ("userAgentString", &self.user_agent_string)], &self._nulls)
     }
 }
+impl WebEventRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `browser`."]
+    #[inline]
+    pub fn browser(mut self, value: impl ::std::convert::Into<crate::WebEventBrowser>) -> Self {
+        self.browser = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdDate`."]
+    #[inline]
+    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.created_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customerCookieId`."]
+    #[inline]
+    pub fn customer_cookie_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.customer_cookie_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `device`."]
+    #[inline]
+    pub fn device(mut self, value: impl ::std::convert::Into<crate::WebEventDevice>) -> Self {
+        self.device = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventName`."]
+    #[inline]
+    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.event_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalId`."]
+    #[inline]
+    pub fn external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ipAddress`."]
+    #[inline]
+    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.ip_address = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `page`."]
+    #[inline]
+    pub fn page(mut self, value: impl ::std::convert::Into<crate::RequestPage>) -> Self {
+        self.page = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referrerUrl`."]
+    #[inline]
+    pub fn referrer_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.referrer_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `searchQuery`."]
+    #[inline]
+    pub fn search_query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.search_query = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `traits`."]
+    #[inline]
+    pub fn traits(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CustomEventAttribute>>) -> Self {
+        self.traits = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userAgentString`."]
+    #[inline]
+    pub fn user_agent_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_agent_string = ::std::option::Option::Some(value.into());
+        self
+    }
+}

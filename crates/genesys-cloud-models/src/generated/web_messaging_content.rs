@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for WebMessagingContent {
         crate::support::debug_struct(f, "WebMessagingContent", &[("attachment", &self.attachment), ("buttonResponse", &self.button_response), ("card", &self.card), ("carousel", &self.carousel), ("contentType", &self.content_type), ("datePicker", &self.date_picker), ("form", &self.form), ("generic", &self.generic), ("listPicker", &self.list_picker), ("quickReply", &self.quick_reply)], &self._nulls)
     }
 }
+impl WebMessagingContent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attachment`."]
+    #[inline]
+    pub fn attachment(mut self, value: impl ::std::convert::Into<crate::WebMessagingAttachment>) -> Self {
+        self.attachment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buttonResponse`."]
+    #[inline]
+    pub fn button_response(mut self, value: impl ::std::convert::Into<crate::WebMessagingButtonResponse>) -> Self {
+        self.button_response = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `card`."]
+    #[inline]
+    pub fn card(mut self, value: impl ::std::convert::Into<crate::ContentCard>) -> Self {
+        self.card = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `carousel`."]
+    #[inline]
+    pub fn carousel(mut self, value: impl ::std::convert::Into<crate::ContentCarousel>) -> Self {
+        self.carousel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contentType`."]
+    #[inline]
+    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::WebMessagingContentContentType>) -> Self {
+        self.content_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `datePicker`."]
+    #[inline]
+    pub fn date_picker(mut self, value: impl ::std::convert::Into<crate::ContentDatePicker>) -> Self {
+        self.date_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `form`."]
+    #[inline]
+    pub fn form(mut self, value: impl ::std::convert::Into<crate::ConversationContentForm>) -> Self {
+        self.form = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `generic`."]
+    #[inline]
+    pub fn generic(mut self, value: impl ::std::convert::Into<crate::WebMessagingGeneric>) -> Self {
+        self.generic = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `listPicker`."]
+    #[inline]
+    pub fn list_picker(mut self, value: impl ::std::convert::Into<crate::ConversationContentListPicker>) -> Self {
+        self.list_picker = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `quickReply`."]
+    #[inline]
+    pub fn quick_reply(mut self, value: impl ::std::convert::Into<crate::WebMessagingQuickReply>) -> Self {
+        self.quick_reply = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WebMessagingContent.contentType` of the spec (`#/definitions/WebMessagingContent/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
 #[doc = ""]
@@ -173,4 +255,16 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingContentContentType {
 }
 impl crate::support::Model for WebMessagingContentContentType {
     const NAME: &'static str = "WebMessagingContent.contentType";
+}
+impl WebMessagingContentContentType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for WebMessagingMessage {
         crate::support::debug_struct(f, "WebMessagingMessage", &[("channel", &self.channel), ("content", &self.content), ("direction", &self.direction), ("events", &self.events), ("id", &self.id), ("metadata", &self.metadata), ("originatingEntity", &self.originating_entity), ("reasons", &self.reasons), ("status", &self.status), ("text", &self.text), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WebMessagingMessage {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `channel`."]
+    #[inline]
+    pub fn channel(mut self, value: impl ::std::convert::Into<crate::WebMessagingChannel>) -> Self {
+        self.channel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `content`."]
+    #[inline]
+    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WebMessagingContent>>) -> Self {
+        self.content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `direction`."]
+    #[inline]
+    pub fn direction(mut self, value: impl ::std::convert::Into<crate::WebMessagingMessageDirection>) -> Self {
+        self.direction = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `events`."]
+    #[inline]
+    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WebMessagingEvent>>) -> Self {
+        self.events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `originatingEntity`."]
+    #[inline]
+    pub fn originating_entity(mut self, value: impl ::std::convert::Into<crate::WebMessagingMessageOriginatingEntity>) -> Self {
+        self.originating_entity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reasons`."]
+    #[inline]
+    pub fn reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Reason>>) -> Self {
+        self.reasons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WebMessagingMessageStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `text`."]
+    #[inline]
+    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WebMessagingMessageType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WebMessagingMessage.direction` of the spec (`#/definitions/WebMessagingMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
 #[doc = ""]
@@ -150,6 +238,18 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingMessageDirection {
 impl crate::support::Model for WebMessagingMessageDirection {
     const NAME: &'static str = "WebMessagingMessage.direction";
 }
+impl WebMessagingMessageDirection {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WebMessagingMessage.originatingEntity` of the spec (`#/definitions/WebMessagingMessage/properties/originatingEntity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
 #[doc = ""]
@@ -213,6 +313,18 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingMessageOriginatingEntity {
 }
 impl crate::support::Model for WebMessagingMessageOriginatingEntity {
     const NAME: &'static str = "WebMessagingMessage.originatingEntity";
+}
+impl WebMessagingMessageOriginatingEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WebMessagingMessage.status` of the spec (`#/definitions/WebMessagingMessage/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
@@ -294,6 +406,18 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingMessageStatus {
 impl crate::support::Model for WebMessagingMessageStatus {
     const NAME: &'static str = "WebMessagingMessage.status";
 }
+impl WebMessagingMessageStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WebMessagingMessage.type` of the spec (`#/definitions/WebMessagingMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
 #[doc = ""]
@@ -365,4 +489,16 @@ impl<'de> ::serde::Deserialize<'de> for WebMessagingMessageType {
 }
 impl crate::support::Model for WebMessagingMessageType {
     const NAME: &'static str = "WebMessagingMessage.type";
+}
+impl WebMessagingMessageType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for WemCoachingUserNotificationTopicCoachingUserNotificat
         crate::support::debug_struct(f, "WemCoachingUserNotificationTopicCoachingUserNotification", &[("actionType", &self.action_type), ("appointment", &self.appointment), ("dateStart", &self.date_start), ("id", &self.id), ("lengthInMinutes", &self.length_in_minutes), ("markedAsRead", &self.marked_as_read), ("name", &self.name), ("relationship", &self.relationship), ("status", &self.status)], &self._nulls)
     }
 }
+impl WemCoachingUserNotificationTopicCoachingUserNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actionType`."]
+    #[inline]
+    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType>) -> Self {
+        self.action_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `appointment`."]
+    #[inline]
+    pub fn appointment(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingAppointmentReference>) -> Self {
+        self.appointment = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStart`."]
+    #[inline]
+    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthInMinutes`."]
+    #[inline]
+    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_in_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedAsRead`."]
+    #[inline]
+    pub fn marked_as_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_as_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relationship`."]
+    #[inline]
+    pub fn relationship(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship>) -> Self {
+        self.relationship = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WemCoachingUserNotificationTopicCoachingUserNotification.actionType` of the spec (`#/definitions/WemCoachingUserNotificationTopicCoachingUserNotification/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -150,6 +226,18 @@ impl<'de> ::serde::Deserialize<'de> for WemCoachingUserNotificationTopicCoaching
 impl crate::support::Model for WemCoachingUserNotificationTopicCoachingUserNotificationActionType {
     const NAME: &'static str = "WemCoachingUserNotificationTopicCoachingUserNotification.actionType";
 }
+impl WemCoachingUserNotificationTopicCoachingUserNotificationActionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WemCoachingUserNotificationTopicCoachingUserNotification.relationship` of the spec (`#/definitions/WemCoachingUserNotificationTopicCoachingUserNotification/properties/relationship`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -217,6 +305,18 @@ impl<'de> ::serde::Deserialize<'de> for WemCoachingUserNotificationTopicCoaching
 }
 impl crate::support::Model for WemCoachingUserNotificationTopicCoachingUserNotificationRelationship {
     const NAME: &'static str = "WemCoachingUserNotificationTopicCoachingUserNotification.relationship";
+}
+impl WemCoachingUserNotificationTopicCoachingUserNotificationRelationship {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WemCoachingUserNotificationTopicCoachingUserNotification.status` of the spec (`#/definitions/WemCoachingUserNotificationTopicCoachingUserNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -289,4 +389,16 @@ impl<'de> ::serde::Deserialize<'de> for WemCoachingUserNotificationTopicCoaching
 }
 impl crate::support::Model for WemCoachingUserNotificationTopicCoachingUserNotificationStatus {
     const NAME: &'static str = "WemCoachingUserNotificationTopicCoachingUserNotification.status";
+}
+impl WemCoachingUserNotificationTopicCoachingUserNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for WfmActivityPlanRunJobCompleteTopicActivityPlanJobExce
         crate::support::debug_struct(f, "WfmActivityPlanRunJobCompleteTopicActivityPlanJobException", &[("exceptionType", &self.exception_type), ("occurrences", &self.occurrences)], &self._nulls)
     }
 }
+impl WfmActivityPlanRunJobCompleteTopicActivityPlanJobException {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `exceptionType`."]
+    #[inline]
+    pub fn exception_type(mut self, value: impl ::std::convert::Into<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType>) -> Self {
+        self.exception_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `occurrences`."]
+    #[inline]
+    pub fn occurrences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanOccurrenceReference>>) -> Self {
+        self.occurrences = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmActivityPlanRunJobCompleteTopicActivityPlanJobException.exceptionType` of the spec (`#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanJobException/properties/exceptionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmActivityPlanRunJobCompleteTopicActivi
 }
 impl crate::support::Model for WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType {
     const NAME: &'static str = "WfmActivityPlanRunJobCompleteTopicActivityPlanJobException.exceptionType";
+}
+impl WfmActivityPlanRunJobCompleteTopicActivityPlanJobExceptionExceptionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for WfmAdherenceExplanationJobCompleteTopicAdherenceExpla
         crate::support::debug_struct(f, "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification", &[("adherenceExplanation", &self.adherence_explanation), ("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adherenceExplanation`."]
+    #[inline]
+    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification>) -> Self {
+        self.adherence_explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification.status` of the spec (`#/definitions/WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,6 +191,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmAdherenceExplanationJobCompleteTopicA
 }
 impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus {
     const NAME: &'static str = "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification.status";
+}
+impl WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification.type` of the spec (`#/definitions/WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -205,4 +275,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmAdherenceExplanationJobCompleteTopicA
 }
 impl crate::support::Model for WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType {
     const NAME: &'static str = "WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification.type";
+}
+impl WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -90,3 +90,97 @@ impl ::std::fmt::Debug for WfmAgent {
         crate::support::debug_struct(f, "WfmAgent", &[("acceptDirectShiftTrades", &self.accept_direct_shift_trades), ("id", &self.id), ("languages", &self.languages), ("metadata", &self.metadata), ("queues", &self.queues), ("schedulable", &self.schedulable), ("selfUri", &self.self_uri), ("skills", &self.skills), ("user", &self.user), ("workPlan", &self.work_plan), ("workPlanOverrides", &self.work_plan_overrides), ("workPlanRotation", &self.work_plan_rotation)], &self._nulls)
     }
 }
+impl WfmAgent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptDirectShiftTrades`."]
+    #[inline]
+    pub fn accept_direct_shift_trades(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.accept_direct_shift_trades = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languages`."]
+    #[inline]
+    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LanguageReference>>) -> Self {
+        self.languages = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queues`."]
+    #[inline]
+    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueReference>>) -> Self {
+        self.queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulable`."]
+    #[inline]
+    pub fn schedulable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.schedulable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skills`."]
+    #[inline]
+    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingSkillReference>>) -> Self {
+        self.skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlan`."]
+    #[inline]
+    pub fn work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
+        self.work_plan = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanOverrides`."]
+    #[inline]
+    pub fn work_plan_overrides(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanOverride>>) -> Self {
+        self.work_plan_overrides = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanRotation`."]
+    #[inline]
+    pub fn work_plan_rotation(mut self, value: impl ::std::convert::Into<crate::WorkPlanRotationReference>) -> Self {
+        self.work_plan_rotation = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for WfmAgentHistoricalAdherenceResult {
         crate::support::debug_struct(f, "WfmAgentHistoricalAdherenceResult", &[("actuals", &self.actuals), ("adherencePercentage", &self.adherence_percentage), ("calculationsCompletedDate", &self.calculations_completed_date), ("conformancePercentage", &self.conformance_percentage), ("dayMetrics", &self.day_metrics), ("endDate", &self.end_date), ("exceptionInfo", &self.exception_info), ("impact", &self.impact), ("scheduledActivities", &self.scheduled_activities), ("secondaryPresenceLookupItems", &self.secondary_presence_lookup_items), ("startDate", &self.start_date), ("targetAdherencePercentage", &self.target_adherence_percentage), ("user", &self.user)], &self._nulls)
     }
 }
+impl WfmAgentHistoricalAdherenceResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `actuals`."]
+    #[inline]
+    pub fn actuals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceActuals>>) -> Self {
+        self.actuals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherencePercentage`."]
+    #[inline]
+    pub fn adherence_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.adherence_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `calculationsCompletedDate`."]
+    #[inline]
+    pub fn calculations_completed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.calculations_completed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `conformancePercentage`."]
+    #[inline]
+    pub fn conformance_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.conformance_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayMetrics`."]
+    #[inline]
+    pub fn day_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentAdherenceDayMetrics>>) -> Self {
+        self.day_metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exceptionInfo`."]
+    #[inline]
+    pub fn exception_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>) -> Self {
+        self.exception_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impact`."]
+    #[inline]
+    pub fn impact(mut self, value: impl ::std::convert::Into<crate::WfmAgentHistoricalAdherenceResultImpact>) -> Self {
+        self.impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivities`."]
+    #[inline]
+    pub fn scheduled_activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentAdherenceScheduledActivity>>) -> Self {
+        self.scheduled_activities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `secondaryPresenceLookupItems`."]
+    #[inline]
+    pub fn secondary_presence_lookup_items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SecondaryPresenceLookupItem>>) -> Self {
+        self.secondary_presence_lookup_items = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetAdherencePercentage`."]
+    #[inline]
+    pub fn target_adherence_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.target_adherence_percentage = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmAgentHistoricalAdherenceResult.impact` of the spec (`#/definitions/WfmAgentHistoricalAdherenceResult/properties/impact`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -165,4 +265,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmAgentHistoricalAdherenceResultImpact 
 }
 impl crate::support::Model for WfmAgentHistoricalAdherenceResultImpact {
     const NAME: &'static str = "WfmAgentHistoricalAdherenceResult.impact";
+}
+impl WfmAgentHistoricalAdherenceResultImpact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotific
         crate::support::debug_struct(f, "WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification", &[("endDate", &self.end_date), ("startDate", &self.start_date), ("updates", &self.updates), ("user", &self.user), ("visibilityRange", &self.visibility_range)], &self._nulls)
     }
 }
+impl WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `updates`."]
+    #[inline]
+    pub fn updates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate>>) -> Self {
+        self.updates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::WfmAgentScheduleUpdateTopicUserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `visibilityRange`."]
+    #[inline]
+    pub fn visibility_range(mut self, value: impl ::std::convert::Into<crate::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange>) -> Self {
+        self.visibility_range = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for WfmAlternativeShiftJobCompleteEventV3AlternativeShift
         crate::support::debug_struct(f, "WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification", &[("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmAlternativeShiftJobCompleteEventV3ErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification.status` of the spec (`#/definitions/WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,6 +181,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmAlternativeShiftJobCompleteEventV3Alt
 }
 impl crate::support::Model for WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus {
     const NAME: &'static str = "WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification.status";
+}
+impl WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification.type` of the spec (`#/definitions/WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -205,4 +269,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmAlternativeShiftJobCompleteEventV3Alt
 }
 impl crate::support::Model for WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType {
     const NAME: &'static str = "WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotification.type";
+}
+impl WfmAlternativeShiftJobCompleteEventV3AlternativeShiftJobCompleteNotificationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for WfmBuScheduleRunTopicBuScheduleRun {
         crate::support::debug_struct(f, "WfmBuScheduleRunTopicBuScheduleRun", &[("id", &self.id), ("intradayRescheduling", &self.intraday_rescheduling), ("messageCount", &self.message_count), ("messageSeverityCounts", &self.message_severity_counts), ("percentComplete", &self.percent_complete), ("schedule", &self.schedule), ("schedulingCanceledBy", &self.scheduling_canceled_by), ("schedulingCompletedTime", &self.scheduling_completed_time), ("state", &self.state), ("weekCount", &self.week_count)], &self._nulls)
     }
 }
+impl WfmBuScheduleRunTopicBuScheduleRun {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intradayRescheduling`."]
+    #[inline]
+    pub fn intraday_rescheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.intraday_rescheduling = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageCount`."]
+    #[inline]
+    pub fn message_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.message_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageSeverityCounts`."]
+    #[inline]
+    pub fn message_severity_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCount>>) -> Self {
+        self.message_severity_counts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentComplete`."]
+    #[inline]
+    pub fn percent_complete(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.percent_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedule`."]
+    #[inline]
+    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleRunTopicBuScheduleReference>) -> Self {
+        self.schedule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingCanceledBy`."]
+    #[inline]
+    pub fn scheduling_canceled_by(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleRunTopicUserReference>) -> Self {
+        self.scheduling_canceled_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schedulingCompletedTime`."]
+    #[inline]
+    pub fn scheduling_completed_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduling_completed_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleRunTopicBuScheduleRunState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekCount`."]
+    #[inline]
+    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.week_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmBuScheduleRunTopicBuScheduleRun.state` of the spec (`#/definitions/WfmBuScheduleRunTopicBuScheduleRun/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -161,4 +243,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleRunTopicBuScheduleRunState 
 }
 impl crate::support::Model for WfmBuScheduleRunTopicBuScheduleRunState {
     const NAME: &'static str = "WfmBuScheduleRunTopicBuScheduleRun.state";
+}
+impl WfmBuScheduleRunTopicBuScheduleRunState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WfmBuScheduleTopicBuScheduleNotification {
         crate::support::debug_struct(f, "WfmBuScheduleTopicBuScheduleNotification", &[("eventType", &self.event_type), ("operationId", &self.operation_id), ("result", &self.result), ("status", &self.status)], &self._nulls)
     }
 }
+impl WfmBuScheduleTopicBuScheduleNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleTopicBuScheduleNotificationEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operationId`."]
+    #[inline]
+    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.operation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `result`."]
+    #[inline]
+    pub fn result(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleTopicBuScheduleMetadata>) -> Self {
+        self.result = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleTopicBuScheduleNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmBuScheduleTopicBuScheduleNotification.eventType` of the spec (`#/definitions/WfmBuScheduleTopicBuScheduleNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -130,6 +176,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleTopicBuScheduleNotification
 impl crate::support::Model for WfmBuScheduleTopicBuScheduleNotificationEventType {
     const NAME: &'static str = "WfmBuScheduleTopicBuScheduleNotification.eventType";
 }
+impl WfmBuScheduleTopicBuScheduleNotificationEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WfmBuScheduleTopicBuScheduleNotification.status` of the spec (`#/definitions/WfmBuScheduleTopicBuScheduleNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -201,4 +259,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuScheduleTopicBuScheduleNotification
 }
 impl crate::support::Model for WfmBuScheduleTopicBuScheduleNotificationStatus {
     const NAME: &'static str = "WfmBuScheduleTopicBuScheduleNotification.status";
+}
+impl WfmBuScheduleTopicBuScheduleNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

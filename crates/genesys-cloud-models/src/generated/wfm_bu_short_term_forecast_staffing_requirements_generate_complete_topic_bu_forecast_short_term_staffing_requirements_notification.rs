@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for WfmBuShortTermForecastStaffingRequirementsGenerateCom
         crate::support::debug_struct(f, "WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification", &[("businessUnitId", &self.business_unit_id), ("forecast", &self.forecast), ("intervalLengthMinutes", &self.interval_length_minutes), ("referenceStartDate", &self.reference_start_date), ("results", &self.results), ("state", &self.state), ("weekCount", &self.week_count)], &self._nulls)
     }
 }
+impl WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `forecast`."]
+    #[inline]
+    pub fn forecast(mut self, value: impl ::std::convert::Into<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference>) -> Self {
+        self.forecast = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervalLengthMinutes`."]
+    #[inline]
+    pub fn interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interval_length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `referenceStartDate`."]
+    #[inline]
+    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.reference_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `results`."]
+    #[inline]
+    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults>>) -> Self {
+        self.results = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekCount`."]
+    #[inline]
+    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.week_count = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification.state` of the spec (`#/definitions/WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -141,4 +205,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmBuShortTermForecastStaffingRequiremen
 }
 impl crate::support::Model for WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState {
     const NAME: &'static str = "WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification.state";
+}
+impl WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

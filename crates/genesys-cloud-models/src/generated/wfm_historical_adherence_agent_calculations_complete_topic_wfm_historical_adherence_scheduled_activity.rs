@@ -54,3 +54,43 @@ impl ::std::fmt::Debug for WfmHistoricalAdherenceAgentCalculationsCompleteTopicW
         crate::support::debug_struct(f, "WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity", &[("activityCodeId", &self.activity_code_id), ("endOffsetSeconds", &self.end_offset_seconds), ("startOffsetSeconds", &self.start_offset_seconds)], &self._nulls)
     }
 }
+impl WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceScheduledActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endOffsetSeconds`."]
+    #[inline]
+    pub fn end_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.end_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startOffsetSeconds`."]
+    #[inline]
+    pub fn start_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_offset_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+}

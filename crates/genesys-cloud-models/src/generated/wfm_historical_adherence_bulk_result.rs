@@ -62,3 +62,55 @@ impl ::std::fmt::Debug for WfmHistoricalAdherenceBulkResult {
         crate::support::debug_struct(f, "WfmHistoricalAdherenceBulkResult", &[("endDate", &self.end_date), ("lookupIdToSecondaryPresenceId", &self.lookup_id_to_secondary_presence_id), ("managementUnitId", &self.management_unit_id), ("startDate", &self.start_date), ("userResults", &self.user_results)], &self._nulls)
     }
 }
+impl WfmHistoricalAdherenceBulkResult {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lookupIdToSecondaryPresenceId`."]
+    #[inline]
+    pub fn lookup_id_to_secondary_presence_id(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.lookup_id_to_secondary_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitId`."]
+    #[inline]
+    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userResults`."]
+    #[inline]
+    pub fn user_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserResult>>) -> Self {
+        self.user_results = ::std::option::Option::Some(value.into());
+        self
+    }
+}

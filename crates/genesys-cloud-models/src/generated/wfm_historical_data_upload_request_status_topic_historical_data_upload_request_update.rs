@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for WfmHistoricalDataUploadRequestStatusTopicHistoricalDa
         crate::support::debug_struct(f, "WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate", &[("active", &self.active), ("dateCreated", &self.date_created), ("dateImportEnded", &self.date_import_ended), ("dateImportStarted", &self.date_import_started), ("dateModified", &self.date_modified), ("error", &self.error), ("fileName", &self.file_name), ("fileSize", &self.file_size), ("requestId", &self.request_id), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `active`."]
+    #[inline]
+    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.active = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateImportEnded`."]
+    #[inline]
+    pub fn date_import_ended(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_import_ended = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateImportStarted`."]
+    #[inline]
+    pub fn date_import_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_import_started = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileName`."]
+    #[inline]
+    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `fileSize`."]
+    #[inline]
+    pub fn file_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.file_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `requestId`."]
+    #[inline]
+    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate.status` of the spec (`#/definitions/WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -174,6 +262,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalDataUploadRequestStatusTopi
 impl crate::support::Model for WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus {
     const NAME: &'static str = "WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate.status";
 }
+impl WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate.type` of the spec (`#/definitions/WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -237,4 +337,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmHistoricalDataUploadRequestStatusTopi
 }
 impl crate::support::Model for WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType {
     const NAME: &'static str = "WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdate.type";
+}
+impl WfmHistoricalDataUploadRequestStatusTopicHistoricalDataUploadRequestUpdateType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for WfmIntradayDataUpdateTopicIntradayDataGroup {
         crate::support::debug_struct(f, "WfmIntradayDataUpdateTopicIntradayDataGroup", &[("forecastDataPerInterval", &self.forecast_data_per_interval), ("historicalAgentDataPerInterval", &self.historical_agent_data_per_interval), ("historicalQueueDataPerInterval", &self.historical_queue_data_per_interval), ("mediaType", &self.media_type), ("performancePredictionAgentDataPerInterval", &self.performance_prediction_agent_data_per_interval), ("performancePredictionQueueDataPerInterval", &self.performance_prediction_queue_data_per_interval), ("scheduleDataPerInterval", &self.schedule_data_per_interval)], &self._nulls)
     }
 }
+impl WfmIntradayDataUpdateTopicIntradayDataGroup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `forecastDataPerInterval`."]
+    #[inline]
+    pub fn forecast_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayForecastData>>) -> Self {
+        self.forecast_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `historicalAgentDataPerInterval`."]
+    #[inline]
+    pub fn historical_agent_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData>>) -> Self {
+        self.historical_agent_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `historicalQueueDataPerInterval`."]
+    #[inline]
+    pub fn historical_queue_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData>>) -> Self {
+        self.historical_queue_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaType`."]
+    #[inline]
+    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType>) -> Self {
+        self.media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performancePredictionAgentDataPerInterval`."]
+    #[inline]
+    pub fn performance_prediction_agent_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData>>) -> Self {
+        self.performance_prediction_agent_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `performancePredictionQueueDataPerInterval`."]
+    #[inline]
+    pub fn performance_prediction_queue_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData>>) -> Self {
+        self.performance_prediction_queue_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduleDataPerInterval`."]
+    #[inline]
+    pub fn schedule_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayScheduleData>>) -> Self {
+        self.schedule_data_per_interval = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmIntradayDataUpdateTopicIntradayDataGroup.mediaType` of the spec (`#/definitions/WfmIntradayDataUpdateTopicIntradayDataGroup/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -149,4 +213,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmIntradayDataUpdateTopicIntradayDataGr
 }
 impl crate::support::Model for WfmIntradayDataUpdateTopicIntradayDataGroupMediaType {
     const NAME: &'static str = "WfmIntradayDataUpdateTopicIntradayDataGroup.mediaType";
+}
+impl WfmIntradayDataUpdateTopicIntradayDataGroupMediaType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

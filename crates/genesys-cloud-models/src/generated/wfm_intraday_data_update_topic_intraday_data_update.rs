@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for WfmIntradayDataUpdateTopicIntradayDataUpdate {
         crate::support::debug_struct(f, "WfmIntradayDataUpdateTopicIntradayDataUpdate", &[("endDate", &self.end_date), ("intervalLengthMinutes", &self.interval_length_minutes), ("intradayDataGroupings", &self.intraday_data_groupings), ("metrics", &self.metrics), ("numberOfIntervals", &self.number_of_intervals), ("queueIds", &self.queue_ids), ("startDate", &self.start_date)], &self._nulls)
     }
 }
+impl WfmIntradayDataUpdateTopicIntradayDataUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `endDate`."]
+    #[inline]
+    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intervalLengthMinutes`."]
+    #[inline]
+    pub fn interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.interval_length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `intradayDataGroupings`."]
+    #[inline]
+    pub fn intraday_data_groupings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayDataGroup>>) -> Self {
+        self.intraday_data_groupings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayMetric>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfIntervals`."]
+    #[inline]
+    pub fn number_of_intervals(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueIds`."]
+    #[inline]
+    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.queue_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}

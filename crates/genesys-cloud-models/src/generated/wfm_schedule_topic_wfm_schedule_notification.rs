@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for WfmScheduleTopicWfmScheduleNotification {
         crate::support::debug_struct(f, "WfmScheduleTopicWfmScheduleNotification", &[("downloadUrl", &self.download_url), ("eventType", &self.event_type), ("operationId", &self.operation_id), ("percentComplete", &self.percent_complete), ("status", &self.status)], &self._nulls)
     }
 }
+impl WfmScheduleTopicWfmScheduleNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `eventType`."]
+    #[inline]
+    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::WfmScheduleTopicWfmScheduleNotificationEventType>) -> Self {
+        self.event_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operationId`."]
+    #[inline]
+    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.operation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `percentComplete`."]
+    #[inline]
+    pub fn percent_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.percent_complete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmScheduleTopicWfmScheduleNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmScheduleTopicWfmScheduleNotification.eventType` of the spec (`#/definitions/WfmScheduleTopicWfmScheduleNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -138,6 +190,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmScheduleTopicWfmScheduleNotificationE
 impl crate::support::Model for WfmScheduleTopicWfmScheduleNotificationEventType {
     const NAME: &'static str = "WfmScheduleTopicWfmScheduleNotification.eventType";
 }
+impl WfmScheduleTopicWfmScheduleNotificationEventType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WfmScheduleTopicWfmScheduleNotification.status` of the spec (`#/definitions/WfmScheduleTopicWfmScheduleNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -209,4 +273,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmScheduleTopicWfmScheduleNotificationS
 }
 impl crate::support::Model for WfmScheduleTopicWfmScheduleNotificationStatus {
     const NAME: &'static str = "WfmScheduleTopicWfmScheduleNotification.status";
+}
+impl WfmScheduleTopicWfmScheduleNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for WfmShiftTradingJobCompleteEventShiftTradingJobComplet
         crate::support::debug_struct(f, "WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification", &[("downloadUrl", &self.download_url), ("error", &self.error), ("id", &self.id), ("status", &self.status), ("trade", &self.trade), ("type", &self.r#type), ("weekSummaries", &self.week_summaries)], &self._nulls)
     }
 }
+impl WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `downloadUrl`."]
+    #[inline]
+    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.download_url = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `error`."]
+    #[inline]
+    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventErrorBody>) -> Self {
+        self.error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trade`."]
+    #[inline]
+    pub fn trade(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventTradeEntity>) -> Self {
+        self.trade = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekSummaries`."]
+    #[inline]
+    pub fn week_summaries(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventWeekSummaryList>) -> Self {
+        self.week_summaries = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification.status` of the spec (`#/definitions/WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,6 +201,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmShiftTradingJobCompleteEventShiftTrad
 }
 impl crate::support::Model for WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus {
     const NAME: &'static str = "WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification.status";
+}
+impl WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification.type` of the spec (`#/definitions/WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -237,4 +313,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmShiftTradingJobCompleteEventShiftTrad
 }
 impl crate::support::Model for WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType {
     const NAME: &'static str = "WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification.type";
+}
+impl WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

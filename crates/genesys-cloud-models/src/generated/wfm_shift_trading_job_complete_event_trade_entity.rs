@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for WfmShiftTradingJobCompleteEventTradeEntity {
         crate::support::debug_struct(f, "WfmShiftTradingJobCompleteEventTradeEntity", &[("acceptableIntervals", &self.acceptable_intervals), ("expirationDate", &self.expiration_date), ("id", &self.id), ("initiating", &self.initiating), ("metadata", &self.metadata), ("oneSided", &self.one_sided), ("receiving", &self.receiving), ("reviewedBy", &self.reviewed_by), ("reviewedDate", &self.reviewed_date), ("state", &self.state), ("targetUserId", &self.target_user_id)], &self._nulls)
     }
 }
+impl WfmShiftTradingJobCompleteEventTradeEntity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `acceptableIntervals`."]
+    #[inline]
+    pub fn acceptable_intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmShiftTradingJobCompleteEventWfmDateTimeInterval>>) -> Self {
+        self.acceptable_intervals = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expirationDate`."]
+    #[inline]
+    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.expiration_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiating`."]
+    #[inline]
+    pub fn initiating(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventTradeSide>) -> Self {
+        self.initiating = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metadata`."]
+    #[inline]
+    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventWfmVersionMetadata>) -> Self {
+        self.metadata = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oneSided`."]
+    #[inline]
+    pub fn one_sided(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.one_sided = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receiving`."]
+    #[inline]
+    pub fn receiving(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventTradeSide>) -> Self {
+        self.receiving = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedBy`."]
+    #[inline]
+    pub fn reviewed_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reviewed_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reviewedDate`."]
+    #[inline]
+    pub fn reviewed_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reviewed_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `state`."]
+    #[inline]
+    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventTradeEntityState>) -> Self {
+        self.state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `targetUserId`."]
+    #[inline]
+    pub fn target_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.target_user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmShiftTradingJobCompleteEventTradeEntity.state` of the spec (`#/definitions/WfmShiftTradingJobCompleteEventTradeEntity/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -169,4 +257,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmShiftTradingJobCompleteEventTradeEnti
 }
 impl crate::support::Model for WfmShiftTradingJobCompleteEventTradeEntityState {
     const NAME: &'static str = "WfmShiftTradingJobCompleteEventTradeEntity.state";
+}
+impl WfmShiftTradingJobCompleteEventTradeEntityState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -74,6 +74,76 @@ impl ::std::fmt::Debug for WfmUserNotificationTopicShiftTradeNotification {
         crate::support::debug_struct(f, "WfmUserNotificationTopicShiftTradeNotification", &[("initiatingShiftDate", &self.initiating_shift_date), ("initiatingUser", &self.initiating_user), ("newState", &self.new_state), ("oneSided", &self.one_sided), ("receivingShiftDate", &self.receiving_shift_date), ("receivingUser", &self.receiving_user), ("tradeId", &self.trade_id), ("weekDate", &self.week_date)], &self._nulls)
     }
 }
+impl WfmUserNotificationTopicShiftTradeNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `initiatingShiftDate`."]
+    #[inline]
+    pub fn initiating_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.initiating_shift_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `initiatingUser`."]
+    #[inline]
+    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
+        self.initiating_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newState`."]
+    #[inline]
+    pub fn new_state(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicShiftTradeNotificationNewState>) -> Self {
+        self.new_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oneSided`."]
+    #[inline]
+    pub fn one_sided(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.one_sided = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingShiftDate`."]
+    #[inline]
+    pub fn receiving_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.receiving_shift_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `receivingUser`."]
+    #[inline]
+    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
+        self.receiving_user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tradeId`."]
+    #[inline]
+    pub fn trade_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.trade_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekDate`."]
+    #[inline]
+    pub fn week_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.week_date = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmUserNotificationTopicShiftTradeNotification.newState` of the spec (`#/definitions/WfmUserNotificationTopicShiftTradeNotification/properties/newState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -153,4 +223,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotificationTopicShiftTradeNotifi
 }
 impl crate::support::Model for WfmUserNotificationTopicShiftTradeNotificationNewState {
     const NAME: &'static str = "WfmUserNotificationTopicShiftTradeNotification.newState";
+}
+impl WfmUserNotificationTopicShiftTradeNotificationNewState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

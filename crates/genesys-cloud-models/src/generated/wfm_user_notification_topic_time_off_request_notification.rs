@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for WfmUserNotificationTopicTimeOffRequestNotification {
         crate::support::debug_struct(f, "WfmUserNotificationTopicTimeOffRequestNotification", &[("fullDayManagementUnitDates", &self.full_day_management_unit_dates), ("isFullDayRequest", &self.is_full_day_request), ("partialDayStartDateTimes", &self.partial_day_start_date_times), ("status", &self.status), ("timeOffRequestId", &self.time_off_request_id), ("user", &self.user)], &self._nulls)
     }
 }
+impl WfmUserNotificationTopicTimeOffRequestNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `fullDayManagementUnitDates`."]
+    #[inline]
+    pub fn full_day_management_unit_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.full_day_management_unit_dates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFullDayRequest`."]
+    #[inline]
+    pub fn is_full_day_request(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_full_day_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `partialDayStartDateTimes`."]
+    #[inline]
+    pub fn partial_day_start_date_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>) -> Self {
+        self.partial_day_start_date_times = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicTimeOffRequestNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequestId`."]
+    #[inline]
+    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.time_off_request_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmUserNotificationTopicTimeOffRequestNotification.status` of the spec (`#/definitions/WfmUserNotificationTopicTimeOffRequestNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -137,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotificationTopicTimeOffRequestNo
 }
 impl crate::support::Model for WfmUserNotificationTopicTimeOffRequestNotificationStatus {
     const NAME: &'static str = "WfmUserNotificationTopicTimeOffRequestNotification.status";
+}
+impl WfmUserNotificationTopicTimeOffRequestNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for WfmUserNotificationTopicWfmUserNotification {
         crate::support::debug_struct(f, "WfmUserNotificationTopicWfmUserNotification", &[("adherenceExplanation", &self.adherence_explanation), ("agentNotification", &self.agent_notification), ("alternativeShift", &self.alternative_shift), ("id", &self.id), ("markedAsRead", &self.marked_as_read), ("mutableGroupId", &self.mutable_group_id), ("otherNotificationIdsInGroup", &self.other_notification_ids_in_group), ("shiftTrade", &self.shift_trade), ("timeOffRequest", &self.time_off_request), ("timestamp", &self.timestamp), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WfmUserNotificationTopicWfmUserNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `adherenceExplanation`."]
+    #[inline]
+    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicAdherenceExplanationNotification>) -> Self {
+        self.adherence_explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agentNotification`."]
+    #[inline]
+    pub fn agent_notification(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.agent_notification = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `alternativeShift`."]
+    #[inline]
+    pub fn alternative_shift(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicAlternativeShiftNotification>) -> Self {
+        self.alternative_shift = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `markedAsRead`."]
+    #[inline]
+    pub fn marked_as_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.marked_as_read = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mutableGroupId`."]
+    #[inline]
+    pub fn mutable_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.mutable_group_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `otherNotificationIdsInGroup`."]
+    #[inline]
+    pub fn other_notification_ids_in_group(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.other_notification_ids_in_group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftTrade`."]
+    #[inline]
+    pub fn shift_trade(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicShiftTradeNotification>) -> Self {
+        self.shift_trade = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timeOffRequest`."]
+    #[inline]
+    pub fn time_off_request(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicTimeOffRequestNotification>) -> Self {
+        self.time_off_request = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `timestamp`."]
+    #[inline]
+    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.timestamp = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicWfmUserNotificationType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmUserNotificationTopicWfmUserNotification.type` of the spec (`#/definitions/WfmUserNotificationTopicWfmUserNotification/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -157,4 +245,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserNotificationTopicWfmUserNotificat
 }
 impl crate::support::Model for WfmUserNotificationTopicWfmUserNotificationType {
     const NAME: &'static str = "WfmUserNotificationTopicWfmUserNotification.type";
+}
+impl WfmUserNotificationTopicWfmUserNotificationType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -126,6 +126,154 @@ impl ::std::fmt::Debug for WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdh
         crate::support::debug_struct(f, "WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate", &[("activeQueues", &self.active_queues), ("activeQueuesModifiedTime", &self.active_queues_modified_time), ("actualActivityCategory", &self.actual_activity_category), ("adherenceChangeTime", &self.adherence_change_time), ("adherenceExplanation", &self.adherence_explanation), ("adherenceState", &self.adherence_state), ("businessUnitId", &self.business_unit_id), ("impact", &self.impact), ("isOutOfOffice", &self.is_out_of_office), ("managementUnitId", &self.management_unit_id), ("nextActivityReminders", &self.next_activity_reminders), ("organizationSecondaryPresenceId", &self.organization_secondary_presence_id), ("presenceUpdateTime", &self.presence_update_time), ("removedFromManagementUnit", &self.removed_from_management_unit), ("routingStatus", &self.routing_status), ("scheduledActivityCategory", &self.scheduled_activity_category), ("scheduledActivityCode", &self.scheduled_activity_code), ("suppressOnTimeReminder", &self.suppress_on_time_reminder), ("systemPresence", &self.system_presence), ("team", &self.team), ("user", &self.user)], &self._nulls)
     }
 }
+impl WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activeQueues`."]
+    #[inline]
+    pub fn active_queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmUserScheduleAdherenceUpdatedMuTopicQueueReference>>) -> Self {
+        self.active_queues = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activeQueuesModifiedTime`."]
+    #[inline]
+    pub fn active_queues_modified_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.active_queues_modified_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `actualActivityCategory`."]
+    #[inline]
+    pub fn actual_activity_category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.actual_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceChangeTime`."]
+    #[inline]
+    pub fn adherence_change_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.adherence_change_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceExplanation`."]
+    #[inline]
+    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedMuTopicRealTimeAdherenceExplanation>) -> Self {
+        self.adherence_explanation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `adherenceState`."]
+    #[inline]
+    pub fn adherence_state(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState>) -> Self {
+        self.adherence_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `impact`."]
+    #[inline]
+    pub fn impact(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.impact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isOutOfOffice`."]
+    #[inline]
+    pub fn is_out_of_office(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_out_of_office = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `managementUnitId`."]
+    #[inline]
+    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.management_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nextActivityReminders`."]
+    #[inline]
+    pub fn next_activity_reminders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmUserScheduleAdherenceUpdatedMuTopicUserNextActivityReminder>>) -> Self {
+        self.next_activity_reminders = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `organizationSecondaryPresenceId`."]
+    #[inline]
+    pub fn organization_secondary_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.organization_secondary_presence_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `presenceUpdateTime`."]
+    #[inline]
+    pub fn presence_update_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.presence_update_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `removedFromManagementUnit`."]
+    #[inline]
+    pub fn removed_from_management_unit(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.removed_from_management_unit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `routingStatus`."]
+    #[inline]
+    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus>) -> Self {
+        self.routing_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCategory`."]
+    #[inline]
+    pub fn scheduled_activity_category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.scheduled_activity_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scheduledActivityCode`."]
+    #[inline]
+    pub fn scheduled_activity_code(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedMuTopicActivityCodeReference>) -> Self {
+        self.scheduled_activity_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `suppressOnTimeReminder`."]
+    #[inline]
+    pub fn suppress_on_time_reminder(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.suppress_on_time_reminder = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `systemPresence`."]
+    #[inline]
+    pub fn system_presence(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.system_presence = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `team`."]
+    #[inline]
+    pub fn team(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedMuTopicUriReference>) -> Self {
+        self.team = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedMuTopicUserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate.adherenceState` of the spec (`#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate/properties/adherenceState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -205,6 +353,18 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserScheduleAdherenceUpdatedMuTopicUs
 }
 impl crate::support::Model for WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState {
     const NAME: &'static str = "WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate.adherenceState";
+}
+impl WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateAdherenceState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate.routingStatus` of the spec (`#/definitions/WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate/properties/routingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -289,4 +449,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserScheduleAdherenceUpdatedMuTopicUs
 }
 impl crate::support::Model for WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus {
     const NAME: &'static str = "WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdate.routingStatus";
+}
+impl WfmUserScheduleAdherenceUpdatedMuTopicUserScheduleAdherenceUpdateRoutingStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

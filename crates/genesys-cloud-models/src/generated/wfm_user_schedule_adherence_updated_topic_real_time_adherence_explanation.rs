@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherence
         crate::support::debug_struct(f, "WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation", &[("id", &self.id), ("lengthMinutes", &self.length_minutes), ("startDate", &self.start_date), ("status", &self.status)], &self._nulls)
     }
 }
+impl WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation.status` of the spec (`#/definitions/WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for WfmUserScheduleAdherenceUpdatedTopicReal
 }
 impl crate::support::Model for WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus {
     const NAME: &'static str = "WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanation.status";
+}
+impl WfmUserScheduleAdherenceUpdatedTopicRealTimeAdherenceExplanationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for WhatsAppDefinition {
         crate::support::debug_struct(f, "WhatsAppDefinition", &[("buttons", &self.buttons), ("carousel", &self.carousel), ("category", &self.category), ("header", &self.header), ("integrationId", &self.integration_id), ("language", &self.language), ("messageFooter", &self.message_footer), ("name", &self.name), ("namespace", &self.namespace), ("statusInfo", &self.status_info), ("templateStatus", &self.template_status)], &self._nulls)
     }
 }
+impl WhatsAppDefinition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `buttons`."]
+    #[inline]
+    pub fn buttons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Button>>) -> Self {
+        self.buttons = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `carousel`."]
+    #[inline]
+    pub fn carousel(mut self, value: impl ::std::convert::Into<crate::Carousel>) -> Self {
+        self.carousel = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::WhatsAppDefinitionCategory>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `header`."]
+    #[inline]
+    pub fn header(mut self, value: impl ::std::convert::Into<crate::MessageHeader>) -> Self {
+        self.header = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `integrationId`."]
+    #[inline]
+    pub fn integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.integration_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messageFooter`."]
+    #[inline]
+    pub fn message_footer(mut self, value: impl ::std::convert::Into<crate::MessageFooter>) -> Self {
+        self.message_footer = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `namespace`."]
+    #[inline]
+    pub fn namespace(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.namespace = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusInfo`."]
+    #[inline]
+    pub fn status_info(mut self, value: impl ::std::convert::Into<crate::StatusInfo>) -> Self {
+        self.status_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `templateStatus`."]
+    #[inline]
+    pub fn template_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.template_status = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WhatsAppDefinition.category` of the spec (`#/definitions/WhatsAppDefinition/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
 #[doc = ""]
@@ -145,4 +233,16 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppDefinitionCategory {
 }
 impl crate::support::Model for WhatsAppDefinitionCategory {
     const NAME: &'static str = "WhatsAppDefinition.category";
+}
+impl WhatsAppDefinitionCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

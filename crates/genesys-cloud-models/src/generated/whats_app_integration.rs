@@ -118,6 +118,142 @@ impl ::std::fmt::Debug for WhatsAppIntegration {
         crate::support::debug_struct(f, "WhatsAppIntegration", &[("activationErrorInfo", &self.activation_error_info), ("activationStatusCode", &self.activation_status_code), ("availablePhoneNumbers", &self.available_phone_numbers), ("createError", &self.create_error), ("createStatus", &self.create_status), ("createdBy", &self.created_by), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("id", &self.id), ("messagingSetting", &self.messaging_setting), ("modifiedBy", &self.modified_by), ("name", &self.name), ("phoneNumber", &self.phone_number), ("recipient", &self.recipient), ("selfUri", &self.self_uri), ("status", &self.status), ("supportedContent", &self.supported_content), ("version", &self.version), ("whatsAppBusinessAccountId", &self.whats_app_business_account_id)], &self._nulls)
     }
 }
+impl WhatsAppIntegration {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activationErrorInfo`."]
+    #[inline]
+    pub fn activation_error_info(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.activation_error_info = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `activationStatusCode`."]
+    #[inline]
+    pub fn activation_status_code(mut self, value: impl ::std::convert::Into<crate::WhatsAppIntegrationActivationStatusCode>) -> Self {
+        self.activation_status_code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `availablePhoneNumbers`."]
+    #[inline]
+    pub fn available_phone_numbers(mut self, value: impl ::std::convert::Into<crate::WhatsAppAvailablePhoneNumberDetailsListing>) -> Self {
+        self.available_phone_numbers = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createError`."]
+    #[inline]
+    pub fn create_error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
+        self.create_error = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createStatus`."]
+    #[inline]
+    pub fn create_status(mut self, value: impl ::std::convert::Into<crate::WhatsAppIntegrationCreateStatus>) -> Self {
+        self.create_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `createdBy`."]
+    #[inline]
+    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.created_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `messagingSetting`."]
+    #[inline]
+    pub fn messaging_setting(mut self, value: impl ::std::convert::Into<crate::MessagingSettingReference>) -> Self {
+        self.messaging_setting = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumber`."]
+    #[inline]
+    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.phone_number = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `recipient`."]
+    #[inline]
+    pub fn recipient(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.recipient = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WhatsAppIntegrationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `supportedContent`."]
+    #[inline]
+    pub fn supported_content(mut self, value: impl ::std::convert::Into<crate::SupportedContentReference>) -> Self {
+        self.supported_content = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `whatsAppBusinessAccountId`."]
+    #[inline]
+    pub fn whats_app_business_account_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.whats_app_business_account_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WhatsAppIntegration.activationStatusCode` of the spec (`#/definitions/WhatsAppIntegration/properties/activationStatusCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -198,6 +334,18 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegrationActivationStatusCode 
 impl crate::support::Model for WhatsAppIntegrationActivationStatusCode {
     const NAME: &'static str = "WhatsAppIntegration.activationStatusCode";
 }
+impl WhatsAppIntegrationActivationStatusCode {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WhatsAppIntegration.createStatus` of the spec (`#/definitions/WhatsAppIntegration/properties/createStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
 #[doc = ""]
@@ -265,6 +413,18 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegrationCreateStatus {
 }
 impl crate::support::Model for WhatsAppIntegrationCreateStatus {
     const NAME: &'static str = "WhatsAppIntegration.createStatus";
+}
+impl WhatsAppIntegrationCreateStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WhatsAppIntegration.status` of the spec (`#/definitions/WhatsAppIntegration/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]
@@ -353,4 +513,16 @@ impl<'de> ::serde::Deserialize<'de> for WhatsAppIntegrationStatus {
 }
 impl crate::support::Model for WhatsAppIntegrationStatus {
     const NAME: &'static str = "WhatsAppIntegration.status";
+}
+impl WhatsAppIntegrationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

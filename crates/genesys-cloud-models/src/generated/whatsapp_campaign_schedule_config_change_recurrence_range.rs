@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WhatsappCampaignScheduleConfigChangeRecurrenceRange {
         crate::support::debug_struct(f, "WhatsappCampaignScheduleConfigChangeRecurrenceRange", &[("additionalProperties", &self.additional_properties), ("end", &self.end), ("numberOfOccurrences", &self.number_of_occurrences), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WhatsappCampaignScheduleConfigChangeRecurrenceRange {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `additionalProperties`."]
+    #[inline]
+    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.additional_properties = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `end`."]
+    #[inline]
+    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `numberOfOccurrences`."]
+    #[inline]
+    pub fn number_of_occurrences(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.number_of_occurrences = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WhatsappCampaignScheduleConfigChangeRecurrenceRangeType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WhatsappCampaignScheduleConfigChangeRecurrenceRange.type` of the spec (`#/definitions/WhatsappCampaignScheduleConfigChangeRecurrenceRange/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for WhatsappCampaignScheduleConfigChangeRecu
 }
 impl crate::support::Model for WhatsappCampaignScheduleConfigChangeRecurrenceRangeType {
     const NAME: &'static str = "WhatsappCampaignScheduleConfigChangeRecurrenceRange.type";
+}
+impl WhatsappCampaignScheduleConfigChangeRecurrenceRangeType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

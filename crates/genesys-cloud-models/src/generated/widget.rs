@@ -158,6 +158,202 @@ impl ::std::fmt::Debug for Widget {
         crate::support::debug_struct(f, "Widget", &[("agentInteractionSortOrder", &self.agent_interaction_sort_order), ("column", &self.column), ("displayAggregates", &self.display_aggregates), ("displayAsTable", &self.display_as_table), ("displayText", &self.display_text), ("displayTextColor", &self.display_text_color), ("entityLimit", &self.entity_limit), ("filter", &self.filter), ("isFullWidth", &self.is_full_width), ("mediaTypes", &self.media_types), ("metrics", &self.metrics), ("periods", &self.periods), ("row", &self.row), ("selectedSegmentTypes", &self.selected_segment_types), ("selectedStatuses", &self.selected_statuses), ("showDuration", &self.show_duration), ("showLongest", &self.show_longest), ("showOfflineAgents", &self.show_offline_agents), ("showPercentageChange", &self.show_percentage_change), ("showProfilePicture", &self.show_profile_picture), ("showTimeInStatus", &self.show_time_in_status), ("sortKey", &self.sort_key), ("sortOrder", &self.sort_order), ("splitByMediaType", &self.split_by_media_type), ("splitFilters", &self.split_filters), ("title", &self.title), ("type", &self.r#type), ("warnings", &self.warnings), ("webContentUrl", &self.web_content_url)], &self._nulls)
     }
 }
+impl Widget {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentInteractionSortOrder`."]
+    #[inline]
+    pub fn agent_interaction_sort_order(mut self, value: impl ::std::convert::Into<crate::WidgetAgentInteractionSortOrder>) -> Self {
+        self.agent_interaction_sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `column`."]
+    #[inline]
+    pub fn column(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.column = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayAggregates`."]
+    #[inline]
+    pub fn display_aggregates(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.display_aggregates = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayAsTable`."]
+    #[inline]
+    pub fn display_as_table(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.display_as_table = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayText`."]
+    #[inline]
+    pub fn display_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_text = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `displayTextColor`."]
+    #[inline]
+    pub fn display_text_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.display_text_color = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `entityLimit`."]
+    #[inline]
+    pub fn entity_limit(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.entity_limit = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filter`."]
+    #[inline]
+    pub fn filter(mut self, value: impl ::std::convert::Into<crate::ViewFilter>) -> Self {
+        self.filter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `isFullWidth`."]
+    #[inline]
+    pub fn is_full_width(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.is_full_width = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `mediaTypes`."]
+    #[inline]
+    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.media_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metrics`."]
+    #[inline]
+    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.metrics = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `periods`."]
+    #[inline]
+    pub fn periods(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.periods = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `row`."]
+    #[inline]
+    pub fn row(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.row = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedSegmentTypes`."]
+    #[inline]
+    pub fn selected_segment_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.selected_segment_types = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selectedStatuses`."]
+    #[inline]
+    pub fn selected_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.selected_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showDuration`."]
+    #[inline]
+    pub fn show_duration(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_duration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showLongest`."]
+    #[inline]
+    pub fn show_longest(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_longest = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showOfflineAgents`."]
+    #[inline]
+    pub fn show_offline_agents(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_offline_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showPercentageChange`."]
+    #[inline]
+    pub fn show_percentage_change(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_percentage_change = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showProfilePicture`."]
+    #[inline]
+    pub fn show_profile_picture(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_profile_picture = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `showTimeInStatus`."]
+    #[inline]
+    pub fn show_time_in_status(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.show_time_in_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortKey`."]
+    #[inline]
+    pub fn sort_key(mut self, value: impl ::std::convert::Into<crate::WidgetSortKey>) -> Self {
+        self.sort_key = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sortOrder`."]
+    #[inline]
+    pub fn sort_order(mut self, value: impl ::std::convert::Into<crate::WidgetSortOrder>) -> Self {
+        self.sort_order = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `splitByMediaType`."]
+    #[inline]
+    pub fn split_by_media_type(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.split_by_media_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `splitFilters`."]
+    #[inline]
+    pub fn split_filters(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.split_filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `title`."]
+    #[inline]
+    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.title = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WidgetType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `warnings`."]
+    #[inline]
+    pub fn warnings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Warning>>) -> Self {
+        self.warnings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `webContentUrl`."]
+    #[inline]
+    pub fn web_content_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.web_content_url = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Widget.agentInteractionSortOrder` of the spec (`#/definitions/Widget/properties/agentInteractionSortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -221,6 +417,18 @@ impl<'de> ::serde::Deserialize<'de> for WidgetAgentInteractionSortOrder {
 }
 impl crate::support::Model for WidgetAgentInteractionSortOrder {
     const NAME: &'static str = "Widget.agentInteractionSortOrder";
+}
+impl WidgetAgentInteractionSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Widget.sortKey` of the spec (`#/definitions/Widget/properties/sortKey`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -286,6 +494,18 @@ impl<'de> ::serde::Deserialize<'de> for WidgetSortKey {
 impl crate::support::Model for WidgetSortKey {
     const NAME: &'static str = "Widget.sortKey";
 }
+impl WidgetSortKey {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Widget.sortOrder` of the spec (`#/definitions/Widget/properties/sortOrder`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
 #[doc = ""]
@@ -349,6 +569,18 @@ impl<'de> ::serde::Deserialize<'de> for WidgetSortOrder {
 }
 impl crate::support::Model for WidgetSortOrder {
     const NAME: &'static str = "Widget.sortOrder";
+}
+impl WidgetSortOrder {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `Widget.type` of the spec (`#/definitions/Widget/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
@@ -441,4 +673,16 @@ impl<'de> ::serde::Deserialize<'de> for WidgetType {
 }
 impl crate::support::Model for WidgetType {
     const NAME: &'static str = "Widget.type";
+}
+impl WidgetType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

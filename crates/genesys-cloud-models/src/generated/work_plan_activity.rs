@@ -110,3 +110,127 @@ impl ::std::fmt::Debug for WorkPlanActivity {
         crate::support::debug_struct(f, "WorkPlanActivity", &[("activityCodeId", &self.activity_code_id), ("countsAsContiguousWorkTime", &self.counts_as_contiguous_work_time), ("countsAsPaidTime", &self.counts_as_paid_time), ("delete", &self.delete), ("description", &self.description), ("earliestStartTimeMinutes", &self.earliest_start_time_minutes), ("exactStartTimeMinutes", &self.exact_start_time_minutes), ("flexibleStartTime", &self.flexible_start_time), ("id", &self.id), ("latestStartTimeMinutes", &self.latest_start_time_minutes), ("lengthMinutes", &self.length_minutes), ("maximumLengthFromShiftEndMinutes", &self.maximum_length_from_shift_end_minutes), ("minimumLengthFromShiftEndMinutes", &self.minimum_length_from_shift_end_minutes), ("minimumLengthFromShiftStartMinutes", &self.minimum_length_from_shift_start_minutes), ("startTimeIncrementMinutes", &self.start_time_increment_minutes), ("startTimeIsRelativeToShiftStart", &self.start_time_is_relative_to_shift_start), ("validationId", &self.validation_id)], &self._nulls)
     }
 }
+impl WorkPlanActivity {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activityCodeId`."]
+    #[inline]
+    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.activity_code_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsContiguousWorkTime`."]
+    #[inline]
+    pub fn counts_as_contiguous_work_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_contiguous_work_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `countsAsPaidTime`."]
+    #[inline]
+    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delete`."]
+    #[inline]
+    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `earliestStartTimeMinutes`."]
+    #[inline]
+    pub fn earliest_start_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.earliest_start_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exactStartTimeMinutes`."]
+    #[inline]
+    pub fn exact_start_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exact_start_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexibleStartTime`."]
+    #[inline]
+    pub fn flexible_start_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestStartTimeMinutes`."]
+    #[inline]
+    pub fn latest_start_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.latest_start_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `lengthMinutes`."]
+    #[inline]
+    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.length_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumLengthFromShiftEndMinutes`."]
+    #[inline]
+    pub fn maximum_length_from_shift_end_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_length_from_shift_end_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumLengthFromShiftEndMinutes`."]
+    #[inline]
+    pub fn minimum_length_from_shift_end_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_length_from_shift_end_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumLengthFromShiftStartMinutes`."]
+    #[inline]
+    pub fn minimum_length_from_shift_start_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_length_from_shift_start_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeIncrementMinutes`."]
+    #[inline]
+    pub fn start_time_increment_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_time_increment_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startTimeIsRelativeToShiftStart`."]
+    #[inline]
+    pub fn start_time_is_relative_to_shift_start(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.start_time_is_relative_to_shift_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validationId`."]
+    #[inline]
+    pub fn validation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.validation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

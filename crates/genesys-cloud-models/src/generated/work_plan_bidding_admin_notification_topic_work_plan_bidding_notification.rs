@@ -82,6 +82,88 @@ impl ::std::fmt::Debug for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingN
         crate::support::debug_struct(f, "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification", &[("agentRankingType", &self.agent_ranking_type), ("bidType", &self.bid_type), ("bidWindowEndDate", &self.bid_window_end_date), ("bidWindowStartDate", &self.bid_window_start_date), ("buId", &self.bu_id), ("effectiveDate", &self.effective_date), ("id", &self.id), ("rankingTiebreakerType", &self.ranking_tiebreaker_type), ("status", &self.status), ("workPlanFieldsVisibleToAgents", &self.work_plan_fields_visible_to_agents)], &self._nulls)
     }
 }
+impl WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentRankingType`."]
+    #[inline]
+    pub fn agent_ranking_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType>) -> Self {
+        self.agent_ranking_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidType`."]
+    #[inline]
+    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType>) -> Self {
+        self.bid_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowEndDate`."]
+    #[inline]
+    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bid_window_end_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `bidWindowStartDate`."]
+    #[inline]
+    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bid_window_start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `buId`."]
+    #[inline]
+    pub fn bu_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.bu_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `effectiveDate`."]
+    #[inline]
+    pub fn effective_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.effective_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `rankingTiebreakerType`."]
+    #[inline]
+    pub fn ranking_tiebreaker_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType>) -> Self {
+        self.ranking_tiebreaker_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanFieldsVisibleToAgents`."]
+    #[inline]
+    pub fn work_plan_fields_visible_to_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.work_plan_fields_visible_to_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.agentRankingType` of the spec (`#/definitions/WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification/properties/agentRankingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -150,6 +232,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBiddingAdminNotificationTopicWor
 impl crate::support::Model for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType {
     const NAME: &'static str = "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.agentRankingType";
 }
+impl WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.bidType` of the spec (`#/definitions/WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification/properties/bidType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -217,6 +311,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBiddingAdminNotificationTopicWor
 }
 impl crate::support::Model for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType {
     const NAME: &'static str = "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.bidType";
+}
+impl WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.rankingTiebreakerType` of the spec (`#/definitions/WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification/properties/rankingTiebreakerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -293,6 +399,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBiddingAdminNotificationTopicWor
 }
 impl crate::support::Model for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType {
     const NAME: &'static str = "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.rankingTiebreakerType";
+}
+impl WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.status` of the spec (`#/definitions/WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -385,4 +503,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanBiddingAdminNotificationTopicWor
 }
 impl crate::support::Model for WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus {
     const NAME: &'static str = "WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.status";
+}
+impl WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

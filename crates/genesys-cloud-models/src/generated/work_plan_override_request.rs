@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WorkPlanOverrideRequest {
         crate::support::debug_struct(f, "WorkPlanOverrideRequest", &[("action", &self.action), ("startDate", &self.start_date), ("weekCount", &self.week_count), ("workPlanId", &self.work_plan_id)], &self._nulls)
     }
 }
+impl WorkPlanOverrideRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::WorkPlanOverrideRequestAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startDate`."]
+    #[inline]
+    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.start_date = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weekCount`."]
+    #[inline]
+    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.week_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workPlanId`."]
+    #[inline]
+    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.work_plan_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkPlanOverrideRequest.action` of the spec (`#/definitions/WorkPlanOverrideRequest/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -125,4 +171,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanOverrideRequestAction {
 }
 impl crate::support::Model for WorkPlanOverrideRequestAction {
     const NAME: &'static str = "WorkPlanOverrideRequest.action";
+}
+impl WorkPlanOverrideRequestAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

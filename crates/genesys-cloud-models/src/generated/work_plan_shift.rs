@@ -146,6 +146,184 @@ impl ::std::fmt::Debug for WorkPlanShift {
         crate::support::debug_struct(f, "WorkPlanShift", &[("activities", &self.activities), ("constrainContiguousWorkTime", &self.constrain_contiguous_work_time), ("constrainDayOff", &self.constrain_day_off), ("constrainEarliestStopTime", &self.constrain_earliest_stop_time), ("constrainLatestStopTime", &self.constrain_latest_stop_time), ("constrainStopTime", &self.constrain_stop_time), ("dayOffRule", &self.day_off_rule), ("days", &self.days), ("delete", &self.delete), ("earliestStartTimeMinutesFromMidnight", &self.earliest_start_time_minutes_from_midnight), ("earliestStopTimeMinutesFromMidnight", &self.earliest_stop_time_minutes_from_midnight), ("exactPaidTimeMinutes", &self.exact_paid_time_minutes), ("exactStartTimeMinutesFromMidnight", &self.exact_start_time_minutes_from_midnight), ("flexiblePaidTime", &self.flexible_paid_time), ("flexibleStartTime", &self.flexible_start_time), ("id", &self.id), ("latestStartTimeMinutesFromMidnight", &self.latest_start_time_minutes_from_midnight), ("latestStopTimeMinutesFromMidnight", &self.latest_stop_time_minutes_from_midnight), ("maximumContiguousWorkTimeMinutes", &self.maximum_contiguous_work_time_minutes), ("maximumPaidTimeMinutes", &self.maximum_paid_time_minutes), ("minimumContiguousWorkTimeMinutes", &self.minimum_contiguous_work_time_minutes), ("minimumPaidTimeMinutes", &self.minimum_paid_time_minutes), ("name", &self.name), ("planningPeriodConstraints", &self.planning_period_constraints), ("startIncrementMinutes", &self.start_increment_minutes), ("validationId", &self.validation_id)], &self._nulls)
     }
 }
+impl WorkPlanShift {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `activities`."]
+    #[inline]
+    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanActivity>>) -> Self {
+        self.activities = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainContiguousWorkTime`."]
+    #[inline]
+    pub fn constrain_contiguous_work_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_contiguous_work_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainDayOff`."]
+    #[inline]
+    pub fn constrain_day_off(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_day_off = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainEarliestStopTime`."]
+    #[inline]
+    pub fn constrain_earliest_stop_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_earliest_stop_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainLatestStopTime`."]
+    #[inline]
+    pub fn constrain_latest_stop_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_latest_stop_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainStopTime`."]
+    #[inline]
+    pub fn constrain_stop_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_stop_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayOffRule`."]
+    #[inline]
+    pub fn day_off_rule(mut self, value: impl ::std::convert::Into<crate::WorkPlanShiftDayOffRule>) -> Self {
+        self.day_off_rule = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `days`."]
+    #[inline]
+    pub fn days(mut self, value: impl ::std::convert::Into<crate::SetWrapperDayOfWeek>) -> Self {
+        self.days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `delete`."]
+    #[inline]
+    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.delete = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `earliestStartTimeMinutesFromMidnight`."]
+    #[inline]
+    pub fn earliest_start_time_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.earliest_start_time_minutes_from_midnight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `earliestStopTimeMinutesFromMidnight`."]
+    #[inline]
+    pub fn earliest_stop_time_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.earliest_stop_time_minutes_from_midnight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exactPaidTimeMinutes`."]
+    #[inline]
+    pub fn exact_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exact_paid_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `exactStartTimeMinutesFromMidnight`."]
+    #[inline]
+    pub fn exact_start_time_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.exact_start_time_minutes_from_midnight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexiblePaidTime`."]
+    #[inline]
+    pub fn flexible_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexibleStartTime`."]
+    #[inline]
+    pub fn flexible_start_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible_start_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestStartTimeMinutesFromMidnight`."]
+    #[inline]
+    pub fn latest_start_time_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.latest_start_time_minutes_from_midnight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestStopTimeMinutesFromMidnight`."]
+    #[inline]
+    pub fn latest_stop_time_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.latest_stop_time_minutes_from_midnight = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumContiguousWorkTimeMinutes`."]
+    #[inline]
+    pub fn maximum_contiguous_work_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_contiguous_work_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumPaidTimeMinutes`."]
+    #[inline]
+    pub fn maximum_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_paid_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumContiguousWorkTimeMinutes`."]
+    #[inline]
+    pub fn minimum_contiguous_work_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_contiguous_work_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumPaidTimeMinutes`."]
+    #[inline]
+    pub fn minimum_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_paid_time_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `planningPeriodConstraints`."]
+    #[inline]
+    pub fn planning_period_constraints(mut self, value: impl ::std::convert::Into<crate::PlanningPeriodShiftConstraints>) -> Self {
+        self.planning_period_constraints = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startIncrementMinutes`."]
+    #[inline]
+    pub fn start_increment_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.start_increment_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `validationId`."]
+    #[inline]
+    pub fn validation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.validation_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkPlanShift.dayOffRule` of the spec (`#/definitions/WorkPlanShift/properties/dayOffRule`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -209,4 +387,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanShiftDayOffRule {
 }
 impl crate::support::Model for WorkPlanShiftDayOffRule {
     const NAME: &'static str = "WorkPlanShift.dayOffRule";
+}
+impl WorkPlanShiftDayOffRule {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

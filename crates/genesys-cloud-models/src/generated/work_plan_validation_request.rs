@@ -182,6 +182,238 @@ impl ::std::fmt::Debug for WorkPlanValidationRequest {
         crate::support::debug_struct(f, "WorkPlanValidationRequest", &[("agentCount", &self.agent_count), ("agents", &self.agents), ("constrainMaximumConsecutiveWorkingDays", &self.constrain_maximum_consecutive_working_days), ("constrainMaximumConsecutiveWorkingWeekends", &self.constrain_maximum_consecutive_working_weekends), ("constrainMaximumWorkingWeekendsPerPlanningPeriod", &self.constrain_maximum_working_weekends_per_planning_period), ("constrainMinimumTimeBetweenShifts", &self.constrain_minimum_time_between_shifts), ("constrainPaidTimeGranularity", &self.constrain_paid_time_granularity), ("constrainWeeklyPaidTime", &self.constrain_weekly_paid_time), ("enabled", &self.enabled), ("flexibleWeeklyPaidTime", &self.flexible_weekly_paid_time), ("id", &self.id), ("maximumConsecutiveWorkingDays", &self.maximum_consecutive_working_days), ("maximumConsecutiveWorkingWeekends", &self.maximum_consecutive_working_weekends), ("maximumDays", &self.maximum_days), ("maximumDaysOffPerPlanningPeriod", &self.maximum_days_off_per_planning_period), ("maximumPaidMinutesPerPlanningPeriod", &self.maximum_paid_minutes_per_planning_period), ("maximumWorkingWeekendsPerPlanningPeriod", &self.maximum_working_weekends_per_planning_period), ("minimumConsecutiveNonWorkingMinutesPerWeek", &self.minimum_consecutive_non_working_minutes_per_week), ("minimumDaysOffPerPlanningPeriod", &self.minimum_days_off_per_planning_period), ("minimumPaidMinutesPerPlanningPeriod", &self.minimum_paid_minutes_per_planning_period), ("minimumShiftStartDistanceMinutes", &self.minimum_shift_start_distance_minutes), ("minimumTimeBetweenShiftsMinutes", &self.minimum_time_between_shifts_minutes), ("minimumWorkingDaysPerWeek", &self.minimum_working_days_per_week), ("name", &self.name), ("optionalDays", &self.optional_days), ("paidTimeGranularityMinutes", &self.paid_time_granularity_minutes), ("selfUri", &self.self_uri), ("shiftStartVariancePeriod", &self.shift_start_variance_period), ("shiftStartVarianceType", &self.shift_start_variance_type), ("shiftStartVariances", &self.shift_start_variances), ("shifts", &self.shifts), ("valid", &self.valid), ("weeklyExactPaidMinutes", &self.weekly_exact_paid_minutes), ("weeklyMaximumPaidMinutes", &self.weekly_maximum_paid_minutes), ("weeklyMinimumPaidMinutes", &self.weekly_minimum_paid_minutes)], &self._nulls)
     }
 }
+impl WorkPlanValidationRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `agentCount`."]
+    #[inline]
+    pub fn agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.agent_count = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `agents`."]
+    #[inline]
+    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DeletableUserReference>>) -> Self {
+        self.agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainMaximumConsecutiveWorkingDays`."]
+    #[inline]
+    pub fn constrain_maximum_consecutive_working_days(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_maximum_consecutive_working_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainMaximumConsecutiveWorkingWeekends`."]
+    #[inline]
+    pub fn constrain_maximum_consecutive_working_weekends(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_maximum_consecutive_working_weekends = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainMaximumWorkingWeekendsPerPlanningPeriod`."]
+    #[inline]
+    pub fn constrain_maximum_working_weekends_per_planning_period(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_maximum_working_weekends_per_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainMinimumTimeBetweenShifts`."]
+    #[inline]
+    pub fn constrain_minimum_time_between_shifts(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_minimum_time_between_shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainPaidTimeGranularity`."]
+    #[inline]
+    pub fn constrain_paid_time_granularity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_paid_time_granularity = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `constrainWeeklyPaidTime`."]
+    #[inline]
+    pub fn constrain_weekly_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.constrain_weekly_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `enabled`."]
+    #[inline]
+    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flexibleWeeklyPaidTime`."]
+    #[inline]
+    pub fn flexible_weekly_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flexible_weekly_paid_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumConsecutiveWorkingDays`."]
+    #[inline]
+    pub fn maximum_consecutive_working_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_consecutive_working_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumConsecutiveWorkingWeekends`."]
+    #[inline]
+    pub fn maximum_consecutive_working_weekends(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_consecutive_working_weekends = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumDays`."]
+    #[inline]
+    pub fn maximum_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumDaysOffPerPlanningPeriod`."]
+    #[inline]
+    pub fn maximum_days_off_per_planning_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_days_off_per_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumPaidMinutesPerPlanningPeriod`."]
+    #[inline]
+    pub fn maximum_paid_minutes_per_planning_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_paid_minutes_per_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maximumWorkingWeekendsPerPlanningPeriod`."]
+    #[inline]
+    pub fn maximum_working_weekends_per_planning_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.maximum_working_weekends_per_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumConsecutiveNonWorkingMinutesPerWeek`."]
+    #[inline]
+    pub fn minimum_consecutive_non_working_minutes_per_week(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_consecutive_non_working_minutes_per_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumDaysOffPerPlanningPeriod`."]
+    #[inline]
+    pub fn minimum_days_off_per_planning_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_days_off_per_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumPaidMinutesPerPlanningPeriod`."]
+    #[inline]
+    pub fn minimum_paid_minutes_per_planning_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_paid_minutes_per_planning_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumShiftStartDistanceMinutes`."]
+    #[inline]
+    pub fn minimum_shift_start_distance_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_shift_start_distance_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumTimeBetweenShiftsMinutes`."]
+    #[inline]
+    pub fn minimum_time_between_shifts_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_time_between_shifts_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `minimumWorkingDaysPerWeek`."]
+    #[inline]
+    pub fn minimum_working_days_per_week(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.minimum_working_days_per_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `optionalDays`."]
+    #[inline]
+    pub fn optional_days(mut self, value: impl ::std::convert::Into<crate::SetWrapperDayOfWeek>) -> Self {
+        self.optional_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `paidTimeGranularityMinutes`."]
+    #[inline]
+    pub fn paid_time_granularity_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.paid_time_granularity_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftStartVariancePeriod`."]
+    #[inline]
+    pub fn shift_start_variance_period(mut self, value: impl ::std::convert::Into<crate::WorkPlanValidationRequestShiftStartVariancePeriod>) -> Self {
+        self.shift_start_variance_period = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftStartVarianceType`."]
+    #[inline]
+    pub fn shift_start_variance_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanValidationRequestShiftStartVarianceType>) -> Self {
+        self.shift_start_variance_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shiftStartVariances`."]
+    #[inline]
+    pub fn shift_start_variances(mut self, value: impl ::std::convert::Into<crate::ListWrapperShiftStartVariance>) -> Self {
+        self.shift_start_variances = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `shifts`."]
+    #[inline]
+    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanShift>>) -> Self {
+        self.shifts = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `valid`."]
+    #[inline]
+    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.valid = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyExactPaidMinutes`."]
+    #[inline]
+    pub fn weekly_exact_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_exact_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMaximumPaidMinutes`."]
+    #[inline]
+    pub fn weekly_maximum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_maximum_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weeklyMinimumPaidMinutes`."]
+    #[inline]
+    pub fn weekly_minimum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.weekly_minimum_paid_minutes = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkPlanValidationRequest.shiftStartVariancePeriod` of the spec (`#/definitions/WorkPlanValidationRequest/properties/shiftStartVariancePeriod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -246,6 +478,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanValidationRequestShiftStartVaria
 impl crate::support::Model for WorkPlanValidationRequestShiftStartVariancePeriod {
     const NAME: &'static str = "WorkPlanValidationRequest.shiftStartVariancePeriod";
 }
+impl WorkPlanValidationRequestShiftStartVariancePeriod {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkPlanValidationRequest.shiftStartVarianceType` of the spec (`#/definitions/WorkPlanValidationRequest/properties/shiftStartVarianceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
 #[doc = ""]
@@ -309,4 +553,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkPlanValidationRequestShiftStartVaria
 }
 impl crate::support::Model for WorkPlanValidationRequestShiftStartVarianceType {
     const NAME: &'static str = "WorkPlanValidationRequest.shiftStartVarianceType";
+}
+impl WorkPlanValidationRequestShiftStartVarianceType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

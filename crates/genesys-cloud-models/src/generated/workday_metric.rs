@@ -74,3 +74,73 @@ impl ::std::fmt::Debug for WorkdayMetric {
         crate::support::debug_struct(f, "WorkdayMetric", &[("businessUnitId", &self.business_unit_id), ("evaluationDetails", &self.evaluation_details), ("maxPoints", &self.max_points), ("metric", &self.metric), ("objective", &self.objective), ("points", &self.points), ("punctualityEvents", &self.punctuality_events), ("value", &self.value)], &self._nulls)
     }
 }
+impl WorkdayMetric {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `businessUnitId`."]
+    #[inline]
+    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.business_unit_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `evaluationDetails`."]
+    #[inline]
+    pub fn evaluation_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QualityEvaluationScoreItem>>) -> Self {
+        self.evaluation_details = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `maxPoints`."]
+    #[inline]
+    pub fn max_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.max_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::Metric>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `objective`."]
+    #[inline]
+    pub fn objective(mut self, value: impl ::std::convert::Into<crate::Objective>) -> Self {
+        self.objective = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `points`."]
+    #[inline]
+    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `punctualityEvents`."]
+    #[inline]
+    pub fn punctuality_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PunctualityEvent>>) -> Self {
+        self.punctuality_events = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}

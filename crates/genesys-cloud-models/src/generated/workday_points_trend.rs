@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for WorkdayPointsTrend {
         crate::support::debug_struct(f, "WorkdayPointsTrend", &[("averagePoints", &self.average_points), ("dateEndWorkday", &self.date_end_workday), ("dateStartWorkday", &self.date_start_workday), ("dayOfWeek", &self.day_of_week), ("trend", &self.trend), ("user", &self.user)], &self._nulls)
     }
 }
+impl WorkdayPointsTrend {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `averagePoints`."]
+    #[inline]
+    pub fn average_points(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average_points = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateEndWorkday`."]
+    #[inline]
+    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_end_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStartWorkday`."]
+    #[inline]
+    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.date_start_workday = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dayOfWeek`."]
+    #[inline]
+    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::WorkdayPointsTrendDayOfWeek>) -> Self {
+        self.day_of_week = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trend`."]
+    #[inline]
+    pub fn trend(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkdayPointsTrendItem>>) -> Self {
+        self.trend = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkdayPointsTrend.dayOfWeek` of the spec (`#/definitions/WorkdayPointsTrend/properties/dayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -149,4 +207,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayPointsTrendDayOfWeek {
 }
 impl crate::support::Model for WorkdayPointsTrendDayOfWeek {
     const NAME: &'static str = "WorkdayPointsTrend.dayOfWeek";
+}
+impl WorkdayPointsTrendDayOfWeek {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

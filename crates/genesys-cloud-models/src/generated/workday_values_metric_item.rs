@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for WorkdayValuesMetricItem {
         crate::support::debug_struct(f, "WorkdayValuesMetricItem", &[("average", &self.average), ("metric", &self.metric), ("metricDefinition", &self.metric_definition), ("trend", &self.trend), ("unitType", &self.unit_type)], &self._nulls)
     }
 }
+impl WorkdayValuesMetricItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `average`."]
+    #[inline]
+    pub fn average(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.average = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metric`."]
+    #[inline]
+    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
+        self.metric = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `metricDefinition`."]
+    #[inline]
+    pub fn metric_definition(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.metric_definition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `trend`."]
+    #[inline]
+    pub fn trend(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkdayValuesTrendItem>>) -> Self {
+        self.trend = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unitType`."]
+    #[inline]
+    pub fn unit_type(mut self, value: impl ::std::convert::Into<crate::WorkdayValuesMetricItemUnitType>) -> Self {
+        self.unit_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkdayValuesMetricItem.unitType` of the spec (`#/definitions/WorkdayValuesMetricItem/properties/unitType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
 #[doc = ""]
@@ -145,4 +197,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkdayValuesMetricItemUnitType {
 }
 impl crate::support::Model for WorkdayValuesMetricItemUnitType {
     const NAME: &'static str = "WorkdayValuesMetricItem.unitType";
+}
+impl WorkdayValuesMetricItemUnitType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

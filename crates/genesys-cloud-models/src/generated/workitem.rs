@@ -190,6 +190,250 @@ impl ::std::fmt::Debug for Workitem {
         crate::support::debug_struct(f, "Workitem", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("assignee", &self.assignee), ("assignmentState", &self.assignment_state), ("autoStatusTransition", &self.auto_status_transition), ("autoStatusTransitionDetail", &self.auto_status_transition_detail), ("customFields", &self.custom_fields), ("dateAssignmentStateChanged", &self.date_assignment_state_changed), ("dateClosed", &self.date_closed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("dateStatusChanged", &self.date_status_changed), ("description", &self.description), ("division", &self.division), ("durationSeconds", &self.duration_seconds), ("externalContact", &self.external_contact), ("externalTag", &self.external_tag), ("id", &self.id), ("language", &self.language), ("modifiedBy", &self.modified_by), ("name", &self.name), ("preferredAgents", &self.preferred_agents), ("priority", &self.priority), ("queue", &self.queue), ("reporter", &self.reporter), ("schema", &self.schema), ("scoredAgents", &self.scored_agents), ("script", &self.script), ("selfUri", &self.self_uri), ("skills", &self.skills), ("status", &self.status), ("statusCategory", &self.status_category), ("ttl", &self.ttl), ("type", &self.r#type), ("utilizationLabel", &self.utilization_label), ("workbin", &self.workbin)], &self._nulls)
     }
 }
+impl Workitem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertTimeoutSeconds`."]
+    #[inline]
+    pub fn alert_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alert_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignee`."]
+    #[inline]
+    pub fn assignee(mut self, value: impl ::std::convert::Into<crate::UserReferenceWithName>) -> Self {
+        self.assignee = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignmentState`."]
+    #[inline]
+    pub fn assignment_state(mut self, value: impl ::std::convert::Into<crate::WorkitemAssignmentState>) -> Self {
+        self.assignment_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoStatusTransition`."]
+    #[inline]
+    pub fn auto_status_transition(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_status_transition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoStatusTransitionDetail`."]
+    #[inline]
+    pub fn auto_status_transition_detail(mut self, value: impl ::std::convert::Into<crate::AutoStatusTransitionDetail>) -> Self {
+        self.auto_status_transition_detail = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customFields`."]
+    #[inline]
+    pub fn custom_fields(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.custom_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssignmentStateChanged`."]
+    #[inline]
+    pub fn date_assignment_state_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_assignment_state_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateClosed`."]
+    #[inline]
+    pub fn date_closed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_closed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDue`."]
+    #[inline]
+    pub fn date_due(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_due = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateStatusChanged`."]
+    #[inline]
+    pub fn date_status_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_status_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationSeconds`."]
+    #[inline]
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContact`."]
+    #[inline]
+    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::ExternalContactReference>) -> Self {
+        self.external_contact = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `language`."]
+    #[inline]
+    pub fn language(mut self, value: impl ::std::convert::Into<crate::WorkitemLanguageReference>) -> Self {
+        self.language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredAgents`."]
+    #[inline]
+    pub fn preferred_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
+        self.preferred_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queue`."]
+    #[inline]
+    pub fn queue(mut self, value: impl ::std::convert::Into<crate::WorkitemQueueReference>) -> Self {
+        self.queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reporter`."]
+    #[inline]
+    pub fn reporter(mut self, value: impl ::std::convert::Into<crate::UserReferenceWithName>) -> Self {
+        self.reporter = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schema`."]
+    #[inline]
+    pub fn schema(mut self, value: impl ::std::convert::Into<crate::WorkitemSchema>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemScoredAgent>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `script`."]
+    #[inline]
+    pub fn script(mut self, value: impl ::std::convert::Into<crate::WorkitemScriptReference>) -> Self {
+        self.script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skills`."]
+    #[inline]
+    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>) -> Self {
+        self.skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WorkitemStatusReference>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCategory`."]
+    #[inline]
+    pub fn status_category(mut self, value: impl ::std::convert::Into<crate::WorkitemStatusCategory>) -> Self {
+        self.status_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttl`."]
+    #[inline]
+    pub fn ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorktypeReference>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabel`."]
+    #[inline]
+    pub fn utilization_label(mut self, value: impl ::std::convert::Into<crate::WorkitemUtilizationLabelReference>) -> Self {
+        self.utilization_label = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workbin`."]
+    #[inline]
+    pub fn workbin(mut self, value: impl ::std::convert::Into<crate::WorkbinReference>) -> Self {
+        self.workbin = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `Workitem.assignmentState` of the spec (`#/definitions/Workitem/properties/assignmentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -298,6 +542,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemAssignmentState {
 impl crate::support::Model for WorkitemAssignmentState {
     const NAME: &'static str = "Workitem.assignmentState";
 }
+impl WorkitemAssignmentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `Workitem.statusCategory` of the spec (`#/definitions/Workitem/properties/statusCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -373,4 +629,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusCategory {
 }
 impl crate::support::Model for WorkitemStatusCategory {
     const NAME: &'static str = "Workitem.statusCategory";
+}
+impl WorkitemStatusCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

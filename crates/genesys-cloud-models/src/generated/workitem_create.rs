@@ -134,3 +134,163 @@ impl ::std::fmt::Debug for WorkitemCreate {
         crate::support::debug_struct(f, "WorkitemCreate", &[("assigneeId", &self.assignee_id), ("autoStatusTransition", &self.auto_status_transition), ("customFields", &self.custom_fields), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("description", &self.description), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("languageId", &self.language_id), ("name", &self.name), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("queueId", &self.queue_id), ("scoredAgents", &self.scored_agents), ("scriptId", &self.script_id), ("skillIds", &self.skill_ids), ("statusId", &self.status_id), ("ttl", &self.ttl), ("typeId", &self.type_id), ("utilizationLabelId", &self.utilization_label_id), ("workbinId", &self.workbin_id), ("wrapupCode", &self.wrapup_code)], &self._nulls)
     }
 }
+impl WorkitemCreate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assigneeId`."]
+    #[inline]
+    pub fn assignee_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assignee_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoStatusTransition`."]
+    #[inline]
+    pub fn auto_status_transition(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_status_transition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customFields`."]
+    #[inline]
+    pub fn custom_fields(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
+        self.custom_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDue`."]
+    #[inline]
+    pub fn date_due(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_due = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationSeconds`."]
+    #[inline]
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageId`."]
+    #[inline]
+    pub fn language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredAgentIds`."]
+    #[inline]
+    pub fn preferred_agent_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.preferred_agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemScoredAgentRequest>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillIds`."]
+    #[inline]
+    pub fn skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusId`."]
+    #[inline]
+    pub fn status_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttl`."]
+    #[inline]
+    pub fn ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typeId`."]
+    #[inline]
+    pub fn set_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabelId`."]
+    #[inline]
+    pub fn utilization_label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workbinId`."]
+    #[inline]
+    pub fn workbin_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.workbin_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupCode`."]
+    #[inline]
+    pub fn wrapup_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_code = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for WorkitemDateBasedConditionUpdate {
         crate::support::debug_struct(f, "WorkitemDateBasedConditionUpdate", &[("attribute", &self.attribute), ("relativeMinutesToInvocation", &self.relative_minutes_to_invocation)], &self._nulls)
     }
 }
+impl WorkitemDateBasedConditionUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attribute`."]
+    #[inline]
+    pub fn attribute(mut self, value: impl ::std::convert::Into<crate::WorkitemDateBasedConditionUpdateAttribute>) -> Self {
+        self.attribute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `relativeMinutesToInvocation`."]
+    #[inline]
+    pub fn relative_minutes_to_invocation(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.relative_minutes_to_invocation = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemDateBasedConditionUpdate.attribute` of the spec (`#/definitions/WorkitemDateBasedConditionUpdate/properties/attribute`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -121,4 +155,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemDateBasedConditionUpdateAttribut
 }
 impl crate::support::Model for WorkitemDateBasedConditionUpdateAttribute {
     const NAME: &'static str = "WorkitemDateBasedConditionUpdate.attribute";
+}
+impl WorkitemDateBasedConditionUpdateAttribute {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -166,3 +166,211 @@ impl ::std::fmt::Debug for WorkitemDelta {
         crate::support::debug_struct(f, "WorkitemDelta", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("assigneeId", &self.assignee_id), ("assignmentState", &self.assignment_state), ("autoStatusTransition", &self.auto_status_transition), ("customFields", &self.custom_fields), ("dateAssignmentStateChanged", &self.date_assignment_state_changed), ("dateClosed", &self.date_closed), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("description", &self.description), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("languageId", &self.language_id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("queueId", &self.queue_id), ("reporterId", &self.reporter_id), ("scoredAgents", &self.scored_agents), ("scriptId", &self.script_id), ("skillIds", &self.skill_ids), ("statusCategory", &self.status_category), ("statusId", &self.status_id), ("ttl", &self.ttl), ("utilizationLabelId", &self.utilization_label_id), ("workbinId", &self.workbin_id), ("wrapup", &self.wrapup), ("wrapupId", &self.wrapup_id)], &self._nulls)
     }
 }
+impl WorkitemDelta {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertTimeoutSeconds`."]
+    #[inline]
+    pub fn alert_timeout_seconds(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInteger>) -> Self {
+        self.alert_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigneeId`."]
+    #[inline]
+    pub fn assignee_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.assignee_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignmentState`."]
+    #[inline]
+    pub fn assignment_state(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.assignment_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `autoStatusTransition`."]
+    #[inline]
+    pub fn auto_status_transition(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeBoolean>) -> Self {
+        self.auto_status_transition = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customFields`."]
+    #[inline]
+    pub fn custom_fields(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeMap>) -> Self {
+        self.custom_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssignmentStateChanged`."]
+    #[inline]
+    pub fn date_assignment_state_changed(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInstant>) -> Self {
+        self.date_assignment_state_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateClosed`."]
+    #[inline]
+    pub fn date_closed(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInstant>) -> Self {
+        self.date_closed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDue`."]
+    #[inline]
+    pub fn date_due(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInstant>) -> Self {
+        self.date_due = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInstant>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInstant>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationSeconds`."]
+    #[inline]
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInteger>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageId`."]
+    #[inline]
+    pub fn language_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredAgentIds`."]
+    #[inline]
+    pub fn preferred_agent_ids(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeList>) -> Self {
+        self.preferred_agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInteger>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reporterId`."]
+    #[inline]
+    pub fn reporter_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.reporter_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeListWorkitemScoredAgentDelta>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillIds`."]
+    #[inline]
+    pub fn skill_ids(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeList>) -> Self {
+        self.skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCategory`."]
+    #[inline]
+    pub fn status_category(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeWorkitemStatusCategory>) -> Self {
+        self.status_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusId`."]
+    #[inline]
+    pub fn status_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.status_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttl`."]
+    #[inline]
+    pub fn ttl(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeInteger>) -> Self {
+        self.ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabelId`."]
+    #[inline]
+    pub fn utilization_label_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.utilization_label_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workbinId`."]
+    #[inline]
+    pub fn workbin_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.workbin_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeWrapupDelta>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupId`."]
+    #[inline]
+    pub fn wrapup_id(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeString>) -> Self {
+        self.wrapup_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -62,6 +62,58 @@ impl ::std::fmt::Debug for WorkitemOnAttributeChangeCondition {
         crate::support::debug_struct(f, "WorkitemOnAttributeChangeCondition", &[("attribute", &self.attribute), ("newValue", &self.new_value), ("oldValue", &self.old_value), ("operator", &self.operator), ("value", &self.value)], &self._nulls)
     }
 }
+impl WorkitemOnAttributeChangeCondition {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `attribute`."]
+    #[inline]
+    pub fn attribute(mut self, value: impl ::std::convert::Into<crate::WorkitemOnAttributeChangeConditionAttribute>) -> Self {
+        self.attribute = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newValue`."]
+    #[inline]
+    pub fn new_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.new_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oldValue`."]
+    #[inline]
+    pub fn old_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.old_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::WorkitemOnAttributeChangeConditionOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `value`."]
+    #[inline]
+    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemOnAttributeChangeCondition.attribute` of the spec (`#/definitions/WorkitemOnAttributeChangeCondition/properties/attribute`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -150,6 +202,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeConditionAttrib
 impl crate::support::Model for WorkitemOnAttributeChangeConditionAttribute {
     const NAME: &'static str = "WorkitemOnAttributeChangeCondition.attribute";
 }
+impl WorkitemOnAttributeChangeConditionAttribute {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkitemOnAttributeChangeCondition.operator` of the spec (`#/definitions/WorkitemOnAttributeChangeCondition/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -225,4 +289,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemOnAttributeChangeConditionOperat
 }
 impl crate::support::Model for WorkitemOnAttributeChangeConditionOperator {
     const NAME: &'static str = "WorkitemOnAttributeChangeCondition.operator";
+}
+impl WorkitemOnAttributeChangeConditionOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for WorkitemQueryJobQueryFilters {
         crate::support::debug_struct(f, "WorkitemQueryJobQueryFilters", &[("criteria", &self.criteria), ("name", &self.name), ("operator", &self.operator)], &self._nulls)
     }
 }
+impl WorkitemQueryJobQueryFilters {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `criteria`."]
+    #[inline]
+    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemQueryJobQueryFiltersCriteria>>) -> Self {
+        self.criteria = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<crate::WorkitemQueryJobQueryFiltersName>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operator`."]
+    #[inline]
+    pub fn operator(mut self, value: impl ::std::convert::Into<crate::WorkitemQueryJobQueryFiltersOperator>) -> Self {
+        self.operator = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemQueryJobQueryFilters.name` of the spec (`#/definitions/WorkitemQueryJobQueryFilters/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -113,6 +153,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobQueryFiltersName {
 }
 impl crate::support::Model for WorkitemQueryJobQueryFiltersName {
     const NAME: &'static str = "WorkitemQueryJobQueryFilters.name";
+}
+impl WorkitemQueryJobQueryFiltersName {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WorkitemQueryJobQueryFilters.operator` of the spec (`#/definitions/WorkitemQueryJobQueryFilters/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
@@ -177,4 +229,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryJobQueryFiltersOperator {
 }
 impl crate::support::Model for WorkitemQueryJobQueryFiltersOperator {
     const NAME: &'static str = "WorkitemQueryJobQueryFilters.operator";
+}
+impl WorkitemQueryJobQueryFiltersOperator {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

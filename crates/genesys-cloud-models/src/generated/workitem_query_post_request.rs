@@ -70,6 +70,70 @@ impl ::std::fmt::Debug for WorkitemQueryPostRequest {
         crate::support::debug_struct(f, "WorkitemQueryPostRequest", &[("after", &self.after), ("attributes", &self.attributes), ("expands", &self.expands), ("filters", &self.filters), ("pageSize", &self.page_size), ("select", &self.select), ("sort", &self.sort)], &self._nulls)
     }
 }
+impl WorkitemQueryPostRequest {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `after`."]
+    #[inline]
+    pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.after = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `attributes`."]
+    #[inline]
+    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.attributes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `expands`."]
+    #[inline]
+    pub fn expands(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.expands = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `filters`."]
+    #[inline]
+    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemFilter>>) -> Self {
+        self.filters = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `pageSize`."]
+    #[inline]
+    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.page_size = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `select`."]
+    #[inline]
+    pub fn select(mut self, value: impl ::std::convert::Into<crate::WorkitemQueryPostRequestSelect>) -> Self {
+        self.select = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sort`."]
+    #[inline]
+    pub fn sort(mut self, value: impl ::std::convert::Into<crate::WorkitemQuerySort>) -> Self {
+        self.sort = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemQueryPostRequest.select` of the spec (`#/definitions/WorkitemQueryPostRequest/properties/select`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -129,4 +193,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemQueryPostRequestSelect {
 }
 impl crate::support::Model for WorkitemQueryPostRequestSelect {
     const NAME: &'static str = "WorkitemQueryPostRequest.select";
+}
+impl WorkitemQueryPostRequestSelect {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

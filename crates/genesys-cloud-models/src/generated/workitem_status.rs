@@ -86,6 +86,94 @@ impl ::std::fmt::Debug for WorkitemStatus {
         crate::support::debug_struct(f, "WorkitemStatus", &[("autoTerminateWorkitem", &self.auto_terminate_workitem), ("category", &self.category), ("defaultDestinationStatus", &self.default_destination_status), ("description", &self.description), ("destinationStatuses", &self.destination_statuses), ("id", &self.id), ("name", &self.name), ("selfUri", &self.self_uri), ("statusTransitionDelaySeconds", &self.status_transition_delay_seconds), ("statusTransitionTime", &self.status_transition_time), ("worktype", &self.worktype)], &self._nulls)
     }
 }
+impl WorkitemStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `autoTerminateWorkitem`."]
+    #[inline]
+    pub fn auto_terminate_workitem(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_terminate_workitem = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `category`."]
+    #[inline]
+    pub fn category(mut self, value: impl ::std::convert::Into<crate::WorkitemStatusCategoryEnum>) -> Self {
+        self.category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDestinationStatus`."]
+    #[inline]
+    pub fn default_destination_status(mut self, value: impl ::std::convert::Into<crate::WorkitemStatusReference>) -> Self {
+        self.default_destination_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationStatuses`."]
+    #[inline]
+    pub fn destination_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemStatusReference>>) -> Self {
+        self.destination_statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusTransitionDelaySeconds`."]
+    #[inline]
+    pub fn status_transition_delay_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status_transition_delay_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusTransitionTime`."]
+    #[inline]
+    pub fn status_transition_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_transition_time = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `worktype`."]
+    #[inline]
+    pub fn worktype(mut self, value: impl ::std::convert::Into<crate::WorktypeReference>) -> Self {
+        self.worktype = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemStatus.category` of the spec (`#/definitions/WorkitemStatus/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -161,4 +249,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemStatusCategoryEnum {
 }
 impl crate::support::Model for WorkitemStatusCategoryEnum {
     const NAME: &'static str = "WorkitemStatus.category";
+}
+impl WorkitemStatusCategoryEnum {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -70,3 +70,67 @@ impl ::std::fmt::Debug for WorkitemStatusUpdate {
         crate::support::debug_struct(f, "WorkitemStatusUpdate", &[("autoTerminateWorkitem", &self.auto_terminate_workitem), ("defaultDestinationStatusId", &self.default_destination_status_id), ("description", &self.description), ("destinationStatusIds", &self.destination_status_ids), ("name", &self.name), ("statusTransitionDelaySeconds", &self.status_transition_delay_seconds), ("statusTransitionTime", &self.status_transition_time)], &self._nulls)
     }
 }
+impl WorkitemStatusUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `autoTerminateWorkitem`."]
+    #[inline]
+    pub fn auto_terminate_workitem(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.auto_terminate_workitem = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDestinationStatusId`."]
+    #[inline]
+    pub fn default_destination_status_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_destination_status_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `destinationStatusIds`."]
+    #[inline]
+    pub fn destination_status_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.destination_status_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusTransitionDelaySeconds`."]
+    #[inline]
+    pub fn status_transition_delay_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.status_transition_delay_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusTransitionTime`."]
+    #[inline]
+    pub fn status_transition_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_transition_time = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -50,6 +50,40 @@ impl ::std::fmt::Debug for WorkitemsAttributeChangeWorkitemStatusCategory {
         crate::support::debug_struct(f, "WorkitemsAttributeChangeWorkitemStatusCategory", &[("newValue", &self.new_value), ("oldValue", &self.old_value)], &self._nulls)
     }
 }
+impl WorkitemsAttributeChangeWorkitemStatusCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `newValue`."]
+    #[inline]
+    pub fn new_value(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue>) -> Self {
+        self.new_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oldValue`."]
+    #[inline]
+    pub fn old_value(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue>) -> Self {
+        self.old_value = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsAttributeChangeWorkitemStatusCategory.newValue` of the spec (`#/definitions/WorkitemsAttributeChangeWorkitemStatusCategory/properties/newValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -126,6 +160,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsAttributeChangeWorkitemStatusCa
 impl crate::support::Model for WorkitemsAttributeChangeWorkitemStatusCategoryNewValue {
     const NAME: &'static str = "WorkitemsAttributeChangeWorkitemStatusCategory.newValue";
 }
+impl WorkitemsAttributeChangeWorkitemStatusCategoryNewValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkitemsAttributeChangeWorkitemStatusCategory.oldValue` of the spec (`#/definitions/WorkitemsAttributeChangeWorkitemStatusCategory/properties/oldValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]
 #[doc = ""]
@@ -201,4 +247,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsAttributeChangeWorkitemStatusCa
 }
 impl crate::support::Model for WorkitemsAttributeChangeWorkitemStatusCategoryOldValue {
     const NAME: &'static str = "WorkitemsAttributeChangeWorkitemStatusCategory.oldValue";
+}
+impl WorkitemsAttributeChangeWorkitemStatusCategoryOldValue {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

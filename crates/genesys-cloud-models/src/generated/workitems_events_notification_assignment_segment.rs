@@ -54,6 +54,46 @@ impl ::std::fmt::Debug for WorkitemsEventsNotificationAssignmentSegment {
         crate::support::debug_struct(f, "WorkitemsEventsNotificationAssignmentSegment", &[("durationMs", &self.duration_ms), ("endState", &self.end_state), ("startState", &self.start_state)], &self._nulls)
     }
 }
+impl WorkitemsEventsNotificationAssignmentSegment {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `durationMs`."]
+    #[inline]
+    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_ms = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `endState`."]
+    #[inline]
+    pub fn end_state(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationAssignmentSegmentEndState>) -> Self {
+        self.end_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `startState`."]
+    #[inline]
+    pub fn start_state(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationAssignmentSegmentStartState>) -> Self {
+        self.start_state = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsEventsNotificationAssignmentSegment.endState` of the spec (`#/definitions/WorkitemsEventsNotificationAssignmentSegment/properties/endState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -162,6 +202,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationAssignmentSeg
 impl crate::support::Model for WorkitemsEventsNotificationAssignmentSegmentEndState {
     const NAME: &'static str = "WorkitemsEventsNotificationAssignmentSegment.endState";
 }
+impl WorkitemsEventsNotificationAssignmentSegmentEndState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkitemsEventsNotificationAssignmentSegment.startState` of the spec (`#/definitions/WorkitemsEventsNotificationAssignmentSegment/properties/startState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -269,4 +321,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationAssignmentSeg
 }
 impl crate::support::Model for WorkitemsEventsNotificationAssignmentSegmentStartState {
     const NAME: &'static str = "WorkitemsEventsNotificationAssignmentSegment.startState";
+}
+impl WorkitemsEventsNotificationAssignmentSegmentStartState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

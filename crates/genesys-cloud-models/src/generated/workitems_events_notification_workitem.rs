@@ -210,6 +210,280 @@ impl ::std::fmt::Debug for WorkitemsEventsNotificationWorkitem {
         crate::support::debug_struct(f, "WorkitemsEventsNotificationWorkitem", &[("alertTimeoutSeconds", &self.alert_timeout_seconds), ("assigneeId", &self.assignee_id), ("assignmentId", &self.assignment_id), ("assignmentState", &self.assignment_state), ("caseId", &self.case_id), ("changes", &self.changes), ("customFields", &self.custom_fields), ("dateAssignmentStateChanged", &self.date_assignment_state_changed), ("dateClosed", &self.date_closed), ("dateCreated", &self.date_created), ("dateDue", &self.date_due), ("dateExpires", &self.date_expires), ("dateModified", &self.date_modified), ("description", &self.description), ("divisionId", &self.division_id), ("durationSeconds", &self.duration_seconds), ("externalContactId", &self.external_contact_id), ("externalTag", &self.external_tag), ("id", &self.id), ("languageId", &self.language_id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("operation", &self.operation), ("preferredAgentIds", &self.preferred_agent_ids), ("priority", &self.priority), ("propertyChanges", &self.property_changes), ("queueId", &self.queue_id), ("reporterId", &self.reporter_id), ("scoredAgents", &self.scored_agents), ("scriptId", &self.script_id), ("sessions", &self.sessions), ("skillIds", &self.skill_ids), ("statusCategory", &self.status_category), ("statusId", &self.status_id), ("ttl", &self.ttl), ("typeId", &self.type_id), ("typeName", &self.type_name), ("utilizationLabelId", &self.utilization_label_id), ("workbinId", &self.workbin_id), ("workbinName", &self.workbin_name), ("wrapup", &self.wrapup), ("wrapupId", &self.wrapup_id)], &self._nulls)
     }
 }
+impl WorkitemsEventsNotificationWorkitem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `alertTimeoutSeconds`."]
+    #[inline]
+    pub fn alert_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.alert_timeout_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assigneeId`."]
+    #[inline]
+    pub fn assignee_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assignee_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignmentId`."]
+    #[inline]
+    pub fn assignment_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.assignment_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `assignmentState`."]
+    #[inline]
+    pub fn assignment_state(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationWorkitemAssignmentState>) -> Self {
+        self.assignment_state = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `caseId`."]
+    #[inline]
+    pub fn case_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.case_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `changes`."]
+    #[inline]
+    pub fn changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemsEventsNotificationDelta>>) -> Self {
+        self.changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `customFields`."]
+    #[inline]
+    pub fn custom_fields(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::WorkitemsEventsNotificationCustomAttribute>>) -> Self {
+        self.custom_fields = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateAssignmentStateChanged`."]
+    #[inline]
+    pub fn date_assignment_state_changed(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_assignment_state_changed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateClosed`."]
+    #[inline]
+    pub fn date_closed(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_closed = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateDue`."]
+    #[inline]
+    pub fn date_due(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_due = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpires`."]
+    #[inline]
+    pub fn date_expires(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_expires = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `divisionId`."]
+    #[inline]
+    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.division_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `durationSeconds`."]
+    #[inline]
+    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalContactId`."]
+    #[inline]
+    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_contact_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `externalTag`."]
+    #[inline]
+    pub fn external_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.external_tag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `languageId`."]
+    #[inline]
+    pub fn language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `operation`."]
+    #[inline]
+    pub fn operation(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationWorkitemOperation>) -> Self {
+        self.operation = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `preferredAgentIds`."]
+    #[inline]
+    pub fn preferred_agent_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.preferred_agent_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `propertyChanges`."]
+    #[inline]
+    pub fn property_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemsEventsNotificationPropertyChange>>) -> Self {
+        self.property_changes = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `queueId`."]
+    #[inline]
+    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `reporterId`."]
+    #[inline]
+    pub fn reporter_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.reporter_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scoredAgents`."]
+    #[inline]
+    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemsEventsNotificationScoredAgent>>) -> Self {
+        self.scored_agents = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `scriptId`."]
+    #[inline]
+    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `sessions`."]
+    #[inline]
+    pub fn sessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemsEventsNotificationSession>>) -> Self {
+        self.sessions = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `skillIds`."]
+    #[inline]
+    pub fn skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusCategory`."]
+    #[inline]
+    pub fn status_category(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationWorkitemStatusCategory>) -> Self {
+        self.status_category = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statusId`."]
+    #[inline]
+    pub fn status_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.status_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ttl`."]
+    #[inline]
+    pub fn ttl(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.ttl = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typeId`."]
+    #[inline]
+    pub fn set_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `typeName`."]
+    #[inline]
+    pub fn type_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.type_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `utilizationLabelId`."]
+    #[inline]
+    pub fn utilization_label_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.utilization_label_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workbinId`."]
+    #[inline]
+    pub fn workbin_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.workbin_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workbinName`."]
+    #[inline]
+    pub fn workbin_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.workbin_name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapup`."]
+    #[inline]
+    pub fn wrapup(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationWrapup>) -> Self {
+        self.wrapup = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `wrapupId`."]
+    #[inline]
+    pub fn wrapup_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.wrapup_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsEventsNotificationWorkitem.assignmentState` of the spec (`#/definitions/WorkitemsEventsNotificationWorkitem/properties/assignmentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -317,6 +591,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationWorkitemAssig
 }
 impl crate::support::Model for WorkitemsEventsNotificationWorkitemAssignmentState {
     const NAME: &'static str = "WorkitemsEventsNotificationWorkitem.assignmentState";
+}
+impl WorkitemsEventsNotificationWorkitemAssignmentState {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WorkitemsEventsNotificationWorkitem.operation` of the spec (`#/definitions/WorkitemsEventsNotificationWorkitem/properties/operation`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -454,6 +740,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationWorkitemOpera
 impl crate::support::Model for WorkitemsEventsNotificationWorkitemOperation {
     const NAME: &'static str = "WorkitemsEventsNotificationWorkitem.operation";
 }
+impl WorkitemsEventsNotificationWorkitemOperation {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkitemsEventsNotificationWorkitem.statusCategory` of the spec (`#/definitions/WorkitemsEventsNotificationWorkitem/properties/statusCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -529,4 +827,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsEventsNotificationWorkitemStatu
 }
 impl crate::support::Model for WorkitemsEventsNotificationWorkitemStatusCategory {
     const NAME: &'static str = "WorkitemsEventsNotificationWorkitem.statusCategory";
+}
+impl WorkitemsEventsNotificationWorkitemStatusCategory {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -66,6 +66,64 @@ impl ::std::fmt::Debug for WorkitemsQueueEventsNotificationSession {
         crate::support::debug_struct(f, "WorkitemsQueueEventsNotificationSession", &[("assignmentSegments", &self.assignment_segments), ("dateSessionEnd", &self.date_session_end), ("dateSessionStart", &self.date_session_start), ("id", &self.id), ("status", &self.status), ("type", &self.r#type)], &self._nulls)
     }
 }
+impl WorkitemsQueueEventsNotificationSession {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignmentSegments`."]
+    #[inline]
+    pub fn assignment_segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemsQueueEventsNotificationAssignmentSegment>>) -> Self {
+        self.assignment_segments = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSessionEnd`."]
+    #[inline]
+    pub fn date_session_end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_session_end = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateSessionStart`."]
+    #[inline]
+    pub fn date_session_start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.date_session_start = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::WorkitemsQueueEventsNotificationSessionStatus>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `type`."]
+    #[inline]
+    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkitemsQueueEventsNotificationSessionType>) -> Self {
+        self.r#type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsQueueEventsNotificationSession.status` of the spec (`#/definitions/WorkitemsQueueEventsNotificationSession/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -133,6 +191,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationSessionS
 }
 impl crate::support::Model for WorkitemsQueueEventsNotificationSessionStatus {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationSession.status";
+}
+impl WorkitemsQueueEventsNotificationSessionStatus {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
 #[doc = " The open string enum `WorkitemsQueueEventsNotificationSession.type` of the spec (`#/definitions/WorkitemsQueueEventsNotificationSession/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
@@ -209,4 +279,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationSessionT
 }
 impl crate::support::Model for WorkitemsQueueEventsNotificationSessionType {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationSession.type";
+}
+impl WorkitemsQueueEventsNotificationSessionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WorkitemsQueueEventsNotificationWrapup {
         crate::support::debug_struct(f, "WorkitemsQueueEventsNotificationWrapup", &[("action", &self.action), ("code", &self.code), ("op", &self.op), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl WorkitemsQueueEventsNotificationWrapup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::WorkitemsQueueEventsNotificationWrapupAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `op`."]
+    #[inline]
+    pub fn op(mut self, value: impl ::std::convert::Into<crate::WorkitemsQueueEventsNotificationWrapupOp>) -> Self {
+        self.op = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsQueueEventsNotificationWrapup.action` of the spec (`#/definitions/WorkitemsQueueEventsNotificationWrapup/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -126,6 +172,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationWrapupAc
 impl crate::support::Model for WorkitemsQueueEventsNotificationWrapupAction {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationWrapup.action";
 }
+impl WorkitemsQueueEventsNotificationWrapupAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkitemsQueueEventsNotificationWrapup.op` of the spec (`#/definitions/WorkitemsQueueEventsNotificationWrapup/properties/op`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -193,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsQueueEventsNotificationWrapupOp
 }
 impl crate::support::Model for WorkitemsQueueEventsNotificationWrapupOp {
     const NAME: &'static str = "WorkitemsQueueEventsNotificationWrapup.op";
+}
+impl WorkitemsQueueEventsNotificationWrapupOp {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

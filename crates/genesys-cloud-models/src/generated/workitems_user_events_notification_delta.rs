@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WorkitemsUserEventsNotificationDelta {
         crate::support::debug_struct(f, "WorkitemsUserEventsNotificationDelta", &[("field", &self.field), ("newValue", &self.new_value), ("oldValue", &self.old_value), ("op", &self.op)], &self._nulls)
     }
 }
+impl WorkitemsUserEventsNotificationDelta {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `field`."]
+    #[inline]
+    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.field = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `newValue`."]
+    #[inline]
+    pub fn new_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.new_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `oldValue`."]
+    #[inline]
+    pub fn old_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.old_value = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `op`."]
+    #[inline]
+    pub fn op(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationDeltaOp>) -> Self {
+        self.op = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsUserEventsNotificationDelta.op` of the spec (`#/definitions/WorkitemsUserEventsNotificationDelta/properties/op`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -129,4 +175,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsUserEventsNotificationDeltaOp {
 }
 impl crate::support::Model for WorkitemsUserEventsNotificationDeltaOp {
     const NAME: &'static str = "WorkitemsUserEventsNotificationDelta.op";
+}
+impl WorkitemsUserEventsNotificationDeltaOp {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -58,6 +58,52 @@ impl ::std::fmt::Debug for WorkitemsUserEventsNotificationWrapup {
         crate::support::debug_struct(f, "WorkitemsUserEventsNotificationWrapup", &[("action", &self.action), ("code", &self.code), ("op", &self.op), ("userId", &self.user_id)], &self._nulls)
     }
 }
+impl WorkitemsUserEventsNotificationWrapup {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `action`."]
+    #[inline]
+    pub fn action(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationWrapupAction>) -> Self {
+        self.action = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `code`."]
+    #[inline]
+    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.code = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `op`."]
+    #[inline]
+    pub fn op(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationWrapupOp>) -> Self {
+        self.op = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `userId`."]
+    #[inline]
+    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.user_id = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkitemsUserEventsNotificationWrapup.action` of the spec (`#/definitions/WorkitemsUserEventsNotificationWrapup/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -126,6 +172,18 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsUserEventsNotificationWrapupAct
 impl crate::support::Model for WorkitemsUserEventsNotificationWrapupAction {
     const NAME: &'static str = "WorkitemsUserEventsNotificationWrapup.action";
 }
+impl WorkitemsUserEventsNotificationWrapupAction {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}
 #[doc = " The open string enum `WorkitemsUserEventsNotificationWrapup.op` of the spec (`#/definitions/WorkitemsUserEventsNotificationWrapup/properties/op`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[doc = ""]
@@ -193,4 +251,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkitemsUserEventsNotificationWrapupOp 
 }
 impl crate::support::Model for WorkitemsUserEventsNotificationWrapupOp {
     const NAME: &'static str = "WorkitemsUserEventsNotificationWrapup.op";
+}
+impl WorkitemsUserEventsNotificationWrapupOp {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -78,6 +78,82 @@ impl ::std::fmt::Debug for WorkspaceMember {
         crate::support::debug_struct(f, "WorkspaceMember", &[("group", &self.group), ("id", &self.id), ("member", &self.member), ("memberType", &self.member_type), ("name", &self.name), ("securityProfile", &self.security_profile), ("selfUri", &self.self_uri), ("user", &self.user), ("workspace", &self.workspace)], &self._nulls)
     }
 }
+impl WorkspaceMember {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `group`."]
+    #[inline]
+    pub fn group(mut self, value: impl ::std::convert::Into<crate::Group>) -> Self {
+        self.group = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `member`."]
+    #[inline]
+    pub fn member(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.member = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `memberType`."]
+    #[inline]
+    pub fn member_type(mut self, value: impl ::std::convert::Into<crate::WorkspaceMemberMemberType>) -> Self {
+        self.member_type = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `securityProfile`."]
+    #[inline]
+    pub fn security_profile(mut self, value: impl ::std::convert::Into<crate::SecurityProfile>) -> Self {
+        self.security_profile = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `user`."]
+    #[inline]
+    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
+        self.user = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `workspace`."]
+    #[inline]
+    pub fn workspace(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
+        self.workspace = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WorkspaceMember.memberType` of the spec (`#/definitions/WorkspaceMember/properties/memberType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
 #[doc = ""]
@@ -141,4 +217,16 @@ impl<'de> ::serde::Deserialize<'de> for WorkspaceMemberMemberType {
 }
 impl crate::support::Model for WorkspaceMemberMemberType {
     const NAME: &'static str = "WorkspaceMember.memberType";
+}
+impl WorkspaceMemberMemberType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -118,3 +118,139 @@ impl ::std::fmt::Debug for WorktypeUpdate {
         crate::support::debug_struct(f, "WorktypeUpdate", &[("assignmentEnabled", &self.assignment_enabled), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguageId", &self.default_language_id), ("defaultPriority", &self.default_priority), ("defaultQueueId", &self.default_queue_id), ("defaultScriptId", &self.default_script_id), ("defaultSkillIds", &self.default_skill_ids), ("defaultStatusId", &self.default_status_id), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbinId", &self.default_workbin_id), ("description", &self.description), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schemaId", &self.schema_id), ("schemaVersion", &self.schema_version), ("serviceLevelTarget", &self.service_level_target), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled)], &self._nulls)
     }
 }
+impl WorktypeUpdate {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignmentEnabled`."]
+    #[inline]
+    pub fn assignment_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assignment_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDueDurationSeconds`."]
+    #[inline]
+    pub fn default_due_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_due_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDurationSeconds`."]
+    #[inline]
+    pub fn default_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultExpirationSeconds`."]
+    #[inline]
+    pub fn default_expiration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_expiration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultLanguageId`."]
+    #[inline]
+    pub fn default_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_language_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultPriority`."]
+    #[inline]
+    pub fn default_priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultQueueId`."]
+    #[inline]
+    pub fn default_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_queue_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultScriptId`."]
+    #[inline]
+    pub fn default_script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_script_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultSkillIds`."]
+    #[inline]
+    pub fn default_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
+        self.default_skill_ids = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultStatusId`."]
+    #[inline]
+    pub fn default_status_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_status_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultTtlSeconds`."]
+    #[inline]
+    pub fn default_ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultWorkbinId`."]
+    #[inline]
+    pub fn default_workbin_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.default_workbin_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleSettings`."]
+    #[inline]
+    pub fn rule_settings(mut self, value: impl ::std::convert::Into<crate::WorkitemRuleSettings>) -> Self {
+        self.rule_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaId`."]
+    #[inline]
+    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.schema_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schemaVersion`."]
+    #[inline]
+    pub fn schema_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.schema_version = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevelTarget`."]
+    #[inline]
+    pub fn service_level_target(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.service_level_target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unassignedDivisionContactsEnabled`."]
+    #[inline]
+    pub fn unassigned_division_contacts_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unassigned_division_contacts_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+}

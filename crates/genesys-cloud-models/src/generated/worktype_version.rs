@@ -150,3 +150,187 @@ impl ::std::fmt::Debug for WorktypeVersion {
         crate::support::debug_struct(f, "WorktypeVersion", &[("assignmentEnabled", &self.assignment_enabled), ("dateCreated", &self.date_created), ("dateModified", &self.date_modified), ("defaultDueDurationSeconds", &self.default_due_duration_seconds), ("defaultDurationSeconds", &self.default_duration_seconds), ("defaultExpirationSeconds", &self.default_expiration_seconds), ("defaultLanguage", &self.default_language), ("defaultPriority", &self.default_priority), ("defaultQueue", &self.default_queue), ("defaultScript", &self.default_script), ("defaultSkills", &self.default_skills), ("defaultStatus", &self.default_status), ("defaultTtlSeconds", &self.default_ttl_seconds), ("defaultWorkbin", &self.default_workbin), ("description", &self.description), ("division", &self.division), ("flow", &self.flow), ("id", &self.id), ("modifiedBy", &self.modified_by), ("name", &self.name), ("ruleSettings", &self.rule_settings), ("schema", &self.schema), ("selfUri", &self.self_uri), ("serviceLevelTarget", &self.service_level_target), ("statuses", &self.statuses), ("unassignedDivisionContactsEnabled", &self.unassigned_division_contacts_enabled), ("version", &self.version)], &self._nulls)
     }
 }
+impl WorktypeVersion {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `assignmentEnabled`."]
+    #[inline]
+    pub fn assignment_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.assignment_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateModified`."]
+    #[inline]
+    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_modified = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDueDurationSeconds`."]
+    #[inline]
+    pub fn default_due_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_due_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultDurationSeconds`."]
+    #[inline]
+    pub fn default_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_duration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultExpirationSeconds`."]
+    #[inline]
+    pub fn default_expiration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_expiration_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultLanguage`."]
+    #[inline]
+    pub fn default_language(mut self, value: impl ::std::convert::Into<crate::WorkitemLanguageReference>) -> Self {
+        self.default_language = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultPriority`."]
+    #[inline]
+    pub fn default_priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultQueue`."]
+    #[inline]
+    pub fn default_queue(mut self, value: impl ::std::convert::Into<crate::WorkitemQueueReference>) -> Self {
+        self.default_queue = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultScript`."]
+    #[inline]
+    pub fn default_script(mut self, value: impl ::std::convert::Into<crate::WorkitemScriptReference>) -> Self {
+        self.default_script = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultSkills`."]
+    #[inline]
+    pub fn default_skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemRoutingSkillReference>>) -> Self {
+        self.default_skills = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultStatus`."]
+    #[inline]
+    pub fn default_status(mut self, value: impl ::std::convert::Into<crate::WorkitemStatusReference>) -> Self {
+        self.default_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultTtlSeconds`."]
+    #[inline]
+    pub fn default_ttl_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.default_ttl_seconds = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `defaultWorkbin`."]
+    #[inline]
+    pub fn default_workbin(mut self, value: impl ::std::convert::Into<crate::WorkbinReference>) -> Self {
+        self.default_workbin = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `description`."]
+    #[inline]
+    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.description = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `division`."]
+    #[inline]
+    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
+        self.division = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flow`."]
+    #[inline]
+    pub fn flow(mut self, value: impl ::std::convert::Into<crate::WorkitemFlowReference>) -> Self {
+        self.flow = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `modifiedBy`."]
+    #[inline]
+    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
+        self.modified_by = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `ruleSettings`."]
+    #[inline]
+    pub fn rule_settings(mut self, value: impl ::std::convert::Into<crate::WorkitemRuleSettings>) -> Self {
+        self.rule_settings = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `schema`."]
+    #[inline]
+    pub fn schema(mut self, value: impl ::std::convert::Into<crate::WorkitemSchema>) -> Self {
+        self.schema = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `selfUri`."]
+    #[inline]
+    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.self_uri = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `serviceLevelTarget`."]
+    #[inline]
+    pub fn service_level_target(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.service_level_target = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `statuses`."]
+    #[inline]
+    pub fn statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemStatus>>) -> Self {
+        self.statuses = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `unassignedDivisionContactsEnabled`."]
+    #[inline]
+    pub fn unassigned_division_contacts_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.unassigned_division_contacts_enabled = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `version`."]
+    #[inline]
+    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.version = ::std::option::Option::Some(value.into());
+        self
+    }
+}

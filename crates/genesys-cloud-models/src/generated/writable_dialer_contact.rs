@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for WritableDialerContact {
         crate::support::debug_struct(f, "WritableDialerContact", &[("callable", &self.callable), ("contactListId", &self.contact_list_id), ("contactableStatus", &self.contactable_status), ("data", &self.data), ("dateCreated", &self.date_created), ("dateExpiration", &self.date_expiration), ("id", &self.id), ("latestEmailEvaluations", &self.latest_email_evaluations), ("latestSmsEvaluations", &self.latest_sms_evaluations), ("latestWhatsAppEvaluations", &self.latest_whats_app_evaluations), ("phoneNumberStatus", &self.phone_number_status), ("retentionDays", &self.retention_days), ("retentionType", &self.retention_type)], &self._nulls)
     }
 }
+impl WritableDialerContact {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `callable`."]
+    #[inline]
+    pub fn callable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.callable = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactListId`."]
+    #[inline]
+    pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.contact_list_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `contactableStatus`."]
+    #[inline]
+    pub fn contactable_status(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::ContactableStatus>>) -> Self {
+        self.contactable_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `data`."]
+    #[inline]
+    pub fn data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.data = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateCreated`."]
+    #[inline]
+    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_created = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `dateExpiration`."]
+    #[inline]
+    pub fn date_expiration(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.date_expiration = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestEmailEvaluations`."]
+    #[inline]
+    pub fn latest_email_evaluations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>) -> Self {
+        self.latest_email_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestSmsEvaluations`."]
+    #[inline]
+    pub fn latest_sms_evaluations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>) -> Self {
+        self.latest_sms_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `latestWhatsAppEvaluations`."]
+    #[inline]
+    pub fn latest_whats_app_evaluations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MessageEvaluation>>) -> Self {
+        self.latest_whats_app_evaluations = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `phoneNumberStatus`."]
+    #[inline]
+    pub fn phone_number_status(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::PhoneNumberStatus>>) -> Self {
+        self.phone_number_status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionDays`."]
+    #[inline]
+    pub fn retention_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.retention_days = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `retentionType`."]
+    #[inline]
+    pub fn retention_type(mut self, value: impl ::std::convert::Into<crate::WritableDialerContactRetentionType>) -> Self {
+        self.retention_type = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The open string enum `WritableDialerContact.retentionType` of the spec (`#/definitions/WritableDialerContact/properties/retentionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]
 #[doc = ""]
@@ -165,4 +265,16 @@ impl<'de> ::serde::Deserialize<'de> for WritableDialerContactRetentionType {
 }
 impl crate::support::Model for WritableDialerContactRetentionType {
     const NAME: &'static str = "WritableDialerContact.retentionType";
+}
+impl WritableDialerContactRetentionType {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -5,7 +5,6 @@
 //! works.
 
 use genesys_cloud::config::{ConfigHandle, LogLevel, ReloadEvent};
-use genesys_cloud::prelude::*;
 use genesys_cloud::transport::{Retry, Timeouts};
 use genesys_cloud::{Client, ErrorKind};
 use genesys_cloud_mock::{Fault, FaultKind, MockOptions, MockServer};

@@ -278,6 +278,7 @@ async fn a_read_right_after_a_create_waits_out_the_404s_when_asked() {
     assert_eq!(read.id.as_deref(), Some(id.as_str()));
     assert!(mock.hits(&format!("/api/v2/users/{id}")) >= 3, "404s, then the user");
     // A bounded wait: past it, the 404 is the answer.
+    let user = user.email("eve.two@example.com"); // an email in use is a 409
     let other = client.users().post_users(user).send().await.unwrap().id.unwrap();
     let short = RetryOverride::default().not_found_for(Duration::from_millis(100));
     let e = client.users().get_user(&other).with_retry(short).send().await.unwrap_err();

@@ -5,6 +5,7 @@
 mod bulk;
 mod client;
 mod e2e;
+mod everyday;
 // The fault suite is compiled twice on purpose: plain, and with a standard tower layer around
 // each call and another around each attempt, which must give the same results.
 #[allow(clippy::duplicate_mod)]
