@@ -344,16 +344,29 @@ impl Worker {
         let Some(run) = &mut self.resync else { return true };
         let Some(resync) = fetched else {
             // Every state came; topics whose held events were dropped are fetched again.
+            // Their events stay held, in order, until the new fetch of their state has come.
             let again = std::mem::take(&mut run.again);
-            let held = std::mem::take(&mut run.held);
+            let (still_held, released): (VecDeque<_>, VecDeque<_>) =
+                std::mem::take(&mut run.held).into_iter().partition(|(t, _)| again.contains(t));
             self.resync = None;
-            for (_, item) in held {
+            for (_, item) in released {
                 if self.queue.event(item) == Delivery::Closed {
                     return false;
                 }
             }
             if !again.is_empty() {
                 self.start_resync(Some(&again));
+                match &mut self.resync {
+                    Some(run) => run.held = still_held,
+                    // No fetch for them after all: what was held goes on.
+                    None => {
+                        for (_, item) in still_held {
+                            if self.queue.event(item) == Delivery::Closed {
+                                return false;
+                            }
+                        }
+                    }
+                }
             }
             return true;
         };
@@ -361,11 +374,13 @@ impl Worker {
             tracing::warn!(topic = %resync.topic, error = %e, "notifications: resync failed");
         }
         let topic = resync.topic.clone();
-        run.pending.remove(&topic);
         if run.again.contains(&topic) {
-            // Its events were dropped after this fetch may have started: it comes again.
+            // Its events were dropped after this fetch may have started: it comes again, and
+            // until then its events stay held (passing them on now would put them before the
+            // ones already held).
             return true;
         }
+        run.pending.remove(&topic);
         if !self.queue.control(Item::Resync(resync)) {
             return false;
         }
@@ -514,7 +529,7 @@ impl Worker {
         };
         // The old socket went before the new one was up: what was sent in between may be
         // missed.
-        let gap_from = (!old_alive).then_some(old_last);
+        let mut gap_from = (!old_alive).then_some(old_last);
         let (channel, mut new) = match made {
             Ok(made) => made,
             Err(e) => {
@@ -532,9 +547,17 @@ impl Worker {
         let mut held: VecDeque<(String, u64, Item)> = VecDeque::new();
         let until = Instant::now() + HANDOVER_LIMIT;
         let mut old_event_at = Instant::now();
+        // The old socket is as dead as the pump would judge it after this long with no frame.
+        let old_silence = self.setup.options.ping_after + self.setup.options.pong_within;
+        let mut old_frame_at = Instant::now();
+        let mut caught_up = false;
         while old_alive {
-            if held.front().is_some_and(|(_, key, _)| from_old.contains_key(key)) || held.len() >= HOLD_LIMIT {
+            if held.front().is_some_and(|(_, key, _)| from_old.contains_key(key)) {
                 // Caught up: from here the new socket carries what the old one would.
+                caught_up = true;
+                break;
+            }
+            if held.len() >= HOLD_LIMIT {
                 break;
             }
             // Nothing in flight: the new socket has nothing the old one has not delivered.
@@ -542,9 +565,12 @@ impl Worker {
             tokio::select! {
                 () = queue.closed() => { close_bounded(old).await; close_bounded(new).await; return None; }
                 () = tokio::time::sleep_until(until) => break,
-                () = tokio::time::sleep_until(settled), if held.is_empty() => break,
+                () = tokio::time::sleep_until(settled), if held.is_empty() => { caught_up = true; break; }
+                () = tokio::time::sleep_until(old_frame_at + old_silence) => old_alive = false,
                 msg = old.next() => match msg {
                     Some(Ok(Message::Text(t))) => {
+                        old_frame_at = Instant::now();
+                        old_last = Utc::now();
                         if let Read::Event { topic, key, item } = read(t.as_str()) {
                             old_event_at = Instant::now();
                             self.queue.received.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -555,7 +581,7 @@ impl Worker {
                             if !self.hand_on(topic, item) { close_bounded(old).await; close_bounded(new).await; return None; }
                         }
                     }
-                    Some(Ok(_)) => {}
+                    Some(Ok(_)) => { old_frame_at = Instant::now(); old_last = Utc::now(); }
                     _ => old_alive = false,
                 },
                 msg = new.next() => match msg {
@@ -570,6 +596,12 @@ impl Worker {
                 },
             }
         }
+        // The old socket ended (or fell silent, or the wait ran out) before it delivered the
+        // new socket's first event: what was sent between its last frame and the new socket's
+        // start may have reached neither.
+        if !caught_up && gap_from.is_none() {
+            gap_from = Some(old_last);
+        }
         close_bounded(old).await;
         drop(permit);
         // The old channel keeps no subscriptions (nor a place in the client's budget).
@@ -582,15 +614,16 @@ impl Worker {
             close_bounded(new).await;
             return None;
         }
-        for (topic, key, item) in held {
-            self.queue.received.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            if !self.on_current_event(topic, key, item) {
+        // The gap comes before the new socket's events: they were sent after it.
+        if let Some(start) = gap_from {
+            if !self.report_gap(start) {
                 close_bounded(new).await;
                 return None;
             }
         }
-        if let Some(start) = gap_from {
-            if !self.report_gap(start) {
+        for (topic, key, item) in held {
+            self.queue.received.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            if !self.on_current_event(topic, key, item) {
                 close_bounded(new).await;
                 return None;
             }

@@ -947,3 +947,65 @@ async fn one_silent_channel_of_two_heals_while_the_other_goes_on() {
     mock.publish_sample("v2.routing.queues.q-0000.conversations").unwrap();
     assert_eq!(next_event(&mut sub).await.topic, "v2.routing.queues.q-0000.conversations");
 }
+
+/// A socket that falls silent during a handover (a half-open connection, right after its
+/// `socket_closing`) loses what the service sent before the new socket was up. That loss is a
+/// gap, told before the new socket's events, and the stream does not wait for the old
+/// socket's close to move on.
+#[tokio::test]
+async fn a_socket_silent_during_a_handover_is_a_gap_told_before_the_new_sockets_events() {
+    let options = MockOptions::default().heartbeat_interval(Duration::from_millis(200));
+    let mock = Arc::new(MockServer::start_with(options).await.unwrap());
+    let transport = Transport::builder()
+        .endpoint(Endpoint::custom(&mock.base_url()).unwrap())
+        .grant(Grant::client_credentials("half-open", "half-open-secret"), CacheOptions::default())
+        .build()
+        .unwrap();
+    let options = Options::default().buffer(100_000).heartbeat(Duration::from_millis(600), Duration::from_millis(300));
+    let notifications = Notifications::with_options(Arc::new(transport), options);
+    let mut sub = notifications.subscribe([topics::users_presence("half-open").unwrap()]).await.unwrap();
+    let old = sub.channel_ids()[0].clone();
+    const EVENTS: usize = 1_500;
+    let published: Arc<std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>> = Arc::default();
+    let publisher = {
+        let (mock, published) = (mock.clone(), published.clone());
+        tokio::spawn(async move {
+            for n in 0..EVENTS {
+                published.lock().unwrap().push(chrono::Utc::now());
+                mock.publish("v2.users.half-open.presence", &presence(n));
+                if n == 300 {
+                    // The old socket's close is far off: the stream must not wait for it.
+                    mock.send_socket_closing(Duration::from_secs(60));
+                    assert!(mock.silence_notification_channel(&old, true));
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    let mut gaps_told: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> = Vec::new();
+    let (mut next_expected, mut skipped, mut renewed) = (0usize, 0usize, 0usize);
+    while next_expected < EVENTS {
+        let item = tokio::time::timeout(Duration::from_secs(20), sub.next()).await.expect("quiet").expect("ended");
+        match item {
+            Item::Event(e) => {
+                let n = number(&e).expect("a numbered presence event");
+                assert!(n >= next_expected, "{n} after {}: out of order or twice", next_expected - 1);
+                let times = published.lock().unwrap().clone();
+                for (m, &at) in times.iter().enumerate().take(n).skip(next_expected) {
+                    assert!(
+                        gaps_told.iter().any(|(start, end)| *start <= at && at <= *end),
+                        "{m} (sent {at}) is missing, and no gap told before {n} covers it: {gaps_told:?}"
+                    );
+                    skipped += 1;
+                }
+                next_expected = n + 1;
+            }
+            Item::Connection(ConnectionEvent::Gap { start, end }) => gaps_told.push((start, end)),
+            Item::Connection(ConnectionEvent::Renewed { .. }) => renewed += 1,
+            _ => {}
+        }
+    }
+    publisher.await.unwrap();
+    assert!(renewed >= 1, "the socket_closing moved the stream");
+    assert!(!gaps_told.is_empty(), "the silent old socket is a gap (events lost: {skipped})");
+}
