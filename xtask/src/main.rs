@@ -212,7 +212,15 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
         all_by_default: standalone,
     };
     let mut crates = vec![
-        Generated { dir: root.join(out).join(&models_package), files: models::emit(&ir, &plan, &models_target) },
+        Generated {
+            dir: root.join(out).join(&models_package),
+            files: models::emit(
+                &ir,
+                &plan,
+                &models::request_types(&ir, operations.iter().filter_map(|o| o.body.as_ref().map(|b| &b.1))),
+                &models_target,
+            ),
+        },
         Generated { dir: root.join(out).join(&api_package), files: api::emit(&ir, &plan, &operations, &api_target) },
     ];
     if standalone {

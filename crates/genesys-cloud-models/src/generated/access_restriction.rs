@@ -71,16 +71,4 @@ impl AccessRestriction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `kind`."]
-    #[inline]
-    pub fn kind(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.kind = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl ActionCertificate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `certificate`."]
-    #[inline]
-    pub fn certificate(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.certificate = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `signingAuthority`."]
-    #[inline]
-    pub fn signing_authority(mut self, value: impl ::std::convert::Into<crate::ActionCertificateSigningAuthority>) -> Self {
-        self.signing_authority = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ActionCertificateStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ActionCertificateType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ActionCertificate.signingAuthority` of the spec (`#/definitions/ActionCertificate/properties/signingAuthority`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]

@@ -71,16 +71,4 @@ impl ActionContract {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `input`."]
-    #[inline]
-    pub fn input(mut self, value: impl ::std::convert::Into<crate::ActionInput>) -> Self {
-        self.input = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `output`."]
-    #[inline]
-    pub fn output(mut self, value: impl ::std::convert::Into<crate::ActionOutput>) -> Self {
-        self.output = ::std::option::Option::Some(value.into());
-        self
-    }
 }

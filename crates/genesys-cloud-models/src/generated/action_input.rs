@@ -75,22 +75,4 @@ impl ActionInput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `inputSchema`."]
-    #[inline]
-    pub fn input_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.input_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inputSchemaFlattened`."]
-    #[inline]
-    pub fn input_schema_flattened(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.input_schema_flattened = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inputSchemaUri`."]
-    #[inline]
-    pub fn input_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.input_schema_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

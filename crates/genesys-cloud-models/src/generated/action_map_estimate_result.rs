@@ -79,28 +79,4 @@ impl ActionMapEstimateResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `outcomesScoresCount`."]
-    #[inline]
-    pub fn outcomes_scores_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.outcomes_scores_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `perSegmentCounts`."]
-    #[inline]
-    pub fn per_segment_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SegmentEstimateCount>>) -> Self {
-        self.per_segment_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `qualifiedSessionCount`."]
-    #[inline]
-    pub fn qualified_session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.qualified_session_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalSessionCount`."]
-    #[inline]
-    pub fn total_session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_session_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

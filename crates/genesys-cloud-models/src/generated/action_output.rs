@@ -87,40 +87,4 @@ impl ActionOutput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorSchema`."]
-    #[inline]
-    pub fn error_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.error_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorSchemaFlattened`."]
-    #[inline]
-    pub fn error_schema_flattened(mut self, value: impl ::std::convert::Into<crate::FlattenedJsonSchemaDocument>) -> Self {
-        self.error_schema_flattened = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorSchemaUri`."]
-    #[inline]
-    pub fn error_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_schema_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `successSchema`."]
-    #[inline]
-    pub fn success_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.success_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `successSchemaFlattened`."]
-    #[inline]
-    pub fn success_schema_flattened(mut self, value: impl ::std::convert::Into<crate::FlattenedJsonSchemaDocument>) -> Self {
-        self.success_schema_flattened = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `successSchemaUri`."]
-    #[inline]
-    pub fn success_schema_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.success_schema_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ActivityCodeContainer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodes`."]
-    #[inline]
-    pub fn activity_codes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::ActivityCode>>) -> Self {
-        self.activity_codes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl ActivityPlanJobException {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `exceptionType`."]
-    #[inline]
-    pub fn exception_type(mut self, value: impl ::std::convert::Into<crate::ActivityPlanJobExceptionExceptionType>) -> Self {
-        self.exception_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `occurrences`."]
-    #[inline]
-    pub fn occurrences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ActivityPlanOccurrenceReference>>) -> Self {
-        self.occurrences = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ActivityPlanJobException.exceptionType` of the spec (`#/definitions/ActivityPlanJobException/properties/exceptionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

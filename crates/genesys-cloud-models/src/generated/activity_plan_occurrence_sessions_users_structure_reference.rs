@@ -75,22 +75,4 @@ impl ActivityPlanOccurrenceSessionsUsersStructureReference {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessions`."]
-    #[inline]
-    pub fn sessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ActivityPlanSessionStructureReference>>) -> Self {
-        self.sessions = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl AddConversationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `appointment`."]
-    #[inline]
-    pub fn appointment(mut self, value: impl ::std::convert::Into<crate::CoachingAppointmentReference>) -> Self {
-        self.appointment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationReference>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl AdditionalMatchCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `mediaFilter`."]
-    #[inline]
-    pub fn media_filter(mut self, value: impl ::std::convert::Into<crate::AdditionalMatchCriteriaMediaFilter>) -> Self {
-        self.media_filter = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topics`."]
-    #[inline]
-    pub fn topics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TopicCriteria>>) -> Self {
-        self.topics = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AdditionalMatchCriteria.mediaFilter` of the spec (`#/definitions/AdditionalMatchCriteria/properties/mediaFilter`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

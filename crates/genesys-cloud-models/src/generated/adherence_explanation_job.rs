@@ -99,60 +99,6 @@ impl AdherenceExplanationJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adherenceExplanation`."]
-    #[inline]
-    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationResponse>) -> Self {
-        self.adherence_explanation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentQueryResponseTemplate`."]
-    #[inline]
-    pub fn agent_query_response_template(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationListingAgentQueryResponse>) -> Self {
-        self.agent_query_response_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `buQueryResponseTemplate`."]
-    #[inline]
-    pub fn bu_query_response_template(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationListingBuQueryResponse>) -> Self {
-        self.bu_query_response_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationJobType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AdherenceExplanationJob.status` of the spec (`#/definitions/AdherenceExplanationJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -75,22 +75,4 @@ impl Adjacents {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `directReports`."]
-    #[inline]
-    pub fn direct_reports(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
-        self.direct_reports = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `siblings`."]
-    #[inline]
-    pub fn siblings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
-        self.siblings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `superiors`."]
-    #[inline]
-    pub fn superiors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
-        self.superiors = ::std::option::Option::Some(value.into());
-        self
-    }
 }

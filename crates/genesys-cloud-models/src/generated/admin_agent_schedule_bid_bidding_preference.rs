@@ -91,48 +91,6 @@ impl AdminAgentScheduleBidBiddingPreference {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentScheduleBidPreferencePriorities`."]
-    #[inline]
-    pub fn agent_schedule_bid_preference_priorities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>) -> Self {
-        self.agent_schedule_bid_preference_priorities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `assignedScheduleSetId`."]
-    #[inline]
-    pub fn assigned_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.assigned_schedule_set_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overriddenScheduleSetId`."]
-    #[inline]
-    pub fn overridden_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.overridden_schedule_set_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideReason`."]
-    #[inline]
-    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AdminAgentScheduleBidBiddingPreferenceOverrideReason>) -> Self {
-        self.override_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submitted`."]
-    #[inline]
-    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.submitted = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AdminAgentScheduleBidBiddingPreference.overrideReason` of the spec (`#/definitions/AdminAgentScheduleBidBiddingPreference/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

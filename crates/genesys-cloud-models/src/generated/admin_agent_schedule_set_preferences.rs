@@ -83,34 +83,4 @@ impl AdminAgentScheduleSetPreferences {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentsScheduleBidPreferences`."]
-    #[inline]
-    pub fn agents_schedule_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AdminAgentScheduleBidBiddingPreference>>) -> Self {
-        self.agents_schedule_bid_preferences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bid`."]
-    #[inline]
-    pub fn bid(mut self, value: impl ::std::convert::Into<crate::ScheduleBidReference>) -> Self {
-        self.bid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bidGroup`."]
-    #[inline]
-    pub fn bid_group(mut self, value: impl ::std::convert::Into<crate::ScheduleBidGroupReference>) -> Self {
-        self.bid_group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl AdminAgentWorkPlanBiddingPreference {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `assignedWorkPlan`."]
-    #[inline]
-    pub fn assigned_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.assigned_work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overriddenWorkPlan`."]
-    #[inline]
-    pub fn overridden_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.overridden_work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideReason`."]
-    #[inline]
-    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AdminAgentWorkPlanBiddingPreferenceOverrideReason>) -> Self {
-        self.override_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `priorities`."]
-    #[inline]
-    pub fn priorities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.priorities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submitted`."]
-    #[inline]
-    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.submitted = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AdminAgentWorkPlanBiddingPreference.overrideReason` of the spec (`#/definitions/AdminAgentWorkPlanBiddingPreference/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -79,28 +79,4 @@ impl AdminAgentWorkPlanPreferenceResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentWorkPlanBidPreferences`."]
-    #[inline]
-    pub fn agent_work_plan_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AdminAgentWorkPlanBiddingPreference>>) -> Self {
-        self.agent_work_plan_bid_preferences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlans`."]
-    #[inline]
-    pub fn work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanReference>>) -> Self {
-        self.work_plans = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl AgentActivityChangedTopicOutOfOffice {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `active`."]
-    #[inline]
-    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.active = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedDate`."]
-    #[inline]
-    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modified_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

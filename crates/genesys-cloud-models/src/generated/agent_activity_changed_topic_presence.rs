@@ -75,22 +75,4 @@ impl AgentActivityChangedTopicPresence {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `modifiedDate`."]
-    #[inline]
-    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modified_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presenceDefinition`."]
-    #[inline]
-    pub fn presence_definition(mut self, value: impl ::std::convert::Into<crate::AgentActivityChangedTopicOrganizationPresence>) -> Self {
-        self.presence_definition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presenceMessage`."]
-    #[inline]
-    pub fn presence_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.presence_message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

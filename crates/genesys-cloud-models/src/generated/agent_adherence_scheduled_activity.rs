@@ -75,22 +75,4 @@ impl AgentAdherenceScheduledActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endOffsetSeconds`."]
-    #[inline]
-    pub fn end_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.end_offset_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startOffsetSeconds`."]
-    #[inline]
-    pub fn start_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_offset_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

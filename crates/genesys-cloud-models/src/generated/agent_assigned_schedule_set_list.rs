@@ -67,10 +67,4 @@ impl AgentAssignedScheduleSetList {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentAssignedShiftSets`."]
-    #[inline]
-    pub fn agent_assigned_shift_sets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentAssignedShiftSet>>) -> Self {
-        self.agent_assigned_shift_sets = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl AgentAssignedShiftSet {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agents`."]
-    #[inline]
-    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AssignedAgentDetails>>) -> Self {
-        self.agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `effectiveWorkPlan`."]
-    #[inline]
-    pub fn effective_work_plan(mut self, value: impl ::std::convert::Into<crate::ShiftSetEffectiveWorkPlan>) -> Self {
-        self.effective_work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shifts`."]
-    #[inline]
-    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleBidScheduledShift>>) -> Self {
-        self.shifts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl AgentBulkAddOpportunityEnrollmentsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCount`."]
-    #[inline]
-    pub fn error_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.error_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentBulkAddOpportunityEnrollmentResult>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

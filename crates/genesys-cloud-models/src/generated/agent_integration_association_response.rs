@@ -75,22 +75,4 @@ impl AgentIntegrationAssociationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentExternalId`."]
-    #[inline]
-    pub fn agent_external_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_external_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `integration`."]
-    #[inline]
-    pub fn integration(mut self, value: impl ::std::convert::Into<crate::WfmIntegrationReference>) -> Self {
-        self.integration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `locked`."]
-    #[inline]
-    pub fn locked(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.locked = ::std::option::Option::Some(value.into());
-        self
-    }
 }

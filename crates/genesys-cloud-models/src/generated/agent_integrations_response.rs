@@ -79,28 +79,4 @@ impl AgentIntegrationsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `associatedIntegrations`."]
-    #[inline]
-    pub fn associated_integrations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentIntegrationAssociationResponse>>) -> Self {
-        self.associated_integrations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selectedIntegration`."]
-    #[inline]
-    pub fn selected_integration(mut self, value: impl ::std::convert::Into<crate::WfmIntegrationReference>) -> Self {
-        self.selected_integration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userSelected`."]
-    #[inline]
-    pub fn user_selected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.user_selected = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl AgentMaxUtilizationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `labelUtilizations`."]
-    #[inline]
-    pub fn label_utilizations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::LabelUtilizationResponse>>) -> Self {
-        self.label_utilizations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `level`."]
-    #[inline]
-    pub fn level(mut self, value: impl ::std::convert::Into<crate::AgentMaxUtilizationResponseLevel>) -> Self {
-        self.level = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxInboundCalls`."]
-    #[inline]
-    pub fn max_inbound_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_inbound_calls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utilization`."]
-    #[inline]
-    pub fn utilization(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MediaUtilization>>) -> Self {
-        self.utilization = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentMaxUtilizationResponse.level` of the spec (`#/definitions/AgentMaxUtilizationResponse/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "routing", feature = "users"))))]

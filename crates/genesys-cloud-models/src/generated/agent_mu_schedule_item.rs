@@ -75,22 +75,4 @@ impl AgentMuScheduleItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullDayTimeOffMarkerDates`."]
-    #[inline]
-    pub fn full_day_time_off_marker_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::NaiveDate>>) -> Self {
-        self.full_day_time_off_marker_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shifts`."]
-    #[inline]
-    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentMuScheduleShift>>) -> Self {
-        self.shifts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl AgentMuScheduleResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedules`."]
-    #[inline]
-    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentMuScheduleItem>>) -> Self {
-        self.agent_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceStartDate`."]
-    #[inline]
-    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reference_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

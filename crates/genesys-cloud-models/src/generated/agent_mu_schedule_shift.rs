@@ -75,22 +75,4 @@ impl AgentMuScheduleShift {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activities`."]
-    #[inline]
-    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentScheduleShiftActivity>>) -> Self {
-        self.activities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startOffsetMinutes`."]
-    #[inline]
-    pub fn start_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_offset_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl AgentOpportunityEnrollmentResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `denialCode`."]
-    #[inline]
-    pub fn denial_code(mut self, value: impl ::std::convert::Into<crate::AgentOpportunityEnrollmentResultDenialCode>) -> Self {
-        self.denial_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reviewNote`."]
-    #[inline]
-    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.review_note = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedule`."]
-    #[inline]
-    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
-        self.schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgentOpportunityEnrollmentResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemMessageCode`."]
-    #[inline]
-    pub fn system_message_code(mut self, value: impl ::std::convert::Into<crate::AgentOpportunityEnrollmentResultSystemMessageCode>) -> Self {
-        self.system_message_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentOpportunityEnrollmentResult.denialCode` of the spec (`#/definitions/AgentOpportunityEnrollmentResult/properties/denialCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

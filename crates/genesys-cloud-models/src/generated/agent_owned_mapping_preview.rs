@@ -87,40 +87,4 @@ impl AgentOwnedMappingPreview {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentOwnedColumn`."]
-    #[inline]
-    pub fn agent_owned_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_owned_column = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `email`."]
-    #[inline]
-    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.email = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exists`."]
-    #[inline]
-    pub fn exists(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.exists = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isQueueMember`."]
-    #[inline]
-    pub fn is_queue_member(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_queue_member = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recordCount`."]
-    #[inline]
-    pub fn record_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.record_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl AgentPossibleWorkShiftsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `pattern`."]
-    #[inline]
-    pub fn pattern(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.pattern = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedulerIntervalLengthMinutes`."]
-    #[inline]
-    pub fn scheduler_interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.scheduler_interval_length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeZone`."]
-    #[inline]
-    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_zone = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekStartDate`."]
-    #[inline]
-    pub fn week_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.week_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weeklyPossibleWorkShifts`."]
-    #[inline]
-    pub fn weekly_possible_work_shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PossibleWorkShiftsForWeek>>) -> Self {
-        self.weekly_possible_work_shifts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl AgentQueryAdherenceExplanationsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `job`."]
-    #[inline]
-    pub fn job(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationJobReference>) -> Self {
-        self.job = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::AdherenceExplanationListingAgentQueryResponse>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl AgentQueryOpportunities {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnits`."]
-    #[inline]
-    pub fn business_units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentBusinessUnitOpportunities>>) -> Self {
-        self.business_units = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextStartDate`."]
-    #[inline]
-    pub fn next_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.next_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

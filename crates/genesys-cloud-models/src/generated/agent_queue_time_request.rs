@@ -79,28 +79,4 @@ impl AgentQueueTimeRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentId`."]
-    #[inline]
-    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `onQueueActivityCodeIds`."]
-    #[inline]
-    pub fn on_queue_activity_code_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.on_queue_activity_code_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `onQueueLengthMinutesPerInterval`."]
-    #[inline]
-    pub fn on_queue_length_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.on_queue_length_minutes_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startOffsetMinutes`."]
-    #[inline]
-    pub fn start_offset_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.start_offset_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl AgentScheduleBid {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bidType`."]
-    #[inline]
-    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::AgentScheduleBidBidType>) -> Self {
-        self.bid_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bidWindowEndDate`."]
-    #[inline]
-    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.bid_window_end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bidWindowStartDate`."]
-    #[inline]
-    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.bid_window_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `effectiveDate`."]
-    #[inline]
-    pub fn effective_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.effective_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgentScheduleBidStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentScheduleBid.bidType` of the spec (`#/definitions/AgentScheduleBid/properties/bidType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

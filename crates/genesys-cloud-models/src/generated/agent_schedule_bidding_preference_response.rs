@@ -91,48 +91,6 @@ impl AgentScheduleBiddingPreferenceResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentScheduleBidPreferences`."]
-    #[inline]
-    pub fn agent_schedule_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentScheduleBiddingPreferencePriority>>) -> Self {
-        self.agent_schedule_bid_preferences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `assignedScheduleSetId`."]
-    #[inline]
-    pub fn assigned_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.assigned_schedule_set_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overriddenScheduleSetId`."]
-    #[inline]
-    pub fn overridden_schedule_set_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.overridden_schedule_set_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideReason`."]
-    #[inline]
-    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AgentScheduleBiddingPreferenceResponseOverrideReason>) -> Self {
-        self.override_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submitted`."]
-    #[inline]
-    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.submitted = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentScheduleBiddingPreferenceResponse.overrideReason` of the spec (`#/definitions/AgentScheduleBiddingPreferenceResponse/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -75,24 +75,6 @@ impl AgentScheduleShiftActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategory`."]
-    #[inline]
-    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::AgentScheduleShiftActivityActivityCategory>) -> Self {
-        self.activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startOffsetMinutes`."]
-    #[inline]
-    pub fn start_offset_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_offset_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentScheduleShiftActivity.activityCategory` of the spec (`#/definitions/AgentScheduleShiftActivity/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,16 +71,4 @@ impl AgentScheduleUnavailableTime {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeSpan`."]
-    #[inline]
-    pub fn time_span(mut self, value: impl ::std::convert::Into<crate::WfmTimeSpan>) -> Self {
-        self.time_span = ::std::option::Option::Some(value.into());
-        self
-    }
 }

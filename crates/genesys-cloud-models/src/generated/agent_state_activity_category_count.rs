@@ -71,18 +71,6 @@ impl AgentStateActivityCategoryCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategory`."]
-    #[inline]
-    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::AgentStateActivityCategoryCountActivityCategory>) -> Self {
-        self.activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentStateActivityCategoryCount.activityCategory` of the spec (`#/definitions/AgentStateActivityCategoryCount/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

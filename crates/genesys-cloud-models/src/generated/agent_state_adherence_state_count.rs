@@ -71,18 +71,6 @@ impl AgentStateAdherenceStateCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adherenceState`."]
-    #[inline]
-    pub fn adherence_state(mut self, value: impl ::std::convert::Into<crate::AgentStateAdherenceStateCountAdherenceState>) -> Self {
-        self.adherence_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentStateAdherenceStateCount.adherenceState` of the spec (`#/definitions/AgentStateAdherenceStateCount/properties/adherenceState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -71,16 +71,4 @@ impl AgentStateIsOutOfOfficeCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isOutOfOffice`."]
-    #[inline]
-    pub fn is_out_of_office(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_out_of_office = ::std::option::Option::Some(value.into());
-        self
-    }
 }

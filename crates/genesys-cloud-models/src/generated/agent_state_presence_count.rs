@@ -75,24 +75,6 @@ impl AgentStatePresenceCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizationPresenceId`."]
-    #[inline]
-    pub fn organization_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.organization_presence_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemPresence`."]
-    #[inline]
-    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::AgentStatePresenceCountSystemPresence>) -> Self {
-        self.system_presence = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentStatePresenceCount.systemPresence` of the spec (`#/definitions/AgentStatePresenceCount/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -71,18 +71,6 @@ impl AgentStateRoutingStatusCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routingStatus`."]
-    #[inline]
-    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::AgentStateRoutingStatusCountRoutingStatus>) -> Self {
-        self.routing_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentStateRoutingStatusCount.routingStatus` of the spec (`#/definitions/AgentStateRoutingStatusCount/properties/routingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -71,18 +71,6 @@ impl AgentStateSegmentTypeCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segmentType`."]
-    #[inline]
-    pub fn segment_type(mut self, value: impl ::std::convert::Into<crate::AgentStateSegmentTypeCountSegmentType>) -> Self {
-        self.segment_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentStateSegmentTypeCount.segmentType` of the spec (`#/definitions/AgentStateSegmentTypeCount/properties/segmentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -71,16 +71,4 @@ impl AgentWorkPlanActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `countsAsPaidTime`."]
-    #[inline]
-    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl AgentWorkPlanBiddingPreference {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `priority`."]
-    #[inline]
-    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.priority = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlan`."]
-    #[inline]
-    pub fn work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
 }

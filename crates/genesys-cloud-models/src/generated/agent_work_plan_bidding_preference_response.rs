@@ -91,48 +91,6 @@ impl AgentWorkPlanBiddingPreferenceResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentWorkPlanBidPreferences`."]
-    #[inline]
-    pub fn agent_work_plan_bid_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentWorkPlanBiddingPreference>>) -> Self {
-        self.agent_work_plan_bid_preferences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `assignedWorkPlan`."]
-    #[inline]
-    pub fn assigned_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.assigned_work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overriddenWorkPlan`."]
-    #[inline]
-    pub fn overridden_work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.overridden_work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideReason`."]
-    #[inline]
-    pub fn override_reason(mut self, value: impl ::std::convert::Into<crate::AgentWorkPlanBiddingPreferenceResponseOverrideReason>) -> Self {
-        self.override_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submitted`."]
-    #[inline]
-    pub fn submitted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.submitted = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentWorkPlanBiddingPreferenceResponse.overrideReason` of the spec (`#/definitions/AgentWorkPlanBiddingPreferenceResponse/properties/overrideReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

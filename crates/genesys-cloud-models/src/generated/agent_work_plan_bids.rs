@@ -79,28 +79,4 @@ impl AgentWorkPlanBids {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentWorkPlanBids`."]
-    #[inline]
-    pub fn agent_work_plan_bids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentWorkPlanBid>>) -> Self {
-        self.agent_work_plan_bids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnit`."]
-    #[inline]
-    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::BusinessUnitReference>) -> Self {
-        self.business_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

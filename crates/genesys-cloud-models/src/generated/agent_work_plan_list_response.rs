@@ -71,16 +71,4 @@ impl AgentWorkPlanListResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentWorkPlan>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
 }

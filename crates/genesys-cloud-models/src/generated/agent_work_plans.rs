@@ -71,16 +71,4 @@ impl AgentWorkPlans {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanLookupKeysPerWeek`."]
-    #[inline]
-    pub fn work_plan_lookup_keys_per_week(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.work_plan_lookup_keys_per_week = ::std::option::Option::Some(value.into());
-        self
-    }
 }

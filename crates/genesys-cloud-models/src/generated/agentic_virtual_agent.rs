@@ -99,60 +99,6 @@ impl AgenticVirtualAgent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `imageUri`."]
-    #[inline]
-    pub fn image_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `latestProductionReadyVersion`."]
-    #[inline]
-    pub fn latest_production_ready_version(mut self, value: impl ::std::convert::Into<crate::AgenticVersionAddressableEntity>) -> Self {
-        self.latest_production_ready_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `latestSavedVersion`."]
-    #[inline]
-    pub fn latest_saved_version(mut self, value: impl ::std::convert::Into<crate::AgenticVersionAddressableEntity>) -> Self {
-        self.latest_saved_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgent.status` of the spec (`#/definitions/AgenticVirtualAgent/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "ai-studio", feature = "virtual-agents"))))]

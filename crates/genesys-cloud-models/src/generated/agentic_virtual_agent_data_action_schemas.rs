@@ -71,16 +71,4 @@ impl AgenticVirtualAgentDataActionSchemas {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `inputs`."]
-    #[inline]
-    pub fn inputs(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.inputs = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputs`."]
-    #[inline]
-    pub fn outputs(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.outputs = ::std::option::Option::Some(value.into());
-        self
-    }
 }

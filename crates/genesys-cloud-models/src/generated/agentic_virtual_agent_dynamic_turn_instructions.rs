@@ -67,10 +67,4 @@ impl AgenticVirtualAgentDynamicTurnInstructions {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `repetitionChecks`."]
-    #[inline]
-    pub fn repetition_checks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgenticVirtualAgentRepetitionCheck>>) -> Self {
-        self.repetition_checks = ::std::option::Option::Some(value.into());
-        self
-    }
 }

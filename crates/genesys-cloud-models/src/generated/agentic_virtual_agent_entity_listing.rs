@@ -83,34 +83,4 @@ impl AgenticVirtualAgentEntityListing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgenticVirtualAgent>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageCount`."]
-    #[inline]
-    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageNumber`."]
-    #[inline]
-    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `total`."]
-    #[inline]
-    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total = ::std::option::Option::Some(value.into());
-        self
-    }
 }

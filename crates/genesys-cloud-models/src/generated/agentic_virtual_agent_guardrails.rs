@@ -67,10 +67,4 @@ impl AgenticVirtualAgentGuardrails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `custom`."]
-    #[inline]
-    pub fn custom(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgenticVirtualAgentGuardrailInstruction>>) -> Self {
-        self.custom = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl AgenticVirtualAgentPropertyDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `items`."]
-    #[inline]
-    pub fn items(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.items = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mapping`."]
-    #[inline]
-    pub fn mapping(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
-        self.mapping = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `required`."]
-    #[inline]
-    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.required = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl AgenticVirtualAgentRepetitionCheck {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `instruction`."]
-    #[inline]
-    pub fn instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.instruction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messages`."]
-    #[inline]
-    pub fn messages(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `similarity`."]
-    #[inline]
-    pub fn similarity(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentRepetitionCheckSimilarity>) -> Self {
-        self.similarity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentRepetitionCheckType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentRepetitionCheck.similarity` of the spec (`#/definitions/AgenticVirtualAgentRepetitionCheck/properties/similarity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl AgenticVirtualAgentStructuredConditionGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentStructuredConditionGroupGroup>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rules`."]
-    #[inline]
-    pub fn rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
-        self.rules = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentStructuredConditionGroup.group` of the spec (`#/definitions/AgenticVirtualAgentStructuredConditionGroup/properties/group`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl AgenticVirtualAgentStructuredOutputRuleAllOf {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `mapping`."]
-    #[inline]
-    pub fn mapping(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
-        self.mapping = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentStructuredOutputRuleAllOfOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentStructuredOutputRuleAllOf.operator` of the spec (`#/definitions/AgenticVirtualAgentStructuredOutputRuleAllOf/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl AgenticVirtualAgentTargetDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `target`."]
-    #[inline]
-    pub fn target(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentTargetReferenceDefinition>) -> Self {
-        self.target = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentTargetDefinitionType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentTargetDefinition.type` of the spec (`#/definitions/AgenticVirtualAgentTargetDefinition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

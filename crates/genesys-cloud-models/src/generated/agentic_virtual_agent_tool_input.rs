@@ -87,42 +87,6 @@ impl AgenticVirtualAgentToolInput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fallbackToUser`."]
-    #[inline]
-    pub fn fallback_to_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.fallback_to_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mapping`."]
-    #[inline]
-    pub fn mapping(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
-        self.mapping = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `required`."]
-    #[inline]
-    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.required = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentToolInputSource>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetName`."]
-    #[inline]
-    pub fn target_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentToolInput.source` of the spec (`#/definitions/AgenticVirtualAgentToolInput/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,30 +79,6 @@ impl AgenticVirtualAgentVersionPublishJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ErrorBody>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentVersionPublishJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgenticVirtualAgentVersionPublishJob.status` of the spec (`#/definitions/AgenticVirtualAgentVersionPublishJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "ai-studio", feature = "virtual-agents"))))]

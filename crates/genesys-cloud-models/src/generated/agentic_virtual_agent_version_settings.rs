@@ -67,10 +67,4 @@ impl AgenticVirtualAgentVersionSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comfortStatement`."]
-    #[inline]
-    pub fn comfort_statement(mut self, value: impl ::std::convert::Into<crate::AgenticVirtualAgentComfortStatementSettings>) -> Self {
-        self.comfort_statement = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -99,60 +99,6 @@ impl AgentlessEmailSendResponseDto {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fromAddress`."]
-    #[inline]
-    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
-        self.from_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `replyToAddress`."]
-    #[inline]
-    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<crate::EmailAddress>) -> Self {
-        self.reply_to_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `senderType`."]
-    #[inline]
-    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::AgentlessEmailSendResponseDtoSenderType>) -> Self {
-        self.sender_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `subject`."]
-    #[inline]
-    pub fn subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.subject = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `toAddresses`."]
-    #[inline]
-    pub fn to_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmailAddress>>) -> Self {
-        self.to_addresses = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AgentlessEmailSendResponseDto.senderType` of the spec (`#/definitions/AgentlessEmailSendResponseDto/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

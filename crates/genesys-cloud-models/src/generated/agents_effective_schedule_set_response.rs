@@ -67,10 +67,4 @@ impl AgentsEffectiveScheduleSetResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `effectiveBids`."]
-    #[inline]
-    pub fn effective_bids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentEffectiveBid>>) -> Self {
-        self.effective_bids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

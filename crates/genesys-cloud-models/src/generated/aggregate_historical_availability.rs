@@ -71,16 +71,4 @@ impl AggregateHistoricalAvailability {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `weekly`."]
-    #[inline]
-    pub fn weekly(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.weekly = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `yearly`."]
-    #[inline]
-    pub fn yearly(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.yearly = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,36 +83,6 @@ impl AggregationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dimension`."]
-    #[inline]
-    pub fn dimension(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.dimension = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AggregationResultEntry>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::AggregationResultType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AggregationResult.type` of the spec (`#/definitions/AggregationResult/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "users"))))]

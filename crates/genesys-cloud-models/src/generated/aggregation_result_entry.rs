@@ -79,28 +79,4 @@ impl AggregationResultEntry {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `gte`."]
-    #[inline]
-    pub fn gte(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.gte = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lt`."]
-    #[inline]
-    pub fn lt(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.lt = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl AlertSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AlertSummaryEntity>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entitiesAreTeamMembers`."]
-    #[inline]
-    pub fn entities_are_team_members(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.entities_are_team_members = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricType`."]
-    #[inline]
-    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::AlertSummaryMetricType>) -> Self {
-        self.metric_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AlertSummary.metricType` of the spec (`#/definitions/AlertSummary/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "alerting")))]

@@ -75,22 +75,4 @@ impl AllocationResultsTemplate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignedAgentsPerInterval`."]
-    #[inline]
-    pub fn assigned_agents_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.assigned_agents_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `headcountMultiplierPerInterval`."]
-    #[inline]
-    pub fn headcount_multiplier_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.headcount_multiplier_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl AlternativeShiftAgentScheduledShift {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activities`."]
-    #[inline]
-    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleActivity>>) -> Self {
-        self.activities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dayIndex`."]
-    #[inline]
-    pub fn day_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.day_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceKey`."]
-    #[inline]
-    pub fn reference_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reference_key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl AlternativeShiftBuSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enabledGranularities`."]
-    #[inline]
-    pub fn enabled_granularities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.enabled_granularities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minMinutesBeforeStartTime`."]
-    #[inline]
-    pub fn min_minutes_before_start_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.min_minutes_before_start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retainedActivityCategories`."]
-    #[inline]
-    pub fn retained_activity_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.retained_activity_categories = ::std::option::Option::Some(value.into());
-        self
-    }
 }

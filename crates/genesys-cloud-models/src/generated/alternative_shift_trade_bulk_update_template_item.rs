@@ -87,42 +87,6 @@ impl AlternativeShiftTradeBulkUpdateTemplateItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adminDateReviewed`."]
-    #[inline]
-    pub fn admin_date_reviewed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.admin_date_reviewed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `adminReviewedBy`."]
-    #[inline]
-    pub fn admin_reviewed_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.admin_reviewed_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failureReason`."]
-    #[inline]
-    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeBulkUpdateTemplateItemFailureReason>) -> Self {
-        self.failure_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeBulkUpdateTemplateItemState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tradeId`."]
-    #[inline]
-    pub fn trade_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.trade_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AlternativeShiftTradeBulkUpdateTemplateItem.failureReason` of the spec (`#/definitions/AlternativeShiftTradeBulkUpdateTemplateItem/properties/failureReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,18 +71,6 @@ impl AnalyticsAgentGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentGroupId`."]
-    #[inline]
-    pub fn agent_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentGroupType`."]
-    #[inline]
-    pub fn agent_group_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentGroupAgentGroupType>) -> Self {
-        self.agent_group_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AnalyticsAgentGroup.agentGroupType` of the spec (`#/definitions/AnalyticsAgentGroup/properties/agentGroupType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]

@@ -103,66 +103,6 @@ impl AnalyticsAgentStateAgentSessionResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentSessionResultMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `originatingDirection`."]
-    #[inline]
-    pub fn originating_direction(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentSessionResultOriginatingDirection>) -> Self {
-        self.originating_direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestedLanguageId`."]
-    #[inline]
-    pub fn requested_language_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.requested_language_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestedRoutingSkillIds`."]
-    #[inline]
-    pub fn requested_routing_skill_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.requested_routing_skill_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routedQueueId`."]
-    #[inline]
-    pub fn routed_queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.routed_queue_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segmentStart`."]
-    #[inline]
-    pub fn segment_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.segment_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segmentType`."]
-    #[inline]
-    pub fn segment_type(mut self, value: impl ::std::convert::Into<crate::AnalyticsAgentStateAgentSessionResultSegmentType>) -> Self {
-        self.segment_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionStart`."]
-    #[inline]
-    pub fn session_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.session_start = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AnalyticsAgentStateAgentSessionResult.mediaType` of the spec (`#/definitions/AnalyticsAgentStateAgentSessionResult/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

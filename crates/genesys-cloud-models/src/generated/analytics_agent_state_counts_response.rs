@@ -91,46 +91,4 @@ impl AnalyticsAgentStateCountsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actualActivityCategoryCounts`."]
-    #[inline]
-    pub fn actual_activity_category_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>) -> Self {
-        self.actual_activity_category_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `adherenceStateCounts`."]
-    #[inline]
-    pub fn adherence_state_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateAdherenceStateCount>>) -> Self {
-        self.adherence_state_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isOutOfOfficeCounts`."]
-    #[inline]
-    pub fn is_out_of_office_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateIsOutOfOfficeCount>>) -> Self {
-        self.is_out_of_office_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presenceCounts`."]
-    #[inline]
-    pub fn presence_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStatePresenceCount>>) -> Self {
-        self.presence_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routingStatusCounts`."]
-    #[inline]
-    pub fn routing_status_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateRoutingStatusCount>>) -> Self {
-        self.routing_status_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduledActivityCategoryCounts`."]
-    #[inline]
-    pub fn scheduled_activity_category_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateActivityCategoryCount>>) -> Self {
-        self.scheduled_activity_category_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segmentCounts`."]
-    #[inline]
-    pub fn segment_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentStateSegmentTypeCount>>) -> Self {
-        self.segment_counts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

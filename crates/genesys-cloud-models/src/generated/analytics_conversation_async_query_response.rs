@@ -75,22 +75,4 @@ impl AnalyticsConversationAsyncQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversations`."]
-    #[inline]
-    pub fn conversations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsConversation>>) -> Self {
-        self.conversations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `cursor`."]
-    #[inline]
-    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cursor = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dataAvailabilityDate`."]
-    #[inline]
-    pub fn data_availability_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.data_availability_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl AnalyticsConversationQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aggregations`."]
-    #[inline]
-    pub fn aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AggregationResult>>) -> Self {
-        self.aggregations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversations`."]
-    #[inline]
-    pub fn conversations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsConversationWithoutAttributes>>) -> Self {
-        self.conversations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalHits`."]
-    #[inline]
-    pub fn total_hits(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_hits = ::std::option::Option::Some(value.into());
-        self
-    }
 }

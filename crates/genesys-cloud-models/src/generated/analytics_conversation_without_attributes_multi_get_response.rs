@@ -67,10 +67,4 @@ impl AnalyticsConversationWithoutAttributesMultiGetResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversations`."]
-    #[inline]
-    pub fn conversations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsConversationWithoutAttributes>>) -> Self {
-        self.conversations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

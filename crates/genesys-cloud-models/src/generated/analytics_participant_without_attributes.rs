@@ -103,66 +103,6 @@ impl AnalyticsParticipantWithoutAttributes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `externalContactId`."]
-    #[inline]
-    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalOrganizationId`."]
-    #[inline]
-    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flaggedReason`."]
-    #[inline]
-    pub fn flagged_reason(mut self, value: impl ::std::convert::Into<crate::AnalyticsParticipantWithoutAttributesFlaggedReason>) -> Self {
-        self.flagged_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantId`."]
-    #[inline]
-    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.participant_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantName`."]
-    #[inline]
-    pub fn participant_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.participant_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `purpose`."]
-    #[inline]
-    pub fn purpose(mut self, value: impl ::std::convert::Into<crate::AnalyticsParticipantWithoutAttributesPurpose>) -> Self {
-        self.purpose = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `screenRecording`."]
-    #[inline]
-    pub fn screen_recording(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.screen_recording = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessions`."]
-    #[inline]
-    pub fn sessions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsSession>>) -> Self {
-        self.sessions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `teamId`."]
-    #[inline]
-    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.team_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AnalyticsParticipantWithoutAttributes.flaggedReason` of the spec (`#/definitions/AnalyticsParticipantWithoutAttributes/properties/flaggedReason`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations"))))]

@@ -79,28 +79,4 @@ impl AnalyticsResolution {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nNextContactAvoided`."]
-    #[inline]
-    pub fn n_next_contact_avoided(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.n_next_contact_avoided = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queueId`."]
-    #[inline]
-    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.queue_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

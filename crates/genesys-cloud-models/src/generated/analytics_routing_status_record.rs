@@ -75,24 +75,6 @@ impl AnalyticsRoutingStatusRecord {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endTime`."]
-    #[inline]
-    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routingStatus`."]
-    #[inline]
-    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::AnalyticsRoutingStatusRecordRoutingStatus>) -> Self {
-        self.routing_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTime`."]
-    #[inline]
-    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AnalyticsRoutingStatusRecord.routingStatus` of the spec (`#/definitions/AnalyticsRoutingStatusRecord/properties/routingStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]

@@ -75,22 +75,4 @@ impl AnalyticsSessionMetric {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `emitDate`."]
-    #[inline]
-    pub fn emit_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.emit_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

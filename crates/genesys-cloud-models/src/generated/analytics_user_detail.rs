@@ -75,22 +75,4 @@ impl AnalyticsUserDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `primaryPresence`."]
-    #[inline]
-    pub fn primary_presence(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsUserPresenceRecord>>) -> Self {
-        self.primary_presence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routingStatus`."]
-    #[inline]
-    pub fn routing_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsRoutingStatusRecord>>) -> Self {
-        self.routing_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

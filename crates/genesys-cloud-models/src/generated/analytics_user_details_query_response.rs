@@ -75,22 +75,4 @@ impl AnalyticsUserDetailsQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aggregations`."]
-    #[inline]
-    pub fn aggregations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AggregationResult>>) -> Self {
-        self.aggregations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalHits`."]
-    #[inline]
-    pub fn total_hits(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_hits = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userDetails`."]
-    #[inline]
-    pub fn user_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnalyticsUserDetail>>) -> Self {
-        self.user_details = ::std::option::Option::Some(value.into());
-        self
-    }
 }

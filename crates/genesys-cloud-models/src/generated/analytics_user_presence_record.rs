@@ -79,30 +79,6 @@ impl AnalyticsUserPresenceRecord {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endTime`."]
-    #[inline]
-    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizationPresenceId`."]
-    #[inline]
-    pub fn organization_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.organization_presence_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTime`."]
-    #[inline]
-    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemPresence`."]
-    #[inline]
-    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::AnalyticsUserPresenceRecordSystemPresence>) -> Self {
-        self.system_presence = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AnalyticsUserPresenceRecord.systemPresence` of the spec (`#/definitions/AnalyticsUserPresenceRecord/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]

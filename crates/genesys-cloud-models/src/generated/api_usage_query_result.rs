@@ -75,24 +75,6 @@ impl ApiUsageQueryResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cursors`."]
-    #[inline]
-    pub fn cursors(mut self, value: impl ::std::convert::Into<crate::Cursors>) -> Self {
-        self.cursors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryStatus`."]
-    #[inline]
-    pub fn query_status(mut self, value: impl ::std::convert::Into<crate::ApiUsageQueryResultQueryStatus>) -> Self {
-        self.query_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ApiUsageRow>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ApiUsageQueryResult.queryStatus` of the spec (`#/definitions/ApiUsageQueryResult/properties/queryStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "oauth", feature = "usage"))))]

@@ -67,10 +67,4 @@ impl AppleInvitationNotificationParameters {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `referenceId`."]
-    #[inline]
-    pub fn reference_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reference_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

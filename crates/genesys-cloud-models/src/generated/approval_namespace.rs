@@ -75,24 +75,6 @@ impl ApprovalNamespace {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `namespace`."]
-    #[inline]
-    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::ApprovalNamespaceNamespace>) -> Self {
-        self.namespace = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ApprovalNamespaceStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ApprovalNamespaceType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ApprovalNamespace.namespace` of the spec (`#/definitions/ApprovalNamespace/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]

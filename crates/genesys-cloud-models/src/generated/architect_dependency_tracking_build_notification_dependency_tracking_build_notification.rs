@@ -79,28 +79,4 @@ impl ArchitectDependencyTrackingBuildNotificationDependencyTrackingBuildNotifica
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `client`."]
-    #[inline]
-    pub fn client(mut self, value: impl ::std::convert::Into<crate::ArchitectDependencyTrackingBuildNotificationClient>) -> Self {
-        self.client = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTime`."]
-    #[inline]
-    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::ArchitectDependencyTrackingBuildNotificationUser>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl ArchitectExportJobStateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `command`."]
-    #[inline]
-    pub fn command(mut self, value: impl ::std::convert::Into<crate::ArchitectExportJobStateResponseCommand>) -> Self {
-        self.command = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messages`."]
-    #[inline]
-    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ArchitectJobMessage>>) -> Self {
-        self.messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ArchitectExportJobStateResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ArchitectExportJobStateResponse.command` of the spec (`#/definitions/ArchitectExportJobStateResponse/properties/command`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

@@ -103,66 +103,6 @@ impl ArchitectFlowNotificationArchitectOperation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionName`."]
-    #[inline]
-    pub fn action_name(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationArchitectOperationActionName>) -> Self {
-        self.action_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionStatus`."]
-    #[inline]
-    pub fn action_status(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationArchitectOperationActionStatus>) -> Self {
-        self.action_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `client`."]
-    #[inline]
-    pub fn client(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationClient>) -> Self {
-        self.client = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `complete`."]
-    #[inline]
-    pub fn complete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorDetails`."]
-    #[inline]
-    pub fn error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ArchitectFlowNotificationErrorDetail>>) -> Self {
-        self.error_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessageParams`."]
-    #[inline]
-    pub fn error_message_params(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationErrorMessageParams>) -> Self {
-        self.error_message_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::ArchitectFlowNotificationUser>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ArchitectFlowNotificationArchitectOperation.actionName` of the spec (`#/definitions/ArchitectFlowNotificationArchitectOperation/properties/actionName`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

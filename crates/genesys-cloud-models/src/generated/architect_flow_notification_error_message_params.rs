@@ -67,10 +67,4 @@ impl ArchitectFlowNotificationErrorMessageParams {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
 }

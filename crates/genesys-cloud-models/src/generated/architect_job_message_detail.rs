@@ -103,66 +103,6 @@ impl ArchitectJobMessageDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `correlationId`."]
-    #[inline]
-    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `method`."]
-    #[inline]
-    pub fn method(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.method = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestBody`."]
-    #[inline]
-    pub fn request_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.request_body = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `responseBody`."]
-    #[inline]
-    pub fn response_body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.response_body = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusCode`."]
-    #[inline]
-    pub fn status_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusMessage`."]
-    #[inline]
-    pub fn status_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ArchitectJobMessageDetailType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ArchitectJobMessageDetail.type` of the spec (`#/definitions/ArchitectJobMessageDetail/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

@@ -91,46 +91,4 @@ impl ArchitectPromptResourceNotificationPromptResourceNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `audioFormat`."]
-    #[inline]
-    pub fn audio_format(mut self, value: impl ::std::convert::Into<crate::ArchitectPromptResourceNotificationPromptResourceAudioFormat>) -> Self {
-        self.audio_format = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationSeconds`."]
-    #[inline]
-    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.duration_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaUri`."]
-    #[inline]
-    pub fn media_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.media_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `promptId`."]
-    #[inline]
-    pub fn prompt_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.prompt_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadStatus`."]
-    #[inline]
-    pub fn upload_status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

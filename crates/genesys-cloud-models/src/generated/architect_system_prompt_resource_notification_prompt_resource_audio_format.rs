@@ -79,30 +79,6 @@ impl ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bitsPerSample`."]
-    #[inline]
-    pub fn bits_per_sample(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.bits_per_sample = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `channels`."]
-    #[inline]
-    pub fn channels(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.channels = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `encoding`."]
-    #[inline]
-    pub fn encoding(mut self, value: impl ::std::convert::Into<crate::ArchitectSystemPromptResourceNotificationPromptResourceAudioFormatEncoding>) -> Self {
-        self.encoding = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sampleRate`."]
-    #[inline]
-    pub fn sample_rate(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.sample_rate = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat.encoding` of the spec (`#/definitions/ArchitectSystemPromptResourceNotificationPromptResourceAudioFormat/properties/encoding`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,36 +83,6 @@ impl ArchitectValidateJobStateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `command`."]
-    #[inline]
-    pub fn command(mut self, value: impl ::std::convert::Into<crate::ArchitectValidateJobStateResponseCommand>) -> Self {
-        self.command = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messages`."]
-    #[inline]
-    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ArchitectJobMessage>>) -> Self {
-        self.messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ArchitectValidateJobStateResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ArchitectValidateJobStateResponse.command` of the spec (`#/definitions/ArchitectValidateJobStateResponse/properties/command`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

@@ -91,46 +91,4 @@ impl Article {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MetadataAttribute>>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snippets`."]
-    #[inline]
-    pub fn snippets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.snippets = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uri`."]
-    #[inline]
-    pub fn uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `variations`."]
-    #[inline]
-    pub fn variations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.variations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

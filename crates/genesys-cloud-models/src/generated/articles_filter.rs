@@ -71,16 +71,4 @@ impl ArticlesFilter {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `categories`."]
-    #[inline]
-    pub fn categories(mut self, value: impl ::std::convert::Into<crate::CategoriesFilter>) -> Self {
-        self.categories = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `labels`."]
-    #[inline]
-    pub fn labels(mut self, value: impl ::std::convert::Into<crate::LabelsFilter>) -> Self {
-        self.labels = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl Assignment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignedMembers`."]
-    #[inline]
-    pub fn assigned_members(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.assigned_members = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `assignmentErrors`."]
-    #[inline]
-    pub fn assignment_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AssignmentError>>) -> Self {
-        self.assignment_errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `removedMembers`."]
-    #[inline]
-    pub fn removed_members(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.removed_members = ::std::option::Option::Some(value.into());
-        self
-    }
 }

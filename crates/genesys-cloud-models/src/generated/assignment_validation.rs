@@ -79,28 +79,4 @@ impl AssignmentValidation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `invalidMemberAssignments`."]
-    #[inline]
-    pub fn invalid_member_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InvalidAssignment>>) -> Self {
-        self.invalid_member_assignments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `membersAlreadyAssigned`."]
-    #[inline]
-    pub fn members_already_assigned(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.members_already_assigned = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `membersAlreadyAssignedToOther`."]
-    #[inline]
-    pub fn members_already_assigned_to_other(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OtherProfileAssignment>>) -> Self {
-        self.members_already_assigned_to_other = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `membersNotAssigned`."]
-    #[inline]
-    pub fn members_not_assigned(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.members_not_assigned = ::std::option::Option::Some(value.into());
-        self
-    }
 }

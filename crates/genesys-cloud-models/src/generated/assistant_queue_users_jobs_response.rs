@@ -79,30 +79,6 @@ impl AssistantQueueUsersJobsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::AssistantQueueUsersJobErrorInfo>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::AssistantQueueUsersJobsResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AssistantQueueUsersJobsResponse.status` of the spec (`#/definitions/AssistantQueueUsersJobsResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "agent-assistants")))]

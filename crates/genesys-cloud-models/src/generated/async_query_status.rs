@@ -83,36 +83,6 @@ impl AsyncQueryStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `completionDate`."]
-    #[inline]
-    pub fn completion_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.completion_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `expirationDate`."]
-    #[inline]
-    pub fn expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.expiration_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::AsyncQueryStatusState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submissionDate`."]
-    #[inline]
-    pub fn submission_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.submission_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AsyncQueryStatus.state` of the spec (`#/definitions/AsyncQueryStatus/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "conversations", feature = "flows", feature = "journey", feature = "quality", feature = "social-media", feature = "users"))))]

@@ -75,24 +75,6 @@ impl AttendanceStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attendanceStatusType`."]
-    #[inline]
-    pub fn attendance_status_type(mut self, value: impl ::std::convert::Into<crate::AttendanceStatusAttendanceStatusType>) -> Self {
-        self.attendance_status_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateWorkday`."]
-    #[inline]
-    pub fn date_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hasEvaluation`."]
-    #[inline]
-    pub fn has_evaluation(mut self, value: impl ::std::convert::Into<crate::AttendanceStatusHasEvaluation>) -> Self {
-        self.has_evaluation = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AttendanceStatus.attendanceStatusType` of the spec (`#/definitions/AttendanceStatus/properties/attendanceStatusType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -71,18 +71,6 @@ impl AttributeDetailEventTopicCommunication {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::AttributeDetailEventTopicCommunicationMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AttributeDetailEventTopicCommunication.mediaType` of the spec (`#/definitions/AttributeDetailEventTopicCommunication/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

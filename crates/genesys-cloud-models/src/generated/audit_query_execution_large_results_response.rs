@@ -79,28 +79,4 @@ impl AuditQueryExecutionLargeResultsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cursor`."]
-    #[inline]
-    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cursor = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
 }

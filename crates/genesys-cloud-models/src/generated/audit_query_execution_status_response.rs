@@ -91,48 +91,6 @@ impl AuditQueryExecutionStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `filters`."]
-    #[inline]
-    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditQueryFilter>>) -> Self {
-        self.filters = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceName`."]
-    #[inline]
-    pub fn service_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.service_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sort`."]
-    #[inline]
-    pub fn sort(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditQuerySort>>) -> Self {
-        self.sort = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::AuditQueryExecutionStatusResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AuditQueryExecutionStatusResponse.state` of the spec (`#/definitions/AuditQueryExecutionStatusResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "audit")))]

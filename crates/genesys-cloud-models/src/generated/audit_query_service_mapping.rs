@@ -67,10 +67,4 @@ impl AuditQueryServiceMapping {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `services`."]
-    #[inline]
-    pub fn services(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditQueryService>>) -> Self {
-        self.services = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl AuthenticationProperties {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sharepoint`."]
-    #[inline]
-    pub fn sharepoint(mut self, value: impl ::std::convert::Into<crate::SharepointAuthenticationProperties>) -> Self {
-        self.sharepoint = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl AuthenticatorSelection {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `authenticatorAttachment`."]
-    #[inline]
-    pub fn authenticator_attachment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.authenticator_attachment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requireResidentKey`."]
-    #[inline]
-    pub fn require_resident_key(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.require_resident_key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `residentKey`."]
-    #[inline]
-    pub fn resident_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.resident_key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userVerification`."]
-    #[inline]
-    pub fn user_verification(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_verification = ::std::option::Option::Some(value.into());
-        self
-    }
 }

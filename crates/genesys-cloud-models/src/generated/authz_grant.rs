@@ -79,28 +79,4 @@ impl AuthzGrant {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::AuthzDivision>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `grantMadeAt`."]
-    #[inline]
-    pub fn grant_made_at(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.grant_made_at = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `role`."]
-    #[inline]
-    pub fn role(mut self, value: impl ::std::convert::Into<crate::AuthzGrantRole>) -> Self {
-        self.role = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `subjectId`."]
-    #[inline]
-    pub fn subject_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.subject_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

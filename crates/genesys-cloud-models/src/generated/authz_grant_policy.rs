@@ -79,28 +79,4 @@ impl AuthzGrantPolicy {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actions`."]
-    #[inline]
-    pub fn actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.actions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `condition`."]
-    #[inline]
-    pub fn condition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.condition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `domain`."]
-    #[inline]
-    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityName`."]
-    #[inline]
-    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl AutoStatusTransitionDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateOfTransition`."]
-    #[inline]
-    pub fn date_of_transition(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_of_transition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorDetails`."]
-    #[inline]
-    pub fn error_details(mut self, value: impl ::std::convert::Into<crate::TaskManagementErrorDetails>) -> Self {
-        self.error_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextStatus`."]
-    #[inline]
-    pub fn next_status(mut self, value: impl ::std::convert::Into<crate::WorkitemStatusReference>) -> Self {
-        self.next_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,36 +83,6 @@ impl AvailableTime {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategory`."]
-    #[inline]
-    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::AvailableTimeActivityCategory>) -> Self {
-        self.activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isPaid`."]
-    #[inline]
-    pub fn is_paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_paid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wfmSchedule`."]
-    #[inline]
-    pub fn wfm_schedule(mut self, value: impl ::std::convert::Into<crate::WfmScheduleReference>) -> Self {
-        self.wfm_schedule = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AvailableTime.activityCategory` of the spec (`#/definitions/AvailableTime/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]

@@ -87,42 +87,6 @@ impl AvailableTimeOffRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `availableMinutesPerInterval`."]
-    #[inline]
-    pub fn available_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.available_minutes_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::AvailableTimeOffRangeGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffLimit`."]
-    #[inline]
-    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitReference>) -> Self {
-        self.time_off_limit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistEnabled`."]
-    #[inline]
-    pub fn waitlist_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.waitlist_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistedRequestsPerInterval`."]
-    #[inline]
-    pub fn waitlisted_requests_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.waitlisted_requests_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `AvailableTimeOffRange.granularity` of the spec (`#/definitions/AvailableTimeOffRange/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

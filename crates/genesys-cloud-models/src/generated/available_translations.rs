@@ -71,16 +71,4 @@ impl AvailableTranslations {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `builtin`."]
-    #[inline]
-    pub fn builtin(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.builtin = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `orgSpecific`."]
-    #[inline]
-    pub fn org_specific(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.org_specific = ::std::option::Option::Some(value.into());
-        self
-    }
 }

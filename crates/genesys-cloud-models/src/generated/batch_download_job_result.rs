@@ -83,34 +83,4 @@ impl BatchDownloadJobResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentType`."]
-    #[inline]
-    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMsg`."]
-    #[inline]
-    pub fn error_msg(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_msg = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recordingId`."]
-    #[inline]
-    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.recording_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resultUrl`."]
-    #[inline]
-    pub fn result_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.result_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

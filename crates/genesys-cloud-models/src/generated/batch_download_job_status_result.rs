@@ -95,54 +95,6 @@ impl BatchDownloadJobStatusResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCount`."]
-    #[inline]
-    pub fn error_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.error_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `expectedResultCount`."]
-    #[inline]
-    pub fn expected_result_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.expected_result_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jobId`."]
-    #[inline]
-    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.job_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resultCount`."]
-    #[inline]
-    pub fn result_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.result_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BatchDownloadJobResult>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BatchDownloadJobStatusResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BatchDownloadJobStatusResult.status` of the spec (`#/definitions/BatchDownloadJobStatusResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]

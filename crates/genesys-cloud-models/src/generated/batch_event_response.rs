@@ -67,10 +67,4 @@ impl BatchEventResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EventError>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
 }

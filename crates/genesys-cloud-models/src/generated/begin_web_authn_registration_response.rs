@@ -67,10 +67,4 @@ impl BeginWebAuthnRegistrationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `publicKey`."]
-    #[inline]
-    pub fn public_key(mut self, value: impl ::std::convert::Into<crate::PublicKeyCredentialCreationOptions>) -> Self {
-        self.public_key = ::std::option::Option::Some(value.into());
-        self
-    }
 }

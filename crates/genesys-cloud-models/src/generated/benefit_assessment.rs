@@ -95,54 +95,6 @@ impl BenefitAssessment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jobId`."]
-    #[inline]
-    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.job_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpiAssessments`."]
-    #[inline]
-    pub fn kpi_assessments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KeyPerformanceIndicatorAssessment>>) -> Self {
-        self.kpi_assessments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queues`."]
-    #[inline]
-    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.queues = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::BenefitAssessmentState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BenefitAssessment.state` of the spec (`#/definitions/BenefitAssessment/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

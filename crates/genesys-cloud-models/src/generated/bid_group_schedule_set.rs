@@ -67,10 +67,4 @@ impl BidGroupScheduleSet {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `shiftSets`."]
-    #[inline]
-    pub fn shift_sets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftSet>>) -> Self {
-        self.shift_sets = ::std::option::Option::Some(value.into());
-        self
-    }
 }

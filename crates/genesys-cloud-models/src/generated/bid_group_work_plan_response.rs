@@ -87,40 +87,4 @@ impl BidGroupWorkPlanResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentCountRange`."]
-    #[inline]
-    pub fn agent_count_range(mut self, value: impl ::std::convert::Into<crate::AgentCountRange>) -> Self {
-        self.agent_count_range = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideAgentCount`."]
-    #[inline]
-    pub fn override_agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.override_agent_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestedAgentCount`."]
-    #[inline]
-    pub fn suggested_agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.suggested_agent_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl BillingContractPeriod {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BillingContractPeriodStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BillingContractPeriod.status` of the spec (`#/definitions/BillingContractPeriod/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]

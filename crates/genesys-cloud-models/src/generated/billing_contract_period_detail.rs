@@ -87,42 +87,6 @@ impl BillingContractPeriodDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `charges`."]
-    #[inline]
-    pub fn charges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingCharge>>) -> Self {
-        self.charges = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BillingContractPeriodDetailStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wallets`."]
-    #[inline]
-    pub fn wallets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingWallet>>) -> Self {
-        self.wallets = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BillingContractPeriodDetail.status` of the spec (`#/definitions/BillingContractPeriodDetail/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]

@@ -103,66 +103,6 @@ impl BillingInvoiceItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `amount`."]
-    #[inline]
-    pub fn amount(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.amount = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateTransacted`."]
-    #[inline]
-    pub fn date_transacted(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_transacted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organization`."]
-    #[inline]
-    pub fn organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
-        self.organization = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `product`."]
-    #[inline]
-    pub fn product(mut self, value: impl ::std::convert::Into<crate::BillingProduct>) -> Self {
-        self.product = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `quantity`."]
-    #[inline]
-    pub fn quantity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.quantity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unitOfMeasure`."]
-    #[inline]
-    pub fn unit_of_measure(mut self, value: impl ::std::convert::Into<crate::BillingInvoiceItemUnitOfMeasure>) -> Self {
-        self.unit_of_measure = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BillingInvoiceItem.unitOfMeasure` of the spec (`#/definitions/BillingInvoiceItem/properties/unitOfMeasure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]

@@ -83,34 +83,4 @@ impl BillingPlan {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `items`."]
-    #[inline]
-    pub fn items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingPlanItem>>) -> Self {
-        self.items = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizations`."]
-    #[inline]
-    pub fn organizations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NamedEntity>>) -> Self {
-        self.organizations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `product`."]
-    #[inline]
-    pub fn product(mut self, value: impl ::std::convert::Into<crate::BillingProduct>) -> Self {
-        self.product = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl BillingProduct {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sku`."]
-    #[inline]
-    pub fn sku(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sku = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unitOfMeasure`."]
-    #[inline]
-    pub fn unit_of_measure(mut self, value: impl ::std::convert::Into<crate::BillingProductUnitOfMeasure>) -> Self {
-        self.unit_of_measure = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BillingProduct.unitOfMeasure` of the spec (`#/definitions/BillingProduct/properties/unitOfMeasure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]

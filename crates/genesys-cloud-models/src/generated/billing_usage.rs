@@ -75,22 +75,4 @@ impl BillingUsage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resources`."]
-    #[inline]
-    pub fn resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingUsageResource>>) -> Self {
-        self.resources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalUsage`."]
-    #[inline]
-    pub fn total_usage(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.total_usage = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl BillingUsageReport {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BillingUsageReportStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `usages`."]
-    #[inline]
-    pub fn usages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BillingUsage>>) -> Self {
-        self.usages = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BillingUsageReport.status` of the spec (`#/definitions/BillingUsageReport/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]

@@ -79,30 +79,6 @@ impl BotChannel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `inputModes`."]
-    #[inline]
-    pub fn input_modes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.input_modes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<crate::BotChannelName>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputModes`."]
-    #[inline]
-    pub fn output_modes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.output_modes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userAgent`."]
-    #[inline]
-    pub fn user_agent(mut self, value: impl ::std::convert::Into<crate::TextBotUserAgent>) -> Self {
-        self.user_agent = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BotChannel.name` of the spec (`#/definitions/BotChannel/properties/name`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -83,34 +83,4 @@ impl BotConnectorSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `botCompositeTag`."]
-    #[inline]
-    pub fn bot_composite_tag(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bot_composite_tag = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `versions`."]
-    #[inline]
-    pub fn versions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BotConnectorVersionSummary>>) -> Self {
-        self.versions = ::std::option::Option::Some(value.into());
-        self
-    }
 }

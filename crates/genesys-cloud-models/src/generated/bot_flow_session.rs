@@ -103,66 +103,6 @@ impl BotFlowSession {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `botResult`."]
-    #[inline]
-    pub fn bot_result(mut self, value: impl ::std::convert::Into<crate::BotFlowSessionBotResult>) -> Self {
-        self.bot_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `botResultCategory`."]
-    #[inline]
-    pub fn bot_result_category(mut self, value: impl ::std::convert::Into<crate::BotFlowSessionBotResultCategory>) -> Self {
-        self.bot_result_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `channel`."]
-    #[inline]
-    pub fn channel(mut self, value: impl ::std::convert::Into<crate::BotChannel>) -> Self {
-        self.channel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCompleted`."]
-    #[inline]
-    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_completed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endLanguage`."]
-    #[inline]
-    pub fn end_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.end_language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flow`."]
-    #[inline]
-    pub fn flow(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
-        self.flow = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BotFlowSession.botResult` of the spec (`#/definitions/BotFlowSession/properties/botResult`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -75,22 +75,4 @@ impl BotVersion {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `intents`."]
-    #[inline]
-    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BotConnectorIntent>>) -> Self {
-        self.intents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supportedLanguages`."]
-    #[inline]
-    pub fn supported_languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.supported_languages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

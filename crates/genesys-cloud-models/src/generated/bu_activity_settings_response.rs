@@ -67,10 +67,4 @@ impl BuActivitySettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `defaultActivityCode`."]
-    #[inline]
-    pub fn default_activity_code(mut self, value: impl ::std::convert::Into<crate::ActivityCodeReference>) -> Self {
-        self.default_activity_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

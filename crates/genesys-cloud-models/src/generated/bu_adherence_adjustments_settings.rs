@@ -71,16 +71,4 @@ impl BuAdherenceAdjustmentsSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submissionRangeConstraintDays`."]
-    #[inline]
-    pub fn submission_range_constraint_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.submission_range_constraint_days = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl BuAgentScheduleActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalActivityId`."]
-    #[inline]
-    pub fn external_activity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_activity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalActivityType`."]
-    #[inline]
-    pub fn external_activity_type(mut self, value: impl ::std::convert::Into<crate::BuAgentScheduleActivityExternalActivityType>) -> Self {
-        self.external_activity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `paid`."]
-    #[inline]
-    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.paid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `payableMinutes`."]
-    #[inline]
-    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.payable_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequestId`."]
-    #[inline]
-    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_off_request_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequestSyncVersion`."]
-    #[inline]
-    pub fn time_off_request_sync_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.time_off_request_sync_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuAgentScheduleActivity.externalActivityType` of the spec (`#/definitions/BuAgentScheduleActivity/properties/externalActivityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

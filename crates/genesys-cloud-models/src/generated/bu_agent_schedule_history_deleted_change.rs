@@ -75,22 +75,4 @@ impl BuAgentScheduleHistoryDeletedChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedule`."]
-    #[inline]
-    pub fn agent_schedule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.agent_schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullDayTimeOffMarkerDates`."]
-    #[inline]
-    pub fn full_day_time_off_marker_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::NaiveDate>>) -> Self {
-        self.full_day_time_off_marker_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shiftIds`."]
-    #[inline]
-    pub fn shift_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.shift_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

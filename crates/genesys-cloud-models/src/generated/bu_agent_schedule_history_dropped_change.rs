@@ -79,28 +79,4 @@ impl BuAgentScheduleHistoryDroppedChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `deletes`."]
-    #[inline]
-    pub fn deletes(mut self, value: impl ::std::convert::Into<crate::BuAgentScheduleHistoryDeletedChange>) -> Self {
-        self.deletes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullDayTimeOffMarkerDates`."]
-    #[inline]
-    pub fn full_day_time_off_marker_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::NaiveDate>>) -> Self {
-        self.full_day_time_off_marker_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::BuAgentScheduleHistoryChangeMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shiftIds`."]
-    #[inline]
-    pub fn shift_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.shift_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl BuAgentScheduleHistoryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `basePublishedSchedule`."]
-    #[inline]
-    pub fn base_published_schedule(mut self, value: impl ::std::convert::Into<crate::BuAgentScheduleHistoryChange>) -> Self {
-        self.base_published_schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `changes`."]
-    #[inline]
-    pub fn changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleHistoryChange>>) -> Self {
-        self.changes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `droppedChanges`."]
-    #[inline]
-    pub fn dropped_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleHistoryDroppedChange>>) -> Self {
-        self.dropped_changes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `priorPublishedSchedules`."]
-    #[inline]
-    pub fn prior_published_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuScheduleReference>>) -> Self {
-        self.prior_published_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl BuAgentScheduleSearchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fullDayTimeOffMarkers`."]
-    #[inline]
-    pub fn full_day_time_off_markers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>) -> Self {
-        self.full_day_time_off_markers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shifts`."]
-    #[inline]
-    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleShift>>) -> Self {
-        self.shifts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl BuAgentScheduleUpdate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `shiftStartDates`."]
-    #[inline]
-    pub fn shift_start_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>) -> Self {
-        self.shift_start_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::BuAgentScheduleUpdateType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuAgentScheduleUpdate.type` of the spec (`#/definitions/BuAgentScheduleUpdate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

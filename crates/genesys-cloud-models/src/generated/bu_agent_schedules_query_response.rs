@@ -71,16 +71,4 @@ impl BuAgentSchedulesQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedules`."]
-    #[inline]
-    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleQueryResponse>>) -> Self {
-        self.agent_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnitTimeZone`."]
-    #[inline]
-    pub fn business_unit_time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_time_zone = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl BuAgentSchedulesSearchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedules`."]
-    #[inline]
-    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleSearchResponse>>) -> Self {
-        self.agent_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnitTimeZone`."]
-    #[inline]
-    pub fn business_unit_time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_time_zone = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `publishedSchedules`."]
-    #[inline]
-    pub fn published_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentSchedulePublishedScheduleReference>>) -> Self {
-        self.published_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
 }

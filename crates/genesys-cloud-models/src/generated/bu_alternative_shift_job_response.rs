@@ -99,60 +99,6 @@ impl BuAlternativeShiftJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bulkUpdateTradesResults`."]
-    #[inline]
-    pub fn bulk_update_trades_results(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftBulkUpdateTradesResponseTemplate>) -> Self {
-        self.bulk_update_trades_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BuAlternativeShiftJobResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::BuAlternativeShiftJobResponseType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `viewOffersResults`."]
-    #[inline]
-    pub fn view_offers_results(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftOffersViewResponseTemplate>) -> Self {
-        self.view_offers_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `viewTradesResults`."]
-    #[inline]
-    pub fn view_trades_results(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradesViewResponseTemplate>) -> Self {
-        self.view_trades_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuAlternativeShiftJobResponse.status` of the spec (`#/definitions/BuAlternativeShiftJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

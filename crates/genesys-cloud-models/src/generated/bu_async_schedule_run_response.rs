@@ -75,24 +75,6 @@ impl BuAsyncScheduleRunResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::BuScheduleRun>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BuAsyncScheduleRunResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuAsyncScheduleRunResponse.status` of the spec (`#/definitions/BuAsyncScheduleRunResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

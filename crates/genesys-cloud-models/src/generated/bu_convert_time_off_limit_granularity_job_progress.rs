@@ -79,28 +79,4 @@ impl BuConvertTimeOffLimitGranularityJobProgress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEarliestComplete`."]
-    #[inline]
-    pub fn date_earliest_complete(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_earliest_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateLatestComplete`."]
-    #[inline]
-    pub fn date_latest_complete(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_latest_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfDaysComplete`."]
-    #[inline]
-    pub fn number_of_days_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.number_of_days_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageComplete`."]
-    #[inline]
-    pub fn percentage_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percentage_complete = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl BuConvertTimeOffLimitGranularityJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `progress`."]
-    #[inline]
-    pub fn progress(mut self, value: impl ::std::convert::Into<crate::BuConvertTimeOffLimitGranularityJobProgress>) -> Self {
-        self.progress = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BuConvertTimeOffLimitGranularityJobResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffLimit`."]
-    #[inline]
-    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitReference>) -> Self {
-        self.time_off_limit = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuConvertTimeOffLimitGranularityJobResponse.status` of the spec (`#/definitions/BuConvertTimeOffLimitGranularityJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

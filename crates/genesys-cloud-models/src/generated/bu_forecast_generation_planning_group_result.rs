@@ -71,16 +71,4 @@ impl BuForecastGenerationPlanningGroupResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metricResults`."]
-    #[inline]
-    pub fn metric_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuForecastTimeSeriesResult>>) -> Self {
-        self.metric_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

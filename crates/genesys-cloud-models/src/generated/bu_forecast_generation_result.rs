@@ -67,10 +67,4 @@ impl BuForecastGenerationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroupResults`."]
-    #[inline]
-    pub fn planning_group_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuForecastGenerationPlanningGroupResult>>) -> Self {
-        self.planning_group_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl BuForecastResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroups`."]
-    #[inline]
-    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastPlanningGroupData>>) -> Self {
-        self.planning_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceStartDate`."]
-    #[inline]
-    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reference_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekNumber`."]
-    #[inline]
-    pub fn week_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_number = ::std::option::Option::Some(value.into());
-        self
-    }
 }

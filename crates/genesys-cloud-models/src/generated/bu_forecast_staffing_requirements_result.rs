@@ -79,28 +79,4 @@ impl BuForecastStaffingRequirementsResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrlExpirationDate`."]
-    #[inline]
-    pub fn download_url_expiration_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.download_url_expiration_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupStaffingRequirements`."]
-    #[inline]
-    pub fn planning_group_staffing_requirements(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingRequirementsPlanningGroupData>>) -> Self {
-        self.planning_group_staffing_requirements = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekNumber`."]
-    #[inline]
-    pub fn week_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_number = ::std::option::Option::Some(value.into());
-        self
-    }
 }

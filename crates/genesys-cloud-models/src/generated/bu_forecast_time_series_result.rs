@@ -75,24 +75,6 @@ impl BuForecastTimeSeriesResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `forecastType`."]
-    #[inline]
-    pub fn forecast_type(mut self, value: impl ::std::convert::Into<crate::BuForecastTimeSeriesResultForecastType>) -> Self {
-        self.forecast_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `forecastingMethod`."]
-    #[inline]
-    pub fn forecasting_method(mut self, value: impl ::std::convert::Into<crate::BuForecastTimeSeriesResultForecastingMethod>) -> Self {
-        self.forecasting_method = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::BuForecastTimeSeriesResultMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuForecastTimeSeriesResult.forecastType` of the spec (`#/definitions/BuForecastTimeSeriesResult/properties/forecastType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

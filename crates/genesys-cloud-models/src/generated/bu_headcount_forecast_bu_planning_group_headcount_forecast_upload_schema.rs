@@ -71,16 +71,4 @@ impl BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuPlanningGroupHeadcountForecastUploadSchema>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceStartDate`."]
-    #[inline]
-    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reference_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

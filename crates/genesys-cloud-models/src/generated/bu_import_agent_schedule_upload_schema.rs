@@ -83,34 +83,4 @@ impl BuImportAgentScheduleUploadSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fullDayTimeOffMarkers`."]
-    #[inline]
-    pub fn full_day_time_off_markers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuFullDayTimeOffMarker>>) -> Self {
-        self.full_day_time_off_markers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shifts`."]
-    #[inline]
-    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleShiftRequest>>) -> Self {
-        self.shifts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanId`."]
-    #[inline]
-    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<crate::ValueWrapperString>) -> Self {
-        self.work_plan_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanIdsPerWeek`."]
-    #[inline]
-    pub fn work_plan_ids_per_week(mut self, value: impl ::std::convert::Into<crate::ListWrapperString>) -> Self {
-        self.work_plan_ids_per_week = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl BuImportShortTermForecastSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `canUseForScheduling`."]
-    #[inline]
-    pub fn can_use_for_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.can_use_for_scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `longTermPlanningGroups`."]
-    #[inline]
-    pub fn long_term_planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LongTermForecastPlanningGroupData>>) -> Self {
-        self.long_term_planning_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroups`."]
-    #[inline]
-    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastPlanningGroupData>>) -> Self {
-        self.planning_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl BuImportTimeOffLimitValue {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `importDateTime`."]
-    #[inline]
-    pub fn import_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.import_date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `importMinutes`."]
-    #[inline]
-    pub fn import_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.import_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

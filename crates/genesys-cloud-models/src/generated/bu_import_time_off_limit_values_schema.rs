@@ -71,16 +71,4 @@ impl BuImportTimeOffLimitValuesSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `limitValues`."]
-    #[inline]
-    pub fn limit_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuImportTimeOffLimitValue>>) -> Self {
-        self.limit_values = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
 }

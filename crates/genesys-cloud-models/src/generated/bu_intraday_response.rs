@@ -95,54 +95,6 @@ impl BuIntradayResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `categories`."]
-    #[inline]
-    pub fn categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.categories = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intervalLengthMinutes`."]
-    #[inline]
-    pub fn interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interval_length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intradayDataGroupings`."]
-    #[inline]
-    pub fn intraday_data_groupings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuIntradayDataGroup>>) -> Self {
-        self.intraday_data_groupings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `noDataReason`."]
-    #[inline]
-    pub fn no_data_reason(mut self, value: impl ::std::convert::Into<crate::BuIntradayResponseNoDataReason>) -> Self {
-        self.no_data_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedule`."]
-    #[inline]
-    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
-        self.schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shortTermForecast`."]
-    #[inline]
-    pub fn short_term_forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastReference>) -> Self {
-        self.short_term_forecast = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuIntradayResponse.noDataReason` of the spec (`#/definitions/BuIntradayResponse/properties/noDataReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

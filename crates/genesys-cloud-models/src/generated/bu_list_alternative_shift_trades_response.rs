@@ -71,16 +71,4 @@ impl BuListAlternativeShiftTradesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `job`."]
-    #[inline]
-    pub fn job(mut self, value: impl ::std::convert::Into<crate::BuAlternativeShiftJobResponse>) -> Self {
-        self.job = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::AlternativeShiftTradeListing>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl BuManagementUnitScheduleSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentCount`."]
-    #[inline]
-    pub fn agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.agent_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agents`."]
-    #[inline]
-    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl BuNotificationSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `scheduling`."]
-    #[inline]
-    pub fn scheduling(mut self, value: impl ::std::convert::Into<crate::BuScheduleNotificationsSettingsResponse>) -> Self {
-        self.scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl BuPlanningGroupHeadcountForecastResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroup`."]
-    #[inline]
-    pub fn planning_group(mut self, value: impl ::std::convert::Into<crate::PlanningGroupReference>) -> Self {
-        self.planning_group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredPerInterval`."]
-    #[inline]
-    pub fn required_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.required_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredWithoutShrinkagePerInterval`."]
-    #[inline]
-    pub fn required_without_shrinkage_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.required_without_shrinkage_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl BuPlanningGroupHeadcountForecastUploadSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredPerInterval`."]
-    #[inline]
-    pub fn required_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.required_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredWithoutShrinkagePerInterval`."]
-    #[inline]
-    pub fn required_without_shrinkage_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.required_without_shrinkage_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl BuRescheduleResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedules`."]
-    #[inline]
-    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuRescheduleAgentScheduleResult>>) -> Self {
-        self.agent_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `generationResults`."]
-    #[inline]
-    pub fn generation_results(mut self, value: impl ::std::convert::Into<crate::ScheduleGenerationResult>) -> Self {
-        self.generation_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `generationResultsDownloadUrl`."]
-    #[inline]
-    pub fn generation_results_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.generation_results_download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `headcountForecast`."]
-    #[inline]
-    pub fn headcount_forecast(mut self, value: impl ::std::convert::Into<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastResult>) -> Self {
-        self.headcount_forecast = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `headcountForecastDownloadUrl`."]
-    #[inline]
-    pub fn headcount_forecast_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.headcount_forecast_download_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl BuScheduleNotificationsSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategorySettings`."]
-    #[inline]
-    pub fn activity_category_settings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuScheduleNotificationsCategorySettings>>) -> Self {
-        self.activity_category_settings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `earlyReminderMinutes`."]
-    #[inline]
-    pub fn early_reminder_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.early_reminder_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl BuSchedulerSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `consistentServiceLevelSmoothing`."]
-    #[inline]
-    pub fn consistent_service_level_smoothing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.consistent_service_level_smoothing = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
 }

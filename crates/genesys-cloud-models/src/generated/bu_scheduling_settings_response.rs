@@ -91,48 +91,6 @@ impl BuSchedulingSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activitySmoothingType`."]
-    #[inline]
-    pub fn activity_smoothing_type(mut self, value: impl ::std::convert::Into<crate::BuSchedulingSettingsResponseActivitySmoothingType>) -> Self {
-        self.activity_smoothing_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `allowWorkPlanPerMinuteGranularity`."]
-    #[inline]
-    pub fn allow_work_plan_per_minute_granularity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.allow_work_plan_per_minute_granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enableTimeOffFullDayEstimation`."]
-    #[inline]
-    pub fn enable_time_off_full_day_estimation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enable_time_off_full_day_estimation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `induceScheduleVariability`."]
-    #[inline]
-    pub fn induce_schedule_variability(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.induce_schedule_variability = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageSeverities`."]
-    #[inline]
-    pub fn message_severities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>) -> Self {
-        self.message_severities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceGoalImpact`."]
-    #[inline]
-    pub fn service_goal_impact(mut self, value: impl ::std::convert::Into<crate::WfmServiceGoalImpactSettings>) -> Self {
-        self.service_goal_impact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `syncTimeOffProperties`."]
-    #[inline]
-    pub fn sync_time_off_properties(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.sync_time_off_properties = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuSchedulingSettingsResponse.activitySmoothingType` of the spec (`#/definitions/BuSchedulingSettingsResponse/properties/activitySmoothingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -99,60 +99,6 @@ impl BuShortTermForecastListItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `canUseForScheduling`."]
-    #[inline]
-    pub fn can_use_for_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.can_use_for_scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `creationMethod`."]
-    #[inline]
-    pub fn creation_method(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastListItemCreationMethod>) -> Self {
-        self.creation_method = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `legacy`."]
-    #[inline]
-    pub fn legacy(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.legacy = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekDate`."]
-    #[inline]
-    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.week_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuShortTermForecastListItem.creationMethod` of the spec (`#/definitions/BuShortTermForecastListItem/properties/creationMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -91,48 +91,6 @@ impl BuTimeOffLimitResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fullDayTimeOffStartTime`."]
-    #[inline]
-    pub fn full_day_time_off_start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.full_day_time_off_start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitResponseGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingGroup`."]
-    #[inline]
-    pub fn staffing_group(mut self, value: impl ::std::convert::Into<crate::StaffingGroupReference>) -> Self {
-        self.staffing_group = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuTimeOffLimitResponse.granularity` of the spec (`#/definitions/BuTimeOffLimitResponse/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -75,22 +75,4 @@ impl BuTimeOffLimitValues {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valuesPerDay`."]
-    #[inline]
-    pub fn values_per_day(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitValues>) -> Self {
-        self.values_per_day = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valuesPerFifteenMinutes`."]
-    #[inline]
-    pub fn values_per_fifteen_minutes(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitValues>) -> Self {
-        self.values_per_fifteen_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

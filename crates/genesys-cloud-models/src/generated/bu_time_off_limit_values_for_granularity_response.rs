@@ -79,30 +79,6 @@ impl BuTimeOffLimitValuesForGranularityResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitValuesForGranularityResponseGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `limitValues`."]
-    #[inline]
-    pub fn limit_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuTimeOffLimitValues>>) -> Self {
-        self.limit_values = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffLimit`."]
-    #[inline]
-    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::BuTimeOffLimitReference>) -> Self {
-        self.time_off_limit = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BuTimeOffLimitValuesForGranularityResponse.granularity` of the spec (`#/definitions/BuTimeOffLimitValuesForGranularityResponse/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

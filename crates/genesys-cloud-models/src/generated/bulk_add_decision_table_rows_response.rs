@@ -71,16 +71,4 @@ impl BulkAddDecisionTableRowsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rows`."]
-    #[inline]
-    pub fn rows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableRow>>) -> Self {
-        self.rows = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalCreated`."]
-    #[inline]
-    pub fn total_created(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_created = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl BulkAddOpportunitiesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `opportunities`."]
-    #[inline]
-    pub fn opportunities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpportunityResult>>) -> Self {
-        self.opportunities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

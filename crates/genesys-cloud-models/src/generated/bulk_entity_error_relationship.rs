@@ -87,40 +87,4 @@ impl BulkEntityErrorRelationship {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `details`."]
-    #[inline]
-    pub fn details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BulkErrorDetail>>) -> Self {
-        self.details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entity`."]
-    #[inline]
-    pub fn entity(mut self, value: impl ::std::convert::Into<crate::Relationship>) -> Self {
-        self.entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retryable`."]
-    #[inline]
-    pub fn retryable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.retryable = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl BulkJobTerminateResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entity`."]
-    #[inline]
-    pub fn entity(mut self, value: impl ::std::convert::Into<crate::BulkJobTerminateResultEntity>) -> Self {
-        self.entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::BulkJobError>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl BulkOpportunitiesEnrollmentResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enrollment`."]
-    #[inline]
-    pub fn enrollment(mut self, value: impl ::std::convert::Into<crate::OpportunityEnrollment>) -> Self {
-        self.enrollment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesError>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesEnrollmentResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BulkOpportunitiesEnrollmentResult.status` of the spec (`#/definitions/BulkOpportunitiesEnrollmentResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -67,12 +67,6 @@ impl BulkOpportunitiesError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesErrorErrorCode>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BulkOpportunitiesError.errorCode` of the spec (`#/definitions/BulkOpportunitiesError/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

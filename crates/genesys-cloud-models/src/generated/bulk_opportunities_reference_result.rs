@@ -75,24 +75,6 @@ impl BulkOpportunitiesReferenceResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesError>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `opportunity`."]
-    #[inline]
-    pub fn opportunity(mut self, value: impl ::std::convert::Into<crate::OpportunityReference>) -> Self {
-        self.opportunity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesReferenceResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BulkOpportunitiesReferenceResult.status` of the spec (`#/definitions/BulkOpportunitiesReferenceResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -75,24 +75,6 @@ impl BulkRemoveOpportunitiesResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::BulkOpportunitiesError>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `opportunityId`."]
-    #[inline]
-    pub fn opportunity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.opportunity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BulkRemoveOpportunitiesResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BulkRemoveOpportunitiesResult.status` of the spec (`#/definitions/BulkRemoveOpportunitiesResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

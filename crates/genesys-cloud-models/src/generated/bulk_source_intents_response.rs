@@ -75,22 +75,4 @@ impl BulkSourceIntentsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCount`."]
-    #[inline]
-    pub fn error_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.error_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorResultIds`."]
-    #[inline]
-    pub fn error_result_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.error_result_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BulkResults>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

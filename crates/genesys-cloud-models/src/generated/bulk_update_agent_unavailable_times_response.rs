@@ -71,16 +71,4 @@ impl BulkUpdateAgentUnavailableTimesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BulkUpdateAgentUnavailableTimesResultItem>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl BulkUpdateAgentUnavailableTimesResultItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::BulkUpdateAgentUnavailableTimesResultItemStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unavailableTime`."]
-    #[inline]
-    pub fn unavailable_time(mut self, value: impl ::std::convert::Into<crate::TargetUnavailableTime>) -> Self {
-        self.unavailable_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BulkUpdateAgentUnavailableTimesResultItem.status` of the spec (`#/definitions/BulkUpdateAgentUnavailableTimesResultItem/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,16 +71,4 @@ impl BulkUpdateDecisionTableRowsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rows`."]
-    #[inline]
-    pub fn rows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableRow>>) -> Self {
-        self.rows = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalUpdated`."]
-    #[inline]
-    pub fn total_updated(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_updated = ::std::option::Option::Some(value.into());
-        self
-    }
 }

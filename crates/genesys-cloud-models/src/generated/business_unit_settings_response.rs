@@ -95,54 +95,6 @@ impl BusinessUnitSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `coaching`."]
-    #[inline]
-    pub fn coaching(mut self, value: impl ::std::convert::Into<crate::BuActivitySettingsResponse>) -> Self {
-        self.coaching = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `learning`."]
-    #[inline]
-    pub fn learning(mut self, value: impl ::std::convert::Into<crate::BuActivitySettingsResponse>) -> Self {
-        self.learning = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notifications`."]
-    #[inline]
-    pub fn notifications(mut self, value: impl ::std::convert::Into<crate::BuNotificationSettingsResponse>) -> Self {
-        self.notifications = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduling`."]
-    #[inline]
-    pub fn scheduling(mut self, value: impl ::std::convert::Into<crate::BuSchedulingSettingsResponse>) -> Self {
-        self.scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shortTermForecasting`."]
-    #[inline]
-    pub fn short_term_forecasting(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastingSettings>) -> Self {
-        self.short_term_forecasting = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDayOfWeek`."]
-    #[inline]
-    pub fn start_day_of_week(mut self, value: impl ::std::convert::Into<crate::BusinessUnitSettingsResponseStartDayOfWeek>) -> Self {
-        self.start_day_of_week = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeZone`."]
-    #[inline]
-    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_zone = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `BusinessUnitSettingsResponse.startDayOfWeek` of the spec (`#/definitions/BusinessUnitSettingsResponse/properties/startDayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -67,10 +67,4 @@ impl CallForwardingEventCall {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `targets`."]
-    #[inline]
-    pub fn targets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallForwardingEventTarget>>) -> Self {
-        self.targets = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl CallForwardingEventCallForwarding {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `calls`."]
-    #[inline]
-    pub fn calls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallForwardingEventCall>>) -> Self {
-        self.calls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedDate`."]
-    #[inline]
-    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modified_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::CallForwardingEventUser>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `voicemail`."]
-    #[inline]
-    pub fn voicemail(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.voicemail = ::std::option::Option::Some(value.into());
-        self
-    }
 }

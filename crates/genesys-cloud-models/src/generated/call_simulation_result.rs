@@ -75,24 +75,6 @@ impl CallSimulationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `allowed`."]
-    #[inline]
-    pub fn allowed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.allowed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `level`."]
-    #[inline]
-    pub fn level(mut self, value: impl ::std::convert::Into<crate::CallSimulationResultLevel>) -> Self {
-        self.level = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `matchedPrefix`."]
-    #[inline]
-    pub fn matched_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.matched_prefix = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CallSimulationResult.level` of the spec (`#/definitions/CallSimulationResult/properties/level`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]

@@ -79,28 +79,4 @@ impl CallableContactsDiagnostic {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attemptLimits`."]
-    #[inline]
-    pub fn attempt_limits(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.attempt_limits = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `callableTimeSet`."]
-    #[inline]
-    pub fn callable_time_set(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.callable_time_set = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dncLists`."]
-    #[inline]
-    pub fn dnc_lists(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
-        self.dnc_lists = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ruleSets`."]
-    #[inline]
-    pub fn rule_sets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainEntityRef>>) -> Self {
-        self.rule_sets = ::std::option::Option::Some(value.into());
-        self
-    }
 }

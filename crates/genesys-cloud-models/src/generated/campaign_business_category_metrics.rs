@@ -75,22 +75,4 @@ impl CampaignBusinessCategoryMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failureCount`."]
-    #[inline]
-    pub fn failure_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.failure_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `neutralCount`."]
-    #[inline]
-    pub fn neutral_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.neutral_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `successCount`."]
-    #[inline]
-    pub fn success_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.success_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

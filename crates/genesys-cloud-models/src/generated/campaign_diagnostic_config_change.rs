@@ -79,30 +79,6 @@ impl CampaignDiagnosticConfigChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::CampaignDiagnosticConfigChangeAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `date`."]
-    #[inline]
-    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `field`."]
-    #[inline]
-    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.field = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CampaignDiagnosticConfigChange.action` of the spec (`#/definitions/CampaignDiagnosticConfigChange/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]

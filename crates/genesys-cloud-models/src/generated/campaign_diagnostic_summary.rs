@@ -91,46 +91,4 @@ impl CampaignDiagnosticSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaignHealthStates`."]
-    #[inline]
-    pub fn campaign_health_states(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticCampaignHealthState>>) -> Self {
-        self.campaign_health_states = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignId`."]
-    #[inline]
-    pub fn campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.campaign_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignInfo`."]
-    #[inline]
-    pub fn campaign_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticWindow>>) -> Self {
-        self.campaign_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignStates`."]
-    #[inline]
-    pub fn campaign_states(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticCampaignState>>) -> Self {
-        self.campaign_states = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `configChanges`."]
-    #[inline]
-    pub fn config_changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignDiagnosticConfigChange>>) -> Self {
-        self.config_changes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
 }

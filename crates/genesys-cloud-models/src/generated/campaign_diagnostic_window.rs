@@ -75,24 +75,6 @@ impl CampaignDiagnosticWindow {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::CampaignDiagnosticWindowState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CampaignDiagnosticWindow.state` of the spec (`#/definitions/CampaignDiagnosticWindow/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]

@@ -87,40 +87,4 @@ impl CampaignInteractions {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaign`."]
-    #[inline]
-    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.campaign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interactingInteractions`."]
-    #[inline]
-    pub fn interacting_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
-        self.interacting_interactions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pendingInteractions`."]
-    #[inline]
-    pub fn pending_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
-        self.pending_interactions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previewingInteractions`."]
-    #[inline]
-    pub fn previewing_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
-        self.previewing_interactions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `proceedingInteractions`."]
-    #[inline]
-    pub fn proceeding_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
-        self.proceeding_interactions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduledInteractions`."]
-    #[inline]
-    pub fn scheduled_interactions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignInteraction>>) -> Self {
-        self.scheduled_interactions = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl CampaignLinesUtilization {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignedOutboundLines`."]
-    #[inline]
-    pub fn assigned_outbound_lines(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.assigned_outbound_lines = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalAvailableOutboundLines`."]
-    #[inline]
-    pub fn total_available_outbound_lines(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_available_outbound_lines = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl CampaignOutboundLinesAllocation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaign`."]
-    #[inline]
-    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.campaign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignWeight`."]
-    #[inline]
-    pub fn campaign_weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.campaign_weight = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `legacyWeight`."]
-    #[inline]
-    pub fn legacy_weight(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.legacy_weight = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `linesAssigned`."]
-    #[inline]
-    pub fn lines_assigned(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.lines_assigned = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl CampaignOutboundLinesDistribution {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `availableOutboundLines`."]
-    #[inline]
-    pub fn available_outbound_lines(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.available_outbound_lines = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaign`."]
-    #[inline]
-    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.campaign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignsWithDynamicallyAllocatedLines`."]
-    #[inline]
-    pub fn campaigns_with_dynamically_allocated_lines(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignOutboundLinesAllocation>>) -> Self {
-        self.campaigns_with_dynamically_allocated_lines = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignsWithReservedLines`."]
-    #[inline]
-    pub fn campaigns_with_reserved_lines(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CampaignOutboundLinesReservation>>) -> Self {
-        self.campaigns_with_reserved_lines = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxLineUtilization`."]
-    #[inline]
-    pub fn max_line_utilization(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.max_line_utilization = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxOutboundLineCount`."]
-    #[inline]
-    pub fn max_outbound_line_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_outbound_line_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reservedLines`."]
-    #[inline]
-    pub fn reserved_lines(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.reserved_lines = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl CampaignOutboundLinesReservation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaign`."]
-    #[inline]
-    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.campaign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `linesReserved`."]
-    #[inline]
-    pub fn lines_reserved(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.lines_reserved = ::std::option::Option::Some(value.into());
-        self
-    }
 }

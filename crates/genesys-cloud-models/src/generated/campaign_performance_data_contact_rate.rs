@@ -67,10 +67,4 @@ impl CampaignPerformanceDataContactRate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `connectRatio`."]
-    #[inline]
-    pub fn connect_ratio(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.connect_ratio = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl CampaignPerformanceDataProgress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `percentage`."]
-    #[inline]
-    pub fn percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage = ::std::option::Option::Some(value.into());
-        self
-    }
 }

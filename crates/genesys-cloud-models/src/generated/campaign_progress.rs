@@ -91,46 +91,4 @@ impl CampaignProgress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaign`."]
-    #[inline]
-    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.campaign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactList`."]
-    #[inline]
-    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.contact_list = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfContactsCalled`."]
-    #[inline]
-    pub fn number_of_contacts_called(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.number_of_contacts_called = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfContactsMessaged`."]
-    #[inline]
-    pub fn number_of_contacts_messaged(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.number_of_contacts_messaged = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfContactsSkipped`."]
-    #[inline]
-    pub fn number_of_contacts_skipped(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, i64>>) -> Self {
-        self.number_of_contacts_skipped = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentage`."]
-    #[inline]
-    pub fn percentage(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalNumberOfContacts`."]
-    #[inline]
-    pub fn total_number_of_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_number_of_contacts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl CampaignSkillStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eligibleSkilledAgents`."]
-    #[inline]
-    pub fn eligible_skilled_agents(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.eligible_skilled_agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skillCombinations`."]
-    #[inline]
-    pub fn skill_combinations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.skill_combinations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

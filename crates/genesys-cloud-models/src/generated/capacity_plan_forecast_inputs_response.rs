@@ -79,28 +79,4 @@ impl CapacityPlanForecastInputsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnit`."]
-    #[inline]
-    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::BusinessUnitReference>) -> Self {
-        self.business_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `capacityPlan`."]
-    #[inline]
-    pub fn capacity_plan(mut self, value: impl ::std::convert::Into<crate::CapacityPlanReference>) -> Self {
-        self.capacity_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadTemplate`."]
-    #[inline]
-    pub fn download_template(mut self, value: impl ::std::convert::Into<crate::CapacityPlanForecastInputsTemplate>) -> Self {
-        self.download_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

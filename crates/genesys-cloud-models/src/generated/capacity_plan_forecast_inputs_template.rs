@@ -83,36 +83,6 @@ impl CapacityPlanForecastInputsTemplate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `capacityPlanForecastSummary`."]
-    #[inline]
-    pub fn capacity_plan_forecast_summary(mut self, value: impl ::std::convert::Into<crate::CapacityPlanForecastMetrics>) -> Self {
-        self.capacity_plan_forecast_summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::CapacityPlanForecastInputsTemplateGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `months`."]
-    #[inline]
-    pub fn months(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::YearMonth>>) -> Self {
-        self.months = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupsForecastData`."]
-    #[inline]
-    pub fn planning_groups_forecast_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastInputPlanningGroupData>>) -> Self {
-        self.planning_groups_forecast_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceBusinessUnitDate`."]
-    #[inline]
-    pub fn reference_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.reference_business_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CapacityPlanForecastInputsTemplate.granularity` of the spec (`#/definitions/CapacityPlanForecastInputsTemplate/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,16 +71,4 @@ impl CapacityPlanForecastMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageHandleTime`."]
-    #[inline]
-    pub fn average_handle_time(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.average_handle_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `volume`."]
-    #[inline]
-    pub fn volume(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.volume = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl CapacityPlanImportedForecastRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dailyForecastUploadKey`."]
-    #[inline]
-    pub fn daily_forecast_upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.daily_forecast_upload_key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hourlyForecastUploadKey`."]
-    #[inline]
-    pub fn hourly_forecast_upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.hourly_forecast_upload_key = ::std::option::Option::Some(value.into());
-        self
-    }
 }

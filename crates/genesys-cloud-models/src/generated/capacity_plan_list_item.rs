@@ -87,40 +87,4 @@ impl CapacityPlanListItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endBusinessUnitDate`."]
-    #[inline]
-    pub fn end_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.end_business_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::CapacityPlanMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startBusinessUnitDate`."]
-    #[inline]
-    pub fn start_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.start_business_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl CapacityPlanStaffingGroupAllocationsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `capacityPlan`."]
-    #[inline]
-    pub fn capacity_plan(mut self, value: impl ::std::convert::Into<crate::CapacityPlanReference>) -> Self {
-        self.capacity_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadTemplate`."]
-    #[inline]
-    pub fn download_template(mut self, value: impl ::std::convert::Into<crate::StaffingGroupAllocationsResponseTemplate>) -> Self {
-        self.download_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullTimeEquivalentWeeklyHours`."]
-    #[inline]
-    pub fn full_time_equivalent_weekly_hours(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.full_time_equivalent_weekly_hours = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl CapacityPlanningPlanningGroupAllocation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `overUnderFullTimeEquivalentCount`."]
-    #[inline]
-    pub fn over_under_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.over_under_full_time_equivalent_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredStaffFullTimeEquivalentCount`."]
-    #[inline]
-    pub fn required_staff_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.required_staff_full_time_equivalent_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingGroupFullTimeEquivalentContributions`."]
-    #[inline]
-    pub fn staffing_group_full_time_equivalent_contributions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingGroupFullTimeEquivalentContribution>>) -> Self {
-        self.staffing_group_full_time_equivalent_contributions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalPlannedFullTimeEquivalentCount`."]
-    #[inline]
-    pub fn total_planned_full_time_equivalent_count(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.total_planned_full_time_equivalent_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

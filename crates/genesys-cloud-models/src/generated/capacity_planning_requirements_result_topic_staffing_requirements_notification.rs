@@ -91,48 +91,6 @@ impl CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnit`."]
-    #[inline]
-    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicBusinessUnit>) -> Self {
-        self.business_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `capacityPlan`."]
-    #[inline]
-    pub fn capacity_plan(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicCapacityPlanReference>) -> Self {
-        self.capacity_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationErrorCode>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceBusinessUnitDate`."]
-    #[inline]
-    pub fn reference_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reference_business_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::CapacityPlanningRequirementsResultTopicStaffingRequirementsNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification.errorCode` of the spec (`#/definitions/CapacityPlanningRequirementsResultTopicStaffingRequirementsNotification/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -103,66 +103,6 @@ impl CaseAssociation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `associationType`."]
-    #[inline]
-    pub fn association_type(mut self, value: impl ::std::convert::Into<crate::CaseAssociationAssociationType>) -> Self {
-        self.association_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `case`."]
-    #[inline]
-    pub fn case(mut self, value: impl ::std::convert::Into<crate::CaseReference>) -> Self {
-        self.case = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::ConversationReference>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateAssociated`."]
-    #[inline]
-    pub fn date_associated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_associated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stage`."]
-    #[inline]
-    pub fn stage(mut self, value: impl ::std::convert::Into<crate::StageReference>) -> Self {
-        self.stage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `step`."]
-    #[inline]
-    pub fn step(mut self, value: impl ::std::convert::Into<crate::StepReference>) -> Self {
-        self.step = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workitem`."]
-    #[inline]
-    pub fn workitem(mut self, value: impl ::std::convert::Into<crate::WorkitemReference>) -> Self {
-        self.workitem = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CaseAssociation.associationType` of the spec (`#/definitions/CaseAssociation/properties/associationType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]

@@ -87,42 +87,6 @@ impl CaseQueryJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateFinished`."]
-    #[inline]
-    pub fn date_finished(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_finished = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStarted`."]
-    #[inline]
-    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_started = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::CaseQueryJobError>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::CaseQueryJobResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CaseQueryJobResponse.state` of the spec (`#/definitions/CaseQueryJobResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]

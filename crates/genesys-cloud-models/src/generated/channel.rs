@@ -75,22 +75,4 @@ impl Channel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `connectUri`."]
-    #[inline]
-    pub fn connect_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.connect_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `expires`."]
-    #[inline]
-    pub fn expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.expires = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ChatBadgeTopicChatBadge {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entity`."]
-    #[inline]
-    pub fn entity(mut self, value: impl ::std::convert::Into<crate::ChatBadgeTopicBadgeEntity>) -> Self {
-        self.entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastUnreadNotificationDate`."]
-    #[inline]
-    pub fn last_unread_notification_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.last_unread_notification_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unreadCount`."]
-    #[inline]
-    pub fn unread_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.unread_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl ChatPresence {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizationPresence`."]
-    #[inline]
-    pub fn organization_presence(mut self, value: impl ::std::convert::Into<crate::OrganizationPresence>) -> Self {
-        self.organization_presence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outOfOffice`."]
-    #[inline]
-    pub fn out_of_office(mut self, value: impl ::std::convert::Into<crate::OutOfOffice>) -> Self {
-        self.out_of_office = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemPresence`."]
-    #[inline]
-    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::ChatPresenceSystemPresence>) -> Self {
-        self.system_presence = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ChatPresence.systemPresence` of the spec (`#/definitions/ChatPresence/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]

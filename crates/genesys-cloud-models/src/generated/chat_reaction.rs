@@ -71,16 +71,4 @@ impl ChatReaction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `emoji`."]
-    #[inline]
-    pub fn emoji(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.emoji = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `users`."]
-    #[inline]
-    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.users = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl ChatUserRef {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inactive`."]
-    #[inline]
-    pub fn inactive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.inactive = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `integrations`."]
-    #[inline]
-    pub fn integrations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Contact>>) -> Self {
-        self.integrations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jid`."]
-    #[inline]
-    pub fn jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.jid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presence`."]
-    #[inline]
-    pub fn presence(mut self, value: impl ::std::convert::Into<crate::ChatPresence>) -> Self {
-        self.presence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl Check {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::CheckResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CheckType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Check.result` of the spec (`#/definitions/Check/properties/result`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -99,60 +99,6 @@ impl ClientApp {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attributes`."]
-    #[inline]
-    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `config`."]
-    #[inline]
-    pub fn config(mut self, value: impl ::std::convert::Into<crate::ClientAppConfigurationInfo>) -> Self {
-        self.config = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `integrationType`."]
-    #[inline]
-    pub fn integration_type(mut self, value: impl ::std::convert::Into<crate::IntegrationType>) -> Self {
-        self.integration_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intendedState`."]
-    #[inline]
-    pub fn intended_state(mut self, value: impl ::std::convert::Into<crate::ClientAppIntendedState>) -> Self {
-        self.intended_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reportedState`."]
-    #[inline]
-    pub fn reported_state(mut self, value: impl ::std::convert::Into<crate::IntegrationStatusInfo>) -> Self {
-        self.reported_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ClientApp.intendedState` of the spec (`#/definitions/ClientApp/properties/intendedState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]

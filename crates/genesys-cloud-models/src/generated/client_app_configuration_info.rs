@@ -71,16 +71,4 @@ impl ClientAppConfigurationInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `current`."]
-    #[inline]
-    pub fn current(mut self, value: impl ::std::convert::Into<crate::IntegrationConfiguration>) -> Self {
-        self.current = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `effective`."]
-    #[inline]
-    pub fn effective(mut self, value: impl ::std::convert::Into<crate::EffectiveConfiguration>) -> Self {
-        self.effective = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl Cluster {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `clusterScan`."]
-    #[inline]
-    pub fn cluster_scan(mut self, value: impl ::std::convert::Into<crate::ClusterScan>) -> Self {
-        self.cluster_scan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::StarrableDivision>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `graph`."]
-    #[inline]
-    pub fn graph(mut self, value: impl ::std::convert::Into<crate::Graph>) -> Self {
-        self.graph = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mergeInfo`."]
-    #[inline]
-    pub fn merge_info(mut self, value: impl ::std::convert::Into<crate::MergeInfo>) -> Self {
-        self.merge_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ClusterStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `totalAutomaticMergeFailures`."]
-    #[inline]
-    pub fn total_automatic_merge_failures(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_automatic_merge_failures = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalAutomaticMergeSuccesses`."]
-    #[inline]
-    pub fn total_automatic_merge_successes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_automatic_merge_successes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalClusters`."]
-    #[inline]
-    pub fn total_clusters(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_clusters = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl CoachingAppointmentStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `appointment`."]
-    #[inline]
-    pub fn appointment(mut self, value: impl ::std::convert::Into<crate::CoachingAppointmentReference>) -> Self {
-        self.appointment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::CoachingAppointmentStatusResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CoachingAppointmentStatusResponse.status` of the spec (`#/definitions/CoachingAppointmentStatusResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]

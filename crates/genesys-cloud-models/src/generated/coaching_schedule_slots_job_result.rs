@@ -79,30 +79,6 @@ impl CoachingScheduleSlotsJobResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `hasConflict`."]
-    #[inline]
-    pub fn has_conflict(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.has_conflict = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slot`."]
-    #[inline]
-    pub fn slot(mut self, value: impl ::std::convert::Into<crate::CoachingScheduleSlotsJobSlot>) -> Self {
-        self.slot = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::CoachingScheduleSlotsJobResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CoachingScheduleSlotsJobResult.status` of the spec (`#/definitions/CoachingScheduleSlotsJobResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]

@@ -79,28 +79,4 @@ impl CoachingSlotsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attendeeSchedules`."]
-    #[inline]
-    pub fn attendee_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserAvailableTimes>>) -> Self {
-        self.attendee_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `facilitatorSchedules`."]
-    #[inline]
-    pub fn facilitator_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserAvailableTimes>>) -> Self {
-        self.facilitator_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestedSlots`."]
-    #[inline]
-    pub fn suggested_slots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CoachingSlot>>) -> Self {
-        self.suggested_slots = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wfmScheduleActivities`."]
-    #[inline]
-    pub fn wfm_schedule_activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmScheduleActivity>>) -> Self {
-        self.wfm_schedule_activities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl CobrowseWebMessagingSession {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationType`."]
-    #[inline]
-    pub fn communication_type(mut self, value: impl ::std::convert::Into<crate::CobrowseWebMessagingSessionCommunicationType>) -> Self {
-        self.communication_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateOfferEnds`."]
-    #[inline]
-    pub fn date_offer_ends(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_offer_ends = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `joinCode`."]
-    #[inline]
-    pub fn join_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.join_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `websocketUrl`."]
-    #[inline]
-    pub fn websocket_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.websocket_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CobrowseWebMessagingSession.communicationType` of the spec (`#/definitions/CobrowseWebMessagingSession/properties/communicationType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "web-deployments"))))]

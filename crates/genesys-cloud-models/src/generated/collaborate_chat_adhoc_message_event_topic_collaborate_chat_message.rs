@@ -99,60 +99,6 @@ impl CollaborateChatAdhocMessageEventTopicCollaborateChatMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionType`."]
-    #[inline]
-    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatMessageActionType>) -> Self {
-        self.action_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `body`."]
-    #[inline]
-    pub fn body(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.body = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `created`."]
-    #[inline]
-    pub fn created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `from`."]
-    #[inline]
-    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntity>) -> Self {
-        self.from = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mentions`."]
-    #[inline]
-    pub fn mentions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntity>>) -> Self {
-        self.mentions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageId`."]
-    #[inline]
-    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notifyAll`."]
-    #[inline]
-    pub fn notify_all(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.notify_all = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reactions`."]
-    #[inline]
-    pub fn reactions(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
-        self.reactions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `to`."]
-    #[inline]
-    pub fn to(mut self, value: impl ::std::convert::Into<crate::CollaborateChatAdhocMessageEventTopicCollaborateChatEntity>) -> Self {
-        self.to = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CollaborateChatAdhocMessageEventTopicCollaborateChatMessage.actionType` of the spec (`#/definitions/CollaborateChatAdhocMessageEventTopicCollaborateChatMessage/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

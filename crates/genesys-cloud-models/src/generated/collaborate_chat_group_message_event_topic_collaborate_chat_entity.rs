@@ -75,24 +75,6 @@ impl CollaborateChatGroupMessageEventTopicCollaborateChatEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityId`."]
-    #[inline]
-    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityJid`."]
-    #[inline]
-    pub fn entity_jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_jid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::CollaborateChatGroupMessageEventTopicCollaborateChatEntityEntityType>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CollaborateChatGroupMessageEventTopicCollaborateChatEntity.entityType` of the spec (`#/definitions/CollaborateChatGroupMessageEventTopicCollaborateChatEntity/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -95,54 +95,6 @@ impl CommandStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `commandType`."]
-    #[inline]
-    pub fn command_type(mut self, value: impl ::std::convert::Into<crate::CommandStatusCommandType>) -> Self {
-        self.command_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `document`."]
-    #[inline]
-    pub fn document(mut self, value: impl ::std::convert::Into<crate::Document>) -> Self {
-        self.document = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `expiration`."]
-    #[inline]
-    pub fn expiration(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.expiration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusCode`."]
-    #[inline]
-    pub fn status_code(mut self, value: impl ::std::convert::Into<crate::CommandStatusStatusCode>) -> Self {
-        self.status_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CommandStatus.commandType` of the spec (`#/definitions/CommandStatus/properties/commandType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]

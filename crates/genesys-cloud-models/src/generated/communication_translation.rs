@@ -71,16 +71,4 @@ impl CommunicationTranslation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transcripts`."]
-    #[inline]
-    pub fn transcripts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptTranslation>>) -> Self {
-        self.transcripts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

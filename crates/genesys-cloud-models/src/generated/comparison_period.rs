@@ -91,46 +91,4 @@ impl ComparisonPeriod {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEnded`."]
-    #[inline]
-    pub fn date_ended(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_ended = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStarted`."]
-    #[inline]
-    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_started = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpi`."]
-    #[inline]
-    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.kpi = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpiResults`."]
-    #[inline]
-    pub fn kpi_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KpiResult>>) -> Self {
-        self.kpi_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageBenefit`."]
-    #[inline]
-    pub fn percentage_benefit(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_benefit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

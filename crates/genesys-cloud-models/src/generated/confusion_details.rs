@@ -67,10 +67,4 @@ impl ConfusionDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `intents`."]
-    #[inline]
-    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConfusionIntentDetails>>) -> Self {
-        self.intents = ::std::option::Option::Some(value.into());
-        self
-    }
 }

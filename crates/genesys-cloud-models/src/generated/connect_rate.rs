@@ -75,22 +75,4 @@ impl ConnectRate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attempts`."]
-    #[inline]
-    pub fn attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.attempts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `connectRatio`."]
-    #[inline]
-    pub fn connect_ratio(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.connect_ratio = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `connects`."]
-    #[inline]
-    pub fn connects(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.connects = ::std::option::Option::Some(value.into());
-        self
-    }
 }

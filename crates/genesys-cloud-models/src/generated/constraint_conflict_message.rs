@@ -71,16 +71,4 @@ impl ConstraintConflictMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conflictedConstraintMessages`."]
-    #[inline]
-    pub fn conflicted_constraint_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanConstraintMessage>>) -> Self {
-        self.conflicted_constraint_messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<crate::WorkPlanConstraintConflictMessage>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ConsultTransferResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `destinationParticipantId`."]
-    #[inline]
-    pub fn destination_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.destination_participant_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

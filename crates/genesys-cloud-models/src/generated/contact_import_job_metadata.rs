@@ -91,46 +91,4 @@ impl ContactImportJobMetadata {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dryRunFailedCount`."]
-    #[inline]
-    pub fn dry_run_failed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.dry_run_failed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dryRunReportDownloadUrl`."]
-    #[inline]
-    pub fn dry_run_report_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.dry_run_report_download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dryRunSuccessCount`."]
-    #[inline]
-    pub fn dry_run_success_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.dry_run_success_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fileName`."]
-    #[inline]
-    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `importFailedCount`."]
-    #[inline]
-    pub fn import_failed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.import_failed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `importReportDownloadUrl`."]
-    #[inline]
-    pub fn import_report_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.import_report_download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `importSuccessCount`."]
-    #[inline]
-    pub fn import_success_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.import_success_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

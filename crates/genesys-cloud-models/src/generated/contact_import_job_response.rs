@@ -99,60 +99,6 @@ impl ContactImportJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::StarrableDivision>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `executionStep`."]
-    #[inline]
-    pub fn execution_step(mut self, value: impl ::std::convert::Into<crate::ContactImportJobResponseExecutionStep>) -> Self {
-        self.execution_step = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::ContactImportJobMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `settings`."]
-    #[inline]
-    pub fn settings(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.settings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ContactImportJobResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusDetails`."]
-    #[inline]
-    pub fn status_details(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status_details = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContactImportJobResponse.executionStep` of the spec (`#/definitions/ContactImportJobResponse/properties/executionStep`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]

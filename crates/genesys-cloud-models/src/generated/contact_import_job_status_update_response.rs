@@ -71,18 +71,6 @@ impl ContactImportJobStatusUpdateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jobId`."]
-    #[inline]
-    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.job_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ContactImportJobStatusUpdateResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContactImportJobStatusUpdateResponse.status` of the spec (`#/definitions/ContactImportJobStatusUpdateResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]

@@ -71,16 +71,4 @@ impl ContactVertex {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contact`."]
-    #[inline]
-    pub fn contact(mut self, value: impl ::std::convert::Into<crate::ExternalContact>) -> Self {
-        self.contact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `vertexId`."]
-    #[inline]
-    pub fn vertex_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.vertex_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ContactlistDownloadReadyExportUri {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exportTimestamp`."]
-    #[inline]
-    pub fn export_timestamp(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.export_timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uri`."]
-    #[inline]
-    pub fn uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

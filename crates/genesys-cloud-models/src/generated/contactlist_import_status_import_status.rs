@@ -95,54 +95,6 @@ impl ContactlistImportStatusImportStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completedRecords`."]
-    #[inline]
-    pub fn completed_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.completed_records = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failureReason`."]
-    #[inline]
-    pub fn failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.failure_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `importState`."]
-    #[inline]
-    pub fn import_state(mut self, value: impl ::std::convert::Into<crate::ContactlistImportStatusImportStatusImportState>) -> Self {
-        self.import_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `listNamePrefix`."]
-    #[inline]
-    pub fn list_name_prefix(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.list_name_prefix = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageComplete`."]
-    #[inline]
-    pub fn percentage_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percentage_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetContactListIds`."]
-    #[inline]
-    pub fn target_contact_list_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.target_contact_list_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalRecords`."]
-    #[inline]
-    pub fn total_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_records = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContactlistImportStatusImportStatus.importState` of the spec (`#/definitions/ContactlistImportStatusImportStatus/properties/importState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -99,60 +99,6 @@ impl ContactsBulkOperationJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `completedRecords`."]
-    #[inline]
-    pub fn completed_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.completed_records = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadURI`."]
-    #[inline]
-    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failureReason`."]
-    #[inline]
-    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
-        self.failure_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentComplete`."]
-    #[inline]
-    pub fn percent_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percent_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ContactsBulkOperationJobState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalRecords`."]
-    #[inline]
-    pub fn total_records(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_records = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ContactsBulkOperationJobType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContactsBulkOperationJob.state` of the spec (`#/definitions/ContactsBulkOperationJob/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]

@@ -75,22 +75,4 @@ impl ContentActions {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `textback`."]
-    #[inline]
-    pub fn textback(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.textback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `urlTarget`."]
-    #[inline]
-    pub fn url_target(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url_target = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl ContentCard {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actions`."]
-    #[inline]
-    pub fn actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContentCardAction>>) -> Self {
-        self.actions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `defaultAction`."]
-    #[inline]
-    pub fn default_action(mut self, value: impl ::std::convert::Into<crate::ContentCardAction>) -> Self {
-        self.default_action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `image`."]
-    #[inline]
-    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `video`."]
-    #[inline]
-    pub fn video(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.video = ::std::option::Option::Some(value.into());
-        self
-    }
 }

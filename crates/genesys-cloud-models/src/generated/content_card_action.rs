@@ -79,30 +79,6 @@ impl ContentCardAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `payload`."]
-    #[inline]
-    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.payload = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ContentCardActionType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContentCardAction.type` of the spec (`#/definitions/ContentCardAction/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

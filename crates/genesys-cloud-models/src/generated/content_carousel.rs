@@ -67,10 +67,4 @@ impl ContentCarousel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cards`."]
-    #[inline]
-    pub fn cards(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContentCard>>) -> Self {
-        self.cards = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl ContentDatePicker {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `availableTimes`."]
-    #[inline]
-    pub fn available_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContentDatePickerAvailableTime>>) -> Self {
-        self.available_times = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateMaximum`."]
-    #[inline]
-    pub fn date_maximum(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_maximum = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateMinimum`."]
-    #[inline]
-    pub fn date_minimum(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_minimum = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `imageUrl`."]
-    #[inline]
-    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `subtitle`."]
-    #[inline]
-    pub fn subtitle(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.subtitle = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
 }

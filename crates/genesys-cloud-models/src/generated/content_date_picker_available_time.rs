@@ -71,16 +71,4 @@ impl ContentDatePickerAvailableTime {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateTime`."]
-    #[inline]
-    pub fn date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `duration`."]
-    #[inline]
-    pub fn duration(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ContentManagementWorkspaceDocumentsTopicLockData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateExpires`."]
-    #[inline]
-    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_expires = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lockedBy`."]
-    #[inline]
-    pub fn locked_by(mut self, value: impl ::std::convert::Into<crate::ContentManagementWorkspaceDocumentsTopicUserData>) -> Self {
-        self.locked_by = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl ContentModeration {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `categories`."]
-    #[inline]
-    pub fn categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.categories = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flag`."]
-    #[inline]
-    pub fn flag(mut self, value: impl ::std::convert::Into<crate::ContentModerationFlag>) -> Self {
-        self.flag = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContentModeration.flag` of the spec (`#/definitions/ContentModeration/properties/flag`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]

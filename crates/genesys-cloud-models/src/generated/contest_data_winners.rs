@@ -79,28 +79,4 @@ impl ContestDataWinners {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contestScore`."]
-    #[inline]
-    pub fn contest_score(mut self, value: impl ::std::convert::Into<crate::ContestCompleteDataScore>) -> Self {
-        self.contest_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tier`."]
-    #[inline]
-    pub fn tier(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.tier = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `users`."]
-    #[inline]
-    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestDataWinnersUsers>>) -> Self {
-        self.users = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `winnersCount`."]
-    #[inline]
-    pub fn winners_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.winners_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

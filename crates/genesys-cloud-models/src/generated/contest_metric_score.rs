@@ -79,28 +79,4 @@ impl ContestMetricScore {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentOfGoal`."]
-    #[inline]
-    pub fn percent_of_goal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_of_goal = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `score`."]
-    #[inline]
-    pub fn score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalPoints`."]
-    #[inline]
-    pub fn total_points(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.total_points = ::std::option::Option::Some(value.into());
-        self
-    }
 }

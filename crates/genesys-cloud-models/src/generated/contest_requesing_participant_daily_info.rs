@@ -71,16 +71,4 @@ impl ContestRequesingParticipantDailyInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contestScore`."]
-    #[inline]
-    pub fn contest_score(mut self, value: impl ::std::convert::Into<crate::ContestScoreRanked>) -> Self {
-        self.contest_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateWorkday`."]
-    #[inline]
-    pub fn date_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_workday = ::std::option::Option::Some(value.into());
-        self
-    }
 }

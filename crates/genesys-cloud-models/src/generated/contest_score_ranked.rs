@@ -83,34 +83,4 @@ impl ContestScoreRanked {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `percentOfGoal`."]
-    #[inline]
-    pub fn percent_of_goal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_of_goal = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rank`."]
-    #[inline]
-    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `score`."]
-    #[inline]
-    pub fn score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tier`."]
-    #[inline]
-    pub fn tier(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.tier = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalPoints`."]
-    #[inline]
-    pub fn total_points(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.total_points = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl ContestScoresAgentTrend {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contestScore`."]
-    #[inline]
-    pub fn contest_score(mut self, value: impl ::std::convert::Into<crate::ContestScoreRanked>) -> Self {
-        self.contest_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateWorkday`."]
-    #[inline]
-    pub fn date_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `disqualified`."]
-    #[inline]
-    pub fn disqualified(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.disqualified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricScores`."]
-    #[inline]
-    pub fn metric_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContestMetricScoreRanked>>) -> Self {
-        self.metric_scores = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ContextPattern {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `criteria`."]
-    #[inline]
-    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EntityTypeCriteria>>) -> Self {
-        self.criteria = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl ContinuousForecastSessionResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `files`."]
-    #[inline]
-    pub fn files(mut self, value: impl ::std::convert::Into<crate::SessionFiles>) -> Self {
-        self.files = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ContinuousForecastSessionResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ContinuousForecastSessionResponse.state` of the spec (`#/definitions/ContinuousForecastSessionResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

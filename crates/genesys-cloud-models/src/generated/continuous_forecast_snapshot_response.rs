@@ -75,22 +75,4 @@ impl ContinuousForecastSnapshotResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `files`."]
-    #[inline]
-    pub fn files(mut self, value: impl ::std::convert::Into<crate::SnapshotFiles>) -> Self {
-        self.files = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snapshotId`."]
-    #[inline]
-    pub fn snapshot_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.snapshot_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

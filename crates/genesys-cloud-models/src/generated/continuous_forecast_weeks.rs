@@ -71,16 +71,4 @@ impl ContinuousForecastWeeks {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekOffset`."]
-    #[inline]
-    pub fn week_offset(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_offset = ::std::option::Option::Some(value.into());
-        self
-    }
 }

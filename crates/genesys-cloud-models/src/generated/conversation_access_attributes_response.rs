@@ -67,10 +67,4 @@ impl ConversationAccessAttributesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `accessAttributes`."]
-    #[inline]
-    pub fn access_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.access_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl ConversationCallEventTopicConversationRoutingData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<crate::ConversationCallEventTopicUriReference>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `priority`."]
-    #[inline]
-    pub fn priority(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.priority = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queue`."]
-    #[inline]
-    pub fn queue(mut self, value: impl ::std::convert::Into<crate::ConversationCallEventTopicUriReference>) -> Self {
-        self.queue = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scoredAgents`."]
-    #[inline]
-    pub fn scored_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationCallEventTopicScoredAgent>>) -> Self {
-        self.scored_agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skillExpressionId`."]
-    #[inline]
-    pub fn skill_expression_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.skill_expression_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skills`."]
-    #[inline]
-    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationCallEventTopicUriReference>>) -> Self {
-        self.skills = ::std::option::Option::Some(value.into());
-        self
-    }
 }

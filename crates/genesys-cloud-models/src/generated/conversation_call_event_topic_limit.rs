@@ -79,30 +79,6 @@ impl ConversationCallEventTopicLimit {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `documented`."]
-    #[inline]
-    pub fn documented(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.documented = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `key`."]
-    #[inline]
-    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `namespace`."]
-    #[inline]
-    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::ConversationCallEventTopicLimitNamespace>) -> Self {
-        self.namespace = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationCallEventTopicLimit.namespace` of the spec (`#/definitions/ConversationCallEventTopicLimit/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

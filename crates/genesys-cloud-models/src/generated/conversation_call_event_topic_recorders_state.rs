@@ -79,28 +79,4 @@ impl ConversationCallEventTopicRecordersState {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adhocState`."]
-    #[inline]
-    pub fn adhoc_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.adhoc_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentExperienceState`."]
-    #[inline]
-    pub fn agent_experience_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_experience_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerExperienceState`."]
-    #[inline]
-    pub fn customer_experience_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.customer_experience_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snippetState`."]
-    #[inline]
-    pub fn snippet_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.snippet_state = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl ConversationCallbackEventTopicVoicemail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadStatus`."]
-    #[inline]
-    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::ConversationCallbackEventTopicVoicemailUploadStatus>) -> Self {
-        self.upload_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationCallbackEventTopicVoicemail.uploadStatus` of the spec (`#/definitions/ConversationCallbackEventTopicVoicemail/properties/uploadStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,36 +83,6 @@ impl ConversationCategory {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `criteria`."]
-    #[inline]
-    pub fn criteria(mut self, value: impl ::std::convert::Into<crate::Operand>) -> Self {
-        self.criteria = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interactionType`."]
-    #[inline]
-    pub fn interaction_type(mut self, value: impl ::std::convert::Into<crate::ConversationCategoryInteractionType>) -> Self {
-        self.interaction_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationCategory.interactionType` of the spec (`#/definitions/ConversationCategory/properties/interactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]

@@ -75,24 +75,6 @@ impl ConversationChannel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `messageType`."]
-    #[inline]
-    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::ConversationChannelMessageType>) -> Self {
-        self.message_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `platform`."]
-    #[inline]
-    pub fn platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.platform = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationChannelType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationChannel.messageType` of the spec (`#/definitions/ConversationChannel/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "external-contacts", feature = "journey"))))]

@@ -83,34 +83,4 @@ impl ConversationChatEventTopicWrapup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationSeconds`."]
-    #[inline]
-    pub fn duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endTime`."]
-    #[inline]
-    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tags`."]
-    #[inline]
-    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.tags = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl ConversationChecklistTopicAgentChecklistActivationTrigger {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `intentId`."]
-    #[inline]
-    pub fn intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intentName`."]
-    #[inline]
-    pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerDate`."]
-    #[inline]
-    pub fn trigger_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.trigger_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerType`."]
-    #[inline]
-    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistActivationTriggerTriggerType>) -> Self {
-        self.trigger_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistActivationTrigger.triggerType` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistActivationTrigger/properties/triggerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -103,66 +103,6 @@ impl ConversationChecklistTopicAgentChecklistItemState {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `automatedCheckEnabled`."]
-    #[inline]
-    pub fn automated_check_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.automated_check_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateLastModifiedByAgent`."]
-    #[inline]
-    pub fn date_last_modified_by_agent(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_last_modified_by_agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateLastModifiedByModel`."]
-    #[inline]
-    pub fn date_last_modified_by_model(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_last_modified_by_model = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `important`."]
-    #[inline]
-    pub fn important(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.important = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastModifiedInAcw`."]
-    #[inline]
-    pub fn last_modified_in_acw(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.last_modified_in_acw = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stateFromAgent`."]
-    #[inline]
-    pub fn state_from_agent(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromAgent>) -> Self {
-        self.state_from_agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stateFromModel`."]
-    #[inline]
-    pub fn state_from_model(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicAgentChecklistItemStateStateFromModel>) -> Self {
-        self.state_from_model = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationChecklistTopicAgentChecklistItemState.stateFromAgent` of the spec (`#/definitions/ConversationChecklistTopicAgentChecklistItemState/properties/stateFromAgent`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

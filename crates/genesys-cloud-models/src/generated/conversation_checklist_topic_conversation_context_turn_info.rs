@@ -71,18 +71,6 @@ impl ConversationChecklistTopicConversationContextTurnInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participant`."]
-    #[inline]
-    pub fn participant(mut self, value: impl ::std::convert::Into<crate::ConversationChecklistTopicConversationContextTurnInfoParticipant>) -> Self {
-        self.participant = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationChecklistTopicConversationContextTurnInfo.participant` of the spec (`#/definitions/ConversationChecklistTopicConversationContextTurnInfo/properties/participant`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,34 +83,4 @@ impl ConversationContentRichLink {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `footer`."]
-    #[inline]
-    pub fn footer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.footer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `header`."]
-    #[inline]
-    pub fn header(mut self, value: impl ::std::convert::Into<crate::ConversationContentRichLinkHeader>) -> Self {
-        self.header = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `urlLabel`."]
-    #[inline]
-    pub fn url_label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url_label = ::std::option::Option::Some(value.into());
-        self
-    }
 }

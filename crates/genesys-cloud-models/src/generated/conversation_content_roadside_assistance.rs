@@ -83,34 +83,4 @@ impl ConversationContentRoadsideAssistance {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `isDevicePhoneNumber`."]
-    #[inline]
-    pub fn is_device_phone_number(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_device_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `location`."]
-    #[inline]
-    pub fn location(mut self, value: impl ::std::convert::Into<crate::ConversationContentLocation>) -> Self {
-        self.location = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageNumber`."]
-    #[inline]
-    pub fn message_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.message_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneNumber`."]
-    #[inline]
-    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
 }

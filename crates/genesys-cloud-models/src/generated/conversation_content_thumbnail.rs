@@ -79,28 +79,4 @@ impl ConversationContentThumbnail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentSizeBytes`."]
-    #[inline]
-    pub fn content_size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.content_size_bytes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mime`."]
-    #[inline]
-    pub fn mime(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.mime = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sha256`."]
-    #[inline]
-    pub fn sha256(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sha256 = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

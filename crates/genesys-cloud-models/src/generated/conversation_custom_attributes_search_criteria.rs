@@ -99,60 +99,6 @@ impl ConversationCustomAttributesSearchCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateFormat`."]
-    #[inline]
-    pub fn date_format(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_format = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endValue`."]
-    #[inline]
-    pub fn end_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.end_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fields`."]
-    #[inline]
-    pub fn fields(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.fields = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationCustomAttributesSearchCriteria>>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::ConversationCustomAttributesSearchCriteriaOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startValue`."]
-    #[inline]
-    pub fn start_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.start_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationCustomAttributesSearchCriteriaType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationCustomAttributesSearchCriteria.operator` of the spec (`#/definitions/ConversationCustomAttributesSearchCriteria/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

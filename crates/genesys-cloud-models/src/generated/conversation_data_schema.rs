@@ -91,46 +91,4 @@ impl ConversationDataSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jsonSchema`."]
-    #[inline]
-    pub fn json_schema(mut self, value: impl ::std::convert::Into<crate::ConversationJsonSchemaDocument>) -> Self {
-        self.json_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ConversationEnrichment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<crate::ConversationEnrichmentLanguage>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sentimentV2`."]
-    #[inline]
-    pub fn sentiment_v2(mut self, value: impl ::std::convert::Into<crate::ConversationEnrichmentSentimentV2>) -> Self {
-        self.sentiment_v2 = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,12 +67,6 @@ impl ConversationEnrichmentSentimentV2 {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `tag`."]
-    #[inline]
-    pub fn tag(mut self, value: impl ::std::convert::Into<crate::ConversationEnrichmentSentimentV2Tag>) -> Self {
-        self.tag = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationEnrichmentSentimentV2.tag` of the spec (`#/definitions/ConversationEnrichmentSentimentV2/properties/tag`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]

@@ -91,46 +91,4 @@ impl ConversationEventTopicErrorDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contextId`."]
-    #[inline]
-    pub fn context_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.context_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageParams`."]
-    #[inline]
-    pub fn message_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.message_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageWithParams`."]
-    #[inline]
-    pub fn message_with_params(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_with_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uri`."]
-    #[inline]
-    pub fn uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

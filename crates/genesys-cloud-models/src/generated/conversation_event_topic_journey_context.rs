@@ -75,22 +75,4 @@ impl ConversationEventTopicJourneyContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `customer`."]
-    #[inline]
-    pub fn customer(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicJourneyCustomer>) -> Self {
-        self.customer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerSession`."]
-    #[inline]
-    pub fn customer_session(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicJourneyCustomerSession>) -> Self {
-        self.customer_session = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggeringAction`."]
-    #[inline]
-    pub fn triggering_action(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicJourneyAction>) -> Self {
-        self.triggering_action = ::std::option::Option::Some(value.into());
-        self
-    }
 }

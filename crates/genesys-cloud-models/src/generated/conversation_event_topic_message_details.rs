@@ -99,60 +99,6 @@ impl ConversationEventTopicMessageDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicErrorDetails>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `media`."]
-    #[inline]
-    pub fn media(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicMessageMedia>>) -> Self {
-        self.media = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageId`."]
-    #[inline]
-    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageMetadata`."]
-    #[inline]
-    pub fn message_metadata(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageMetadata>) -> Self {
-        self.message_metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageSegmentCount`."]
-    #[inline]
-    pub fn message_segment_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.message_segment_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageStatus`."]
-    #[inline]
-    pub fn message_status(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageDetailsMessageStatus>) -> Self {
-        self.message_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageTime`."]
-    #[inline]
-    pub fn message_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.message_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `socialVisibility`."]
-    #[inline]
-    pub fn social_visibility(mut self, value: impl ::std::convert::Into<crate::ConversationEventTopicMessageDetailsSocialVisibility>) -> Self {
-        self.social_visibility = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stickers`."]
-    #[inline]
-    pub fn stickers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationEventTopicMessageSticker>>) -> Self {
-        self.stickers = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationEventTopicMessageDetails.messageStatus` of the spec (`#/definitions/ConversationEventTopicMessageDetails/properties/messageStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

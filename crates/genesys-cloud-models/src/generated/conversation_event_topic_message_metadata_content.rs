@@ -71,16 +71,4 @@ impl ConversationEventTopicMessageMetadataContent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentType`."]
-    #[inline]
-    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `subType`."]
-    #[inline]
-    pub fn sub_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sub_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeIntent`."]
-    #[inline]
-    pub fn active_intent(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedIntent>) -> Self {
-        self.active_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `context`."]
-    #[inline]
-    pub fn context(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionContext>) -> Self {
-        self.context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `engagementType`."]
-    #[inline]
-    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventEngagementType>) -> Self {
-        self.engagement_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `feedback`."]
-    #[inline]
-    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback>) -> Self {
-        self.feedback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeArticle`."]
-    #[inline]
-    pub fn knowledge_article(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestedArticle>) -> Self {
-        self.knowledge_article = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestionId`."]
-    #[inline]
-    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.suggestion_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerType`."]
-    #[inline]
-    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEventTriggerType>) -> Self {
-        self.trigger_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent.engagementType` of the spec (`#/definitions/ConversationKnowledgeArticleSuggestionsTopicKnowledgeArticleSuggestionEvent/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -67,12 +67,6 @@ impl ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rating`."]
-    #[inline]
-    pub fn rating(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedbackRating>) -> Self {
-        self.rating = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback.rating` of the spec (`#/definitions/ConversationKnowledgeArticleSuggestionsTopicSuggestionFeedback/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl ConversationKnowledgeSearchSuggestionsTopicKnowledgeAnswer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answer`."]
-    #[inline]
-    pub fn answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endIndex`."]
-    #[inline]
-    pub fn end_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.end_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startIndex`."]
-    #[inline]
-    pub fn start_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_index = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeIntent`."]
-    #[inline]
-    pub fn active_intent(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedIntent>) -> Self {
-        self.active_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `context`."]
-    #[inline]
-    pub fn context(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionContext>) -> Self {
-        self.context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `engagementType`."]
-    #[inline]
-    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventEngagementType>) -> Self {
-        self.engagement_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `feedback`."]
-    #[inline]
-    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestionFeedback>) -> Self {
-        self.feedback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeSearch`."]
-    #[inline]
-    pub fn knowledge_search(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicSuggestedSearchResult>) -> Self {
-        self.knowledge_search = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestionId`."]
-    #[inline]
-    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.suggestion_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerType`."]
-    #[inline]
-    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEventTriggerType>) -> Self {
-        self.trigger_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent.engagementType` of the spec (`#/definitions/ConversationKnowledgeSearchSuggestionsTopicKnowledgeSearchSuggestionEvent/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `knowledgeClassification`."]
-    #[inline]
-    pub fn knowledge_classification(mut self, value: impl ::std::convert::Into<crate::ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContextKnowledgeClassification>) -> Self {
-        self.knowledge_classification = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reformulatedQuery`."]
-    #[inline]
-    pub fn reformulated_query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reformulated_query = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext.knowledgeClassification` of the spec (`#/definitions/ConversationKnowledgeSearchSuggestionsTopicQueryReformulationContext/properties/knowledgeClassification`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -103,66 +103,6 @@ impl ConversationMessagingChannel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateDeleted`."]
-    #[inline]
-    pub fn date_deleted(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_deleted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `from`."]
-    #[inline]
-    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingFromRecipient>) -> Self {
-        self.from = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageId`."]
-    #[inline]
-    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `platform`."]
-    #[inline]
-    pub fn platform(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingChannelPlatform>) -> Self {
-        self.platform = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `publicMetadata`."]
-    #[inline]
-    pub fn public_metadata(mut self, value: impl ::std::convert::Into<crate::ConversationPublicMetadata>) -> Self {
-        self.public_metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `time`."]
-    #[inline]
-    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `to`."]
-    #[inline]
-    pub fn to(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingToRecipient>) -> Self {
-        self.to = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingChannelType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationMessagingChannel.platform` of the spec (`#/definitions/ConversationMessagingChannel/properties/platform`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]

@@ -103,66 +103,6 @@ impl ConversationMessagingToRecipient {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalIds`."]
-    #[inline]
-    pub fn additional_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationRecipientAdditionalIdentifier>>) -> Self {
-        self.additional_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `email`."]
-    #[inline]
-    pub fn email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.email = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalContactDivisionId`."]
-    #[inline]
-    pub fn external_contact_division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_contact_division_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalContactId`."]
-    #[inline]
-    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `firstName`."]
-    #[inline]
-    pub fn first_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.first_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `idType`."]
-    #[inline]
-    pub fn id_type(mut self, value: impl ::std::convert::Into<crate::ConversationMessagingToRecipientIdType>) -> Self {
-        self.id_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `image`."]
-    #[inline]
-    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastName`."]
-    #[inline]
-    pub fn last_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.last_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nickname`."]
-    #[inline]
-    pub fn nickname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.nickname = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationMessagingToRecipient.idType` of the spec (`#/definitions/ConversationMessagingToRecipient/properties/idType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "conversations", feature = "social-media"))))]

@@ -87,42 +87,6 @@ impl ConversationMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `empathyScores`."]
-    #[inline]
-    pub fn empathy_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EmpathyScore>>) -> Self {
-        self.empathy_scores = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantMetrics`."]
-    #[inline]
-    pub fn participant_metrics(mut self, value: impl ::std::convert::Into<crate::ParticipantMetrics>) -> Self {
-        self.participant_metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sentimentScore`."]
-    #[inline]
-    pub fn sentiment_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.sentiment_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sentimentTrend`."]
-    #[inline]
-    pub fn sentiment_trend(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.sentiment_trend = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sentimentTrendClass`."]
-    #[inline]
-    pub fn sentiment_trend_class(mut self, value: impl ::std::convert::Into<crate::ConversationMetricsSentimentTrendClass>) -> Self {
-        self.sentiment_trend_class = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationMetrics.sentimentTrendClass` of the spec (`#/definitions/ConversationMetrics/properties/sentimentTrendClass`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]

@@ -75,22 +75,4 @@ impl ConversationNotificationTemplateCard {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `body`."]
-    #[inline]
-    pub fn body(mut self, value: impl ::std::convert::Into<crate::ConversationNotificationTemplateBody>) -> Self {
-        self.body = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `buttons`."]
-    #[inline]
-    pub fn buttons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationNotificationTemplateButton>>) -> Self {
-        self.buttons = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `header`."]
-    #[inline]
-    pub fn header(mut self, value: impl ::std::convert::Into<crate::ConversationNotificationTemplateHeader>) -> Self {
-        self.header = ::std::option::Option::Some(value.into());
-        self
-    }
 }

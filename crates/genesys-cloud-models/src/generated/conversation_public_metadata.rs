@@ -75,22 +75,4 @@ impl ConversationPublicMetadata {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `replyToId`."]
-    #[inline]
-    pub fn reply_to_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reply_to_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rootId`."]
-    #[inline]
-    pub fn root_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.root_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeIntent`."]
-    #[inline]
-    pub fn active_intent(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicSuggestedIntent>) -> Self {
-        self.active_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `cannedResponse`."]
-    #[inline]
-    pub fn canned_response(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicSuggestedCannedResponse>) -> Self {
-        self.canned_response = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `context`."]
-    #[inline]
-    pub fn context(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicSuggestionContext>) -> Self {
-        self.context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `engagementType`."]
-    #[inline]
-    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventEngagementType>) -> Self {
-        self.engagement_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `feedback`."]
-    #[inline]
-    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicSuggestionFeedback>) -> Self {
-        self.feedback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestionId`."]
-    #[inline]
-    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.suggestion_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerType`."]
-    #[inline]
-    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicCannedResponseSuggestionEventTriggerType>) -> Self {
-        self.trigger_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent.engagementType` of the spec (`#/definitions/ConversationResponseSuggestionsTopicCannedResponseSuggestionEvent/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl ConversationResponseSuggestionsTopicSuggestedCannedResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `libraryId`."]
-    #[inline]
-    pub fn library_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.library_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `responseId`."]
-    #[inline]
-    pub fn response_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.response_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,12 +67,6 @@ impl ConversationResponseSuggestionsTopicSuggestionFeedback {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rating`."]
-    #[inline]
-    pub fn rating(mut self, value: impl ::std::convert::Into<crate::ConversationResponseSuggestionsTopicSuggestionFeedbackRating>) -> Self {
-        self.rating = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationResponseSuggestionsTopicSuggestionFeedback.rating` of the spec (`#/definitions/ConversationResponseSuggestionsTopicSuggestionFeedback/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl ConversationScreenShareEventTopicDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityId`."]
-    #[inline]
-    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityName`."]
-    #[inline]
-    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fieldName`."]
-    #[inline]
-    pub fn field_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.field_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

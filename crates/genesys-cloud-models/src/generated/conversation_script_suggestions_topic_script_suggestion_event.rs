@@ -103,66 +103,6 @@ impl ConversationScriptSuggestionsTopicScriptSuggestionEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeIntent`."]
-    #[inline]
-    pub fn active_intent(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicSuggestedIntent>) -> Self {
-        self.active_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `context`."]
-    #[inline]
-    pub fn context(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicSuggestionContext>) -> Self {
-        self.context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `engagementType`."]
-    #[inline]
-    pub fn engagement_type(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventEngagementType>) -> Self {
-        self.engagement_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `feedback`."]
-    #[inline]
-    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicSuggestionFeedback>) -> Self {
-        self.feedback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `script`."]
-    #[inline]
-    pub fn script(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicSuggestedScript>) -> Self {
-        self.script = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestionId`."]
-    #[inline]
-    pub fn suggestion_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.suggestion_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerType`."]
-    #[inline]
-    pub fn trigger_type(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicScriptSuggestionEventTriggerType>) -> Self {
-        self.trigger_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationScriptSuggestionsTopicScriptSuggestionEvent.engagementType` of the spec (`#/definitions/ConversationScriptSuggestionsTopicScriptSuggestionEvent/properties/engagementType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl ConversationScriptSuggestionsTopicSuggestedIntent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `detectedSlots`."]
-    #[inline]
-    pub fn detected_slots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationScriptSuggestionsTopicSuggestedIntentSlot>>) -> Self {
-        self.detected_slots = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intent`."]
-    #[inline]
-    pub fn intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intentId`."]
-    #[inline]
-    pub fn intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

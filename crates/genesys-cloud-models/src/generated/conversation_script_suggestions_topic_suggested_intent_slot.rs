@@ -79,28 +79,4 @@ impl ConversationScriptSuggestionsTopicSuggestedIntentSlot {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `probability`."]
-    #[inline]
-    pub fn probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.probability = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotName`."]
-    #[inline]
-    pub fn slot_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.slot_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotValue`."]
-    #[inline]
-    pub fn slot_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.slot_value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ConversationScriptSuggestionsTopicSuggestedScript {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageId`."]
-    #[inline]
-    pub fn page_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.page_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scriptId`."]
-    #[inline]
-    pub fn script_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.script_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,12 +67,6 @@ impl ConversationScriptSuggestionsTopicSuggestionFeedback {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rating`."]
-    #[inline]
-    pub fn rating(mut self, value: impl ::std::convert::Into<crate::ConversationScriptSuggestionsTopicSuggestionFeedbackRating>) -> Self {
-        self.rating = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationScriptSuggestionsTopicSuggestionFeedback.rating` of the spec (`#/definitions/ConversationScriptSuggestionsTopicSuggestionFeedback/properties/rating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl ConversationSummariesGetResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionSummaries`."]
-    #[inline]
-    pub fn session_summaries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationSessionSummary>>) -> Self {
-        self.session_summaries = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `summary`."]
-    #[inline]
-    pub fn summary(mut self, value: impl ::std::convert::Into<crate::ConversationSummary>) -> Self {
-        self.summary = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl ConversationSummaryEditedBy {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `purpose`."]
-    #[inline]
-    pub fn purpose(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryEditedByPurpose>) -> Self {
-        self.purpose = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationSummaryEditedBy.purpose` of the spec (`#/definitions/ConversationSummaryEditedBy/properties/purpose`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

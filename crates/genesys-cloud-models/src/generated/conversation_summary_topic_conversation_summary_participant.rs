@@ -71,18 +71,6 @@ impl ConversationSummaryTopicConversationSummaryParticipant {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `purpose`."]
-    #[inline]
-    pub fn purpose(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTopicConversationSummaryParticipantPurpose>) -> Self {
-        self.purpose = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationSummaryTopicConversationSummaryParticipant.purpose` of the spec (`#/definitions/ConversationSummaryTopicConversationSummaryParticipant/properties/purpose`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl ConversationSummaryTopicConversationWrapUpCode {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `score`."]
-    #[inline]
-    pub fn score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wrapUpCodeId`."]
-    #[inline]
-    pub fn wrap_up_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.wrap_up_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl ConversationSummaryTriggerSource {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sourceId`."]
-    #[inline]
-    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceOutcome`."]
-    #[inline]
-    pub fn source_outcome(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTriggerSourceSourceOutcome>) -> Self {
-        self.source_outcome = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceType`."]
-    #[inline]
-    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::ConversationSummaryTriggerSourceSourceType>) -> Self {
-        self.source_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ConversationSummaryTriggerSource.sourceOutcome` of the spec (`#/definitions/ConversationSummaryTriggerSource/properties/sourceOutcome`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestion {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sources`."]
-    #[inline]
-    pub fn sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationThirdPartyActionSuggestionsTopicThirdPartySuggestionSource>>) -> Self {
-        self.sources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
 }

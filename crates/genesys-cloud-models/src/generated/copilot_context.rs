@@ -67,10 +67,4 @@ impl CopilotContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CopilotContextValue>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl CopilotContextEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assistant`."]
-    #[inline]
-    pub fn assistant(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.assistant = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contextValues`."]
-    #[inline]
-    pub fn context_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CopilotContextValueItem>>) -> Self {
-        self.context_values = ::std::option::Option::Some(value.into());
-        self
-    }
 }

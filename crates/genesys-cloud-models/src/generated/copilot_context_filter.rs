@@ -71,18 +71,6 @@ impl CopilotContextFilter {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::CopilotContextFilterOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CopilotContextFilter.operator` of the spec (`#/definitions/CopilotContextFilter/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl CopilotContextValue {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversationAttributeProperties`."]
-    #[inline]
-    pub fn conversation_attribute_properties(mut self, value: impl ::std::convert::Into<crate::ConversationAttributeProperties>) -> Self {
-        self.conversation_attribute_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CopilotContextValueType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CopilotContextValue.type` of the spec (`#/definitions/CopilotContextValue/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

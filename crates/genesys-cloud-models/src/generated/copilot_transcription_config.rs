@@ -67,12 +67,6 @@ impl CopilotTranscriptionConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `engine`."]
-    #[inline]
-    pub fn engine(mut self, value: impl ::std::convert::Into<crate::CopilotTranscriptionConfigEngine>) -> Self {
-        self.engine = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CopilotTranscriptionConfig.engine` of the spec (`#/definitions/CopilotTranscriptionConfig/properties/engine`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

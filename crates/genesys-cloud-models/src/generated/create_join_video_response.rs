@@ -75,22 +75,4 @@ impl CreateJoinVideoResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `joinCode`."]
-    #[inline]
-    pub fn join_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.join_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

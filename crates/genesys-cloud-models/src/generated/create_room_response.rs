@@ -67,10 +67,4 @@ impl CreateRoomResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jid`."]
-    #[inline]
-    pub fn jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.jid = ::std::option::Option::Some(value.into());
-        self
-    }
 }

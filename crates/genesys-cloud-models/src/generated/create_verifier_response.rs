@@ -91,48 +91,6 @@ impl CreateVerifierResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `default`."]
-    #[inline]
-    pub fn set_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.default = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `encodedQuickResponseCode`."]
-    #[inline]
-    pub fn encoded_quick_response_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.encoded_quick_response_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `keyUri`."]
-    #[inline]
-    pub fn key_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.key_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::CreateVerifierResponseType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `CreateVerifierResponse.type` of the spec (`#/definitions/CreateVerifierResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]

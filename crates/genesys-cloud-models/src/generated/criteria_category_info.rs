@@ -71,16 +71,4 @@ impl CriteriaCategoryInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `categoryId`."]
-    #[inline]
-    pub fn category_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.category_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayOrder`."]
-    #[inline]
-    pub fn display_order(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.display_order = ::std::option::Option::Some(value.into());
-        self
-    }
 }

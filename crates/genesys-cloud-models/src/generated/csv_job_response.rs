@@ -67,10 +67,4 @@ impl CsvJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `job`."]
-    #[inline]
-    pub fn job(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.job = ::std::option::Option::Some(value.into());
-        self
-    }
 }

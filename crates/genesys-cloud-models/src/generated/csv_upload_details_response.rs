@@ -75,22 +75,4 @@ impl CsvUploadDetailsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fileName`."]
-    #[inline]
-    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadId`."]
-    #[inline]
-    pub fn upload_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `validationResult`."]
-    #[inline]
-    pub fn validation_result(mut self, value: impl ::std::convert::Into<crate::ValidationResult>) -> Self {
-        self.validation_result = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl CsvUploadPreviewResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entries`."]
-    #[inline]
-    pub fn entries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::vec::Vec<::std::string::String>>>) -> Self {
-        self.entries = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `headers`."]
-    #[inline]
-    pub fn headers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.headers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadId`."]
-    #[inline]
-    pub fn upload_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

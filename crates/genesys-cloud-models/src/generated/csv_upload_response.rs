@@ -75,22 +75,4 @@ impl CsvUploadResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `uploadHeaders`."]
-    #[inline]
-    pub fn upload_headers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Header>>) -> Self {
-        self.upload_headers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadId`."]
-    #[inline]
-    pub fn upload_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadUrl`."]
-    #[inline]
-    pub fn upload_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

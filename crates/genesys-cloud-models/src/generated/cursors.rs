@@ -71,16 +71,4 @@ impl Cursors {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `after`."]
-    #[inline]
-    pub fn after(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.after = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `before`."]
-    #[inline]
-    pub fn before(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.before = ::std::option::Option::Some(value.into());
-        self
-    }
 }

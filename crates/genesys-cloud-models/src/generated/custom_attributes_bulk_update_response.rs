@@ -75,22 +75,4 @@ impl CustomAttributesBulkUpdateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attributes`."]
-    #[inline]
-    pub fn attributes(mut self, value: impl ::std::convert::Into<crate::CustomAttributes>) -> Self {
-        self.attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusCode`."]
-    #[inline]
-    pub fn status_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

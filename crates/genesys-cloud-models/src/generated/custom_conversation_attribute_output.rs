@@ -75,22 +75,4 @@ impl CustomConversationAttributeOutput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `recordId`."]
-    #[inline]
-    pub fn record_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.record_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schema`."]
-    #[inline]
-    pub fn schema(mut self, value: impl ::std::convert::Into<crate::ConversationAttributeSchema>) -> Self {
-        self.schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updates`."]
-    #[inline]
-    pub fn updates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CustomConversationAttributeUpdate>>) -> Self {
-        self.updates = ::std::option::Option::Some(value.into());
-        self
-    }
 }

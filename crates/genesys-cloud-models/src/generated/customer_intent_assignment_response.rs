@@ -75,22 +75,4 @@ impl CustomerIntentAssignmentResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `category`."]
-    #[inline]
-    pub fn category(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerIntent`."]
-    #[inline]
-    pub fn customer_intent(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.customer_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateMostRecentlyAssigned`."]
-    #[inline]
-    pub fn date_most_recently_assigned(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_most_recently_assigned = ::std::option::Option::Some(value.into());
-        self
-    }
 }

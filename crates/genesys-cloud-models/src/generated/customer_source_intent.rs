@@ -71,16 +71,4 @@ impl CustomerSourceIntent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `customerIntent`."]
-    #[inline]
-    pub fn customer_intent(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.customer_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceIntent`."]
-    #[inline]
-    pub fn source_intent(mut self, value: impl ::std::convert::Into<crate::SourceIntent>) -> Self {
-        self.source_intent = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl DailyPossibleShift {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dayOfWeek`."]
-    #[inline]
-    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::DailyPossibleShiftDayOfWeek>) -> Self {
-        self.day_of_week = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `earliestShiftStartMinutesFromMidnight`."]
-    #[inline]
-    pub fn earliest_shift_start_minutes_from_midnight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.earliest_shift_start_minutes_from_midnight = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intervalScheduleProbabilities`."]
-    #[inline]
-    pub fn interval_schedule_probabilities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.interval_schedule_probabilities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maximumPaidTimeMinutes`."]
-    #[inline]
-    pub fn maximum_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.maximum_paid_time_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minimumPaidTimeMinutes`."]
-    #[inline]
-    pub fn minimum_paid_time_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.minimum_paid_time_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `required`."]
-    #[inline]
-    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.required = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DailyPossibleShift.dayOfWeek` of the spec (`#/definitions/DailyPossibleShift/properties/dayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -87,42 +87,6 @@ impl DashboardUser {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dashboardCount`."]
-    #[inline]
-    pub fn dashboard_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.dashboard_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `publicDashboardCount`."]
-    #[inline]
-    pub fn public_dashboard_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.public_dashboard_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::DashboardUserState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DashboardUser.state` of the spec (`#/definitions/DashboardUser/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

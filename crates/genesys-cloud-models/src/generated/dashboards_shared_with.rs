@@ -71,16 +71,4 @@ impl DashboardsSharedWith {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `teamIds`."]
-    #[inline]
-    pub fn team_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.team_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userIds`."]
-    #[inline]
-    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.user_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

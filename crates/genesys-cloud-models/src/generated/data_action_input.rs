@@ -71,16 +71,4 @@ impl DataActionInput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `parameterName`."]
-    #[inline]
-    pub fn parameter_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.parameter_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `variableName`."]
-    #[inline]
-    pub fn variable_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.variable_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

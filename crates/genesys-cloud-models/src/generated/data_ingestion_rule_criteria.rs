@@ -75,24 +75,6 @@ impl DataIngestionRuleCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `effectivePlatform`."]
-    #[inline]
-    pub fn effective_platform(mut self, value: impl ::std::convert::Into<crate::DataIngestionRuleCriteriaEffectivePlatform>) -> Self {
-        self.effective_platform = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DataIngestionRuleCriteria.effectivePlatform` of the spec (`#/definitions/DataIngestionRuleCriteria/properties/effectivePlatform`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

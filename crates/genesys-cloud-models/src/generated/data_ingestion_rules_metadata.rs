@@ -75,22 +75,4 @@ impl DataIngestionRulesMetadata {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `countByStatus`."]
-    #[inline]
-    pub fn count_by_status(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, i64>>) -> Self {
-        self.count_by_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `platform`."]
-    #[inline]
-    pub fn platform(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.platform = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalCount`."]
-    #[inline]
-    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl DataRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateMax`."]
-    #[inline]
-    pub fn date_max(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_max = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateMin`."]
-    #[inline]
-    pub fn date_min(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_min = ::std::option::Option::Some(value.into());
-        self
-    }
 }

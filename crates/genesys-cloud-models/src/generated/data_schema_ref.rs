@@ -67,10 +67,4 @@ impl DataSchemaRef {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `$ref`."]
-    #[inline]
-    pub fn r#ref(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#ref = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl DataTableExportJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `countRecordsProcessed`."]
-    #[inline]
-    pub fn count_records_processed(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count_records_processed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCompleted`."]
-    #[inline]
-    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_completed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadURI`."]
-    #[inline]
-    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorInformation`."]
-    #[inline]
-    pub fn error_information(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error_information = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `owner`."]
-    #[inline]
-    pub fn owner(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.owner = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::DataTableExportJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DataTableExportJob.status` of the spec (`#/definitions/DataTableExportJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

@@ -79,30 +79,6 @@ impl DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `job`."]
-    #[inline]
-    pub fn job(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsAdminNotificationTopicAddressableEntityRef>) -> Self {
-        self.job = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updateErrors`."]
-    #[inline]
-    pub fn update_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError>>) -> Self {
-        self.update_errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadKey`."]
-    #[inline]
-    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_key = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification.status` of the spec (`#/definitions/DecisionMetricsAdminNotificationTopicDecisionMetricsJobNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl DecisionMetricsAdminNotificationTopicDecisionMetricsUpdateError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsAdminNotificationTopicAddressableEntityRef>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

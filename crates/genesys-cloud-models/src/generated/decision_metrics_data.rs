@@ -79,28 +79,4 @@ impl DecisionMetricsData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceRank`."]
-    #[inline]
-    pub fn performance_rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.performance_rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tieBreakerValue`."]
-    #[inline]
-    pub fn tie_breaker_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.tie_breaker_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

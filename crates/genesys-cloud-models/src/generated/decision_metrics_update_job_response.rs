@@ -83,36 +83,6 @@ impl DecisionMetricsUpdateJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `job`."]
-    #[inline]
-    pub fn job(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsJobReference>) -> Self {
-        self.job = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::DecisionMetricsUpdateJobResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updateErrors`."]
-    #[inline]
-    pub fn update_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionMetricsUpdateError>>) -> Self {
-        self.update_errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadKey`."]
-    #[inline]
-    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_key = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DecisionMetricsUpdateJobResponse.status` of the spec (`#/definitions/DecisionMetricsUpdateJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -75,22 +75,4 @@ impl DecisionMetricsUploadData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `performanceRank`."]
-    #[inline]
-    pub fn performance_rank(mut self, value: impl ::std::convert::Into<crate::ValueWrapperInteger>) -> Self {
-        self.performance_rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tieBreakerValue`."]
-    #[inline]
-    pub fn tie_breaker_value(mut self, value: impl ::std::convert::Into<crate::ValueWrapperInteger>) -> Self {
-        self.tie_breaker_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

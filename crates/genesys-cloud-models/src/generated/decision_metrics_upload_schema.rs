@@ -67,10 +67,4 @@ impl DecisionMetricsUploadSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `userMetrics`."]
-    #[inline]
-    pub fn user_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionMetricsUploadData>>) -> Self {
-        self.user_metrics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

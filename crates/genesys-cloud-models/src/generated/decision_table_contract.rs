@@ -79,28 +79,4 @@ impl DecisionTableContract {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `executionInputSchema`."]
-    #[inline]
-    pub fn execution_input_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.execution_input_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `executionOutputSchema`."]
-    #[inline]
-    pub fn execution_output_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.execution_output_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parentSchema`."]
-    #[inline]
-    pub fn parent_schema(mut self, value: impl ::std::convert::Into<crate::BusinessRulesParentSchemaRef>) -> Self {
-        self.parent_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rowAuthoringSchema`."]
-    #[inline]
-    pub fn row_authoring_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.row_authoring_schema = ::std::option::Option::Some(value.into());
-        self
-    }
 }

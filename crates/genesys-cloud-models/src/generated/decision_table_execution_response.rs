@@ -79,28 +79,4 @@ impl DecisionTableExecutionResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rowExecutionOutputs`."]
-    #[inline]
-    pub fn row_execution_outputs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableRowExecutionOutput>>) -> Self {
-        self.row_execution_outputs = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `table`."]
-    #[inline]
-    pub fn table(mut self, value: impl ::std::convert::Into<crate::DecisionTableVersionEntity>) -> Self {
-        self.table = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topMatchRows`."]
-    #[inline]
-    pub fn top_match_rows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableRowEntityRef>>) -> Self {
-        self.top_match_rows = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalMatchRowCount`."]
-    #[inline]
-    pub fn total_match_row_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_match_row_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl DecisionTableExportJobError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageParams`."]
-    #[inline]
-    pub fn message_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.message_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageWithParams`."]
-    #[inline]
-    pub fn message_with_params(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_with_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `validationErrors`."]
-    #[inline]
-    pub fn validation_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DecisionTableJobValidationError>>) -> Self {
-        self.validation_errors = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl DecisionTableOutputColumn {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `defaultsTo`."]
-    #[inline]
-    pub fn defaults_to(mut self, value: impl ::std::convert::Into<crate::DecisionTableColumnDefaultRowValue>) -> Self {
-        self.defaults_to = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<crate::OutputValue>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

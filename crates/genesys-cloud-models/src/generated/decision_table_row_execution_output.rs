@@ -75,22 +75,4 @@ impl DecisionTableRowExecutionOutput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `outputs`."]
-    #[inline]
-    pub fn outputs(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.outputs = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rowId`."]
-    #[inline]
-    pub fn row_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.row_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rowIndex`."]
-    #[inline]
-    pub fn row_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.row_index = ::std::option::Option::Some(value.into());
-        self
-    }
 }

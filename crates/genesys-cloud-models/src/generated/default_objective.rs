@@ -103,66 +103,6 @@ impl DefaultObjective {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `evaluationFormContextIds`."]
-    #[inline]
-    pub fn evaluation_form_context_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.evaluation_form_context_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initialDirection`."]
-    #[inline]
-    pub fn initial_direction(mut self, value: impl ::std::convert::Into<crate::DefaultObjectiveInitialDirection>) -> Self {
-        self.initial_direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaTypes`."]
-    #[inline]
-    pub fn media_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.media_types = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queues`."]
-    #[inline]
-    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.queues = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `templateId`."]
-    #[inline]
-    pub fn template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.template_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topicIdsFilterType`."]
-    #[inline]
-    pub fn topic_ids_filter_type(mut self, value: impl ::std::convert::Into<crate::DefaultObjectiveTopicIdsFilterType>) -> Self {
-        self.topic_ids_filter_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topics`."]
-    #[inline]
-    pub fn topics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.topics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `zones`."]
-    #[inline]
-    pub fn zones(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ObjectiveZone>>) -> Self {
-        self.zones = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DefaultObjective.initialDirection` of the spec (`#/definitions/DefaultObjective/properties/initialDirection`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -95,54 +95,6 @@ impl Dependency {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `deleted`."]
-    #[inline]
-    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.deleted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stateUnknown`."]
-    #[inline]
-    pub fn state_unknown(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.state_unknown = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DependencyTypeEnum>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updated`."]
-    #[inline]
-    pub fn updated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.updated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Dependency.type` of the spec (`#/definitions/Dependency/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

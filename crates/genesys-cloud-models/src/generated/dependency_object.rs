@@ -103,66 +103,6 @@ impl DependencyObject {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `consumedResources`."]
-    #[inline]
-    pub fn consumed_resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Dependency>>) -> Self {
-        self.consumed_resources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `consumingResources`."]
-    #[inline]
-    pub fn consuming_resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Dependency>>) -> Self {
-        self.consuming_resources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `deleted`."]
-    #[inline]
-    pub fn deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.deleted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stateUnknown`."]
-    #[inline]
-    pub fn state_unknown(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.state_unknown = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DependencyObjectType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updated`."]
-    #[inline]
-    pub fn updated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.updated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DependencyObject.type` of the spec (`#/definitions/DependencyObject/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

@@ -103,66 +103,6 @@ impl DependencyStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `buildId`."]
-    #[inline]
-    pub fn build_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.build_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `client`."]
-    #[inline]
-    pub fn client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.client = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCompleted`."]
-    #[inline]
-    pub fn date_completed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_completed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStarted`."]
-    #[inline]
-    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_started = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failedObjects`."]
-    #[inline]
-    pub fn failed_objects(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FailedObject>>) -> Self {
-        self.failed_objects = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::DependencyStatusStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DependencyStatus.status` of the spec (`#/definitions/DependencyStatus/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

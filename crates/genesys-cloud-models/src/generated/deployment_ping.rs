@@ -71,16 +71,4 @@ impl DeploymentPing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actions`."]
-    #[inline]
-    pub fn actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DeploymentWebAction>>) -> Self {
-        self.actions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pollIntervalMilliseconds`."]
-    #[inline]
-    pub fn poll_interval_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.poll_interval_milliseconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

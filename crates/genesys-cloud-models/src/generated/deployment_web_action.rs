@@ -103,66 +103,6 @@ impl DeploymentWebAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionMapId`."]
-    #[inline]
-    pub fn action_map_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_map_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionMapVersion`."]
-    #[inline]
-    pub fn action_map_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.action_map_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentOfferProperties`."]
-    #[inline]
-    pub fn content_offer_properties(mut self, value: impl ::std::convert::Into<crate::ContentOffer>) -> Self {
-        self.content_offer_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerId`."]
-    #[inline]
-    pub fn customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.customer_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerIdType`."]
-    #[inline]
-    pub fn customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.customer_id_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::DeploymentWebActionMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `openActionProperties`."]
-    #[inline]
-    pub fn open_action_properties(mut self, value: impl ::std::convert::Into<crate::OpenActionProperties>) -> Self {
-        self.open_action_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `webMessagingOfferProperties`."]
-    #[inline]
-    pub fn web_messaging_offer_properties(mut self, value: impl ::std::convert::Into<crate::WebMessagingOfferProperties>) -> Self {
-        self.web_messaging_offer_properties = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DeploymentWebAction.mediaType` of the spec (`#/definitions/DeploymentWebAction/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

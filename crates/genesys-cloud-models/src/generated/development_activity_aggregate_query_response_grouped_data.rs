@@ -71,16 +71,4 @@ impl DevelopmentActivityAggregateQueryResponseGroupedData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DevelopmentActivityAggregateQueryResponseData>>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
 }

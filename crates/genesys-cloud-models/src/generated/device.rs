@@ -103,66 +103,6 @@ impl Device {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `category`."]
-    #[inline]
-    pub fn category(mut self, value: impl ::std::convert::Into<crate::DeviceCategory>) -> Self {
-        self.category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fingerprint`."]
-    #[inline]
-    pub fn fingerprint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.fingerprint = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isMobile`."]
-    #[inline]
-    pub fn is_mobile(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_mobile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `manufacturer`."]
-    #[inline]
-    pub fn manufacturer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.manufacturer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `osFamily`."]
-    #[inline]
-    pub fn os_family(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.os_family = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `osVersion`."]
-    #[inline]
-    pub fn os_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.os_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `screenDensity`."]
-    #[inline]
-    pub fn screen_density(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.screen_density = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `screenHeight`."]
-    #[inline]
-    pub fn screen_height(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.screen_height = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `screenWidth`."]
-    #[inline]
-    pub fn screen_width(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.screen_width = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Device.category` of the spec (`#/definitions/Device/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "external-contacts", feature = "journey"))))]

@@ -75,22 +75,4 @@ impl DialerAttemptLimitsConfigChangeRecallEntry {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minutesBetweenAttempts`."]
-    #[inline]
-    pub fn minutes_between_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.minutes_between_attempts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nbrAttempts`."]
-    #[inline]
-    pub fn nbr_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.nbr_attempts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

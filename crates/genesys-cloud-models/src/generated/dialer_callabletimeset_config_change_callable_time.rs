@@ -75,22 +75,4 @@ impl DialerCallabletimesetConfigChangeCallableTime {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeSlots`."]
-    #[inline]
-    pub fn time_slots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCallabletimesetConfigChangeTimeSlot>>) -> Self {
-        self.time_slots = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeZoneId`."]
-    #[inline]
-    pub fn time_zone_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_zone_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

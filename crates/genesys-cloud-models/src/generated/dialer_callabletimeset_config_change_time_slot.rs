@@ -79,28 +79,4 @@ impl DialerCallabletimesetConfigChangeTimeSlot {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `day`."]
-    #[inline]
-    pub fn day(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.day = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTime`."]
-    #[inline]
-    pub fn start_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stopTime`."]
-    #[inline]
-    pub fn stop_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.stop_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl DialerCampaignConfigChangeRestErrorDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `details`."]
-    #[inline]
-    pub fn details(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
 }

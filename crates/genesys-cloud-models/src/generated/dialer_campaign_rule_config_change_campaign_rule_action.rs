@@ -83,36 +83,6 @@ impl DialerCampaignRuleConfigChangeCampaignRuleAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionType`."]
-    #[inline]
-    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::DialerCampaignRuleConfigChangeCampaignRuleActionActionType>) -> Self {
-        self.action_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaignRuleActionEntities`."]
-    #[inline]
-    pub fn campaign_rule_action_entities(mut self, value: impl ::std::convert::Into<crate::DialerCampaignRuleConfigChangeCampaignRuleActionEntities>) -> Self {
-        self.campaign_rule_action_entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parameters`."]
-    #[inline]
-    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.parameters = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerCampaignRuleConfigChangeCampaignRuleAction.actionType` of the spec (`#/definitions/DialerCampaignRuleConfigChangeCampaignRuleAction/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl DialerCampaignRuleConfigChangeCampaignRuleActionEntities {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `campaigns`."]
-    #[inline]
-    pub fn campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>) -> Self {
-        self.campaigns = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sequences`."]
-    #[inline]
-    pub fn sequences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>) -> Self {
-        self.sequences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `useTriggeringEntity`."]
-    #[inline]
-    pub fn use_triggering_entity(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.use_triggering_entity = ::std::option::Option::Some(value.into());
-        self
-    }
 }

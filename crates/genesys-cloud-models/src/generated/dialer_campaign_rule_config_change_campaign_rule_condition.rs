@@ -79,30 +79,6 @@ impl DialerCampaignRuleConfigChangeCampaignRuleCondition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conditionType`."]
-    #[inline]
-    pub fn condition_type(mut self, value: impl ::std::convert::Into<crate::DialerCampaignRuleConfigChangeCampaignRuleConditionConditionType>) -> Self {
-        self.condition_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parameters`."]
-    #[inline]
-    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.parameters = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerCampaignRuleConfigChangeCampaignRuleCondition.conditionType` of the spec (`#/definitions/DialerCampaignRuleConfigChangeCampaignRuleCondition/properties/conditionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

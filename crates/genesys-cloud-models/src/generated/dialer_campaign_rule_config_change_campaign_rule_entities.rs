@@ -71,16 +71,4 @@ impl DialerCampaignRuleConfigChangeCampaignRuleEntities {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaigns`."]
-    #[inline]
-    pub fn campaigns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>) -> Self {
-        self.campaigns = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sequences`."]
-    #[inline]
-    pub fn sequences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignRuleConfigChangeUriReference>>) -> Self {
-        self.sequences = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl DialerCampaignScheduleConfigChangeAlteration {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `end`."]
-    #[inline]
-    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `start`."]
-    #[inline]
-    pub fn start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DialerCampaignScheduleConfigChangeAlterationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerCampaignScheduleConfigChangeAlteration.type` of the spec (`#/definitions/DialerCampaignScheduleConfigChangeAlteration/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -87,40 +87,4 @@ impl DialerCampaignSkillCombinationStatsEventCampaignSkillCombinationStats {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaign`."]
-    #[inline]
-    pub fn campaign(mut self, value: impl ::std::convert::Into<crate::DialerCampaignSkillCombinationStatsEventUriReference>) -> Self {
-        self.campaign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactList`."]
-    #[inline]
-    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DialerCampaignSkillCombinationStatsEventUriReference>) -> Self {
-        self.contact_list = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skillCombinationDetails`."]
-    #[inline]
-    pub fn skill_combination_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification>>) -> Self {
-        self.skill_combination_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalProcessedContacts`."]
-    #[inline]
-    pub fn total_processed_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_processed_contacts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalRemainingContacts`."]
-    #[inline]
-    pub fn total_remaining_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_remaining_contacts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalSkillCombinations`."]
-    #[inline]
-    pub fn total_skill_combinations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_skill_combinations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

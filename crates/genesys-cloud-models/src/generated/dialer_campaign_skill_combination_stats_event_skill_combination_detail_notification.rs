@@ -79,28 +79,4 @@ impl DialerCampaignSkillCombinationStatsEventSkillCombinationDetailNotification 
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `completionPercentage`."]
-    #[inline]
-    pub fn completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.completion_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `processedCount`."]
-    #[inline]
-    pub fn processed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.processed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skillCombination`."]
-    #[inline]
-    pub fn skill_combination(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.skill_combination = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalCount`."]
-    #[inline]
-    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl DialerContactlistfilterConfigChangeContactListFilter {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `clauses`."]
-    #[inline]
-    pub fn clauses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterClause>>) -> Self {
-        self.clauses = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactList`."]
-    #[inline]
-    pub fn contact_list(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeUriReference>) -> Self {
-        self.contact_list = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactListColumns`."]
-    #[inline]
-    pub fn contact_list_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.contact_list_columns = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `filterType`."]
-    #[inline]
-    pub fn filter_type(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeContactListFilterFilterType>) -> Self {
-        self.filter_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerContactlistfilterConfigChangeContactListFilter.filterType` of the spec (`#/definitions/DialerContactlistfilterConfigChangeContactListFilter/properties/filterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl DialerContactlistfilterConfigChangeFilterClause {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `filterType`."]
-    #[inline]
-    pub fn filter_type(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterClauseFilterType>) -> Self {
-        self.filter_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `predicates`."]
-    #[inline]
-    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerContactlistfilterConfigChangeFilterPredicate>>) -> Self {
-        self.predicates = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerContactlistfilterConfigChangeFilterClause.filterType` of the spec (`#/definitions/DialerContactlistfilterConfigChangeFilterClause/properties/filterType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

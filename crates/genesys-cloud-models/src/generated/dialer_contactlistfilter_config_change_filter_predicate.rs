@@ -91,48 +91,6 @@ impl DialerContactlistfilterConfigChangeFilterPredicate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `column`."]
-    #[inline]
-    pub fn column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.column = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `columnType`."]
-    #[inline]
-    pub fn column_type(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterPredicateColumnType>) -> Self {
-        self.column_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inverted`."]
-    #[inline]
-    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.inverted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterPredicateOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `range`."]
-    #[inline]
-    pub fn range(mut self, value: impl ::std::convert::Into<crate::DialerContactlistfilterConfigChangeFilterRange>) -> Self {
-        self.range = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerContactlistfilterConfigChangeFilterPredicate.columnType` of the spec (`#/definitions/DialerContactlistfilterConfigChangeFilterPredicate/properties/columnType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

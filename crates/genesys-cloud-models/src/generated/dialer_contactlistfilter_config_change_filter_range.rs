@@ -87,40 +87,4 @@ impl DialerContactlistfilterConfigChangeFilterRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inSet`."]
-    #[inline]
-    pub fn in_set(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.in_set = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `max`."]
-    #[inline]
-    pub fn max(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.max = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxInclusive`."]
-    #[inline]
-    pub fn max_inclusive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.max_inclusive = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `min`."]
-    #[inline]
-    pub fn min(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.min = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minInclusive`."]
-    #[inline]
-    pub fn min_inclusive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.min_inclusive = ::std::option::Option::Some(value.into());
-        self
-    }
 }

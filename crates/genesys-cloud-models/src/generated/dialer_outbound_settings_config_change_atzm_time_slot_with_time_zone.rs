@@ -75,22 +75,4 @@ impl DialerOutboundSettingsConfigChangeAtzmTimeSlotWithTimeZone {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `earliestCallableTime`."]
-    #[inline]
-    pub fn earliest_callable_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.earliest_callable_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `latestCallableTime`."]
-    #[inline]
-    pub fn latest_callable_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.latest_callable_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeZoneId`."]
-    #[inline]
-    pub fn time_zone_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_zone_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `callableWindows`."]
-    #[inline]
-    pub fn callable_windows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerOutboundSettingsConfigChangeCallableWindow>>) -> Self {
-        self.callable_windows = ::std::option::Option::Some(value.into());
-        self
-    }
 }

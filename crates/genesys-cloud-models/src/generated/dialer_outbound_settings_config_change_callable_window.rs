@@ -71,16 +71,4 @@ impl DialerOutboundSettingsConfigChangeCallableWindow {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `mapped`."]
-    #[inline]
-    pub fn mapped(mut self, value: impl ::std::convert::Into<crate::DialerOutboundSettingsConfigChangeAtzmTimeSlot>) -> Self {
-        self.mapped = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unmapped`."]
-    #[inline]
-    pub fn unmapped(mut self, value: impl ::std::convert::Into<crate::DialerOutboundSettingsConfigChangeAtzmTimeSlotWithTimeZone>) -> Self {
-        self.unmapped = ::std::option::Option::Some(value.into());
-        self
-    }
 }

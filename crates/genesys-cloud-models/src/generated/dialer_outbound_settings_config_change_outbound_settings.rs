@@ -103,66 +103,6 @@ impl DialerOutboundSettingsConfigChangeOutboundSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `abandonSeconds`."]
-    #[inline]
-    pub fn abandon_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.abandon_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `automaticTimeZoneMapping`."]
-    #[inline]
-    pub fn automatic_time_zone_mapping(mut self, value: impl ::std::convert::Into<crate::DialerOutboundSettingsConfigChangeAutomaticTimeZoneMappingSettings>) -> Self {
-        self.automatic_time_zone_mapping = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `complianceAbandonRateDenominator`."]
-    #[inline]
-    pub fn compliance_abandon_rate_denominator(mut self, value: impl ::std::convert::Into<crate::DialerOutboundSettingsConfigChangeOutboundSettingsComplianceAbandonRateDenominator>) -> Self {
-        self.compliance_abandon_rate_denominator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxCallsPerAgent`."]
-    #[inline]
-    pub fn max_calls_per_agent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_calls_per_agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxLineUtilization`."]
-    #[inline]
-    pub fn max_line_utilization(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.max_line_utilization = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerOutboundSettingsConfigChangeOutboundSettings.complianceAbandonRateDenominator` of the spec (`#/definitions/DialerOutboundSettingsConfigChangeOutboundSettings/properties/complianceAbandonRateDenominator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,30 +79,6 @@ impl DialerResponsesetConfigChangeReaction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reactionType`."]
-    #[inline]
-    pub fn reaction_type(mut self, value: impl ::std::convert::Into<crate::DialerResponsesetConfigChangeReactionReactionType>) -> Self {
-        self.reaction_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerResponsesetConfigChangeReaction.reactionType` of the spec (`#/definitions/DialerResponsesetConfigChangeReaction/properties/reactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

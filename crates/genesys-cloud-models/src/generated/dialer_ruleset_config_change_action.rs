@@ -83,34 +83,4 @@ impl DialerRulesetConfigChangeAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionTypeName`."]
-    #[inline]
-    pub fn action_type_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_type_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updateOption`."]
-    #[inline]
-    pub fn update_option(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.update_option = ::std::option::Option::Some(value.into());
-        self
-    }
 }

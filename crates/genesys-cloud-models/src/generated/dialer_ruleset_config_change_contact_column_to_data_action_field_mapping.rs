@@ -75,22 +75,4 @@ impl DialerRulesetConfigChangeContactColumnToDataActionFieldMapping {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactColumnName`."]
-    #[inline]
-    pub fn contact_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_column_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dataActionField`."]
-    #[inline]
-    pub fn data_action_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.data_action_field = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl DialerRulesetConfigChangeDataActionConditionPredicate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `comparisonValue`."]
-    #[inline]
-    pub fn comparison_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.comparison_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inverted`."]
-    #[inline]
-    pub fn inverted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.inverted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputField`."]
-    #[inline]
-    pub fn output_field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.output_field = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputFieldMissingResolution`."]
-    #[inline]
-    pub fn output_field_missing_resolution(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.output_field_missing_resolution = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputOperator`."]
-    #[inline]
-    pub fn output_operator(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeDataActionConditionPredicateOutputOperator>) -> Self {
-        self.output_operator = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerRulesetConfigChangeDataActionConditionPredicate.outputOperator` of the spec (`#/definitions/DialerRulesetConfigChangeDataActionConditionPredicate/properties/outputOperator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -91,48 +91,6 @@ impl DialerRulesetConfigChangeRule {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actions`."]
-    #[inline]
-    pub fn actions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerRulesetConfigChangeAction>>) -> Self {
-        self.actions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `category`."]
-    #[inline]
-    pub fn category(mut self, value: impl ::std::convert::Into<crate::DialerRulesetConfigChangeRuleCategory>) -> Self {
-        self.category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conditions`."]
-    #[inline]
-    pub fn conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerRulesetConfigChangeCondition>>) -> Self {
-        self.conditions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `order`."]
-    #[inline]
-    pub fn order(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.order = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DialerRulesetConfigChangeRule.category` of the spec (`#/definitions/DialerRulesetConfigChangeRule/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -91,46 +91,4 @@ impl DialogflowCXAgent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `environments`."]
-    #[inline]
-    pub fn environments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialogflowCXEnvironment>>) -> Self {
-        self.environments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `integration`."]
-    #[inline]
-    pub fn integration(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.integration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `languages`."]
-    #[inline]
-    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.languages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `project`."]
-    #[inline]
-    pub fn project(mut self, value: impl ::std::convert::Into<crate::DialogflowCXProject>) -> Self {
-        self.project = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

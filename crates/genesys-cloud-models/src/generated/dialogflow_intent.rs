@@ -71,16 +71,4 @@ impl DialogflowIntent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parameters`."]
-    #[inline]
-    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::DialogflowParameter>>) -> Self {
-        self.parameters = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl DIDNumber {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assigned`."]
-    #[inline]
-    pub fn assigned(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.assigned = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `didPool`."]
-    #[inline]
-    pub fn did_pool(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.did_pool = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `number`."]
-    #[inline]
-    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `owner`."]
-    #[inline]
-    pub fn owner(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.owner = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ownerType`."]
-    #[inline]
-    pub fn owner_type(mut self, value: impl ::std::convert::Into<crate::DIDNumberOwnerType>) -> Self {
-        self.owner_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DIDNumber.ownerType` of the spec (`#/definitions/DIDNumber/properties/ownerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]

@@ -71,16 +71,4 @@ impl DisallowedEntityLearningAssignmentItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entity`."]
-    #[inline]
-    pub fn entity(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentItem>) -> Self {
-        self.entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

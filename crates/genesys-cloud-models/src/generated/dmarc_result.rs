@@ -79,30 +79,6 @@ impl DmarcResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateChecked`."]
-    #[inline]
-    pub fn date_checked(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_checked = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `detectedPolicy`."]
-    #[inline]
-    pub fn detected_policy(mut self, value: impl ::std::convert::Into<crate::DmarcResultDetectedPolicy>) -> Self {
-        self.detected_policy = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `records`."]
-    #[inline]
-    pub fn records(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Record>>) -> Self {
-        self.records = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::DmarcResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DmarcResult.detectedPolicy` of the spec (`#/definitions/DmarcResult/properties/detectedPolicy`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -95,54 +95,6 @@ impl DncListDivisionView {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contactMethod`."]
-    #[inline]
-    pub fn contact_method(mut self, value: impl ::std::convert::Into<crate::DncListDivisionViewContactMethod>) -> Self {
-        self.contact_method = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dncSourceType`."]
-    #[inline]
-    pub fn dnc_source_type(mut self, value: impl ::std::convert::Into<crate::DncListDivisionViewDncSourceType>) -> Self {
-        self.dnc_source_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `importStatus`."]
-    #[inline]
-    pub fn import_status(mut self, value: impl ::std::convert::Into<crate::ImportStatus>) -> Self {
-        self.import_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `size`."]
-    #[inline]
-    pub fn size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.size = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DncListDivisionView.contactMethod` of the spec (`#/definitions/DncListDivisionView/properties/contactMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]

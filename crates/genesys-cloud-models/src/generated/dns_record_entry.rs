@@ -75,24 +75,6 @@ impl DnsRecordEntry {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `host`."]
-    #[inline]
-    pub fn host(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.host = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recordContents`."]
-    #[inline]
-    pub fn record_contents(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.record_contents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `verificationStatus`."]
-    #[inline]
-    pub fn verification_status(mut self, value: impl ::std::convert::Into<crate::DnsRecordEntryVerificationStatus>) -> Self {
-        self.verification_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DnsRecordEntry.verificationStatus` of the spec (`#/definitions/DnsRecordEntry/properties/verificationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

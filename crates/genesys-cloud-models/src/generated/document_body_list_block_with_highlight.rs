@@ -75,24 +75,6 @@ impl DocumentBodyListBlockWithHighlight {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `blocks`."]
-    #[inline]
-    pub fn blocks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentListContentBlockWithHighlight>>) -> Self {
-        self.blocks = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListItemProperties>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListBlockWithHighlightType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DocumentBodyListBlockWithHighlight.type` of the spec (`#/definitions/DocumentBodyListBlockWithHighlight/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

@@ -71,16 +71,4 @@ impl DocumentBodyParagraphWithHighlight {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `blocks`."]
-    #[inline]
-    pub fn blocks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentContentBlockWithHighlight>>) -> Self {
-        self.blocks = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<crate::DocumentBodyParagraphProperties>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
 }

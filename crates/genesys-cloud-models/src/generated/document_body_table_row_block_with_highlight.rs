@@ -71,16 +71,4 @@ impl DocumentBodyTableRowBlockWithHighlight {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cells`."]
-    #[inline]
-    pub fn cells(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentBodyTableCellBlockWithHighlight>>) -> Self {
-        self.cells = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableRowBlockProperties>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
 }

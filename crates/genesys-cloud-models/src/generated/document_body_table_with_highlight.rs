@@ -71,16 +71,4 @@ impl DocumentBodyTableWithHighlight {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableProperties>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rows`."]
-    #[inline]
-    pub fn rows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentBodyTableRowBlockWithHighlight>>) -> Self {
-        self.rows = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl DocumentBodyWithHighlight {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `blocks`."]
-    #[inline]
-    pub fn blocks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentBodyBlockWithHighlight>>) -> Self {
-        self.blocks = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl DocumentContentHighlightIndex {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endIndex`."]
-    #[inline]
-    pub fn end_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.end_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startIndex`."]
-    #[inline]
-    pub fn start_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_index = ::std::option::Option::Some(value.into());
-        self
-    }
 }

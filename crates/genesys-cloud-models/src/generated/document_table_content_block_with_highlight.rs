@@ -95,54 +95,6 @@ impl DocumentTableContentBlockWithHighlight {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answerHighlight`."]
-    #[inline]
-    pub fn answer_highlight(mut self, value: impl ::std::convert::Into<crate::DocumentContentHighlightIndex>) -> Self {
-        self.answer_highlight = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `image`."]
-    #[inline]
-    pub fn image(mut self, value: impl ::std::convert::Into<crate::DocumentBodyImage>) -> Self {
-        self.image = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `list`."]
-    #[inline]
-    pub fn list(mut self, value: impl ::std::convert::Into<crate::DocumentBodyListWithHighlight>) -> Self {
-        self.list = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `paragraph`."]
-    #[inline]
-    pub fn paragraph(mut self, value: impl ::std::convert::Into<crate::DocumentBodyParagraphWithHighlight>) -> Self {
-        self.paragraph = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `table`."]
-    #[inline]
-    pub fn table(mut self, value: impl ::std::convert::Into<crate::DocumentBodyTableWithHighlight>) -> Self {
-        self.table = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<crate::DocumentText>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::DocumentTableContentBlockWithHighlightType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `video`."]
-    #[inline]
-    pub fn video(mut self, value: impl ::std::convert::Into<crate::DocumentBodyVideo>) -> Self {
-        self.video = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DocumentTableContentBlockWithHighlight.type` of the spec (`#/definitions/DocumentTableContentBlockWithHighlight/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

@@ -83,34 +83,4 @@ impl DomainOrgRoleDifference {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addedPermissionPolicies`."]
-    #[inline]
-    pub fn added_permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
-        self.added_permission_policies = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `removedPermissionPolicies`."]
-    #[inline]
-    pub fn removed_permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
-        self.removed_permission_policies = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `roleFromDefault`."]
-    #[inline]
-    pub fn role_from_default(mut self, value: impl ::std::convert::Into<crate::DomainOrganizationRole>) -> Self {
-        self.role_from_default = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `samePermissionPolicies`."]
-    #[inline]
-    pub fn same_permission_policies(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DomainPermissionPolicy>>) -> Self {
-        self.same_permission_policies = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userOrgRole`."]
-    #[inline]
-    pub fn user_org_role(mut self, value: impl ::std::convert::Into<crate::DomainOrganizationRole>) -> Self {
-        self.user_org_role = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl DomainPermission {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `allowsConditions`."]
-    #[inline]
-    pub fn allows_conditions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.allows_conditions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `divisionAware`."]
-    #[inline]
-    pub fn division_aware(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.division_aware = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `domain`."]
-    #[inline]
-    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `label`."]
-    #[inline]
-    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.label = ::std::option::Option::Some(value.into());
-        self
-    }
 }

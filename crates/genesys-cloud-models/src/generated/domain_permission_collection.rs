@@ -83,34 +83,4 @@ impl DomainPermissionCollection {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `domain`."]
-    #[inline]
-    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `permissionMap`."]
-    #[inline]
-    pub fn permission_map(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<crate::DomainPermission>>>) -> Self {
-        self.permission_map = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl DomainPhysicalCapabilities {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `team`."]
-    #[inline]
-    pub fn team(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.team = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `vlan`."]
-    #[inline]
-    pub fn vlan(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.vlan = ::std::option::Option::Some(value.into());
-        self
-    }
 }

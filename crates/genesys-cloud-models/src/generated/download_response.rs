@@ -91,48 +91,6 @@ impl DownloadResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentLocationUri`."]
-    #[inline]
-    pub fn content_location_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content_location_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `imageUri`."]
-    #[inline]
-    pub fn image_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resultUri`."]
-    #[inline]
-    pub fn result_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.result_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::DownloadResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `thumbnails`."]
-    #[inline]
-    pub fn thumbnails(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DocumentThumbnail>>) -> Self {
-        self.thumbnails = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DownloadResponse.state` of the spec (`#/definitions/DownloadResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "content-management", feature = "fax", feature = "user-recordings"))))]

@@ -71,16 +71,4 @@ impl DraftValidationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ErrorBody>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valid`."]
-    #[inline]
-    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.valid = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl Duration {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `nano`."]
-    #[inline]
-    pub fn nano(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.nano = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `negative`."]
-    #[inline]
-    pub fn negative(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.negative = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `positive`."]
-    #[inline]
-    pub fn positive(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.positive = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `seconds`."]
-    #[inline]
-    pub fn seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `units`."]
-    #[inline]
-    pub fn units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TemporalUnit>>) -> Self {
-        self.units = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `zero`."]
-    #[inline]
-    pub fn zero(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.zero = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl DynamicGroupDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<crate::DynamicGroupQuery>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

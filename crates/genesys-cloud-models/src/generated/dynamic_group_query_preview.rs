@@ -67,10 +67,4 @@ impl DynamicGroupQueryPreview {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `userCount`."]
-    #[inline]
-    pub fn user_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.user_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl DynamicListValues {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataActionId`."]
-    #[inline]
-    pub fn data_action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.data_action_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fieldMapping`."]
-    #[inline]
-    pub fn field_mapping(mut self, value: impl ::std::convert::Into<crate::FieldMapping>) -> Self {
-        self.field_mapping = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inputs`."]
-    #[inline]
-    pub fn inputs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DataActionInput>>) -> Self {
-        self.inputs = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `matchType`."]
-    #[inline]
-    pub fn match_type(mut self, value: impl ::std::convert::Into<crate::DynamicListValuesMatchType>) -> Self {
-        self.match_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `DynamicListValues.matchType` of the spec (`#/definitions/DynamicListValues/properties/matchType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

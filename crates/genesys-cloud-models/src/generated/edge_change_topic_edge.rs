@@ -71,18 +71,6 @@ impl EdgeChangeTopicEdge {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `onlineStatus`."]
-    #[inline]
-    pub fn online_status(mut self, value: impl ::std::convert::Into<crate::EdgeChangeTopicEdgeOnlineStatus>) -> Self {
-        self.online_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EdgeChangeTopicEdge.onlineStatus` of the spec (`#/definitions/EdgeChangeTopicEdge/properties/onlineStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

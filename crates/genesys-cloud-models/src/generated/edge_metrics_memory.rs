@@ -75,22 +75,4 @@ impl EdgeMetricsMemory {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `availableBytes`."]
-    #[inline]
-    pub fn available_bytes(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.available_bytes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalBytes`."]
-    #[inline]
-    pub fn total_bytes(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.total_bytes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

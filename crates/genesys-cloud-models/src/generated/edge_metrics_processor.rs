@@ -83,34 +83,4 @@ impl EdgeMetricsProcessor {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeTimePct`."]
-    #[inline]
-    pub fn active_time_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.active_time_pct = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `cpuId`."]
-    #[inline]
-    pub fn cpu_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cpu_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `idleTimePct`."]
-    #[inline]
-    pub fn idle_time_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.idle_time_pct = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `privilegedTimePct`."]
-    #[inline]
-    pub fn privileged_time_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.privileged_time_pct = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userTimePct`."]
-    #[inline]
-    pub fn user_time_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.user_time_pct = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl EdgeMetricsTopicEdgeMetricNetworks {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bandwidthBitsPerSec`."]
-    #[inline]
-    pub fn bandwidth_bits_per_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.bandwidth_bits_per_sec = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ifname`."]
-    #[inline]
-    pub fn ifname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.ifname = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `receivedBytesPerSec`."]
-    #[inline]
-    pub fn received_bytes_per_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.received_bytes_per_sec = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sentBytesPerSec`."]
-    #[inline]
-    pub fn sent_bytes_per_sec(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.sent_bytes_per_sec = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utilizationPct`."]
-    #[inline]
-    pub fn utilization_pct(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.utilization_pct = ::std::option::Option::Some(value.into());
-        self
-    }
 }

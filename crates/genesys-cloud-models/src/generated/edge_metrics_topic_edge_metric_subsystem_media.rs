@@ -71,16 +71,4 @@ impl EdgeMetricsTopicEdgeMetricSubsystemMedia {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `delayMs`."]
-    #[inline]
-    pub fn delay_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.delay_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `processName`."]
-    #[inline]
-    pub fn process_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.process_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

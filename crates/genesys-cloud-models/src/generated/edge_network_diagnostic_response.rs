@@ -71,16 +71,4 @@ impl EdgeNetworkDiagnosticResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `commandCorrelationId`."]
-    #[inline]
-    pub fn command_correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.command_correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `diagnostics`."]
-    #[inline]
-    pub fn diagnostics(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.diagnostics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,36 +83,6 @@ impl EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadStartTime`."]
-    #[inline]
-    pub fn download_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.download_start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `executeStartTime`."]
-    #[inline]
-    pub fn execute_start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.execute_start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `executeStopTime`."]
-    #[inline]
-    pub fn execute_stop_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.execute_stop_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdateStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate.status` of the spec (`#/definitions/EdgeSoftwareUpdateTopicDomainEdgeSoftwareUpdate/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

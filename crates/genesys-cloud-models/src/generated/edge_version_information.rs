@@ -67,10 +67,4 @@ impl EdgeVersionInformation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `softwareVersion`."]
-    #[inline]
-    pub fn software_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.software_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

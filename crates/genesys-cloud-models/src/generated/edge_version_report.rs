@@ -71,16 +71,4 @@ impl EdgeVersionReport {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `newestVersion`."]
-    #[inline]
-    pub fn newest_version(mut self, value: impl ::std::convert::Into<crate::EdgeVersionInformation>) -> Self {
-        self.newest_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oldestVersion`."]
-    #[inline]
-    pub fn oldest_version(mut self, value: impl ::std::convert::Into<crate::EdgeVersionInformation>) -> Self {
-        self.oldest_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

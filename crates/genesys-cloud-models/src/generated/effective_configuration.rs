@@ -83,34 +83,4 @@ impl EffectiveConfiguration {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `advanced`."]
-    #[inline]
-    pub fn advanced(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.advanced = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `credentials`."]
-    #[inline]
-    pub fn credentials(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::CredentialInfo>>) -> Self {
-        self.credentials = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl EmailOutboundDomainResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dmarcVerificationResult`."]
-    #[inline]
-    pub fn dmarc_verification_result(mut self, value: impl ::std::convert::Into<crate::DmarcResult>) -> Self {
-        self.dmarc_verification_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dnsCnameBounceRecord`."]
-    #[inline]
-    pub fn dns_cname_bounce_record(mut self, value: impl ::std::convert::Into<crate::DnsRecordEntry>) -> Self {
-        self.dns_cname_bounce_record = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dnsTxtSendingRecord`."]
-    #[inline]
-    pub fn dns_txt_sending_record(mut self, value: impl ::std::convert::Into<crate::DnsRecordEntry>) -> Self {
-        self.dns_txt_sending_record = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `domainName`."]
-    #[inline]
-    pub fn domain_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.domain_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `emailSetting`."]
-    #[inline]
-    pub fn email_setting(mut self, value: impl ::std::convert::Into<crate::EmailSetting>) -> Self {
-        self.email_setting = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `senderStatus`."]
-    #[inline]
-    pub fn sender_status(mut self, value: impl ::std::convert::Into<crate::EmailOutboundDomainResultSenderStatus>) -> Self {
-        self.sender_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `senderType`."]
-    #[inline]
-    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::EmailOutboundDomainResultSenderType>) -> Self {
-        self.sender_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EmailOutboundDomainResult.senderStatus` of the spec (`#/definitions/EmailOutboundDomainResult/properties/senderStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -71,16 +71,4 @@ impl EmailRefinementConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `refinementSetting`."]
-    #[inline]
-    pub fn refinement_setting(mut self, value: impl ::std::convert::Into<crate::RefinementSettingEntity>) -> Self {
-        self.refinement_setting = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl EmailSetup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `rootDomain`."]
-    #[inline]
-    pub fn root_domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.root_domain = ::std::option::Option::Some(value.into());
-        self
-    }
 }

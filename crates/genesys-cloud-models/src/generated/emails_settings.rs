@@ -67,10 +67,4 @@ impl EmailsSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sendingSizeLimit`."]
-    #[inline]
-    pub fn sending_size_limit(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.sending_size_limit = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateLastRefreshed`."]
-    #[inline]
-    pub fn date_last_refreshed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_last_refreshed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `defaultObjectiveType`."]
-    #[inline]
-    pub fn default_objective_type(mut self, value: impl ::std::convert::Into<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionDefaultObjectiveType>) -> Self {
-        self.default_objective_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inUse`."]
-    #[inline]
-    pub fn in_use(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.in_use = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `precision`."]
-    #[inline]
-    pub fn precision(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.precision = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retentionMonths`."]
-    #[inline]
-    pub fn retention_months(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.retention_months = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unit`."]
-    #[inline]
-    pub fn unit(mut self, value: impl ::std::convert::Into<crate::EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinitionUnit>) -> Self {
-        self.unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unitDefinition`."]
-    #[inline]
-    pub fn unit_definition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.unit_definition = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition.defaultObjectiveType` of the spec (`#/definitions/EmployeePerformanceExternalMetricsDefinitionExternalMetricsDefinition/properties/defaultObjectiveType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

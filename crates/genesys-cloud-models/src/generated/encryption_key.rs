@@ -99,60 +99,6 @@ impl EncryptionKey {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createDate`."]
-    #[inline]
-    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.create_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `keyConfigurationType`."]
-    #[inline]
-    pub fn key_configuration_type(mut self, value: impl ::std::convert::Into<crate::EncryptionKeyKeyConfigurationType>) -> Self {
-        self.key_configuration_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `keydataSummary`."]
-    #[inline]
-    pub fn keydata_summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.keydata_summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kmsKeyArn`."]
-    #[inline]
-    pub fn kms_key_arn(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.kms_key_arn = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `localEncryptionConfiguration`."]
-    #[inline]
-    pub fn local_encryption_configuration(mut self, value: impl ::std::convert::Into<crate::LocalEncryptionConfiguration>) -> Self {
-        self.local_encryption_configuration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EncryptionKey.keyConfigurationType` of the spec (`#/definitions/EncryptionKey/properties/keyConfigurationType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]

@@ -83,34 +83,4 @@ impl EntityChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityId`."]
-    #[inline]
-    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityName`."]
-    #[inline]
-    pub fn entity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `newValues`."]
-    #[inline]
-    pub fn new_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.new_values = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oldValues`."]
-    #[inline]
-    pub fn old_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.old_values = ::std::option::Option::Some(value.into());
-        self
-    }
 }

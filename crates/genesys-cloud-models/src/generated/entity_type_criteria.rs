@@ -83,36 +83,6 @@ impl EntityTypeCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::EntityTypeCriteriaEntityType>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `key`."]
-    #[inline]
-    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::EntityTypeCriteriaOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shouldIgnoreCase`."]
-    #[inline]
-    pub fn should_ignore_case(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.should_ignore_case = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EntityTypeCriteria.entityType` of the spec (`#/definitions/EntityTypeCriteria/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

@@ -83,36 +83,6 @@ impl EstimateAvailablePartialDayTimeOffResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `date`."]
-    #[inline]
-    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationMinutes`."]
-    #[inline]
-    pub fn duration_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flexible`."]
-    #[inline]
-    pub fn flexible(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.flexible = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideDateType`."]
-    #[inline]
-    pub fn override_date_type(mut self, value: impl ::std::convert::Into<crate::EstimateAvailablePartialDayTimeOffResponseOverrideDateType>) -> Self {
-        self.override_date_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `payableMinutes`."]
-    #[inline]
-    pub fn payable_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.payable_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EstimateAvailablePartialDayTimeOffResponse.overrideDateType` of the spec (`#/definitions/EstimateAvailablePartialDayTimeOffResponse/properties/overrideDateType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -83,34 +83,4 @@ impl EstimateAvailableTimeOffResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullDayDates`."]
-    #[inline]
-    pub fn full_day_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EstimateAvailableFullDayTimeOffResponse>>) -> Self {
-        self.full_day_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `paid`."]
-    #[inline]
-    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.paid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `partialDayDates`."]
-    #[inline]
-    pub fn partial_day_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EstimateAvailablePartialDayTimeOffResponse>>) -> Self {
-        self.partial_day_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl EvaluatedShiftTradeResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `matchReview`."]
-    #[inline]
-    pub fn match_review(mut self, value: impl ::std::convert::Into<crate::ShiftTradeMatchReviewResponse>) -> Self {
-        self.match_review = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trade`."]
-    #[inline]
-    pub fn trade(mut self, value: impl ::std::convert::Into<crate::ShiftTradeResponseItem>) -> Self {
-        self.trade = ::std::option::Option::Some(value.into());
-        self
-    }
 }

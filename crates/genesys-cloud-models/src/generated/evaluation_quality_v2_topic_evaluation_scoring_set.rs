@@ -71,16 +71,4 @@ impl EvaluationQualityV2TopicEvaluationScoringSet {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `totalCriticalScore`."]
-    #[inline]
-    pub fn total_critical_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_critical_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalScore`."]
-    #[inline]
-    pub fn total_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_score = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl EvaluationQualityV2TopicEvaluationSource {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `evaluationSourceId`."]
-    #[inline]
-    pub fn evaluation_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.evaluation_source_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `evaluationSourceName`."]
-    #[inline]
-    pub fn evaluation_source_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.evaluation_source_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `evaluationSourceType`."]
-    #[inline]
-    pub fn evaluation_source_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.evaluation_source_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl EvaluationSearchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aggregations`."]
-    #[inline]
-    pub fn aggregations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::EvaluationSearchAggregationResponse>>) -> Self {
-        self.aggregations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageNumber`."]
-    #[inline]
-    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EvaluationSearchItemResponse>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl EventAggregatesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventDefinitionAggregates`."]
-    #[inline]
-    pub fn event_definition_aggregates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::EventDefinitionAggregates>>) -> Self {
-        self.event_definition_aggregates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl EventDefinitionAggregates {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventCount`."]
-    #[inline]
-    pub fn event_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.event_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventDefinition`."]
-    #[inline]
-    pub fn event_definition(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.event_definition = ::std::option::Option::Some(value.into());
-        self
-    }
 }

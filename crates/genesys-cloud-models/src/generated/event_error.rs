@@ -75,22 +75,4 @@ impl EventError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventId`."]
-    #[inline]
-    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retryable`."]
-    #[inline]
-    pub fn retryable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.retryable = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl EventLog {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `category`."]
-    #[inline]
-    pub fn category(mut self, value: impl ::std::convert::Into<crate::EventLogCategory>) -> Self {
-        self.category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `correlationId`."]
-    #[inline]
-    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorEntity`."]
-    #[inline]
-    pub fn error_entity(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.error_entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventMessage`."]
-    #[inline]
-    pub fn event_message(mut self, value: impl ::std::convert::Into<crate::EventMessage>) -> Self {
-        self.event_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `level`."]
-    #[inline]
-    pub fn level(mut self, value: impl ::std::convert::Into<crate::EventLogLevel>) -> Self {
-        self.level = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `relatedEntity`."]
-    #[inline]
-    pub fn related_entity(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.related_entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timestamp`."]
-    #[inline]
-    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EventLog.category` of the spec (`#/definitions/EventLog/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]

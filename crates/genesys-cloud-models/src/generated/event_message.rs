@@ -87,42 +87,6 @@ impl EventMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<crate::EventMessageCode>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documentationUri`."]
-    #[inline]
-    pub fn documentation_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.documentation_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageParams`."]
-    #[inline]
-    pub fn message_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.message_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageWithParams`."]
-    #[inline]
-    pub fn message_with_params(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_with_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resourceURIs`."]
-    #[inline]
-    pub fn resource_ur_is(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.resource_ur_is = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `EventMessage.code` of the spec (`#/definitions/EventMessage/properties/code`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "outbound")))]

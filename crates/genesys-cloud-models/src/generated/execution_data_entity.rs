@@ -79,28 +79,4 @@ impl ExecutionDataEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUri`."]
-    #[inline]
-    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failed`."]
-    #[inline]
-    pub fn failed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.failed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusCode`."]
-    #[inline]
-    pub fn status_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

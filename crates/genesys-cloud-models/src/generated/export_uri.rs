@@ -71,16 +71,4 @@ impl ExportUri {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `exportTimestamp`."]
-    #[inline]
-    pub fn export_timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.export_timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uri`."]
-    #[inline]
-    pub fn uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl ExternalContactReference {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `firstName`."]
-    #[inline]
-    pub fn first_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.first_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastName`."]
-    #[inline]
-    pub fn last_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.last_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ExternalContactsContactChangedTopicExternalId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `externalSource`."]
-    #[inline]
-    pub fn external_source(mut self, value: impl ::std::convert::Into<crate::ExternalContactsContactChangedTopicExternalSource>) -> Self {
-        self.external_source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ExternalContactsContactChangedTopicFacebookScopedId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `scopedId`."]
-    #[inline]
-    pub fn scoped_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.scoped_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

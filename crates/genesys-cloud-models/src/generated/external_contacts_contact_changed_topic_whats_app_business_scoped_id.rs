@@ -75,22 +75,4 @@ impl ExternalContactsContactChangedTopicWhatsAppBusinessScopedId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bsuid`."]
-    #[inline]
-    pub fn bsuid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bsuid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parent`."]
-    #[inline]
-    pub fn parent(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.parent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `portfolioId`."]
-    #[inline]
-    pub fn portfolio_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.portfolio_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl ExternalContactsContactChangedTopicWhatsAppId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneNumber`."]
-    #[inline]
-    pub fn phone_number(mut self, value: impl ::std::convert::Into<crate::ExternalContactsContactChangedTopicPhoneNumber>) -> Self {
-        self.phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `username`."]
-    #[inline]
-    pub fn username(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.username = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `whatsAppBusinessScopedIds`."]
-    #[inline]
-    pub fn whats_app_business_scoped_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContactsContactChangedTopicWhatsAppBusinessScopedId>>) -> Self {
-        self.whats_app_business_scoped_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl ExternalContactsOrganizationNoteChangedTopicNote {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createDate`."]
-    #[inline]
-    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.create_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationNoteChangedTopicUser>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationNoteChangedTopicDivision>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityId`."]
-    #[inline]
-    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::ExternalContactsOrganizationNoteChangedTopicNoteEntityType>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifyDate`."]
-    #[inline]
-    pub fn modify_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modify_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `noteText`."]
-    #[inline]
-    pub fn note_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.note_text = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ExternalContactsOrganizationNoteChangedTopicNote.entityType` of the spec (`#/definitions/ExternalContactsOrganizationNoteChangedTopicNote/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -91,46 +91,4 @@ impl ExternalContactsRelationshipChangedTopicRelationship {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createDate`."]
-    #[inline]
-    pub fn create_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.create_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::ExternalContactsRelationshipChangedTopicDivision>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalOrganization`."]
-    #[inline]
-    pub fn external_organization(mut self, value: impl ::std::convert::Into<crate::ExternalContactsRelationshipChangedTopicExternalOrganization>) -> Self {
-        self.external_organization = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifyDate`."]
-    #[inline]
-    pub fn modify_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modify_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `relationship`."]
-    #[inline]
-    pub fn relationship(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.relationship = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::ExternalContactsRelationshipChangedTopicUser>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

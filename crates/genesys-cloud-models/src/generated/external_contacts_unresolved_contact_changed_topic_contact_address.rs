@@ -87,40 +87,4 @@ impl ExternalContactsUnresolvedContactChangedTopicContactAddress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `address1`."]
-    #[inline]
-    pub fn address1(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address1 = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `address2`."]
-    #[inline]
-    pub fn address2(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address2 = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `city`."]
-    #[inline]
-    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.city = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `countryCode`."]
-    #[inline]
-    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.country_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `postalCode`."]
-    #[inline]
-    pub fn postal_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.postal_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ExternalContactsUnresolvedContactChangedTopicFacebookId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ids`."]
-    #[inline]
-    pub fn ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicFacebookScopedId>>) -> Self {
-        self.ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ExternalContactsUnresolvedContactChangedTopicInstagramId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `handle`."]
-    #[inline]
-    pub fn handle(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.handle = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ids`."]
-    #[inline]
-    pub fn ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContactsUnresolvedContactChangedTopicInstagramScopedId>>) -> Self {
-        self.ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

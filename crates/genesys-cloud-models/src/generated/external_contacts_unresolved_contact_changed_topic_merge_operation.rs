@@ -75,22 +75,4 @@ impl ExternalContactsUnresolvedContactChangedTopicMergeOperation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `resultingContactId`."]
-    #[inline]
-    pub fn resulting_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.resulting_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceContactId`."]
-    #[inline]
-    pub fn source_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetContactId`."]
-    #[inline]
-    pub fn target_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl ExternalContactsUnresolvedContactChangedTopicPhoneNumber {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `acceptsSMS`."]
-    #[inline]
-    pub fn accepts_sms(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.accepts_sms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `countryCode`."]
-    #[inline]
-    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.country_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `display`."]
-    #[inline]
-    pub fn display(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `e164`."]
-    #[inline]
-    pub fn e164(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.e164 = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `extension`."]
-    #[inline]
-    pub fn extension(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.extension = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `normalizationCountryCode`."]
-    #[inline]
-    pub fn normalization_country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.normalization_country_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userInput`."]
-    #[inline]
-    pub fn user_input(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_input = ::std::option::Option::Some(value.into());
-        self
-    }
 }

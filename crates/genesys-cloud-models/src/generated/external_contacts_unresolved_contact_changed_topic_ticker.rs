@@ -71,16 +71,4 @@ impl ExternalContactsUnresolvedContactChangedTopicTicker {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `exchange`."]
-    #[inline]
-    pub fn exchange(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.exchange = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `symbol`."]
-    #[inline]
-    pub fn symbol(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.symbol = ::std::option::Option::Some(value.into());
-        self
-    }
 }

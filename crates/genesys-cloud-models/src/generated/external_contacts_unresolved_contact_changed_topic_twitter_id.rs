@@ -83,34 +83,4 @@ impl ExternalContactsUnresolvedContactChangedTopicTwitterId {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `profileUrl`."]
-    #[inline]
-    pub fn profile_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.profile_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `screenName`."]
-    #[inline]
-    pub fn screen_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.screen_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `verified`."]
-    #[inline]
-    pub fn verified(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.verified = ::std::option::Option::Some(value.into());
-        self
-    }
 }

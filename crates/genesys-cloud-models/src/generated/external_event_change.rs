@@ -91,48 +91,6 @@ impl ExternalEventChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `changeCategory`."]
-    #[inline]
-    pub fn change_category(mut self, value: impl ::std::convert::Into<crate::ExternalEventChangeChangeCategory>) -> Self {
-        self.change_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateDetected`."]
-    #[inline]
-    pub fn date_detected(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_detected = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorDescription`."]
-    #[inline]
-    pub fn error_description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventName`."]
-    #[inline]
-    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemaId`."]
-    #[inline]
-    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schema_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemStatus`."]
-    #[inline]
-    pub fn system_status(mut self, value: impl ::std::convert::Into<crate::ExternalEventChangeSystemStatus>) -> Self {
-        self.system_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ExternalEventChange.changeCategory` of the spec (`#/definitions/ExternalEventChange/properties/changeCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

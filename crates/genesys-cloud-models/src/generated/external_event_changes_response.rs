@@ -67,10 +67,4 @@ impl ExternalEventChangesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `changes`."]
-    #[inline]
-    pub fn changes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalEventChange>>) -> Self {
-        self.changes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

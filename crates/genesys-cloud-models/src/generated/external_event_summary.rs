@@ -99,60 +99,6 @@ impl ExternalEventSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activationStatus`."]
-    #[inline]
-    pub fn activation_status(mut self, value: impl ::std::convert::Into<crate::ExternalEventSummaryActivationStatus>) -> Self {
-        self.activation_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateFirstActivated`."]
-    #[inline]
-    pub fn date_first_activated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_first_activated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventName`."]
-    #[inline]
-    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rank`."]
-    #[inline]
-    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemaId`."]
-    #[inline]
-    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schema_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemStatus`."]
-    #[inline]
-    pub fn system_status(mut self, value: impl ::std::convert::Into<crate::ExternalEventSummarySystemStatus>) -> Self {
-        self.system_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ExternalEventSummary.activationStatus` of the spec (`#/definitions/ExternalEventSummary/properties/activationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

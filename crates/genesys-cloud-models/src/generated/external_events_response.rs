@@ -67,10 +67,4 @@ impl ExternalEventsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `unprocessedEntities`."]
-    #[inline]
-    pub fn unprocessed_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UnprocessedExternalEvent>>) -> Self {
-        self.unprocessed_entities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

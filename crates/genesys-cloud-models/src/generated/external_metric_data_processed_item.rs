@@ -99,60 +99,6 @@ impl ExternalMetricDataProcessedItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateOccurred`."]
-    #[inline]
-    pub fn date_occurred(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_occurred = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricId`."]
-    #[inline]
-    pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.metric_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalCount`."]
-    #[inline]
-    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalValue`."]
-    #[inline]
-    pub fn total_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.total_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDataProcessedItemType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userEmail`."]
-    #[inline]
-    pub fn user_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_email = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ExternalMetricDataProcessedItem.type` of the spec (`#/definitions/ExternalMetricDataProcessedItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -99,60 +99,6 @@ impl ExternalMetricDataUnprocessedItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateOccurred`."]
-    #[inline]
-    pub fn date_occurred(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_occurred = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricId`."]
-    #[inline]
-    pub fn metric_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.metric_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ExternalMetricDataUnprocessedItemType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userEmail`."]
-    #[inline]
-    pub fn user_email(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_email = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ExternalMetricDataUnprocessedItem.type` of the spec (`#/definitions/ExternalMetricDataUnprocessedItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -71,16 +71,4 @@ impl ExternalMetricDataWriteResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `processedEntities`."]
-    #[inline]
-    pub fn processed_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalMetricDataProcessedItem>>) -> Self {
-        self.processed_entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unprocessedEntities`."]
-    #[inline]
-    pub fn unprocessed_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalMetricDataUnprocessedItem>>) -> Self {
-        self.unprocessed_entities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl ExternalOrganizationTrustorLink {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::WritableStarrableDivision>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalOrganizationId`."]
-    #[inline]
-    pub fn external_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalOrganizationUri`."]
-    #[inline]
-    pub fn external_organization_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_organization_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trustorOrgId`."]
-    #[inline]
-    pub fn trustor_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.trustor_org_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl FacetEntry {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attribute`."]
-    #[inline]
-    pub fn attribute(mut self, value: impl ::std::convert::Into<crate::TermAttribute>) -> Self {
-        self.attribute = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `missing`."]
-    #[inline]
-    pub fn missing(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.missing = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `other`."]
-    #[inline]
-    pub fn other(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.other = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statistics`."]
-    #[inline]
-    pub fn statistics(mut self, value: impl ::std::convert::Into<crate::FacetStatistics>) -> Self {
-        self.statistics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `termCount`."]
-    #[inline]
-    pub fn term_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.term_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `termType`."]
-    #[inline]
-    pub fn term_type(mut self, value: impl ::std::convert::Into<crate::FacetEntryTermType>) -> Self {
-        self.term_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `terms`."]
-    #[inline]
-    pub fn terms(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FacetTerm>>) -> Self {
-        self.terms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `total`."]
-    #[inline]
-    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FacetEntry.termType` of the spec (`#/definitions/FacetEntry/properties/termType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]

@@ -91,46 +91,4 @@ impl FacetStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateMax`."]
-    #[inline]
-    pub fn date_max(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_max = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateMin`."]
-    #[inline]
-    pub fn date_min(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_min = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `max`."]
-    #[inline]
-    pub fn max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.max = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mean`."]
-    #[inline]
-    pub fn mean(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.mean = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `min`."]
-    #[inline]
-    pub fn min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.min = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stdDeviation`."]
-    #[inline]
-    pub fn std_deviation(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.std_deviation = ::std::option::Option::Some(value.into());
-        self
-    }
 }

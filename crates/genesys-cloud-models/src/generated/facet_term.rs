@@ -87,40 +87,4 @@ impl FacetTerm {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `key`."]
-    #[inline]
-    pub fn key(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `term`."]
-    #[inline]
-    pub fn term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.term = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `time`."]
-    #[inline]
-    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl Faq {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answer`."]
-    #[inline]
-    pub fn answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documentDisplayName`."]
-    #[inline]
-    pub fn document_display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.document_display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documentUrl`."]
-    #[inline]
-    pub fn document_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.document_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `question`."]
-    #[inline]
-    pub fn question(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.question = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceUri`."]
-    #[inline]
-    pub fn source_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

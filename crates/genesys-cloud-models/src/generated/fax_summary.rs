@@ -75,22 +75,4 @@ impl FaxSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `readCount`."]
-    #[inline]
-    pub fn read_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.read_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalCount`."]
-    #[inline]
-    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unreadCount`."]
-    #[inline]
-    pub fn unread_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.unread_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl FeatureSupport {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `details`."]
-    #[inline]
-    pub fn details(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `feature`."]
-    #[inline]
-    pub fn feature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.feature = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supportLevel`."]
-    #[inline]
-    pub fn support_level(mut self, value: impl ::std::convert::Into<crate::FeatureSupportSupportLevel>) -> Self {
-        self.support_level = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FeatureSupport.supportLevel` of the spec (`#/definitions/FeatureSupport/properties/supportLevel`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "agent-copilot")))]

@@ -95,54 +95,6 @@ impl FieldConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::FieldConfigEntityType>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemaVersion`."]
-    #[inline]
-    pub fn schema_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schema_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sections`."]
-    #[inline]
-    pub fn sections(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Section>>) -> Self {
-        self.sections = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FieldConfig.entityType` of the spec (`#/definitions/FieldConfig/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "groups", feature = "organization", feature = "users"))))]

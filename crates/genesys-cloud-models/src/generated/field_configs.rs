@@ -75,22 +75,4 @@ impl FieldConfigs {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<crate::FieldConfig>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `org`."]
-    #[inline]
-    pub fn org(mut self, value: impl ::std::convert::Into<crate::FieldConfig>) -> Self {
-        self.org = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `person`."]
-    #[inline]
-    pub fn person(mut self, value: impl ::std::convert::Into<crate::FieldConfig>) -> Self {
-        self.person = ::std::option::Option::Some(value.into());
-        self
-    }
 }

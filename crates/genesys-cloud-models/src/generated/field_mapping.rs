@@ -71,16 +71,4 @@ impl FieldMapping {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataActionSynonymName`."]
-    #[inline]
-    pub fn data_action_synonym_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.data_action_synonym_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dataActionValueName`."]
-    #[inline]
-    pub fn data_action_value_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.data_action_value_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

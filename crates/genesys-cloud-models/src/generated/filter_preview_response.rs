@@ -75,22 +75,4 @@ impl FilterPreviewResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `filteredContacts`."]
-    #[inline]
-    pub fn filtered_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.filtered_contacts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `preview`."]
-    #[inline]
-    pub fn preview(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DialerContact>>) -> Self {
-        self.preview = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalContacts`."]
-    #[inline]
-    pub fn total_contacts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_contacts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl FlattenedJsonSchemaDocument {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `arrayProperties`."]
-    #[inline]
-    pub fn array_properties(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.array_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schema`."]
-    #[inline]
-    pub fn schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.schema = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl FlowAggregationSort {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `function`."]
-    #[inline]
-    pub fn function(mut self, value: impl ::std::convert::Into<crate::FlowAggregationSortFunction>) -> Self {
-        self.function = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<crate::FlowAggregationSortName>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowAggregationSort.function` of the spec (`#/definitions/FlowAggregationSort/properties/function`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -67,10 +67,4 @@ impl FlowDiagnosticInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `lastActionId`."]
-    #[inline]
-    pub fn last_action_id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.last_action_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

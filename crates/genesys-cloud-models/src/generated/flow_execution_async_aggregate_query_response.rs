@@ -71,16 +71,4 @@ impl FlowExecutionAsyncAggregateQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cursor`."]
-    #[inline]
-    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cursor = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowExecutionAggregateDataContainer>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

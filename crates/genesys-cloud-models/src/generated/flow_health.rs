@@ -79,28 +79,4 @@ impl FlowHealth {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flowVersionInfo`."]
-    #[inline]
-    pub fn flow_version_info(mut self, value: impl ::std::convert::Into<crate::FlowHealthVersionInfo>) -> Self {
-        self.flow_version_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intents`."]
-    #[inline]
-    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowHealthIntentInfo>>) -> Self {
-        self.intents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `languageInfo`."]
-    #[inline]
-    pub fn language_info(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::LocaleInfo>>) -> Self {
-        self.language_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

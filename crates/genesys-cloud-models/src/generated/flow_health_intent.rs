@@ -87,42 +87,6 @@ impl FlowHealthIntent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flowVersionInfo`."]
-    #[inline]
-    pub fn flow_version_info(mut self, value: impl ::std::convert::Into<crate::FlowHealthIntentVersionInfo>) -> Self {
-        self.flow_version_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `health`."]
-    #[inline]
-    pub fn health(mut self, value: impl ::std::convert::Into<crate::HealthInfo>) -> Self {
-        self.health = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<crate::FlowHealthIntentLanguage>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowHealthIntent.language` of the spec (`#/definitions/FlowHealthIntent/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

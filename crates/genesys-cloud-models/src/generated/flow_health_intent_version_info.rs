@@ -75,22 +75,4 @@ impl FlowHealthIntentVersionInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flowVersion`."]
-    #[inline]
-    pub fn flow_version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.flow_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nluDomain`."]
-    #[inline]
-    pub fn nlu_domain(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.nlu_domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nluVersion`."]
-    #[inline]
-    pub fn nlu_version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.nlu_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

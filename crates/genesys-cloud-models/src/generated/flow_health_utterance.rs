@@ -95,54 +95,6 @@ impl FlowHealthUtterance {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confusionInfo`."]
-    #[inline]
-    pub fn confusion_info(mut self, value: impl ::std::convert::Into<crate::ConfusionDetails>) -> Self {
-        self.confusion_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `issueCount`."]
-    #[inline]
-    pub fn issue_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.issue_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<crate::FlowHealthUtteranceLanguage>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outlierInfo`."]
-    #[inline]
-    pub fn outlier_info(mut self, value: impl ::std::convert::Into<crate::OutlierInfo>) -> Self {
-        self.outlier_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staticValidationResults`."]
-    #[inline]
-    pub fn static_validation_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.static_validation_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowHealthUtterance.language` of the spec (`#/definitions/FlowHealthUtterance/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

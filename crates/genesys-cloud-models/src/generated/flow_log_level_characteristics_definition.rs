@@ -75,24 +75,6 @@ impl FlowLogLevelCharacteristicsDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dependsOn`."]
-    #[inline]
-    pub fn depends_on(mut self, value: impl ::std::convert::Into<crate::FlowCharacteristics>) -> Self {
-        self.depends_on = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minimumLevel`."]
-    #[inline]
-    pub fn minimum_level(mut self, value: impl ::std::convert::Into<crate::FlowLogLevelCharacteristicsDefinitionMinimumLevel>) -> Self {
-        self.minimum_level = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowLogLevelCharacteristicsDefinition.minimumLevel` of the spec (`#/definitions/FlowLogLevelCharacteristicsDefinition/properties/minimumLevel`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

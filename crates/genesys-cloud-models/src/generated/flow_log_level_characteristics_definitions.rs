@@ -71,16 +71,4 @@ impl FlowLogLevelCharacteristicsDefinitions {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `characteristics`."]
-    #[inline]
-    pub fn characteristics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowLogLevelCharacteristicsDefinition>>) -> Self {
-        self.characteristics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `logLevels`."]
-    #[inline]
-    pub fn log_levels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowLogLevel>>) -> Self {
-        self.log_levels = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl FlowMetricsTopicFlowOutcome {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flowOutcome`."]
-    #[inline]
-    pub fn flow_outcome(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.flow_outcome = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowOutcomeId`."]
-    #[inline]
-    pub fn flow_outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.flow_outcome_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowOutcomeValue`."]
-    #[inline]
-    pub fn flow_outcome_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.flow_outcome_value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

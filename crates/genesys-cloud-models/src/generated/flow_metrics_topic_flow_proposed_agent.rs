@@ -71,16 +71,4 @@ impl FlowMetricsTopicFlowProposedAgent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentRank`."]
-    #[inline]
-    pub fn agent_rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.agent_rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `proposedAgentId`."]
-    #[inline]
-    pub fn proposed_agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.proposed_agent_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl FlowMetricsTopicFlowScoredAgent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentScore`."]
-    #[inline]
-    pub fn agent_score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.agent_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scoredAgentId`."]
-    #[inline]
-    pub fn scored_agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.scored_agent_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

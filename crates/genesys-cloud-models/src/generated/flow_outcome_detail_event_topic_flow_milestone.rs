@@ -71,16 +71,4 @@ impl FlowOutcomeDetailEventTopicFlowMilestone {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `milestoneId`."]
-    #[inline]
-    pub fn milestone_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.milestone_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `milestoneTime`."]
-    #[inline]
-    pub fn milestone_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.milestone_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

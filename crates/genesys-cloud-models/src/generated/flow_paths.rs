@@ -79,30 +79,6 @@ impl FlowPaths {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `category`."]
-    #[inline]
-    pub fn category(mut self, value: impl ::std::convert::Into<crate::FlowPathsCategory>) -> Self {
-        self.category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `elements`."]
-    #[inline]
-    pub fn elements(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::FlowPathsElement>>) -> Self {
-        self.elements = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowPaths.category` of the spec (`#/definitions/FlowPaths/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

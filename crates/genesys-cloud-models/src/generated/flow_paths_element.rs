@@ -91,48 +91,6 @@ impl FlowPathsElement {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowMilestone`."]
-    #[inline]
-    pub fn flow_milestone(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.flow_milestone = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowOutcome`."]
-    #[inline]
-    pub fn flow_outcome(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.flow_outcome = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowOutcomeValue`."]
-    #[inline]
-    pub fn flow_outcome_value(mut self, value: impl ::std::convert::Into<crate::FlowPathsElementFlowOutcomeValue>) -> Self {
-        self.flow_outcome_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flows`."]
-    #[inline]
-    pub fn flows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowPathsFlowDetails>>) -> Self {
-        self.flows = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parentId`."]
-    #[inline]
-    pub fn parent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.parent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::FlowPathsElementType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowPathsElement.flowOutcomeValue` of the spec (`#/definitions/FlowPathsElement/properties/flowOutcomeValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

@@ -79,30 +79,6 @@ impl FlowPathsFlowDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flow`."]
-    #[inline]
-    pub fn flow(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.flow = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::FlowPathsFlowDetailsType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FlowPathsFlowDetails.type` of the spec (`#/definitions/FlowPathsFlowDetails/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

@@ -83,34 +83,4 @@ impl FlowsQueryCriteriaResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionTypes`."]
-    #[inline]
-    pub fn action_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.action_types = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `criteria`."]
-    #[inline]
-    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryCriteria>>) -> Self {
-        self.criteria = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCodes`."]
-    #[inline]
-    pub fn error_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.error_codes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowTypes`."]
-    #[inline]
-    pub fn flow_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.flow_types = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `warningCodes`."]
-    #[inline]
-    pub fn warning_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.warning_codes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ForecastAbandonRateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `percent`."]
-    #[inline]
-    pub fn percent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percent = ::std::option::Option::Some(value.into());
-        self
-    }
 }

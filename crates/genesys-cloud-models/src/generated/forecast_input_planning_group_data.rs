@@ -71,16 +71,4 @@ impl ForecastInputPlanningGroupData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `capacityPlanForecastMetrics`."]
-    #[inline]
-    pub fn capacity_plan_forecast_metrics(mut self, value: impl ::std::convert::Into<crate::CapacityPlanForecastMetrics>) -> Self {
-        self.capacity_plan_forecast_metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl ForecastMetadata {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `forecastId`."]
-    #[inline]
-    pub fn forecast_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.forecast_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intervalLengthInMinutes`."]
-    #[inline]
-    pub fn interval_length_in_minutes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval_length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<crate::ForecastMetadataSource>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeZone`."]
-    #[inline]
-    pub fn time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_zone = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ForecastMetadata.source` of the spec (`#/definitions/ForecastMetadata/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -79,28 +79,4 @@ impl ForecastPlanningGroupResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routePaths`."]
-    #[inline]
-    pub fn route_paths(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutePathResponse>>) -> Self {
-        self.route_paths = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceGoalTemplate`."]
-    #[inline]
-    pub fn service_goal_template(mut self, value: impl ::std::convert::Into<crate::ForecastServiceGoalTemplateResponse>) -> Self {
-        self.service_goal_template = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ForecastPlanningGroupsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnitServiceGoalImpact`."]
-    #[inline]
-    pub fn business_unit_service_goal_impact(mut self, value: impl ::std::convert::Into<crate::WfmServiceGoalImpactSettings>) -> Self {
-        self.business_unit_service_goal_impact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastPlanningGroupResponse>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ForecastServiceGoalTemplateImpactOverrideResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `abandonRate`."]
-    #[inline]
-    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<crate::WfmServiceGoalImpact>) -> Self {
-        self.abandon_rate = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `averageSpeedOfAnswer`."]
-    #[inline]
-    pub fn average_speed_of_answer(mut self, value: impl ::std::convert::Into<crate::WfmServiceGoalImpact>) -> Self {
-        self.average_speed_of_answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceLevel`."]
-    #[inline]
-    pub fn service_level(mut self, value: impl ::std::convert::Into<crate::WfmServiceGoalImpact>) -> Self {
-        self.service_level = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl ForecastServiceGoalTemplateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `abandonRate`."]
-    #[inline]
-    pub fn abandon_rate(mut self, value: impl ::std::convert::Into<crate::ForecastAbandonRateResponse>) -> Self {
-        self.abandon_rate = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `averageSpeedOfAnswer`."]
-    #[inline]
-    pub fn average_speed_of_answer(mut self, value: impl ::std::convert::Into<crate::ForecastAverageSpeedOfAnswerResponse>) -> Self {
-        self.average_speed_of_answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `impactOverride`."]
-    #[inline]
-    pub fn impact_override(mut self, value: impl ::std::convert::Into<crate::ForecastServiceGoalTemplateImpactOverrideResponse>) -> Self {
-        self.impact_override = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceLevel`."]
-    #[inline]
-    pub fn service_level(mut self, value: impl ::std::convert::Into<crate::ForecastServiceLevelResponse>) -> Self {
-        self.service_level = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ForecastServiceLevelResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `percent`."]
-    #[inline]
-    pub fn percent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `seconds`."]
-    #[inline]
-    pub fn seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl Format {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flags`."]
-    #[inline]
-    pub fn flags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.flags = ::std::option::Option::Some(value.into());
-        self
-    }
 }

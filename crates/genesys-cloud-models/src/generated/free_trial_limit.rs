@@ -79,28 +79,4 @@ impl FreeTrialLimit {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `defaultValue`."]
-    #[inline]
-    pub fn default_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.default_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `key`."]
-    #[inline]
-    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resource`."]
-    #[inline]
-    pub fn resource(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.resource = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl FreeTrialLimitDocs {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `namespaces`."]
-    #[inline]
-    pub fn namespaces(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FreeTrialNamespace>>) -> Self {
-        self.namespaces = ::std::option::Option::Some(value.into());
-        self
-    }
 }

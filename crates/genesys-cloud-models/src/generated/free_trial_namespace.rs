@@ -75,22 +75,4 @@ impl FreeTrialNamespace {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `friendlyName`."]
-    #[inline]
-    pub fn friendly_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.friendly_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `limits`."]
-    #[inline]
-    pub fn limits(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FreeTrialLimit>>) -> Self {
-        self.limits = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl FunctionConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `function`."]
-    #[inline]
-    pub fn function(mut self, value: impl ::std::convert::Into<crate::Function>) -> Self {
-        self.function = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadExceptionHistory`."]
-    #[inline]
-    pub fn upload_exception_history(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FunctionZipConfig>>) -> Self {
-        self.upload_exception_history = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `zip`."]
-    #[inline]
-    pub fn zip(mut self, value: impl ::std::convert::Into<crate::FunctionZipConfig>) -> Self {
-        self.zip = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl FunctionZipConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestId`."]
-    #[inline]
-    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.request_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::FunctionZipConfigStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `FunctionZipConfig.status` of the spec (`#/definitions/FunctionZipConfig/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]

@@ -83,34 +83,4 @@ impl GamificationScorecardChangeTopicPerformanceMetric {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `evaluationDetails`."]
-    #[inline]
-    pub fn evaluation_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GamificationScorecardChangeTopicEvaluationDetail>>) -> Self {
-        self.evaluation_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::GamificationScorecardChangeTopicMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `points`."]
-    #[inline]
-    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `punctualityEvents`."]
-    #[inline]
-    pub fn punctuality_events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GamificationScorecardChangeTopicPunctualityEvent>>) -> Self {
-        self.punctuality_events = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

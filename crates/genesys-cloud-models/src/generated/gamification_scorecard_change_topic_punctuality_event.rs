@@ -91,46 +91,4 @@ impl GamificationScorecardChangeTopicPunctualityEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCode`."]
-    #[inline]
-    pub fn activity_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `activityColor`."]
-    #[inline]
-    pub fn activity_color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_color = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `activityName`."]
-    #[inline]
-    pub fn activity_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateScheduleStart`."]
-    #[inline]
-    pub fn date_schedule_start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_schedule_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `points`."]
-    #[inline]
-    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.points = ::std::option::Option::Some(value.into());
-        self
-    }
 }

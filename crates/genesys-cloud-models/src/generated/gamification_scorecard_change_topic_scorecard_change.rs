@@ -87,40 +87,4 @@ impl GamificationScorecardChangeTopicScorecardChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `divisionId`."]
-    #[inline]
-    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.division_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceMetrics`."]
-    #[inline]
-    pub fn performance_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GamificationScorecardChangeTopicPerformanceMetric>>) -> Self {
-        self.performance_metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfileId`."]
-    #[inline]
-    pub fn performance_profile_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.performance_profile_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `teamId`."]
-    #[inline]
-    pub fn team_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.team_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workday`."]
-    #[inline]
-    pub fn workday(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.workday = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2 {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2EventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalUserId`."]
-    #[inline]
-    pub fn external_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `genesysUserId`."]
-    #[inline]
-    pub fn genesys_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.genesys_user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `meetingId`."]
-    #[inline]
-    pub fn meeting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.meeting_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `responseStatus`."]
-    #[inline]
-    pub fn response_status(mut self, value: impl ::std::convert::Into<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2ResponseStatus>) -> Self {
-        self.response_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trigger`."]
-    #[inline]
-    pub fn trigger(mut self, value: impl ::std::convert::Into<crate::GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2Trigger>) -> Self {
-        self.trigger = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2.eventType` of the spec (`#/definitions/GcuccTeamsCalendarEventsGCUCCTeamsCalendarEventV2/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl GenAiPhrasesTestPhraseDetectedPhrase {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `foundPhrase`."]
-    #[inline]
-    pub fn found_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.found_phrase = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snippet`."]
-    #[inline]
-    pub fn snippet(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.snippet = ::std::option::Option::Some(value.into());
-        self
-    }
 }

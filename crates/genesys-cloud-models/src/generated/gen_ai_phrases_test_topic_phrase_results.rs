@@ -75,22 +75,4 @@ impl GenAiPhrasesTestTopicPhraseResults {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `matchedTranscripts`."]
-    #[inline]
-    pub fn matched_transcripts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GenAiPhrasesTestPhraseMatchedTranscript>>) -> Self {
-        self.matched_transcripts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `matchedTranscriptsCount`."]
-    #[inline]
-    pub fn matched_transcripts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.matched_transcripts_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `processedTranscriptsCount`."]
-    #[inline]
-    pub fn processed_transcripts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.processed_transcripts_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl GeneratedGuideContent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `instruction`."]
-    #[inline]
-    pub fn instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.instruction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resources`."]
-    #[inline]
-    pub fn resources(mut self, value: impl ::std::convert::Into<crate::GuideVersionResources>) -> Self {
-        self.resources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `variables`."]
-    #[inline]
-    pub fn variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Variable>>) -> Self {
-        self.variables = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl GeolocationEventGeolocation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `city`."]
-    #[inline]
-    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.city = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `country`."]
-    #[inline]
-    pub fn country(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.country = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `region`."]
-    #[inline]
-    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl GetTemplatesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ObjectiveTemplate>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `total`."]
-    #[inline]
-    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total = ::std::option::Option::Some(value.into());
-        self
-    }
 }

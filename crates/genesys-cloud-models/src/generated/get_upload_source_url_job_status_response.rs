@@ -83,36 +83,6 @@ impl GetUploadSourceUrlJobStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInformation`."]
-    #[inline]
-    pub fn error_information(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error_information = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::GetUploadSourceUrlJobStatusResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadKey`."]
-    #[inline]
-    pub fn upload_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_key = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `GetUploadSourceUrlJobStatusResponse.status` of the spec (`#/definitions/GetUploadSourceUrlJobStatusResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "knowledge", feature = "uploads"))))]

@@ -79,28 +79,4 @@ impl GKNDocumentationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `_type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `content`."]
-    #[inline]
-    pub fn content(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `link`."]
-    #[inline]
-    pub fn link(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.link = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
 }

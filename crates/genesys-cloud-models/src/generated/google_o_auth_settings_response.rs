@@ -71,16 +71,4 @@ impl GoogleOAuthSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `clientId`."]
-    #[inline]
-    pub fn client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.client_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scopes`."]
-    #[inline]
-    pub fn scopes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.scopes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl Graph {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `edges`."]
-    #[inline]
-    pub fn edges(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GraphEdge>>) -> Self {
-        self.edges = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `vertices`."]
-    #[inline]
-    pub fn vertices(mut self, value: impl ::std::convert::Into<crate::GraphVertices>) -> Self {
-        self.vertices = ::std::option::Option::Some(value.into());
-        self
-    }
 }

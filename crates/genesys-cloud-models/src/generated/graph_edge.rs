@@ -71,16 +71,4 @@ impl GraphEdge {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `from`."]
-    #[inline]
-    pub fn set_from(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.from = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `to`."]
-    #[inline]
-    pub fn to(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.to = ::std::option::Option::Some(value.into());
-        self
-    }
 }

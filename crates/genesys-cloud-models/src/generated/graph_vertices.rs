@@ -71,16 +71,4 @@ impl GraphVertices {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contacts`."]
-    #[inline]
-    pub fn contacts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ContactVertex>>) -> Self {
-        self.contacts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `identifiers`."]
-    #[inline]
-    pub fn identifiers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::IdentifierVertex>>) -> Self {
-        self.identifiers = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl GroupGreetingEventGreeting {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `audioTTS`."]
-    #[inline]
-    pub fn audio_tts(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.audio_tts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `greetingAudioFile`."]
-    #[inline]
-    pub fn greeting_audio_file(mut self, value: impl ::std::convert::Into<crate::GroupGreetingEventGreetingAudioFile>) -> Self {
-        self.greeting_audio_file = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `owner`."]
-    #[inline]
-    pub fn owner(mut self, value: impl ::std::convert::Into<crate::GroupGreetingEventGreetingOwner>) -> Self {
-        self.owner = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ownerType`."]
-    #[inline]
-    pub fn owner_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.owner_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

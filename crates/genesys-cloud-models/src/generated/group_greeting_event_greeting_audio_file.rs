@@ -71,16 +71,4 @@ impl GroupGreetingEventGreetingAudioFile {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `durationMilliseconds`."]
-    #[inline]
-    pub fn duration_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_milliseconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sizeBytes`."]
-    #[inline]
-    pub fn size_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.size_bytes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

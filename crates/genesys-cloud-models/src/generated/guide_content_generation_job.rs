@@ -87,42 +87,6 @@ impl GuideContentGenerationJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ErrorBody>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `guide`."]
-    #[inline]
-    pub fn guide(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.guide = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `guideContent`."]
-    #[inline]
-    pub fn guide_content(mut self, value: impl ::std::convert::Into<crate::GeneratedGuideContent>) -> Self {
-        self.guide_content = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::GuideContentGenerationJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `GuideContentGenerationJob.status` of the spec (`#/definitions/GuideContentGenerationJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]

@@ -79,28 +79,4 @@ impl GuideSessionTurnInvocationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionName`."]
-    #[inline]
-    pub fn action_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `parameters`."]
-    #[inline]
-    pub fn parameters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionTurnInvocationParameters>>) -> Self {
-        self.parameters = ::std::option::Option::Some(value.into());
-        self
-    }
 }

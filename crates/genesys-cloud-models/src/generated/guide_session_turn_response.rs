@@ -91,48 +91,6 @@ impl GuideSessionTurnResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `context`."]
-    #[inline]
-    pub fn context(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseContext>) -> Self {
-        self.context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `invocationId`."]
-    #[inline]
-    pub fn invocation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.invocation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `invocations`."]
-    #[inline]
-    pub fn invocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionTurnInvocationResponse>>) -> Self {
-        self.invocations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputVariables`."]
-    #[inline]
-    pub fn output_variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GuideSessionVariable>>) -> Self {
-        self.output_variables = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `response`."]
-    #[inline]
-    pub fn response(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseData>) -> Self {
-        self.response = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::GuideSessionTurnResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `GuideSessionTurnResponse.result` of the spec (`#/definitions/GuideSessionTurnResponse/properties/result`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]

@@ -67,10 +67,4 @@ impl GuideSessionTurnResponseContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `customConversationAttributes`."]
-    #[inline]
-    pub fn custom_conversation_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CustomConversationAttributeOutput>>) -> Self {
-        self.custom_conversation_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

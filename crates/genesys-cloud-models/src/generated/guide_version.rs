@@ -103,66 +103,6 @@ impl GuideVersion {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `guide`."]
-    #[inline]
-    pub fn guide(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.guide = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `instruction`."]
-    #[inline]
-    pub fn instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.instruction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeSettings`."]
-    #[inline]
-    pub fn knowledge_settings(mut self, value: impl ::std::convert::Into<crate::AuthoringKnowledgeSettings>) -> Self {
-        self.knowledge_settings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resources`."]
-    #[inline]
-    pub fn resources(mut self, value: impl ::std::convert::Into<crate::GuideVersionResources>) -> Self {
-        self.resources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::GuideVersionState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `variables`."]
-    #[inline]
-    pub fn variables(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Variable>>) -> Self {
-        self.variables = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `GuideVersion.state` of the spec (`#/definitions/GuideVersion/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]

@@ -87,42 +87,6 @@ impl GuideVersionPublishJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ErrorBody>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `guide`."]
-    #[inline]
-    pub fn guide(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.guide = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `guideVersion`."]
-    #[inline]
-    pub fn guide_version(mut self, value: impl ::std::convert::Into<crate::GuideVersion>) -> Self {
-        self.guide_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::GuideVersionPublishJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `GuideVersionPublishJob.status` of the spec (`#/definitions/GuideVersionPublishJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "ai-studio")))]

@@ -71,16 +71,4 @@ impl HeadcountForecast {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `required`."]
-    #[inline]
-    pub fn required(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HeadcountInterval>>) -> Self {
-        self.required = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredWithoutShrinkage`."]
-    #[inline]
-    pub fn required_without_shrinkage(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HeadcountInterval>>) -> Self {
-        self.required_without_shrinkage = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl HealthInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::FlowHealthErrorInfo>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `issueCount`."]
-    #[inline]
-    pub fn issue_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.issue_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overallScore`."]
-    #[inline]
-    pub fn overall_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.overall_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staticValidationResults`."]
-    #[inline]
-    pub fn static_validation_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.static_validation_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::HealthInfoStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utterances`."]
-    #[inline]
-    pub fn utterances(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FlowHealthIntentUtterance>>) -> Self {
-        self.utterances = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `HealthInfo.status` of the spec (`#/definitions/HealthInfo/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

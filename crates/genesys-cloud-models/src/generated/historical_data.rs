@@ -71,16 +71,4 @@ impl HistoricalData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `daily`."]
-    #[inline]
-    pub fn daily(mut self, value: impl ::std::convert::Into<crate::Daily>) -> Self {
-        self.daily = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `quarterHour`."]
-    #[inline]
-    pub fn quarter_hour(mut self, value: impl ::std::convert::Into<crate::QuarterHourly>) -> Self {
-        self.quarter_hour = ::std::option::Option::Some(value.into());
-        self
-    }
 }

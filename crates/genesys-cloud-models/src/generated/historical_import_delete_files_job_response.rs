@@ -83,36 +83,6 @@ impl HistoricalImportDeleteFilesJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `disallowedEntities`."]
-    #[inline]
-    pub fn disallowed_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalDataDisallowedDeleteEntity>>) -> Self {
-        self.disallowed_entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalDataDeleteEntity>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::HistoricalImportDeleteFilesJobResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `HistoricalImportDeleteFilesJobResponse.state` of the spec (`#/definitions/HistoricalImportDeleteFilesJobResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

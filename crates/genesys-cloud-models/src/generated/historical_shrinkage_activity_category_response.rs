@@ -75,24 +75,6 @@ impl HistoricalShrinkageActivityCategoryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategory`."]
-    #[inline]
-    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageActivityCategoryResponseActivityCategory>) -> Self {
-        self.activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shrinkageForActivityCategory`."]
-    #[inline]
-    pub fn shrinkage_for_activity_category(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageAggregateResponse>) -> Self {
-        self.shrinkage_for_activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shrinkageForActivityCodes`."]
-    #[inline]
-    pub fn shrinkage_for_activity_codes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalShrinkageActivityCodeResponse>>) -> Self {
-        self.shrinkage_for_activity_codes = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `HistoricalShrinkageActivityCategoryResponse.activityCategory` of the spec (`#/definitions/HistoricalShrinkageActivityCategoryResponse/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,16 +71,4 @@ impl HistoricalShrinkageActivityCodeResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shrinkageForActivityCode`."]
-    #[inline]
-    pub fn shrinkage_for_activity_code(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageAggregateResponse>) -> Self {
-        self.shrinkage_for_activity_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

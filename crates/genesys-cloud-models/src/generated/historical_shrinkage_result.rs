@@ -91,46 +91,4 @@ impl HistoricalShrinkageResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aggregatedShrinkage`."]
-    #[inline]
-    pub fn aggregated_shrinkage(mut self, value: impl ::std::convert::Into<crate::HistoricalShrinkageAggregateResponse>) -> Self {
-        self.aggregated_shrinkage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnitIds`."]
-    #[inline]
-    pub fn business_unit_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.business_unit_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shrinkageForActivityCategories`."]
-    #[inline]
-    pub fn shrinkage_for_activity_categories(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalShrinkageActivityCategoryResponse>>) -> Self {
-        self.shrinkage_for_activity_categories = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalLoggedInDurationSeconds`."]
-    #[inline]
-    pub fn total_logged_in_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_logged_in_duration_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalScheduledDurationSeconds`."]
-    #[inline]
-    pub fn total_scheduled_duration_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_scheduled_duration_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

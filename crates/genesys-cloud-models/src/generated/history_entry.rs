@@ -99,60 +99,6 @@ impl HistoryEntry {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::HistoryEntryAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agenticVirtualAgentEnabled`."]
-    #[inline]
-    pub fn agentic_virtual_agent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.agentic_virtual_agent_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `client`."]
-    #[inline]
-    pub fn client(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.client = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resource`."]
-    #[inline]
-    pub fn resource(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.resource = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `secure`."]
-    #[inline]
-    pub fn secure(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.secure = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timestamp`."]
-    #[inline]
-    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::User>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `virtualAgentEnabled`."]
-    #[inline]
-    pub fn virtual_agent_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.virtual_agent_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `HistoryEntry.action` of the spec (`#/definitions/HistoryEntry/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

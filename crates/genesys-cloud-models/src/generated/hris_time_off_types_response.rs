@@ -71,16 +71,4 @@ impl HrisTimeOffTypesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HrisTimeOffTypeResponse>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `job`."]
-    #[inline]
-    pub fn job(mut self, value: impl ::std::convert::Into<crate::HrisTimeOffTypesJobReference>) -> Self {
-        self.job = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl IdentifierVertex {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `normalizedType`."]
-    #[inline]
-    pub fn normalized_type(mut self, value: impl ::std::convert::Into<crate::IdentifierVertexNormalizedType>) -> Self {
-        self.normalized_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `normalizedValue`."]
-    #[inline]
-    pub fn normalized_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.normalized_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `vertexId`."]
-    #[inline]
-    pub fn vertex_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.vertex_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `IdentifierVertex.normalizedType` of the spec (`#/definitions/IdentifierVertex/properties/normalizedType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "external-contacts")))]

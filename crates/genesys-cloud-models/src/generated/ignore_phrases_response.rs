@@ -75,22 +75,4 @@ impl IgnorePhrasesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addedPhrases`."]
-    #[inline]
-    pub fn added_phrases(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.added_phrases = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalPhrases`."]
-    #[inline]
-    pub fn total_phrases(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_phrases = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updatedPhrases`."]
-    #[inline]
-    pub fn updated_phrases(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.updated_phrases = ::std::option::Option::Some(value.into());
-        self
-    }
 }

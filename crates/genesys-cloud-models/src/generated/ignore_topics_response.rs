@@ -75,22 +75,4 @@ impl IgnoreTopicsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addedTopics`."]
-    #[inline]
-    pub fn added_topics(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.added_topics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalTopics`."]
-    #[inline]
-    pub fn total_topics(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_topics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updatedTopics`."]
-    #[inline]
-    pub fn updated_topics(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.updated_topics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

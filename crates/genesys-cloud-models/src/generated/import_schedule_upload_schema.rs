@@ -87,40 +87,4 @@ impl ImportScheduleUploadSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedules`."]
-    #[inline]
-    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuImportAgentScheduleUploadSchema>>) -> Self {
-        self.agent_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `headcountForecast`."]
-    #[inline]
-    pub fn headcount_forecast(mut self, value: impl ::std::convert::Into<crate::BuHeadcountForecastBuPlanningGroupHeadcountForecastUploadSchema>) -> Self {
-        self.headcount_forecast = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `published`."]
-    #[inline]
-    pub fn published(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.published = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shortTermForecast`."]
-    #[inline]
-    pub fn short_term_forecast(mut self, value: impl ::std::convert::Into<crate::BuShortTermForecastReference>) -> Self {
-        self.short_term_forecast = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl InfrastructureascodeJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `acceleratorId`."]
-    #[inline]
-    pub fn accelerator_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.accelerator_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateSubmitted`."]
-    #[inline]
-    pub fn date_submitted(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_submitted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dryRun`."]
-    #[inline]
-    pub fn dry_run(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.dry_run = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::ErrorInfo>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rollbackResults`."]
-    #[inline]
-    pub fn rollback_results(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.rollback_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::InfrastructureascodeJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submittedBy`."]
-    #[inline]
-    pub fn submitted_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.submitted_by = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `InfrastructureascodeJob.status` of the spec (`#/definitions/InfrastructureascodeJob/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]

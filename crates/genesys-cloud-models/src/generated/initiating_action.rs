@@ -71,16 +71,4 @@ impl InitiatingAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionContext`."]
-    #[inline]
-    pub fn action_context(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transactionId`."]
-    #[inline]
-    pub fn transaction_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.transaction_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

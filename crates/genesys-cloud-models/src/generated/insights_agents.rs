@@ -87,42 +87,6 @@ impl InsightsAgents {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::DivisionReference>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsAgentItem>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::InsightsAgentsGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `InsightsAgents.granularity` of the spec (`#/definitions/InsightsAgents/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -95,54 +95,6 @@ impl InsightsDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::DivisionReference>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricData`."]
-    #[inline]
-    pub fn metric_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsDetailsMetricItem>>) -> Self {
-        self.metric_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overallData`."]
-    #[inline]
-    pub fn overall_data(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsOverallItem>) -> Self {
-        self.overall_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `InsightsDetails.granularity` of the spec (`#/definitions/InsightsDetails/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

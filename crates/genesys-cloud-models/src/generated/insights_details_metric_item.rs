@@ -83,34 +83,4 @@ impl InsightsDetailsMetricItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsMetricPeriodPoints>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentOfGoalChange`."]
-    #[inline]
-    pub fn percent_of_goal_change(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_of_goal_change = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsMetricPeriodPoints>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valueChange`."]
-    #[inline]
-    pub fn value_change(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value_change = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl InsightsDetailsOverallItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsOverallPeriodPoints>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentOfGoalChange`."]
-    #[inline]
-    pub fn percent_of_goal_change(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_of_goal_change = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::InsightsDetailsOverallPeriodPoints>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl InsightsRankings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::DivisionReference>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::InsightsRankingsGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `leaders`."]
-    #[inline]
-    pub fn leaders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsSummaryUserItem>>) -> Self {
-        self.leaders = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trailers`."]
-    #[inline]
-    pub fn trailers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsSummaryUserItem>>) -> Self {
-        self.trailers = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `InsightsRankings.granularity` of the spec (`#/definitions/InsightsRankings/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -103,66 +103,6 @@ impl InsightsSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::DivisionReference>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsSummaryUserItem>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::InsightsSummaryGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageCount`."]
-    #[inline]
-    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageNumber`."]
-    #[inline]
-    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `total`."]
-    #[inline]
-    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `InsightsSummary.granularity` of the spec (`#/definitions/InsightsSummary/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -79,28 +79,4 @@ impl InsightsSummaryOverallPeriodPoints {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataPointCount`."]
-    #[inline]
-    pub fn data_point_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.data_point_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxPoints`."]
-    #[inline]
-    pub fn max_points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentOfGoal`."]
-    #[inline]
-    pub fn percent_of_goal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_of_goal = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `points`."]
-    #[inline]
-    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.points = ::std::option::Option::Some(value.into());
-        self
-    }
 }

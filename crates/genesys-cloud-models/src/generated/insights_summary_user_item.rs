@@ -79,28 +79,4 @@ impl InsightsSummaryUserItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metricData`."]
-    #[inline]
-    pub fn metric_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsSummaryMetricItem>>) -> Self {
-        self.metric_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overallData`."]
-    #[inline]
-    pub fn overall_data(mut self, value: impl ::std::convert::Into<crate::InsightsSummaryOverallItem>) -> Self {
-        self.overall_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ranking`."]
-    #[inline]
-    pub fn ranking(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.ranking = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl InsightsTrend {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::DivisionReference>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::InsightsTrendMetricItem>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::InsightsTrendGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<crate::WorkdayPeriod>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `total`."]
-    #[inline]
-    pub fn total(mut self, value: impl ::std::convert::Into<crate::InsightsTrendTotalItem>) -> Self {
-        self.total = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `InsightsTrend.granularity` of the spec (`#/definitions/InsightsTrend/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

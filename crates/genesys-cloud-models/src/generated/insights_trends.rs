@@ -71,16 +71,4 @@ impl InsightsTrends {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comparativePeriod`."]
-    #[inline]
-    pub fn comparative_period(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrendData>>) -> Self {
-        self.comparative_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primaryPeriod`."]
-    #[inline]
-    pub fn primary_period(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrendData>>) -> Self {
-        self.primary_period = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl IntegrationActionFields {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `integrationAction`."]
-    #[inline]
-    pub fn integration_action(mut self, value: impl ::std::convert::Into<crate::IntegrationAction>) -> Self {
-        self.integration_action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestMappings`."]
-    #[inline]
-    pub fn request_mappings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RequestMapping>>) -> Self {
-        self.request_mappings = ::std::option::Option::Some(value.into());
-        self
-    }
 }

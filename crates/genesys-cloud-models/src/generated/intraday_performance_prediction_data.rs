@@ -75,22 +75,4 @@ impl IntradayPerformancePredictionData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageSpeedOfAnswerSeconds`."]
-    #[inline]
-    pub fn average_speed_of_answer_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_speed_of_answer_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `occupancyPercent`."]
-    #[inline]
-    pub fn occupancy_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.occupancy_percent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceLevelPercent`."]
-    #[inline]
-    pub fn service_level_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.service_level_percent = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl IpAddressRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cidr`."]
-    #[inline]
-    pub fn cidr(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cidr = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `direction`."]
-    #[inline]
-    pub fn direction(mut self, value: impl ::std::convert::Into<crate::IpAddressRangeDirection>) -> Self {
-        self.direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `region`."]
-    #[inline]
-    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `service`."]
-    #[inline]
-    pub fn service(mut self, value: impl ::std::convert::Into<crate::IpAddressRangeService>) -> Self {
-        self.service = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `IpAddressRange.direction` of the spec (`#/definitions/IpAddressRange/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "utilities")))]

@@ -71,16 +71,4 @@ impl ItemValidationLimits {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `maxLength`."]
-    #[inline]
-    pub fn max_length(mut self, value: impl ::std::convert::Into<crate::MaxLength>) -> Self {
-        self.max_length = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minLength`."]
-    #[inline]
-    pub fn min_length(mut self, value: impl ::std::convert::Into<crate::MinLength>) -> Self {
-        self.min_length = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl Journey {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `patterns`."]
-    #[inline]
-    pub fn patterns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyPattern>>) -> Self {
-        self.patterns = ::std::option::Option::Some(value.into());
-        self
-    }
 }

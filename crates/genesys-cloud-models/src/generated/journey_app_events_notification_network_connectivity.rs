@@ -79,28 +79,4 @@ impl JourneyAppEventsNotificationNetworkConnectivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bluetoothEnabled`."]
-    #[inline]
-    pub fn bluetooth_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.bluetooth_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `carrier`."]
-    #[inline]
-    pub fn carrier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.carrier = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `cellularEnabled`."]
-    #[inline]
-    pub fn cellular_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.cellular_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wifiEnabled`."]
-    #[inline]
-    pub fn wifi_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.wifi_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
 }

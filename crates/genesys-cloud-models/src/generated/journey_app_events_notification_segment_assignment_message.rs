@@ -79,30 +79,6 @@ impl JourneyAppEventsNotificationSegmentAssignmentMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignmentState`."]
-    #[inline]
-    pub fn assignment_state(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationSegmentAssignmentMessageAssignmentState>) -> Self {
-        self.assignment_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateAssigned`."]
-    #[inline]
-    pub fn date_assigned(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_assigned = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateForUnassignment`."]
-    #[inline]
-    pub fn date_for_unassignment(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_for_unassignment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segment`."]
-    #[inline]
-    pub fn segment(mut self, value: impl ::std::convert::Into<crate::JourneyAppEventsNotificationSegment>) -> Self {
-        self.segment = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyAppEventsNotificationSegmentAssignmentMessage.assignmentState` of the spec (`#/definitions/JourneyAppEventsNotificationSegmentAssignmentMessage/properties/assignmentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,34 +83,4 @@ impl JourneyCaseAssociation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `associatedCase`."]
-    #[inline]
-    pub fn associated_case(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.associated_case = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `caseReference`."]
-    #[inline]
-    pub fn case_reference(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.case_reference = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateAssociated`."]
-    #[inline]
-    pub fn date_associated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_associated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

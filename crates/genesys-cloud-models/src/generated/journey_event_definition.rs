@@ -95,54 +95,6 @@ impl JourneyEventDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jsonSchema`."]
-    #[inline]
-    pub fn json_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.json_schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rank`."]
-    #[inline]
-    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<crate::JourneyEventDefinitionSource>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyEventDefinition.source` of the spec (`#/definitions/JourneyEventDefinition/properties/source`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

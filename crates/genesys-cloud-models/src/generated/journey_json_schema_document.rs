@@ -83,34 +83,4 @@ impl JourneyJsonSchemaDocument {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `$schema`."]
-    #[inline]
-    pub fn schema(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schema = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `properties`."]
-    #[inline]
-    pub fn properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `required`."]
-    #[inline]
-    pub fn required(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.required = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
 }

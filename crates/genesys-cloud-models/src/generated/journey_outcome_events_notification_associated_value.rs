@@ -71,18 +71,6 @@ impl JourneyOutcomeEventsNotificationAssociatedValue {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataType`."]
-    #[inline]
-    pub fn data_type(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationAssociatedValueDataType>) -> Self {
-        self.data_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyOutcomeEventsNotificationAssociatedValue.dataType` of the spec (`#/definitions/JourneyOutcomeEventsNotificationAssociatedValue/properties/dataType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl JourneyOutcomeEventsNotificationOutcomeAttributionMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `associatedValue`."]
-    #[inline]
-    pub fn associated_value(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationAssociatedValue>) -> Self {
-        self.associated_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcome`."]
-    #[inline]
-    pub fn outcome(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationOutcome>) -> Self {
-        self.outcome = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcomeTouchpoints`."]
-    #[inline]
-    pub fn outcome_touchpoints(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationOutcomeTouchpoint>>) -> Self {
-        self.outcome_touchpoints = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segmentAssignments`."]
-    #[inline]
-    pub fn segment_assignments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationSegment>>) -> Self {
-        self.segment_assignments = ::std::option::Option::Some(value.into());
-        self
-    }
 }

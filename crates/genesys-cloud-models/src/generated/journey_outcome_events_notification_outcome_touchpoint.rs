@@ -79,28 +79,4 @@ impl JourneyOutcomeEventsNotificationOutcomeTouchpoint {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionMap`."]
-    #[inline]
-    pub fn action_map(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationActionMap>) -> Self {
-        self.action_map = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `channels`."]
-    #[inline]
-    pub fn channels(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannel>>) -> Self {
-        self.channels = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

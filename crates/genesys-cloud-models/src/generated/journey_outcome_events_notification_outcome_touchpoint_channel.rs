@@ -67,12 +67,6 @@ impl JourneyOutcomeEventsNotificationOutcomeTouchpointChannel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::JourneyOutcomeEventsNotificationOutcomeTouchpointChannelType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyOutcomeEventsNotificationOutcomeTouchpointChannel.type` of the spec (`#/definitions/JourneyOutcomeEventsNotificationOutcomeTouchpointChannel/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

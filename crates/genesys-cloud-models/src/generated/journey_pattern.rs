@@ -83,36 +83,6 @@ impl JourneyPattern {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `criteria`."]
-    #[inline]
-    pub fn criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Criteria>>) -> Self {
-        self.criteria = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventName`."]
-    #[inline]
-    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionType`."]
-    #[inline]
-    pub fn session_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `streamType`."]
-    #[inline]
-    pub fn stream_type(mut self, value: impl ::std::convert::Into<crate::JourneyPatternStreamType>) -> Self {
-        self.stream_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyPattern.streamType` of the spec (`#/definitions/JourneyPattern/properties/streamType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

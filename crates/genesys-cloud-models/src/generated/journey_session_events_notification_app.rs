@@ -79,28 +79,4 @@ impl JourneySessionEventsNotificationApp {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `buildNumber`."]
-    #[inline]
-    pub fn build_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.build_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `namespace`."]
-    #[inline]
-    pub fn namespace(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.namespace = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

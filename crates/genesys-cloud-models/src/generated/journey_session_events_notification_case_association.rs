@@ -75,22 +75,4 @@ impl JourneySessionEventsNotificationCaseAssociation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `caseId`."]
-    #[inline]
-    pub fn case_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.case_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `caseReference`."]
-    #[inline]
-    pub fn case_reference(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.case_reference = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateAssociated`."]
-    #[inline]
-    pub fn date_associated(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_associated = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl JourneySessionEventsNotificationConversationUserDisposition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationUser>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl JourneySessionEventsNotificationSegmentAssignment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignedDate`."]
-    #[inline]
-    pub fn assigned_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.assigned_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segment`."]
-    #[inline]
-    pub fn segment(mut self, value: impl ::std::convert::Into<crate::JourneySessionEventsNotificationSegment>) -> Self {
-        self.segment = ::std::option::Option::Some(value.into());
-        self
-    }
 }

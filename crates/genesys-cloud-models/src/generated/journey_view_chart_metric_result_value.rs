@@ -71,16 +71,4 @@ impl JourneyViewChartMetricResultValue {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `groupByAttributes`."]
-    #[inline]
-    pub fn group_by_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::GroupByAttribute>>) -> Self {
-        self.group_by_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<crate::Number>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2 {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCompleted`."]
-    #[inline]
-    pub fn date_completed(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_completed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCompletionEstimated`."]
-    #[inline]
-    pub fn date_completion_estimated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_completion_estimated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `estimatedCompletionMargin`."]
-    #[inline]
-    pub fn estimated_completion_margin(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.estimated_completion_margin = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `journeyView`."]
-    #[inline]
-    pub fn journey_view(mut self, value: impl ::std::convert::Into<crate::JourneyViewJobNotificationTopicJourneyView>) -> Self {
-        self.journey_view = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2Status>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2.status` of the spec (`#/definitions/JourneyViewJobNotificationTopicJourneyViewJobNotificationEventV2/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

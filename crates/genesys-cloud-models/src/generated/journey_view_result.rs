@@ -71,16 +71,4 @@ impl JourneyViewResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `charts`."]
-    #[inline]
-    pub fn charts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewChartResult>>) -> Self {
-        self.charts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `elements`."]
-    #[inline]
-    pub fn elements(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewResultElement>>) -> Self {
-        self.elements = ::std::option::Option::Some(value.into());
-        self
-    }
 }

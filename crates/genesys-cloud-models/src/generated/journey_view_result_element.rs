@@ -79,28 +79,4 @@ impl JourneyViewResultElement {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `followedBy`."]
-    #[inline]
-    pub fn followed_by(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyViewResultLink>>) -> Self {
-        self.followed_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metrics`."]
-    #[inline]
-    pub fn metrics(mut self, value: impl ::std::convert::Into<crate::JourneyViewResultMetrics>) -> Self {
-        self.metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

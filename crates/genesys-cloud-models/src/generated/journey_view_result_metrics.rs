@@ -83,34 +83,4 @@ impl JourneyViewResultMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeCount`."]
-    #[inline]
-    pub fn active_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.active_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completedCount`."]
-    #[inline]
-    pub fn completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.completed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dropoutCount`."]
-    #[inline]
-    pub fn dropout_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.dropout_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowCount`."]
-    #[inline]
-    pub fn flow_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.flow_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantCount`."]
-    #[inline]
-    pub fn participant_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.participant_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl JourneyWebActionEventsNotificationBlockedWebActionOfferMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationEventAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionMap`."]
-    #[inline]
-    pub fn action_map(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationActionMap>) -> Self {
-        self.action_map = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionTarget`."]
-    #[inline]
-    pub fn action_target(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationActionTarget>) -> Self {
-        self.action_target = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingAction`."]
-    #[inline]
-    pub fn blocking_action(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationEventAction>) -> Self {
-        self.blocking_action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingActionMap`."]
-    #[inline]
-    pub fn blocking_action_map(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationActionMap>) -> Self {
-        self.blocking_action_map = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingEmergencyScheduleGroup`."]
-    #[inline]
-    pub fn blocking_emergency_schedule_group(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationEmergencyGroup>) -> Self {
-        self.blocking_emergency_schedule_group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingFrequencyCapBehaviour`."]
-    #[inline]
-    pub fn blocking_frequency_cap_behaviour(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingFrequencyCapBehaviour>) -> Self {
-        self.blocking_frequency_cap_behaviour = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingPageUrlConditions`."]
-    #[inline]
-    pub fn blocking_page_url_conditions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::JourneyWebActionEventsNotificationActionMapPageUrlCondition>>) -> Self {
-        self.blocking_page_url_conditions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingReason`."]
-    #[inline]
-    pub fn blocking_reason(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessageBlockingReason>) -> Self {
-        self.blocking_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `blockingScheduleGroup`."]
-    #[inline]
-    pub fn blocking_schedule_group(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationScheduleGroup>) -> Self {
-        self.blocking_schedule_group = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyWebActionEventsNotificationBlockedWebActionOfferMessage.blockingFrequencyCapBehaviour` of the spec (`#/definitions/JourneyWebActionEventsNotificationBlockedWebActionOfferMessage/properties/blockingFrequencyCapBehaviour`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

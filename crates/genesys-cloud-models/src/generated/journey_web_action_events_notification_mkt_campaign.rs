@@ -91,46 +91,4 @@ impl JourneyWebActionEventsNotificationMktCampaign {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `clickId`."]
-    #[inline]
-    pub fn click_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.click_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `content`."]
-    #[inline]
-    pub fn content(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `medium`."]
-    #[inline]
-    pub fn medium(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.medium = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `network`."]
-    #[inline]
-    pub fn network(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.network = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `term`."]
-    #[inline]
-    pub fn term(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.term = ::std::option::Option::Some(value.into());
-        self
-    }
 }

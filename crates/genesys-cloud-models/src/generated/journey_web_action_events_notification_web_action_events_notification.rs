@@ -103,66 +103,6 @@ impl JourneyWebActionEventsNotificationWebActionEventsNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `blockedWebActionOfferEvent`."]
-    #[inline]
-    pub fn blocked_web_action_offer_event(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationBlockedWebActionOfferMessage>) -> Self {
-        self.blocked_web_action_offer_event = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `correlationId`."]
-    #[inline]
-    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerId`."]
-    #[inline]
-    pub fn customer_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.customer_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `customerIdType`."]
-    #[inline]
-    pub fn customer_id_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.customer_id_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationWebActionEventsNotificationEventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalContact`."]
-    #[inline]
-    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationExternalContact>) -> Self {
-        self.external_contact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `session`."]
-    #[inline]
-    pub fn session(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationSession>) -> Self {
-        self.session = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `webActionEvent`."]
-    #[inline]
-    pub fn web_action_event(mut self, value: impl ::std::convert::Into<crate::JourneyWebActionEventsNotificationWebActionMessage>) -> Self {
-        self.web_action_event = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyWebActionEventsNotificationWebActionEventsNotification.eventType` of the spec (`#/definitions/JourneyWebActionEventsNotificationWebActionEventsNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

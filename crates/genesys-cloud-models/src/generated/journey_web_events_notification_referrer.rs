@@ -99,60 +99,6 @@ impl JourneyWebEventsNotificationReferrer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `domain`."]
-    #[inline]
-    pub fn domain(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fragment`."]
-    #[inline]
-    pub fn fragment(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.fragment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hostname`."]
-    #[inline]
-    pub fn hostname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.hostname = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `keywords`."]
-    #[inline]
-    pub fn keywords(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.keywords = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `medium`."]
-    #[inline]
-    pub fn medium(mut self, value: impl ::std::convert::Into<crate::JourneyWebEventsNotificationReferrerMedium>) -> Self {
-        self.medium = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pathname`."]
-    #[inline]
-    pub fn pathname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.pathname = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryString`."]
-    #[inline]
-    pub fn query_string(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query_string = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `JourneyWebEventsNotificationReferrer.medium` of the spec (`#/definitions/JourneyWebEventsNotificationReferrer/properties/medium`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl JsonCursorSearchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aggregations`."]
-    #[inline]
-    pub fn aggregations(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.aggregations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `cursor`."]
-    #[inline]
-    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cursor = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `types`."]
-    #[inline]
-    pub fn types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.types = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl KeyPerformanceIndicatorAssessment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assessmentResult`."]
-    #[inline]
-    pub fn assessment_result(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorAssessmentAssessmentResult>) -> Self {
-        self.assessment_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `checks`."]
-    #[inline]
-    pub fn checks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Check>>) -> Self {
-        self.checks = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpi`."]
-    #[inline]
-    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.kpi = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KeyPerformanceIndicatorAssessment.assessmentResult` of the spec (`#/definitions/KeyPerformanceIndicatorAssessment/properties/assessmentResult`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

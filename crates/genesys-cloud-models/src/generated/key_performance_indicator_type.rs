@@ -71,18 +71,6 @@ impl KeyPerformanceIndicatorType {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<crate::KeyPerformanceIndicatorTypeId>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sources`."]
-    #[inline]
-    pub fn sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.sources = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KeyPerformanceIndicatorType.id` of the spec (`#/definitions/KeyPerformanceIndicatorType/properties/id`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

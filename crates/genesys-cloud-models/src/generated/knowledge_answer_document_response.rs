@@ -79,28 +79,4 @@ impl KnowledgeAnswerDocumentResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answer`."]
-    #[inline]
-    pub fn answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `variation`."]
-    #[inline]
-    pub fn variation(mut self, value: impl ::std::convert::Into<crate::DocumentVariationAnswer>) -> Self {
-        self.variation = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl KnowledgeAnswerDocumentsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answerGeneration`."]
-    #[inline]
-    pub fn answer_generation(mut self, value: impl ::std::convert::Into<crate::KnowledgeAnswerGenerationResponse>) -> Self {
-        self.answer_generation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeAnswerDocumentResponse>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl KnowledgeAnswerGenerationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answer`."]
-    #[inline]
-    pub fn answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documents`."]
-    #[inline]
-    pub fn documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AnswerGenerationDocument>>) -> Self {
-        self.documents = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -99,60 +99,6 @@ impl KnowledgeDocumentGuestSearch {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `pageCount`."]
-    #[inline]
-    pub fn page_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageNumber`."]
-    #[inline]
-    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryType`."]
-    #[inline]
-    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentGuestSearchQueryType>) -> Self {
-        self.query_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeDocumentGuestSearchResult>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `total`."]
-    #[inline]
-    pub fn total(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KnowledgeDocumentGuestSearch.queryType` of the spec (`#/definitions/KnowledgeDocumentGuestSearch/properties/queryType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

@@ -71,16 +71,4 @@ impl KnowledgeDocumentSearchResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `document`."]
-    #[inline]
-    pub fn document(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchDocumentResponse>) -> Self {
-        self.document = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl KnowledgeDocumentSuggestionResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `document`."]
-    #[inline]
-    pub fn document(mut self, value: impl ::std::convert::Into<crate::KnowledgeDocumentSuggestionResultDocument>) -> Self {
-        self.document = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `matchedPhrase`."]
-    #[inline]
-    pub fn matched_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.matched_phrase = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl KnowledgeGroupStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `totalPhraseHitCount`."]
-    #[inline]
-    pub fn total_phrase_hit_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_phrase_hit_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unlinkedPhraseCount`."]
-    #[inline]
-    pub fn unlinked_phrase_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.unlinked_phrase_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unlinkedPhraseHitCount`."]
-    #[inline]
-    pub fn unlinked_phrase_hit_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.unlinked_phrase_hit_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

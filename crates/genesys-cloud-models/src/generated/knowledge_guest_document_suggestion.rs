@@ -79,28 +79,4 @@ impl KnowledgeGuestDocumentSuggestion {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeGuestDocumentSuggestionResult>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

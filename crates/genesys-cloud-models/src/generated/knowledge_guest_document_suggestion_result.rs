@@ -67,10 +67,4 @@ impl KnowledgeGuestDocumentSuggestionResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `matchedPhrase`."]
-    #[inline]
-    pub fn matched_phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.matched_phrase = ::std::option::Option::Some(value.into());
-        self
-    }
 }

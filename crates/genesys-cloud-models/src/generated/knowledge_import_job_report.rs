@@ -71,16 +71,4 @@ impl KnowledgeImportJobReport {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeImportJobError>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statistics`."]
-    #[inline]
-    pub fn statistics(mut self, value: impl ::std::convert::Into<crate::KnowledgeImportJobStatistics>) -> Self {
-        self.statistics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl KnowledgeIntegrationDefaultSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `baseUrl`."]
-    #[inline]
-    pub fn base_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.base_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl KnowledgeIntegrationFilter {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationFilterAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationFilterName>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationFilterType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeIntegrationFilterValue>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KnowledgeIntegrationFilter.action` of the spec (`#/definitions/KnowledgeIntegrationFilter/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

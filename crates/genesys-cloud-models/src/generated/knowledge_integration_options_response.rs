@@ -67,10 +67,4 @@ impl KnowledgeIntegrationOptionsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `filters`."]
-    #[inline]
-    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeIntegrationFilter>>) -> Self {
-        self.filters = ::std::option::Option::Some(value.into());
-        self
-    }
 }

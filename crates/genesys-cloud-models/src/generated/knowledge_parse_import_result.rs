@@ -75,22 +75,4 @@ impl KnowledgeParseImportResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ErrorBody>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failure`."]
-    #[inline]
-    pub fn failure(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.failure = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `success`."]
-    #[inline]
-    pub fn success(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.success = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl KnowledgeSearchPreviewResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `application`."]
-    #[inline]
-    pub fn application(mut self, value: impl ::std::convert::Into<crate::V3KnowledgeSearchPreviewClientApplication>) -> Self {
-        self.application = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationContext`."]
-    #[inline]
-    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3PreviewConversationContext>) -> Self {
-        self.conversation_context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl KnowledgeSearchResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `generatedAnswer`."]
-    #[inline]
-    pub fn generated_answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.generated_answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retrievedReferences`."]
-    #[inline]
-    pub fn retrieved_references(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeRetrievedReference>>) -> Self {
-        self.retrieved_references = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl KnowledgeSettingDynamicFilter {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `context`."]
-    #[inline]
-    pub fn context(mut self, value: impl ::std::convert::Into<crate::CopilotContextFilter>) -> Self {
-        self.context = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl KnowledgeSourcesSearchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answerGeneration`."]
-    #[inline]
-    pub fn answer_generation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.answer_generation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `application`."]
-    #[inline]
-    pub fn application(mut self, value: impl ::std::convert::Into<crate::V3KnowledgeSearchClientApplication>) -> Self {
-        self.application = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationContext`."]
-    #[inline]
-    pub fn conversation_context(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContextResponse>) -> Self {
-        self.conversation_context = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `generationLanguage`."]
-    #[inline]
-    pub fn generation_language(mut self, value: impl ::std::convert::Into<crate::KnowledgeSourcesSearchResponseGenerationLanguage>) -> Self {
-        self.generation_language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeSettingId`."]
-    #[inline]
-    pub fn knowledge_setting_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_setting_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryType`."]
-    #[inline]
-    pub fn query_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeSourcesSearchResponseQueryType>) -> Self {
-        self.query_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::KnowledgeSearchResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KnowledgeSourcesSearchResponse.generationLanguage` of the spec (`#/definitions/KnowledgeSourcesSearchResponse/properties/generationLanguage`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

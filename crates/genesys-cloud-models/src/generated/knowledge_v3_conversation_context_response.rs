@@ -79,30 +79,6 @@ impl KnowledgeV3ConversationContextResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalContact`."]
-    #[inline]
-    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.external_contact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::KnowledgeV3ConversationContextResponseMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queue`."]
-    #[inline]
-    pub fn queue(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.queue = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KnowledgeV3ConversationContextResponse.mediaType` of the spec (`#/definitions/KnowledgeV3ConversationContextResponse/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

@@ -87,42 +87,6 @@ impl KpiResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `interactionCountOff`."]
-    #[inline]
-    pub fn interaction_count_off(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interaction_count_off = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interactionCountOn`."]
-    #[inline]
-    pub fn interaction_count_on(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interaction_count_on = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpiTotalOff`."]
-    #[inline]
-    pub fn kpi_total_off(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.kpi_total_off = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpiTotalOn`."]
-    #[inline]
-    pub fn kpi_total_on(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.kpi_total_on = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::KpiResultMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageBenefit`."]
-    #[inline]
-    pub fn percentage_benefit(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_benefit = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `KpiResult.mediaType` of the spec (`#/definitions/KpiResult/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

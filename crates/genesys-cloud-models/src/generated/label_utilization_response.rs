@@ -75,22 +75,4 @@ impl LabelUtilizationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `interruptingLabelIds`."]
-    #[inline]
-    pub fn interrupting_label_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.interrupting_label_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `labelName`."]
-    #[inline]
-    pub fn label_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.label_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maximumCapacity`."]
-    #[inline]
-    pub fn maximum_capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.maximum_capacity = ::std::option::Option::Some(value.into());
-        self
-    }
 }

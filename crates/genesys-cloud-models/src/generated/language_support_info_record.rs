@@ -71,16 +71,4 @@ impl LanguageSupportInfoRecord {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `featureSupport`."]
-    #[inline]
-    pub fn feature_support(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FeatureSupport>>) -> Self {
-        self.feature_support = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
 }

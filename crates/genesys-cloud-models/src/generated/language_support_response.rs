@@ -67,10 +67,4 @@ impl LanguageSupportResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `languages`."]
-    #[inline]
-    pub fn languages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LanguageSupportInfoRecord>>) -> Self {
-        self.languages = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl Leaderboard {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `leaders`."]
-    #[inline]
-    pub fn leaders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LeaderboardItem>>) -> Self {
-        self.leaders = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userRank`."]
-    #[inline]
-    pub fn user_rank(mut self, value: impl ::std::convert::Into<crate::LeaderboardItem>) -> Self {
-        self.user_rank = ::std::option::Option::Some(value.into());
-        self
-    }
 }

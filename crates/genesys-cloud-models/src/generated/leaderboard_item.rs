@@ -75,22 +75,4 @@ impl LeaderboardItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `points`."]
-    #[inline]
-    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rank`."]
-    #[inline]
-    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl LearningAssignmentAggregateQueryResponseMetric {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentAggregateQueryResponseMetricMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stats`."]
-    #[inline]
-    pub fn stats(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentAggregateQueryResponseStats>) -> Self {
-        self.stats = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningAssignmentAggregateQueryResponseMetric.metric` of the spec (`#/definitions/LearningAssignmentAggregateQueryResponseMetric/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

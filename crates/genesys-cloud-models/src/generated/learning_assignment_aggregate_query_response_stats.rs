@@ -79,28 +79,4 @@ impl LearningAssignmentAggregateQueryResponseStats {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `max`."]
-    #[inline]
-    pub fn max(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.max = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `min`."]
-    #[inline]
-    pub fn min(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.min = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sum`."]
-    #[inline]
-    pub fn sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.sum = ::std::option::Option::Some(value.into());
-        self
-    }
 }

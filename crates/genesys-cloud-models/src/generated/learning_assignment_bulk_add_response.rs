@@ -71,16 +71,4 @@ impl LearningAssignmentBulkAddResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `disallowedEntities`."]
-    #[inline]
-    pub fn disallowed_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DisallowedEntityLearningAssignmentItem>>) -> Self {
-        self.disallowed_entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningAssignment>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

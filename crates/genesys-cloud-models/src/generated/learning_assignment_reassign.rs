@@ -75,22 +75,4 @@ impl LearningAssignmentReassign {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addToSchedule`."]
-    #[inline]
-    pub fn add_to_schedule(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.add_to_schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recommendedCompletionDate`."]
-    #[inline]
-    pub fn recommended_completion_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.recommended_completion_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

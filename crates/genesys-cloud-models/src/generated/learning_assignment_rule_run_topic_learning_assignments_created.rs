@@ -67,10 +67,4 @@ impl LearningAssignmentRuleRunTopicLearningAssignmentsCreated {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `module`."]
-    #[inline]
-    pub fn module(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentRuleRunTopicLearningModuleReference>) -> Self {
-        self.module = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl LearningModuleMigrateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `autoAssign`."]
-    #[inline]
-    pub fn auto_assign(mut self, value: impl ::std::convert::Into<crate::LearningModuleAutoAssignResponse>) -> Self {
-        self.auto_assign = ::std::option::Option::Some(value.into());
-        self
-    }
 }

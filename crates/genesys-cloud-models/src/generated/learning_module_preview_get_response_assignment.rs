@@ -91,48 +91,6 @@ impl LearningModulePreviewGetResponseAssignment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assessmentCompletionPercentage`."]
-    #[inline]
-    pub fn assessment_completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.assessment_completion_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `assessmentPercentageScore`."]
-    #[inline]
-    pub fn assessment_percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.assessment_percentage_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completionPercentage`."]
-    #[inline]
-    pub fn completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.completion_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isPassed`."]
-    #[inline]
-    pub fn is_passed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_passed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageScore`."]
-    #[inline]
-    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetResponseAssignmentState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `steps`."]
-    #[inline]
-    pub fn steps(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewGetResponseStep>>) -> Self {
-        self.steps = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningModulePreviewGetResponseAssignment.state` of the spec (`#/definitions/LearningModulePreviewGetResponseAssignment/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

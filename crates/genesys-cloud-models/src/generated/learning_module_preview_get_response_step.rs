@@ -95,54 +95,6 @@ impl LearningModulePreviewGetResponseStep {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `completionPercentage`."]
-    #[inline]
-    pub fn completion_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.completion_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completionStatus`."]
-    #[inline]
-    pub fn completion_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetResponseStepCompletionStatus>) -> Self {
-        self.completion_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `moduleStep`."]
-    #[inline]
-    pub fn module_step(mut self, value: impl ::std::convert::Into<crate::LearningModuleInformStep>) -> Self {
-        self.module_step = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageScore`."]
-    #[inline]
-    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `signedCookie`."]
-    #[inline]
-    pub fn signed_cookie(mut self, value: impl ::std::convert::Into<crate::LearningAssignmentStepSignedCookie>) -> Self {
-        self.signed_cookie = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `structure`."]
-    #[inline]
-    pub fn structure(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>) -> Self {
-        self.structure = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `successStatus`."]
-    #[inline]
-    pub fn success_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetResponseStepSuccessStatus>) -> Self {
-        self.success_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningModulePreviewGetResponseStep.completionStatus` of the spec (`#/definitions/LearningModulePreviewGetResponseStep/properties/completionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

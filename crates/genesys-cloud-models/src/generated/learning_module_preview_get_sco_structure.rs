@@ -91,48 +91,6 @@ impl LearningModulePreviewGetScoStructure {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `children`."]
-    #[inline]
-    pub fn children(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningModulePreviewGetScoStructure>>) -> Self {
-        self.children = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completionStatus`."]
-    #[inline]
-    pub fn completion_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetScoStructureCompletionStatus>) -> Self {
-        self.completion_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageScore`."]
-    #[inline]
-    pub fn percentage_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shareableContentObject`."]
-    #[inline]
-    pub fn shareable_content_object(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObject>) -> Self {
-        self.shareable_content_object = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `successStatus`."]
-    #[inline]
-    pub fn success_status(mut self, value: impl ::std::convert::Into<crate::LearningModulePreviewGetScoStructureSuccessStatus>) -> Self {
-        self.success_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningModulePreviewGetScoStructure.completionStatus` of the spec (`#/definitions/LearningModulePreviewGetScoStructure/properties/completionStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

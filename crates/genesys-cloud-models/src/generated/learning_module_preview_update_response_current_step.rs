@@ -67,10 +67,4 @@ impl LearningModulePreviewUpdateResponseCurrentStep {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `shareableContentObject`."]
-    #[inline]
-    pub fn shareable_content_object(mut self, value: impl ::std::convert::Into<crate::LearningShareableContentObject>) -> Self {
-        self.shareable_content_object = ::std::option::Option::Some(value.into());
-        self
-    }
 }

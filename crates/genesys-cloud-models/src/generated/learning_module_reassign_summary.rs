@@ -83,34 +83,4 @@ impl LearningModuleReassignSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignedCount`."]
-    #[inline]
-    pub fn assigned_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.assigned_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completedCount`."]
-    #[inline]
-    pub fn completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.completed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inProgressCount`."]
-    #[inline]
-    pub fn in_progress_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.in_progress_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notCompletedCount`."]
-    #[inline]
-    pub fn not_completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.not_completed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalReassigned`."]
-    #[inline]
-    pub fn total_reassigned(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_reassigned = ::std::option::Option::Some(value.into());
-        self
-    }
 }

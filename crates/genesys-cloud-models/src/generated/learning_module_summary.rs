@@ -79,28 +79,4 @@ impl LearningModuleSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignedCount`."]
-    #[inline]
-    pub fn assigned_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.assigned_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completedCount`."]
-    #[inline]
-    pub fn completed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.completed_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `completedSum`."]
-    #[inline]
-    pub fn completed_sum(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.completed_sum = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `passedCount`."]
-    #[inline]
-    pub fn passed_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.passed_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

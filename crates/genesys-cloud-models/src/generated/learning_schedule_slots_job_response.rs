@@ -95,54 +95,6 @@ impl LearningScheduleSlotsJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnitId`."]
-    #[inline]
-    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningScheduleSlotsJobResult>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotsType`."]
-    #[inline]
-    pub fn slots_type(mut self, value: impl ::std::convert::Into<crate::LearningScheduleSlotsJobResponseSlotsType>) -> Self {
-        self.slots_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userIds`."]
-    #[inline]
-    pub fn user_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.user_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningScheduleSlotsJobResponse.slotsType` of the spec (`#/definitions/LearningScheduleSlotsJobResponse/properties/slotsType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

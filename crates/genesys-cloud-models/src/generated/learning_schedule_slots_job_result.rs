@@ -75,24 +75,6 @@ impl LearningScheduleSlotsJobResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slot`."]
-    #[inline]
-    pub fn slot(mut self, value: impl ::std::convert::Into<crate::LearningScheduleSlotsJobSlot>) -> Self {
-        self.slot = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::LearningScheduleSlotsJobResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningScheduleSlotsJobResult.status` of the spec (`#/definitions/LearningScheduleSlotsJobResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

@@ -71,16 +71,4 @@ impl LearningScheduleSlotsQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `suggestedSlots`."]
-    #[inline]
-    pub fn suggested_slots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningSlot>>) -> Self {
-        self.suggested_slots = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wfmScheduleActivities`."]
-    #[inline]
-    pub fn wfm_schedule_activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LearningSlotWfmScheduleActivity>>) -> Self {
-        self.wfm_schedule_activities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl LearningScormResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageUnpacked`."]
-    #[inline]
-    pub fn percentage_unpacked(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_unpacked = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::LearningScormResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningScormResponse.status` of the spec (`#/definitions/LearningScormResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

@@ -79,30 +79,6 @@ impl LearningSlot {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `differenceRating`."]
-    #[inline]
-    pub fn difference_rating(mut self, value: impl ::std::convert::Into<crate::LearningSlotDifferenceRating>) -> Self {
-        self.difference_rating = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingDifference`."]
-    #[inline]
-    pub fn staffing_difference(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.staffing_difference = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LearningSlot.differenceRating` of the spec (`#/definitions/LearningSlot/properties/differenceRating`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "learning")))]

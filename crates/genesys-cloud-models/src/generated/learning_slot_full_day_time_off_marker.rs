@@ -87,40 +87,4 @@ impl LearningSlotFullDayTimeOffMarker {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnitDate`."]
-    #[inline]
-    pub fn business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.business_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `paid`."]
-    #[inline]
-    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.paid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequestId`."]
-    #[inline]
-    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_off_request_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

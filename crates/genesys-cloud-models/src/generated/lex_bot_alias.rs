@@ -99,60 +99,6 @@ impl LexBotAlias {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bot`."]
-    #[inline]
-    pub fn bot(mut self, value: impl ::std::convert::Into<crate::LexBot>) -> Self {
-        self.bot = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `botVersion`."]
-    #[inline]
-    pub fn bot_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bot_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failureReason`."]
-    #[inline]
-    pub fn failure_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.failure_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intents`."]
-    #[inline]
-    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LexIntent>>) -> Self {
-        self.intents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<crate::LexBotAliasLanguage>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::LexBotAliasStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LexBotAlias.language` of the spec (`#/definitions/LexBotAlias/properties/language`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]

@@ -103,66 +103,6 @@ impl LexV2BotAlias {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aliasId`."]
-    #[inline]
-    pub fn alias_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.alias_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bot`."]
-    #[inline]
-    pub fn bot(mut self, value: impl ::std::convert::Into<crate::LexV2Bot>) -> Self {
-        self.bot = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `botVersion`."]
-    #[inline]
-    pub fn bot_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bot_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intents`."]
-    #[inline]
-    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LexV2Intent>>) -> Self {
-        self.intents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `region`."]
-    #[inline]
-    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::LexV2BotAliasStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LexV2BotAlias.status` of the spec (`#/definitions/LexV2BotAlias/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "integrations")))]

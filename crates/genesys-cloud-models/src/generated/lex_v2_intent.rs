@@ -79,28 +79,4 @@ impl LexV2Intent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intentId`."]
-    #[inline]
-    pub fn intent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intentName`."]
-    #[inline]
-    pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slots`."]
-    #[inline]
-    pub fn slots(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::LexV2Slot>>) -> Self {
-        self.slots = ::std::option::Option::Some(value.into());
-        self
-    }
 }

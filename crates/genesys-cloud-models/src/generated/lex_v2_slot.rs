@@ -83,34 +83,4 @@ impl LexV2Slot {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotId`."]
-    #[inline]
-    pub fn slot_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.slot_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotName`."]
-    #[inline]
-    pub fn slot_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.slot_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotTypeId`."]
-    #[inline]
-    pub fn slot_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.slot_type_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

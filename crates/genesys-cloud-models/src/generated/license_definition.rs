@@ -87,40 +87,4 @@ impl LicenseDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `comprises`."]
-    #[inline]
-    pub fn comprises(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LicenseDefinition>>) -> Self {
-        self.comprises = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `permissions`."]
-    #[inline]
-    pub fn permissions(mut self, value: impl ::std::convert::Into<crate::Permissions>) -> Self {
-        self.permissions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `prerequisites`."]
-    #[inline]
-    pub fn prerequisites(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableLicenseDefinition>>) -> Self {
-        self.prerequisites = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl LimitDocs {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `configurable`."]
-    #[inline]
-    pub fn configurable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.configurable = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `defaultValue`."]
-    #[inline]
-    pub fn default_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.default_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `key`."]
-    #[inline]
-    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resource`."]
-    #[inline]
-    pub fn resource(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.resource = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trackable`."]
-    #[inline]
-    pub fn trackable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.trackable = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl LocaleFlowVersionInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `nluVersion`."]
-    #[inline]
-    pub fn nlu_version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.nlu_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

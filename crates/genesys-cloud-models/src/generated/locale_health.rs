@@ -75,22 +75,4 @@ impl LocaleHealth {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `issueCount`."]
-    #[inline]
-    pub fn issue_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.issue_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overallScore`."]
-    #[inline]
-    pub fn overall_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.overall_score = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staticValidationResults`."]
-    #[inline]
-    pub fn static_validation_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.static_validation_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl LocaleInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::FlowHealthErrorInfo>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowVersionInfo`."]
-    #[inline]
-    pub fn flow_version_info(mut self, value: impl ::std::convert::Into<crate::LocaleFlowVersionInfo>) -> Self {
-        self.flow_version_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::LocaleInfoStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LocaleInfo.status` of the spec (`#/definitions/LocaleInfo/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

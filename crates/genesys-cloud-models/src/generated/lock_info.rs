@@ -79,30 +79,6 @@ impl LockInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::LockInfoAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateExpires`."]
-    #[inline]
-    pub fn date_expires(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_expires = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lockedBy`."]
-    #[inline]
-    pub fn locked_by(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.locked_by = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LockInfo.action` of the spec (`#/definitions/LockInfo/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]

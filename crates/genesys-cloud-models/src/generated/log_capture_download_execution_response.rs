@@ -87,42 +87,6 @@ impl LogCaptureDownloadExecutionResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fileUrl`."]
-    #[inline]
-    pub fn file_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::LogCaptureDownloadExecutionResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LogCaptureDownloadExecutionResponse.state` of the spec (`#/definitions/LogCaptureDownloadExecutionResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "log-capture")))]

@@ -75,22 +75,4 @@ impl LogEntry {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `level`."]
-    #[inline]
-    pub fn level(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.level = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timestamp`."]
-    #[inline]
-    pub fn timestamp(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl LongTermForecastPlanningGroupData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageHandleTimeSecondsPerDay`."]
-    #[inline]
-    pub fn average_handle_time_seconds_per_day(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.average_handle_time_seconds_per_day = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offeredPerDay`."]
-    #[inline]
-    pub fn offered_per_day(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.offered_per_day = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

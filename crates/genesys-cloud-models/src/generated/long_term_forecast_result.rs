@@ -75,22 +75,4 @@ impl LongTermForecastResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroups`."]
-    #[inline]
-    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LongTermForecastPlanningGroupData>>) -> Self {
-        self.planning_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceStartDate`."]
-    #[inline]
-    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.reference_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

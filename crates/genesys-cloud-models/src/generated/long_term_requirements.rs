@@ -79,28 +79,4 @@ impl LongTermRequirements {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateGenerationStarted`."]
-    #[inline]
-    pub fn date_generation_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_generation_started = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `forecastMetadata`."]
-    #[inline]
-    pub fn forecast_metadata(mut self, value: impl ::std::convert::Into<crate::ForecastMetadata>) -> Self {
-        self.forecast_metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `months`."]
-    #[inline]
-    pub fn months(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::YearMonth>>) -> Self {
-        self.months = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requirementResults`."]
-    #[inline]
-    pub fn requirement_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>) -> Self {
-        self.requirement_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

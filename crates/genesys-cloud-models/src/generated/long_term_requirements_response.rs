@@ -79,30 +79,6 @@ impl LongTermRequirementsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::LongTermRequirementsResponseErrorCode>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `longTermRequirements`."]
-    #[inline]
-    pub fn long_term_requirements(mut self, value: impl ::std::convert::Into<crate::LongTermRequirements>) -> Self {
-        self.long_term_requirements = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::LongTermRequirementsResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `LongTermRequirementsResponse.errorCode` of the spec (`#/definitions/LongTermRequirementsResponse/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

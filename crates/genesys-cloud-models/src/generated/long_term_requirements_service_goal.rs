@@ -91,46 +91,4 @@ impl LongTermRequirementsServiceGoal {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `abandonRateGoalPercent`."]
-    #[inline]
-    pub fn abandon_rate_goal_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.abandon_rate_goal_percent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceLevelGoalPercent`."]
-    #[inline]
-    pub fn service_level_goal_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.service_level_goal_percent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceLevelObjectiveSeconds`."]
-    #[inline]
-    pub fn service_level_objective_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.service_level_objective_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetAsaSec`."]
-    #[inline]
-    pub fn target_asa_sec(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.target_asa_sec = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `useAbandonRateGoal`."]
-    #[inline]
-    pub fn use_abandon_rate_goal(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.use_abandon_rate_goal = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `useAsaTarget`."]
-    #[inline]
-    pub fn use_asa_target(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.use_asa_target = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `useServiceLevelTarget`."]
-    #[inline]
-    pub fn use_service_level_target(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.use_service_level_target = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl MaestroWebhooksInvocationTopicPublicWebhooksEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `invocationTime`."]
-    #[inline]
-    pub fn invocation_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.invocation_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `webhookId`."]
-    #[inline]
-    pub fn webhook_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.webhook_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `webhooksInvocation`."]
-    #[inline]
-    pub fn webhooks_invocation(mut self, value: impl ::std::convert::Into<crate::MaestroWebhooksInvocationTopicWebhooksInvocation>) -> Self {
-        self.webhooks_invocation = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl MaestroWebhooksInvocationTopicWebhooksInvocation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `body`."]
-    #[inline]
-    pub fn body(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.body = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `headers`."]
-    #[inline]
-    pub fn headers(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
-        self.headers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ManageDeleteProtectionResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failedUpdates`."]
-    #[inline]
-    pub fn failed_updates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FailedDeleteProtectionUpdate>>) -> Self {
-        self.failed_updates = ::std::option::Option::Some(value.into());
-        self
-    }
 }

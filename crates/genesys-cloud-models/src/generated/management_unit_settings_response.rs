@@ -87,40 +87,4 @@ impl ManagementUnitSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adherence`."]
-    #[inline]
-    pub fn adherence(mut self, value: impl ::std::convert::Into<crate::AdherenceSettings>) -> Self {
-        self.adherence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduling`."]
-    #[inline]
-    pub fn scheduling(mut self, value: impl ::std::convert::Into<crate::SchedulingSettingsResponse>) -> Self {
-        self.scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shiftTrading`."]
-    #[inline]
-    pub fn shift_trading(mut self, value: impl ::std::convert::Into<crate::ShiftTradeSettings>) -> Self {
-        self.shift_trading = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shortTermForecasting`."]
-    #[inline]
-    pub fn short_term_forecasting(mut self, value: impl ::std::convert::Into<crate::ShortTermForecastingSettings>) -> Self {
-        self.short_term_forecasting = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOff`."]
-    #[inline]
-    pub fn time_off(mut self, value: impl ::std::convert::Into<crate::TimeOffSettingsResponse>) -> Self {
-        self.time_off = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl ManualEscalationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversationNormalizedMessageId`."]
-    #[inline]
-    pub fn conversation_normalized_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_normalized_message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `escalationStatus`."]
-    #[inline]
-    pub fn escalation_status(mut self, value: impl ::std::convert::Into<crate::ManualEscalationResponseEscalationStatus>) -> Self {
-        self.escalation_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `escalationTarget`."]
-    #[inline]
-    pub fn escalation_target(mut self, value: impl ::std::convert::Into<crate::EscalationTarget>) -> Self {
-        self.escalation_target = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `socialMediaNormalizedMessageId`."]
-    #[inline]
-    pub fn social_media_normalized_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.social_media_normalized_message_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ManualEscalationResponse.escalationStatus` of the spec (`#/definitions/ManualEscalationResponse/properties/escalationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]

@@ -75,22 +75,4 @@ impl MaskingRuleValidateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `maskedText`."]
-    #[inline]
-    pub fn masked_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.masked_text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valid`."]
-    #[inline]
-    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.valid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `validationMessage`."]
-    #[inline]
-    pub fn validation_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.validation_message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl MatchCriteriaTestResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `generatedJsonPathCondition`."]
-    #[inline]
-    pub fn generated_json_path_condition(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.generated_json_path_condition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jsonPath`."]
-    #[inline]
-    pub fn json_path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.json_path = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jsonPathExtraction`."]
-    #[inline]
-    pub fn json_path_extraction(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MatchTestResult>>) -> Self {
-        self.json_path_extraction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `match`."]
-    #[inline]
-    pub fn r#match(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.r#match = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::MatchCriteriaTestResultOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `values`."]
-    #[inline]
-    pub fn values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::serde_json::Value>>) -> Self {
-        self.values = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MatchCriteriaTestResult.operator` of the spec (`#/definitions/MatchCriteriaTestResult/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "process-automation")))]

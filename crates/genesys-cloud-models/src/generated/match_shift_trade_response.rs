@@ -79,28 +79,4 @@ impl MatchShiftTradeResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adminReviewViolations`."]
-    #[inline]
-    pub fn admin_review_violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchViolation>>) -> Self {
-        self.admin_review_violations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trade`."]
-    #[inline]
-    pub fn trade(mut self, value: impl ::std::convert::Into<crate::ShiftTradeResponse>) -> Self {
-        self.trade = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unevaluatedRules`."]
-    #[inline]
-    pub fn unevaluated_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.unevaluated_rules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `violations`."]
-    #[inline]
-    pub fn violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchViolation>>) -> Self {
-        self.violations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl MatchTestResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `path`."]
-    #[inline]
-    pub fn path(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.path = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl MaxParticipants {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `maxParticipants`."]
-    #[inline]
-    pub fn max_participants(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_participants = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl MediaEndpointStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `clientInfo`."]
-    #[inline]
-    pub fn client_info(mut self, value: impl ::std::convert::Into<crate::MediaStatisticsClientInfo>) -> Self {
-        self.client_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateProcessed`."]
-    #[inline]
-    pub fn date_processed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_processed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ice`."]
-    #[inline]
-    pub fn ice(mut self, value: impl ::std::convert::Into<crate::MediaIceStatistics>) -> Self {
-        self.ice = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reconnectAttempts`."]
-    #[inline]
-    pub fn reconnect_attempts(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.reconnect_attempts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rtp`."]
-    #[inline]
-    pub fn rtp(mut self, value: impl ::std::convert::Into<crate::MediaRtpStatistics>) -> Self {
-        self.rtp = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceType`."]
-    #[inline]
-    pub fn source_type(mut self, value: impl ::std::convert::Into<crate::MediaEndpointStatisticsSourceType>) -> Self {
-        self.source_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `station`."]
-    #[inline]
-    pub fn station(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
-        self.station = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trunk`."]
-    #[inline]
-    pub fn trunk(mut self, value: impl ::std::convert::Into<crate::MediaStatisticsTrunkInfo>) -> Self {
-        self.trunk = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MediaEndpointStatistics.sourceType` of the spec (`#/definitions/MediaEndpointStatistics/properties/sourceType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]

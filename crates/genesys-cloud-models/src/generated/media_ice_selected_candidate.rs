@@ -71,18 +71,6 @@ impl MediaIceSelectedCandidate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `address`."]
-    #[inline]
-    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::MediaIceSelectedCandidateType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MediaIceSelectedCandidate.type` of the spec (`#/definitions/MediaIceSelectedCandidate/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]

@@ -75,22 +75,4 @@ impl MediaIceSelectedPair {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `candidatePairSelectedMilliseconds`."]
-    #[inline]
-    pub fn candidate_pair_selected_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.candidate_pair_selected_milliseconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `client`."]
-    #[inline]
-    pub fn client(mut self, value: impl ::std::convert::Into<crate::MediaIceSelectedCandidate>) -> Self {
-        self.client = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `server`."]
-    #[inline]
-    pub fn server(mut self, value: impl ::std::convert::Into<crate::MediaIceSelectedCandidate>) -> Self {
-        self.server = ::std::option::Option::Some(value.into());
-        self
-    }
 }

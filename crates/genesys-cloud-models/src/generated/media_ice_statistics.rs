@@ -67,10 +67,4 @@ impl MediaIceStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `selectedPairs`."]
-    #[inline]
-    pub fn selected_pairs(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MediaIceSelectedPair>>) -> Self {
-        self.selected_pairs = ::std::option::Option::Some(value.into());
-        self
-    }
 }

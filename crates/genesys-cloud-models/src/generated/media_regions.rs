@@ -75,22 +75,4 @@ impl MediaRegions {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `awsCoreRegions`."]
-    #[inline]
-    pub fn aws_core_regions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.aws_core_regions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `awsHomeRegion`."]
-    #[inline]
-    pub fn aws_home_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.aws_home_region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `awsSatelliteRegions`."]
-    #[inline]
-    pub fn aws_satellite_regions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.aws_satellite_regions = ::std::option::Option::Some(value.into());
-        self
-    }
 }

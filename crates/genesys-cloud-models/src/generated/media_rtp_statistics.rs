@@ -87,40 +87,4 @@ impl MediaRtpStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageJitter`."]
-    #[inline]
-    pub fn average_jitter(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_jitter = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `estimatedAverageMos`."]
-    #[inline]
-    pub fn estimated_average_mos(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.estimated_average_mos = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `packetsReceived`."]
-    #[inline]
-    pub fn packets_received(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.packets_received = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `packetsSent`."]
-    #[inline]
-    pub fn packets_sent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.packets_sent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rtpEventsReceived`."]
-    #[inline]
-    pub fn rtp_events_received(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rtp_events_received = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rtpEventsSent`."]
-    #[inline]
-    pub fn rtp_events_sent(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rtp_events_sent = ::std::option::Option::Some(value.into());
-        self
-    }
 }

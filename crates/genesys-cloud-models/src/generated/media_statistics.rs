@@ -87,40 +87,4 @@ impl MediaStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `creationMilliseconds`."]
-    #[inline]
-    pub fn creation_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.creation_milliseconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `effectiveRegion`."]
-    #[inline]
-    pub fn effective_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.effective_region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaStatistics`."]
-    #[inline]
-    pub fn media_statistics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MediaEndpointStatistics>>) -> Self {
-        self.media_statistics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `preferredRegion`."]
-    #[inline]
-    pub fn preferred_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.preferred_region = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl MediaStatisticsClientInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `originAppId`."]
-    #[inline]
-    pub fn origin_app_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.origin_app_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `originAppName`."]
-    #[inline]
-    pub fn origin_app_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.origin_app_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `originAppVersion`."]
-    #[inline]
-    pub fn origin_app_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.origin_app_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl MeetingIdRecord {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conferenceId`."]
-    #[inline]
-    pub fn conference_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conference_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateExpired`."]
-    #[inline]
-    pub fn date_expired(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_expired = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ephemeral`."]
-    #[inline]
-    pub fn ephemeral(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.ephemeral = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

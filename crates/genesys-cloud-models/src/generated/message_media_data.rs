@@ -103,66 +103,6 @@ impl MessageMediaData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentLengthBytes`."]
-    #[inline]
-    pub fn content_length_bytes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.content_length_bytes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::MessageMediaDataStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadUrl`."]
-    #[inline]
-    pub fn upload_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MessageMediaData.status` of the spec (`#/definitions/MessageMediaData/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

@@ -83,34 +83,4 @@ impl MessageMediaUploadData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadHeaders`."]
-    #[inline]
-    pub fn upload_headers(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.upload_headers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadUrl`."]
-    #[inline]
-    pub fn upload_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl MessagingCampaignDiagnostics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `filteredOutContactsCount`."]
-    #[inline]
-    pub fn filtered_out_contacts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.filtered_out_contacts_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeZoneRescheduledContactsCount`."]
-    #[inline]
-    pub fn time_zone_rescheduled_contacts_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.time_zone_rescheduled_contacts_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl MessagingCampaignScheduleConfigChangeRecurrencePattern {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `daysOfWeek`."]
-    #[inline]
-    pub fn days_of_week(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.days_of_week = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::MessagingCampaignScheduleConfigChangeRecurrencePatternType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MessagingCampaignScheduleConfigChangeRecurrencePattern.type` of the spec (`#/definitions/MessagingCampaignScheduleConfigChangeRecurrencePattern/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,36 +83,6 @@ impl MessagingCommunicationEndedEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `disconnectType`."]
-    #[inline]
-    pub fn disconnect_type(mut self, value: impl ::std::convert::Into<crate::MessagingCommunicationEndedEventDisconnectType>) -> Self {
-        self.disconnect_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventDateTime`."]
-    #[inline]
-    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventId`."]
-    #[inline]
-    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MessagingCommunicationEndedEvent.disconnectType` of the spec (`#/definitions/MessagingCommunicationEndedEvent/properties/disconnectType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

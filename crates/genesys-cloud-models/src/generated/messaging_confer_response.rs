@@ -79,28 +79,4 @@ impl MessagingConferResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `commandId`."]
-    #[inline]
-    pub fn command_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.command_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `peerCommunicationId`."]
-    #[inline]
-    pub fn peer_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.peer_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

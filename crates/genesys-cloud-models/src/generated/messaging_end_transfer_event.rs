@@ -87,42 +87,6 @@ impl MessagingEndTransferEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `commandId`."]
-    #[inline]
-    pub fn command_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.command_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventDateTime`."]
-    #[inline]
-    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventId`."]
-    #[inline]
-    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `finalState`."]
-    #[inline]
-    pub fn final_state(mut self, value: impl ::std::convert::Into<crate::MessagingEndTransferEventFinalState>) -> Self {
-        self.final_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `objectCommunicationId`."]
-    #[inline]
-    pub fn object_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.object_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MessagingEndTransferEvent.finalState` of the spec (`#/definitions/MessagingEndTransferEvent/properties/finalState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

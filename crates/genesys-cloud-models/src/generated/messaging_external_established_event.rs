@@ -91,46 +91,4 @@ impl MessagingExternalEstablishedEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventDateTime`."]
-    #[inline]
-    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventId`."]
-    #[inline]
-    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initialConfiguration`."]
-    #[inline]
-    pub fn initial_configuration(mut self, value: impl ::std::convert::Into<crate::MessagingInitialConfiguration>) -> Self {
-        self.initial_configuration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceConfiguration`."]
-    #[inline]
-    pub fn source_configuration(mut self, value: impl ::std::convert::Into<crate::SourceConfiguration>) -> Self {
-        self.source_configuration = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl MessagingInitialConfiguration {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalInfo`."]
-    #[inline]
-    pub fn additional_info(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.additional_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `alerting`."]
-    #[inline]
-    pub fn alerting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.alerting = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fromAddress`."]
-    #[inline]
-    pub fn from_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.from_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `held`."]
-    #[inline]
-    pub fn held(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.held = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `inbound`."]
-    #[inline]
-    pub fn inbound(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.inbound = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `invitedBy`."]
-    #[inline]
-    pub fn invited_by(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.invited_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageType`."]
-    #[inline]
-    pub fn message_type(mut self, value: impl ::std::convert::Into<crate::MessagingInitialConfigurationMessageType>) -> Self {
-        self.message_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `toAddress`."]
-    #[inline]
-    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.to_address = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MessagingInitialConfiguration.messageType` of the spec (`#/definitions/MessagingInitialConfiguration/properties/messageType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

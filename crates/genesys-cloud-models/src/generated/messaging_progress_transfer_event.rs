@@ -87,40 +87,4 @@ impl MessagingProgressTransferEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `commandId`."]
-    #[inline]
-    pub fn command_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.command_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `destinationCommunicationId`."]
-    #[inline]
-    pub fn destination_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.destination_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventDateTime`."]
-    #[inline]
-    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventId`."]
-    #[inline]
-    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `objectCommunicationId`."]
-    #[inline]
-    pub fn object_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.object_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -99,60 +99,6 @@ impl MessagingUserTransferEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `commandId`."]
-    #[inline]
-    pub fn command_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.command_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `destinationUserId`."]
-    #[inline]
-    pub fn destination_user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.destination_user_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventDateTime`."]
-    #[inline]
-    pub fn event_date_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_date_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventId`."]
-    #[inline]
-    pub fn event_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiatingCommunicationId`."]
-    #[inline]
-    pub fn initiating_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.initiating_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `objectCommunicationId`."]
-    #[inline]
-    pub fn object_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.object_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetCommunicationId`."]
-    #[inline]
-    pub fn target_communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transferType`."]
-    #[inline]
-    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::MessagingUserTransferEventTransferType>) -> Self {
-        self.transfer_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MessagingUserTransferEvent.transferType` of the spec (`#/definitions/MessagingUserTransferEvent/properties/transferType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl MetaData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `pairing-token`."]
-    #[inline]
-    pub fn pairing_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.pairing_token = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pairing-trust`."]
-    #[inline]
-    pub fn pairing_trust(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.pairing_trust = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pairing-url`."]
-    #[inline]
-    pub fn pairing_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.pairing_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl MetadataDocumentation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `location`."]
-    #[inline]
-    pub fn location(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.location = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl MetadataProperty {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `default`."]
-    #[inline]
-    pub fn set_default(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.default = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayname`."]
-    #[inline]
-    pub fn displayname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.displayname = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enum`."]
-    #[inline]
-    pub fn r#enum(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.r#enum = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `help`."]
-    #[inline]
-    pub fn help(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.help = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sensitive`."]
-    #[inline]
-    pub fn sensitive(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sensitive = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl MetadataResultEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `visibility`."]
-    #[inline]
-    pub fn visibility(mut self, value: impl ::std::convert::Into<crate::MetadataResultEntityVisibility>) -> Self {
-        self.visibility = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MetadataResultEntity.visibility` of the spec (`#/definitions/MetadataResultEntity/properties/visibility`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]

@@ -87,40 +87,4 @@ impl MinerTopicPhrase {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topic`."]
-    #[inline]
-    pub fn topic(mut self, value: impl ::std::convert::Into<crate::MinerTopic>) -> Self {
-        self.topic = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utteranceCount`."]
-    #[inline]
-    pub fn utterance_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.utterance_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utterances`."]
-    #[inline]
-    pub fn utterances(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Utterance>>) -> Self {
-        self.utterances = ::std::option::Option::Some(value.into());
-        self
-    }
 }

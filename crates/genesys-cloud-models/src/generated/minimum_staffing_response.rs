@@ -83,36 +83,6 @@ impl MinimumStaffingResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `applicableIntervals`."]
-    #[inline]
-    pub fn applicable_intervals(mut self, value: impl ::std::convert::Into<crate::MinimumStaffingResponseApplicableIntervals>) -> Self {
-        self.applicable_intervals = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minimumValue`."]
-    #[inline]
-    pub fn minimum_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.minimum_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupOverrides`."]
-    #[inline]
-    pub fn planning_group_overrides(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupMinimumsResponse>>) -> Self {
-        self.planning_group_overrides = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MinimumStaffingResponse.applicableIntervals` of the spec (`#/definitions/MinimumStaffingResponse/properties/applicableIntervals`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

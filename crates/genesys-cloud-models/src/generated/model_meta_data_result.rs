@@ -71,16 +71,4 @@ impl ModelMetaDataResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroups`."]
-    #[inline]
-    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupModel>>) -> Self {
-        self.planning_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionInfo`."]
-    #[inline]
-    pub fn session_info(mut self, value: impl ::std::convert::Into<crate::SessionInfo>) -> Self {
-        self.session_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl MoveAgentResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::MoveAgentResponseResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MoveAgentResponse.result` of the spec (`#/definitions/MoveAgentResponse/properties/result`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

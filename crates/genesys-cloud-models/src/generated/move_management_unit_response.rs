@@ -71,18 +71,6 @@ impl MoveManagementUnitResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnit`."]
-    #[inline]
-    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::BusinessUnitReference>) -> Self {
-        self.business_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::MoveManagementUnitResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `MoveManagementUnitResponse.status` of the spec (`#/definitions/MoveManagementUnitResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

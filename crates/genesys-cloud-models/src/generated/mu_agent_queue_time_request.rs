@@ -71,16 +71,4 @@ impl MuAgentQueueTimeRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentOnQueueTimes`."]
-    #[inline]
-    pub fn agent_on_queue_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentQueueTimeRequest>>) -> Self {
-        self.agent_on_queue_times = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnitId`."]
-    #[inline]
-    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.management_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

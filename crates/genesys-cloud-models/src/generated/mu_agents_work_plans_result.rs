@@ -75,22 +75,4 @@ impl MuAgentsWorkPlansResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentWorkPlans>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceStartWeekDate`."]
-    #[inline]
-    pub fn reference_start_week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.reference_start_week_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanLookup`."]
-    #[inline]
-    pub fn work_plan_lookup(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::WorkPlanReference>>) -> Self {
-        self.work_plan_lookup = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl MuRescheduleResultWrapper {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentSchedules`."]
-    #[inline]
-    pub fn agent_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BuAgentScheduleRescheduleResponse>>) -> Self {
-        self.agent_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
 }

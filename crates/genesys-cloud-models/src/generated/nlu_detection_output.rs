@@ -71,16 +71,4 @@ impl NluDetectionOutput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dialogActs`."]
-    #[inline]
-    pub fn dialog_acts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DetectedDialogAct>>) -> Self {
-        self.dialog_acts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intents`."]
-    #[inline]
-    pub fn intents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DetectedIntent>>) -> Self {
-        self.intents = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl NluDetectionResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `input`."]
-    #[inline]
-    pub fn input(mut self, value: impl ::std::convert::Into<crate::NluDetectionInput>) -> Self {
-        self.input = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `output`."]
-    #[inline]
-    pub fn output(mut self, value: impl ::std::convert::Into<crate::NluDetectionOutput>) -> Self {
-        self.output = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<crate::NluDomainVersion>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

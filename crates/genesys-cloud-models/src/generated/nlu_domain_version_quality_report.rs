@@ -75,22 +75,4 @@ impl NluDomainVersionQualityReport {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confusionMatrix`."]
-    #[inline]
-    pub fn confusion_matrix(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NluConfusionMatrixRow>>) -> Self {
-        self.confusion_matrix = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `summary`."]
-    #[inline]
-    pub fn summary(mut self, value: impl ::std::convert::Into<crate::NluQualityReportSummary>) -> Self {
-        self.summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<crate::NluDomainVersion>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl NluOrganization {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `limits`."]
-    #[inline]
-    pub fn limits(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, i64>>) -> Self {
-        self.limits = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supportedLanguagesInfo`."]
-    #[inline]
-    pub fn supported_languages_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SupportedLanguagesInfoDefinition>>) -> Self {
-        self.supported_languages_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl NluQualityReportSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metrics`."]
-    #[inline]
-    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::NluQualityReportSummaryMetric>>) -> Self {
-        self.metrics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl NuanceBotVariable {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `complexGenericVariableInfo`."]
-    #[inline]
-    pub fn complex_generic_variable_info(mut self, value: impl ::std::convert::Into<crate::ComplexVariableInfo>) -> Self {
-        self.complex_generic_variable_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reserved`."]
-    #[inline]
-    pub fn reserved(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.reserved = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `simpleVariableInfo`."]
-    #[inline]
-    pub fn simple_variable_info(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.simple_variable_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl NuanceEnvironment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `environmentDesignation`."]
-    #[inline]
-    pub fn environment_designation(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.environment_designation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `executionHost`."]
-    #[inline]
-    pub fn execution_host(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.execution_host = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl NumberRouting {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeOrganizationId`."]
-    #[inline]
-    pub fn active_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.active_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `carrierCode`."]
-    #[inline]
-    pub fn carrier_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.carrier_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `linkedOrganizationIds`."]
-    #[inline]
-    pub fn linked_organization_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.linked_organization_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberId`."]
-    #[inline]
-    pub fn number_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.number_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ownerOrganizationId`."]
-    #[inline]
-    pub fn owner_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.owner_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pendingOrganizationId`."]
-    #[inline]
-    pub fn pending_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.pending_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `region`."]
-    #[inline]
-    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::NumberRoutingStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `NumberRouting.status` of the spec (`#/definitions/NumberRouting/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]

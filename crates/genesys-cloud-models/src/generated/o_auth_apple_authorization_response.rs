@@ -71,16 +71,4 @@ impl OAuthAppleAuthorizationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::OAuthAppleAuthorizationResponseError>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `redirectUrl`."]
-    #[inline]
-    pub fn redirect_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.redirect_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

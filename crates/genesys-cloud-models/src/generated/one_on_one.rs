@@ -67,10 +67,4 @@ impl OneOnOne {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `pinnedMessages`."]
-    #[inline]
-    pub fn pinned_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.pinned_messages = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl OpenActionProperties {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `configurationFields`."]
-    #[inline]
-    pub fn configuration_fields(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.configuration_fields = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `openActionName`."]
-    #[inline]
-    pub fn open_action_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.open_action_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl OpenEventNormalizedMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channel`."]
-    #[inline]
-    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenMessagingChannel>) -> Self {
-        self.channel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `events`."]
-    #[inline]
-    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpenMessageEvent>>) -> Self {
-        self.events = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenEventNormalizedMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OpenEventNormalizedMessage.type` of the spec (`#/definitions/OpenEventNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

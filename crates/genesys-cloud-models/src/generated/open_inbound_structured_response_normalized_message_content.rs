@@ -71,18 +71,6 @@ impl OpenInboundStructuredResponseNormalizedMessageContent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `buttonResponse`."]
-    #[inline]
-    pub fn button_response(mut self, value: impl ::std::convert::Into<crate::ContentButtonResponse>) -> Self {
-        self.button_response = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentType`."]
-    #[inline]
-    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::OpenInboundStructuredResponseNormalizedMessageContentContentType>) -> Self {
-        self.content_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OpenInboundStructuredResponseNormalizedMessageContent.contentType` of the spec (`#/definitions/OpenInboundStructuredResponseNormalizedMessageContent/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

@@ -71,18 +71,6 @@ impl OpenMessageEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::OpenMessageEventEventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `typing`."]
-    #[inline]
-    pub fn typing(mut self, value: impl ::std::convert::Into<crate::ConversationEventTyping>) -> Self {
-        self.typing = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OpenMessageEvent.eventType` of the spec (`#/definitions/OpenMessageEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

@@ -91,48 +91,6 @@ impl OpenMessageNormalizedMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channel`."]
-    #[inline]
-    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenMessagingChannel>) -> Self {
-        self.channel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `content`."]
-    #[inline]
-    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpenMessageContent>>) -> Self {
-        self.content = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenMessageNormalizedMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OpenMessageNormalizedMessage.type` of the spec (`#/definitions/OpenMessageNormalizedMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

@@ -91,48 +91,6 @@ impl OpenReceiptNormalizedMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channel`."]
-    #[inline]
-    pub fn channel(mut self, value: impl ::std::convert::Into<crate::OpenMessagingChannel>) -> Self {
-        self.channel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `direction`."]
-    #[inline]
-    pub fn direction(mut self, value: impl ::std::convert::Into<crate::OpenReceiptNormalizedMessageDirection>) -> Self {
-        self.direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isFinalReceipt`."]
-    #[inline]
-    pub fn is_final_receipt(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_final_receipt = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reasons`."]
-    #[inline]
-    pub fn reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationReason>>) -> Self {
-        self.reasons = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::OpenReceiptNormalizedMessageStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::OpenReceiptNormalizedMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OpenReceiptNormalizedMessage.direction` of the spec (`#/definitions/OpenReceiptNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

@@ -71,16 +71,4 @@ impl OpenRichMediaSetting {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cards`."]
-    #[inline]
-    pub fn cards(mut self, value: impl ::std::convert::Into<crate::OutboundOnlySetting>) -> Self {
-        self.cards = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `quickReply`."]
-    #[inline]
-    pub fn quick_reply(mut self, value: impl ::std::convert::Into<crate::OutboundOnlySetting>) -> Self {
-        self.quick_reply = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl OpportunitiesResultWithPagination {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `nextStartDate`."]
-    #[inline]
-    pub fn next_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.next_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `opportunities`."]
-    #[inline]
-    pub fn opportunities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OpportunityResult>>) -> Self {
-        self.opportunities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

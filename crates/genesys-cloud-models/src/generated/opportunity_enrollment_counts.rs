@@ -79,28 +79,4 @@ impl OpportunityEnrollmentCounts {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `approved`."]
-    #[inline]
-    pub fn approved(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.approved = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `denied`."]
-    #[inline]
-    pub fn denied(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.denied = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pending`."]
-    #[inline]
-    pub fn pending(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.pending = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `withdrawn`."]
-    #[inline]
-    pub fn withdrawn(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.withdrawn = ::std::option::Option::Some(value.into());
-        self
-    }
 }

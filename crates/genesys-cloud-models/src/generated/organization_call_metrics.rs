@@ -99,60 +99,6 @@ impl OrganizationCallMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `autoScaleInProgress`."]
-    #[inline]
-    pub fn auto_scale_in_progress(mut self, value: impl ::std::convert::Into<crate::OrganizationCallMetricsAutoScaleInProgress>) -> Self {
-        self.auto_scale_in_progress = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `autoScalingTriggerPercentage`."]
-    #[inline]
-    pub fn auto_scaling_trigger_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.auto_scaling_trigger_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `concurrentCallCount`."]
-    #[inline]
-    pub fn concurrent_call_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.concurrent_call_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `concurrentCallSessionCount`."]
-    #[inline]
-    pub fn concurrent_call_session_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.concurrent_call_session_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `cpuIntensity`."]
-    #[inline]
-    pub fn cpu_intensity(mut self, value: impl ::std::convert::Into<crate::OrganizationCallMetricsCpuIntensity>) -> Self {
-        self.cpu_intensity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxCallCapacity`."]
-    #[inline]
-    pub fn max_call_capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_call_capacity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxCallSessionCapacity`."]
-    #[inline]
-    pub fn max_call_session_capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_call_session_capacity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `memoryIntensity`."]
-    #[inline]
-    pub fn memory_intensity(mut self, value: impl ::std::convert::Into<crate::OrganizationCallMetricsMemoryIntensity>) -> Self {
-        self.memory_intensity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `usage`."]
-    #[inline]
-    pub fn usage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.usage = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OrganizationCallMetrics.autoScaleInProgress` of the spec (`#/definitions/OrganizationCallMetrics/properties/autoScaleInProgress`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]

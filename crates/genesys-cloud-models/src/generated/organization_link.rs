@@ -83,36 +83,6 @@ impl OrganizationLink {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sourceOrganizationId`."]
-    #[inline]
-    pub fn source_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceRegion`."]
-    #[inline]
-    pub fn source_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::OrganizationLinkStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetOrganizationId`."]
-    #[inline]
-    pub fn target_organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetRegion`."]
-    #[inline]
-    pub fn target_region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_region = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OrganizationLink.status` of the spec (`#/definitions/OrganizationLink/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]

@@ -87,42 +87,6 @@ impl OrganizationPublicApiUsageResultsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OrganizationPublicApiUsage>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorBody`."]
-    #[inline]
-    pub fn error_body(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error_body = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextUri`."]
-    #[inline]
-    pub fn next_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.next_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryStatus`."]
-    #[inline]
-    pub fn query_status(mut self, value: impl ::std::convert::Into<crate::OrganizationPublicApiUsageResultsResponseQueryStatus>) -> Self {
-        self.query_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OrganizationPublicApiUsageResultsResponse.queryStatus` of the spec (`#/definitions/OrganizationPublicApiUsageResultsResponse/properties/queryStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "usage")))]

@@ -83,34 +83,4 @@ impl OutOfOfficeEventOutOfOffice {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `active`."]
-    #[inline]
-    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.active = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `indefinite`."]
-    #[inline]
-    pub fn indefinite(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.indefinite = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::OutOfOfficeEventUser>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

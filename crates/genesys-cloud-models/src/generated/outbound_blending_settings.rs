@@ -71,16 +71,4 @@ impl OutboundBlendingSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaignReservationPercentage`."]
-    #[inline]
-    pub fn campaign_reservation_percentage(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.campaign_reservation_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
 }

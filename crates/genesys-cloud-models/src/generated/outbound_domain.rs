@@ -95,54 +95,6 @@ impl OutboundDomain {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cnameVerificationResult`."]
-    #[inline]
-    pub fn cname_verification_result(mut self, value: impl ::std::convert::Into<crate::VerificationResult>) -> Self {
-        self.cname_verification_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dkimVerificationResult`."]
-    #[inline]
-    pub fn dkim_verification_result(mut self, value: impl ::std::convert::Into<crate::VerificationResult>) -> Self {
-        self.dkim_verification_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dmarcVerificationResult`."]
-    #[inline]
-    pub fn dmarc_verification_result(mut self, value: impl ::std::convert::Into<crate::DmarcResult>) -> Self {
-        self.dmarc_verification_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `emailSetting`."]
-    #[inline]
-    pub fn email_setting(mut self, value: impl ::std::convert::Into<crate::EmailSetting>) -> Self {
-        self.email_setting = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `senderType`."]
-    #[inline]
-    pub fn sender_type(mut self, value: impl ::std::convert::Into<crate::OutboundDomainSenderType>) -> Self {
-        self.sender_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutboundDomain.senderType` of the spec (`#/definitions/OutboundDomain/properties/senderType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

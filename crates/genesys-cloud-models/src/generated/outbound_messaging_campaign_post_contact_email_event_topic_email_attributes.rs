@@ -83,34 +83,4 @@ impl OutboundMessagingCampaignPostContactEmailEventTopicEmailAttributes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `configuredEmailAddress`."]
-    #[inline]
-    pub fn configured_email_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.configured_email_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactEmailAddress`."]
-    #[inline]
-    pub fn contact_email_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_email_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactEmailColumnName`."]
-    #[inline]
-    pub fn contact_email_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_email_column_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `emailSubject`."]
-    #[inline]
-    pub fn email_subject(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.email_subject = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `replyToAddress`."]
-    #[inline]
-    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reply_to_address = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl OutboundMessagingCampaignPostContactWhatsappEventTopicWhatsAppAttributes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contactPhoneNumber`."]
-    #[inline]
-    pub fn contact_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactWhatsAppColumnName`."]
-    #[inline]
-    pub fn contact_whats_app_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_whats_app_column_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `whatsAppIntegrationId`."]
-    #[inline]
-    pub fn whats_app_integration_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.whats_app_integration_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

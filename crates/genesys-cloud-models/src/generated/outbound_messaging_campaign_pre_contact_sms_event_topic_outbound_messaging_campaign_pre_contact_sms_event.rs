@@ -103,66 +103,6 @@ impl OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPr
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentTemplateId`."]
-    #[inline]
-    pub fn content_template_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content_template_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `divisionId`."]
-    #[inline]
-    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.division_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isCampaignAlwaysRunning`."]
-    #[inline]
-    pub fn is_campaign_always_running(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_campaign_always_running = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outboundCampaignId`."]
-    #[inline]
-    pub fn outbound_campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.outbound_campaign_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outboundCampaignType`."]
-    #[inline]
-    pub fn outbound_campaign_type(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventOutboundCampaignType>) -> Self {
-        self.outbound_campaign_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outboundContactId`."]
-    #[inline]
-    pub fn outbound_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.outbound_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outboundContactListId`."]
-    #[inline]
-    pub fn outbound_contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.outbound_contact_list_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `smsAttributes`."]
-    #[inline]
-    pub fn sms_attributes(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes>) -> Self {
-        self.sms_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `wrapupCode`."]
-    #[inline]
-    pub fn wrapup_code(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEventWrapupCode>) -> Self {
-        self.wrapup_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent.outboundCampaignType` of the spec (`#/definitions/OutboundMessagingCampaignPreContactSmsEventTopicOutboundMessagingCampaignPreContactSMSEvent/properties/outboundCampaignType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl OutboundMessagingCampaignPreContactSmsEventTopicSMSAttributes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `configuredSenderPhoneNumber`."]
-    #[inline]
-    pub fn configured_sender_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.configured_sender_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactPhoneNumber`."]
-    #[inline]
-    pub fn contact_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactPhoneNumberColumnName`."]
-    #[inline]
-    pub fn contact_phone_number_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_phone_number_column_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `senderPhoneNumber`."]
-    #[inline]
-    pub fn sender_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sender_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
 }

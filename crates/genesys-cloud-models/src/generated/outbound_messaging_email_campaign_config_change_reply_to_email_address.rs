@@ -71,16 +71,4 @@ impl OutboundMessagingEmailCampaignConfigChangeReplyToEmailAddress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `domain`."]
-    #[inline]
-    pub fn domain(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>) -> Self {
-        self.domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `route`."]
-    #[inline]
-    pub fn route(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingEmailCampaignConfigChangeUriReference>) -> Self {
-        self.route = ::std::option::Option::Some(value.into());
-        self
-    }
 }

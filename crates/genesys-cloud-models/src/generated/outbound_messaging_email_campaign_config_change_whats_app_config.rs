@@ -75,22 +75,4 @@ impl OutboundMessagingEmailCampaignConfigChangeWhatsAppConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentTemplate`."]
-    #[inline]
-    pub fn content_template(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingEmailCampaignConfigChangeResponseRef>) -> Self {
-        self.content_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `integration`."]
-    #[inline]
-    pub fn integration(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingEmailCampaignConfigChangeIntegrationRef>) -> Self {
-        self.integration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `whatsAppColumns`."]
-    #[inline]
-    pub fn whats_app_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.whats_app_columns = ::std::option::Option::Some(value.into());
-        self
-    }
 }

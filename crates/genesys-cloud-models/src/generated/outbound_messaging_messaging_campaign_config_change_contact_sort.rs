@@ -79,30 +79,6 @@ impl OutboundMessagingMessagingCampaignConfigChangeContactSort {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `direction`."]
-    #[inline]
-    pub fn direction(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingMessagingCampaignConfigChangeContactSortDirection>) -> Self {
-        self.direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fieldName`."]
-    #[inline]
-    pub fn field_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.field_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numeric`."]
-    #[inline]
-    pub fn numeric(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.numeric = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutboundMessagingMessagingCampaignConfigChangeContactSort.direction` of the spec (`#/definitions/OutboundMessagingMessagingCampaignConfigChangeContactSort/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl OutboundMessagingWhatsappCampaignConfigChangeEmailConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentTemplate`."]
-    #[inline]
-    pub fn content_template(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeResponseRef>) -> Self {
-        self.content_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `emailColumns`."]
-    #[inline]
-    pub fn email_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.email_columns = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fromAddress`."]
-    #[inline]
-    pub fn from_address(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeFromEmailAddress>) -> Self {
-        self.from_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `replyToAddress`."]
-    #[inline]
-    pub fn reply_to_address(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeReplyToEmailAddress>) -> Self {
-        self.reply_to_address = ::std::option::Option::Some(value.into());
-        self
-    }
 }

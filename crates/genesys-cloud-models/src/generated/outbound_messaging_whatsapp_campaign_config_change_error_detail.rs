@@ -71,16 +71,4 @@ impl OutboundMessagingWhatsappCampaignConfigChangeErrorDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `details`."]
-    #[inline]
-    pub fn details(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl OutboundMessagingWhatsappCampaignConfigChangeFromEmailAddress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `domain`."]
-    #[inline]
-    pub fn domain(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeUriReference>) -> Self {
-        self.domain = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `friendlyName`."]
-    #[inline]
-    pub fn friendly_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.friendly_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `localPart`."]
-    #[inline]
-    pub fn local_part(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.local_part = ::std::option::Option::Some(value.into());
-        self
-    }
 }

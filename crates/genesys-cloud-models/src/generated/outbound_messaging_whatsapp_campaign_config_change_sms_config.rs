@@ -79,28 +79,4 @@ impl OutboundMessagingWhatsappCampaignConfigChangeSmsConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentTemplate`."]
-    #[inline]
-    pub fn content_template(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeResponseRef>) -> Self {
-        self.content_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageColumn`."]
-    #[inline]
-    pub fn message_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_column = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneColumn`."]
-    #[inline]
-    pub fn phone_column(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.phone_column = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `senderSmsPhoneNumber`."]
-    #[inline]
-    pub fn sender_sms_phone_number(mut self, value: impl ::std::convert::Into<crate::OutboundMessagingWhatsappCampaignConfigChangeSmsPhoneNumberRef>) -> Self {
-        self.sender_sms_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl OutboundMessagingWhatsappCampaignConfigChangeSmsPhoneNumberRef {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `phoneNumber`."]
-    #[inline]
-    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
 }

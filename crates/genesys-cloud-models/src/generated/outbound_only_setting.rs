@@ -67,12 +67,6 @@ impl OutboundOnlySetting {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `outbound`."]
-    #[inline]
-    pub fn outbound(mut self, value: impl ::std::convert::Into<crate::OutboundOnlySettingOutbound>) -> Self {
-        self.outbound = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutboundOnlySetting.outbound` of the spec (`#/definitions/OutboundOnlySetting/properties/outbound`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

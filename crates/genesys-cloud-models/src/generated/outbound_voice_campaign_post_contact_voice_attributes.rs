@@ -91,48 +91,6 @@ impl OutboundVoiceCampaignPostContactVoiceAttributes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentOwnedColumnName`."]
-    #[inline]
-    pub fn agent_owned_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_owned_column_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `callerIdName`."]
-    #[inline]
-    pub fn caller_id_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.caller_id_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `callerIdPhoneNumber`."]
-    #[inline]
-    pub fn caller_id_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.caller_id_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactPhoneNumber`."]
-    #[inline]
-    pub fn contact_phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactPhoneType`."]
-    #[inline]
-    pub fn contact_phone_type(mut self, value: impl ::std::convert::Into<crate::OutboundVoiceCampaignPostContactVoiceAttributesContactPhoneType>) -> Self {
-        self.contact_phone_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isDeliveredAsPreview`."]
-    #[inline]
-    pub fn is_delivered_as_preview(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_delivered_as_preview = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previewModeColumnName`."]
-    #[inline]
-    pub fn preview_mode_column_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.preview_mode_column_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutboundVoiceCampaignPostContactVoiceAttributes.contactPhoneType` of the spec (`#/definitions/OutboundVoiceCampaignPostContactVoiceAttributes/properties/contactPhoneType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl OutcomeAchievement {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `achievedDate`."]
-    #[inline]
-    pub fn achieved_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.achieved_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcome`."]
-    #[inline]
-    pub fn outcome(mut self, value: impl ::std::convert::Into<crate::AchievedOutcome>) -> Self {
-        self.outcome = ::std::option::Option::Some(value.into());
-        self
-    }
 }

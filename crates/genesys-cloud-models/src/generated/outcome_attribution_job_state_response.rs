@@ -87,42 +87,6 @@ impl OutcomeAttributionJobStateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentFailedThreshold`."]
-    #[inline]
-    pub fn percent_failed_threshold(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percent_failed_threshold = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resultsUri`."]
-    #[inline]
-    pub fn results_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.results_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::OutcomeAttributionJobStateResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutcomeAttributionJobStateResponse.state` of the spec (`#/definitions/OutcomeAttributionJobStateResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

@@ -95,54 +95,6 @@ impl OutcomeAttributionResultsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `associatedValue`."]
-    #[inline]
-    pub fn associated_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.associated_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalContactId`."]
-    #[inline]
-    pub fn external_contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.external_contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `index`."]
-    #[inline]
-    pub fn index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcomeId`."]
-    #[inline]
-    pub fn outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.outcome_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::OutcomeAttributionResultsResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `touchpoints`."]
-    #[inline]
-    pub fn touchpoints(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TouchpointResponse>>) -> Self {
-        self.touchpoints = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OutcomeAttributionResultsResponse.state` of the spec (`#/definitions/OutcomeAttributionResultsResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

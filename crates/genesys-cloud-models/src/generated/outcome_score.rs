@@ -91,46 +91,4 @@ impl OutcomeScore {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `outcome`."]
-    #[inline]
-    pub fn outcome(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.outcome = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentile`."]
-    #[inline]
-    pub fn percentile(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percentile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `probability`."]
-    #[inline]
-    pub fn probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.probability = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `quantile`."]
-    #[inline]
-    pub fn quantile(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.quantile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionMaxPercentile`."]
-    #[inline]
-    pub fn session_max_percentile(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.session_max_percentile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionMaxProbability`."]
-    #[inline]
-    pub fn session_max_probability(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.session_max_probability = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionMaxQuantile`."]
-    #[inline]
-    pub fn session_max_quantile(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.session_max_quantile = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl OutcomeScoresResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `modifiedDate`."]
-    #[inline]
-    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modified_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcomeScores`."]
-    #[inline]
-    pub fn outcome_scores(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OutcomeScore>>) -> Self {
-        self.outcome_scores = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl Outlier {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `anomaly`."]
-    #[inline]
-    pub fn anomaly(mut self, value: impl ::std::convert::Into<crate::OutlierAnomaly>) -> Self {
-        self.anomaly = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `normalizedValue`."]
-    #[inline]
-    pub fn normalized_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.normalized_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timestamp`."]
-    #[inline]
-    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Outlier.anomaly` of the spec (`#/definitions/Outlier/properties/anomaly`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

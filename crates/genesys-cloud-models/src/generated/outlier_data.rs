@@ -71,16 +71,4 @@ impl OutlierData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadResultTemplate`."]
-    #[inline]
-    pub fn download_result_template(mut self, value: impl ::std::convert::Into<crate::OutlierResultTemplate>) -> Self {
-        self.download_result_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrls`."]
-    #[inline]
-    pub fn download_urls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.download_urls = ::std::option::Option::Some(value.into());
-        self
-    }
 }

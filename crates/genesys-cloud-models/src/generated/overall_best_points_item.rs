@@ -87,42 +87,6 @@ impl OverallBestPointsItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularityType`."]
-    #[inline]
-    pub fn granularity_type(mut self, value: impl ::std::convert::Into<crate::OverallBestPointsItemGranularityType>) -> Self {
-        self.granularity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `points`."]
-    #[inline]
-    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `users`."]
-    #[inline]
-    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.users = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `OverallBestPointsItem.granularityType` of the spec (`#/definitions/OverallBestPointsItem/properties/granularityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -67,10 +67,4 @@ impl ParsedCertificate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `certificateDetails`."]
-    #[inline]
-    pub fn certificate_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CertificateDetails>>) -> Self {
-        self.certificate_details = ::std::option::Option::Some(value.into());
-        self
-    }
 }

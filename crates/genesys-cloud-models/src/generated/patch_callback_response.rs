@@ -71,16 +71,4 @@ impl PatchCallbackResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `callbackIdentifiers`."]
-    #[inline]
-    pub fn callback_identifiers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CallbackIdentifier>>) -> Self {
-        self.callback_identifiers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl PendingAndApprovedOpportunityEnrollmentCounts {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `approved`."]
-    #[inline]
-    pub fn approved(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.approved = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pending`."]
-    #[inline]
-    pub fn pending(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.pending = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl PerformancePredictionOutputs {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `calculationIntervalLengthMinutes`."]
-    #[inline]
-    pub fn calculation_interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.calculation_interval_length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `calculationStartDate`."]
-    #[inline]
-    pub fn calculation_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.calculation_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupResults`."]
-    #[inline]
-    pub fn planning_group_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupOutputs>>) -> Self {
-        self.planning_group_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

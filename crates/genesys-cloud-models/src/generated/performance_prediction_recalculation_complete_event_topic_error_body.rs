@@ -79,28 +79,4 @@ impl PerformancePredictionRecalculationCompleteEventTopicErrorBody {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageParams`."]
-    #[inline]
-    pub fn message_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.message_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,36 +83,6 @@ impl PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUs
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `allocationDownloadUrl`."]
-    #[inline]
-    pub fn allocation_download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.allocation_download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionRecalculationCompleteEventTopicErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotificationState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification.state` of the spec (`#/definitions/PerformancePredictionRecalculationCompleteEventTopicPerformancePredictionUserRecalculationNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

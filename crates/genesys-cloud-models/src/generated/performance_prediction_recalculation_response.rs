@@ -79,30 +79,6 @@ impl PerformancePredictionRecalculationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadResult`."]
-    #[inline]
-    pub fn download_result(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionOutputs>) -> Self {
-        self.download_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionRecalculationResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PerformancePredictionRecalculationResponse.state` of the spec (`#/definitions/PerformancePredictionRecalculationResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -91,48 +91,6 @@ impl PerformancePredictionResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadResult`."]
-    #[inline]
-    pub fn download_result(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionOutputs>) -> Self {
-        self.download_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduleId`."]
-    #[inline]
-    pub fn schedule_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schedule_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::PerformancePredictionResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekDate`."]
-    #[inline]
-    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.week_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PerformancePredictionResponse.state` of the spec (`#/definitions/PerformancePredictionResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

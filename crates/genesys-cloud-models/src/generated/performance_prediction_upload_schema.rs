@@ -71,16 +71,4 @@ impl PerformancePredictionUploadSchema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `calculationStartDate`."]
-    #[inline]
-    pub fn calculation_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.calculation_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `onQueueTimes`."]
-    #[inline]
-    pub fn on_queue_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::MuAgentQueueTimeRequest>>) -> Self {
-        self.on_queue_times = ::std::option::Option::Some(value.into());
-        self
-    }
 }

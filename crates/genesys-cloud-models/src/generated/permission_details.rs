@@ -79,30 +79,6 @@ impl PermissionDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `allowsCurrentUser`."]
-    #[inline]
-    pub fn allows_current_user(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.allows_current_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enforced`."]
-    #[inline]
-    pub fn enforced(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enforced = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `permissions`."]
-    #[inline]
-    pub fn permissions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.permissions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::PermissionDetailsType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PermissionDetails.type` of the spec (`#/definitions/PermissionDetails/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "notifications")))]

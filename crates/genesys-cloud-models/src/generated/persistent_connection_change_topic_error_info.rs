@@ -83,34 +83,4 @@ impl PersistentConnectionChangeTopicErrorInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nestedErrorDetails`."]
-    #[inline]
-    pub fn nested_error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PersistentConnectionChangeTopicErrorInfoDetails>>) -> Self {
-        self.nested_error_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userMessage`."]
-    #[inline]
-    pub fn user_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userParams`."]
-    #[inline]
-    pub fn user_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.user_params = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl PersistentConnectionChangeTopicErrorInfoDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hostname`."]
-    #[inline]
-    pub fn hostname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.hostname = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `location`."]
-    #[inline]
-    pub fn location(mut self, value: impl ::std::convert::Into<crate::PersistentConnectionChangeTopicErrorLocation>) -> Self {
-        self.location = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userMessage`."]
-    #[inline]
-    pub fn user_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userParams`."]
-    #[inline]
-    pub fn user_params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.user_params = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl PersistentConnectionChangeTopicErrorLocation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fileID`."]
-    #[inline]
-    pub fn file_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `function`."]
-    #[inline]
-    pub fn function(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.function = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `line`."]
-    #[inline]
-    pub fn line(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.line = ::std::option::Option::Some(value.into());
-        self
-    }
 }

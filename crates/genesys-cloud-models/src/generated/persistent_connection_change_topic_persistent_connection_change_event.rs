@@ -83,36 +83,6 @@ impl PersistentConnectionChangeTopicPersistentConnectionChangeEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::PersistentConnectionChangeTopicErrorInfo>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `persistentState`."]
-    #[inline]
-    pub fn persistent_state(mut self, value: impl ::std::convert::Into<crate::PersistentConnectionChangeTopicPersistentConnectionChangeEventPersistentState>) -> Self {
-        self.persistent_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stationId`."]
-    #[inline]
-    pub fn station_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.station_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PersistentConnectionChangeTopicPersistentConnectionChangeEvent.persistentState` of the spec (`#/definitions/PersistentConnectionChangeTopicPersistentConnectionChangeEvent/properties/persistentState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

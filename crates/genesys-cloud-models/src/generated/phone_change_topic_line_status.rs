@@ -83,34 +83,4 @@ impl PhoneChangeTopicLineStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addressOfRecord`."]
-    #[inline]
-    pub fn address_of_record(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address_of_record = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactAddresses`."]
-    #[inline]
-    pub fn contact_addresses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.contact_addresses = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reachable`."]
-    #[inline]
-    pub fn reachable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.reachable = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reachableStateTime`."]
-    #[inline]
-    pub fn reachable_state_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reachable_state_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

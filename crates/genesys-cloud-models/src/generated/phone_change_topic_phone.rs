@@ -79,28 +79,4 @@ impl PhoneChangeTopicPhone {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `secondaryStatus`."]
-    #[inline]
-    pub fn secondary_status(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicPhoneStatus>) -> Self {
-        self.secondary_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicPhoneStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userAgentInfo`."]
-    #[inline]
-    pub fn user_agent_info(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicUserAgentInfo>) -> Self {
-        self.user_agent_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl PhoneChangeTopicPhoneStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `edge`."]
-    #[inline]
-    pub fn edge(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicEdgeReference>) -> Self {
-        self.edge = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventCreationTime`."]
-    #[inline]
-    pub fn event_creation_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_creation_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lineStatuses`."]
-    #[inline]
-    pub fn line_statuses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhoneChangeTopicLineStatus>>) -> Self {
-        self.line_statuses = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operationalStatus`."]
-    #[inline]
-    pub fn operational_status(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicPhoneStatusOperationalStatus>) -> Self {
-        self.operational_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `provision`."]
-    #[inline]
-    pub fn provision(mut self, value: impl ::std::convert::Into<crate::PhoneChangeTopicProvisionInfo>) -> Self {
-        self.provision = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PhoneChangeTopicPhoneStatus.operationalStatus` of the spec (`#/definitions/PhoneChangeTopicPhoneStatus/properties/operationalStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl PhoneChangeTopicProvisionInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `time`."]
-    #[inline]
-    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl PhoneChangeTopicUserAgentInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `firmwareVersion`."]
-    #[inline]
-    pub fn firmware_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.firmware_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `manufacturer`."]
-    #[inline]
-    pub fn manufacturer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.manufacturer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `model`."]
-    #[inline]
-    pub fn model(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.model = ::std::option::Option::Some(value.into());
-        self
-    }
 }

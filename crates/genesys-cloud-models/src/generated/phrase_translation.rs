@@ -75,22 +75,4 @@ impl PhraseTranslation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `participantPurpose`."]
-    #[inline]
-    pub fn participant_purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.participant_purpose = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTimeMs`."]
-    #[inline]
-    pub fn start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_time_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `translatedText`."]
-    #[inline]
-    pub fn translated_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.translated_text = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl PlanningGroupMinimumsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dayOfWeekMinimums`."]
-    #[inline]
-    pub fn day_of_week_minimums(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DayOfWeekMinimums>>) -> Self {
-        self.day_of_week_minimums = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroup`."]
-    #[inline]
-    pub fn planning_group(mut self, value: impl ::std::convert::Into<crate::PlanningGroupReference>) -> Self {
-        self.planning_group = ::std::option::Option::Some(value.into());
-        self
-    }
 }

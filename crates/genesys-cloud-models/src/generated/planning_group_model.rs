@@ -67,10 +67,4 @@ impl PlanningGroupModel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroup`."]
-    #[inline]
-    pub fn planning_group(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl PlanningGroupOutputs {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `abandonRatePerInterval`."]
-    #[inline]
-    pub fn abandon_rate_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.abandon_rate_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `averageSpeedOfAnswerSecondsPerInterval`."]
-    #[inline]
-    pub fn average_speed_of_answer_seconds_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.average_speed_of_answer_seconds_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `occupancyPerInterval`."]
-    #[inline]
-    pub fn occupancy_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.occupancy_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceLevelPerInterval`."]
-    #[inline]
-    pub fn service_level_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.service_level_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl PlanningGroupRequirementOutput {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorDetails`."]
-    #[inline]
-    pub fn error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LongTermRequirementsErrorDetail>>) -> Self {
-        self.error_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intervals`."]
-    #[inline]
-    pub fn intervals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.intervals = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serviceGoalDetails`."]
-    #[inline]
-    pub fn service_goal_details(mut self, value: impl ::std::convert::Into<crate::LongTermRequirementsServiceGoalDetail>) -> Self {
-        self.service_goal_details = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl PlanningGroupToStaffingGroupsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `planningGroup`."]
-    #[inline]
-    pub fn planning_group(mut self, value: impl ::std::convert::Into<crate::PlanningGroupReference>) -> Self {
-        self.planning_group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingGroups`."]
-    #[inline]
-    pub fn staffing_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingGroupReference>>) -> Self {
-        self.staffing_groups = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl PolicyAttributeSet {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `policyAttributes`."]
-    #[inline]
-    pub fn policy_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PolicyAttribute>>) -> Self {
-        self.policy_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presetAttributes`."]
-    #[inline]
-    pub fn preset_attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::TypedAttribute>>) -> Self {
-        self.preset_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

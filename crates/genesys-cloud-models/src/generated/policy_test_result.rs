@@ -79,28 +79,4 @@ impl PolicyTestResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `policyConditionResults`."]
-    #[inline]
-    pub fn policy_condition_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PolicyConditionResult>>) -> Self {
-        self.policy_condition_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl PossibleWorkShiftsForWeek {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dailyPossibleShifts`."]
-    #[inline]
-    pub fn daily_possible_shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DailyPossibleShift>>) -> Self {
-        self.daily_possible_shifts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl PostTextResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `amazonLex`."]
-    #[inline]
-    pub fn amazon_lex(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.amazon_lex = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `botCorrelationId`."]
-    #[inline]
-    pub fn bot_correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bot_correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `botState`."]
-    #[inline]
-    pub fn bot_state(mut self, value: impl ::std::convert::Into<crate::PostTextResponseBotState>) -> Self {
-        self.bot_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `genesysBotConnector`."]
-    #[inline]
-    pub fn genesys_bot_connector(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.genesys_bot_connector = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `genesysDialogEngine`."]
-    #[inline]
-    pub fn genesys_dialog_engine(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.genesys_dialog_engine = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `googleDialogFlow`."]
-    #[inline]
-    pub fn google_dialog_flow(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.google_dialog_flow = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intentName`."]
-    #[inline]
-    pub fn intent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.intent_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nuanceMixDlg`."]
-    #[inline]
-    pub fn nuance_mix_dlg(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.nuance_mix_dlg = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `replyMessages`."]
-    #[inline]
-    pub fn reply_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PostTextMessage>>) -> Self {
-        self.reply_messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slots`."]
-    #[inline]
-    pub fn slots(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.slots = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PostTextResponse.botState` of the spec (`#/definitions/PostTextResponse/properties/botState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]

@@ -79,30 +79,6 @@ impl PredictionResults {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `estimatedWaitTimeSeconds`."]
-    #[inline]
-    pub fn estimated_wait_time_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.estimated_wait_time_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `formula`."]
-    #[inline]
-    pub fn formula(mut self, value: impl ::std::convert::Into<crate::PredictionResultsFormula>) -> Self {
-        self.formula = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intent`."]
-    #[inline]
-    pub fn intent(mut self, value: impl ::std::convert::Into<crate::PredictionResultsIntent>) -> Self {
-        self.intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `label`."]
-    #[inline]
-    pub fn label(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.label = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PredictionResults.formula` of the spec (`#/definitions/PredictionResults/properties/formula`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -71,16 +71,4 @@ impl PredictiveRouting {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enableConversationScoreBiasing`."]
-    #[inline]
-    pub fn enable_conversation_score_biasing(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enable_conversation_score_biasing = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `respectSkills`."]
-    #[inline]
-    pub fn respect_skills(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.respect_skills = ::std::option::Option::Some(value.into());
-        self
-    }
 }

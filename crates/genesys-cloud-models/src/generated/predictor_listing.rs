@@ -79,28 +79,4 @@ impl PredictorListing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Predictor>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextUri`."]
-    #[inline]
-    pub fn next_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.next_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previousUri`."]
-    #[inline]
-    pub fn previous_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.previous_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl PredictorModel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateTrained`."]
-    #[inline]
-    pub fn date_trained(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_trained = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `features`."]
-    #[inline]
-    pub fn features(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModelFeature>>) -> Self {
-        self.features = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `kpi`."]
-    #[inline]
-    pub fn kpi(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.kpi = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PredictorModelMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queues`."]
-    #[inline]
-    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.queues = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PredictorModel.mediaType` of the spec (`#/definitions/PredictorModel/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

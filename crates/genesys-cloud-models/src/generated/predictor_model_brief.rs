@@ -79,30 +79,6 @@ impl PredictorModelBrief {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PredictorModelBriefMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retrainingErrors`."]
-    #[inline]
-    pub fn retraining_errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModelRetrainingError>>) -> Self {
-        self.retraining_errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::PredictorModelBriefState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PredictorModelBrief.mediaType` of the spec (`#/definitions/PredictorModelBrief/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -75,24 +75,6 @@ impl PredictorModelFeature {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentageImportance`."]
-    #[inline]
-    pub fn percentage_importance(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percentage_importance = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::PredictorModelFeatureType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PredictorModelFeature.type` of the spec (`#/definitions/PredictorModelFeature/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -75,24 +75,6 @@ impl PredictorModelRetrainingError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateOfFirstOccurrence`."]
-    #[inline]
-    pub fn date_of_first_occurrence(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_of_first_occurrence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::PredictorModelRetrainingErrorErrorCode>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PredictorModelRetrainingError.errorCode` of the spec (`#/definitions/PredictorModelRetrainingError/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

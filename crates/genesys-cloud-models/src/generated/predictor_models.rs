@@ -71,16 +71,4 @@ impl PredictorModels {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModel>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `predictorModels`."]
-    #[inline]
-    pub fn predictor_models(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PredictorModel>>) -> Self {
-        self.predictor_models = ::std::option::Option::Some(value.into());
-        self
-    }
 }

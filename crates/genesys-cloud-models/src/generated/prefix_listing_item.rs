@@ -75,24 +75,6 @@ impl PrefixListingItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `countryCode`."]
-    #[inline]
-    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.country_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `number`."]
-    #[inline]
-    pub fn number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::PrefixListingItemType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PrefixListingItem.type` of the spec (`#/definitions/PrefixListingItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "telephony")))]

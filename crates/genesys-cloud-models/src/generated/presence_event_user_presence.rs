@@ -87,40 +87,4 @@ impl PresenceEventUserPresence {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `futurePresenceDefinition`."]
-    #[inline]
-    pub fn future_presence_definition(mut self, value: impl ::std::convert::Into<crate::PresenceEventOrganizationPresence>) -> Self {
-        self.future_presence_definition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedDate`."]
-    #[inline]
-    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modified_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presenceDefinition`."]
-    #[inline]
-    pub fn presence_definition(mut self, value: impl ::std::convert::Into<crate::PresenceEventOrganizationPresence>) -> Self {
-        self.presence_definition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primary`."]
-    #[inline]
-    pub fn primary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.primary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
 }

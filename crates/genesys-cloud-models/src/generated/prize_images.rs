@@ -67,10 +67,4 @@ impl PrizeImages {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `imageUrl`."]
-    #[inline]
-    pub fn image_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image_url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ProgramInsightsSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `program`."]
-    #[inline]
-    pub fn program(mut self, value: impl ::std::convert::Into<crate::BaseProgramEntity>) -> Self {
-        self.program = ::std::option::Option::Some(value.into());
-        self
-    }
 }

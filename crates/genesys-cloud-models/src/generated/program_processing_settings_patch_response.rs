@@ -75,22 +75,4 @@ impl ProgramProcessingSettingsPatchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentEmpathyAnalysisEnabled`."]
-    #[inline]
-    pub fn agent_empathy_analysis_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.agent_empathy_analysis_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `program`."]
-    #[inline]
-    pub fn program(mut self, value: impl ::std::convert::Into<crate::BaseProgramEntity>) -> Self {
-        self.program = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sentimentAnalysisEnabled`."]
-    #[inline]
-    pub fn sentiment_analysis_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.sentiment_analysis_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
 }

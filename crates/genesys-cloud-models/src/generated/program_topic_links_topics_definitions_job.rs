@@ -79,30 +79,6 @@ impl ProgramTopicLinksTopicsDefinitionsJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `genAIPhrasesResults`."]
-    #[inline]
-    pub fn gen_ai_phrases_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.gen_ai_phrases_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::ProgramTopicLinksTopicsDefinitionsJobState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `testTopicPhraseResults`."]
-    #[inline]
-    pub fn test_topic_phrase_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ProgramTopicLinksTestTopicPhraseResults>>) -> Self {
-        self.test_topic_phrase_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ProgramTopicLinksTopicsDefinitionsJob.state` of the spec (`#/definitions/ProgramTopicLinksTopicsDefinitionsJob/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

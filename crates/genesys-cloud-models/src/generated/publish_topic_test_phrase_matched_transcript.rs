@@ -87,42 +87,6 @@ impl PublishTopicTestPhraseMatchedTranscript {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `detectedPhrases`."]
-    #[inline]
-    pub fn detected_phrases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PublishTopicTestPhraseDetectedPhrase>>) -> Self {
-        self.detected_phrases = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::PublishTopicTestPhraseMatchedTranscriptMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timestamp`."]
-    #[inline]
-    pub fn timestamp(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transcriptId`."]
-    #[inline]
-    pub fn transcript_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.transcript_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `PublishTopicTestPhraseMatchedTranscript.mediaType` of the spec (`#/definitions/PublishTopicTestPhraseMatchedTranscript/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -87,42 +87,6 @@ impl QualityAuditQueryExecutionStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `filters`."]
-    #[inline]
-    pub fn filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QualityAuditQueryFilter>>) -> Self {
-        self.filters = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sort`."]
-    #[inline]
-    pub fn sort(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AuditQuerySort>>) -> Self {
-        self.sort = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::QualityAuditQueryExecutionStatusResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QualityAuditQueryExecutionStatusResponse.state` of the spec (`#/definitions/QualityAuditQueryExecutionStatusResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]

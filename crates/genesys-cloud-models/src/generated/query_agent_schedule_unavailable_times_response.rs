@@ -71,16 +71,4 @@ impl QueryAgentScheduleUnavailableTimesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `consideredInScheduleGeneration`."]
-    #[inline]
-    pub fn considered_in_schedule_generation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.considered_in_schedule_generation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduleGenerationUnavailableTimes`."]
-    #[inline]
-    pub fn schedule_generation_unavailable_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AgentScheduleUnavailableTime>>) -> Self {
-        self.schedule_generation_unavailable_times = ::std::option::Option::Some(value.into());
-        self
-    }
 }

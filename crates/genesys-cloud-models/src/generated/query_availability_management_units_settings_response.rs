@@ -67,10 +67,4 @@ impl QueryAvailabilityManagementUnitsSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `managementUnits`."]
-    #[inline]
-    pub fn management_units(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UnavailableTimesManagementUnitSettings>>) -> Self {
-        self.management_units = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl QueryCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `categoryInfo`."]
-    #[inline]
-    pub fn category_info(mut self, value: impl ::std::convert::Into<crate::CriteriaCategoryInfo>) -> Self {
-        self.category_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `criteriaGroups`."]
-    #[inline]
-    pub fn criteria_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.criteria_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `criteriaKey`."]
-    #[inline]
-    pub fn criteria_key(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaCriteriaKey>) -> Self {
-        self.criteria_key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dataType`."]
-    #[inline]
-    pub fn data_type(mut self, value: impl ::std::convert::Into<crate::QueryCriteriaDataType>) -> Self {
-        self.data_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operators`."]
-    #[inline]
-    pub fn operators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.operators = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueryCriteria.criteriaKey` of the spec (`#/definitions/QueryCriteria/properties/criteriaKey`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

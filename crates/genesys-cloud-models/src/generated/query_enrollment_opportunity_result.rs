@@ -99,60 +99,6 @@ impl QueryEnrollmentOpportunityResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `capacity`."]
-    #[inline]
-    pub fn capacity(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.capacity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `deadlineDate`."]
-    #[inline]
-    pub fn deadline_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.deadline_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enrollmentCounts`."]
-    #[inline]
-    pub fn enrollment_counts(mut self, value: impl ::std::convert::Into<crate::PendingAndApprovedOpportunityEnrollmentCounts>) -> Self {
-        self.enrollment_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::QueryEnrollmentOpportunityResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueryEnrollmentOpportunityResult.status` of the spec (`#/definitions/QueryEnrollmentOpportunityResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

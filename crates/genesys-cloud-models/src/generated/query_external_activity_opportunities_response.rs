@@ -67,10 +67,4 @@ impl QueryExternalActivityOpportunitiesResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `externalActivities`."]
-    #[inline]
-    pub fn external_activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryExternalActivityOpportunityResult>>) -> Self {
-        self.external_activities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

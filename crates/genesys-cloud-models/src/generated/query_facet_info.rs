@@ -71,16 +71,4 @@ impl QueryFacetInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attributes`."]
-    #[inline]
-    pub fn attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FacetKeyAttribute>>) -> Self {
-        self.attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `facets`."]
-    #[inline]
-    pub fn facets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FacetEntry>>) -> Self {
-        self.facets = ::std::option::Option::Some(value.into());
-        self
-    }
 }

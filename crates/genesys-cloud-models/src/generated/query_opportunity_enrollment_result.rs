@@ -99,60 +99,6 @@ impl QueryOpportunityEnrollmentResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `denialCode`."]
-    #[inline]
-    pub fn denial_code(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentResultDenialCode>) -> Self {
-        self.denial_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `opportunityId`."]
-    #[inline]
-    pub fn opportunity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.opportunity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reviewNote`."]
-    #[inline]
-    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.review_note = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedule`."]
-    #[inline]
-    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::BuScheduleReference>) -> Self {
-        self.schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemMessageCode`."]
-    #[inline]
-    pub fn system_message_code(mut self, value: impl ::std::convert::Into<crate::QueryOpportunityEnrollmentResultSystemMessageCode>) -> Self {
-        self.system_message_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueryOpportunityEnrollmentResult.denialCode` of the spec (`#/definitions/QueryOpportunityEnrollmentResult/properties/denialCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

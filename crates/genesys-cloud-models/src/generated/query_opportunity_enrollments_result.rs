@@ -75,22 +75,4 @@ impl QueryOpportunityEnrollmentsResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enrollments`."]
-    #[inline]
-    pub fn enrollments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryOpportunityEnrollmentResult>>) -> Self {
-        self.enrollments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextStartDate`."]
-    #[inline]
-    pub fn next_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.next_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `opportunities`."]
-    #[inline]
-    pub fn opportunities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueryEnrollmentOpportunityResult>>) -> Self {
-        self.opportunities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,12 +67,6 @@ impl QueryProcessingConfig {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `knowledgeQueryProcessing`."]
-    #[inline]
-    pub fn knowledge_query_processing(mut self, value: impl ::std::convert::Into<crate::QueryProcessingConfigKnowledgeQueryProcessing>) -> Self {
-        self.knowledge_query_processing = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueryProcessingConfig.knowledgeQueryProcessing` of the spec (`#/definitions/QueryProcessingConfig/properties/knowledgeQueryProcessing`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

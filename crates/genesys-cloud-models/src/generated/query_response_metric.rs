@@ -71,18 +71,6 @@ impl QueryResponseMetric {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::QueryResponseMetricMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stats`."]
-    #[inline]
-    pub fn stats(mut self, value: impl ::std::convert::Into<crate::QueryResponseStats>) -> Self {
-        self.stats = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueryResponseMetric.metric` of the spec (`#/definitions/QueryResponseMetric/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "coaching")))]

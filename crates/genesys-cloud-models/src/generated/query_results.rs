@@ -71,16 +71,4 @@ impl QueryResults {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `facetInfo`."]
-    #[inline]
-    pub fn facet_info(mut self, value: impl ::std::convert::Into<crate::QueryFacetInfo>) -> Self {
-        self.facet_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<crate::DomainEntityListingQueryResult>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

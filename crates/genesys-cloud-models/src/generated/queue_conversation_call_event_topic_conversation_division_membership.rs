@@ -71,16 +71,4 @@ impl QueueConversationCallEventTopicConversationDivisionMembership {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::QueueConversationCallEventTopicDomainEntityRef>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationCallEventTopicDivisionEntityRef>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl QueueConversationCallEventTopicDisposition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `amdTimeout`."]
-    #[inline]
-    pub fn amd_timeout(mut self, value: impl ::std::convert::Into<crate::QueueConversationCallEventTopicDispositionAmdTimeout>) -> Self {
-        self.amd_timeout = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `analyzer`."]
-    #[inline]
-    pub fn analyzer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.analyzer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `silentCallTimeout`."]
-    #[inline]
-    pub fn silent_call_timeout(mut self, value: impl ::std::convert::Into<crate::QueueConversationCallEventTopicDispositionSilentCallTimeout>) -> Self {
-        self.silent_call_timeout = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl QueueConversationCallEventTopicQueueMediaSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `alertingTimeoutSeconds`."]
-    #[inline]
-    pub fn alerting_timeout_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.alerting_timeout_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `autoAnswerAlertToneSeconds`."]
-    #[inline]
-    pub fn auto_answer_alert_tone_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.auto_answer_alert_tone_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enableAutoAnswer`."]
-    #[inline]
-    pub fn enable_auto_answer(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enable_auto_answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `manualAnswerAlertToneSeconds`."]
-    #[inline]
-    pub fn manual_answer_alert_tone_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.manual_answer_alert_tone_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

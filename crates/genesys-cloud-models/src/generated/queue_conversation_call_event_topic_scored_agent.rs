@@ -71,16 +71,4 @@ impl QueueConversationCallEventTopicScoredAgent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::QueueConversationCallEventTopicUriReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `score`."]
-    #[inline]
-    pub fn score(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.score = ::std::option::Option::Some(value.into());
-        self
-    }
 }

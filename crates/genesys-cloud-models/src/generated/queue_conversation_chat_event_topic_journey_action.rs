@@ -71,16 +71,4 @@ impl QueueConversationChatEventTopicJourneyAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionMap`."]
-    #[inline]
-    pub fn action_map(mut self, value: impl ::std::convert::Into<crate::QueueConversationChatEventTopicJourneyActionMap>) -> Self {
-        self.action_map = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

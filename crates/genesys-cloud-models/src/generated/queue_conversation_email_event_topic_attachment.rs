@@ -83,34 +83,4 @@ impl QueueConversationEmailEventTopicAttachment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attachmentId`."]
-    #[inline]
-    pub fn attachment_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.attachment_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentLength`."]
-    #[inline]
-    pub fn content_length(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.content_length = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentType`."]
-    #[inline]
-    pub fn content_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentUri`."]
-    #[inline]
-    pub fn content_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.content_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl QueueConversationEventTopicAddress {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addressDisplayable`."]
-    #[inline]
-    pub fn address_displayable(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address_displayable = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `addressNormalized`."]
-    #[inline]
-    pub fn address_normalized(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address_normalized = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `addressRaw`."]
-    #[inline]
-    pub fn address_raw(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address_raw = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nameRaw`."]
-    #[inline]
-    pub fn name_raw(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name_raw = ::std::option::Option::Some(value.into());
-        self
-    }
 }

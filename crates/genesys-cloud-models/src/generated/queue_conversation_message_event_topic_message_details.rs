@@ -99,60 +99,6 @@ impl QueueConversationMessageEventTopicMessageDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::QueueConversationMessageEventTopicErrorDetails>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `media`."]
-    #[inline]
-    pub fn media(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageMedia>>) -> Self {
-        self.media = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<crate::QueueConversationMessageEventTopicUriReference>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageMetadata`."]
-    #[inline]
-    pub fn message_metadata(mut self, value: impl ::std::convert::Into<crate::QueueConversationMessageEventTopicMessageMetadata>) -> Self {
-        self.message_metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageSegmentCount`."]
-    #[inline]
-    pub fn message_segment_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.message_segment_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageStatus`."]
-    #[inline]
-    pub fn message_status(mut self, value: impl ::std::convert::Into<crate::QueueConversationMessageEventTopicMessageDetailsMessageStatus>) -> Self {
-        self.message_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageTime`."]
-    #[inline]
-    pub fn message_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.message_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `socialVisibility`."]
-    #[inline]
-    pub fn social_visibility(mut self, value: impl ::std::convert::Into<crate::QueueConversationMessageEventTopicMessageDetailsSocialVisibility>) -> Self {
-        self.social_visibility = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stickers`."]
-    #[inline]
-    pub fn stickers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationMessageEventTopicMessageSticker>>) -> Self {
-        self.stickers = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueueConversationMessageEventTopicMessageDetails.messageStatus` of the spec (`#/definitions/QueueConversationMessageEventTopicMessageDetails/properties/messageStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl QueueConversationSocialExpressionEventTopicDispositionSilentCallTimeout {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `timeoutMs`."]
-    #[inline]
-    pub fn timeout_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.timeout_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timerEndTime`."]
-    #[inline]
-    pub fn timer_end_time(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.timer_end_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timerStartTime`."]
-    #[inline]
-    pub fn timer_start_time(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.timer_start_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

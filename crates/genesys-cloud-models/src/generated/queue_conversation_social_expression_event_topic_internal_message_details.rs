@@ -71,16 +71,4 @@ impl QueueConversationSocialExpressionEventTopicInternalMessageDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `messageId`."]
-    #[inline]
-    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageTime`."]
-    #[inline]
-    pub fn message_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.message_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl QueueConversationSocialExpressionEventTopicMessageMetadata {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `content`."]
-    #[inline]
-    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessageMetadataContent>>) -> Self {
-        self.content = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `events`."]
-    #[inline]
-    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationSocialExpressionEventTopicMessageMetadataEvent>>) -> Self {
-        self.events = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl QueueConversationSocialExpressionEventTopicTransferDestination {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `address`."]
-    #[inline]
-    pub fn address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl QueueConversationSocialExpressionEventTopicTransferResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateIssued`."]
-    #[inline]
-    pub fn date_issued(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_issued = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `destination`."]
-    #[inline]
-    pub fn destination(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicTransferDestination>) -> Self {
-        self.destination = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiator`."]
-    #[inline]
-    pub fn initiator(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicTransferInitiator>) -> Self {
-        self.initiator = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedBy`."]
-    #[inline]
-    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicTransferModifedBy>) -> Self {
-        self.modified_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicTransferResponseState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transferType`."]
-    #[inline]
-    pub fn transfer_type(mut self, value: impl ::std::convert::Into<crate::QueueConversationSocialExpressionEventTopicTransferResponseTransferType>) -> Self {
-        self.transfer_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueueConversationSocialExpressionEventTopicTransferResponse.state` of the spec (`#/definitions/QueueConversationSocialExpressionEventTopicTransferResponse/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

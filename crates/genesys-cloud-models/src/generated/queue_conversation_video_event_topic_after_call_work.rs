@@ -75,24 +75,6 @@ impl QueueConversationVideoEventTopicAfterCallWork {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endTime`."]
-    #[inline]
-    pub fn end_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTime`."]
-    #[inline]
-    pub fn start_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicAfterCallWorkState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueueConversationVideoEventTopicAfterCallWork.state` of the spec (`#/definitions/QueueConversationVideoEventTopicAfterCallWork/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,34 +83,4 @@ impl QueueConversationVideoEventTopicDialerPreview {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `campaignId`."]
-    #[inline]
-    pub fn campaign_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.campaign_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactId`."]
-    #[inline]
-    pub fn contact_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contactListId`."]
-    #[inline]
-    pub fn contact_list_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_list_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneNumberColumns`."]
-    #[inline]
-    pub fn phone_number_columns(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueConversationVideoEventTopicPhoneNumberColumn>>) -> Self {
-        self.phone_number_columns = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl QueueConversationVideoEventTopicDisconnectReason {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phrase`."]
-    #[inline]
-    pub fn phrase(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.phrase = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::QueueConversationVideoEventTopicDisconnectReasonType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `QueueConversationVideoEventTopicDisconnectReason.type` of the spec (`#/definitions/QueueConversationVideoEventTopicDisconnectReason/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

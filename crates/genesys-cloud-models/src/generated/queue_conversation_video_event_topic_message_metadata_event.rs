@@ -71,16 +71,4 @@ impl QueueConversationVideoEventTopicMessageMetadataEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `subType`."]
-    #[inline]
-    pub fn sub_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sub_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

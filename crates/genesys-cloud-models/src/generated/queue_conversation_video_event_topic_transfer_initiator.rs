@@ -67,10 +67,4 @@ impl QueueConversationVideoEventTopicTransferInitiator {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

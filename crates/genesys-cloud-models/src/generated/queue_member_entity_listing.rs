@@ -91,46 +91,4 @@ impl QueueMemberEntityListing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::QueueMember>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `firstUri`."]
-    #[inline]
-    pub fn first_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.first_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextUri`."]
-    #[inline]
-    pub fn next_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.next_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageNumber`."]
-    #[inline]
-    pub fn page_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageSize`."]
-    #[inline]
-    pub fn page_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.page_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previousUri`."]
-    #[inline]
-    pub fn previous_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.previous_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

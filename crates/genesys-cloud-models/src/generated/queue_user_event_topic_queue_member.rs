@@ -83,34 +83,4 @@ impl QueueUserEventTopicQueueMember {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `joined`."]
-    #[inline]
-    pub fn joined(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.joined = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queueId`."]
-    #[inline]
-    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.queue_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::QueueUserEventTopicUserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

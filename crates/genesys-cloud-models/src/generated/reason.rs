@@ -71,18 +71,6 @@ impl Reason {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<crate::ReasonCode>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Reason.code` of the spec (`#/definitions/Reason/properties/code`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

@@ -79,28 +79,4 @@ impl RecordingArchiveRestoreTopicMediaResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channelId`."]
-    #[inline]
-    pub fn channel_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.channel_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaUri`."]
-    #[inline]
-    pub fn media_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.media_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waveUri`."]
-    #[inline]
-    pub fn wave_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.wave_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waveformData`."]
-    #[inline]
-    pub fn waveform_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.waveform_data = ::std::option::Option::Some(value.into());
-        self
-    }
 }

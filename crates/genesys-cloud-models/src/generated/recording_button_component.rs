@@ -75,22 +75,4 @@ impl RecordingButtonComponent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actions`."]
-    #[inline]
-    pub fn actions(mut self, value: impl ::std::convert::Into<crate::RecordingContentActions>) -> Self {
-        self.actions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isSelected`."]
-    #[inline]
-    pub fn is_selected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_selected = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl RecordingEventRecording {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actualTranscodeTimeMs`."]
-    #[inline]
-    pub fn actual_transcode_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.actual_transcode_time_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `estimatedTranscodeTimeMs`."]
-    #[inline]
-    pub fn estimated_transcode_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.estimated_transcode_time_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fileState`."]
-    #[inline]
-    pub fn file_state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaUris`."]
-    #[inline]
-    pub fn media_uris(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecordingEventMediaResult>>) -> Self {
-        self.media_uris = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl RecordingJobFailedRecording {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recording`."]
-    #[inline]
-    pub fn recording(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.recording = ::std::option::Option::Some(value.into());
-        self
-    }
 }

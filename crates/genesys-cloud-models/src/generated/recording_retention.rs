@@ -95,54 +95,6 @@ impl RecordingRetention {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `archiveDate`."]
-    #[inline]
-    pub fn archive_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.archive_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `archiveMedium`."]
-    #[inline]
-    pub fn archive_medium(mut self, value: impl ::std::convert::Into<crate::RecordingRetentionArchiveMedium>) -> Self {
-        self.archive_medium = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `creationTime`."]
-    #[inline]
-    pub fn creation_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.creation_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `deleteDate`."]
-    #[inline]
-    pub fn delete_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.delete_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exportDate`."]
-    #[inline]
-    pub fn export_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.export_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exportedDate`."]
-    #[inline]
-    pub fn exported_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.exported_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recordingId`."]
-    #[inline]
-    pub fn recording_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.recording_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `RecordingRetention.archiveMedium` of the spec (`#/definitions/RecordingRetention/properties/archiveMedium`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]

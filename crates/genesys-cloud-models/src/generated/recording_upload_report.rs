@@ -83,36 +83,6 @@ impl RecordingUploadReport {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `signedUrl`."]
-    #[inline]
-    pub fn signed_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.signed_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::RecordingUploadReportState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `RecordingUploadReport.state` of the spec (`#/definitions/RecordingUploadReport/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "recording")))]

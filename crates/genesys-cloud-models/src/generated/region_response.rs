@@ -67,10 +67,4 @@ impl RegionResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `regionName`."]
-    #[inline]
-    pub fn region_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.region_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl RegisterArchitectExportJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::RegisterArchitectExportJobResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalFlows`."]
-    #[inline]
-    pub fn total_flows(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_flows = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `RegisterArchitectExportJobResponse.status` of the spec (`#/definitions/RegisterArchitectExportJobResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "architect")))]

@@ -87,42 +87,6 @@ impl ReplaceResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `changeNumber`."]
-    #[inline]
-    pub fn change_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.change_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadDestinationUri`."]
-    #[inline]
-    pub fn upload_destination_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.upload_destination_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadMethod`."]
-    #[inline]
-    pub fn upload_method(mut self, value: impl ::std::convert::Into<crate::ReplaceResponseUploadMethod>) -> Self {
-        self.upload_method = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uploadStatus`."]
-    #[inline]
-    pub fn upload_status(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.upload_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReplaceResponse.uploadMethod` of the spec (`#/definitions/ReplaceResponse/properties/uploadMethod`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]

@@ -103,66 +103,6 @@ impl ReportingExportMetadataJobResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `availableColumnIds`."]
-    #[inline]
-    pub fn available_column_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.available_column_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateLimitations`."]
-    #[inline]
-    pub fn date_limitations(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_limitations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dependentColumnIds`."]
-    #[inline]
-    pub fn dependent_column_ids(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
-        self.dependent_column_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredColumnIds`."]
-    #[inline]
-    pub fn required_column_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.required_column_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requiredFilters`."]
-    #[inline]
-    pub fn required_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.required_filters = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supportedFilters`."]
-    #[inline]
-    pub fn supported_filters(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.supported_filters = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `viewType`."]
-    #[inline]
-    pub fn view_type(mut self, value: impl ::std::convert::Into<crate::ReportingExportMetadataJobResponseViewType>) -> Self {
-        self.view_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReportingExportMetadataJobResponse.viewType` of the spec (`#/definitions/ReportingExportMetadataJobResponse/properties/viewType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

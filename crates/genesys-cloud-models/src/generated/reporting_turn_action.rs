@@ -79,30 +79,6 @@ impl ReportingTurnAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionId`."]
-    #[inline]
-    pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionName`."]
-    #[inline]
-    pub fn action_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionNumber`."]
-    #[inline]
-    pub fn action_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.action_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionType`."]
-    #[inline]
-    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::ReportingTurnActionActionType>) -> Self {
-        self.action_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReportingTurnAction.actionType` of the spec (`#/definitions/ReportingTurnAction/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "unreferenced"))))]

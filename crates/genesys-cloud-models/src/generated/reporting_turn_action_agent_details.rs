@@ -75,22 +75,4 @@ impl ReportingTurnActionAgentDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentId`."]
-    #[inline]
-    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentName`."]
-    #[inline]
-    pub fn agent_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentVersion`."]
-    #[inline]
-    pub fn agent_version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl ReportingTurnBotFlowInvocationEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::ReportingTurnAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flow`."]
-    #[inline]
-    pub fn flow(mut self, value: impl ::std::convert::Into<crate::ReportingTurnFlow>) -> Self {
-        self.flow = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ReportingTurnBotFlowInvocationEventType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReportingTurnBotFlowInvocationEvent.type` of the spec (`#/definitions/ReportingTurnBotFlowInvocationEvent/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,30 +79,6 @@ impl ReportingTurnGuardrailEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `instruction`."]
-    #[inline]
-    pub fn instruction(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.instruction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ReportingTurnGuardrailEventType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `violationsThreshold`."]
-    #[inline]
-    pub fn violations_threshold(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.violations_threshold = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `violationsTriggered`."]
-    #[inline]
-    pub fn violations_triggered(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.violations_triggered = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReportingTurnGuardrailEvent.type` of the spec (`#/definitions/ReportingTurnGuardrailEvent/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl ReportingTurnIntentSlot {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

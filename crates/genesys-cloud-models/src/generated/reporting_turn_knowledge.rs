@@ -75,22 +75,4 @@ impl ReportingTurnKnowledge {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `feedback`."]
-    #[inline]
-    pub fn feedback(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeFeedback>) -> Self {
-        self.feedback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeBaseId`."]
-    #[inline]
-    pub fn knowledge_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_base_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `search`."]
-    #[inline]
-    pub fn search(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeSearch>) -> Self {
-        self.search = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl ReportingTurnKnowledgeDocument {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answer`."]
-    #[inline]
-    pub fn answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `question`."]
-    #[inline]
-    pub fn question(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.question = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ReportingTurnKnowledgeEvents {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `feedback`."]
-    #[inline]
-    pub fn feedback(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingTurnKnowledgeFeedbackEvent>>) -> Self {
-        self.feedback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `search`."]
-    #[inline]
-    pub fn search(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingTurnKnowledgeSearchEvent>>) -> Self {
-        self.search = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl ReportingTurnKnowledgeFeedback {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `documents`."]
-    #[inline]
-    pub fn documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>) -> Self {
-        self.documents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rating`."]
-    #[inline]
-    pub fn rating(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rating = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

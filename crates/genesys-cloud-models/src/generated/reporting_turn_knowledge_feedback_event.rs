@@ -87,40 +87,4 @@ impl ReportingTurnKnowledgeFeedbackEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `documentVariationId`."]
-    #[inline]
-    pub fn document_variation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.document_variation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documentVersionId`."]
-    #[inline]
-    pub fn document_version_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.document_version_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documents`."]
-    #[inline]
-    pub fn documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>) -> Self {
-        self.documents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `feedbackRating`."]
-    #[inline]
-    pub fn feedback_rating(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.feedback_rating = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeBaseId`."]
-    #[inline]
-    pub fn knowledge_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_base_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

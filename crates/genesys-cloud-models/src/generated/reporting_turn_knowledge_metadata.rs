@@ -103,66 +103,6 @@ impl ReportingTurnKnowledgeMetadata {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answerGenerationStatus`."]
-    #[inline]
-    pub fn answer_generation_status(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadataAnswerGenerationStatus>) -> Self {
-        self.answer_generation_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failureReason`."]
-    #[inline]
-    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadataFailureReason>) -> Self {
-        self.failure_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `generatedAnswer`."]
-    #[inline]
-    pub fn generated_answer(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.generated_answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeId`."]
-    #[inline]
-    pub fn knowledge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeName`."]
-    #[inline]
-    pub fn knowledge_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `query`."]
-    #[inline]
-    pub fn query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retrievalStatus`."]
-    #[inline]
-    pub fn retrieval_status(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadataRetrievalStatus>) -> Self {
-        self.retrieval_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `retrievedSources`."]
-    #[inline]
-    pub fn retrieved_sources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::KnowledgeSource>>) -> Self {
-        self.retrieved_sources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topConfidence`."]
-    #[inline]
-    pub fn top_confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.top_confidence = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReportingTurnKnowledgeMetadata.answerGenerationStatus` of the spec (`#/definitions/ReportingTurnKnowledgeMetadata/properties/answerGenerationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,34 +83,4 @@ impl ReportingTurnKnowledgeSearchEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `answerDocumentId`."]
-    #[inline]
-    pub fn answer_document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.answer_document_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documents`."]
-    #[inline]
-    pub fn documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ReportingTurnKnowledgeDocument>>) -> Self {
-        self.documents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeBaseId`."]
-    #[inline]
-    pub fn knowledge_base_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_base_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchQuery`."]
-    #[inline]
-    pub fn search_query(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_query = ::std::option::Option::Some(value.into());
-        self
-    }
 }

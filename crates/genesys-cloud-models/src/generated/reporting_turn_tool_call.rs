@@ -103,66 +103,6 @@ impl ReportingTurnToolCall {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateInvoked`."]
-    #[inline]
-    pub fn date_invoked(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_invoked = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorText`."]
-    #[inline]
-    pub fn error_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeMetadata`."]
-    #[inline]
-    pub fn knowledge_metadata(mut self, value: impl ::std::convert::Into<crate::ReportingTurnKnowledgeMetadata>) -> Self {
-        self.knowledge_metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `latencyMs`."]
-    #[inline]
-    pub fn latency_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.latency_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `origin`."]
-    #[inline]
-    pub fn origin(mut self, value: impl ::std::convert::Into<crate::ReportingTurnToolCallOrigin>) -> Self {
-        self.origin = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ReportingTurnToolCallStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetId`."]
-    #[inline]
-    pub fn target_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `toolId`."]
-    #[inline]
-    pub fn tool_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.tool_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `toolName`."]
-    #[inline]
-    pub fn tool_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.tool_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `toolType`."]
-    #[inline]
-    pub fn tool_type(mut self, value: impl ::std::convert::Into<crate::ReportingTurnToolCallToolType>) -> Self {
-        self.tool_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ReportingTurnToolCall.origin` of the spec (`#/definitions/ReportingTurnToolCall/properties/origin`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -99,60 +99,6 @@ impl ResponseDivisionView {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `form`."]
-    #[inline]
-    pub fn form(mut self, value: impl ::std::convert::Into<crate::Form>) -> Self {
-        self.form = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `libraries`."]
-    #[inline]
-    pub fn libraries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::LibraryDivisionView>>) -> Self {
-        self.libraries = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messagingTemplate`."]
-    #[inline]
-    pub fn messaging_template(mut self, value: impl ::std::convert::Into<crate::MessagingTemplate>) -> Self {
-        self.messaging_template = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `responseType`."]
-    #[inline]
-    pub fn response_type(mut self, value: impl ::std::convert::Into<crate::ResponseDivisionViewResponseType>) -> Self {
-        self.response_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `substitutions`."]
-    #[inline]
-    pub fn substitutions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ResponseSubstitution>>) -> Self {
-        self.substitutions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `substitutionsSchema`."]
-    #[inline]
-    pub fn substitutions_schema(mut self, value: impl ::std::convert::Into<crate::JsonSchemaDocument>) -> Self {
-        self.substitutions_schema = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ResponseDivisionView.responseType` of the spec (`#/definitions/ResponseDivisionView/properties/responseType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]

@@ -67,10 +67,4 @@ impl ReverseWhitepagesLookupResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contacts`."]
-    #[inline]
-    pub fn contacts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ExternalContact>>) -> Self {
-        self.contacts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

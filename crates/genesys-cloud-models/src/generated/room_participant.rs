@@ -67,10 +67,4 @@ impl RoomParticipant {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `participantJid`."]
-    #[inline]
-    pub fn participant_jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.participant_jid = ::std::option::Option::Some(value.into());
-        self
-    }
 }

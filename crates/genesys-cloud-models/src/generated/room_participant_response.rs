@@ -71,16 +71,4 @@ impl RoomParticipantResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jid`."]
-    #[inline]
-    pub fn jid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.jid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl RoomParticipantsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `participants`."]
-    #[inline]
-    pub fn participants(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoomParticipantResponse>>) -> Self {
-        self.participants = ::std::option::Option::Some(value.into());
-        self
-    }
 }

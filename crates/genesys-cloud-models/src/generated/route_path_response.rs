@@ -79,30 +79,6 @@ impl RoutePathResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<crate::LanguageReference>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::RoutePathResponseMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queue`."]
-    #[inline]
-    pub fn queue(mut self, value: impl ::std::convert::Into<crate::QueueReference>) -> Self {
-        self.queue = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skills`."]
-    #[inline]
-    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RoutingSkillReference>>) -> Self {
-        self.skills = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `RoutePathResponse.mediaType` of the spec (`#/definitions/RoutePathResponse/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -83,36 +83,6 @@ impl RoutingActivityMetricValue {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityIds`."]
-    #[inline]
-    pub fn entity_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.entity_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::RoutingActivityMetricValueMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `qualifier`."]
-    #[inline]
-    pub fn qualifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.qualifier = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `secondaryQualifier`."]
-    #[inline]
-    pub fn secondary_qualifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.secondary_qualifier = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `RoutingActivityMetricValue.metric` of the spec (`#/definitions/RoutingActivityMetricValue/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "routing"))))]

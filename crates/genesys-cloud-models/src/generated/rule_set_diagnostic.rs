@@ -71,16 +71,4 @@ impl RuleSetDiagnostic {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `ruleSet`."]
-    #[inline]
-    pub fn rule_set(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.rule_set = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `warnings`."]
-    #[inline]
-    pub fn warnings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.warnings = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ScheduleBidGroupSummaryList {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `scheduleBidGroupSummaries`."]
-    #[inline]
-    pub fn schedule_bid_group_summaries(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleBidGroupSummary>>) -> Self {
-        self.schedule_bid_group_summaries = ::std::option::Option::Some(value.into());
-        self
-    }
 }

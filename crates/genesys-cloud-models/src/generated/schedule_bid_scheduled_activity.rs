@@ -87,42 +87,6 @@ impl ScheduleBidScheduledActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategory`."]
-    #[inline]
-    pub fn activity_category(mut self, value: impl ::std::convert::Into<crate::ScheduleBidScheduledActivityActivityCategory>) -> Self {
-        self.activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `paid`."]
-    #[inline]
-    pub fn paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.paid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScheduleBidScheduledActivity.activityCategory` of the spec (`#/definitions/ScheduleBidScheduledActivity/properties/activityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -83,34 +83,4 @@ impl ScheduleBidScheduledShift {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activities`."]
-    #[inline]
-    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleBidScheduledActivity>>) -> Self {
-        self.activities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanId`."]
-    #[inline]
-    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.work_plan_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanShiftId`."]
-    #[inline]
-    pub fn work_plan_shift_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.work_plan_shift_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

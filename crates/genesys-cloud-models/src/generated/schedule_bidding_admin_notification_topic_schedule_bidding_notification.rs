@@ -79,30 +79,6 @@ impl ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `bidType`."]
-    #[inline]
-    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationBidType>) -> Self {
-        self.bid_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `buId`."]
-    #[inline]
-    pub fn bu_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bu_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::ScheduleBiddingAdminNotificationTopicScheduleBiddingNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification.bidType` of the spec (`#/definitions/ScheduleBiddingAdminNotificationTopicScheduleBiddingNotification/properties/bidType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl ScheduleGenerationMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `arguments`."]
-    #[inline]
-    pub fn arguments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageArgument>>) -> Self {
-        self.arguments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ScheduleGenerationMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScheduleGenerationMessage.type` of the spec (`#/definitions/ScheduleGenerationMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

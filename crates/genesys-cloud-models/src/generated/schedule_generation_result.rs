@@ -83,34 +83,4 @@ impl ScheduleGenerationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failed`."]
-    #[inline]
-    pub fn failed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.failed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageCount`."]
-    #[inline]
-    pub fn message_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.message_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageSeverities`."]
-    #[inline]
-    pub fn message_severities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulerMessageTypeSeverity>>) -> Self {
-        self.message_severities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messages`."]
-    #[inline]
-    pub fn messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleGenerationMessage>>) -> Self {
-        self.messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `runId`."]
-    #[inline]
-    pub fn run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.run_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl ScheduleSetError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<crate::ScheduleSetErrorErrorCode>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanRotations`."]
-    #[inline]
-    pub fn work_plan_rotations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanRotationReference>>) -> Self {
-        self.work_plan_rotations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlans`."]
-    #[inline]
-    pub fn work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanReference>>) -> Self {
-        self.work_plans = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScheduleSetError.errorCode` of the spec (`#/definitions/ScheduleSetError/properties/errorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,16 +71,4 @@ impl ScheduleVisibilityRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endBusinessUnitDate`."]
-    #[inline]
-    pub fn end_business_unit_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.end_business_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

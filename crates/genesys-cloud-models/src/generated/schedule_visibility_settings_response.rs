@@ -71,16 +71,4 @@ impl ScheduleVisibilitySettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `futureWeeks`."]
-    #[inline]
-    pub fn future_weeks(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.future_weeks = ::std::option::Option::Some(value.into());
-        self
-    }
 }

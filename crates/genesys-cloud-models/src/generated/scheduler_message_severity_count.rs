@@ -71,18 +71,6 @@ impl SchedulerMessageSeverityCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `severity`."]
-    #[inline]
-    pub fn severity(mut self, value: impl ::std::convert::Into<crate::SchedulerMessageSeverityCountSeverity>) -> Self {
-        self.severity = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SchedulerMessageSeverityCount.severity` of the spec (`#/definitions/SchedulerMessageSeverityCount/properties/severity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -67,10 +67,4 @@ impl SchedulingPeriodBase {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `latestEndDate`."]
-    #[inline]
-    pub fn latest_end_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.latest_end_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl SchedulingProcessingError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `internalErrorCode`."]
-    #[inline]
-    pub fn internal_error_code(mut self, value: impl ::std::convert::Into<crate::SchedulingProcessingErrorInternalErrorCode>) -> Self {
-        self.internal_error_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SchedulingProcessingError.internalErrorCode` of the spec (`#/definitions/SchedulingProcessingError/properties/internalErrorCode`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

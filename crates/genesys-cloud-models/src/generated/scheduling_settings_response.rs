@@ -91,48 +91,6 @@ impl SchedulingSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `defaultShrinkagePercent`."]
-    #[inline]
-    pub fn default_shrinkage_percent(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.default_shrinkage_percent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxOccupancyPercentForDeferredWork`."]
-    #[inline]
-    pub fn max_occupancy_percent_for_deferred_work(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_occupancy_percent_for_deferred_work = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `monthlyPlanningPeriod`."]
-    #[inline]
-    pub fn monthly_planning_period(mut self, value: impl ::std::convert::Into<crate::MonthlyPlanningPeriodSettings>) -> Self {
-        self.monthly_planning_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningPeriod`."]
-    #[inline]
-    pub fn planning_period(mut self, value: impl ::std::convert::Into<crate::PlanningPeriodSettings>) -> Self {
-        self.planning_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduleVisibility`."]
-    #[inline]
-    pub fn schedule_visibility(mut self, value: impl ::std::convert::Into<crate::ScheduleVisibilitySettingsResponse>) -> Self {
-        self.schedule_visibility = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shrinkageOverrides`."]
-    #[inline]
-    pub fn shrinkage_overrides(mut self, value: impl ::std::convert::Into<crate::ShrinkageOverrides>) -> Self {
-        self.shrinkage_overrides = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDayOfWeekend`."]
-    #[inline]
-    pub fn start_day_of_weekend(mut self, value: impl ::std::convert::Into<crate::SchedulingSettingsResponseStartDayOfWeekend>) -> Self {
-        self.start_day_of_weekend = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SchedulingSettingsResponse.startDayOfWeekend` of the spec (`#/definitions/SchedulingSettingsResponse/properties/startDayOfWeekend`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -83,36 +83,6 @@ impl SchedulingStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorDetails`."]
-    #[inline]
-    pub fn error_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SchedulingProcessingError>>) -> Self {
-        self.error_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentComplete`."]
-    #[inline]
-    pub fn percent_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percent_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedulingResultUri`."]
-    #[inline]
-    pub fn scheduling_result_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.scheduling_result_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::SchedulingStatusResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SchedulingStatusResponse.status` of the spec (`#/definitions/SchedulingStatusResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -83,34 +83,4 @@ impl SchedulingTestingOptionsRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `delayScheduling`."]
-    #[inline]
-    pub fn delay_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.delay_scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failScheduling`."]
-    #[inline]
-    pub fn fail_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.fail_scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fastScheduling`."]
-    #[inline]
-    pub fn fast_scheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.fast_scheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `populateDeprecatedWarnings`."]
-    #[inline]
-    pub fn populate_deprecated_warnings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.populate_deprecated_warnings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `populateWarnings`."]
-    #[inline]
-    pub fn populate_warnings(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.populate_warnings = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl Schema {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `items`."]
-    #[inline]
-    pub fn items(mut self, value: impl ::std::convert::Into<crate::Items>) -> Self {
-        self.items = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pattern`."]
-    #[inline]
-    pub fn pattern(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.pattern = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

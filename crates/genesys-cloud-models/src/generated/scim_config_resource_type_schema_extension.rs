@@ -71,16 +71,4 @@ impl ScimConfigResourceTypeSchemaExtension {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `required`."]
-    #[inline]
-    pub fn required(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.required = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schema`."]
-    #[inline]
-    pub fn schema(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schema = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl ScimError {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `detail`."]
-    #[inline]
-    pub fn detail(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.detail = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemas`."]
-    #[inline]
-    pub fn schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.schemas = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scimType`."]
-    #[inline]
-    pub fn scim_type(mut self, value: impl ::std::convert::Into<crate::ScimErrorScimType>) -> Self {
-        self.scim_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScimError.scimType` of the spec (`#/definitions/ScimError/properties/scimType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,34 +83,4 @@ impl ScimGroupListResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `Resources`."]
-    #[inline]
-    pub fn resources(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScimV2Group>>) -> Self {
-        self.resources = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `itemsPerPage`."]
-    #[inline]
-    pub fn items_per_page(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.items_per_page = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemas`."]
-    #[inline]
-    pub fn schemas(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.schemas = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startIndex`."]
-    #[inline]
-    pub fn start_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalResults`."]
-    #[inline]
-    pub fn total_results(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

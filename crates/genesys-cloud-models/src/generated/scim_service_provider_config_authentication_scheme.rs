@@ -87,42 +87,6 @@ impl ScimServiceProviderConfigAuthenticationScheme {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `documentationUri`."]
-    #[inline]
-    pub fn documentation_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.documentation_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `primary`."]
-    #[inline]
-    pub fn primary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.primary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `specUri`."]
-    #[inline]
-    pub fn spec_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.spec_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ScimServiceProviderConfigAuthenticationSchemeType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScimServiceProviderConfigAuthenticationScheme.type` of the spec (`#/definitions/ScimServiceProviderConfigAuthenticationScheme/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]

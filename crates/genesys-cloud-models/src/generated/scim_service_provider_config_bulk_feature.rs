@@ -75,22 +75,4 @@ impl ScimServiceProviderConfigBulkFeature {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `maxOperations`."]
-    #[inline]
-    pub fn max_operations(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_operations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxPayloadSize`."]
-    #[inline]
-    pub fn max_payload_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_payload_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supported`."]
-    #[inline]
-    pub fn supported(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.supported = ::std::option::Option::Some(value.into());
-        self
-    }
 }

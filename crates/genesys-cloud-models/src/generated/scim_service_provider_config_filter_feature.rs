@@ -71,16 +71,4 @@ impl ScimServiceProviderConfigFilterFeature {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `maxResults`."]
-    #[inline]
-    pub fn max_results(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supported`."]
-    #[inline]
-    pub fn supported(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.supported = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ScimServiceProviderConfigSimpleFeature {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `supported`."]
-    #[inline]
-    pub fn supported(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.supported = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl ScreenMonitoringSession {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `monitoringType`."]
-    #[inline]
-    pub fn monitoring_type(mut self, value: impl ::std::convert::Into<crate::ScreenMonitoringSessionMonitoringType>) -> Self {
-        self.monitoring_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantId`."]
-    #[inline]
-    pub fn participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.participant_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `screenMonitoringId`."]
-    #[inline]
-    pub fn screen_monitoring_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.screen_monitoring_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceUser`."]
-    #[inline]
-    pub fn source_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.source_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetUser`."]
-    #[inline]
-    pub fn target_user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.target_user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ScreenMonitoringSession.monitoringType` of the spec (`#/definitions/ScreenMonitoringSession/properties/monitoringType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "screen-monitoring")))]

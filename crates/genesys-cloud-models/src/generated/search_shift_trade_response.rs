@@ -75,22 +75,4 @@ impl SearchShiftTradeResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `matchingReceivingShiftIds`."]
-    #[inline]
-    pub fn matching_receiving_shift_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.matching_receiving_shift_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `preview`."]
-    #[inline]
-    pub fn preview(mut self, value: impl ::std::convert::Into<crate::ShiftTradePreviewResponse>) -> Self {
-        self.preview = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trade`."]
-    #[inline]
-    pub fn trade(mut self, value: impl ::std::convert::Into<crate::ShiftTradeResponse>) -> Self {
-        self.trade = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl SearchUnmatchedShiftTradeListJobResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `trades`."]
-    #[inline]
-    pub fn trades(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SearchUnmatchedShiftTradeResponseItem>>) -> Self {
-        self.trades = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SearchUnmatchedShiftTradeResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `receivingShiftMatches`."]
-    #[inline]
-    pub fn receiving_shift_matches(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchResponseItem>>) -> Self {
-        self.receiving_shift_matches = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trade`."]
-    #[inline]
-    pub fn trade(mut self, value: impl ::std::convert::Into<crate::ShiftTradeResponseItem>) -> Self {
-        self.trade = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SecondaryPresenceLookupItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `lookupId`."]
-    #[inline]
-    pub fn lookup_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.lookup_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `secondaryPresence`."]
-    #[inline]
-    pub fn secondary_presence(mut self, value: impl ::std::convert::Into<crate::SecondaryPresence>) -> Self {
-        self.secondary_presence = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl Section {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fieldList`."]
-    #[inline]
-    pub fn field_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FieldList>>) -> Self {
-        self.field_list = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `instructionText`."]
-    #[inline]
-    pub fn instruction_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.instruction_text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `key`."]
-    #[inline]
-    pub fn key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }

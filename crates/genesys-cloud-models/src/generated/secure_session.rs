@@ -91,48 +91,6 @@ impl SecureSession {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `disconnect`."]
-    #[inline]
-    pub fn disconnect(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.disconnect = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flow`."]
-    #[inline]
-    pub fn flow(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.flow = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceParticipantId`."]
-    #[inline]
-    pub fn source_participant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_participant_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::SecureSessionState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userData`."]
-    #[inline]
-    pub fn user_data(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_data = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SecureSession.state` of the spec (`#/definitions/SecureSession/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

@@ -83,34 +83,4 @@ impl SegmentAssignment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateAssigned`."]
-    #[inline]
-    pub fn date_assigned(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_assigned = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateForUnassignment`."]
-    #[inline]
-    pub fn date_for_unassignment(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_for_unassignment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `externalContact`."]
-    #[inline]
-    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.external_contact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segment`."]
-    #[inline]
-    pub fn segment(mut self, value: impl ::std::convert::Into<crate::SegmentAssignmentSegment>) -> Self {
-        self.segment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `session`."]
-    #[inline]
-    pub fn session(mut self, value: impl ::std::convert::Into<crate::SegmentAssignmentSession>) -> Self {
-        self.session = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl SegmentAssignmentEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `segment`."]
-    #[inline]
-    pub fn segment(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.segment = ::std::option::Option::Some(value.into());
-        self
-    }
 }

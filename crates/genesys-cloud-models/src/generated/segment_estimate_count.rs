@@ -71,16 +71,4 @@ impl SegmentEstimateCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `segmentId`."]
-    #[inline]
-    pub fn segment_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.segment_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SegmentUrl {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `recording`."]
-    #[inline]
-    pub fn recording(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.recording = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }

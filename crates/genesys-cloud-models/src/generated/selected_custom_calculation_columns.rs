@@ -75,22 +75,4 @@ impl SelectedCustomCalculationColumns {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `customCalculation`."]
-    #[inline]
-    pub fn custom_calculation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.custom_calculation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `restricted`."]
-    #[inline]
-    pub fn restricted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.restricted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `softDeleted`."]
-    #[inline]
-    pub fn soft_deleted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.soft_deleted = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl SendAgentlessOutboundMessageResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fromAddress`."]
-    #[inline]
-    pub fn from_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.from_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<crate::MessageData>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messengerType`."]
-    #[inline]
-    pub fn messenger_type(mut self, value: impl ::std::convert::Into<crate::SendAgentlessOutboundMessageResponseMessengerType>) -> Self {
-        self.messenger_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timestamp`."]
-    #[inline]
-    pub fn timestamp(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.timestamp = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `toAddress`."]
-    #[inline]
-    pub fn to_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.to_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `useExistingActiveConversation`."]
-    #[inline]
-    pub fn use_existing_active_conversation(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.use_existing_active_conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SendAgentlessOutboundMessageResponse.messengerType` of the spec (`#/definitions/SendAgentlessOutboundMessageResponse/properties/messengerType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

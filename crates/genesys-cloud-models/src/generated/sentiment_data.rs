@@ -67,10 +67,4 @@ impl SentimentData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `insights`."]
-    #[inline]
-    pub fn insights(mut self, value: impl ::std::convert::Into<crate::SentimentInsights>) -> Self {
-        self.insights = ::std::option::Option::Some(value.into());
-        self
-    }
 }

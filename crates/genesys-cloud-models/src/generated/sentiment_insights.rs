@@ -71,16 +71,4 @@ impl SentimentInsights {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `negativeSentimentReasons`."]
-    #[inline]
-    pub fn negative_sentiment_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SentimentInsightEntry>>) -> Self {
-        self.negative_sentiment_reasons = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `positiveSentimentReasons`."]
-    #[inline]
-    pub fn positive_sentiment_reasons(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SentimentInsightEntry>>) -> Self {
-        self.positive_sentiment_reasons = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl ServerDate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `currentDate`."]
-    #[inline]
-    pub fn current_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.current_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

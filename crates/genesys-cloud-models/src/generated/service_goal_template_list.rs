@@ -71,16 +71,4 @@ impl ServiceGoalTemplateList {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ServiceGoalTemplate>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl SessionEndDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SessionEndDetailsType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SessionEndDetails.type` of the spec (`#/definitions/SessionEndDetails/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

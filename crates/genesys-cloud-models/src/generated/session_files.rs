@@ -75,22 +75,4 @@ impl SessionFiles {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageHandleTime`."]
-    #[inline]
-    pub fn average_handle_time(mut self, value: impl ::std::convert::Into<crate::SessionMetricData>) -> Self {
-        self.average_handle_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metaData`."]
-    #[inline]
-    pub fn meta_data(mut self, value: impl ::std::convert::Into<crate::SessionMetaData>) -> Self {
-        self.meta_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offered`."]
-    #[inline]
-    pub fn offered(mut self, value: impl ::std::convert::Into<crate::SessionMetricData>) -> Self {
-        self.offered = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl SessionMetaDataResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `aggregateAverageHandleTimeHistoricalAvailability`."]
-    #[inline]
-    pub fn aggregate_average_handle_time_historical_availability(mut self, value: impl ::std::convert::Into<crate::AggregateHistoricalAvailability>) -> Self {
-        self.aggregate_average_handle_time_historical_availability = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `aggregateOfferedHistoricalAvailability`."]
-    #[inline]
-    pub fn aggregate_offered_historical_availability(mut self, value: impl ::std::convert::Into<crate::AggregateHistoricalAvailability>) -> Self {
-        self.aggregate_offered_historical_availability = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateForecastStart`."]
-    #[inline]
-    pub fn date_forecast_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_forecast_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateHistoricalStart`."]
-    #[inline]
-    pub fn date_historical_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_historical_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionInfo`."]
-    #[inline]
-    pub fn session_info(mut self, value: impl ::std::convert::Into<crate::SessionInfo>) -> Self {
-        self.session_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snapshots`."]
-    #[inline]
-    pub fn snapshots(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Snapshots>>) -> Self {
-        self.snapshots = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl SessionMetricData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `computed`."]
-    #[inline]
-    pub fn computed(mut self, value: impl ::std::convert::Into<crate::ComputedData>) -> Self {
-        self.computed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `historical`."]
-    #[inline]
-    pub fn historical(mut self, value: impl ::std::convert::Into<crate::HistoricalData>) -> Self {
-        self.historical = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `model`."]
-    #[inline]
-    pub fn model(mut self, value: impl ::std::convert::Into<crate::ModelData>) -> Self {
-        self.model = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modelMetaData`."]
-    #[inline]
-    pub fn model_meta_data(mut self, value: impl ::std::convert::Into<crate::ModelMetaData>) -> Self {
-        self.model_meta_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outliers`."]
-    #[inline]
-    pub fn outliers(mut self, value: impl ::std::convert::Into<crate::OutlierData>) -> Self {
-        self.outliers = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl SharedResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `document`."]
-    #[inline]
-    pub fn document(mut self, value: impl ::std::convert::Into<crate::Document>) -> Self {
-        self.document = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUri`."]
-    #[inline]
-    pub fn download_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `share`."]
-    #[inline]
-    pub fn share(mut self, value: impl ::std::convert::Into<crate::Share>) -> Self {
-        self.share = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `viewUri`."]
-    #[inline]
-    pub fn view_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.view_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

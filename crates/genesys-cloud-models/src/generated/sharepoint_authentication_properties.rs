@@ -79,28 +79,4 @@ impl SharepointAuthenticationProperties {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `authenticationUrl`."]
-    #[inline]
-    pub fn authentication_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.authentication_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `clientId`."]
-    #[inline]
-    pub fn client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.client_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `redirectUrl`."]
-    #[inline]
-    pub fn redirect_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.redirect_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tenantId`."]
-    #[inline]
-    pub fn tenant_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.tenant_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl ShiftSet {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `effectiveWorkPlan`."]
-    #[inline]
-    pub fn effective_work_plan(mut self, value: impl ::std::convert::Into<crate::ShiftSetEffectiveWorkPlan>) -> Self {
-        self.effective_work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overrideAgentCount`."]
-    #[inline]
-    pub fn override_agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.override_agent_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shifts`."]
-    #[inline]
-    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleBidScheduledShift>>) -> Self {
-        self.shifts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestedAgentCount`."]
-    #[inline]
-    pub fn suggested_agent_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.suggested_agent_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

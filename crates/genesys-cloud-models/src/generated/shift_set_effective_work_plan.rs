@@ -75,22 +75,4 @@ impl ShiftSetEffectiveWorkPlan {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `positionInRotation`."]
-    #[inline]
-    pub fn position_in_rotation(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.position_in_rotation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanId`."]
-    #[inline]
-    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.work_plan_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanRotationId`."]
-    #[inline]
-    pub fn work_plan_rotation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.work_plan_rotation_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl ShiftTradeInitiatingSideResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reviewNote`."]
-    #[inline]
-    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.review_note = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedule`."]
-    #[inline]
-    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::ScheduleReferenceWithBusinessUnit>) -> Self {
-        self.schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shift`."]
-    #[inline]
-    pub fn shift(mut self, value: impl ::std::convert::Into<crate::ShiftTradeShiftResponseItem>) -> Self {
-        self.shift = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

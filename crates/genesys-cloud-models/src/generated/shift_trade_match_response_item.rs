@@ -71,16 +71,4 @@ impl ShiftTradeMatchResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `preview`."]
-    #[inline]
-    pub fn preview(mut self, value: impl ::std::convert::Into<crate::ShiftTradePreviewResponse>) -> Self {
-        self.preview = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shiftIds`."]
-    #[inline]
-    pub fn shift_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.shift_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl ShiftTradeMatchReviewResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adminReviewViolations`."]
-    #[inline]
-    pub fn admin_review_violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchViolation>>) -> Self {
-        self.admin_review_violations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiatingUser`."]
-    #[inline]
-    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::ShiftTradeMatchReviewUserResponse>) -> Self {
-        self.initiating_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `receivingUser`."]
-    #[inline]
-    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::ShiftTradeMatchReviewUserResponse>) -> Self {
-        self.receiving_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unevaluatedRules`."]
-    #[inline]
-    pub fn unevaluated_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.unevaluated_rules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `violations`."]
-    #[inline]
-    pub fn violations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeMatchViolation>>) -> Self {
-        self.violations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

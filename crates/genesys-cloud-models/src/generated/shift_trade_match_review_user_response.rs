@@ -83,34 +83,4 @@ impl ShiftTradeMatchReviewUserResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `postTradeNewShift`."]
-    #[inline]
-    pub fn post_trade_new_shift(mut self, value: impl ::std::convert::Into<crate::ShiftTradePreviewResponse>) -> Self {
-        self.post_trade_new_shift = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `postTradeSchedulePaidMinutes`."]
-    #[inline]
-    pub fn post_trade_schedule_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.post_trade_schedule_paid_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `preTradeSchedulePaidMinutes`."]
-    #[inline]
-    pub fn pre_trade_schedule_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.pre_trade_schedule_paid_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weeklyMaximumPaidMinutes`."]
-    #[inline]
-    pub fn weekly_maximum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.weekly_maximum_paid_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weeklyMinimumPaidMinutes`."]
-    #[inline]
-    pub fn weekly_minimum_paid_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.weekly_minimum_paid_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

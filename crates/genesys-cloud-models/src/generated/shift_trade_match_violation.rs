@@ -71,18 +71,6 @@ impl ShiftTradeMatchViolation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `params`."]
-    #[inline]
-    pub fn params(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::ShiftTradeMatchViolationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `ShiftTradeMatchViolation.type` of the spec (`#/definitions/ShiftTradeMatchViolation/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

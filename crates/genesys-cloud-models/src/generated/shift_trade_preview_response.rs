@@ -67,10 +67,4 @@ impl ShiftTradePreviewResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activities`."]
-    #[inline]
-    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ShiftTradeActivityPreviewResponse>>) -> Self {
-        self.activities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl ShiftTradeReceivingSideResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `shift`."]
-    #[inline]
-    pub fn shift(mut self, value: impl ::std::convert::Into<crate::ShiftTradeShiftResponseItem>) -> Self {
-        self.shift = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

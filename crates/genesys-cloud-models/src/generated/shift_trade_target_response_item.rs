@@ -67,10 +67,4 @@ impl ShiftTradeTargetResponseItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

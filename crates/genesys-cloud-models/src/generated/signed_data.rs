@@ -67,10 +67,4 @@ impl SignedData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jwt`."]
-    #[inline]
-    pub fn jwt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.jwt = ::std::option::Option::Some(value.into());
-        self
-    }
 }

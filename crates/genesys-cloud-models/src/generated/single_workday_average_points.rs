@@ -79,28 +79,4 @@ impl SingleWorkdayAveragePoints {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averagePoints`."]
-    #[inline]
-    pub fn average_points(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateWorkday`."]
-    #[inline]
-    pub fn date_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl SingleWorkdayAverageValues {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateWorkday`."]
-    #[inline]
-    pub fn date_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `division`."]
-    #[inline]
-    pub fn division(mut self, value: impl ::std::convert::Into<crate::Division>) -> Self {
-        self.division = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performanceProfile`."]
-    #[inline]
-    pub fn performance_profile(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.performance_profile = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkdayValuesMetricItem>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timezone`."]
-    #[inline]
-    pub fn timezone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.timezone = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SipDownloadResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `documentId`."]
-    #[inline]
-    pub fn document_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.document_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadId`."]
-    #[inline]
-    pub fn download_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl SkillCombinationInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `remainingCount`."]
-    #[inline]
-    pub fn remaining_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.remaining_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skillCombination`."]
-    #[inline]
-    pub fn skill_combination(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.skill_combination = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalCount`."]
-    #[inline]
-    pub fn total_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

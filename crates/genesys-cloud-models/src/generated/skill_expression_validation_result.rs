@@ -83,34 +83,4 @@ impl SkillExpressionValidationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SkillExpressionValidationError>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `expression`."]
-    #[inline]
-    pub fn expression(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.expression = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hint`."]
-    #[inline]
-    pub fn hint(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.hint = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `skills`."]
-    #[inline]
-    pub fn skills(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SkillReference>>) -> Self {
-        self.skills = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valid`."]
-    #[inline]
-    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.valid = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl SmsAvailablePhoneNumber {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `addressRequirement`."]
-    #[inline]
-    pub fn address_requirement(mut self, value: impl ::std::convert::Into<crate::SmsAvailablePhoneNumberAddressRequirement>) -> Self {
-        self.address_requirement = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `capabilities`."]
-    #[inline]
-    pub fn capabilities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.capabilities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `city`."]
-    #[inline]
-    pub fn city(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.city = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `countryCode`."]
-    #[inline]
-    pub fn country_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.country_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneNumber`."]
-    #[inline]
-    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneNumberType`."]
-    #[inline]
-    pub fn phone_number_type(mut self, value: impl ::std::convert::Into<crate::SmsAvailablePhoneNumberPhoneNumberType>) -> Self {
-        self.phone_number_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `region`."]
-    #[inline]
-    pub fn region(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.region = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SmsAvailablePhoneNumber.addressRequirement` of the spec (`#/definitions/SmsAvailablePhoneNumber/properties/addressRequirement`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -79,30 +79,6 @@ impl SmsProvisioningStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::SmsProvisioningStatusAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::SmsProvisioningStatusState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SmsProvisioningStatus.action` of the spec (`#/definitions/SmsProvisioningStatus/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -75,22 +75,4 @@ impl SnapshotFiles {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageHandleTime`."]
-    #[inline]
-    pub fn average_handle_time(mut self, value: impl ::std::convert::Into<crate::SnapshotMetricData>) -> Self {
-        self.average_handle_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metaData`."]
-    #[inline]
-    pub fn meta_data(mut self, value: impl ::std::convert::Into<crate::SnapshotMetaData>) -> Self {
-        self.meta_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offered`."]
-    #[inline]
-    pub fn offered(mut self, value: impl ::std::convert::Into<crate::SnapshotMetricData>) -> Self {
-        self.offered = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl SnapshotInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnitId`."]
-    #[inline]
-    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateSnapshot`."]
-    #[inline]
-    pub fn date_snapshot(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_snapshot = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupsVersion`."]
-    #[inline]
-    pub fn planning_groups_version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.planning_groups_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snapshotId`."]
-    #[inline]
-    pub fn snapshot_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.snapshot_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SnapshotMetaDataResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateForecastStart`."]
-    #[inline]
-    pub fn date_forecast_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_forecast_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snapshotInfo`."]
-    #[inline]
-    pub fn snapshot_info(mut self, value: impl ::std::convert::Into<crate::SnapshotInfo>) -> Self {
-        self.snapshot_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SnapshotMetricData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `quarterHour`."]
-    #[inline]
-    pub fn quarter_hour(mut self, value: impl ::std::convert::Into<crate::QuarterHourly>) -> Self {
-        self.quarter_hour = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekly`."]
-    #[inline]
-    pub fn weekly(mut self, value: impl ::std::convert::Into<crate::Weekly>) -> Self {
-        self.weekly = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl Snapshots {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `daysInPast`."]
-    #[inline]
-    pub fn days_in_past(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.days_in_past = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

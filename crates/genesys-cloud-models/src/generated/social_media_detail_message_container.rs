@@ -79,28 +79,4 @@ impl SocialMediaDetailMessageContainer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contentModeration`."]
-    #[inline]
-    pub fn content_moderation(mut self, value: impl ::std::convert::Into<crate::ContentModeration>) -> Self {
-        self.content_moderation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `escalationInfo`."]
-    #[inline]
-    pub fn escalation_info(mut self, value: impl ::std::convert::Into<crate::SocialMediaMessageEscalationInfo>) -> Self {
-        self.escalation_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `normalizedMessage`."]
-    #[inline]
-    pub fn normalized_message(mut self, value: impl ::std::convert::Into<crate::ConversationNormalizedMessage>) -> Self {
-        self.normalized_message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

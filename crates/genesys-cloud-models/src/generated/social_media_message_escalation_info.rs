@@ -67,12 +67,6 @@ impl SocialMediaMessageEscalationInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `escalationStatus`."]
-    #[inline]
-    pub fn escalation_status(mut self, value: impl ::std::convert::Into<crate::SocialMediaMessageEscalationInfoEscalationStatus>) -> Self {
-        self.escalation_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SocialMediaMessageEscalationInfo.escalationStatus` of the spec (`#/definitions/SocialMediaMessageEscalationInfo/properties/escalationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]

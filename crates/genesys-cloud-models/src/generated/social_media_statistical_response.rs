@@ -71,16 +71,4 @@ impl SocialMediaStatisticalResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `interval`."]
-    #[inline]
-    pub fn interval(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metrics`."]
-    #[inline]
-    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SocialMediaAggregateMetricData>>) -> Self {
-        self.metrics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

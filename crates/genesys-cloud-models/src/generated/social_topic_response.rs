@@ -95,54 +95,6 @@ impl SocialTopicResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `divisionId`."]
-    #[inline]
-    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.division_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::SocialTopicResponseStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SocialTopicResponse.status` of the spec (`#/definitions/SocialTopicResponse/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "social-media")))]

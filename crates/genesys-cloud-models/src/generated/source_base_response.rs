@@ -99,60 +99,6 @@ impl SourceBaseResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `integration`."]
-    #[inline]
-    pub fn integration(mut self, value: impl ::std::convert::Into<crate::KnowledgeIntegrationReference>) -> Self {
-        self.integration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastSync`."]
-    #[inline]
-    pub fn last_sync(mut self, value: impl ::std::convert::Into<crate::SourceLastSync>) -> Self {
-        self.last_sync = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedulePeriod`."]
-    #[inline]
-    pub fn schedule_period(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.schedule_period = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SourceBaseResponseType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SourceBaseResponse.type` of the spec (`#/definitions/SourceBaseResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

@@ -79,30 +79,6 @@ impl SourceEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contestCompleteData`."]
-    #[inline]
-    pub fn contest_complete_data(mut self, value: impl ::std::convert::Into<crate::ContestCompleteData>) -> Self {
-        self.contest_complete_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::SourceEntityType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SourceEntity.type` of the spec (`#/definitions/SourceEntity/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "employee-engagement")))]

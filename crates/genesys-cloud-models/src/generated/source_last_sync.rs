@@ -79,30 +79,6 @@ impl SourceLastSync {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEnded`."]
-    #[inline]
-    pub fn date_ended(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_ended = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStarted`."]
-    #[inline]
-    pub fn date_started(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_started = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::SourceLastSyncState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SourceLastSync.state` of the spec (`#/definitions/SourceLastSync/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]

@@ -103,66 +103,6 @@ impl SpeechTextAnalyticsConversationSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentId`."]
-    #[inline]
-    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `generated`."]
-    #[inline]
-    pub fn generated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.generated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `insights`."]
-    #[inline]
-    pub fn insights(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationInsight>>) -> Self {
-        self.insights = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::SpeechTextAnalyticsConversationSummaryMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceId`."]
-    #[inline]
-    pub fn source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `summary`."]
-    #[inline]
-    pub fn summary(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `summaryId`."]
-    #[inline]
-    pub fn summary_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.summary_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `summaryType`."]
-    #[inline]
-    pub fn summary_type(mut self, value: impl ::std::convert::Into<crate::SpeechTextAnalyticsConversationSummarySummaryType>) -> Self {
-        self.summary_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SpeechTextAnalyticsConversationSummary.mediaType` of the spec (`#/definitions/SpeechTextAnalyticsConversationSummary/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]

@@ -79,28 +79,4 @@ impl SpeechTextAnalyticsSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentEmpathyEnabled`."]
-    #[inline]
-    pub fn agent_empathy_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.agent_empathy_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `defaultProgram`."]
-    #[inline]
-    pub fn default_program(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.default_program = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `expectedDialects`."]
-    #[inline]
-    pub fn expected_dialects(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.expected_dialects = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `textAnalyticsEnabled`."]
-    #[inline]
-    pub fn text_analytics_enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.text_analytics_enabled = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl StaCategory {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `criteria`."]
-    #[inline]
-    pub fn criteria(mut self, value: impl ::std::convert::Into<crate::Operand>) -> Self {
-        self.criteria = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `interactionType`."]
-    #[inline]
-    pub fn interaction_type(mut self, value: impl ::std::convert::Into<crate::StaCategoryInteractionType>) -> Self {
-        self.interaction_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedBy`."]
-    #[inline]
-    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.modified_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `StaCategory.interactionType` of the spec (`#/definitions/StaCategory/properties/interactionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]

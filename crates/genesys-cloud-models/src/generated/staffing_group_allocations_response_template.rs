@@ -79,28 +79,4 @@ impl StaffingGroupAllocationsResponseTemplate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `capacityPlanMetricsSummary`."]
-    #[inline]
-    pub fn capacity_plan_metrics_summary(mut self, value: impl ::std::convert::Into<crate::CapacityPlanMetricsSummary>) -> Self {
-        self.capacity_plan_metrics_summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `months`."]
-    #[inline]
-    pub fn months(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::YearMonth>>) -> Self {
-        self.months = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupAllocations`."]
-    #[inline]
-    pub fn planning_group_allocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::CapacityPlanningPlanningGroupAllocation>>) -> Self {
-        self.planning_group_allocations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingGroupAllocations`."]
-    #[inline]
-    pub fn staffing_group_allocations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingGroupAllocation>>) -> Self {
-        self.staffing_group_allocations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

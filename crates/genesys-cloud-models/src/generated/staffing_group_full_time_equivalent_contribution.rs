@@ -71,16 +71,4 @@ impl StaffingGroupFullTimeEquivalentContribution {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `plannedFullTimeEquivalentContribution`."]
-    #[inline]
-    pub fn planned_full_time_equivalent_contribution(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.planned_full_time_equivalent_contribution = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingGroupId`."]
-    #[inline]
-    pub fn staffing_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.staffing_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

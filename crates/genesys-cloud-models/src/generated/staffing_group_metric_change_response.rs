@@ -99,60 +99,6 @@ impl StaffingGroupMetricChangeResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::StaffingGroupMetricChangeResponseMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfWeeks`."]
-    #[inline]
-    pub fn number_of_weeks(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.number_of_weeks = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingGroups`."]
-    #[inline]
-    pub fn staffing_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::StaffingGroupReference>>) -> Self {
-        self.staffing_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transfersFullTimeEquivalent`."]
-    #[inline]
-    pub fn transfers_full_time_equivalent(mut self, value: impl ::std::convert::Into<crate::TransfersFullTimeEquivalent>) -> Self {
-        self.transfers_full_time_equivalent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekStartNumber`."]
-    #[inline]
-    pub fn week_start_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_start_number = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `StaffingGroupMetricChangeResponse.metric` of the spec (`#/definitions/StaffingGroupMetricChangeResponse/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -67,10 +67,4 @@ impl StaffingRequirementResultResponseTemplate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `requirementResults`."]
-    #[inline]
-    pub fn requirement_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupRequirementOutput>>) -> Self {
-        self.requirement_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

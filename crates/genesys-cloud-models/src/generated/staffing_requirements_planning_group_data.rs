@@ -79,28 +79,4 @@ impl StaffingRequirementsPlanningGroupData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `effectiveStaffPerInterval`."]
-    #[inline]
-    pub fn effective_staff_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.effective_staff_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minimumStaffPerInterval`."]
-    #[inline]
-    pub fn minimum_staff_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.minimum_staff_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroupId`."]
-    #[inline]
-    pub fn planning_group_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.planning_group_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `staffingRequirementsPerInterval`."]
-    #[inline]
-    pub fn staffing_requirements_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.staffing_requirements_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }

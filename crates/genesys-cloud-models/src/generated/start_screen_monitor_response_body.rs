@@ -67,10 +67,4 @@ impl StartScreenMonitorResponseBody {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `screenMonitoringId`."]
-    #[inline]
-    pub fn screen_monitoring_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.screen_monitoring_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl StatEventWrapUpCodeTopicMetricStats {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `qualifier`."]
-    #[inline]
-    pub fn qualifier(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.qualifier = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stats`."]
-    #[inline]
-    pub fn stats(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, f64>>) -> Self {
-        self.stats = ::std::option::Option::Some(value.into());
-        self
-    }
 }

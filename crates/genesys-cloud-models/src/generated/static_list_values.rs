@@ -71,18 +71,6 @@ impl StaticListValues {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `items`."]
-    #[inline]
-    pub fn items(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ListItem>>) -> Self {
-        self.items = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `matchType`."]
-    #[inline]
-    pub fn match_type(mut self, value: impl ::std::convert::Into<crate::StaticListValuesMatchType>) -> Self {
-        self.match_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `StaticListValues.matchType` of the spec (`#/definitions/StaticListValues/properties/matchType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

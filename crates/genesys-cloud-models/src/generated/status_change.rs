@@ -87,42 +87,6 @@ impl StatusChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateStatusChanged`."]
-    #[inline]
-    pub fn date_status_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_status_changed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `namespace`."]
-    #[inline]
-    pub fn namespace(mut self, value: impl ::std::convert::Into<crate::StatusChangeNamespace>) -> Self {
-        self.namespace = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previousStatus`."]
-    #[inline]
-    pub fn previous_status(mut self, value: impl ::std::convert::Into<crate::StatusChangePreviousStatus>) -> Self {
-        self.previous_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rejectReason`."]
-    #[inline]
-    pub fn reject_reason(mut self, value: impl ::std::convert::Into<crate::StatusChangeRejectReason>) -> Self {
-        self.reject_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::StatusChangeStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `StatusChange.namespace` of the spec (`#/definitions/StatusChange/properties/namespace`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "organization")))]

@@ -71,16 +71,4 @@ impl SubscriberResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `messageReturned`."]
-    #[inline]
-    pub fn message_returned(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.message_returned = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl SuggestedSearchChunk {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `chunkId`."]
-    #[inline]
-    pub fn chunk_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.chunk_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `document`."]
-    #[inline]
-    pub fn document(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.document = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `uri`."]
-    #[inline]
-    pub fn uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl SuggestionCannedResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `library`."]
-    #[inline]
-    pub fn library(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.library = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `response`."]
-    #[inline]
-    pub fn response(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.response = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -99,60 +99,6 @@ impl SuggestionContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `externalContact`."]
-    #[inline]
-    pub fn external_contact(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.external_contact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::SuggestionContextMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantType`."]
-    #[inline]
-    pub fn participant_type(mut self, value: impl ::std::convert::Into<crate::SuggestionContextParticipantType>) -> Self {
-        self.participant_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryStatement`."]
-    #[inline]
-    pub fn query_statement(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.query_statement = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queue`."]
-    #[inline]
-    pub fn queue(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.queue = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utterance`."]
-    #[inline]
-    pub fn utterance(mut self, value: impl ::std::convert::Into<crate::Entity>) -> Self {
-        self.utterance = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SuggestionContext.mediaType` of the spec (`#/definitions/SuggestionContext/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "conversations")))]

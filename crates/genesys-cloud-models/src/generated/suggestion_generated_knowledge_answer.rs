@@ -75,22 +75,4 @@ impl SuggestionGeneratedKnowledgeAnswer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `knowledgeAnswerGenerated`."]
-    #[inline]
-    pub fn knowledge_answer_generated(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.knowledge_answer_generated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `searchId`."]
-    #[inline]
-    pub fn search_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.search_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestedSearchChunks`."]
-    #[inline]
-    pub fn suggested_search_chunks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SuggestedSearchChunk>>) -> Self {
-        self.suggested_search_chunks = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl SuggestionKnowledgeArticle {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `document`."]
-    #[inline]
-    pub fn document(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.document = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `knowledgeAnswer`."]
-    #[inline]
-    pub fn knowledge_answer(mut self, value: impl ::std::convert::Into<crate::SuggestionKnowledgeAnswer>) -> Self {
-        self.knowledge_answer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `snippets`."]
-    #[inline]
-    pub fn snippets(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.snippets = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `variations`."]
-    #[inline]
-    pub fn variations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.variations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl SuggestionScript {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `page`."]
-    #[inline]
-    pub fn page(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.page = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `script`."]
-    #[inline]
-    pub fn script(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.script = ::std::option::Option::Some(value.into());
-        self
-    }
 }

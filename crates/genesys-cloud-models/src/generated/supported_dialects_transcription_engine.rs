@@ -75,24 +75,6 @@ impl SupportedDialectsTranscriptionEngine {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dialects`."]
-    #[inline]
-    pub fn dialects(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.dialects = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `engine`."]
-    #[inline]
-    pub fn engine(mut self, value: impl ::std::convert::Into<crate::SupportedDialectsTranscriptionEngineEngine>) -> Self {
-        self.engine = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `engineIntegration`."]
-    #[inline]
-    pub fn engine_integration(mut self, value: impl ::std::convert::Into<crate::EngineIntegration>) -> Self {
-        self.engine_integration = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SupportedDialectsTranscriptionEngine.engine` of the spec (`#/definitions/SupportedDialectsTranscriptionEngine/properties/engine`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]

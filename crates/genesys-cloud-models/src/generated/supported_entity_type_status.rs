@@ -67,12 +67,6 @@ impl SupportedEntityTypeStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `listSlotType`."]
-    #[inline]
-    pub fn list_slot_type(mut self, value: impl ::std::convert::Into<crate::SupportedEntityTypeStatusListSlotType>) -> Self {
-        self.list_slot_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SupportedEntityTypeStatus.listSlotType` of the spec (`#/definitions/SupportedEntityTypeStatus/properties/listSlotType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]

@@ -83,36 +83,6 @@ impl SupportedLanguagesInfoDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `intentClassification`."]
-    #[inline]
-    pub fn intent_classification(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.intent_classification = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `language`."]
-    #[inline]
-    pub fn language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::SupportedLanguagesInfoDefinitionStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supportedEntityTypeConfiguration`."]
-    #[inline]
-    pub fn supported_entity_type_configuration(mut self, value: impl ::std::convert::Into<crate::SupportedEntityTypeStatus>) -> Self {
-        self.supported_entity_type_configuration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `supportedEntityTypes`."]
-    #[inline]
-    pub fn supported_entity_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.supported_entity_types = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SupportedLanguagesInfoDefinition.status` of the spec (`#/definitions/SupportedLanguagesInfoDefinition/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "language-understanding")))]

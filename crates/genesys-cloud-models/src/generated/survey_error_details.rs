@@ -71,16 +71,4 @@ impl SurveyErrorDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flowDiagnosticInfo`."]
-    #[inline]
-    pub fn flow_diagnostic_info(mut self, value: impl ::std::convert::Into<crate::FlowDiagnosticInfo>) -> Self {
-        self.flow_diagnostic_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `surveyErrorReason`."]
-    #[inline]
-    pub fn survey_error_reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.survey_error_reason = ::std::option::Option::Some(value.into());
-        self
-    }
 }

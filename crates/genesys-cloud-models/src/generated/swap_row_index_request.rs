@@ -79,28 +79,4 @@ impl SwapRowIndexRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sourceRowId`."]
-    #[inline]
-    pub fn source_row_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source_row_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceRowIndex`."]
-    #[inline]
-    pub fn source_row_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.source_row_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetRowId`."]
-    #[inline]
-    pub fn target_row_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.target_row_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetRowIndex`."]
-    #[inline]
-    pub fn target_row_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.target_row_index = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl SystemMessageSystemMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channelId`."]
-    #[inline]
-    pub fn channel_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.channel_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `correlationId`."]
-    #[inline]
-    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oauthClientId`."]
-    #[inline]
-    pub fn oauth_client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.oauth_client_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oauthClientOrgId`."]
-    #[inline]
-    pub fn oauth_client_org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.oauth_client_org_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizationId`."]
-    #[inline]
-    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<crate::SystemMessageSystemMessageReason>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemTopicType`."]
-    #[inline]
-    pub fn system_topic_type(mut self, value: impl ::std::convert::Into<crate::SystemMessageSystemMessageSystemTopicType>) -> Self {
-        self.system_topic_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `SystemMessageSystemMessage.reason` of the spec (`#/definitions/SystemMessageSystemMessage/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl TargetAttributes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `baseAttributes`."]
-    #[inline]
-    pub fn base_attributes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PolicyAttribute>>) -> Self {
-        self.base_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetAttributes`."]
-    #[inline]
-    pub fn target_attributes(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::TargetAttributeValue>>) -> Self {
-        self.target_attributes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

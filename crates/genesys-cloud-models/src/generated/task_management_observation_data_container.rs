@@ -75,24 +75,6 @@ impl TaskManagementObservationDataContainer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::TaskManagementObservationDataContainerMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `qualifier`."]
-    #[inline]
-    pub fn qualifier(mut self, value: impl ::std::convert::Into<crate::TaskManagementObservationDataContainerQualifier>) -> Self {
-        self.qualifier = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `stats`."]
-    #[inline]
-    pub fn stats(mut self, value: impl ::std::convert::Into<crate::TaskManagementObservationMetricStats>) -> Self {
-        self.stats = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TaskManagementObservationDataContainer.metric` of the spec (`#/definitions/TaskManagementObservationDataContainer/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

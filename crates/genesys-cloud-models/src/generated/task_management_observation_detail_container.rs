@@ -71,16 +71,4 @@ impl TaskManagementObservationDetailContainer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assigneeDetails`."]
-    #[inline]
-    pub fn assignee_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReferenceWithName>>) -> Self {
-        self.assignee_details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `typeDetails`."]
-    #[inline]
-    pub fn type_details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorktypeReference>>) -> Self {
-        self.type_details = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl TaskManagementObservationGroupResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assigneeId`."]
-    #[inline]
-    pub fn assignee_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.assignee_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queueId`."]
-    #[inline]
-    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.queue_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusCategory`."]
-    #[inline]
-    pub fn status_category(mut self, value: impl ::std::convert::Into<crate::TaskManagementObservationGroupResultStatusCategory>) -> Self {
-        self.status_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `typeId`."]
-    #[inline]
-    pub fn set_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.type_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TaskManagementObservationGroupResult.statusCategory` of the spec (`#/definitions/TaskManagementObservationGroupResult/properties/statusCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -79,28 +79,4 @@ impl TaskManagementObservationQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cursors`."]
-    #[inline]
-    pub fn cursors(mut self, value: impl ::std::convert::Into<crate::Cursors>) -> Self {
-        self.cursors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `details`."]
-    #[inline]
-    pub fn details(mut self, value: impl ::std::convert::Into<crate::TaskManagementObservationDetailContainer>) -> Self {
-        self.details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextUri`."]
-    #[inline]
-    pub fn next_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.next_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TaskManagementObservationResult>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl TeamAddMemberFailure {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<crate::TeamAddMemberFailureReason>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TeamAddMemberFailure.reason` of the spec (`#/definitions/TeamAddMemberFailure/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "teams")))]

@@ -71,16 +71,4 @@ impl TeamMemberAddListingResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failures`."]
-    #[inline]
-    pub fn failures(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TeamAddMemberFailure>>) -> Self {
-        self.failures = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl TemporalUnit {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateBased`."]
-    #[inline]
-    pub fn date_based(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.date_based = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `duration`."]
-    #[inline]
-    pub fn duration(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.duration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationEstimated`."]
-    #[inline]
-    pub fn duration_estimated(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.duration_estimated = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeBased`."]
-    #[inline]
-    pub fn time_based(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.time_based = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl TerminateJob {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jobType`."]
-    #[inline]
-    pub fn job_type(mut self, value: impl ::std::convert::Into<crate::TerminateJobJobType>) -> Self {
-        self.job_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::TerminateJobStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TerminateJob.jobType` of the spec (`#/definitions/TerminateJob/properties/jobType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "case-management")))]

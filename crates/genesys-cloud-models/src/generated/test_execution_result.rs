@@ -79,28 +79,4 @@ impl TestExecutionResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::ErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `finalResult`."]
-    #[inline]
-    pub fn final_result(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
-        self.final_result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operations`."]
-    #[inline]
-    pub fn operations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TestExecutionOperationResult>>) -> Self {
-        self.operations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `success`."]
-    #[inline]
-    pub fn success(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.success = ::std::option::Option::Some(value.into());
-        self
-    }
 }

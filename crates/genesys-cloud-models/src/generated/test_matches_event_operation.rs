@@ -79,28 +79,4 @@ impl TestMatchesEventOperation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `matchedTriggers`."]
-    #[inline]
-    pub fn matched_triggers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TestModeTrigger>>) -> Self {
-        self.matched_triggers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `step`."]
-    #[inline]
-    pub fn step(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.step = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unmatchedTriggers`."]
-    #[inline]
-    pub fn unmatched_triggers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TestModeTrigger>>) -> Self {
-        self.unmatched_triggers = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl TestModeEventResults {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `schemaValidation`."]
-    #[inline]
-    pub fn schema_validation(mut self, value: impl ::std::convert::Into<crate::TestSchemaOperation>) -> Self {
-        self.schema_validation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerMatchValidation`."]
-    #[inline]
-    pub fn trigger_match_validation(mut self, value: impl ::std::convert::Into<crate::TestMatchesEventOperation>) -> Self {
-        self.trigger_match_validation = ::std::option::Option::Some(value.into());
-        self
-    }
 }

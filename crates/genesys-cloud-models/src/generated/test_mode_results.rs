@@ -79,28 +79,4 @@ impl TestModeResults {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jsonPathValidation`."]
-    #[inline]
-    pub fn json_path_validation(mut self, value: impl ::std::convert::Into<crate::TestMatchesOperation>) -> Self {
-        self.json_path_validation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemaValidation`."]
-    #[inline]
-    pub fn schema_validation(mut self, value: impl ::std::convert::Into<crate::TestSchemaOperation>) -> Self {
-        self.schema_validation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `targetValidation`."]
-    #[inline]
-    pub fn target_validation(mut self, value: impl ::std::convert::Into<crate::TestTargetOperation>) -> Self {
-        self.target_validation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerMatches`."]
-    #[inline]
-    pub fn trigger_matches(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.trigger_matches = ::std::option::Option::Some(value.into());
-        self
-    }
 }

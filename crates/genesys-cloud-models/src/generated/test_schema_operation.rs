@@ -79,28 +79,4 @@ impl TestSchemaOperation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `details`."]
-    #[inline]
-    pub fn details(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.details = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `matches`."]
-    #[inline]
-    pub fn matches(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.matches = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `step`."]
-    #[inline]
-    pub fn step(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.step = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl TextBotExitAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeIntent`."]
-    #[inline]
-    pub fn active_intent(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.active_intent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowLocation`."]
-    #[inline]
-    pub fn flow_location(mut self, value: impl ::std::convert::Into<crate::TextBotFlowLocation>) -> Self {
-        self.flow_location = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowOutcomes`."]
-    #[inline]
-    pub fn flow_outcomes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TextBotFlowOutcome>>) -> Self {
-        self.flow_outcomes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outputData`."]
-    #[inline]
-    pub fn output_data(mut self, value: impl ::std::convert::Into<crate::TextBotInputOutputData>) -> Self {
-        self.output_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<crate::TextBotExitActionReason>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reasonExtendedInfo`."]
-    #[inline]
-    pub fn reason_extended_info(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reason_extended_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TextBotExitAction.reason` of the spec (`#/definitions/TextBotExitAction/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]

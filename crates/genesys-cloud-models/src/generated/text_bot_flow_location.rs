@@ -75,22 +75,4 @@ impl TextBotFlowLocation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionName`."]
-    #[inline]
-    pub fn action_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionNumber`."]
-    #[inline]
-    pub fn action_number(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.action_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sequenceName`."]
-    #[inline]
-    pub fn sequence_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sequence_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

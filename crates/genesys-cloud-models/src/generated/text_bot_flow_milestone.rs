@@ -75,22 +75,4 @@ impl TextBotFlowMilestone {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateReached`."]
-    #[inline]
-    pub fn date_reached(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_reached = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sequence`."]
-    #[inline]
-    pub fn sequence(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.sequence = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,36 +83,6 @@ impl TextBotFlowOutcome {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `milestones`."]
-    #[inline]
-    pub fn milestones(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TextBotFlowMilestone>>) -> Self {
-        self.milestones = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcomeId`."]
-    #[inline]
-    pub fn outcome_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.outcome_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outcomeValue`."]
-    #[inline]
-    pub fn outcome_value(mut self, value: impl ::std::convert::Into<crate::TextBotFlowOutcomeOutcomeValue>) -> Self {
-        self.outcome_value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TextBotFlowOutcome.outcomeValue` of the spec (`#/definitions/TextBotFlowOutcome/properties/outcomeValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]

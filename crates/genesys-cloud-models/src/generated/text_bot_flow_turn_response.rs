@@ -91,48 +91,6 @@ impl TextBotFlowTurnResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextActionDisconnect`."]
-    #[inline]
-    pub fn next_action_disconnect(mut self, value: impl ::std::convert::Into<crate::TextBotDisconnectAction>) -> Self {
-        self.next_action_disconnect = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextActionExit`."]
-    #[inline]
-    pub fn next_action_exit(mut self, value: impl ::std::convert::Into<crate::TextBotExitAction>) -> Self {
-        self.next_action_exit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextActionType`."]
-    #[inline]
-    pub fn next_action_type(mut self, value: impl ::std::convert::Into<crate::TextBotFlowTurnResponseNextActionType>) -> Self {
-        self.next_action_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextActionWaitForInput`."]
-    #[inline]
-    pub fn next_action_wait_for_input(mut self, value: impl ::std::convert::Into<crate::TextBotWaitForInputAction>) -> Self {
-        self.next_action_wait_for_input = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previousTurn`."]
-    #[inline]
-    pub fn previous_turn(mut self, value: impl ::std::convert::Into<crate::TextBotTurnReference>) -> Self {
-        self.previous_turn = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `prompts`."]
-    #[inline]
-    pub fn prompts(mut self, value: impl ::std::convert::Into<crate::TextBotOutputPrompts>) -> Self {
-        self.prompts = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TextBotFlowTurnResponse.nextActionType` of the spec (`#/definitions/TextBotFlowTurnResponse/properties/nextActionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]

@@ -67,10 +67,4 @@ impl TextBotModeOutputPrompts {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `segments`."]
-    #[inline]
-    pub fn segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TextBotPromptSegment>>) -> Self {
-        self.segments = ::std::option::Option::Some(value.into());
-        self
-    }
 }

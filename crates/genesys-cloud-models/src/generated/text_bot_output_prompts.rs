@@ -71,16 +71,4 @@ impl TextBotOutputPrompts {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `outputLanguage`."]
-    #[inline]
-    pub fn output_language(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.output_language = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `textPrompts`."]
-    #[inline]
-    pub fn text_prompts(mut self, value: impl ::std::convert::Into<crate::TextBotModeOutputPrompts>) -> Self {
-        self.text_prompts = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl TextBotPromptSegment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `content`."]
-    #[inline]
-    pub fn content(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ConversationMessageContent>>) -> Self {
-        self.content = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `format`."]
-    #[inline]
-    pub fn format(mut self, value: impl ::std::convert::Into<crate::Format>) -> Self {
-        self.format = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::TextBotPromptSegmentType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TextBotPromptSegment.type` of the spec (`#/definitions/TextBotPromptSegment/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "textbots")))]

@@ -71,16 +71,4 @@ impl TextBotTextModeConstraints {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `languagePreferences`."]
-    #[inline]
-    pub fn language_preferences(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.language_preferences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `noInputTimeoutMilliseconds`."]
-    #[inline]
-    pub fn no_input_timeout_milliseconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.no_input_timeout_milliseconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

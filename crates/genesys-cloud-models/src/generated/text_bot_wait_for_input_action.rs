@@ -67,10 +67,4 @@ impl TextBotWaitForInputAction {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `modeConstraints`."]
-    #[inline]
-    pub fn mode_constraints(mut self, value: impl ::std::convert::Into<crate::TextBotModeConstraints>) -> Self {
-        self.mode_constraints = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl TimeOffIntegrationStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `integrationStatus`."]
-    #[inline]
-    pub fn integration_status(mut self, value: impl ::std::convert::Into<crate::TimeOffIntegrationStatusResponseIntegrationStatus>) -> Self {
-        self.integration_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequest`."]
-    #[inline]
-    pub fn time_off_request(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestReference>) -> Self {
-        self.time_off_request = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TimeOffIntegrationStatusResponse.integrationStatus` of the spec (`#/definitions/TimeOffIntegrationStatusResponse/properties/integrationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

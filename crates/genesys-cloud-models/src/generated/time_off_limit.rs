@@ -83,36 +83,6 @@ impl TimeOffLimit {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `defaultLimitMinutes`."]
-    #[inline]
-    pub fn default_limit_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.default_limit_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TimeOffLimit.granularity` of the spec (`#/definitions/TimeOffLimit/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

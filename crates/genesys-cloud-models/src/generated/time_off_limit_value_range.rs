@@ -95,54 +95,6 @@ impl TimeOffLimitValueRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `allocatedMinutesPerInterval`."]
-    #[inline]
-    pub fn allocated_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.allocated_minutes_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitValueRangeGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `limitMinutesPerInterval`."]
-    #[inline]
-    pub fn limit_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.limit_minutes_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffLimit`."]
-    #[inline]
-    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitReference>) -> Self {
-        self.time_off_limit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistedMinutesPerInterval`."]
-    #[inline]
-    pub fn waitlisted_minutes_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.waitlisted_minutes_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistedRequestsPerInterval`."]
-    #[inline]
-    pub fn waitlisted_requests_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.waitlisted_requests_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TimeOffLimitValueRange.granularity` of the spec (`#/definitions/TimeOffLimitValueRange/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -79,28 +79,4 @@ impl TimeOffLimitValues {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `allocatedMinutes`."]
-    #[inline]
-    pub fn allocated_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.allocated_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `limitMinutes`."]
-    #[inline]
-    pub fn limit_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.limit_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistedMinutes`."]
-    #[inline]
-    pub fn waitlisted_minutes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.waitlisted_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistedRequests`."]
-    #[inline]
-    pub fn waitlisted_requests(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.waitlisted_requests = ::std::option::Option::Some(value.into());
-        self
-    }
 }

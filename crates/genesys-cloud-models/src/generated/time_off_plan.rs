@@ -103,66 +103,6 @@ impl TimeOffPlan {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `active`."]
-    #[inline]
-    pub fn active(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.active = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `activityCodeIds`."]
-    #[inline]
-    pub fn activity_code_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.activity_code_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `autoApprovalRule`."]
-    #[inline]
-    pub fn auto_approval_rule(mut self, value: impl ::std::convert::Into<crate::TimeOffPlanAutoApprovalRule>) -> Self {
-        self.auto_approval_rule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `daysBeforeStartToExpireFromWaitlist`."]
-    #[inline]
-    pub fn days_before_start_to_expire_from_waitlist(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.days_before_start_to_expire_from_waitlist = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hrisTimeOffType`."]
-    #[inline]
-    pub fn hris_time_off_type(mut self, value: impl ::std::convert::Into<crate::HrisTimeOffType>) -> Self {
-        self.hris_time_off_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffLimits`."]
-    #[inline]
-    pub fn time_off_limits(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TimeOffLimitReference>>) -> Self {
-        self.time_off_limits = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TimeOffPlan.autoApprovalRule` of the spec (`#/definitions/TimeOffPlan/properties/autoApprovalRule`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

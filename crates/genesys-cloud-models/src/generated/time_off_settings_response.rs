@@ -83,36 +83,6 @@ impl TimeOffSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `submissionEarliestDaysFromNow`."]
-    #[inline]
-    pub fn submission_earliest_days_from_now(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.submission_earliest_days_from_now = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submissionLatestDate`."]
-    #[inline]
-    pub fn submission_latest_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.submission_latest_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submissionLatestDaysFromNow`."]
-    #[inline]
-    pub fn submission_latest_days_from_now(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.submission_latest_days_from_now = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submissionRangeEnforced`."]
-    #[inline]
-    pub fn submission_range_enforced(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.submission_range_enforced = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `submissionRangeType`."]
-    #[inline]
-    pub fn submission_range_type(mut self, value: impl ::std::convert::Into<crate::TimeOffSettingsResponseSubmissionRangeType>) -> Self {
-        self.submission_range_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TimeOffSettingsResponse.submissionRangeType` of the spec (`#/definitions/TimeOffSettingsResponse/properties/submissionRangeType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -87,40 +87,4 @@ impl TokenInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `OAuthClient`."]
-    #[inline]
-    pub fn o_auth_client(mut self, value: impl ::std::convert::Into<crate::OrgOAuthClient>) -> Self {
-        self.o_auth_client = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `authorizedScope`."]
-    #[inline]
-    pub fn authorized_scope(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.authorized_scope = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `clonedUser`."]
-    #[inline]
-    pub fn cloned_user(mut self, value: impl ::std::convert::Into<crate::TokenInfoClonedUser>) -> Self {
-        self.cloned_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateTokenIdles`."]
-    #[inline]
-    pub fn date_token_idles(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_token_idles = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `homeOrganization`."]
-    #[inline]
-    pub fn home_organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
-        self.home_organization = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organization`."]
-    #[inline]
-    pub fn organization(mut self, value: impl ::std::convert::Into<crate::NamedEntity>) -> Self {
-        self.organization = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl TopicCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataIngestionRules`."]
-    #[inline]
-    pub fn data_ingestion_rules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::DataIngestionRuleCriteria>>) -> Self {
-        self.data_ingestion_rules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topicId`."]
-    #[inline]
-    pub fn topic_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.topic_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

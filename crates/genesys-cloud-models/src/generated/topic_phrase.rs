@@ -75,22 +75,4 @@ impl TopicPhrase {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utteranceCount`."]
-    #[inline]
-    pub fn utterance_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.utterance_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl TopicsDefinitionsProgramMappings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateModified`."]
-    #[inline]
-    pub fn date_modified(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_modified = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flows`."]
-    #[inline]
-    pub fn flows(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.flows = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedBy`."]
-    #[inline]
-    pub fn modified_by(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.modified_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `program`."]
-    #[inline]
-    pub fn program(mut self, value: impl ::std::convert::Into<crate::BaseProgramEntity>) -> Self {
-        self.program = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queues`."]
-    #[inline]
-    pub fn queues(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AddressableEntityRef>>) -> Self {
-        self.queues = ::std::option::Option::Some(value.into());
-        self
-    }
 }

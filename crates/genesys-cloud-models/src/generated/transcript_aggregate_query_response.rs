@@ -67,10 +67,4 @@ impl TranscriptAggregateQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptAggregateDataContainer>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl TranscriptCategories {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `excludes`."]
-    #[inline]
-    pub fn excludes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.excludes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `includes`."]
-    #[inline]
-    pub fn includes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.includes = ::std::option::Option::Some(value.into());
-        self
-    }
 }

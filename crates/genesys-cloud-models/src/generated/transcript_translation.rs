@@ -75,22 +75,4 @@ impl TranscriptTranslation {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phrases`."]
-    #[inline]
-    pub fn phrases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhraseTranslation>>) -> Self {
-        self.phrases = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `translateError`."]
-    #[inline]
-    pub fn translate_error(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.translate_error = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl TranscriptUrls {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `communicationId`."]
-    #[inline]
-    pub fn communication_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.communication_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `urls`."]
-    #[inline]
-    pub fn urls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::SegmentUrl>>) -> Self {
-        self.urls = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl TranscriptionTopicTranscriptAlternative {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `decoratedTranscript`."]
-    #[inline]
-    pub fn decorated_transcript(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.decorated_transcript = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `decoratedWords`."]
-    #[inline]
-    pub fn decorated_words(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptionTopicTranscriptWord>>) -> Self {
-        self.decorated_words = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationMs`."]
-    #[inline]
-    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offsetMs`."]
-    #[inline]
-    pub fn offset_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.offset_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transcript`."]
-    #[inline]
-    pub fn transcript(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.transcript = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `words`."]
-    #[inline]
-    pub fn words(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TranscriptionTopicTranscriptWord>>) -> Self {
-        self.words = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl TranscriptionTopicTranscriptWord {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `confidence`."]
-    #[inline]
-    pub fn confidence(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.confidence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationMs`."]
-    #[inline]
-    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offsetMs`."]
-    #[inline]
-    pub fn offset_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.offset_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startTimeMs`."]
-    #[inline]
-    pub fn start_time_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_time_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `word`."]
-    #[inline]
-    pub fn word(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.word = ::std::option::Option::Some(value.into());
-        self
-    }
 }

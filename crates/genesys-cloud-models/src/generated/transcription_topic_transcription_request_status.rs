@@ -71,18 +71,6 @@ impl TranscriptionTopicTranscriptionRequestStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `offsetMs`."]
-    #[inline]
-    pub fn offset_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.offset_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::TranscriptionTopicTranscriptionRequestStatusStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `TranscriptionTopicTranscriptionRequestStatus.status` of the spec (`#/definitions/TranscriptionTopicTranscriptionRequestStatus/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl TranslateSupportedLanguage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `languageCode`."]
-    #[inline]
-    pub fn language_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `languageName`."]
-    #[inline]
-    pub fn language_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.language_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

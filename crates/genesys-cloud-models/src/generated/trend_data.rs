@@ -79,28 +79,4 @@ impl TrendData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageValue`."]
-    #[inline]
-    pub fn average_value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentOfGoal`."]
-    #[inline]
-    pub fn percent_of_goal(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_of_goal = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl TrunkConnectedStatus {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `connected`."]
-    #[inline]
-    pub fn connected(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.connected = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `connectedStateTime`."]
-    #[inline]
-    pub fn connected_state_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.connected_state_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl TrunkInstanceTopicTrunk {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `connectedStatus`."]
-    #[inline]
-    pub fn connected_status(mut self, value: impl ::std::convert::Into<crate::TrunkInstanceTopicTrunkConnectedStatus>) -> Self {
-        self.connected_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ipStatus`."]
-    #[inline]
-    pub fn ip_status(mut self, value: impl ::std::convert::Into<crate::TrunkInstanceTopicTrunkMetricsNetworkTypeIp>) -> Self {
-        self.ip_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `optionsStatus`."]
-    #[inline]
-    pub fn options_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkInstanceTopicTrunkMetricsOptions>>) -> Self {
-        self.options_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `registersStatus`."]
-    #[inline]
-    pub fn registers_status(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrunkInstanceTopicTrunkMetricsRegisters>>) -> Self {
-        self.registers_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

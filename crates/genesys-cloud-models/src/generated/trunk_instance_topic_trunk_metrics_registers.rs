@@ -79,28 +79,4 @@ impl TrunkInstanceTopicTrunkMetricsRegisters {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorInfo`."]
-    #[inline]
-    pub fn error_info(mut self, value: impl ::std::convert::Into<crate::TrunkInstanceTopicTrunkErrorInfo>) -> Self {
-        self.error_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `proxyAddress`."]
-    #[inline]
-    pub fn proxy_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.proxy_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `registerState`."]
-    #[inline]
-    pub fn register_state(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.register_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `registerStateTime`."]
-    #[inline]
-    pub fn register_state_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.register_state_time = ::std::option::Option::Some(value.into());
-        self
-    }
 }

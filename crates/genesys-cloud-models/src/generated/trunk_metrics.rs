@@ -83,34 +83,4 @@ impl TrunkMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `calls`."]
-    #[inline]
-    pub fn calls(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsCalls>) -> Self {
-        self.calls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `logicalInterface`."]
-    #[inline]
-    pub fn logical_interface(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.logical_interface = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `qos`."]
-    #[inline]
-    pub fn qos(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsQoS>) -> Self {
-        self.qos = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trunk`."]
-    #[inline]
-    pub fn trunk(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.trunk = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl TrunkMetricsTopicTrunkMetrics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `calls`."]
-    #[inline]
-    pub fn calls(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsTopicTrunkMetricsCalls>) -> Self {
-        self.calls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventTime`."]
-    #[inline]
-    pub fn event_time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.event_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `qos`."]
-    #[inline]
-    pub fn qos(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsTopicTrunkMetricsQoS>) -> Self {
-        self.qos = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trunk`."]
-    #[inline]
-    pub fn trunk(mut self, value: impl ::std::convert::Into<crate::TrunkMetricsTopicUriReference>) -> Self {
-        self.trunk = ::std::option::Option::Some(value.into());
-        self
-    }
 }

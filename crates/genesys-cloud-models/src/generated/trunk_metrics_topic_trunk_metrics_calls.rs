@@ -71,16 +71,4 @@ impl TrunkMetricsTopicTrunkMetricsCalls {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `inboundCallCount`."]
-    #[inline]
-    pub fn inbound_call_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.inbound_call_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outboundCallCount`."]
-    #[inline]
-    pub fn outbound_call_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.outbound_call_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

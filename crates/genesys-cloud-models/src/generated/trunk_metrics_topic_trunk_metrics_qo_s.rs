@@ -67,10 +67,4 @@ impl TrunkMetricsTopicTrunkMetricsQoS {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `mismatchCount`."]
-    #[inline]
-    pub fn mismatch_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.mismatch_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

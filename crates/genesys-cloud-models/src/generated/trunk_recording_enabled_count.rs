@@ -71,16 +71,4 @@ impl TrunkRecordingEnabledCount {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `disabledCount`."]
-    #[inline]
-    pub fn disabled_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.disabled_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabledCount`."]
-    #[inline]
-    pub fn enabled_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.enabled_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,46 +91,4 @@ impl TrustRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::OrgUser>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `groups`."]
-    #[inline]
-    pub fn groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::TrustGroup>>) -> Self {
-        self.groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trustee`."]
-    #[inline]
-    pub fn trustee(mut self, value: impl ::std::convert::Into<crate::Organization>) -> Self {
-        self.trustee = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `users`."]
-    #[inline]
-    pub fn users(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::OrgUser>>) -> Self {
-        self.users = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl TrustedCertificateInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `serialNumber`."]
-    #[inline]
-    pub fn serial_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.serial_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `signature`."]
-    #[inline]
-    pub fn signature(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.signature = ::std::option::Option::Some(value.into());
-        self
-    }
 }

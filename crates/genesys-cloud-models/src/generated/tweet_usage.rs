@@ -75,22 +75,4 @@ impl TweetUsage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ingestionLimit`."]
-    #[inline]
-    pub fn ingestion_limit(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.ingestion_limit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tweetCount`."]
-    #[inline]
-    pub fn tweet_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.tweet_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

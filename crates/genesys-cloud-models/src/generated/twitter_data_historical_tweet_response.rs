@@ -75,22 +75,4 @@ impl TwitterDataHistoricalTweetResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `matchingTweets`."]
-    #[inline]
-    pub fn matching_tweets(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.matching_tweets = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previousNumberOfDays`."]
-    #[inline]
-    pub fn previous_number_of_days(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.previous_number_of_days = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `usageStatistics`."]
-    #[inline]
-    pub fn usage_statistics(mut self, value: impl ::std::convert::Into<crate::TweetUsage>) -> Self {
-        self.usage_statistics = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl UCIcon {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `vector`."]
-    #[inline]
-    pub fn vector(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.vector = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl UnansweredGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `label`."]
-    #[inline]
-    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.label = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phraseGroups`."]
-    #[inline]
-    pub fn phrase_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UnansweredPhraseGroup>>) -> Self {
-        self.phrase_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statistics`."]
-    #[inline]
-    pub fn statistics(mut self, value: impl ::std::convert::Into<crate::KnowledgeGroupStatistics>) -> Self {
-        self.statistics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `suggestedDocuments`."]
-    #[inline]
-    pub fn suggested_documents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UnansweredGroupSuggestedDocument>>) -> Self {
-        self.suggested_documents = ::std::option::Option::Some(value.into());
-        self
-    }
 }

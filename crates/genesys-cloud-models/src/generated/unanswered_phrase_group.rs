@@ -87,40 +87,4 @@ impl UnansweredPhraseGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `label`."]
-    #[inline]
-    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.label = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phrases`."]
-    #[inline]
-    pub fn phrases(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UnansweredPhrase>>) -> Self {
-        self.phrases = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unlinkedPhraseCount`."]
-    #[inline]
-    pub fn unlinked_phrase_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.unlinked_phrase_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unlinkedPhraseHitCount`."]
-    #[inline]
-    pub fn unlinked_phrase_hit_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.unlinked_phrase_hit_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl UnansweredPhraseGroupUpdateResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<crate::UnansweredGroup>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phraseAssociations`."]
-    #[inline]
-    pub fn phrase_associations(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PhraseAssociations>>) -> Self {
-        self.phrase_associations = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl UnavailableTimesValidationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `invalidWorkPlans`."]
-    #[inline]
-    pub fn invalid_work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanReference>>) -> Self {
-        self.invalid_work_plans = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valid`."]
-    #[inline]
-    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.valid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanConstraintsViolationMessage`."]
-    #[inline]
-    pub fn work_plan_constraints_violation_message(mut self, value: impl ::std::convert::Into<crate::WorkPlanConstraintsViolationMessage>) -> Self {
-        self.work_plan_constraints_violation_message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

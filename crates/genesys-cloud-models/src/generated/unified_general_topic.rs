@@ -71,18 +71,6 @@ impl UnifiedGeneralTopic {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::UnifiedGeneralTopicStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UnifiedGeneralTopic.status` of the spec (`#/definitions/UnifiedGeneralTopic/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]

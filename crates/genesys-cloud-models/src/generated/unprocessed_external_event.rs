@@ -83,34 +83,4 @@ impl UnprocessedExternalEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorMessage`."]
-    #[inline]
-    pub fn error_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `event`."]
-    #[inline]
-    pub fn event(mut self, value: impl ::std::convert::Into<crate::ExternalEvent>) -> Self {
-        self.event = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isRetryable`."]
-    #[inline]
-    pub fn is_retryable(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_retryable = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `originalRequestIndex`."]
-    #[inline]
-    pub fn original_request_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.original_request_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `statusCode`."]
-    #[inline]
-    pub fn status_code(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status_code = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl UnprocessedSegmentAssignments {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assign`."]
-    #[inline]
-    pub fn assign(mut self, value: impl ::std::convert::Into<crate::SegmentAssignments>) -> Self {
-        self.assign = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unassign`."]
-    #[inline]
-    pub fn unassign(mut self, value: impl ::std::convert::Into<crate::SegmentUnassignments>) -> Self {
-        self.unassign = ::std::option::Option::Some(value.into());
-        self
-    }
 }

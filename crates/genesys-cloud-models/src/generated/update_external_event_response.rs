@@ -83,36 +83,6 @@ impl UpdateExternalEventResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activationStatus`."]
-    #[inline]
-    pub fn activation_status(mut self, value: impl ::std::convert::Into<crate::UpdateExternalEventResponseActivationStatus>) -> Self {
-        self.activation_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventName`."]
-    #[inline]
-    pub fn event_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.event_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rank`."]
-    #[inline]
-    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rank = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schemaId`."]
-    #[inline]
-    pub fn schema_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.schema_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UpdateExternalEventResponse.activationStatus` of the spec (`#/definitions/UpdateExternalEventResponse/properties/activationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "journey")))]

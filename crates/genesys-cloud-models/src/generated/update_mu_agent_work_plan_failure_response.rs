@@ -75,24 +75,6 @@ impl UpdateMuAgentWorkPlanFailureResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failure`."]
-    #[inline]
-    pub fn failure(mut self, value: impl ::std::convert::Into<crate::UpdateMuAgentWorkPlanFailureResponseFailure>) -> Self {
-        self.failure = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notFoundWorkPlanId`."]
-    #[inline]
-    pub fn not_found_work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.not_found_work_plan_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UpdateMuAgentWorkPlanFailureResponse.failure` of the spec (`#/definitions/UpdateMuAgentWorkPlanFailureResponse/properties/failure`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -67,10 +67,4 @@ impl UpdateMuAgentWorkPlansBatchResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failures`."]
-    #[inline]
-    pub fn failures(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UpdateMuAgentWorkPlanFailureResponse>>) -> Self {
-        self.failures = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl UpdateSegmentAssignmentResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `unprocessedItems`."]
-    #[inline]
-    pub fn unprocessed_items(mut self, value: impl ::std::convert::Into<crate::UnprocessedSegmentAssignments>) -> Self {
-        self.unprocessed_items = ::std::option::Option::Some(value.into());
-        self
-    }
 }

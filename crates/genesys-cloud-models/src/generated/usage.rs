@@ -67,10 +67,4 @@ impl Usage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `types`."]
-    #[inline]
-    pub fn types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsageItem>>) -> Self {
-        self.types = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl UsageExecutionResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `executionId`."]
-    #[inline]
-    pub fn execution_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.execution_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `resultsUri`."]
-    #[inline]
-    pub fn results_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.results_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

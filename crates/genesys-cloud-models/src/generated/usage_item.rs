@@ -75,24 +75,6 @@ impl UsageItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `totalDocumentByteCount`."]
-    #[inline]
-    pub fn total_document_byte_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_document_byte_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalDocumentCount`."]
-    #[inline]
-    pub fn total_document_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_document_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UsageItemType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UsageItem.type` of the spec (`#/definitions/UsageItem/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]

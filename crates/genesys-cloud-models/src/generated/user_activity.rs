@@ -87,40 +87,4 @@ impl UserActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activeQueueIds`."]
-    #[inline]
-    pub fn active_queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.active_queue_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateActiveQueuesChanged`."]
-    #[inline]
-    pub fn date_active_queues_changed(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_active_queues_changed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `outOfOffice`."]
-    #[inline]
-    pub fn out_of_office(mut self, value: impl ::std::convert::Into<crate::UserActivityOutOfOffice>) -> Self {
-        self.out_of_office = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presence`."]
-    #[inline]
-    pub fn presence(mut self, value: impl ::std::convert::Into<crate::UserActivityAdherencePresence>) -> Self {
-        self.presence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `routingStatus`."]
-    #[inline]
-    pub fn routing_status(mut self, value: impl ::std::convert::Into<crate::UserActivityRoutingStatus>) -> Self {
-        self.routing_status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl UserActivityListing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserActivity>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl UserActivityPresenceDefinition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemPresence`."]
-    #[inline]
-    pub fn system_presence(mut self, value: impl ::std::convert::Into<crate::UserActivityPresenceDefinitionSystemPresence>) -> Self {
-        self.system_presence = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UserActivityPresenceDefinition.systemPresence` of the spec (`#/definitions/UserActivityPresenceDefinition/properties/systemPresence`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

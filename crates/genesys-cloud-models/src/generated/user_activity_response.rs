@@ -71,18 +71,6 @@ impl UserActivityResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entityIdDimension`."]
-    #[inline]
-    pub fn entity_id_dimension(mut self, value: impl ::std::convert::Into<crate::UserActivityResponseEntityIdDimension>) -> Self {
-        self.entity_id_dimension = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserActivityData>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UserActivityResponse.entityIdDimension` of the spec (`#/definitions/UserActivityResponse/properties/entityIdDimension`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "analytics", feature = "users"))))]

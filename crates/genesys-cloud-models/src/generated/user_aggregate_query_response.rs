@@ -71,16 +71,4 @@ impl UserAggregateQueryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserAggregateDataContainer>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `systemToOrganizationMappings`."]
-    #[inline]
-    pub fn system_to_organization_mappings(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::vec::Vec<::std::string::String>>>) -> Self {
-        self.system_to_organization_mappings = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl UserAvailableTimes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `availableTimes`."]
-    #[inline]
-    pub fn available_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::AvailableTime>>) -> Self {
-        self.available_times = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

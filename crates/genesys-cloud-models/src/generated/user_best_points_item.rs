@@ -83,36 +83,6 @@ impl UserBestPointsItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `granularityType`."]
-    #[inline]
-    pub fn granularity_type(mut self, value: impl ::std::convert::Into<crate::UserBestPointsItemGranularityType>) -> Self {
-        self.granularity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `points`."]
-    #[inline]
-    pub fn points(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rank`."]
-    #[inline]
-    pub fn rank(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.rank = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UserBestPointsItem.granularityType` of the spec (`#/definitions/UserBestPointsItem/properties/granularityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -75,22 +75,4 @@ impl UserChatSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `mentionsOnly`."]
-    #[inline]
-    pub fn mentions_only(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.mentions_only = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `muted`."]
-    #[inline]
-    pub fn muted(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.muted = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notifyOnReactions`."]
-    #[inline]
-    pub fn notify_on_reactions(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.notify_on_reactions = ::std::option::Option::Some(value.into());
-        self
-    }
 }

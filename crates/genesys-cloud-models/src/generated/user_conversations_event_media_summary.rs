@@ -71,16 +71,4 @@ impl UserConversationsEventMediaSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contactCenter`."]
-    #[inline]
-    pub fn contact_center(mut self, value: impl ::std::convert::Into<crate::UserConversationsEventMediaSummaryDetail>) -> Self {
-        self.contact_center = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enterprise`."]
-    #[inline]
-    pub fn enterprise(mut self, value: impl ::std::convert::Into<crate::UserConversationsEventMediaSummaryDetail>) -> Self {
-        self.enterprise = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl UserConversationsEventMediaSummaryDetail {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `active`."]
-    #[inline]
-    pub fn active(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.active = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `acw`."]
-    #[inline]
-    pub fn acw(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.acw = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl UserCursorEntityListing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `cursor`."]
-    #[inline]
-    pub fn cursor(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.cursor = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::User>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nextUri`."]
-    #[inline]
-    pub fn next_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.next_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

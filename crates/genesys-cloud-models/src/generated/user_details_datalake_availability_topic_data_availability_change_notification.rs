@@ -67,10 +67,4 @@ impl UserDetailsDatalakeAvailabilityTopicDataAvailabilityChangeNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataAvailabilityDate`."]
-    #[inline]
-    pub fn data_availability_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.data_availability_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

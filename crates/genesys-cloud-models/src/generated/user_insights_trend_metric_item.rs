@@ -71,16 +71,4 @@ impl UserInsightsTrendMetricItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trends`."]
-    #[inline]
-    pub fn trends(mut self, value: impl ::std::convert::Into<crate::UserInsightsTrends>) -> Self {
-        self.trends = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl UserInsightsTrendTotalItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `trends`."]
-    #[inline]
-    pub fn trends(mut self, value: impl ::std::convert::Into<crate::UserInsightsTrends>) -> Self {
-        self.trends = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl UserRoutingStatusErrorInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `correlationId`."]
-    #[inline]
-    pub fn correlation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.correlation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userMessage`."]
-    #[inline]
-    pub fn user_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userParams`."]
-    #[inline]
-    pub fn user_params(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserRoutingStatusUserParam>>) -> Self {
-        self.user_params = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userParamsMessage`."]
-    #[inline]
-    pub fn user_params_message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_params_message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

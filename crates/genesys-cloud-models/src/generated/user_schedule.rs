@@ -83,34 +83,4 @@ impl UserSchedule {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `delete`."]
-    #[inline]
-    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.delete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullDayTimeOffMarkers`."]
-    #[inline]
-    pub fn full_day_time_off_markers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserScheduleFullDayTimeOffMarker>>) -> Self {
-        self.full_day_time_off_markers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shifts`."]
-    #[inline]
-    pub fn shifts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserScheduleShift>>) -> Self {
-        self.shifts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanId`."]
-    #[inline]
-    pub fn work_plan_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.work_plan_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

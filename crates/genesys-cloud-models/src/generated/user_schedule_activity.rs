@@ -91,46 +91,4 @@ impl UserScheduleActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `countsAsPaidTime`."]
-    #[inline]
-    pub fn counts_as_paid_time(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.counts_as_paid_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isDstFallback`."]
-    #[inline]
-    pub fn is_dst_fallback(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_dst_fallback = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequestId`."]
-    #[inline]
-    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_off_request_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl UserScheduleContainer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `managementUnitTimeZone`."]
-    #[inline]
-    pub fn management_unit_time_zone(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.management_unit_time_zone = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `publishedSchedules`."]
-    #[inline]
-    pub fn published_schedules(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WeekScheduleReference>>) -> Self {
-        self.published_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userSchedules`."]
-    #[inline]
-    pub fn user_schedules(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::UserSchedule>>) -> Self {
-        self.user_schedules = ::std::option::Option::Some(value.into());
-        self
-    }
 }

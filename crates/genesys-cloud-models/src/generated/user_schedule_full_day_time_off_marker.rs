@@ -87,40 +87,4 @@ impl UserScheduleFullDayTimeOffMarker {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `delete`."]
-    #[inline]
-    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.delete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `description`."]
-    #[inline]
-    pub fn description(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.description = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isPaid`."]
-    #[inline]
-    pub fn is_paid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_paid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnitDate`."]
-    #[inline]
-    pub fn management_unit_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.management_unit_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

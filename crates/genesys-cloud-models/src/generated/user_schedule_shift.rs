@@ -91,46 +91,4 @@ impl UserScheduleShift {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activities`."]
-    #[inline]
-    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserScheduleActivity>>) -> Self {
-        self.activities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `delete`."]
-    #[inline]
-    pub fn delete(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.delete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `manuallyEdited`."]
-    #[inline]
-    pub fn manually_edited(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.manually_edited = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekSchedule`."]
-    #[inline]
-    pub fn week_schedule(mut self, value: impl ::std::convert::Into<crate::WeekScheduleReference>) -> Self {
-        self.week_schedule = ::std::option::Option::Some(value.into());
-        self
-    }
 }

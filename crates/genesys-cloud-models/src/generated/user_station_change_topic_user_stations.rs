@@ -67,10 +67,4 @@ impl UserStationChangeTopicUserStations {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `associatedStation`."]
-    #[inline]
-    pub fn associated_station(mut self, value: impl ::std::convert::Into<crate::UserStationChangeTopicUserStation>) -> Self {
-        self.associated_station = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl UserTimeOffIntegrationStatusResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `integrationStatus`."]
-    #[inline]
-    pub fn integration_status(mut self, value: impl ::std::convert::Into<crate::UserTimeOffIntegrationStatusResponseIntegrationStatus>) -> Self {
-        self.integration_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequest`."]
-    #[inline]
-    pub fn time_off_request(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestReference>) -> Self {
-        self.time_off_request = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UserTimeOffIntegrationStatusResponse.integrationStatus` of the spec (`#/definitions/UserTimeOffIntegrationStatusResponse/properties/integrationStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

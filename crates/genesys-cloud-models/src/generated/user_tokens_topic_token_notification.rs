@@ -91,46 +91,4 @@ impl UserTokensTopicTokenNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `clientId`."]
-    #[inline]
-    pub fn client_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.client_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `ipAddress`."]
-    #[inline]
-    pub fn ip_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.ip_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tokenExpirationDate`."]
-    #[inline]
-    pub fn token_expiration_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.token_expiration_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tokenHash`."]
-    #[inline]
-    pub fn token_hash(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.token_hash = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserTokensTopicUriReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl UsersRulesDependent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastRun`."]
-    #[inline]
-    pub fn last_run(mut self, value: impl ::std::convert::Into<crate::UsersRulesLastRunMetadata>) -> Self {
-        self.last_run = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recentRunCount`."]
-    #[inline]
-    pub fn recent_run_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.recent_run_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rule`."]
-    #[inline]
-    pub fn rule(mut self, value: impl ::std::convert::Into<crate::UsersRulesDependentRule>) -> Self {
-        self.rule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::UsersRulesDependentType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `typeId`."]
-    #[inline]
-    pub fn set_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.type_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UsersRulesDependent.type` of the spec (`#/definitions/UsersRulesDependent/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]

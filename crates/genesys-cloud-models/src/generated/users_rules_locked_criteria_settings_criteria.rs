@@ -71,18 +71,6 @@ impl UsersRulesLockedCriteriaSettingsCriteria {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsGroup>>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operator`."]
-    #[inline]
-    pub fn operator(mut self, value: impl ::std::convert::Into<crate::UsersRulesLockedCriteriaSettingsCriteriaOperator>) -> Self {
-        self.operator = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UsersRulesLockedCriteriaSettingsCriteria.operator` of the spec (`#/definitions/UsersRulesLockedCriteriaSettingsCriteria/properties/operator`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]

@@ -75,24 +75,6 @@ impl UsersRulesLockedCriteriaSettingsGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `container`."]
-    #[inline]
-    pub fn container(mut self, value: impl ::std::convert::Into<crate::UsersRulesLockedCriteriaSettingsGroupContainer>) -> Self {
-        self.container = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxIdCount`."]
-    #[inline]
-    pub fn max_id_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_id_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operators`."]
-    #[inline]
-    pub fn operators(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.operators = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `UsersRulesLockedCriteriaSettingsGroup.container` of the spec (`#/definitions/UsersRulesLockedCriteriaSettingsGroup/properties/container`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users-rules")))]

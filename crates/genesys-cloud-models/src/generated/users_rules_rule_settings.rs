@@ -71,16 +71,4 @@ impl UsersRulesRuleSettings {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `allowedContainers`."]
-    #[inline]
-    pub fn allowed_containers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.allowed_containers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lockedCriteria`."]
-    #[inline]
-    pub fn locked_criteria(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UsersRulesLockedCriteriaSettingsCriteria>>) -> Self {
-        self.locked_criteria = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl UtilizationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `labelUtilizations`."]
-    #[inline]
-    pub fn label_utilizations(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::LabelUtilizationResponse>>) -> Self {
-        self.label_utilizations = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxInboundCalls`."]
-    #[inline]
-    pub fn max_inbound_calls(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.max_inbound_calls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `utilization`."]
-    #[inline]
-    pub fn utilization(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::MediaUtilization>>) -> Self {
-        self.utilization = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl Utterance {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `utteranceText`."]
-    #[inline]
-    pub fn utterance_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.utterance_text = ::std::option::Option::Some(value.into());
-        self
-    }
 }

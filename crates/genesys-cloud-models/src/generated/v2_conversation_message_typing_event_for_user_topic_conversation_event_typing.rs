@@ -71,18 +71,6 @@ impl V2ConversationMessageTypingEventForUserTopicConversationEventTyping {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `duration`."]
-    #[inline]
-    pub fn duration(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationEventTypingType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2ConversationMessageTypingEventForUserTopicConversationEventTyping.type` of the spec (`#/definitions/V2ConversationMessageTypingEventForUserTopicConversationEventTyping/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

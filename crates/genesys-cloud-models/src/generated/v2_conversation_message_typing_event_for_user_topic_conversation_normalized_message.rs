@@ -79,30 +79,6 @@ impl V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channel`."]
-    #[inline]
-    pub fn channel(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationMessagingChannel>) -> Self {
-        self.channel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `direction`."]
-    #[inline]
-    pub fn direction(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageDirection>) -> Self {
-        self.direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `events`."]
-    #[inline]
-    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2ConversationMessageTypingEventForUserTopicConversationMessageEvent>>) -> Self {
-        self.events = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage.direction` of the spec (`#/definitions/V2ConversationMessageTypingEventForUserTopicConversationNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

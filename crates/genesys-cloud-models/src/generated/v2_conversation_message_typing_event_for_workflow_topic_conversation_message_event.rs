@@ -71,18 +71,6 @@ impl V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEventEventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `typing`."]
-    #[inline]
-    pub fn typing(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationEventTyping>) -> Self {
-        self.typing = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent.eventType` of the spec (`#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

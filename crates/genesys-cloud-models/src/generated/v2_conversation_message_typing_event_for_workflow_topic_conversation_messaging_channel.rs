@@ -83,36 +83,6 @@ impl V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChanne
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `from`."]
-    #[inline]
-    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingFromRecipient>) -> Self {
-        self.from = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `platform`."]
-    #[inline]
-    pub fn platform(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannelPlatform>) -> Self {
-        self.platform = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `time`."]
-    #[inline]
-    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `to`."]
-    #[inline]
-    pub fn to(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingToRecipient>) -> Self {
-        self.to = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel.platform` of the spec (`#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel/properties/platform`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

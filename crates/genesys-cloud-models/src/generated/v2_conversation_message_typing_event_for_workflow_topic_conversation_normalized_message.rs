@@ -79,30 +79,6 @@ impl V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessa
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `channel`."]
-    #[inline]
-    pub fn channel(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessagingChannel>) -> Self {
-        self.channel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `direction`."]
-    #[inline]
-    pub fn direction(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageDirection>) -> Self {
-        self.direction = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `events`."]
-    #[inline]
-    pub fn events(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationMessageEvent>>) -> Self {
-        self.events = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage.direction` of the spec (`#/definitions/V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage/properties/direction`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl V2ConversationMessageTypingEventForWorkflowTopicMessageData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `normalizedMessage`."]
-    #[inline]
-    pub fn normalized_message(mut self, value: impl ::std::convert::Into<crate::V2ConversationMessageTypingEventForWorkflowTopicConversationNormalizedMessage>) -> Self {
-        self.normalized_message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

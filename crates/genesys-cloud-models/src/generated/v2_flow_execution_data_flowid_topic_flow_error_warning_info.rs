@@ -75,22 +75,4 @@ impl V2FlowExecutionDataFlowidTopicFlowErrorWarningInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `executionId`."]
-    #[inline]
-    pub fn execution_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.execution_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `objectId`."]
-    #[inline]
-    pub fn object_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.object_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
 }

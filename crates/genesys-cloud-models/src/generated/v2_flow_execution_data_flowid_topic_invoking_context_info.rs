@@ -83,34 +83,4 @@ impl V2FlowExecutionDataFlowidTopicInvokingContextInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flow`."]
-    #[inline]
-    pub fn flow(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingFlowContext>) -> Self {
-        self.flow = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `journeyActionMap`."]
-    #[inline]
-    pub fn journey_action_map(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext>) -> Self {
-        self.journey_action_map = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `processAutomation`."]
-    #[inline]
-    pub fn process_automation(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext>) -> Self {
-        self.process_automation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `quality`."]
-    #[inline]
-    pub fn quality(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingQualityContext>) -> Self {
-        self.quality = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workitem`."]
-    #[inline]
-    pub fn workitem(mut self, value: impl ::std::convert::Into<crate::V2FlowExecutionDataFlowidTopicInvokingWorkitemContext>) -> Self {
-        self.workitem = ::std::option::Option::Some(value.into());
-        self
-    }
 }

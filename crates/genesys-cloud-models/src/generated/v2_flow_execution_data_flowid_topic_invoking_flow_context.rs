@@ -71,16 +71,4 @@ impl V2FlowExecutionDataFlowidTopicInvokingFlowContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `flowExecutionId`."]
-    #[inline]
-    pub fn flow_execution_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.flow_execution_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `objectExecutionId`."]
-    #[inline]
-    pub fn object_execution_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.object_execution_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

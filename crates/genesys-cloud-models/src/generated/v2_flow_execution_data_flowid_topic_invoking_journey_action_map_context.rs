@@ -71,16 +71,4 @@ impl V2FlowExecutionDataFlowidTopicInvokingJourneyActionMapContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionId`."]
-    #[inline]
-    pub fn action_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actionMapId`."]
-    #[inline]
-    pub fn action_map_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.action_map_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

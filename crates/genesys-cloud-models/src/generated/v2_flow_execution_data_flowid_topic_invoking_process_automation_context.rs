@@ -71,16 +71,4 @@ impl V2FlowExecutionDataFlowidTopicInvokingProcessAutomationContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `triggerId`."]
-    #[inline]
-    pub fn trigger_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.trigger_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `triggerName`."]
-    #[inline]
-    pub fn trigger_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.trigger_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

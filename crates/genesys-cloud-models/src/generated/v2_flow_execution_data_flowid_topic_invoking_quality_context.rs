@@ -71,16 +71,4 @@ impl V2FlowExecutionDataFlowidTopicInvokingQualityContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `policyId`."]
-    #[inline]
-    pub fn policy_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.policy_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `policyName`."]
-    #[inline]
-    pub fn policy_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.policy_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl V2FlowExecutionDataFlowidTopicInvokingWorkitemContext {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `workitemId`."]
-    #[inline]
-    pub fn workitem_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.workitem_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workitemName`."]
-    #[inline]
-    pub fn workitem_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.workitem_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

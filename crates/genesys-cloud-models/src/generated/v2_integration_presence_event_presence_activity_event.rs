@@ -99,60 +99,6 @@ impl V2IntegrationPresenceEventPresenceActivityEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `currentDisplaySourceId`."]
-    #[inline]
-    pub fn current_display_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.current_display_source_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::V2IntegrationPresenceEventPresenceActivityEventEventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `futurePresenceDefinition`."]
-    #[inline]
-    pub fn future_presence_definition(mut self, value: impl ::std::convert::Into<crate::V2IntegrationPresenceEventOrganizationPresence>) -> Self {
-        self.future_presence_definition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `modifiedDate`."]
-    #[inline]
-    pub fn modified_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.modified_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presenceDefinition`."]
-    #[inline]
-    pub fn presence_definition(mut self, value: impl ::std::convert::Into<crate::V2IntegrationPresenceEventOrganizationPresence>) -> Self {
-        self.presence_definition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `previousDisplaySourceId`."]
-    #[inline]
-    pub fn previous_display_source_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.previous_display_source_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `source`."]
-    #[inline]
-    pub fn source(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.source = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2IntegrationPresenceEventPresenceActivityEvent.eventType` of the spec (`#/definitions/V2IntegrationPresenceEventPresenceActivityEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl V2MobiusAlertsTopicAlertNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `locale`."]
-    #[inline]
-    pub fn locale(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.locale = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notificationTypes`."]
-    #[inline]
-    pub fn notification_types(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.notification_types = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recipient`."]
-    #[inline]
-    pub fn recipient(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertNotificationRecipient>) -> Self {
-        self.recipient = ::std::option::Option::Some(value.into());
-        self
-    }
 }

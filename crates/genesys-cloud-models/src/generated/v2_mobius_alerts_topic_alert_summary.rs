@@ -83,36 +83,6 @@ impl V2MobiusAlertsTopicAlertSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conversation`."]
-    #[inline]
-    pub fn conversation(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAddressableEntityRef>) -> Self {
-        self.conversation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2MobiusAlertsTopicAlertSummaryEntity>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isTeamMemberRuleSummary`."]
-    #[inline]
-    pub fn is_team_member_rule_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_team_member_rule_summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricType`."]
-    #[inline]
-    pub fn metric_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertSummaryMetricType>) -> Self {
-        self.metric_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `teamMemberRuleSummary`."]
-    #[inline]
-    pub fn team_member_rule_summary(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.team_member_rule_summary = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2MobiusAlertsTopicAlertSummary.metricType` of the spec (`#/definitions/V2MobiusAlertsTopicAlertSummary/properties/metricType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

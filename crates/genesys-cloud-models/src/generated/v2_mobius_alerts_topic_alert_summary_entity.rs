@@ -87,42 +87,6 @@ impl V2MobiusAlertsTopicAlertSummaryEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `alerting`."]
-    #[inline]
-    pub fn alerting(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.alerting = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityType`."]
-    #[inline]
-    pub fn entity_type(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertSummaryEntityEntityType>) -> Self {
-        self.entity_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queue`."]
-    #[inline]
-    pub fn queue(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>) -> Self {
-        self.queue = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `team`."]
-    #[inline]
-    pub fn team(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>) -> Self {
-        self.team = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::V2MobiusAlertsTopicAlertingAddressableEntityRef>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2MobiusAlertsTopicAlertSummaryEntity.entityType` of the spec (`#/definitions/V2MobiusAlertsTopicAlertSummaryEntity/properties/entityType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

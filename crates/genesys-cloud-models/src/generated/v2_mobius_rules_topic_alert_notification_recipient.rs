@@ -75,22 +75,4 @@ impl V2MobiusRulesTopicAlertNotificationRecipient {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contactAddress`."]
-    #[inline]
-    pub fn contact_address(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.contact_address = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `displayName`."]
-    #[inline]
-    pub fn display_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.display_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,30 +79,6 @@ impl V2MobiusRulesTopicCondition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `clauses`."]
-    #[inline]
-    pub fn clauses(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2MobiusRulesTopicCondition>>) -> Self {
-        self.clauses = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `predicates`."]
-    #[inline]
-    pub fn predicates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2MobiusRulesTopicConditionRulePredicate>>) -> Self {
-        self.predicates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2MobiusRulesTopicConditionType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2MobiusRulesTopicCondition.type` of the spec (`#/definitions/V2MobiusRulesTopicCondition/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

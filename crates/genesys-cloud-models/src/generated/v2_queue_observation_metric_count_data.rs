@@ -75,24 +75,6 @@ impl V2QueueObservationMetricCountData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `calculatedMetricValue`."]
-    #[inline]
-    pub fn calculated_metric_value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.calculated_metric_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::V2QueueObservationMetricCountDataMetric>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2QueueObservationMetricCountData.metric` of the spec (`#/definitions/V2QueueObservationMetricCountData/properties/metric`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl V2QueueObservationMetricCountGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2QueueObservationMetricCountData>>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl V2ReprocessJobStateChangedTopicJobStateChanged {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failedInteractionsCount`."]
-    #[inline]
-    pub fn failed_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.failed_interactions_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jobId`."]
-    #[inline]
-    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.job_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jobStatus`."]
-    #[inline]
-    pub fn job_status(mut self, value: impl ::std::convert::Into<crate::V2ReprocessJobStateChangedTopicJobStateChangedJobStatus>) -> Self {
-        self.job_status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizationId`."]
-    #[inline]
-    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `processedInteractionsCount`."]
-    #[inline]
-    pub fn processed_interactions_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.processed_interactions_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `totalInteractions`."]
-    #[inline]
-    pub fn total_interactions(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.total_interactions = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2ReprocessJobStateChangedTopicJobStateChanged.jobStatus` of the spec (`#/definitions/V2ReprocessJobStateChangedTopicJobStateChanged/properties/jobStatus`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,36 +83,6 @@ impl V2StaConversationCategoriesStaConversationCategoriesMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `categoryIds`."]
-    #[inline]
-    pub fn category_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.category_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::V2StaConversationCategoriesStaConversationCategoriesMessageMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `organizationId`."]
-    #[inline]
-    pub fn organization_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.organization_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `transcriptIds`."]
-    #[inline]
-    pub fn transcript_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.transcript_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2StaConversationCategoriesStaConversationCategoriesMessage.mediaType` of the spec (`#/definitions/V2StaConversationCategoriesStaConversationCategoriesMessage/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl V2StaEmpathyOverallTopicAgentEmpathyScore {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentId`."]
-    #[inline]
-    pub fn agent_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.agent_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `overallEmpathyScore`."]
-    #[inline]
-    pub fn overall_empathy_score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.overall_empathy_score = ::std::option::Option::Some(value.into());
-        self
-    }
 }

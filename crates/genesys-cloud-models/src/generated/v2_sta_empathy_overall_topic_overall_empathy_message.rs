@@ -83,34 +83,4 @@ impl V2StaEmpathyOverallTopicOverallEmpathyMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agents`."]
-    #[inline]
-    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2StaEmpathyOverallTopicAgentEmpathyScore>>) -> Self {
-        self.agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `divisionIds`."]
-    #[inline]
-    pub fn division_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.division_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowIds`."]
-    #[inline]
-    pub fn flow_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.flow_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queueIds`."]
-    #[inline]
-    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.queue_ids = ::std::option::Option::Some(value.into());
-        self
-    }
 }

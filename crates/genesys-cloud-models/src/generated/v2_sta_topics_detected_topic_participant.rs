@@ -83,34 +83,4 @@ impl V2StaTopicsDetectedTopicParticipant {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `divisionId`."]
-    #[inline]
-    pub fn division_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.division_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `flowId`."]
-    #[inline]
-    pub fn flow_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.flow_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `purpose`."]
-    #[inline]
-    pub fn purpose(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.purpose = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queueId`."]
-    #[inline]
-    pub fn queue_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.queue_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

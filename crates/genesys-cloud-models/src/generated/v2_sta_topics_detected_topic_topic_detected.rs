@@ -75,22 +75,4 @@ impl V2StaTopicsDetectedTopicTopicDetected {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `participant`."]
-    #[inline]
-    pub fn participant(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.participant = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topicId`."]
-    #[inline]
-    pub fn topic_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.topic_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `topicName`."]
-    #[inline]
-    pub fn topic_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.topic_name = ::std::option::Option::Some(value.into());
-        self
-    }
 }

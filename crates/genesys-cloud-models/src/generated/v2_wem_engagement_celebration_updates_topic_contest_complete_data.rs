@@ -83,36 +83,6 @@ impl V2WemEngagementCelebrationUpdatesTopicContestCompleteData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `anonymization`."]
-    #[inline]
-    pub fn anonymization(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteDataAnonymization>) -> Self {
-        self.anonymization = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEnd`."]
-    #[inline]
-    pub fn date_end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metrics`."]
-    #[inline]
-    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2WemEngagementCelebrationUpdatesTopicContestMetrics>>) -> Self {
-        self.metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `prizes`."]
-    #[inline]
-    pub fn prizes(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2WemEngagementCelebrationUpdatesTopicContestPrizes>>) -> Self {
-        self.prizes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `winners`."]
-    #[inline]
-    pub fn winners(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V2WemEngagementCelebrationUpdatesTopicContestWinners>>) -> Self {
-        self.winners = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2WemEngagementCelebrationUpdatesTopicContestCompleteData.anonymization` of the spec (`#/definitions/V2WemEngagementCelebrationUpdatesTopicContestCompleteData/properties/anonymization`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

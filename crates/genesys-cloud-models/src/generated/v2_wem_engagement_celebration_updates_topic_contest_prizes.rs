@@ -75,22 +75,4 @@ impl V2WemEngagementCelebrationUpdatesTopicContestPrizes {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `imageId`."]
-    #[inline]
-    pub fn image_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tier`."]
-    #[inline]
-    pub fn tier(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.tier = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl V2WemEngagementCelebrationUpdatesTopicContestWinnersScore {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `score`."]
-    #[inline]
-    pub fn score(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.score = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl V2WemEngagementCelebrationUpdatesTopicEngagementCelebration {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdBy`."]
-    #[inline]
-    pub fn created_by(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicUserId>) -> Self {
-        self.created_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateCreated`."]
-    #[inline]
-    pub fn date_created(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_created = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `note`."]
-    #[inline]
-    pub fn note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.note = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `recipient`."]
-    #[inline]
-    pub fn recipient(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicUserId>) -> Self {
-        self.recipient = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sourceEntity`."]
-    #[inline]
-    pub fn source_entity(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntity>) -> Self {
-        self.source_entity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `title`."]
-    #[inline]
-    pub fn title(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.title = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicEngagementCelebrationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2WemEngagementCelebrationUpdatesTopicEngagementCelebration.type` of the spec (`#/definitions/V2WemEngagementCelebrationUpdatesTopicEngagementCelebration/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl V2WemEngagementCelebrationUpdatesTopicSourceEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `contestCompleteData`."]
-    #[inline]
-    pub fn contest_complete_data(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicContestCompleteData>) -> Self {
-        self.contest_complete_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::V2WemEngagementCelebrationUpdatesTopicSourceEntityType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2WemEngagementCelebrationUpdatesTopicSourceEntity.type` of the spec (`#/definitions/V2WemEngagementCelebrationUpdatesTopicSourceEntity/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

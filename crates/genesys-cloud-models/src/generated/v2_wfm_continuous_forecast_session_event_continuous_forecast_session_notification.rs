@@ -83,36 +83,6 @@ impl V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errorCode`."]
-    #[inline]
-    pub fn error_code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `forecastDataState`."]
-    #[inline]
-    pub fn forecast_data_state(mut self, value: impl ::std::convert::Into<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationForecastDataState>) -> Self {
-        self.forecast_data_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastSuccessfulSessionId`."]
-    #[inline]
-    pub fn last_successful_session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.last_successful_session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::V2WfmContinuousForecastSessionEventContinuousForecastSessionNotificationState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification.forecastDataState` of the spec (`#/definitions/V2WfmContinuousForecastSessionEventContinuousForecastSessionNotification/properties/forecastDataState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -87,42 +87,6 @@ impl V2WfmMainForecastExportHistoricalEventMainForecastExportNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnitId`."]
-    #[inline]
-    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::V2WfmMainForecastExportHistoricalEventMainForecastErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exportType`."]
-    #[inline]
-    pub fn export_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.export_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::V2WfmMainForecastExportHistoricalEventMainForecastExportNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `V2WfmMainForecastExportHistoricalEventMainForecastExportNotification.status` of the spec (`#/definitions/V2WfmMainForecastExportHistoricalEventMainForecastExportNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl V3SourceFilterDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `folders`."]
-    #[inline]
-    pub fn folders(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::V3SourceFolderDetails>>) -> Self {
-        self.folders = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `site`."]
-    #[inline]
-    pub fn site(mut self, value: impl ::std::convert::Into<crate::V3SourceSiteDetails>) -> Self {
-        self.site = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl V3SynchronizationDeletion {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fileId`."]
-    #[inline]
-    pub fn file_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fileName`."]
-    #[inline]
-    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `synchronization`."]
-    #[inline]
-    pub fn synchronization(mut self, value: impl ::std::convert::Into<crate::V3SynchronizationRef>) -> Self {
-        self.synchronization = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl V3SynchronizationStatistics {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failedItemCount`."]
-    #[inline]
-    pub fn failed_item_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.failed_item_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `synchronizedItemCount`."]
-    #[inline]
-    pub fn synchronized_item_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.synchronized_item_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }

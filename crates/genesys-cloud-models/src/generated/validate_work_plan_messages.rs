@@ -71,16 +71,4 @@ impl ValidateWorkPlanMessages {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `constraintConflictMessage`."]
-    #[inline]
-    pub fn constraint_conflict_message(mut self, value: impl ::std::convert::Into<crate::ConstraintConflictMessage>) -> Self {
-        self.constraint_conflict_message = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `violationMessages`."]
-    #[inline]
-    pub fn violation_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanConfigurationViolationMessage>>) -> Self {
-        self.violation_messages = ::std::option::Option::Some(value.into());
-        self
-    }
 }

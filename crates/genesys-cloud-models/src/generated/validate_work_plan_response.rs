@@ -75,22 +75,4 @@ impl ValidateWorkPlanResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `messages`."]
-    #[inline]
-    pub fn messages(mut self, value: impl ::std::convert::Into<crate::ValidateWorkPlanMessages>) -> Self {
-        self.messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `valid`."]
-    #[inline]
-    pub fn valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.valid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlan`."]
-    #[inline]
-    pub fn work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
 }

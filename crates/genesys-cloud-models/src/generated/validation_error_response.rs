@@ -75,22 +75,4 @@ impl ValidationErrorResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `arguments`."]
-    #[inline]
-    pub fn arguments(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.arguments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `errorType`."]
-    #[inline]
-    pub fn error_type(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.error_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `message`."]
-    #[inline]
-    pub fn message(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,40 +87,4 @@ impl ValidationLimits {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `maxItems`."]
-    #[inline]
-    pub fn max_items(mut self, value: impl ::std::convert::Into<crate::MaxLength>) -> Self {
-        self.max_items = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maxLength`."]
-    #[inline]
-    pub fn max_length(mut self, value: impl ::std::convert::Into<crate::MaxLength>) -> Self {
-        self.max_length = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `maximum`."]
-    #[inline]
-    pub fn maximum(mut self, value: impl ::std::convert::Into<crate::MaxLength>) -> Self {
-        self.maximum = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minItems`."]
-    #[inline]
-    pub fn min_items(mut self, value: impl ::std::convert::Into<crate::MinLength>) -> Self {
-        self.min_items = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minLength`."]
-    #[inline]
-    pub fn min_length(mut self, value: impl ::std::convert::Into<crate::MinLength>) -> Self {
-        self.min_length = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `minimum`."]
-    #[inline]
-    pub fn minimum(mut self, value: impl ::std::convert::Into<crate::MinLength>) -> Self {
-        self.minimum = ::std::option::Option::Some(value.into());
-        self
-    }
 }

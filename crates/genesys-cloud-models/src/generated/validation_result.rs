@@ -75,22 +75,4 @@ impl ValidationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `errors`."]
-    #[inline]
-    pub fn errors(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ValidationError>>) -> Self {
-        self.errors = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fileEncodingValid`."]
-    #[inline]
-    pub fn file_encoding_valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.file_encoding_valid = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `separatorValid`."]
-    #[inline]
-    pub fn separator_valid(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.separator_valid = ::std::option::Option::Some(value.into());
-        self
-    }
 }

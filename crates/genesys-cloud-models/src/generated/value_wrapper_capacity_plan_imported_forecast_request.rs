@@ -67,10 +67,4 @@ impl ValueWrapperCapacityPlanImportedForecastRequest {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<crate::CapacityPlanImportedForecastRequest>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

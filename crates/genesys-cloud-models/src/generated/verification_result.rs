@@ -71,18 +71,6 @@ impl VerificationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `records`."]
-    #[inline]
-    pub fn records(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::Record>>) -> Self {
-        self.records = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::VerificationResultStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `VerificationResult.status` of the spec (`#/definitions/VerificationResult/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "routing")))]

@@ -91,48 +91,6 @@ impl Verifier {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `credential`."]
-    #[inline]
-    pub fn credential(mut self, value: impl ::std::convert::Into<crate::Credential>) -> Self {
-        self.credential = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `default`."]
-    #[inline]
-    pub fn set_default(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.default = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `enabled`."]
-    #[inline]
-    pub fn enabled(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.enabled = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::VerifierType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Verifier.type` of the spec (`#/definitions/Verifier/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "users")))]

@@ -75,22 +75,4 @@ impl VideoConferenceDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `conferenceId`."]
-    #[inline]
-    pub fn conference_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conference_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conversationId`."]
-    #[inline]
-    pub fn conversation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.conversation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `participantInfo`."]
-    #[inline]
-    pub fn participant_info(mut self, value: impl ::std::convert::Into<crate::ParticipantInfo>) -> Self {
-        self.participant_info = ::std::option::Option::Some(value.into());
-        self
-    }
 }

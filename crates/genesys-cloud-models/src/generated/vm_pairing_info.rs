@@ -79,28 +79,4 @@ impl VmPairingInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `auth-token`."]
-    #[inline]
-    pub fn auth_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.auth_token = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `edge-id`."]
-    #[inline]
-    pub fn edge_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.edge_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `meta-data`."]
-    #[inline]
-    pub fn meta_data(mut self, value: impl ::std::convert::Into<crate::MetaData>) -> Self {
-        self.meta_data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `org-id`."]
-    #[inline]
-    pub fn org_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.org_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl VoicemailMediaInfo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaFileUri`."]
-    #[inline]
-    pub fn media_file_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.media_file_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaImageUri`."]
-    #[inline]
-    pub fn media_image_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.media_image_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waveformData`."]
-    #[inline]
-    pub fn waveform_data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<f64>>) -> Self {
-        self.waveform_data = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl VoicemailMessagesTopicVoicemailCopyRecord {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `group`."]
-    #[inline]
-    pub fn group(mut self, value: impl ::std::convert::Into<crate::VoicemailMessagesTopicOwner>) -> Self {
-        self.group = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::VoicemailMessagesTopicOwner>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

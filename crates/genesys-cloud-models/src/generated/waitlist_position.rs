@@ -79,28 +79,4 @@ impl WaitlistPosition {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `date`."]
-    #[inline]
-    pub fn date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffLimit`."]
-    #[inline]
-    pub fn time_off_limit(mut self, value: impl ::std::convert::Into<crate::TimeOffLimitReference>) -> Self {
-        self.time_off_limit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequest`."]
-    #[inline]
-    pub fn time_off_request(mut self, value: impl ::std::convert::Into<crate::TimeOffRequestReference>) -> Self {
-        self.time_off_request = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `waitlistPosition`."]
-    #[inline]
-    pub fn waitlist_position(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.waitlist_position = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,24 +75,6 @@ impl Warning {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `color`."]
-    #[inline]
-    pub fn color(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.color = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rangeType`."]
-    #[inline]
-    pub fn range_type(mut self, value: impl ::std::convert::Into<crate::WarningRangeType>) -> Self {
-        self.range_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `Warning.rangeType` of the spec (`#/definitions/Warning/properties/rangeType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]

@@ -71,16 +71,4 @@ impl WebDeploymentActiveConfigurationOnDeployment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `configurationVersion`."]
-    #[inline]
-    pub fn configuration_version(mut self, value: impl ::std::convert::Into<crate::WebDeploymentConfigurationVersion>) -> Self {
-        self.configuration_version = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `deployment`."]
-    #[inline]
-    pub fn deployment(mut self, value: impl ::std::convert::Into<crate::WebDeployment>) -> Self {
-        self.deployment = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl WebDeploymentsAuthorizationResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jwt`."]
-    #[inline]
-    pub fn jwt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.jwt = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `refreshToken`."]
-    #[inline]
-    pub fn refresh_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.refresh_token = ::std::option::Option::Some(value.into());
-        self
-    }
 }

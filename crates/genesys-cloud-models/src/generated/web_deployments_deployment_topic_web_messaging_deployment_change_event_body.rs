@@ -75,24 +75,6 @@ impl WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `configuration`."]
-    #[inline]
-    pub fn configuration(mut self, value: impl ::std::convert::Into<crate::WebDeploymentsDeploymentTopicWebMessagingConfigChangeEventBody>) -> Self {
-        self.configuration = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBodyStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody.status` of the spec (`#/definitions/WebDeploymentsDeploymentTopicWebMessagingDeploymentChangeEventBody/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

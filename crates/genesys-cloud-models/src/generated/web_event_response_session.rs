@@ -91,46 +91,4 @@ impl WebEventResponseSession {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `createdDate`."]
-    #[inline]
-    pub fn created_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.created_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `durationInSeconds`."]
-    #[inline]
-    pub fn duration_in_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_in_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventCount`."]
-    #[inline]
-    pub fn event_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.event_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `pageviewCount`."]
-    #[inline]
-    pub fn pageview_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.pageview_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referrer`."]
-    #[inline]
-    pub fn referrer(mut self, value: impl ::std::convert::Into<crate::Referrer>) -> Self {
-        self.referrer = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -95,54 +95,6 @@ impl WebMessagingAttachment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fileSize`."]
-    #[inline]
-    pub fn file_size(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.file_size = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `filename`."]
-    #[inline]
-    pub fn filename(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.filename = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::WebMessagingAttachmentMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mime`."]
-    #[inline]
-    pub fn mime(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.mime = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sha256`."]
-    #[inline]
-    pub fn sha256(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.sha256 = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `url`."]
-    #[inline]
-    pub fn url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.url = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingAttachment.mediaType` of the spec (`#/definitions/WebMessagingAttachment/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

@@ -83,36 +83,6 @@ impl WebMessagingButtonResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `originatingMessageId`."]
-    #[inline]
-    pub fn originating_message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.originating_message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `payload`."]
-    #[inline]
-    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.payload = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WebMessagingButtonResponseType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingButtonResponse.type` of the spec (`#/definitions/WebMessagingButtonResponse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

@@ -79,28 +79,4 @@ impl WebMessagingChannel {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `from`."]
-    #[inline]
-    pub fn set_from(mut self, value: impl ::std::convert::Into<crate::WebMessagingRecipient>) -> Self {
-        self.from = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageId`."]
-    #[inline]
-    pub fn message_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.message_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `time`."]
-    #[inline]
-    pub fn time(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `to`."]
-    #[inline]
-    pub fn to(mut self, value: impl ::std::convert::Into<crate::WebMessagingRecipient>) -> Self {
-        self.to = ::std::option::Option::Some(value.into());
-        self
-    }
 }

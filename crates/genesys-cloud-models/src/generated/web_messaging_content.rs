@@ -103,66 +103,6 @@ impl WebMessagingContent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `attachment`."]
-    #[inline]
-    pub fn attachment(mut self, value: impl ::std::convert::Into<crate::WebMessagingAttachment>) -> Self {
-        self.attachment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `buttonResponse`."]
-    #[inline]
-    pub fn button_response(mut self, value: impl ::std::convert::Into<crate::WebMessagingButtonResponse>) -> Self {
-        self.button_response = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `card`."]
-    #[inline]
-    pub fn card(mut self, value: impl ::std::convert::Into<crate::ContentCard>) -> Self {
-        self.card = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `carousel`."]
-    #[inline]
-    pub fn carousel(mut self, value: impl ::std::convert::Into<crate::ContentCarousel>) -> Self {
-        self.carousel = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `contentType`."]
-    #[inline]
-    pub fn content_type(mut self, value: impl ::std::convert::Into<crate::WebMessagingContentContentType>) -> Self {
-        self.content_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `datePicker`."]
-    #[inline]
-    pub fn date_picker(mut self, value: impl ::std::convert::Into<crate::ContentDatePicker>) -> Self {
-        self.date_picker = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `form`."]
-    #[inline]
-    pub fn form(mut self, value: impl ::std::convert::Into<crate::ConversationContentForm>) -> Self {
-        self.form = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `generic`."]
-    #[inline]
-    pub fn generic(mut self, value: impl ::std::convert::Into<crate::WebMessagingGeneric>) -> Self {
-        self.generic = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `listPicker`."]
-    #[inline]
-    pub fn list_picker(mut self, value: impl ::std::convert::Into<crate::ConversationContentListPicker>) -> Self {
-        self.list_picker = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `quickReply`."]
-    #[inline]
-    pub fn quick_reply(mut self, value: impl ::std::convert::Into<crate::WebMessagingQuickReply>) -> Self {
-        self.quick_reply = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingContent.contentType` of the spec (`#/definitions/WebMessagingContent/properties/contentType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

@@ -79,30 +79,6 @@ impl WebMessagingEvent {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `coBrowse`."]
-    #[inline]
-    pub fn co_browse(mut self, value: impl ::std::convert::Into<crate::WebMessagingEventCoBrowse>) -> Self {
-        self.co_browse = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::WebMessagingEventEventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `presence`."]
-    #[inline]
-    pub fn presence(mut self, value: impl ::std::convert::Into<crate::WebMessagingEventPresence>) -> Self {
-        self.presence = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `video`."]
-    #[inline]
-    pub fn video(mut self, value: impl ::std::convert::Into<crate::WebMessagingEventVideo>) -> Self {
-        self.video = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingEvent.eventType` of the spec (`#/definitions/WebMessagingEvent/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

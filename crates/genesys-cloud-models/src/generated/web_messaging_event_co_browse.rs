@@ -75,24 +75,6 @@ impl WebMessagingEventCoBrowse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `sessionId`."]
-    #[inline]
-    pub fn session_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `sessionJoinToken`."]
-    #[inline]
-    pub fn session_join_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.session_join_token = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WebMessagingEventCoBrowseType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingEventCoBrowse.type` of the spec (`#/definitions/WebMessagingEventCoBrowse/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

@@ -75,24 +75,6 @@ impl WebMessagingEventVideo {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `jwt`."]
-    #[inline]
-    pub fn jwt(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.jwt = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offeringId`."]
-    #[inline]
-    pub fn offering_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.offering_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WebMessagingEventVideoType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingEventVideo.type` of the spec (`#/definitions/WebMessagingEventVideo/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

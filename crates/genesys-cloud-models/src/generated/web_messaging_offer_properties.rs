@@ -67,10 +67,4 @@ impl WebMessagingOfferProperties {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `offerText`."]
-    #[inline]
-    pub fn offer_text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.offer_text = ::std::option::Option::Some(value.into());
-        self
-    }
 }

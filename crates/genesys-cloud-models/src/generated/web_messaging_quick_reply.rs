@@ -79,30 +79,6 @@ impl WebMessagingQuickReply {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::WebMessagingQuickReplyAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `image`."]
-    #[inline]
-    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `payload`."]
-    #[inline]
-    pub fn payload(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.payload = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `text`."]
-    #[inline]
-    pub fn text(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.text = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WebMessagingQuickReply.action` of the spec (`#/definitions/WebMessagingQuickReply/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]

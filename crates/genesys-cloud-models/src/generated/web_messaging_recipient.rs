@@ -83,34 +83,4 @@ impl WebMessagingRecipient {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalIds`."]
-    #[inline]
-    pub fn additional_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::RecipientAdditionalIdentifier>>) -> Self {
-        self.additional_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `firstName`."]
-    #[inline]
-    pub fn first_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.first_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `image`."]
-    #[inline]
-    pub fn image(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.image = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lastName`."]
-    #[inline]
-    pub fn last_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.last_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `nickname`."]
-    #[inline]
-    pub fn nickname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.nickname = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -79,28 +79,4 @@ impl WeekScheduleGenerationResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentWarningCount`."]
-    #[inline]
-    pub fn agent_warning_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.agent_warning_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `agentWarnings`."]
-    #[inline]
-    pub fn agent_warnings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleGenerationWarning>>) -> Self {
-        self.agent_warnings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `failed`."]
-    #[inline]
-    pub fn failed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.failed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `runId`."]
-    #[inline]
-    pub fn run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.run_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl WeekShiftTradeMatchesSummaryResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `count`."]
-    #[inline]
-    pub fn count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `crossWeekReceivingCount`."]
-    #[inline]
-    pub fn cross_week_receiving_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.cross_week_receiving_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekDate`."]
-    #[inline]
-    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.week_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

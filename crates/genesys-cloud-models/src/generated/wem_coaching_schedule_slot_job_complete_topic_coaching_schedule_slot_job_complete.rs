@@ -95,54 +95,6 @@ impl WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `attendeeIds`."]
-    #[inline]
-    pub fn attendee_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.attendee_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnitId`."]
-    #[inline]
-    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `facilitatorIds`."]
-    #[inline]
-    pub fn facilitator_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.facilitator_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResults>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `slotsType`."]
-    #[inline]
-    pub fn slots_type(mut self, value: impl ::std::convert::Into<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobCompleteSlotsType>) -> Self {
-        self.slots_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete.slotsType` of the spec (`#/definitions/WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobComplete/properties/slotsType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

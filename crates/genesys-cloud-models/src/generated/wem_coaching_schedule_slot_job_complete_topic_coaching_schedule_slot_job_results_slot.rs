@@ -71,16 +71,4 @@ impl WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlot {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedule`."]
-    #[inline]
-    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::WemCoachingScheduleSlotJobCompleteTopicCoachingScheduleSlotJobResultsSlotSchedule>) -> Self {
-        self.schedule = ::std::option::Option::Some(value.into());
-        self
-    }
 }

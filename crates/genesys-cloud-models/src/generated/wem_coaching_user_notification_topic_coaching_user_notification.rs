@@ -99,60 +99,6 @@ impl WemCoachingUserNotificationTopicCoachingUserNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actionType`."]
-    #[inline]
-    pub fn action_type(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingUserNotificationActionType>) -> Self {
-        self.action_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `appointment`."]
-    #[inline]
-    pub fn appointment(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingAppointmentReference>) -> Self {
-        self.appointment = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStart`."]
-    #[inline]
-    pub fn date_start(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.date_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthInMinutes`."]
-    #[inline]
-    pub fn length_in_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_in_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `markedAsRead`."]
-    #[inline]
-    pub fn marked_as_read(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.marked_as_read = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `relationship`."]
-    #[inline]
-    pub fn relationship(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingUserNotificationRelationship>) -> Self {
-        self.relationship = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WemCoachingUserNotificationTopicCoachingUserNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WemCoachingUserNotificationTopicCoachingUserNotification.actionType` of the spec (`#/definitions/WemCoachingUserNotificationTopicCoachingUserNotification/properties/actionType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -87,42 +87,6 @@ impl WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityPlan`."]
-    #[inline]
-    pub fn activity_plan(mut self, value: impl ::std::convert::Into<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanReference>) -> Self {
-        self.activity_plan = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmActivityPlanRunJobCompleteTopicErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exceptions`."]
-    #[inline]
-    pub fn exceptions(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobException>>) -> Self {
-        self.exceptions = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotificationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification.status` of the spec (`#/definitions/WfmActivityPlanRunJobCompleteTopicActivityPlanJobCompleteNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -87,42 +87,6 @@ impl WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification 
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `adherenceExplanation`."]
-    #[inline]
-    pub fn adherence_explanation(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationChangedNotification>) -> Self {
-        self.adherence_explanation = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotificationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification.status` of the spec (`#/definitions/WfmAdherenceExplanationJobCompleteTopicAdherenceExplanationJobNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleChangedNotificatio
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agents`."]
-    #[inline]
-    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmAgentManagementUnitScheduleChangedTopicAgentMuUserScheduleChanged>>) -> Self {
-        self.agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `visibilityRange`."]
-    #[inline]
-    pub fn visibility_range(mut self, value: impl ::std::convert::Into<crate::WfmAgentManagementUnitScheduleChangedTopicAgentMuScheduleVisibilityRange>) -> Self {
-        self.visibility_range = ::std::option::Option::Some(value.into());
-        self
-    }
 }

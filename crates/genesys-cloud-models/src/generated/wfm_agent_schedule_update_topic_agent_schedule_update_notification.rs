@@ -83,34 +83,4 @@ impl WfmAgentScheduleUpdateTopicAgentScheduleUpdateNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `updates`."]
-    #[inline]
-    pub fn updates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmAgentScheduleUpdateTopicAgentScheduleShiftUpdate>>) -> Self {
-        self.updates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::WfmAgentScheduleUpdateTopicUserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `visibilityRange`."]
-    #[inline]
-    pub fn visibility_range(mut self, value: impl ::std::convert::Into<crate::WfmAgentScheduleUpdateTopicAgentScheduleVisibilityRange>) -> Self {
-        self.visibility_range = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -91,48 +91,6 @@ impl WfmBuIntradayDataUpdateTopicBuIntradayDataGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `forecastDataPerInterval`."]
-    #[inline]
-    pub fn forecast_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>>) -> Self {
-        self.forecast_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `forecastDataSummary`."]
-    #[inline]
-    pub fn forecast_data_summary(mut self, value: impl ::std::convert::Into<crate::WfmBuIntradayDataUpdateTopicBuIntradayForecastData>) -> Self {
-        self.forecast_data_summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::WfmBuIntradayDataUpdateTopicBuIntradayDataGroupMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performancePredictionDataPerInterval`."]
-    #[inline]
-    pub fn performance_prediction_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData>>) -> Self {
-        self.performance_prediction_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performancePredictionDataSummary`."]
-    #[inline]
-    pub fn performance_prediction_data_summary(mut self, value: impl ::std::convert::Into<crate::WfmBuIntradayDataUpdateTopicIntradayPerformancePredictionData>) -> Self {
-        self.performance_prediction_data_summary = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduleDataPerInterval`."]
-    #[inline]
-    pub fn schedule_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData>>) -> Self {
-        self.schedule_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduleDataSummary`."]
-    #[inline]
-    pub fn schedule_data_summary(mut self, value: impl ::std::convert::Into<crate::WfmBuIntradayDataUpdateTopicBuIntradayScheduleData>) -> Self {
-        self.schedule_data_summary = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmBuIntradayDataUpdateTopicBuIntradayDataGroup.mediaType` of the spec (`#/definitions/WfmBuIntradayDataUpdateTopicBuIntradayDataGroup/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl WfmBuIntradayDataUpdateTopicBuIntradayForecastData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageHandleTimeSeconds`."]
-    #[inline]
-    pub fn average_handle_time_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_handle_time_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offered`."]
-    #[inline]
-    pub fn offered(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.offered = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl WfmBuIntradayDataUpdateTopicBuIntradayNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::WfmBuIntradayDataUpdateTopicBuIntradayResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl WfmBuIntradayDataUpdateTopicBuIntradayScheduleData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `onQueueTimeSeconds`."]
-    #[inline]
-    pub fn on_queue_time_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.on_queue_time_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl WfmBuScheduleQueryResultTopicBuScheduleSearchResultNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnitId`."]
-    #[inline]
-    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

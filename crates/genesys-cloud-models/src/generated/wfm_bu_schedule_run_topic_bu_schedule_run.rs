@@ -103,66 +103,6 @@ impl WfmBuScheduleRunTopicBuScheduleRun {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intradayRescheduling`."]
-    #[inline]
-    pub fn intraday_rescheduling(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.intraday_rescheduling = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageCount`."]
-    #[inline]
-    pub fn message_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.message_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageSeverityCounts`."]
-    #[inline]
-    pub fn message_severity_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuScheduleRunTopicSchedulerMessageSeverityCount>>) -> Self {
-        self.message_severity_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentComplete`."]
-    #[inline]
-    pub fn percent_complete(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.percent_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedule`."]
-    #[inline]
-    pub fn schedule(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleRunTopicBuScheduleReference>) -> Self {
-        self.schedule = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedulingCanceledBy`."]
-    #[inline]
-    pub fn scheduling_canceled_by(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleRunTopicUserReference>) -> Self {
-        self.scheduling_canceled_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `schedulingCompletedTime`."]
-    #[inline]
-    pub fn scheduling_completed_time(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.scheduling_completed_time = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmBuScheduleRunTopicBuScheduleRunState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmBuScheduleRunTopicBuScheduleRun.state` of the spec (`#/definitions/WfmBuScheduleRunTopicBuScheduleRun/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,28 +79,4 @@ impl WfmBuScheduleTopicBuScheduleGenerationResultSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failed`."]
-    #[inline]
-    pub fn failed(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.failed = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageCount`."]
-    #[inline]
-    pub fn message_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.message_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `messageSeverityCounts`."]
-    #[inline]
-    pub fn message_severity_counts(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuScheduleTopicSchedulerMessageSeverityCount>>) -> Self {
-        self.message_severity_counts = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `runId`."]
-    #[inline]
-    pub fn run_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.run_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

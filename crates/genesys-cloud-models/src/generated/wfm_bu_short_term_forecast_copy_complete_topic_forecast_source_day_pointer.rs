@@ -83,36 +83,6 @@ impl WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataKey`."]
-    #[inline]
-    pub fn data_key(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.data_key = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `date`."]
-    #[inline]
-    pub fn date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dayOfWeek`."]
-    #[inline]
-    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointerDayOfWeek>) -> Self {
-        self.day_of_week = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fileName`."]
-    #[inline]
-    pub fn file_name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.file_name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weight`."]
-    #[inline]
-    pub fn weight(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.weight = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer.dayOfWeek` of the spec (`#/definitions/WfmBuShortTermForecastCopyCompleteTopicForecastSourceDayPointer/properties/dayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -91,48 +91,6 @@ impl WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastSh
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnitId`."]
-    #[inline]
-    pub fn business_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.business_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `forecast`."]
-    #[inline]
-    pub fn forecast(mut self, value: impl ::std::convert::Into<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuShortTermForecastReference>) -> Self {
-        self.forecast = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intervalLengthMinutes`."]
-    #[inline]
-    pub fn interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interval_length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `referenceStartDate`."]
-    #[inline]
-    pub fn reference_start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reference_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsResults>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotificationState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification.state` of the spec (`#/definitions/WfmBuShortTermForecastStaffingRequirementsGenerateCompleteTopicBuForecastShortTermStaffingRequirementsNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl WfmBuShortTermForecastUpdateCompleteTopicModificationIntervalOffsetValue {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `intervalIndex`."]
-    #[inline]
-    pub fn interval_index(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interval_index = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

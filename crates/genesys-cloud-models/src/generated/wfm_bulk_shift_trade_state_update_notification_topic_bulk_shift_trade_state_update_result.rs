@@ -87,42 +87,6 @@ impl WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResul
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `failureReason`."]
-    #[inline]
-    pub fn failure_reason(mut self, value: impl ::std::convert::Into<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultFailureReason>) -> Self {
-        self.failure_reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metadata`."]
-    #[inline]
-    pub fn metadata(mut self, value: impl ::std::convert::Into<crate::WfmBulkShiftTradeStateUpdateNotificationTopicWfmVersionedEntityMetadata>) -> Self {
-        self.metadata = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reviewedBy`."]
-    #[inline]
-    pub fn reviewed_by(mut self, value: impl ::std::convert::Into<crate::WfmBulkShiftTradeStateUpdateNotificationTopicUserReference>) -> Self {
-        self.reviewed_by = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `reviewedDate`."]
-    #[inline]
-    pub fn reviewed_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.reviewed_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResultState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult.failureReason` of the spec (`#/definitions/WfmBulkShiftTradeStateUpdateNotificationTopicBulkShiftTradeStateUpdateResult/properties/failureReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,30 +79,6 @@ impl WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceA
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actualActivityCategory`."]
-    #[inline]
-    pub fn actual_activity_category(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActualsActualActivityCategory>) -> Self {
-        self.actual_activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `actualSecondaryPresenceId`."]
-    #[inline]
-    pub fn actual_secondary_presence_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.actual_secondary_presence_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endOffsetSeconds`."]
-    #[inline]
-    pub fn end_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.end_offset_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startOffsetSeconds`."]
-    #[inline]
-    pub fn start_offset_seconds(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.start_offset_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals.actualActivityCategory` of the spec (`#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceActuals/properties/actualActivityCategory`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

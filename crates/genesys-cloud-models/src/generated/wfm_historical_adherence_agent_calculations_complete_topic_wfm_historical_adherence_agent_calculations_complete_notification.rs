@@ -79,30 +79,6 @@ impl WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceA
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrls`."]
-    #[inline]
-    pub fn download_urls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.download_urls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `jobId`."]
-    #[inline]
-    pub fn job_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.job_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryState`."]
-    #[inline]
-    pub fn query_state(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotificationQueryState>) -> Self {
-        self.query_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification.queryState` of the spec (`#/definitions/WfmHistoricalAdherenceAgentCalculationsCompleteTopicWfmHistoricalAdherenceAgentCalculationsCompleteNotification/properties/queryState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

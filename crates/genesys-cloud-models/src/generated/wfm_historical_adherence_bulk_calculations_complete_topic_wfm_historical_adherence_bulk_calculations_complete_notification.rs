@@ -75,24 +75,6 @@ impl WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBu
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrls`."]
-    #[inline]
-    pub fn download_urls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.download_urls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queryState`."]
-    #[inline]
-    pub fn query_state(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotificationQueryState>) -> Self {
-        self.query_state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification.queryState` of the spec (`#/definitions/WfmHistoricalAdherenceBulkCalculationsCompleteTopicWfmHistoricalAdherenceBulkCalculationsCompleteNotification/properties/queryState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

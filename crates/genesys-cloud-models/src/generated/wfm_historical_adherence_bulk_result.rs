@@ -83,34 +83,4 @@ impl WfmHistoricalAdherenceBulkResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lookupIdToSecondaryPresenceId`."]
-    #[inline]
-    pub fn lookup_id_to_secondary_presence_id(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.lookup_id_to_secondary_presence_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnitId`."]
-    #[inline]
-    pub fn management_unit_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.management_unit_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userResults`."]
-    #[inline]
-    pub fn user_results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserResult>>) -> Self {
-        self.user_results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

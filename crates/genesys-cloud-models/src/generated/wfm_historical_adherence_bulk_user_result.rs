@@ -91,48 +91,6 @@ impl WfmHistoricalAdherenceBulkUserResult {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `actuals`."]
-    #[inline]
-    pub fn actuals(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceActuals>>) -> Self {
-        self.actuals = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `adherencePercentage`."]
-    #[inline]
-    pub fn adherence_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.adherence_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `conformancePercentage`."]
-    #[inline]
-    pub fn conformance_percentage(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.conformance_percentage = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dayMetrics`."]
-    #[inline]
-    pub fn day_metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmHistoricalAdherenceBulkUserDayMetrics>>) -> Self {
-        self.day_metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `exceptionInfo`."]
-    #[inline]
-    pub fn exception_info(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceExceptionInfo>>) -> Self {
-        self.exception_info = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `impact`."]
-    #[inline]
-    pub fn impact(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalAdherenceBulkUserResultImpact>) -> Self {
-        self.impact = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalAdherenceBulkUserResult.impact` of the spec (`#/definitions/WfmHistoricalAdherenceBulkUserResult/properties/impact`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -75,22 +75,4 @@ impl WfmHistoricalAdherenceResultWrapper {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `data`."]
-    #[inline]
-    pub fn data(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::HistoricalAdherenceQueryResult>>) -> Self {
-        self.data = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entityId`."]
-    #[inline]
-    pub fn entity_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.entity_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lookupIdToSecondaryPresenceId`."]
-    #[inline]
-    pub fn lookup_id_to_secondary_presence_id(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
-        self.lookup_id_to_secondary_presence_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

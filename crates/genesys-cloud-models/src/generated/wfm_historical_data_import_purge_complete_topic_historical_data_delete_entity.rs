@@ -71,18 +71,6 @@ impl WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `requestId`."]
-    #[inline]
-    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.request_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntityStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity.status` of the spec (`#/definitions/WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEnti
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `reason`."]
-    #[inline]
-    pub fn reason(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntityReason>) -> Self {
-        self.reason = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestId`."]
-    #[inline]
-    pub fn request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.request_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity.reason` of the spec (`#/definitions/WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity/properties/reason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

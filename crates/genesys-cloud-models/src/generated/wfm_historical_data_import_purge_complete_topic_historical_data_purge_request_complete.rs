@@ -79,30 +79,6 @@ impl WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `disallowedEntities`."]
-    #[inline]
-    pub fn disallowed_entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDisallowedDeleteEntity>>) -> Self {
-        self.disallowed_entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataDeleteEntity>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestCompleteState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete.state` of the spec (`#/definitions/WfmHistoricalDataImportPurgeCompleteTopicHistoricalDataPurgeRequestComplete/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculati
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrls`."]
-    #[inline]
-    pub fn download_urls(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.download_urls = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `state`."]
-    #[inline]
-    pub fn state(mut self, value: impl ::std::convert::Into<crate::WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotificationState>) -> Self {
-        self.state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification.state` of the spec (`#/definitions/WfmHistoricalShrinkageCalculationsCompleteTopicHistoricalShrinkageCalculationsCompleteNotification/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

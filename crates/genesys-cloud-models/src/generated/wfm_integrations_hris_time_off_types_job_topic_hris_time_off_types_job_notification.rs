@@ -79,30 +79,6 @@ impl WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffType>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmIntegrationsHrisTimeOffTypesJobTopicErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification.status` of the spec (`#/definitions/WfmIntegrationsHrisTimeOffTypesJobTopicHrisTimeOffTypesJobNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

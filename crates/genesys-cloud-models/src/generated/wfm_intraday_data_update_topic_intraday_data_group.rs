@@ -91,48 +91,6 @@ impl WfmIntradayDataUpdateTopicIntradayDataGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `forecastDataPerInterval`."]
-    #[inline]
-    pub fn forecast_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayForecastData>>) -> Self {
-        self.forecast_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `historicalAgentDataPerInterval`."]
-    #[inline]
-    pub fn historical_agent_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalAgentData>>) -> Self {
-        self.historical_agent_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `historicalQueueDataPerInterval`."]
-    #[inline]
-    pub fn historical_queue_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayHistoricalQueueData>>) -> Self {
-        self.historical_queue_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `mediaType`."]
-    #[inline]
-    pub fn media_type(mut self, value: impl ::std::convert::Into<crate::WfmIntradayDataUpdateTopicIntradayDataGroupMediaType>) -> Self {
-        self.media_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performancePredictionAgentDataPerInterval`."]
-    #[inline]
-    pub fn performance_prediction_agent_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionAgentData>>) -> Self {
-        self.performance_prediction_agent_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `performancePredictionQueueDataPerInterval`."]
-    #[inline]
-    pub fn performance_prediction_queue_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayPerformancePredictionQueueData>>) -> Self {
-        self.performance_prediction_queue_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `scheduleDataPerInterval`."]
-    #[inline]
-    pub fn schedule_data_per_interval(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayScheduleData>>) -> Self {
-        self.schedule_data_per_interval = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmIntradayDataUpdateTopicIntradayDataGroup.mediaType` of the spec (`#/definitions/WfmIntradayDataUpdateTopicIntradayDataGroup/properties/mediaType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -91,46 +91,4 @@ impl WfmIntradayDataUpdateTopicIntradayDataUpdate {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `endDate`."]
-    #[inline]
-    pub fn end_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intervalLengthMinutes`."]
-    #[inline]
-    pub fn interval_length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.interval_length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `intradayDataGroupings`."]
-    #[inline]
-    pub fn intraday_data_groupings(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayDataGroup>>) -> Self {
-        self.intraday_data_groupings = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metrics`."]
-    #[inline]
-    pub fn metrics(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmIntradayDataUpdateTopicIntradayMetric>>) -> Self {
-        self.metrics = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfIntervals`."]
-    #[inline]
-    pub fn number_of_intervals(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.number_of_intervals = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `queueIds`."]
-    #[inline]
-    pub fn queue_ids(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.queue_ids = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl WfmIntradayDataUpdateTopicIntradayForecastData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averageAfterCallWorkSeconds`."]
-    #[inline]
-    pub fn average_after_call_work_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_after_call_work_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `averageTalkTimeSeconds`."]
-    #[inline]
-    pub fn average_talk_time_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_talk_time_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `offered`."]
-    #[inline]
-    pub fn offered(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.offered = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl WfmIntradayDataUpdateTopicIntradayHistoricalAgentData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `interactingTimeSeconds`."]
-    #[inline]
-    pub fn interacting_time_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.interacting_time_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `onQueueTimeSeconds`."]
-    #[inline]
-    pub fn on_queue_time_seconds(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.on_queue_time_seconds = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl WfmIntradayDataUpdateTopicIntradayMetric {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `category`."]
-    #[inline]
-    pub fn category(mut self, value: impl ::std::convert::Into<crate::WfmIntradayDataUpdateTopicIntradayMetricCategory>) -> Self {
-        self.category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `version`."]
-    #[inline]
-    pub fn version(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.version = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmIntradayDataUpdateTopicIntradayMetric.category` of the spec (`#/definitions/WfmIntradayDataUpdateTopicIntradayMetric/properties/category`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl WfmIntradayPlanningGroupListing {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `entities`."]
-    #[inline]
-    pub fn entities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ForecastPlanningGroupResponse>>) -> Self {
-        self.entities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `noDataReason`."]
-    #[inline]
-    pub fn no_data_reason(mut self, value: impl ::std::convert::Into<crate::WfmIntradayPlanningGroupListingNoDataReason>) -> Self {
-        self.no_data_reason = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmIntradayPlanningGroupListing.noDataReason` of the spec (`#/definitions/WfmIntradayPlanningGroupListing/properties/noDataReason`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

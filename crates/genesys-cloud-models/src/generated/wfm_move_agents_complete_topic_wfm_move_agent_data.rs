@@ -71,18 +71,6 @@ impl WfmMoveAgentsCompleteTopicWfmMoveAgentData {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `result`."]
-    #[inline]
-    pub fn result(mut self, value: impl ::std::convert::Into<crate::WfmMoveAgentsCompleteTopicWfmMoveAgentDataResult>) -> Self {
-        self.result = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::WfmMoveAgentsCompleteTopicUserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmMoveAgentsCompleteTopicWfmMoveAgentData.result` of the spec (`#/definitions/WfmMoveAgentsCompleteTopicWfmMoveAgentData/properties/result`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl WfmMoveAgentsCompleteTopicWfmMoveAgentsComplete {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `destinationManagementUnit`."]
-    #[inline]
-    pub fn destination_management_unit(mut self, value: impl ::std::convert::Into<crate::WfmMoveAgentsCompleteTopicManagementUnit>) -> Self {
-        self.destination_management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `requestingUser`."]
-    #[inline]
-    pub fn requesting_user(mut self, value: impl ::std::convert::Into<crate::WfmMoveAgentsCompleteTopicUserReference>) -> Self {
-        self.requesting_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `results`."]
-    #[inline]
-    pub fn results(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmMoveAgentsCompleteTopicWfmMoveAgentData>>) -> Self {
-        self.results = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,18 +71,6 @@ impl WfmMoveManagementUnitTopicMoveManagementUnitNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `businessUnit`."]
-    #[inline]
-    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::WfmMoveManagementUnitTopicBusinessUnit>) -> Self {
-        self.business_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmMoveManagementUnitTopicMoveManagementUnitNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmMoveManagementUnitTopicMoveManagementUnitNotification.status` of the spec (`#/definitions/WfmMoveManagementUnitTopicMoveManagementUnitNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

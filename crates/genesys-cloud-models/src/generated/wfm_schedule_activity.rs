@@ -75,22 +75,4 @@ impl WfmScheduleActivity {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activities`."]
-    #[inline]
-    pub fn activities(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::ScheduleActivity>>) -> Self {
-        self.activities = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `fullDayTimeOffMarkers`."]
-    #[inline]
-    pub fn full_day_time_off_markers(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::FullDayTimeOffMarker>>) -> Self {
-        self.full_day_time_off_markers = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userReference`."]
-    #[inline]
-    pub fn user_reference(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user_reference = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,36 +83,6 @@ impl WfmScheduleTopicWfmScheduleNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `eventType`."]
-    #[inline]
-    pub fn event_type(mut self, value: impl ::std::convert::Into<crate::WfmScheduleTopicWfmScheduleNotificationEventType>) -> Self {
-        self.event_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `operationId`."]
-    #[inline]
-    pub fn operation_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.operation_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `percentComplete`."]
-    #[inline]
-    pub fn percent_complete(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.percent_complete = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmScheduleTopicWfmScheduleNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmScheduleTopicWfmScheduleNotification.eventType` of the spec (`#/definitions/WfmScheduleTopicWfmScheduleNotification/properties/eventType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

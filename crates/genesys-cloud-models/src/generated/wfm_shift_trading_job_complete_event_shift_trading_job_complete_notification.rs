@@ -91,48 +91,6 @@ impl WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `downloadUrl`."]
-    #[inline]
-    pub fn download_url(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.download_url = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `error`."]
-    #[inline]
-    pub fn error(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventErrorBody>) -> Self {
-        self.error = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trade`."]
-    #[inline]
-    pub fn trade(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventTradeEntity>) -> Self {
-        self.trade = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotificationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekSummaries`."]
-    #[inline]
-    pub fn week_summaries(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventWeekSummaryList>) -> Self {
-        self.week_summaries = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification.status` of the spec (`#/definitions/WfmShiftTradingJobCompleteEventShiftTradingJobCompleteNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

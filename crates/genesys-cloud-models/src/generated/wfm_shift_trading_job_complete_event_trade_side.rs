@@ -75,22 +75,4 @@ impl WfmShiftTradingJobCompleteEventTradeSide {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `reviewNote`."]
-    #[inline]
-    pub fn review_note(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.review_note = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `shift`."]
-    #[inline]
-    pub fn shift(mut self, value: impl ::std::convert::Into<crate::WfmShiftTradingJobCompleteEventTradeShift>) -> Self {
-        self.shift = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }

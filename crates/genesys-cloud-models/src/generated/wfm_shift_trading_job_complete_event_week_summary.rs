@@ -75,22 +75,4 @@ impl WfmShiftTradingJobCompleteEventWeekSummary {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `crossWeekReceivingMatchedCount`."]
-    #[inline]
-    pub fn cross_week_receiving_matched_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.cross_week_receiving_matched_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiatingMatchedCount`."]
-    #[inline]
-    pub fn initiating_matched_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.initiating_matched_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekDate`."]
-    #[inline]
-    pub fn week_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.week_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

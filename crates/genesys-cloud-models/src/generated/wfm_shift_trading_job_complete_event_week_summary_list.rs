@@ -67,10 +67,4 @@ impl WfmShiftTradingJobCompleteEventWeekSummaryList {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `weeks`."]
-    #[inline]
-    pub fn weeks(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WfmShiftTradingJobCompleteEventWeekSummary>>) -> Self {
-        self.weeks = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -83,34 +83,4 @@ impl WfmTimeOffBalanceJobTopicTimeOffBalance {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCodeId`."]
-    #[inline]
-    pub fn activity_code_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_code_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `balanceMinutesPerDay`."]
-    #[inline]
-    pub fn balance_minutes_per_day(mut self, value: impl ::std::convert::Into<::std::vec::Vec<i64>>) -> Self {
-        self.balance_minutes_per_day = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hrisTimeOffTypeId`."]
-    #[inline]
-    pub fn hris_time_off_type_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.hris_time_off_type_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `hrisTimeOffTypeSecondaryId`."]
-    #[inline]
-    pub fn hris_time_off_type_secondary_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.hris_time_off_type_secondary_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -99,60 +99,6 @@ impl WfmUserNotificationTopicAdherenceExplanationNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agent`."]
-    #[inline]
-    pub fn agent(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
-        self.agent = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `businessUnit`."]
-    #[inline]
-    pub fn business_unit(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicBusinessUnit>) -> Self {
-        self.business_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `lengthMinutes`."]
-    #[inline]
-    pub fn length_minutes(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.length_minutes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicManagementUnit>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `notes`."]
-    #[inline]
-    pub fn notes(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.notes = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicAdherenceExplanationNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicAdherenceExplanationNotificationType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmUserNotificationTopicAdherenceExplanationNotification.status` of the spec (`#/definitions/WfmUserNotificationTopicAdherenceExplanationNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -95,54 +95,6 @@ impl WfmUserNotificationTopicAlternativeShiftNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `granularity`."]
-    #[inline]
-    pub fn granularity(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicAlternativeShiftNotificationGranularity>) -> Self {
-        self.granularity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiatingShiftDate`."]
-    #[inline]
-    pub fn initiating_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.initiating_shift_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiatingUser`."]
-    #[inline]
-    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
-        self.initiating_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `newState`."]
-    #[inline]
-    pub fn new_state(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicAlternativeShiftNotificationNewState>) -> Self {
-        self.new_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `receivingShiftDate`."]
-    #[inline]
-    pub fn receiving_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.receiving_shift_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `receivingUser`."]
-    #[inline]
-    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
-        self.receiving_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekDate`."]
-    #[inline]
-    pub fn week_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.week_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmUserNotificationTopicAlternativeShiftNotification.granularity` of the spec (`#/definitions/WfmUserNotificationTopicAlternativeShiftNotification/properties/granularity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -95,54 +95,6 @@ impl WfmUserNotificationTopicShiftTradeNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `initiatingShiftDate`."]
-    #[inline]
-    pub fn initiating_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.initiating_shift_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `initiatingUser`."]
-    #[inline]
-    pub fn initiating_user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
-        self.initiating_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `newState`."]
-    #[inline]
-    pub fn new_state(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicShiftTradeNotificationNewState>) -> Self {
-        self.new_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oneSided`."]
-    #[inline]
-    pub fn one_sided(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.one_sided = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `receivingShiftDate`."]
-    #[inline]
-    pub fn receiving_shift_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.receiving_shift_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `receivingUser`."]
-    #[inline]
-    pub fn receiving_user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
-        self.receiving_user = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `tradeId`."]
-    #[inline]
-    pub fn trade_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.trade_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekDate`."]
-    #[inline]
-    pub fn week_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.week_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmUserNotificationTopicShiftTradeNotification.newState` of the spec (`#/definitions/WfmUserNotificationTopicShiftTradeNotification/properties/newState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

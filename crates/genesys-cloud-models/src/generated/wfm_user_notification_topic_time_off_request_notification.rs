@@ -87,42 +87,6 @@ impl WfmUserNotificationTopicTimeOffRequestNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fullDayManagementUnitDates`."]
-    #[inline]
-    pub fn full_day_management_unit_dates(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.full_day_management_unit_dates = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `isFullDayRequest`."]
-    #[inline]
-    pub fn is_full_day_request(mut self, value: impl ::std::convert::Into<bool>) -> Self {
-        self.is_full_day_request = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `partialDayStartDateTimes`."]
-    #[inline]
-    pub fn partial_day_start_date_times(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::chrono::DateTime<::chrono::Utc>>>) -> Self {
-        self.partial_day_start_date_times = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicTimeOffRequestNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `timeOffRequestId`."]
-    #[inline]
-    pub fn time_off_request_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.time_off_request_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::WfmUserNotificationTopicUserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WfmUserNotificationTopicTimeOffRequestNotification.status` of the spec (`#/definitions/WfmUserNotificationTopicTimeOffRequestNotification/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,16 +71,4 @@ impl WfmUserScheduleAdherenceUpdatedTopicUserNextActivityReminder {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `activityCategory`."]
-    #[inline]
-    pub fn activity_category(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.activity_category = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -75,22 +75,4 @@ impl WhatsAppAvailablePhoneNumberDetails {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `phoneNumber`."]
-    #[inline]
-    pub fn phone_number(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.phone_number = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
 }

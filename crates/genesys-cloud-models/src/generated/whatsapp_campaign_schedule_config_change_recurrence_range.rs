@@ -79,30 +79,6 @@ impl WhatsappCampaignScheduleConfigChangeRecurrenceRange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `additionalProperties`."]
-    #[inline]
-    pub fn additional_properties(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.additional_properties = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `end`."]
-    #[inline]
-    pub fn end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `numberOfOccurrences`."]
-    #[inline]
-    pub fn number_of_occurrences(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.number_of_occurrences = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WhatsappCampaignScheduleConfigChangeRecurrenceRangeType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WhatsappCampaignScheduleConfigChangeRecurrenceRange.type` of the spec (`#/definitions/WhatsappCampaignScheduleConfigChangeRecurrenceRange/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -83,34 +83,4 @@ impl WorkPlanBidGroup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agents`."]
-    #[inline]
-    pub fn agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::UserReference>>) -> Self {
-        self.agents = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `managementUnit`."]
-    #[inline]
-    pub fn management_unit(mut self, value: impl ::std::convert::Into<crate::ManagementUnitReference>) -> Self {
-        self.management_unit = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `planningGroups`."]
-    #[inline]
-    pub fn planning_groups(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PlanningGroupReference>>) -> Self {
-        self.planning_groups = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlans`."]
-    #[inline]
-    pub fn work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::BidGroupWorkPlanResponse>>) -> Self {
-        self.work_plans = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -67,10 +67,4 @@ impl WorkPlanBidGroupSummaryList {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `workPlanBidGroupSummaryList`."]
-    #[inline]
-    pub fn work_plan_bid_group_summary_list(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanBidGroupSummary>>) -> Self {
-        self.work_plan_bid_group_summary_list = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -103,66 +103,6 @@ impl WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `agentRankingType`."]
-    #[inline]
-    pub fn agent_ranking_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationAgentRankingType>) -> Self {
-        self.agent_ranking_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bidType`."]
-    #[inline]
-    pub fn bid_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationBidType>) -> Self {
-        self.bid_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bidWindowEndDate`."]
-    #[inline]
-    pub fn bid_window_end_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bid_window_end_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `bidWindowStartDate`."]
-    #[inline]
-    pub fn bid_window_start_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bid_window_start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `buId`."]
-    #[inline]
-    pub fn bu_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.bu_id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `effectiveDate`."]
-    #[inline]
-    pub fn effective_date(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.effective_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `rankingTiebreakerType`."]
-    #[inline]
-    pub fn ranking_tiebreaker_type(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationRankingTiebreakerType>) -> Self {
-        self.ranking_tiebreaker_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotificationStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlanFieldsVisibleToAgents`."]
-    #[inline]
-    pub fn work_plan_fields_visible_to_agents(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.work_plan_fields_visible_to_agents = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification.agentRankingType` of the spec (`#/definitions/WorkPlanBiddingAdminNotificationTopicWorkPlanBiddingNotification/properties/agentRankingType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl WorkPlanConfigurationViolationMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `arguments`."]
-    #[inline]
-    pub fn arguments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>) -> Self {
-        self.arguments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `severity`."]
-    #[inline]
-    pub fn severity(mut self, value: impl ::std::convert::Into<crate::WorkPlanConfigurationViolationMessageSeverity>) -> Self {
-        self.severity = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkPlanConfigurationViolationMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkPlanConfigurationViolationMessage.severity` of the spec (`#/definitions/WorkPlanConfigurationViolationMessage/properties/severity`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,18 +71,6 @@ impl WorkPlanConstraintConflictMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `arguments`."]
-    #[inline]
-    pub fn arguments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanValidationMessageArgument>>) -> Self {
-        self.arguments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkPlanConstraintConflictMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkPlanConstraintConflictMessage.type` of the spec (`#/definitions/WorkPlanConstraintConflictMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

@@ -71,18 +71,6 @@ impl WorkPlanConstraintsViolationMessage {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `fixableConstraintsMessages`."]
-    #[inline]
-    pub fn fixable_constraints_messages(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanConstraintViolationMessage>>) -> Self {
-        self.fixable_constraints_messages = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkPlanConstraintsViolationMessageType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkPlanConstraintsViolationMessage.type` of the spec (`#/definitions/WorkPlanConstraintsViolationMessage/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

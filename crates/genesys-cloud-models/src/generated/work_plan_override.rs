@@ -75,22 +75,4 @@ impl WorkPlanOverride {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `startDate`."]
-    #[inline]
-    pub fn start_date(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.start_date = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `weekCount`."]
-    #[inline]
-    pub fn week_count(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.week_count = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `workPlan`."]
-    #[inline]
-    pub fn work_plan(mut self, value: impl ::std::convert::Into<crate::WorkPlanReference>) -> Self {
-        self.work_plan = ::std::option::Option::Some(value.into());
-        self
-    }
 }

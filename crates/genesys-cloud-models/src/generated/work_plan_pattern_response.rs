@@ -67,10 +67,4 @@ impl WorkPlanPatternResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `workPlans`."]
-    #[inline]
-    pub fn work_plans(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkPlanReference>>) -> Self {
-        self.work_plans = ::std::option::Option::Some(value.into());
-        self
-    }
 }

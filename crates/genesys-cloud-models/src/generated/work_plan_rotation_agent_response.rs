@@ -75,22 +75,4 @@ impl WorkPlanRotationAgentResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateRange`."]
-    #[inline]
-    pub fn date_range(mut self, value: impl ::std::convert::Into<crate::DateRangeWithOptionalEnd>) -> Self {
-        self.date_range = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `position`."]
-    #[inline]
-    pub fn position(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.position = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }

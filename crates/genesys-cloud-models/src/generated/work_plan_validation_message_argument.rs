@@ -71,18 +71,6 @@ impl WorkPlanValidationMessageArgument {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkPlanValidationMessageArgumentType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkPlanValidationMessageArgument.type` of the spec (`#/definitions/WorkPlanValidationMessageArgument/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]

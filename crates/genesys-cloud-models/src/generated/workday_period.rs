@@ -71,16 +71,4 @@ impl WorkdayPeriod {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl WorkdayPointsTrend {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `averagePoints`."]
-    #[inline]
-    pub fn average_points(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average_points = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateEndWorkday`."]
-    #[inline]
-    pub fn date_end_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_end_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateStartWorkday`."]
-    #[inline]
-    pub fn date_start_workday(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
-        self.date_start_workday = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dayOfWeek`."]
-    #[inline]
-    pub fn day_of_week(mut self, value: impl ::std::convert::Into<crate::WorkdayPointsTrendDayOfWeek>) -> Self {
-        self.day_of_week = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trend`."]
-    #[inline]
-    pub fn trend(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkdayPointsTrendItem>>) -> Self {
-        self.trend = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `user`."]
-    #[inline]
-    pub fn user(mut self, value: impl ::std::convert::Into<crate::UserReference>) -> Self {
-        self.user = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkdayPointsTrend.dayOfWeek` of the spec (`#/definitions/WorkdayPointsTrend/properties/dayOfWeek`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

@@ -83,36 +83,6 @@ impl WorkdayValuesMetricItem {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `average`."]
-    #[inline]
-    pub fn average(mut self, value: impl ::std::convert::Into<f64>) -> Self {
-        self.average = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metric`."]
-    #[inline]
-    pub fn metric(mut self, value: impl ::std::convert::Into<crate::AddressableEntityRef>) -> Self {
-        self.metric = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `metricDefinition`."]
-    #[inline]
-    pub fn metric_definition(mut self, value: impl ::std::convert::Into<crate::DomainEntityRef>) -> Self {
-        self.metric_definition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `trend`."]
-    #[inline]
-    pub fn trend(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkdayValuesTrendItem>>) -> Self {
-        self.trend = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `unitType`."]
-    #[inline]
-    pub fn unit_type(mut self, value: impl ::std::convert::Into<crate::WorkdayValuesMetricItemUnitType>) -> Self {
-        self.unit_type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkdayValuesMetricItem.unitType` of the spec (`#/definitions/WorkdayValuesMetricItem/properties/unitType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]

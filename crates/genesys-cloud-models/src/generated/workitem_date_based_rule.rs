@@ -91,48 +91,6 @@ impl WorkitemDateBasedRule {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::WorkitemRuleAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `condition`."]
-    #[inline]
-    pub fn condition(mut self, value: impl ::std::convert::Into<crate::WorkitemDateBasedCondition>) -> Self {
-        self.condition = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `name`."]
-    #[inline]
-    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.name = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `selfUri`."]
-    #[inline]
-    pub fn self_uri(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.self_uri = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkitemDateBasedRuleType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `worktype`."]
-    #[inline]
-    pub fn worktype(mut self, value: impl ::std::convert::Into<crate::WorktypeReference>) -> Self {
-        self.worktype = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemDateBasedRule.type` of the spec (`#/definitions/WorkitemDateBasedRule/properties/type`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]

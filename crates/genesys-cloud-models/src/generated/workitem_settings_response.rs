@@ -67,10 +67,4 @@ impl WorkitemSettingsResponse {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `worktype`."]
-    #[inline]
-    pub fn worktype(mut self, value: impl ::std::convert::Into<crate::StepplansWorktypeReference>) -> Self {
-        self.worktype = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -71,16 +71,4 @@ impl WorkitemsAttributeChangeMap {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `newValue`."]
-    #[inline]
-    pub fn new_value(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.new_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oldValue`."]
-    #[inline]
-    pub fn old_value(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::serde_json::Value>>) -> Self {
-        self.old_value = ::std::option::Option::Some(value.into());
-        self
-    }
 }

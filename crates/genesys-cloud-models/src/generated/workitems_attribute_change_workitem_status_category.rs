@@ -71,18 +71,6 @@ impl WorkitemsAttributeChangeWorkitemStatusCategory {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `newValue`."]
-    #[inline]
-    pub fn new_value(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeWorkitemStatusCategoryNewValue>) -> Self {
-        self.new_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oldValue`."]
-    #[inline]
-    pub fn old_value(mut self, value: impl ::std::convert::Into<crate::WorkitemsAttributeChangeWorkitemStatusCategoryOldValue>) -> Self {
-        self.old_value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsAttributeChangeWorkitemStatusCategory.newValue` of the spec (`#/definitions/WorkitemsAttributeChangeWorkitemStatusCategory/properties/newValue`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "task-management")))]

@@ -79,30 +79,6 @@ impl WorkitemsEventsNotificationWrapup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationWrapupAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `op`."]
-    #[inline]
-    pub fn op(mut self, value: impl ::std::convert::Into<crate::WorkitemsEventsNotificationWrapupOp>) -> Self {
-        self.op = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsEventsNotificationWrapup.action` of the spec (`#/definitions/WorkitemsEventsNotificationWrapup/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

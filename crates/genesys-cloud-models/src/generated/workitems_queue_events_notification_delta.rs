@@ -79,30 +79,6 @@ impl WorkitemsQueueEventsNotificationDelta {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `field`."]
-    #[inline]
-    pub fn field(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.field = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `newValue`."]
-    #[inline]
-    pub fn new_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.new_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oldValue`."]
-    #[inline]
-    pub fn old_value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.old_value = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `op`."]
-    #[inline]
-    pub fn op(mut self, value: impl ::std::convert::Into<crate::WorkitemsQueueEventsNotificationDeltaOp>) -> Self {
-        self.op = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsQueueEventsNotificationDelta.op` of the spec (`#/definitions/WorkitemsQueueEventsNotificationDelta/properties/op`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,24 +75,6 @@ impl WorkitemsUserEventsNotificationAssignmentSegment {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `durationMs`."]
-    #[inline]
-    pub fn duration_ms(mut self, value: impl ::std::convert::Into<i64>) -> Self {
-        self.duration_ms = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `endState`."]
-    #[inline]
-    pub fn end_state(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationAssignmentSegmentEndState>) -> Self {
-        self.end_state = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `startState`."]
-    #[inline]
-    pub fn start_state(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationAssignmentSegmentStartState>) -> Self {
-        self.start_state = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsUserEventsNotificationAssignmentSegment.endState` of the spec (`#/definitions/WorkitemsUserEventsNotificationAssignmentSegment/properties/endState`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -71,18 +71,6 @@ impl WorkitemsUserEventsNotificationCustomAttribute {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `dataType`."]
-    #[inline]
-    pub fn data_type(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationCustomAttributeDataType>) -> Self {
-        self.data_type = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `value`."]
-    #[inline]
-    pub fn value(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.value = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsUserEventsNotificationCustomAttribute.dataType` of the spec (`#/definitions/WorkitemsUserEventsNotificationCustomAttribute/properties/dataType`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -75,22 +75,4 @@ impl WorkitemsUserEventsNotificationPropertyChange {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `newValues`."]
-    #[inline]
-    pub fn new_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.new_values = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `oldValues`."]
-    #[inline]
-    pub fn old_values(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::string::String>>) -> Self {
-        self.old_values = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `property`."]
-    #[inline]
-    pub fn property(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.property = ::std::option::Option::Some(value.into());
-        self
-    }
 }

@@ -87,42 +87,6 @@ impl WorkitemsUserEventsNotificationSession {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `assignmentSegments`."]
-    #[inline]
-    pub fn assignment_segments(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::WorkitemsUserEventsNotificationAssignmentSegment>>) -> Self {
-        self.assignment_segments = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateSessionEnd`."]
-    #[inline]
-    pub fn date_session_end(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_session_end = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `dateSessionStart`."]
-    #[inline]
-    pub fn date_session_start(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.date_session_start = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `id`."]
-    #[inline]
-    pub fn id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.id = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `status`."]
-    #[inline]
-    pub fn status(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationSessionStatus>) -> Self {
-        self.status = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `type`."]
-    #[inline]
-    pub fn r#type(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationSessionType>) -> Self {
-        self.r#type = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsUserEventsNotificationSession.status` of the spec (`#/definitions/WorkitemsUserEventsNotificationSession/properties/status`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -79,30 +79,6 @@ impl WorkitemsUserEventsNotificationWrapup {
     pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
         crate::support::Model::set_null(self, field)
     }
-    #[doc = " Sets `action`."]
-    #[inline]
-    pub fn action(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationWrapupAction>) -> Self {
-        self.action = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `code`."]
-    #[inline]
-    pub fn code(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.code = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `op`."]
-    #[inline]
-    pub fn op(mut self, value: impl ::std::convert::Into<crate::WorkitemsUserEventsNotificationWrapupOp>) -> Self {
-        self.op = ::std::option::Option::Some(value.into());
-        self
-    }
-    #[doc = " Sets `userId`."]
-    #[inline]
-    pub fn user_id(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
-        self.user_id = ::std::option::Option::Some(value.into());
-        self
-    }
 }
 #[doc = " The open string enum `WorkitemsUserEventsNotificationWrapup.action` of the spec (`#/definitions/WorkitemsUserEventsNotificationWrapup/properties/action`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]

@@ -17,3 +17,15 @@ impl<'de> ::serde::Deserialize<'de> for Anything {
 impl crate::support::Model for Anything {
     const NAME: &'static str = "Anything";
 }
+impl Anything {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+}

@@ -98,6 +98,28 @@ impl ::std::fmt::Debug for Dog {
         crate::support::debug_struct(f, "Dog", &[("anything", &self.anything), ("byId", &self.by_id), ("id", &self.id), ("kind", &self.kind), ("labels", &self.labels), ("matrix", &self.matrix), ("meta", &self.meta), ("name", &self.name), ("nickname", &self.nickname), ("owner", &self.owner), ("priority", &self.priority), ("status", &self.status), ("tags", &self.tags), ("barkVolume", &self.bark_volume)], &self._nulls)
     }
 }
+impl Dog {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+}
 #[doc = " The open string enum `Dog/allOf/1.kind` of the spec (`#/definitions/Dog/allOf/1/properties/kind`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "pets")))]
 #[doc = ""]
@@ -157,4 +179,16 @@ impl<'de> ::serde::Deserialize<'de> for DogKind {
 }
 impl crate::support::Model for DogKind {
     const NAME: &'static str = "Dog/allOf/1.kind";
+}
+impl DogKind {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -102,3 +102,115 @@ impl ::std::fmt::Debug for Formats {
         crate::support::debug_struct(f, "Formats", &[("accessToken", &crate::support::Redacted(&self.access_token)), ("at", &self.at), ("clientSecret", &crate::support::Redacted(&self.client_secret)), ("day", &self.day), ("f32", &self.f32), ("f64", &self.f64), ("file", &self.file), ("flag", &self.flag), ("i32", &self.i32), ("i64", &self.i64), ("link", &self.link), ("local", &self.local), ("month", &self.month), ("raw", &self.raw), ("uid", &self.uid)], &self._nulls)
     }
 }
+impl Formats {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `accessToken`."]
+    #[inline]
+    pub fn access_token(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.access_token = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `at`."]
+    #[inline]
+    pub fn at(mut self, value: impl ::std::convert::Into<::chrono::DateTime<::chrono::Utc>>) -> Self {
+        self.at = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `clientSecret`."]
+    #[inline]
+    pub fn client_secret(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.client_secret = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `day`."]
+    #[inline]
+    pub fn day(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.day = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `f32`."]
+    #[inline]
+    pub fn f32(mut self, value: impl ::std::convert::Into<f32>) -> Self {
+        self.f32 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `f64`."]
+    #[inline]
+    pub fn f64(mut self, value: impl ::std::convert::Into<f64>) -> Self {
+        self.f64 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `file`."]
+    #[inline]
+    pub fn file(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.file = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `flag`."]
+    #[inline]
+    pub fn flag(mut self, value: impl ::std::convert::Into<bool>) -> Self {
+        self.flag = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `i32`."]
+    #[inline]
+    pub fn i32(mut self, value: impl ::std::convert::Into<i32>) -> Self {
+        self.i32 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `i64`."]
+    #[inline]
+    pub fn i64(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.i64 = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `link`."]
+    #[inline]
+    pub fn link(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.link = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `local`."]
+    #[inline]
+    pub fn local(mut self, value: impl ::std::convert::Into<::chrono::NaiveDateTime>) -> Self {
+        self.local = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `month`."]
+    #[inline]
+    pub fn month(mut self, value: impl ::std::convert::Into<crate::YearMonth>) -> Self {
+        self.month = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `raw`."]
+    #[inline]
+    pub fn raw(mut self, value: impl ::std::convert::Into<crate::Base64Bytes>) -> Self {
+        self.raw = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `uid`."]
+    #[inline]
+    pub fn uid(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.uid = ::std::option::Option::Some(value.into());
+        self
+    }
+}

@@ -98,6 +98,28 @@ impl ::std::fmt::Debug for Names {
         crate::support::debug_struct(f, "Names", &[("$ref", &self.r#ref), ("$schema", &self.schema), ("3dModel", &self.n3d_model), ("a.b", &self.a_b), ("first-name", &self.first_name), ("fooBar", &self.foo_bar), ("foo_bar", &self.foo_bar_2), ("match", &self.r#match), ("self", &self.self_), ("state", &self.state), ("type", &self.r#type), ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", &self.urn_ietf_params_scim_schemas_extension_enterprise_2_0_user), ("with space", &self.with_space), ("x/y", &self.x_y)], &self._nulls)
     }
 }
+impl Names {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+}
 #[doc = " The open string enum `Names.state` of the spec (`#/definitions/Names/properties/state`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "oauth", feature = "pets"))))]
 #[doc = ""]
@@ -161,4 +183,16 @@ impl<'de> ::serde::Deserialize<'de> for NamesStateEnum {
 }
 impl crate::support::Model for NamesStateEnum {
     const NAME: &'static str = "Names.state";
+}
+impl NamesStateEnum {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

@@ -94,6 +94,106 @@ impl ::std::fmt::Debug for Pet {
         crate::support::debug_struct(f, "Pet", &[("anything", &self.anything), ("byId", &self.by_id), ("id", &self.id), ("kind", &self.kind), ("labels", &self.labels), ("matrix", &self.matrix), ("meta", &self.meta), ("name", &self.name), ("nickname", &self.nickname), ("owner", &self.owner), ("priority", &self.priority), ("status", &self.status), ("tags", &self.tags)], &self._nulls)
     }
 }
+impl Pet {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `anything`."]
+    #[inline]
+    pub fn anything(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.anything = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `byId`."]
+    #[inline]
+    pub fn by_id(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, crate::Status>>) -> Self {
+        self.by_id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `id`."]
+    #[inline]
+    pub fn id(mut self, value: impl ::std::convert::Into<i64>) -> Self {
+        self.id = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `kind`."]
+    #[inline]
+    pub fn kind(mut self, value: impl ::std::convert::Into<crate::PetKind>) -> Self {
+        self.kind = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `labels`."]
+    #[inline]
+    pub fn labels(mut self, value: impl ::std::convert::Into<::std::collections::BTreeMap<::std::string::String, ::std::string::String>>) -> Self {
+        self.labels = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `matrix`."]
+    #[inline]
+    pub fn matrix(mut self, value: impl ::std::convert::Into<::std::vec::Vec<::std::vec::Vec<i32>>>) -> Self {
+        self.matrix = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `meta`."]
+    #[inline]
+    pub fn meta(mut self, value: impl ::std::convert::Into<::serde_json::Value>) -> Self {
+        self.meta = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `nickname`."]
+    #[inline]
+    pub fn nickname(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.nickname = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `owner`."]
+    #[inline]
+    pub fn owner(mut self, value: impl ::std::convert::Into<crate::PetOwner>) -> Self {
+        self.owner = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `priority`."]
+    #[inline]
+    pub fn priority(mut self, value: impl ::std::convert::Into<crate::Priority>) -> Self {
+        self.priority = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `status`."]
+    #[inline]
+    pub fn status(mut self, value: impl ::std::convert::Into<crate::Status>) -> Self {
+        self.status = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `tags`."]
+    #[inline]
+    pub fn tags(mut self, value: impl ::std::convert::Into<::std::vec::Vec<crate::PetTagsItem>>) -> Self {
+        self.tags = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The object `Pet.owner` of the spec (`#/definitions/Pet/properties/owner`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "pets", feature = "store-things"))))]
 #[derive(Clone, Default, PartialEq)]
@@ -144,6 +244,40 @@ impl ::std::fmt::Debug for PetOwner {
         crate::support::debug_struct(f, "PetOwner", &[("name", &self.name), ("since", &self.since)], &self._nulls)
     }
 }
+impl PetOwner {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `name`."]
+    #[inline]
+    pub fn name(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.name = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `since`."]
+    #[inline]
+    pub fn since(mut self, value: impl ::std::convert::Into<::chrono::NaiveDate>) -> Self {
+        self.since = ::std::option::Option::Some(value.into());
+        self
+    }
+}
 #[doc = " The object `Pet.tags/items` of the spec (`#/definitions/Pet/properties/tags/items`)."]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "pets", feature = "store-things"))))]
 #[derive(Clone, Default, PartialEq)]
@@ -192,6 +326,40 @@ impl crate::support::Model for PetTagsItem {
 impl ::std::fmt::Debug for PetTagsItem {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "PetTagsItem", &[("label", &self.label), ("weight", &self.weight)], &self._nulls)
+    }
+}
+impl PetTagsItem {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+    #[doc = " Sets `label`."]
+    #[inline]
+    pub fn label(mut self, value: impl ::std::convert::Into<::std::string::String>) -> Self {
+        self.label = ::std::option::Option::Some(value.into());
+        self
+    }
+    #[doc = " Sets `weight`."]
+    #[inline]
+    pub fn weight(mut self, value: impl ::std::convert::Into<f32>) -> Self {
+        self.weight = ::std::option::Option::Some(value.into());
+        self
     }
 }
 #[doc = " The open string enum `Pet.kind` of the spec (`#/definitions/Pet/properties/kind`)."]
@@ -281,4 +449,16 @@ impl<'de> ::serde::Deserialize<'de> for PetKind {
 }
 impl crate::support::Model for PetKind {
     const NAME: &'static str = "Pet.kind";
+}
+impl PetKind {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }

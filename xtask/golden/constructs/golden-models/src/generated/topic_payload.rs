@@ -46,6 +46,28 @@ impl ::std::fmt::Debug for TopicPayload {
         crate::support::debug_struct(f, "TopicPayload", &[("body", &self.body)], &self._nulls)
     }
 }
+impl TopicPayload {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
+    }
+}
 #[doc = " The object `TopicPayload.body` of the spec (`#/definitions/TopicPayload/properties/body`)."]
 #[cfg_attr(docsrs, doc(cfg(feature = "unreferenced")))]
 #[derive(Clone, Default, PartialEq)]
@@ -90,6 +112,28 @@ impl crate::support::Model for TopicPayloadBody {
 impl ::std::fmt::Debug for TopicPayloadBody {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         crate::support::debug_struct(f, "TopicPayloadBody", &[("event", &self.event)], &self._nulls)
+    }
+}
+impl TopicPayloadBody {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
+    /// Applies `edit` and returns the value: a model built in one expression.
+    #[inline]
+    pub fn with(self, edit: impl ::std::ops::FnOnce(&mut Self)) -> Self {
+        crate::support::Model::with(self, edit)
+    }
+    /// Sends `field` (its JSON name) as an explicit `null` while it is `None`: how a PATCH clears a value. A name the type does not have is an error.
+    #[inline]
+    pub fn set_null(&mut self, field: &str) -> ::std::result::Result<(), crate::support::UnknownField> {
+        crate::support::Model::set_null(self, field)
     }
 }
 #[doc = " The open string enum `TopicPayload.body.event` of the spec (`#/definitions/TopicPayload/properties/body/properties/event`)."]
@@ -151,4 +195,16 @@ impl<'de> ::serde::Deserialize<'de> for TopicPayloadEvent {
 }
 impl crate::support::Model for TopicPayloadEvent {
     const NAME: &'static str = "TopicPayload.body.event";
+}
+impl TopicPayloadEvent {
+    /// Serializes to compact JSON.
+    #[inline]
+    pub fn to_json(&self) -> ::std::result::Result<::std::string::String, ::serde_json::Error> {
+        crate::support::Model::to_json(self)
+    }
+    /// Parses JSON text; unknown fields and enum values are kept, and written back.
+    #[inline]
+    pub fn from_json(json: &str) -> ::std::result::Result<Self, ::serde_json::Error> {
+        <Self as crate::support::Model>::from_json(json)
+    }
 }
