@@ -235,6 +235,7 @@ pub fn generate(root: &Path, spec: &str, out: &str, prefix: &str) -> Result<Vec<
             files: vec![
                 ("Cargo.toml".to_owned(), api::facade_cargo_toml(&plan, spec)),
                 ("src/generated/tags.rs".to_owned(), api::facade_tags(&plan, &operations, spec)),
+                ("src/generated/operations.md".to_owned(), api::facade_operations_md(&plan, &operations, spec)),
                 ("benches/floor/models.rs".to_owned(), floor::emit(&ir, spec)?),
             ],
         });

@@ -44,6 +44,40 @@ pub(crate) struct Call<'a> {
     pub(crate) body: &'a Bytes,
 }
 
+/// The org's presence definitions: the system presences, each with the id the mock gives it
+/// (`mock-presence-available`, …). A presence set by id or by system presence is stored with
+/// both, as the service stores it.
+const SYSTEM_PRESENCES: &[&str] =
+    &["Available", "Away", "Busy", "Offline", "Idle", "On Queue", "Meal", "Training", "Meeting", "Break"];
+
+fn presence_id(system: &str) -> String {
+    format!("mock-presence-{}", system.to_ascii_lowercase().replace(' ', "-"))
+}
+
+/// The full definition `sent` names (by `id`, else by `systemPresence`); `None` for one the
+/// org does not have.
+fn presence_definition(sent: &Value) -> Option<Value> {
+    let by_id = sent.get("id").and_then(Value::as_str);
+    let by_system = sent.get("systemPresence").and_then(Value::as_str);
+    let system = SYSTEM_PRESENCES.iter().find(|p| match by_id {
+        Some(id) => presence_id(p) == id,
+        None => by_system.is_some_and(|s| s.eq_ignore_ascii_case(p)),
+    })?;
+    Some(json!({"id": presence_id(system), "systemPresence": system}))
+}
+
+/// A presence definition as the org's list gives it.
+fn definition_entity(system: &str) -> Value {
+    json!({
+        "id": presence_id(system),
+        "systemPresence": system,
+        "languageLabels": {"en_US": system},
+        "primary": true,
+        "deactivated": false,
+        "type": "System",
+    })
+}
+
 impl Live {
     /// The presence a user has until it is changed: Available, from the mock's start.
     fn presence_of(&self, user: &str, source: &str) -> Value {
@@ -80,15 +114,41 @@ impl Live {
                 };
                 let source = param("sourceId").unwrap_or_else(|| "PURECLOUD".into());
                 let mut presence = self.presence_of(&user, &source);
-                for key in ["presenceDefinition", "message", "primary"] {
+                for key in ["message", "primary"] {
                     if let Some(v) = sent.get(key) {
                         presence[key] = v.clone();
                     }
+                }
+                if let Some(sent) = sent.get("presenceDefinition") {
+                    let Some(definition) = presence_definition(sent) else {
+                        return Some(error(StatusCode::BAD_REQUEST, "bad.request", "no such presence definition"));
+                    };
+                    presence["presenceDefinition"] = definition;
                 }
                 presence["modifiedDate"] = json!(now());
                 lock(&self.presence).insert(user.clone(), presence.clone());
                 hub.publish(&format!("v2.users.{user}.presence"), &presence);
                 Some(full(StatusCode::OK, presence.to_string()))
+            }
+            ("GET", "/api/v2/presence/definitions" | "/api/v2/presencedefinitions") => {
+                let entities: Vec<Value> = SYSTEM_PRESENCES.iter().map(|p| definition_entity(p)).collect();
+                let total = entities.len();
+                Some(full(
+                    StatusCode::OK,
+                    json!({"entities": entities, "total": total, "pageNumber": 1, "pageSize": total, "pageCount": 1})
+                        .to_string(),
+                ))
+            }
+            ("GET", "/api/v2/presence/definitions/{definitionId}" | "/api/v2/presencedefinitions/{presenceId}") => {
+                let id = param("definitionId").or_else(|| param("presenceId"))?;
+                Some(match SYSTEM_PRESENCES.iter().find(|p| presence_id(p) == id) {
+                    Some(p) => full(StatusCode::OK, definition_entity(p).to_string()),
+                    None => error(
+                        StatusCode::NOT_FOUND,
+                        "not.found",
+                        &format!("The presence definition {id} could not be found"),
+                    ),
+                })
             }
             ("GET", "/api/v2/users/{userId}/routingstatus") => {
                 let user = user_id(param("userId")?);

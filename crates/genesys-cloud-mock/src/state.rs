@@ -131,6 +131,10 @@ pub(crate) struct State {
     faults: Mutex<Vec<Fault>>,
     hits: Mutex<HashMap<String, usize>>,
     users: Mutex<Users>,
+    /// Routing queues (the fixed set, then the created ones, in order) and skills, kept as
+    /// users are: what is created is listed, read, updated and deleted.
+    queues: Mutex<Vec<Value>>,
+    skills: Mutex<Vec<Value>>,
     counter: AtomicU64,
     token_requests: AtomicUsize,
     pub(crate) connections: AtomicUsize,
@@ -193,6 +197,8 @@ impl State {
             faults: Mutex::default(),
             hits: Mutex::default(),
             users: Mutex::new(users),
+            queues: Mutex::new((0..QUEUES).map(queue).collect()),
+            skills: Mutex::new(Vec::new()),
             counter: AtomicU64::new(0),
             token_requests: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
@@ -205,6 +211,111 @@ impl State {
 
     fn next(&self) -> u64 {
         self.counter.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The fields of `sent` that definition `kind` declares (what the service keeps of a
+    /// create or update body).
+    fn declared_fields(&self, sent: &Value, kind: &str) -> serde_json::Map<String, Value> {
+        let declared = self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(Value::as_object);
+        sent.as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| declared.is_some_and(|d| d.contains_key(*k)) && k.as_str() != "id")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// `POST`: a kept entity of `kind` from the body, with an id (and version 1 where the
+    /// definition has a version). A name in use
+    /// (any case) is a 409, as the service answers for queues and skills.
+    fn create_kept(
+        &self,
+        kept: &Mutex<Vec<Value>>,
+        sent: &Value,
+        kind: &str,
+        noun: &str,
+        complete: impl FnOnce(&mut Value),
+    ) -> Response<MockBody> {
+        let mut entity = Value::Object(self.declared_fields(sent, kind));
+        let mut all = kept.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(name) = entity.get("name").and_then(Value::as_str) {
+            if all.iter().any(|e| e["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))) {
+                return error(
+                    StatusCode::CONFLICT,
+                    "general.conflict",
+                    &format!("A {noun} named {name} already exists"),
+                );
+            }
+        }
+        entity["id"] = json!(format!("mock-{noun}-{:06}", self.next()));
+        // The version's type is the definition's (an integer for most, a string for skills).
+        let version = self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(|p| p.get("version"));
+        match version.and_then(|v| v.get("type")).and_then(Value::as_str) {
+            Some("string") => entity["version"] = json!("1"),
+            Some(_) => entity["version"] = json!(1),
+            None => {}
+        }
+        entity["dateCreated"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        complete(&mut entity);
+        all.push(entity.clone());
+        full(StatusCode::OK, entity.to_string())
+    }
+
+    fn read_kept(&self, kept: &Mutex<Vec<Value>>, id: &str, noun: &str) -> Response<MockBody> {
+        let all = kept.lock().unwrap_or_else(|e| e.into_inner());
+        match all.iter().find(|e| e["id"] == id) {
+            Some(e) => full(StatusCode::OK, e.to_string()),
+            None => error(StatusCode::NOT_FOUND, "not.found", &format!("The {noun} {id} could not be found")),
+        }
+    }
+
+    /// `PUT`: the declared fields replace the kept ones; for a versioned entity a `version`
+    /// that is not the current one is a 409, as for users.
+    fn update_kept(
+        &self,
+        kept: &Mutex<Vec<Value>>,
+        id: &str,
+        sent: &Value,
+        kind: &str,
+        noun: &str,
+    ) -> Response<MockBody> {
+        let fields = self.declared_fields(sent, kind);
+        let mut all = kept.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entity) = all.iter_mut().find(|e| e["id"] == id) else {
+            return error(StatusCode::NOT_FOUND, "not.found", &format!("The {noun} {id} could not be found"));
+        };
+        if let Some(current) = entity.get("version").and_then(Value::as_i64) {
+            if sent.get("version").and_then(Value::as_i64).is_some_and(|v| v != current) {
+                return error(
+                    StatusCode::CONFLICT,
+                    "general.conflict",
+                    &format!("The version supplied does not match the current version {current}"),
+                );
+            }
+            entity["version"] = json!(current + 1);
+        }
+        for (k, v) in fields.into_iter().filter(|(k, _)| k != "version") {
+            entity[k.as_str()] = v;
+        }
+        full(StatusCode::OK, entity.to_string())
+    }
+
+    fn delete_kept(&self, kept: &Mutex<Vec<Value>>, id: &str, noun: &str) -> Response<MockBody> {
+        let mut all = kept.lock().unwrap_or_else(|e| e.into_inner());
+        match all.iter().position(|e| e["id"] == id) {
+            Some(i) => {
+                all.remove(i);
+                full(StatusCode::OK, "{}")
+            }
+            None => error(StatusCode::NOT_FOUND, "not.found", &format!("The {noun} {id} could not be found")),
+        }
+    }
+
+    fn list_kept(&self, kept: &Mutex<Vec<Value>>, query: &[(String, String)], path: &str) -> Response<MockBody> {
+        let page = crate::Page::of(query);
+        let all = kept.lock().unwrap_or_else(|e| e.into_inner());
+        let entities: Vec<Value> = page.range(all.len()).map(|i| all[i].clone()).collect();
+        full(StatusCode::OK, page.listing(entities, all.len(), path).to_string())
     }
 
     pub(crate) fn next_correlation_id(&self) -> String {
@@ -558,19 +669,38 @@ impl State {
                 let entities: Vec<Value> = page.range(listed.len()).map(|i| listed[i].clone()).collect();
                 Some(full(StatusCode::OK, page.listing(entities, listed.len(), "/api/v2/users").to_string()))
             }
+            ("POST", "/api/v2/routing/queues") => {
+                let sent: Value = serde_json::from_slice(body).ok()?;
+                let created = self.create_kept(&self.queues, &sent, "Queue", "queue", |q| {
+                    q["memberCount"] = json!(0);
+                    if q.get("division").is_none() {
+                        q["division"] = json!({"id": "home", "name": "Home"});
+                    }
+                });
+                Some(created)
+            }
             ("GET", "/api/v2/routing/queues/{queueId}") => {
-                let id = param("queueId")?;
-                let n = id.strip_prefix("queue-").and_then(|n| n.parse::<usize>().ok()).filter(|n| *n < QUEUES);
-                Some(match n {
-                    Some(i) => full(StatusCode::OK, queue(i).to_string()),
-                    None => error(StatusCode::NOT_FOUND, "not.found", &format!("The queue {id} could not be found")),
-                })
+                Some(self.read_kept(&self.queues, &param("queueId")?, "queue"))
             }
-            ("GET", "/api/v2/routing/queues") => {
-                let page = crate::Page::of(query);
-                let entities: Vec<Value> = page.range(QUEUES).map(queue).collect();
-                Some(full(StatusCode::OK, page.listing(entities, QUEUES, "/api/v2/routing/queues").to_string()))
+            ("PUT", "/api/v2/routing/queues/{queueId}") => {
+                let sent: Value = serde_json::from_slice(body).ok()?;
+                Some(self.update_kept(&self.queues, &param("queueId")?, &sent, "Queue", "queue"))
             }
+            ("DELETE", "/api/v2/routing/queues/{queueId}") => {
+                Some(self.delete_kept(&self.queues, &param("queueId")?, "queue"))
+            }
+            ("GET", "/api/v2/routing/queues") => Some(self.list_kept(&self.queues, query, "/api/v2/routing/queues")),
+            ("POST", "/api/v2/routing/skills") => {
+                let sent: Value = serde_json::from_slice(body).ok()?;
+                Some(self.create_kept(&self.skills, &sent, "RoutingSkill", "skill", |s| s["state"] = json!("active")))
+            }
+            ("GET", "/api/v2/routing/skills/{skillId}") => {
+                Some(self.read_kept(&self.skills, &param("skillId")?, "skill"))
+            }
+            ("DELETE", "/api/v2/routing/skills/{skillId}") => {
+                Some(self.delete_kept(&self.skills, &param("skillId")?, "skill"))
+            }
+            ("GET", "/api/v2/routing/skills") => Some(self.list_kept(&self.skills, query, "/api/v2/routing/skills")),
             _ => None,
         }
     }

@@ -320,3 +320,38 @@ async fn listings_add_no_undeclared_field() {
     assert!(!entities.is_empty());
     assert!(entities.iter().all(|e| e.get("id").is_none()), "{:?}", entities[0]);
 }
+
+/// Created queues and skills are kept: read back, listed, updated, deleted; a name in use is a 409, as a provisioning run meets it.
+#[tokio::test]
+async fn created_queues_and_skills_round_trip_like_users() {
+    use genesys_cloud::models::{CreateQueueRequest, CreateRoutingSkill, QueueRequest};
+    let mock = MockServer::start().await.unwrap();
+    let c = client(&mock);
+    let routing = c.routing();
+    let before = routing.get_routing_queues().send().await.unwrap().total.unwrap();
+
+    let created = routing.post_routing_queues(CreateQueueRequest::default().name("Support EN")).send().await.unwrap();
+    let id = created.id.clone().unwrap();
+    assert_eq!(created.name.as_deref(), Some("Support EN"));
+    let read = routing.get_routing_queue(&id).send().await.unwrap();
+    assert_eq!(read.name.as_deref(), Some("Support EN"), "read back as created, not a sample");
+    let listed = routing.get_routing_queues().page_size(500).send().await.unwrap();
+    assert_eq!(listed.total, Some(before + 1));
+    assert!(listed.entities.unwrap().iter().any(|q| q.id.as_deref() == Some(id.as_str())));
+
+    let again = routing.post_routing_queues(CreateQueueRequest::default().name("support en")).send().await;
+    let e = again.unwrap_err();
+    assert!(e.is_conflict() && e.code() == Some("general.conflict"), "{e}");
+
+    let renamed = routing.put_routing_queue(&id, QueueRequest::default().name("Support English")).send().await.unwrap();
+    assert_eq!(renamed.name.as_deref(), Some("Support English"));
+    assert_eq!(routing.get_routing_queue(&id).send().await.unwrap().name.as_deref(), Some("Support English"));
+    routing.delete_routing_queue(&id).send().await.unwrap();
+    assert!(routing.get_routing_queue(&id).send().await.unwrap_err().is_not_found());
+
+    let skill = routing.post_routing_skills(CreateRoutingSkill::default().name("Spanish")).send().await.unwrap();
+    let skill_id = skill.id.clone().unwrap();
+    assert_eq!(routing.get_routing_skill(&skill_id).send().await.unwrap().name.as_deref(), Some("Spanish"));
+    let skills = routing.get_routing_skills().send().await.unwrap().entities.unwrap();
+    assert_eq!(skills.iter().filter_map(|s| s.name.as_deref()).collect::<Vec<_>>(), ["Spanish"]);
+}

@@ -329,7 +329,7 @@ async fn after_a_gap_the_state_changed_meanwhile_is_fetched_and_comes_before_new
     mock.drop_notification_sockets();
     until_connection(&mut sub, |c| matches!(c, ConnectionEvent::Reconnecting { attempt: 2, .. })).await;
     // Meanwhile the state changes; no socket hears it.
-    api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("busy-now")).send().await.unwrap();
+    api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("mock-presence-busy")).send().await.unwrap();
     api.users().put_user_routingstatus(ME, routing_body("IDLE")).send().await.unwrap();
     api.routing().post_routing_queue_members(QUEUE, members(&["agent-2", "agent-3"])).send().await.unwrap();
     mock.refuse_subscriptions(false);
@@ -351,7 +351,9 @@ async fn after_a_gap_the_state_changed_meanwhile_is_fetched_and_comes_before_new
     assert_eq!(queue_id, QUEUE);
     assert_eq!(t2, &format!("v2.users.{ME}.presence"));
     let ResyncState::Presence { presence, .. } = presence else { panic!("{presence:?}") };
-    assert_eq!(presence.presence_definition.as_ref().and_then(|d| d.id.as_deref()), Some("busy-now"));
+    assert_eq!(presence.presence_definition.as_ref().and_then(|d| d.id.as_deref()), Some("mock-presence-busy"));
+    let system = presence.presence_definition.as_ref().and_then(|d| d.system_presence.as_ref());
+    assert_eq!(system.map(ToString::to_string).as_deref(), Some("Busy"), "set by id, stored with its system presence");
     assert_eq!(t3, &format!("v2.users.{ME}.routingStatus"));
     let ResyncState::RoutingStatus { status, .. } = routing else { panic!("{routing:?}") };
     assert_eq!(status.status.as_ref().map(ToString::to_string).as_deref(), Some("IDLE"));
@@ -376,10 +378,14 @@ async fn changes_through_the_api_are_published_to_their_topics() {
         .await
         .unwrap();
 
-    api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("on-break")).send().await.unwrap();
+    api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("mock-presence-break")).send().await.unwrap();
     let e = next_event(&mut sub).await;
     let Payload::UsersPresence(p) = &e.payload else { panic!("{e:?}") };
-    assert_eq!(p.presence_definition.as_ref().and_then(|d| d.id.as_deref()), Some("on-break"));
+    assert_eq!(p.presence_definition.as_ref().and_then(|d| d.id.as_deref()), Some("mock-presence-break"));
+    let system = p.presence_definition.as_ref().and_then(|d| d.system_presence.as_ref()).map(ToString::to_string);
+    assert_eq!(system.as_deref(), Some("Break"), "the event carries the definition's system presence");
+    let unknown = api.presence().patch_user_presence(ME, "PURECLOUD", presence_body("no-such-definition")).send().await;
+    assert!(unknown.unwrap_err().is_bad_request(), "a definition the org does not have is refused");
 
     api.users().put_user_routingstatus(ME, routing_body("IDLE")).send().await.unwrap();
     let e = next_event(&mut sub).await;

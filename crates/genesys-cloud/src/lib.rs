@@ -51,6 +51,19 @@ pub mod jobs;
 mod raw;
 pub use raw::{Raw, RawRequest};
 
+/// Every operation and every tag of the API: operation id, HTTP method and path, tag, Cargo
+/// feature, and the method to call. Search this page for a path (`/api/v2/users/{userId}`) or
+/// an operation id (`getUser`) to find what to call.
+#[doc = include_str!("generated/operations.md")]
+pub mod operations {}
+
+/// What a tag accessor returns when its Cargo feature is off: nothing can be called on it.
+/// The accessor is deprecated with a note naming the feature, so the compiler says which one
+/// to enable.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct FeatureOff(());
+
 /// The README's code blocks, compiled as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -8,11 +8,23 @@ impl crate::Client {
     pub fn ai_studio(&self) -> crate::api::ai_studio::AiStudioApi {
         crate::api::ai_studio::AiStudioApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "ai-studio"))]
+    #[deprecated(note = "the `AI Studio` operations need the Cargo feature `ai-studio` of genesys-cloud")]
+    pub fn ai_studio(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Agent Assistants` tag (23 operations)."]
     #[cfg(feature = "agent-assistants")]
     #[cfg_attr(docsrs, doc(cfg(feature = "agent-assistants")))]
     pub fn agent_assistants(&self) -> crate::api::agent_assistants::AgentAssistantsApi {
         crate::api::agent_assistants::AgentAssistantsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "agent-assistants"))]
+    #[deprecated(note = "the `Agent Assistants` operations need the Cargo feature `agent-assistants` of genesys-cloud")]
+    pub fn agent_assistants(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Agent Copilot` tag (3 operations)."]
     #[cfg(feature = "agent-copilot")]
@@ -20,11 +32,23 @@ impl crate::Client {
     pub fn agent_copilot(&self) -> crate::api::agent_copilot::AgentCopilotApi {
         crate::api::agent_copilot::AgentCopilotApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "agent-copilot"))]
+    #[deprecated(note = "the `Agent Copilot` operations need the Cargo feature `agent-copilot` of genesys-cloud")]
+    pub fn agent_copilot(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Agent UI` tag (4 operations)."]
     #[cfg(feature = "agent-ui")]
     #[cfg_attr(docsrs, doc(cfg(feature = "agent-ui")))]
     pub fn agent_ui(&self) -> crate::api::agent_ui::AgentUiApi {
         crate::api::agent_ui::AgentUiApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "agent-ui"))]
+    #[deprecated(note = "the `Agent UI` operations need the Cargo feature `agent-ui` of genesys-cloud")]
+    pub fn agent_ui(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Alerting` tag (15 operations)."]
     #[cfg(feature = "alerting")]
@@ -32,11 +56,23 @@ impl crate::Client {
     pub fn alerting(&self) -> crate::api::alerting::AlertingApi {
         crate::api::alerting::AlertingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "alerting"))]
+    #[deprecated(note = "the `Alerting` operations need the Cargo feature `alerting` of genesys-cloud")]
+    pub fn alerting(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Analytics` tag (138 operations)."]
     #[cfg(feature = "analytics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "analytics")))]
     pub fn analytics(&self) -> crate::api::analytics::AnalyticsApi {
         crate::api::analytics::AnalyticsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "analytics"))]
+    #[deprecated(note = "the `Analytics` operations need the Cargo feature `analytics` of genesys-cloud")]
+    pub fn analytics(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Architect` tag (151 operations)."]
     #[cfg(feature = "architect")]
@@ -44,11 +80,23 @@ impl crate::Client {
     pub fn architect(&self) -> crate::api::architect::ArchitectApi {
         crate::api::architect::ArchitectApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "architect"))]
+    #[deprecated(note = "the `Architect` operations need the Cargo feature `architect` of genesys-cloud")]
+    pub fn architect(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Assistant Copilot Variations` tag (5 operations)."]
     #[cfg(feature = "assistant-copilot-variations")]
     #[cfg_attr(docsrs, doc(cfg(feature = "assistant-copilot-variations")))]
     pub fn assistant_copilot_variations(&self) -> crate::api::assistant_copilot_variations::AssistantCopilotVariationsApi {
         crate::api::assistant_copilot_variations::AssistantCopilotVariationsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "assistant-copilot-variations"))]
+    #[deprecated(note = "the `Assistant Copilot Variations` operations need the Cargo feature `assistant-copilot-variations` of genesys-cloud")]
+    pub fn assistant_copilot_variations(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Audit` tag (7 operations)."]
     #[cfg(feature = "audit")]
@@ -56,11 +104,23 @@ impl crate::Client {
     pub fn audit(&self) -> crate::api::audit::AuditApi {
         crate::api::audit::AuditApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "audit"))]
+    #[deprecated(note = "the `Audit` operations need the Cargo feature `audit` of genesys-cloud")]
+    pub fn audit(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Authorization` tag (59 operations)."]
     #[cfg(feature = "authorization")]
     #[cfg_attr(docsrs, doc(cfg(feature = "authorization")))]
     pub fn authorization(&self) -> crate::api::authorization::AuthorizationApi {
         crate::api::authorization::AuthorizationApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "authorization"))]
+    #[deprecated(note = "the `Authorization` operations need the Cargo feature `authorization` of genesys-cloud")]
+    pub fn authorization(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Background Assistant` tag (2 operations)."]
     #[cfg(feature = "background-assistant")]
@@ -68,11 +128,23 @@ impl crate::Client {
     pub fn background_assistant(&self) -> crate::api::background_assistant::BackgroundAssistantApi {
         crate::api::background_assistant::BackgroundAssistantApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "background-assistant"))]
+    #[deprecated(note = "the `Background Assistant` operations need the Cargo feature `background-assistant` of genesys-cloud")]
+    pub fn background_assistant(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Billing` tag (8 operations)."]
     #[cfg(feature = "billing")]
     #[cfg_attr(docsrs, doc(cfg(feature = "billing")))]
     pub fn billing(&self) -> crate::api::billing::BillingApi {
         crate::api::billing::BillingApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "billing"))]
+    #[deprecated(note = "the `Billing` operations need the Cargo feature `billing` of genesys-cloud")]
+    pub fn billing(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Business Rules` tag (46 operations)."]
     #[cfg(feature = "business-rules")]
@@ -80,11 +152,23 @@ impl crate::Client {
     pub fn business_rules(&self) -> crate::api::business_rules::BusinessRulesApi {
         crate::api::business_rules::BusinessRulesApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "business-rules"))]
+    #[deprecated(note = "the `Business Rules` operations need the Cargo feature `business-rules` of genesys-cloud")]
+    pub fn business_rules(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Carrier Services` tag (2 operations)."]
     #[cfg(feature = "carrier-services")]
     #[cfg_attr(docsrs, doc(cfg(feature = "carrier-services")))]
     pub fn carrier_services(&self) -> crate::api::carrier_services::CarrierServicesApi {
         crate::api::carrier_services::CarrierServicesApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "carrier-services"))]
+    #[deprecated(note = "the `Carrier Services` operations need the Cargo feature `carrier-services` of genesys-cloud")]
+    pub fn carrier_services(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Case Management` tag (52 operations)."]
     #[cfg(feature = "case-management")]
@@ -92,11 +176,23 @@ impl crate::Client {
     pub fn case_management(&self) -> crate::api::case_management::CaseManagementApi {
         crate::api::case_management::CaseManagementApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "case-management"))]
+    #[deprecated(note = "the `Case Management` operations need the Cargo feature `case-management` of genesys-cloud")]
+    pub fn case_management(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Chat` tag (34 operations)."]
     #[cfg(feature = "chat")]
     #[cfg_attr(docsrs, doc(cfg(feature = "chat")))]
     pub fn chat(&self) -> crate::api::chat::ChatApi {
         crate::api::chat::ChatApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "chat"))]
+    #[deprecated(note = "the `Chat` operations need the Cargo feature `chat` of genesys-cloud")]
+    pub fn chat(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Coaching` tag (21 operations)."]
     #[cfg(feature = "coaching")]
@@ -104,11 +200,23 @@ impl crate::Client {
     pub fn coaching(&self) -> crate::api::coaching::CoachingApi {
         crate::api::coaching::CoachingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "coaching"))]
+    #[deprecated(note = "the `Coaching` operations need the Cargo feature `coaching` of genesys-cloud")]
+    pub fn coaching(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Content Management` tag (36 operations)."]
     #[cfg(feature = "content-management")]
     #[cfg_attr(docsrs, doc(cfg(feature = "content-management")))]
     pub fn content_management(&self) -> crate::api::content_management::ContentManagementApi {
         crate::api::content_management::ContentManagementApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "content-management"))]
+    #[deprecated(note = "the `Content Management` operations need the Cargo feature `content-management` of genesys-cloud")]
+    pub fn content_management(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Conversations` tag (314 operations)."]
     #[cfg(feature = "conversations")]
@@ -116,11 +224,23 @@ impl crate::Client {
     pub fn conversations(&self) -> crate::api::conversations::ConversationsApi {
         crate::api::conversations::ConversationsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "conversations"))]
+    #[deprecated(note = "the `Conversations` operations need the Cargo feature `conversations` of genesys-cloud")]
+    pub fn conversations(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Data Extensions` tag (3 operations)."]
     #[cfg(feature = "data-extensions")]
     #[cfg_attr(docsrs, doc(cfg(feature = "data-extensions")))]
     pub fn data_extensions(&self) -> crate::api::data_extensions::DataExtensionsApi {
         crate::api::data_extensions::DataExtensionsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "data-extensions"))]
+    #[deprecated(note = "the `Data Extensions` operations need the Cargo feature `data-extensions` of genesys-cloud")]
+    pub fn data_extensions(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Data Privacy` tag (6 operations)."]
     #[cfg(feature = "data-privacy")]
@@ -128,11 +248,23 @@ impl crate::Client {
     pub fn data_privacy(&self) -> crate::api::data_privacy::DataPrivacyApi {
         crate::api::data_privacy::DataPrivacyApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "data-privacy"))]
+    #[deprecated(note = "the `Data Privacy` operations need the Cargo feature `data-privacy` of genesys-cloud")]
+    pub fn data_privacy(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Dependencies` tag (3 operations)."]
     #[cfg(feature = "dependencies")]
     #[cfg_attr(docsrs, doc(cfg(feature = "dependencies")))]
     pub fn dependencies(&self) -> crate::api::dependencies::DependenciesApi {
         crate::api::dependencies::DependenciesApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "dependencies"))]
+    #[deprecated(note = "the `Dependencies` operations need the Cargo feature `dependencies` of genesys-cloud")]
+    pub fn dependencies(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Downloads` tag (1 operations)."]
     #[cfg(feature = "downloads")]
@@ -140,11 +272,23 @@ impl crate::Client {
     pub fn downloads(&self) -> crate::api::downloads::DownloadsApi {
         crate::api::downloads::DownloadsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "downloads"))]
+    #[deprecated(note = "the `Downloads` operations need the Cargo feature `downloads` of genesys-cloud")]
+    pub fn downloads(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Emails` tag (5 operations)."]
     #[cfg(feature = "emails")]
     #[cfg_attr(docsrs, doc(cfg(feature = "emails")))]
     pub fn emails(&self) -> crate::api::emails::EmailsApi {
         crate::api::emails::EmailsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "emails"))]
+    #[deprecated(note = "the `Emails` operations need the Cargo feature `emails` of genesys-cloud")]
+    pub fn emails(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Employee Engagement` tag (6 operations)."]
     #[cfg(feature = "employee-engagement")]
@@ -152,11 +296,23 @@ impl crate::Client {
     pub fn employee_engagement(&self) -> crate::api::employee_engagement::EmployeeEngagementApi {
         crate::api::employee_engagement::EmployeeEngagementApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "employee-engagement"))]
+    #[deprecated(note = "the `Employee Engagement` operations need the Cargo feature `employee-engagement` of genesys-cloud")]
+    pub fn employee_engagement(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Events` tag (4 operations)."]
     #[cfg(feature = "events")]
     #[cfg_attr(docsrs, doc(cfg(feature = "events")))]
     pub fn events(&self) -> crate::api::events::EventsApi {
         crate::api::events::EventsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "events"))]
+    #[deprecated(note = "the `Events` operations need the Cargo feature `events` of genesys-cloud")]
+    pub fn events(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `External Contacts` tag (145 operations)."]
     #[cfg(feature = "external-contacts")]
@@ -164,11 +320,23 @@ impl crate::Client {
     pub fn external_contacts(&self) -> crate::api::external_contacts::ExternalContactsApi {
         crate::api::external_contacts::ExternalContactsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "external-contacts"))]
+    #[deprecated(note = "the `External Contacts` operations need the Cargo feature `external-contacts` of genesys-cloud")]
+    pub fn external_contacts(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Fax` tag (9 operations)."]
     #[cfg(feature = "fax")]
     #[cfg_attr(docsrs, doc(cfg(feature = "fax")))]
     pub fn fax(&self) -> crate::api::fax::FaxApi {
         crate::api::fax::FaxApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "fax"))]
+    #[deprecated(note = "the `Fax` operations need the Cargo feature `fax` of genesys-cloud")]
+    pub fn fax(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Flows` tag (7 operations)."]
     #[cfg(feature = "flows")]
@@ -176,11 +344,23 @@ impl crate::Client {
     pub fn flows(&self) -> crate::api::flows::FlowsApi {
         crate::api::flows::FlowsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "flows"))]
+    #[deprecated(note = "the `Flows` operations need the Cargo feature `flows` of genesys-cloud")]
+    pub fn flows(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Gamification` tag (78 operations)."]
     #[cfg(feature = "gamification")]
     #[cfg_attr(docsrs, doc(cfg(feature = "gamification")))]
     pub fn gamification(&self) -> crate::api::gamification::GamificationApi {
         crate::api::gamification::GamificationApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "gamification"))]
+    #[deprecated(note = "the `Gamification` operations need the Cargo feature `gamification` of genesys-cloud")]
+    pub fn gamification(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `General Data Protection Regulation` tag (4 operations)."]
     #[cfg(feature = "general-data-protection-regulation")]
@@ -188,11 +368,23 @@ impl crate::Client {
     pub fn general_data_protection_regulation(&self) -> crate::api::general_data_protection_regulation::GeneralDataProtectionRegulationApi {
         crate::api::general_data_protection_regulation::GeneralDataProtectionRegulationApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "general-data-protection-regulation"))]
+    #[deprecated(note = "the `General Data Protection Regulation` operations need the Cargo feature `general-data-protection-regulation` of genesys-cloud")]
+    pub fn general_data_protection_regulation(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Geolocation` tag (4 operations)."]
     #[cfg(feature = "geolocation")]
     #[cfg_attr(docsrs, doc(cfg(feature = "geolocation")))]
     pub fn geolocation(&self) -> crate::api::geolocation::GeolocationApi {
         crate::api::geolocation::GeolocationApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "geolocation"))]
+    #[deprecated(note = "the `Geolocation` operations need the Cargo feature `geolocation` of genesys-cloud")]
+    pub fn geolocation(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Greetings` tag (19 operations)."]
     #[cfg(feature = "greetings")]
@@ -200,11 +392,23 @@ impl crate::Client {
     pub fn greetings(&self) -> crate::api::greetings::GreetingsApi {
         crate::api::greetings::GreetingsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "greetings"))]
+    #[deprecated(note = "the `Greetings` operations need the Cargo feature `greetings` of genesys-cloud")]
+    pub fn greetings(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Groups` tag (18 operations)."]
     #[cfg(feature = "groups")]
     #[cfg_attr(docsrs, doc(cfg(feature = "groups")))]
     pub fn groups(&self) -> crate::api::groups::GroupsApi {
         crate::api::groups::GroupsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "groups"))]
+    #[deprecated(note = "the `Groups` operations need the Cargo feature `groups` of genesys-cloud")]
+    pub fn groups(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Identity Provider` tag (38 operations)."]
     #[cfg(feature = "identity-provider")]
@@ -212,11 +416,23 @@ impl crate::Client {
     pub fn identity_provider(&self) -> crate::api::identity_provider::IdentityProviderApi {
         crate::api::identity_provider::IdentityProviderApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "identity-provider"))]
+    #[deprecated(note = "the `Identity Provider` operations need the Cargo feature `identity-provider` of genesys-cloud")]
+    pub fn identity_provider(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Infrastructure As Code` tag (5 operations)."]
     #[cfg(feature = "infrastructure-as-code")]
     #[cfg_attr(docsrs, doc(cfg(feature = "infrastructure-as-code")))]
     pub fn infrastructure_as_code(&self) -> crate::api::infrastructure_as_code::InfrastructureAsCodeApi {
         crate::api::infrastructure_as_code::InfrastructureAsCodeApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "infrastructure-as-code"))]
+    #[deprecated(note = "the `Infrastructure As Code` operations need the Cargo feature `infrastructure-as-code` of genesys-cloud")]
+    pub fn infrastructure_as_code(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Integrations` tag (91 operations)."]
     #[cfg(feature = "integrations")]
@@ -224,11 +440,23 @@ impl crate::Client {
     pub fn integrations(&self) -> crate::api::integrations::IntegrationsApi {
         crate::api::integrations::IntegrationsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "integrations"))]
+    #[deprecated(note = "the `Integrations` operations need the Cargo feature `integrations` of genesys-cloud")]
+    pub fn integrations(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Intents` tag (17 operations)."]
     #[cfg(feature = "intents")]
     #[cfg_attr(docsrs, doc(cfg(feature = "intents")))]
     pub fn intents(&self) -> crate::api::intents::IntentsApi {
         crate::api::intents::IntentsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "intents"))]
+    #[deprecated(note = "the `Intents` operations need the Cargo feature `intents` of genesys-cloud")]
+    pub fn intents(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Journey` tag (94 operations)."]
     #[cfg(feature = "journey")]
@@ -236,11 +464,23 @@ impl crate::Client {
     pub fn journey(&self) -> crate::api::journey::JourneyApi {
         crate::api::journey::JourneyApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "journey"))]
+    #[deprecated(note = "the `Journey` operations need the Cargo feature `journey` of genesys-cloud")]
+    pub fn journey(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Knowledge` tag (127 operations)."]
     #[cfg(feature = "knowledge")]
     #[cfg_attr(docsrs, doc(cfg(feature = "knowledge")))]
     pub fn knowledge(&self) -> crate::api::knowledge::KnowledgeApi {
         crate::api::knowledge::KnowledgeApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "knowledge"))]
+    #[deprecated(note = "the `Knowledge` operations need the Cargo feature `knowledge` of genesys-cloud")]
+    pub fn knowledge(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Language Understanding` tag (40 operations)."]
     #[cfg(feature = "language-understanding")]
@@ -248,11 +488,23 @@ impl crate::Client {
     pub fn language_understanding(&self) -> crate::api::language_understanding::LanguageUnderstandingApi {
         crate::api::language_understanding::LanguageUnderstandingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "language-understanding"))]
+    #[deprecated(note = "the `Language Understanding` operations need the Cargo feature `language-understanding` of genesys-cloud")]
+    pub fn language_understanding(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Languages` tag (8 operations)."]
     #[cfg(feature = "languages")]
     #[cfg_attr(docsrs, doc(cfg(feature = "languages")))]
     pub fn languages(&self) -> crate::api::languages::LanguagesApi {
         crate::api::languages::LanguagesApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "languages"))]
+    #[deprecated(note = "the `Languages` operations need the Cargo feature `languages` of genesys-cloud")]
+    pub fn languages(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Learning` tag (38 operations)."]
     #[cfg(feature = "learning")]
@@ -260,11 +512,23 @@ impl crate::Client {
     pub fn learning(&self) -> crate::api::learning::LearningApi {
         crate::api::learning::LearningApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "learning"))]
+    #[deprecated(note = "the `Learning` operations need the Cargo feature `learning` of genesys-cloud")]
+    pub fn learning(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `License` tag (10 operations)."]
     #[cfg(feature = "license")]
     #[cfg_attr(docsrs, doc(cfg(feature = "license")))]
     pub fn license(&self) -> crate::api::license::LicenseApi {
         crate::api::license::LicenseApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "license"))]
+    #[deprecated(note = "the `License` operations need the Cargo feature `license` of genesys-cloud")]
+    pub fn license(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Locations` tag (8 operations)."]
     #[cfg(feature = "locations")]
@@ -272,11 +536,23 @@ impl crate::Client {
     pub fn locations(&self) -> crate::api::locations::LocationsApi {
         crate::api::locations::LocationsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "locations"))]
+    #[deprecated(note = "the `Locations` operations need the Cargo feature `locations` of genesys-cloud")]
+    pub fn locations(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Log Capture` tag (7 operations)."]
     #[cfg(feature = "log-capture")]
     #[cfg_attr(docsrs, doc(cfg(feature = "log-capture")))]
     pub fn log_capture(&self) -> crate::api::log_capture::LogCaptureApi {
         crate::api::log_capture::LogCaptureApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "log-capture"))]
+    #[deprecated(note = "the `Log Capture` operations need the Cargo feature `log-capture` of genesys-cloud")]
+    pub fn log_capture(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Messaging` tag (13 operations)."]
     #[cfg(feature = "messaging")]
@@ -284,11 +560,23 @@ impl crate::Client {
     pub fn messaging(&self) -> crate::api::messaging::MessagingApi {
         crate::api::messaging::MessagingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "messaging"))]
+    #[deprecated(note = "the `Messaging` operations need the Cargo feature `messaging` of genesys-cloud")]
+    pub fn messaging(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Mobile Devices` tag (5 operations)."]
     #[cfg(feature = "mobile-devices")]
     #[cfg_attr(docsrs, doc(cfg(feature = "mobile-devices")))]
     pub fn mobile_devices(&self) -> crate::api::mobile_devices::MobileDevicesApi {
         crate::api::mobile_devices::MobileDevicesApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "mobile-devices"))]
+    #[deprecated(note = "the `Mobile Devices` operations need the Cargo feature `mobile-devices` of genesys-cloud")]
+    pub fn mobile_devices(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Notifications` tag (8 operations)."]
     #[cfg(feature = "notifications")]
@@ -296,11 +584,23 @@ impl crate::Client {
     pub fn notifications(&self) -> crate::api::notifications::NotificationsApi {
         crate::api::notifications::NotificationsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "notifications"))]
+    #[deprecated(note = "the `Notifications` operations need the Cargo feature `notifications` of genesys-cloud")]
+    pub fn notifications(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `OAuth` tag (13 operations)."]
     #[cfg(feature = "oauth")]
     #[cfg_attr(docsrs, doc(cfg(feature = "oauth")))]
     pub fn oauth(&self) -> crate::api::oauth::OAuthApi {
         crate::api::oauth::OAuthApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "oauth"))]
+    #[deprecated(note = "the `OAuth` operations need the Cargo feature `oauth` of genesys-cloud")]
+    pub fn oauth(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Objects` tag (11 operations)."]
     #[cfg(feature = "objects")]
@@ -308,11 +608,23 @@ impl crate::Client {
     pub fn objects(&self) -> crate::api::objects::ObjectsApi {
         crate::api::objects::ObjectsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "objects"))]
+    #[deprecated(note = "the `Objects` operations need the Cargo feature `objects` of genesys-cloud")]
+    pub fn objects(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Operational Events` tag (4 operations)."]
     #[cfg(feature = "operational-events")]
     #[cfg_attr(docsrs, doc(cfg(feature = "operational-events")))]
     pub fn operational_events(&self) -> crate::api::operational_events::OperationalEventsApi {
         crate::api::operational_events::OperationalEventsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "operational-events"))]
+    #[deprecated(note = "the `Operational Events` operations need the Cargo feature `operational-events` of genesys-cloud")]
+    pub fn operational_events(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Organization` tag (19 operations)."]
     #[cfg(feature = "organization")]
@@ -320,11 +632,23 @@ impl crate::Client {
     pub fn organization(&self) -> crate::api::organization::OrganizationApi {
         crate::api::organization::OrganizationApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "organization"))]
+    #[deprecated(note = "the `Organization` operations need the Cargo feature `organization` of genesys-cloud")]
+    pub fn organization(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Organization Authorization` tag (48 operations)."]
     #[cfg(feature = "organization-authorization")]
     #[cfg_attr(docsrs, doc(cfg(feature = "organization-authorization")))]
     pub fn organization_authorization(&self) -> crate::api::organization_authorization::OrganizationAuthorizationApi {
         crate::api::organization_authorization::OrganizationAuthorizationApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "organization-authorization"))]
+    #[deprecated(note = "the `Organization Authorization` operations need the Cargo feature `organization-authorization` of genesys-cloud")]
+    pub fn organization_authorization(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Outbound` tag (177 operations)."]
     #[cfg(feature = "outbound")]
@@ -332,11 +656,23 @@ impl crate::Client {
     pub fn outbound(&self) -> crate::api::outbound::OutboundApi {
         crate::api::outbound::OutboundApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "outbound"))]
+    #[deprecated(note = "the `Outbound` operations need the Cargo feature `outbound` of genesys-cloud")]
+    pub fn outbound(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Presence` tag (27 operations)."]
     #[cfg(feature = "presence")]
     #[cfg_attr(docsrs, doc(cfg(feature = "presence")))]
     pub fn presence(&self) -> crate::api::presence::PresenceApi {
         crate::api::presence::PresenceApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "presence"))]
+    #[deprecated(note = "the `Presence` operations need the Cargo feature `presence` of genesys-cloud")]
+    pub fn presence(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Process Automation` tag (13 operations)."]
     #[cfg(feature = "process-automation")]
@@ -344,11 +680,23 @@ impl crate::Client {
     pub fn process_automation(&self) -> crate::api::process_automation::ProcessAutomationApi {
         crate::api::process_automation::ProcessAutomationApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "process-automation"))]
+    #[deprecated(note = "the `Process Automation` operations need the Cargo feature `process-automation` of genesys-cloud")]
+    pub fn process_automation(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Quality` tag (76 operations)."]
     #[cfg(feature = "quality")]
     #[cfg_attr(docsrs, doc(cfg(feature = "quality")))]
     pub fn quality(&self) -> crate::api::quality::QualityApi {
         crate::api::quality::QualityApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "quality"))]
+    #[deprecated(note = "the `Quality` operations need the Cargo feature `quality` of genesys-cloud")]
+    pub fn quality(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Recording` tag (57 operations)."]
     #[cfg(feature = "recording")]
@@ -356,11 +704,23 @@ impl crate::Client {
     pub fn recording(&self) -> crate::api::recording::RecordingApi {
         crate::api::recording::RecordingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "recording"))]
+    #[deprecated(note = "the `Recording` operations need the Cargo feature `recording` of genesys-cloud")]
+    pub fn recording(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Response Management` tag (24 operations)."]
     #[cfg(feature = "response-management")]
     #[cfg_attr(docsrs, doc(cfg(feature = "response-management")))]
     pub fn response_management(&self) -> crate::api::response_management::ResponseManagementApi {
         crate::api::response_management::ResponseManagementApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "response-management"))]
+    #[deprecated(note = "the `Response Management` operations need the Cargo feature `response-management` of genesys-cloud")]
+    pub fn response_management(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Routing` tag (175 operations)."]
     #[cfg(feature = "routing")]
@@ -368,11 +728,23 @@ impl crate::Client {
     pub fn routing(&self) -> crate::api::routing::RoutingApi {
         crate::api::routing::RoutingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "routing"))]
+    #[deprecated(note = "the `Routing` operations need the Cargo feature `routing` of genesys-cloud")]
+    pub fn routing(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `SCIM` tag (30 operations)."]
     #[cfg(feature = "scim")]
     #[cfg_attr(docsrs, doc(cfg(feature = "scim")))]
     pub fn scim(&self) -> crate::api::scim::ScimApi {
         crate::api::scim::ScimApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "scim"))]
+    #[deprecated(note = "the `SCIM` operations need the Cargo feature `scim` of genesys-cloud")]
+    pub fn scim(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Screen Monitoring` tag (11 operations)."]
     #[cfg(feature = "screen-monitoring")]
@@ -380,11 +752,23 @@ impl crate::Client {
     pub fn screen_monitoring(&self) -> crate::api::screen_monitoring::ScreenMonitoringApi {
         crate::api::screen_monitoring::ScreenMonitoringApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "screen-monitoring"))]
+    #[deprecated(note = "the `Screen Monitoring` operations need the Cargo feature `screen-monitoring` of genesys-cloud")]
+    pub fn screen_monitoring(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Scripts` tag (15 operations)."]
     #[cfg(feature = "scripts")]
     #[cfg_attr(docsrs, doc(cfg(feature = "scripts")))]
     pub fn scripts(&self) -> crate::api::scripts::ScriptsApi {
         crate::api::scripts::ScriptsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "scripts"))]
+    #[deprecated(note = "the `Scripts` operations need the Cargo feature `scripts` of genesys-cloud")]
+    pub fn scripts(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Search` tag (26 operations)."]
     #[cfg(feature = "search")]
@@ -392,11 +776,23 @@ impl crate::Client {
     pub fn search(&self) -> crate::api::search::SearchApi {
         crate::api::search::SearchApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "search"))]
+    #[deprecated(note = "the `Search` operations need the Cargo feature `search` of genesys-cloud")]
+    pub fn search(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Settings` tag (14 operations)."]
     #[cfg(feature = "settings")]
     #[cfg_attr(docsrs, doc(cfg(feature = "settings")))]
     pub fn settings(&self) -> crate::api::settings::SettingsApi {
         crate::api::settings::SettingsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "settings"))]
+    #[deprecated(note = "the `Settings` operations need the Cargo feature `settings` of genesys-cloud")]
+    pub fn settings(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Social Media` tag (57 operations)."]
     #[cfg(feature = "social-media")]
@@ -404,11 +800,23 @@ impl crate::Client {
     pub fn social_media(&self) -> crate::api::social_media::SocialMediaApi {
         crate::api::social_media::SocialMediaApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "social-media"))]
+    #[deprecated(note = "the `Social Media` operations need the Cargo feature `social-media` of genesys-cloud")]
+    pub fn social_media(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Speech Text Analytics` tag (69 operations)."]
     #[cfg(feature = "speech-text-analytics")]
     #[cfg_attr(docsrs, doc(cfg(feature = "speech-text-analytics")))]
     pub fn speech_text_analytics(&self) -> crate::api::speech_text_analytics::SpeechTextAnalyticsApi {
         crate::api::speech_text_analytics::SpeechTextAnalyticsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "speech-text-analytics"))]
+    #[deprecated(note = "the `Speech Text Analytics` operations need the Cargo feature `speech-text-analytics` of genesys-cloud")]
+    pub fn speech_text_analytics(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Stations` tag (3 operations)."]
     #[cfg(feature = "stations")]
@@ -416,11 +824,23 @@ impl crate::Client {
     pub fn stations(&self) -> crate::api::stations::StationsApi {
         crate::api::stations::StationsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "stations"))]
+    #[deprecated(note = "the `Stations` operations need the Cargo feature `stations` of genesys-cloud")]
+    pub fn stations(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Suggest` tag (4 operations)."]
     #[cfg(feature = "suggest")]
     #[cfg_attr(docsrs, doc(cfg(feature = "suggest")))]
     pub fn suggest(&self) -> crate::api::suggest::SuggestApi {
         crate::api::suggest::SuggestApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "suggest"))]
+    #[deprecated(note = "the `Suggest` operations need the Cargo feature `suggest` of genesys-cloud")]
+    pub fn suggest(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Task Management` tag (76 operations)."]
     #[cfg(feature = "task-management")]
@@ -428,11 +848,23 @@ impl crate::Client {
     pub fn task_management(&self) -> crate::api::task_management::TaskManagementApi {
         crate::api::task_management::TaskManagementApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "task-management"))]
+    #[deprecated(note = "the `Task Management` operations need the Cargo feature `task-management` of genesys-cloud")]
+    pub fn task_management(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Teams` tag (10 operations)."]
     #[cfg(feature = "teams")]
     #[cfg_attr(docsrs, doc(cfg(feature = "teams")))]
     pub fn teams(&self) -> crate::api::teams::TeamsApi {
         crate::api::teams::TeamsApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "teams"))]
+    #[deprecated(note = "the `Teams` operations need the Cargo feature `teams` of genesys-cloud")]
+    pub fn teams(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Telephony` tag (25 operations)."]
     #[cfg(feature = "telephony")]
@@ -440,11 +872,23 @@ impl crate::Client {
     pub fn telephony(&self) -> crate::api::telephony::TelephonyApi {
         crate::api::telephony::TelephonyApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "telephony"))]
+    #[deprecated(note = "the `Telephony` operations need the Cargo feature `telephony` of genesys-cloud")]
+    pub fn telephony(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Telephony Providers Edge` tag (129 operations)."]
     #[cfg(feature = "telephony-providers-edge")]
     #[cfg_attr(docsrs, doc(cfg(feature = "telephony-providers-edge")))]
     pub fn telephony_providers_edge(&self) -> crate::api::telephony_providers_edge::TelephonyProvidersEdgeApi {
         crate::api::telephony_providers_edge::TelephonyProvidersEdgeApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "telephony-providers-edge"))]
+    #[deprecated(note = "the `Telephony Providers Edge` operations need the Cargo feature `telephony-providers-edge` of genesys-cloud")]
+    pub fn telephony_providers_edge(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Textbots` tag (4 operations)."]
     #[cfg(feature = "textbots")]
@@ -452,11 +896,23 @@ impl crate::Client {
     pub fn textbots(&self) -> crate::api::textbots::TextbotsApi {
         crate::api::textbots::TextbotsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "textbots"))]
+    #[deprecated(note = "the `Textbots` operations need the Cargo feature `textbots` of genesys-cloud")]
+    pub fn textbots(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Tokens` tag (6 operations)."]
     #[cfg(feature = "tokens")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokens")))]
     pub fn tokens(&self) -> crate::api::tokens::TokensApi {
         crate::api::tokens::TokensApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "tokens"))]
+    #[deprecated(note = "the `Tokens` operations need the Cargo feature `tokens` of genesys-cloud")]
+    pub fn tokens(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Uploads` tag (11 operations)."]
     #[cfg(feature = "uploads")]
@@ -464,11 +920,23 @@ impl crate::Client {
     pub fn uploads(&self) -> crate::api::uploads::UploadsApi {
         crate::api::uploads::UploadsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "uploads"))]
+    #[deprecated(note = "the `Uploads` operations need the Cargo feature `uploads` of genesys-cloud")]
+    pub fn uploads(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Usage` tag (11 operations)."]
     #[cfg(feature = "usage")]
     #[cfg_attr(docsrs, doc(cfg(feature = "usage")))]
     pub fn usage(&self) -> crate::api::usage::UsageApi {
         crate::api::usage::UsageApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "usage"))]
+    #[deprecated(note = "the `Usage` operations need the Cargo feature `usage` of genesys-cloud")]
+    pub fn usage(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `User Recordings` tag (6 operations)."]
     #[cfg(feature = "user-recordings")]
@@ -476,11 +944,23 @@ impl crate::Client {
     pub fn user_recordings(&self) -> crate::api::user_recordings::UserRecordingsApi {
         crate::api::user_recordings::UserRecordingsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "user-recordings"))]
+    #[deprecated(note = "the `User Recordings` operations need the Cargo feature `user-recordings` of genesys-cloud")]
+    pub fn user_recordings(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Users` tag (130 operations)."]
     #[cfg(feature = "users")]
     #[cfg_attr(docsrs, doc(cfg(feature = "users")))]
     pub fn users(&self) -> crate::api::users::UsersApi {
         crate::api::users::UsersApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "users"))]
+    #[deprecated(note = "the `Users` operations need the Cargo feature `users` of genesys-cloud")]
+    pub fn users(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Users Rules` tag (9 operations)."]
     #[cfg(feature = "users-rules")]
@@ -488,11 +968,23 @@ impl crate::Client {
     pub fn users_rules(&self) -> crate::api::users_rules::UsersRulesApi {
         crate::api::users_rules::UsersRulesApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "users-rules"))]
+    #[deprecated(note = "the `Users Rules` operations need the Cargo feature `users-rules` of genesys-cloud")]
+    pub fn users_rules(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Utilities` tag (4 operations)."]
     #[cfg(feature = "utilities")]
     #[cfg_attr(docsrs, doc(cfg(feature = "utilities")))]
     pub fn utilities(&self) -> crate::api::utilities::UtilitiesApi {
         crate::api::utilities::UtilitiesApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "utilities"))]
+    #[deprecated(note = "the `Utilities` operations need the Cargo feature `utilities` of genesys-cloud")]
+    pub fn utilities(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Virtual Agents` tag (7 operations)."]
     #[cfg(feature = "virtual-agents")]
@@ -500,11 +992,23 @@ impl crate::Client {
     pub fn virtual_agents(&self) -> crate::api::virtual_agents::VirtualAgentsApi {
         crate::api::virtual_agents::VirtualAgentsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "virtual-agents"))]
+    #[deprecated(note = "the `Virtual Agents` operations need the Cargo feature `virtual-agents` of genesys-cloud")]
+    pub fn virtual_agents(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Voicemail` tag (27 operations)."]
     #[cfg(feature = "voicemail")]
     #[cfg_attr(docsrs, doc(cfg(feature = "voicemail")))]
     pub fn voicemail(&self) -> crate::api::voicemail::VoicemailApi {
         crate::api::voicemail::VoicemailApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "voicemail"))]
+    #[deprecated(note = "the `Voicemail` operations need the Cargo feature `voicemail` of genesys-cloud")]
+    pub fn voicemail(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
     #[doc = " The operations of the `Web Deployments` tag (21 operations)."]
     #[cfg(feature = "web-deployments")]
@@ -512,16 +1016,34 @@ impl crate::Client {
     pub fn web_deployments(&self) -> crate::api::web_deployments::WebDeploymentsApi {
         crate::api::web_deployments::WebDeploymentsApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "web-deployments"))]
+    #[deprecated(note = "the `Web Deployments` operations need the Cargo feature `web-deployments` of genesys-cloud")]
+    pub fn web_deployments(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Web Messaging` tag (4 operations)."]
     #[cfg(feature = "web-messaging")]
     #[cfg_attr(docsrs, doc(cfg(feature = "web-messaging")))]
     pub fn web_messaging(&self) -> crate::api::web_messaging::WebMessagingApi {
         crate::api::web_messaging::WebMessagingApi::new(self.executor())
     }
+    #[doc(hidden)]
+    #[cfg(not(feature = "web-messaging"))]
+    #[deprecated(note = "the `Web Messaging` operations need the Cargo feature `web-messaging` of genesys-cloud")]
+    pub fn web_messaging(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
+    }
     #[doc = " The operations of the `Workforce Management` tag (386 operations)."]
     #[cfg(feature = "workforce-management")]
     #[cfg_attr(docsrs, doc(cfg(feature = "workforce-management")))]
     pub fn workforce_management(&self) -> crate::api::workforce_management::WorkforceManagementApi {
         crate::api::workforce_management::WorkforceManagementApi::new(self.executor())
+    }
+    #[doc(hidden)]
+    #[cfg(not(feature = "workforce-management"))]
+    #[deprecated(note = "the `Workforce Management` operations need the Cargo feature `workforce-management` of genesys-cloud")]
+    pub fn workforce_management(&self) -> crate::FeatureOff {
+        crate::FeatureOff(())
     }
 }
