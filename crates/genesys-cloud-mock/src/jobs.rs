@@ -17,6 +17,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// The conversations details family, whose data set is the mock's own (crate::report).
+const CONVERSATIONS: &str = "/api/v2/analytics/conversations/details";
+
 /// One jobs family: where its results' items are, and a sample item.
 struct Family {
     items: String,
@@ -128,6 +131,7 @@ impl Jobs {
         query: &[(String, String)],
         headers: &HeaderMap,
         body: &[u8],
+        queues: &dyn Fn() -> Vec<String>,
     ) -> Option<Response<MockBody>> {
         let (family, rest) = split(&route.template)?;
         self.families.get(family)?;
@@ -136,7 +140,7 @@ impl Jobs {
             ("POST", "/jobs", _) => self.submit(family, headers, body),
             ("GET", "/jobs/{jobId}", Some(id)) => self.status(id),
             ("DELETE", "/jobs/{jobId}", Some(id)) => self.cancel(id),
-            ("GET", "/jobs/{jobId}/results", Some(id)) => self.results(id, query),
+            ("GET", "/jobs/{jobId}/results", Some(id)) => self.results(id, query, queues),
             _ => return None,
         })
     }
@@ -217,7 +221,7 @@ impl Jobs {
         }
     }
 
-    fn results(&self, id: &str, query: &[(String, String)]) -> Response<MockBody> {
+    fn results(&self, id: &str, query: &[(String, String)], queues: &dyn Fn() -> Vec<String>) -> Response<MockBody> {
         let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
         let Some(job) = jobs.get(id) else {
             return error(StatusCode::NOT_FOUND, "not.found", &format!("job {id} does not exist"));
@@ -244,12 +248,22 @@ impl Jobs {
         };
         let end = (start + size).min(self.items);
         // Conversations spread evenly over the query's interval, else a minute apart before
-        // the submit.
-        let (from, step) = match job.interval {
-            Some((a, b)) => (a, (b - a) / self.items.max(1) as i32),
-            None => (job.submitted_at - chrono::Duration::minutes(self.items as i64), chrono::Duration::minutes(1)),
-        };
-        let items: Vec<Value> = (start..end).map(|i| vary(&family.template, id, i, from + step * i as i32)).collect();
+        // the submit; the conversations family's from the mock's queues (crate::report).
+        let span =
+            job.interval.unwrap_or((job.submitted_at - chrono::Duration::minutes(self.items as i64), job.submitted_at));
+        let (from, step) = (span.0, (span.1 - span.0) / self.items.max(1) as i32);
+        let conversations = job.family == CONVERSATIONS;
+        let queue_ids = if conversations { queues() } else { Vec::new() };
+        let items: Vec<Value> = (start..end)
+            .map(|i| {
+                let item = vary(&family.template, id, i, from + step * i as i32);
+                if conversations {
+                    crate::report::conversation(item, i, self.items, span, &queue_ids)
+                } else {
+                    item
+                }
+            })
+            .collect();
         let mut body = json!({ family.items.as_str(): items });
         if end < self.items {
             body["cursor"] = json!(format!("mock-cursor-{end}"));

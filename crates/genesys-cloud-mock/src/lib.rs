@@ -45,6 +45,7 @@ mod jobs;
 mod limits;
 mod live;
 mod notify;
+mod report;
 mod router;
 mod state;
 
@@ -652,7 +653,7 @@ async fn route(
     if let Err(message) = validate(&state.doc, route, &query_pairs, body) {
         return error(StatusCode::BAD_REQUEST, "bad.request", &message);
     }
-    if let Some(r) = state.jobs.answer(route, &path_params, &query_pairs, headers, body) {
+    if let Some(r) = state.jobs.answer(route, &path_params, &query_pairs, headers, body, &|| state.queue_ids()) {
         return r;
     }
     if let Some(r) = state.stateful(route, &path_params, &query_pairs, body, &state.owner(headers)) {

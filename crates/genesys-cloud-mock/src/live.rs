@@ -48,7 +48,7 @@ pub(crate) struct Call<'a> {
 /// (`mock-presence-available`, …). A presence set by id or by system presence is stored with
 /// both, as the service stores it.
 const SYSTEM_PRESENCES: &[&str] =
-    &["Available", "Away", "Busy", "Offline", "Idle", "On Queue", "Meal", "Training", "Meeting", "Break"];
+    &["Available", "Away", "Busy", "Offline", "Idle", "OnQueue", "Meal", "Training", "Meeting", "Break"];
 
 fn presence_id(system: &str) -> String {
     format!("mock-presence-{}", system.to_ascii_lowercase().replace(' ', "-"))
@@ -66,15 +66,15 @@ fn presence_definition(sent: &Value) -> Option<Value> {
     Some(json!({"id": presence_id(system), "systemPresence": system}))
 }
 
-/// A presence definition as the org's list gives it.
+/// A presence definition as the org's lists give it (the fields both of their definitions
+/// declare).
 fn definition_entity(system: &str) -> Value {
     json!({
         "id": presence_id(system),
+        "name": system,
         "systemPresence": system,
         "languageLabels": {"en_US": system},
-        "primary": true,
         "deactivated": false,
-        "type": "System",
     })
 }
 
@@ -130,14 +130,17 @@ impl Live {
                 hub.publish(&format!("v2.users.{user}.presence"), &presence);
                 Some(full(StatusCode::OK, presence.to_string()))
             }
-            ("GET", "/api/v2/presence/definitions" | "/api/v2/presencedefinitions") => {
+            ("GET", template @ ("/api/v2/presence/definitions" | "/api/v2/presencedefinitions")) => {
                 let entities: Vec<Value> = SYSTEM_PRESENCES.iter().map(|p| definition_entity(p)).collect();
                 let total = entities.len();
-                Some(full(
-                    StatusCode::OK,
-                    json!({"entities": entities, "total": total, "pageNumber": 1, "pageSize": total, "pageCount": 1})
-                        .to_string(),
-                ))
+                // The newer list is not paged; the older one is, in one page.
+                let mut listing = json!({"entities": entities, "total": total});
+                if template == "/api/v2/presencedefinitions" {
+                    listing["pageNumber"] = json!(1);
+                    listing["pageSize"] = json!(total);
+                    listing["pageCount"] = json!(1);
+                }
+                Some(full(StatusCode::OK, listing.to_string()))
             }
             ("GET", "/api/v2/presence/definitions/{definitionId}" | "/api/v2/presencedefinitions/{presenceId}") => {
                 let id = param("definitionId").or_else(|| param("presenceId"))?;

@@ -213,6 +213,12 @@ impl State {
         self.counter.fetch_add(1, Ordering::SeqCst) + 1
     }
 
+    /// The ids of the routing queues, in listing order.
+    pub(crate) fn queue_ids(&self) -> Vec<String> {
+        let queues = self.queues.lock().unwrap_or_else(|e| e.into_inner());
+        queues.iter().filter_map(|q| q["id"].as_str().map(str::to_owned)).collect()
+    }
+
     /// The fields of `sent` that definition `kind` declares (what the service keeps of a
     /// create or update body).
     fn declared_fields(&self, sent: &Value, kind: &str) -> serde_json::Map<String, Value> {
@@ -255,7 +261,13 @@ impl State {
             Some(_) => entity["version"] = json!(1),
             None => {}
         }
-        entity["dateCreated"] = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let now = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let declared = self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(Value::as_object);
+        for key in ["dateCreated", "dateModified"] {
+            if declared.is_some_and(|d| d.contains_key(key)) {
+                entity[key] = now.clone();
+            }
+        }
         complete(&mut entity);
         all.push(entity.clone());
         full(StatusCode::OK, entity.to_string())
@@ -668,6 +680,13 @@ impl State {
                     .collect();
                 let entities: Vec<Value> = page.range(listed.len()).map(|i| listed[i].clone()).collect();
                 Some(full(StatusCode::OK, page.listing(entities, listed.len(), "/api/v2/users").to_string()))
+            }
+            ("POST", "/api/v2/analytics/conversations/aggregates/query") => {
+                let query: Value = serde_json::from_slice(body).ok()?;
+                Some(match crate::report::aggregate(&query, &self.queue_ids(), self.options.job_items) {
+                    Ok(answer) => full(StatusCode::OK, answer.to_string()),
+                    Err(why) => error(StatusCode::BAD_REQUEST, "bad.request", &why),
+                })
             }
             ("POST", "/api/v2/routing/queues") => {
                 let sent: Value = serde_json::from_slice(body).ok()?;

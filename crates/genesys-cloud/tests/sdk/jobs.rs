@@ -284,3 +284,77 @@ async fn a_read_right_after_a_create_waits_out_the_404s_when_asked() {
     let e = client.users().get_user(&other).with_retry(short).send().await.unwrap_err();
     assert!(e.is_not_found(), "{e}");
 }
+
+/// A report computed from an export agrees with the aggregate the mock answers for the same
+/// interval: the mock draws both from its own queues (a queue created first is in both).
+#[tokio::test]
+async fn a_per_queue_count_from_an_export_equals_the_aggregate() {
+    use genesys_cloud::models::{AnalyticsConversation, ConversationAggregationQuery, CreateQueueRequest};
+    use std::collections::BTreeMap;
+    let mock = MockServer::start_with(MockOptions::default().job_delay(Duration::from_millis(50)).job_items(500))
+        .await
+        .unwrap();
+    let client = client(&mock);
+    let created =
+        client.routing().post_routing_queues(CreateQueueRequest::default().name("Billing")).send().await.unwrap();
+    let billing = created.id.unwrap();
+    let interval = "2026-12-01T00:00:00.000Z/2026-12-02T00:00:00.000Z";
+
+    let query = json!({"interval": interval, "order": "asc"});
+    let job =
+        client.jobs(families::CONVERSATIONS_DETAILS).options(quick().page_size(100)).submit(&query).await.unwrap();
+    let conversations: Vec<AnalyticsConversation> = bounded(job.results().try_collect()).await.unwrap();
+    let mut exported: BTreeMap<String, u64> = BTreeMap::new();
+    for c in &conversations {
+        let queue = c
+            .participants
+            .iter()
+            .flatten()
+            .flat_map(|p| p.sessions.iter().flatten())
+            .flat_map(|s| s.segments.iter().flatten())
+            .find_map(|s| s.queue_id.clone())
+            .expect("every conversation waited in a queue");
+        *exported.entry(queue).or_default() += 1;
+    }
+
+    let aggregate = ConversationAggregationQuery::default()
+        .interval(interval)
+        .group_by(vec!["queueId".to_owned()])
+        .metrics(vec!["nConnected".to_owned(), "tHandle".to_owned()]);
+    let answer = client.analytics().post_analytics_conversations_aggregates_query(aggregate).send().await.unwrap();
+    let mut aggregated: BTreeMap<String, u64> = BTreeMap::new();
+    for result in answer.results.unwrap() {
+        let queue = result.group.unwrap()["queueId"].clone();
+        let data = result.data.unwrap();
+        assert_eq!(data.len(), 1, "no granularity: one interval");
+        assert_eq!(data[0].interval.as_deref(), Some(interval));
+        let metrics = data[0].metrics.as_ref().unwrap();
+        let n = metrics[0].stats.as_ref().unwrap().count.unwrap();
+        assert_eq!(metrics[0].metric.as_deref(), Some("nConnected"));
+        assert_eq!(metrics[1].stats.as_ref().unwrap().sum, Some(45_000.0 * n as f64), "tHandle: 45 s each");
+        aggregated.insert(queue, n as u64);
+    }
+    assert_eq!(exported.values().sum::<u64>(), 500);
+    assert_eq!(exported, aggregated, "the report from the export is the aggregate");
+    assert_eq!(exported.len(), 46, "the 45 queues of the fixed set and the one created");
+    assert!(exported.contains_key(&billing));
+
+    let hourly = ConversationAggregationQuery::default()
+        .interval(interval)
+        .granularity("PT1H")
+        .group_by(vec!["mediaType".to_owned()])
+        .metrics(vec!["nConnected".to_owned()]);
+    let answer = client.analytics().post_analytics_conversations_aggregates_query(hourly).send().await.unwrap();
+    let results = answer.results.unwrap();
+    assert_eq!(results.len(), 4, "voice, chat, email, message");
+    assert!(results.iter().all(|r| r.data.as_ref().unwrap().len() == 24), "24 hours each");
+    let e = client
+        .analytics()
+        .post_analytics_conversations_aggregates_query(
+            ConversationAggregationQuery::default().metrics(vec!["nConnected".to_owned()]),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.is_bad_request(), "no interval: {e}");
+}
