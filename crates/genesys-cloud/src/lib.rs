@@ -47,6 +47,7 @@ pub use genesys_cloud_core::http::Method;
 pub use genesys_cloud_core::http::StatusCode;
 pub use genesys_cloud_core::{Error, ErrorKind, Response, Result, RetryOverride};
 
+pub mod guide;
 pub mod jobs;
 mod raw;
 pub use raw::{Raw, RawRequest};
