@@ -42,16 +42,7 @@ pub fn plan(ir: &Ir) -> Features {
     let mut edges: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
     for t in &ir.types {
         let mut out = Vec::new();
-        match &t.kind {
-            Kind::Struct { fields, additional } => {
-                fields.iter().for_each(|f| f.ty.all_named(&mut out));
-                if let Some(a) = additional {
-                    a.all_named(&mut out);
-                }
-            }
-            Kind::Newtype(ty) => ty.all_named(&mut out),
-            Kind::StringEnum(_) | Kind::IntEnum(_) => {}
-        }
+        t.kind.all_named(&mut out);
         let from = t.owner;
         edges.entry(from).or_default().extend(out.into_iter().map(|i| ir.types[i].owner).filter(|&o| o != from));
     }

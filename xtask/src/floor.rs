@@ -21,7 +21,6 @@ fn ty(ir: &Ir, t: &Ty) -> String {
 
 /// Every type reachable from `roots`, in a stable order.
 fn closure(ir: &Ir, roots: &[&str]) -> Result<BTreeSet<usize>, String> {
-    let mut seen = BTreeSet::new();
     let mut stack = Vec::new();
     for root in roots {
         let i = ir
@@ -32,24 +31,7 @@ fn closure(ir: &Ir, roots: &[&str]) -> Result<BTreeSet<usize>, String> {
             .ok_or_else(|| format!("the floor root `{root}` is not a definition of the spec"))?;
         stack.push(i);
     }
-    while let Some(i) = stack.pop() {
-        if !seen.insert(i) {
-            continue;
-        }
-        let mut next = Vec::new();
-        match &ir.types[i].kind {
-            Kind::Struct { fields, additional } => {
-                fields.iter().for_each(|f| f.ty.all_named(&mut next));
-                if let Some(a) = additional {
-                    a.all_named(&mut next);
-                }
-            }
-            Kind::Newtype(t) => t.all_named(&mut next),
-            Kind::StringEnum(_) | Kind::IntEnum(_) => {}
-        }
-        stack.extend(next);
-    }
-    Ok(seen)
+    Ok(ir.closure(stack))
 }
 
 /// The floor module's text.

@@ -153,6 +153,36 @@ pub enum Kind {
     Newtype(Ty),
 }
 
+impl Kind {
+    /// The types this one refers to directly: its fields' and its additional properties'
+    /// types, or a newtype's.
+    pub fn all_named(&self, out: &mut Vec<usize>) {
+        match self {
+            Kind::Struct { fields, additional } => {
+                fields.iter().for_each(|f| f.ty.all_named(out));
+                if let Some(a) = additional {
+                    a.all_named(out);
+                }
+            }
+            Kind::Newtype(ty) => ty.all_named(out),
+            Kind::StringEnum(_) | Kind::IntEnum(_) => {}
+        }
+    }
+}
+
+impl Ir {
+    /// Every type reachable from `roots` (themselves included).
+    pub fn closure(&self, mut todo: Vec<usize>) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        while let Some(i) = todo.pop() {
+            if seen.insert(i) {
+                self.types[i].kind.all_named(&mut todo);
+            }
+        }
+        seen
+    }
+}
+
 /// One generated type.
 #[derive(Debug, Clone)]
 pub struct TypeDef {

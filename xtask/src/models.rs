@@ -45,25 +45,9 @@ fn header(spec: &str, comment: &str) -> String {
 /// a caller builds, which get a setter a field. Response-only types (listings, topic payloads)
 /// do not: a setter on each of their fields made the crate's build about 45 % longer.
 pub fn request_types<'a>(ir: &Ir, bodies: impl Iterator<Item = &'a Ty>) -> BTreeSet<usize> {
-    let mut todo = Vec::new();
-    bodies.for_each(|ty| ty.all_named(&mut todo));
-    let mut seen = BTreeSet::new();
-    while let Some(i) = todo.pop() {
-        if !seen.insert(i) {
-            continue;
-        }
-        match &ir.types[i].kind {
-            Kind::Struct { fields, additional } => {
-                fields.iter().for_each(|f| f.ty.all_named(&mut todo));
-                if let Some(a) = additional {
-                    a.all_named(&mut todo);
-                }
-            }
-            Kind::Newtype(ty) => ty.all_named(&mut todo),
-            Kind::StringEnum(_) | Kind::IntEnum(_) => {}
-        }
-    }
-    seen
+    let mut roots = Vec::new();
+    bodies.for_each(|ty| ty.all_named(&mut roots));
+    ir.closure(roots)
 }
 
 pub fn emit(ir: &Ir, plan: &Features, settable: &BTreeSet<usize>, target: &ModelsTarget<'_>) -> Vec<OutFile> {
