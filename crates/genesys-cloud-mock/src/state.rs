@@ -219,10 +219,15 @@ impl State {
         queues.iter().filter_map(|q| q["id"].as_str().map(str::to_owned)).collect()
     }
 
+    /// The properties definition `kind` declares.
+    fn properties(&self, kind: &str) -> Option<&serde_json::Map<String, Value>> {
+        self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(Value::as_object)
+    }
+
     /// The fields of `sent` that definition `kind` declares (what the service keeps of a
     /// create or update body).
     fn declared_fields(&self, sent: &Value, kind: &str) -> serde_json::Map<String, Value> {
-        let declared = self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(Value::as_object);
+        let declared = self.properties(kind);
         sent.as_object()
             .into_iter()
             .flatten()
@@ -232,8 +237,8 @@ impl State {
     }
 
     /// `POST`: a kept entity of `kind` from the body, with an id (and version 1 where the
-    /// definition has a version). A name in use
-    /// (any case) is a 409, as the service answers for queues and skills.
+    /// definition has a version). A name in use (any case) is a 409, as the service answers
+    /// for queues and skills.
     fn create_kept(
         &self,
         kept: &Mutex<Vec<Value>>,
@@ -255,14 +260,13 @@ impl State {
         }
         entity["id"] = json!(format!("mock-{noun}-{:06}", self.next()));
         // The version's type is the definition's (an integer for most, a string for skills).
-        let version = self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(|p| p.get("version"));
-        match version.and_then(|v| v.get("type")).and_then(Value::as_str) {
+        let declared = self.properties(kind);
+        match declared.and_then(|p| p.get("version")).and_then(|v| v.get("type")).and_then(Value::as_str) {
             Some("string") => entity["version"] = json!("1"),
             Some(_) => entity["version"] = json!(1),
             None => {}
         }
         let now = json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-        let declared = self.doc.definition(kind).and_then(|d| d.get("properties")).and_then(Value::as_object);
         for key in ["dateCreated", "dateModified"] {
             if declared.is_some_and(|d| d.contains_key(key)) {
                 entity[key] = now.clone();
